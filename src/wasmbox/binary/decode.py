@@ -1,0 +1,462 @@
+"""Binary format decoder: bytes -> :class:`~wasmbox.ir.module.Module`.
+
+Follows the binary grammar of the spec (section "Binary Format") and the
+reference decoder's error words, so ``assert_malformed`` tests match.
+Instruction immediates are read by kind, as the instruction table says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..errors import MalformedError
+from ..ir import instructions as ins
+from ..ir.instructions import Imm, Instruction, Opcode
+from ..ir.module import (
+    CustomSection,
+    DataSegment,
+    ElementSegment,
+    Export,
+    Expr,
+    Function,
+    Global,
+    Import,
+    Memory,
+    Module,
+    Names,
+    SegmentMode,
+    Table,
+)
+from ..ir.types import (
+    FUNCREF,
+    VALTYPE_BY_CODE,
+    ExternKind,
+    FuncType,
+    GlobalType,
+    Limits,
+    MemoryType,
+    TableType,
+    ValType,
+)
+from .reader import Reader
+
+MAGIC = b"\x00asm"
+VERSION = b"\x01\x00\x00\x00"
+
+# Sections in the order they must appear (data count sits before code).
+SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+MAX_LOCALS = 50_000
+
+
+def decode_module(data: bytes | bytearray | memoryview) -> Module:
+    """Decode a whole binary module; raises :class:`MalformedError`."""
+    return _Decoder(bytes(data)).module()
+
+
+def read_valtype(r: Reader) -> ValType:
+    code = r.byte()
+    t = VALTYPE_BY_CODE.get(code)
+    if t is None:
+        raise r.error("malformed value type", r.pos - 1)
+    return t
+
+
+def read_reftype(r: Reader) -> ValType:
+    code = r.byte()
+    t = VALTYPE_BY_CODE.get(code)
+    if t is None or not t.is_reference:
+        raise r.error("malformed reference type", r.pos - 1)
+    return t
+
+
+def read_limits(r: Reader) -> Limits:
+    # The flags are a 1-bit LEB128 in Wasm 2.0, so 0x81 0x00 is "too long".
+    if r.unsigned(1):
+        low = r.u32()
+        return Limits(low, r.u32())
+    return Limits(r.u32())
+
+
+def read_table_type(r: Reader) -> TableType:
+    element = read_reftype(r)
+    return TableType(element, read_limits(r))
+
+
+def read_global_type(r: Reader) -> GlobalType:
+    valtype = read_valtype(r)
+    mut = r.byte()
+    if mut > 1:
+        raise r.error("malformed mutability", r.pos - 1)
+    return GlobalType(valtype, bool(mut))
+
+
+def _zero_byte(r: Reader) -> int:
+    if r.byte() != 0:
+        raise r.error("zero byte expected", r.pos - 1)
+    return 0
+
+
+def _memarg(r: Reader) -> tuple[int, int]:
+    start = r.pos
+    align = r.u32()
+    if align >= 32:
+        raise r.error("malformed memop flags", start)
+    return align, r.u32()
+
+
+def _block_type(r: Reader) -> tuple[object, ...]:
+    b = r.peek()
+    if b == 0x40:
+        r.pos += 1
+        return (None,)
+    if b is not None and b in VALTYPE_BY_CODE:
+        r.pos += 1
+        return (VALTYPE_BY_CODE[b],)
+    start = r.pos
+    index = r.signed(33)
+    if index < 0:
+        raise r.error("malformed value type", start)
+    return (index,)
+
+
+def _br_table(r: Reader) -> tuple[object, ...]:
+    n = r.length()
+    labels = tuple(r.u32() for _ in range(n))
+    return (labels, r.u32())
+
+
+def _f32(r: Reader) -> tuple[object, ...]:
+    return (int.from_bytes(r.bytes(4), "little"),)
+
+
+def _f64(r: Reader) -> tuple[object, ...]:
+    return (int.from_bytes(r.bytes(8), "little"),)
+
+
+def _select_t(r: Reader) -> tuple[object, ...]:
+    n = r.length()
+    return (tuple(read_valtype(r) for _ in range(n)),)
+
+
+def _lane(r: Reader) -> int:
+    return r.byte()
+
+
+IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
+    Imm.BLOCK: _block_type,
+    Imm.LABEL: lambda r: (r.u32(),),
+    Imm.BR_TABLE: _br_table,
+    Imm.FUNC: lambda r: (r.u32(),),
+    Imm.CALL_INDIRECT: lambda r: (r.u32(), r.u32()),
+    Imm.LOCAL: lambda r: (r.u32(),),
+    Imm.GLOBAL: lambda r: (r.u32(),),
+    Imm.TABLE: lambda r: (r.u32(),),
+    Imm.MEMARG: _memarg,
+    Imm.I32: lambda r: (r.signed(32),),
+    Imm.I64: lambda r: (r.signed(64),),
+    Imm.F32: _f32,
+    Imm.F64: _f64,
+    Imm.SELECT_T: _select_t,
+    Imm.HEAPTYPE: lambda r: (read_reftype(r),),
+    Imm.MEMORY: lambda r: (_zero_byte(r),),
+    Imm.MEMORY_INIT: lambda r: (r.u32(), _zero_byte(r)),
+    Imm.DATA: lambda r: (r.u32(),),
+    Imm.MEMORY_COPY: lambda r: (_zero_byte(r), _zero_byte(r)),
+    Imm.ELEM: lambda r: (r.u32(),),
+    Imm.TABLE_INIT: lambda r: (r.u32(), r.u32()),
+    Imm.TABLE_COPY: lambda r: (r.u32(), r.u32()),
+    Imm.V128: lambda r: (r.bytes(16),),
+    Imm.SHUFFLE: lambda r: (r.bytes(16),),
+    Imm.LANE: lambda r: (_lane(r),),
+    Imm.MEMARG_LANE: lambda r: (*_memarg(r), _lane(r)),
+}
+
+_OP_MEMORY_INIT = ins.BY_NAME["memory.init"]
+_OP_DATA_DROP = ins.BY_NAME["data.drop"]
+
+
+def read_expr(r: Reader, offsets: list[int] | None = None) -> Expr:
+    """Read instructions up to and including the ``end`` that closes the
+    expression.  ``offsets``, when given, receives each instruction's offset."""
+    single = ins.SINGLE_BYTE
+    prefixed = ins.PREFIXED
+    readers = IMMEDIATE_READERS
+    op_if, op_else, op_end = ins.OP_IF, ins.OP_ELSE, ins.OP_END
+    openers = ins.BLOCK_OPENERS
+    data = r.data
+    body: Expr = []
+    append = body.append
+    # Each open block: True while an `if` may still take its `else`.
+    frames: list[bool] = []
+    while True:
+        start = r.pos
+        if start >= r.end:
+            raise r.error("unexpected end of section or function")
+        code = data[start]
+        r.pos = start + 1
+        op: Opcode | None = single[code]
+        if op is None:
+            table = prefixed.get(code)
+            if table is None:
+                raise r.error(f"illegal opcode {code:02x}", start)
+            sub = r.u32()
+            op = table.get(sub)
+            if op is None:
+                raise r.error(f"illegal opcode {code:02x} {sub:02x}", start)
+        if offsets is not None:
+            offsets.append(start)
+        if not op.imm:
+            if op is op_end:
+                append(op.bare)
+                if not frames:
+                    return body
+                frames.pop()
+                continue
+            if op is op_else:
+                if not frames or not frames[-1]:
+                    raise r.error("END opcode expected", start)
+                frames[-1] = False
+            append(op.bare)
+            continue
+        append(Instruction(op, readers[op.imm](r)))
+        if op in openers:
+            frames.append(op is op_if)
+
+
+class _Decoder:
+    def __init__(self, data: bytes) -> None:
+        self.r = Reader(data)
+        self.m = Module()
+
+    def module(self) -> Module:
+        r, m = self.r, self.m
+        if len(r.data) < 4:
+            raise MalformedError("unexpected end", offset=len(r.data))
+        if r.data[:4] != MAGIC:
+            raise MalformedError("magic header not detected", offset=0)
+        r.pos = 4
+        if r.data[4:8] != VERSION:
+            if len(r.data) < 8:
+                raise MalformedError("unexpected end", offset=len(r.data))
+            raise MalformedError("unknown binary version", offset=4)
+        r.pos = 8
+        last_order = 0
+        last_id = 0
+        func_type_indices: list[int] | None = None
+        code_count: int | None = None
+        while not r.at_end():
+            section_start = r.pos
+            section_id = r.byte()
+            if section_id != 0:
+                order = SECTION_ORDER.get(section_id)
+                if order is None:
+                    raise r.error("malformed section id", section_start)
+                if order <= last_order:
+                    raise r.error("unexpected content after last section", section_start)
+                last_order = order
+            size = r.length()
+            body_start = r.pos
+            if section_id == 0:
+                self._custom(size, last_id)
+            elif section_id == 1:
+                m.types = self._vec(self._functype)
+            elif section_id == 2:
+                m.imports = self._vec(self._import)
+            elif section_id == 3:
+                func_type_indices = self._vec(r.u32)
+            elif section_id == 4:
+                m.tables = self._vec(lambda: Table(read_table_type(r)))
+            elif section_id == 5:
+                m.memories = self._vec(lambda: Memory(MemoryType(read_limits(r))))
+            elif section_id == 6:
+                m.globals = self._vec(lambda: Global(read_global_type(r), read_expr(r)))
+            elif section_id == 7:
+                m.exports = self._vec(self._export)
+            elif section_id == 8:
+                m.start = r.u32()
+            elif section_id == 9:
+                m.elements = self._vec(self._element)
+            elif section_id == 12:
+                m.data_count = r.u32()
+            elif section_id == 10:
+                m.funcs = self._code(func_type_indices or [])
+                code_count = len(m.funcs)
+            elif section_id == 11:
+                m.datas = self._vec(self._data)
+                if m.data_count is not None and m.data_count != len(m.datas):
+                    raise r.error("data count and data section have inconsistent lengths", body_start)
+            if r.pos != body_start + size:
+                raise r.error("section size mismatch", body_start)
+            if section_id != 0:
+                last_id = section_id
+        if len(func_type_indices or []) != (code_count or 0):
+            raise r.error("function and code section have inconsistent lengths")
+        if m.data_count and not m.datas:
+            raise r.error("data count and data section have inconsistent lengths")
+        return m
+
+    # --- helpers ---------------------------------------------------------
+    def _vec(self, item: Callable[[], object]) -> list:  # type: ignore[type-arg]
+        n = self.r.u32()
+        return [item() for _ in range(n)]
+
+    def _functype(self) -> FuncType:
+        r = self.r
+        if r.byte() != 0x60:
+            raise r.error("integer representation too long", r.pos - 1)
+        params = tuple(self._vec(lambda: read_valtype(r)))
+        results = tuple(self._vec(lambda: read_valtype(r)))
+        return FuncType(params, results)
+
+    def _import(self) -> Import:
+        r = self.r
+        module = r.name()
+        name = r.name()
+        kind_pos = r.pos
+        kind = r.byte()
+        desc: int | TableType | MemoryType | GlobalType
+        if kind == 0:
+            desc = r.u32()
+        elif kind == 1:
+            desc = read_table_type(r)
+        elif kind == 2:
+            desc = MemoryType(read_limits(r))
+        elif kind == 3:
+            desc = read_global_type(r)
+        else:
+            raise r.error("malformed import kind", kind_pos)
+        return Import(module, name, ExternKind(kind), desc)
+
+    def _export(self) -> Export:
+        r = self.r
+        name = r.name()
+        kind = r.byte()
+        if kind > 3:
+            raise r.error("malformed export kind", r.pos - 1)
+        return Export(name, ExternKind(kind), r.u32())
+
+    def _element(self) -> ElementSegment:
+        r = self.r
+        start = r.pos
+        flags = r.u32()
+        if flags > 7:
+            raise r.error("malformed elements segment kind", start)
+        table = 0
+        offset: Expr | None = None
+        if flags & 1:
+            mode = SegmentMode.DECLARATIVE if flags & 2 else SegmentMode.PASSIVE
+        else:
+            mode = SegmentMode.ACTIVE
+            if flags & 2:
+                table = r.u32()
+            offset = read_expr(r)
+        uses_exprs = bool(flags & 4)
+        elem_type = FUNCREF
+        if flags & 3:
+            if uses_exprs:
+                elem_type = read_reftype(r)
+            elif r.byte() != 0x00:
+                raise r.error("malformed element kind", r.pos - 1)
+        if uses_exprs:
+            init = self._vec(lambda: read_expr(r))
+        else:
+            ref_func = ins.BY_NAME["ref.func"]
+            init = self._vec(lambda: [Instruction(ref_func, (r.u32(),)), ins.END])
+        return ElementSegment(elem_type, init, mode, table, offset)
+
+    def _data(self) -> DataSegment:
+        r = self.r
+        start = r.pos
+        flags = r.u32()
+        if flags == 0:
+            offset = read_expr(r)
+            return DataSegment(r.bytes(r.u32()), SegmentMode.ACTIVE, 0, offset)
+        if flags == 1:
+            return DataSegment(r.bytes(r.u32()), SegmentMode.PASSIVE)
+        if flags == 2:
+            memory = r.u32()
+            offset = read_expr(r)
+            return DataSegment(r.bytes(r.u32()), SegmentMode.ACTIVE, memory, offset)
+        raise r.error("malformed data segment kind", start)
+
+    def _code(self, type_indices: list[int]) -> list[Function]:
+        r = self.r
+        # A count that disagrees with the function section is reported after
+        # the last section, as the reference decoder does.
+        count = r.u32()
+        funcs = []
+        for i in range(count):
+            size = r.length()
+            start = r.pos
+            locals_: list[ValType] = []
+            total = 0
+            for _ in range(r.length()):
+                n = r.u32()
+                total += n
+                t = read_valtype(r)
+                if total > MAX_LOCALS:
+                    # The spec allows 2^32-1; like wasmtime we refuse more than
+                    # an engine could ever allocate instead of exhausting memory.
+                    raise r.error("too many locals", start)
+                locals_.extend([t] * n)
+            body = read_expr(r)
+            if r.pos != start + size:
+                raise r.error("section size mismatch", start)
+            if any(i.op is _OP_MEMORY_INIT or i.op is _OP_DATA_DROP for i in body) and self.m.data_count is None:
+                raise r.error("data count section required", start)
+            type_index = type_indices[i] if i < len(type_indices) else 0
+            funcs.append(Function(type_index, locals_, body, body_offset=start))
+        return funcs
+
+    def _custom(self, size: int, after: int) -> None:
+        r = self.r
+        end = r.pos + size
+        name = r.name()
+        if r.pos > end:
+            raise r.error("unexpected end of section or function")
+        data = r.bytes(end - r.pos)
+        if name == "name" and not self.m.names:
+            names = decode_name_section(data)
+            if names is not None:
+                self.m.names = names
+                return
+        self.m.customs.append(CustomSection(name, data, after))
+
+
+def decode_name_section(data: bytes) -> Names | None:
+    """Decode the ``name`` custom section; ``None`` if it is not well formed
+    (a bad name section is not an error: it is kept as a plain custom section)."""
+    r = Reader(data)
+    names = Names()
+    try:
+        last = -1
+        while not r.at_end():
+            sub = r.byte()
+            size = r.length()
+            end = r.pos + size
+            if sub <= last:
+                return None
+            last = sub
+            if sub == 0:
+                names.module = r.name()
+            elif sub == 1:
+                names.functions = _name_map(r)
+            elif sub == 2:
+                for _ in range(r.length()):
+                    func = r.u32()
+                    names.locals[func] = _name_map(r)
+            else:
+                return None
+            if r.pos != end:
+                return None
+    except MalformedError:
+        return None
+    return names
+
+
+def _name_map(r: Reader) -> dict[int, str]:
+    result: dict[int, str] = {}
+    for _ in range(r.length()):
+        index = r.u32()
+        result[index] = r.name()
+    return result

@@ -1,0 +1,240 @@
+"""Binary format encoder: :class:`~wasmbox.ir.module.Module` -> bytes.
+
+Produces the canonical encoding: shortest LEB128s, locals as runs of equal
+types, the compact element-segment forms where they apply, and custom
+sections back where they were read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from ..ir.instructions import Imm, Instruction
+from ..ir.module import DataSegment, ElementSegment, Expr, Import, Module, Names, SegmentMode
+from ..ir.types import FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from .decode import MAGIC, VERSION
+from .leb128 import encode_signed as sleb
+from .leb128 import encode_unsigned as uleb
+
+
+def encode_module(m: Module) -> bytes:
+    """Encode ``m``; the result decodes back to an equal module."""
+    out = bytearray(MAGIC + VERSION)
+
+    def custom_after(section_id: int) -> None:
+        for custom in m.customs:
+            if custom.after == section_id:
+                _section(out, 0, _name(custom.name) + custom.data)
+
+    custom_after(0)
+    sections: list[tuple[int, Callable[[], bytes] | None]] = [
+        (1, (lambda: _vec(m.types, _functype)) if m.types else None),
+        (2, (lambda: _vec(m.imports, _import)) if m.imports else None),
+        (3, (lambda: _vec(m.funcs, lambda f: uleb(f.type_index))) if m.funcs else None),
+        (4, (lambda: _vec(m.tables, lambda t: _table_type(t.type))) if m.tables else None),
+        (5, (lambda: _vec(m.memories, lambda mem: _limits(mem.type.limits))) if m.memories else None),
+        (6, (lambda: _vec(m.globals, lambda g: _global_type(g.type) + encode_expr(g.init))) if m.globals else None),
+        (7, (lambda: _vec(m.exports, lambda e: _name(e.name) + bytes((e.kind,)) + uleb(e.index))) if m.exports else None),
+        (8, (lambda: uleb(m.start)) if m.start is not None else None),  # type: ignore[arg-type]
+        (9, (lambda: _vec(m.elements, _element)) if m.elements else None),
+        (12, (lambda: uleb(m.data_count)) if m.data_count is not None else None),  # type: ignore[arg-type]
+        (10, (lambda: _vec(m.funcs, _code)) if m.funcs else None),
+        (11, (lambda: _vec(m.datas, _data)) if m.datas else None),
+    ]
+    for section_id, build in sections:
+        if build is not None:
+            _section(out, section_id, build())
+        custom_after(section_id)
+    if m.names:
+        _section(out, 0, _name("name") + encode_name_section(m.names))
+    return bytes(out)
+
+
+def _section(out: bytearray, section_id: int, payload: bytes) -> None:
+    out.append(section_id)
+    out += uleb(len(payload))
+    out += payload
+
+
+def _vec(items: Iterable[object], encode: Callable) -> bytes:  # type: ignore[type-arg]
+    parts = [encode(item) for item in items]
+    return uleb(len(parts)) + b"".join(parts)
+
+
+def _name(text: str) -> bytes:
+    raw = text.encode("utf-8")
+    return uleb(len(raw)) + raw
+
+
+def _valtype(t: ValType) -> bytes:
+    return bytes((t.value,))
+
+
+def _functype(t: FuncType) -> bytes:
+    return b"\x60" + _vec(t.params, _valtype) + _vec(t.results, _valtype)
+
+
+def _limits(limits: Limits) -> bytes:
+    if limits.max is None:
+        return b"\x00" + uleb(limits.min)
+    return b"\x01" + uleb(limits.min) + uleb(limits.max)
+
+
+def _table_type(t: TableType) -> bytes:
+    return _valtype(t.element) + _limits(t.limits)
+
+
+def _global_type(t: GlobalType) -> bytes:
+    return _valtype(t.valtype) + (b"\x01" if t.mutable else b"\x00")
+
+
+def _import(imp: Import) -> bytes:
+    head = _name(imp.module) + _name(imp.name) + bytes((imp.kind,))
+    desc = imp.desc
+    if isinstance(desc, int):
+        return head + uleb(desc)
+    if isinstance(desc, TableType):
+        return head + _table_type(desc)
+    if isinstance(desc, MemoryType):
+        return head + _limits(desc.limits)
+    return head + _global_type(desc)
+
+
+def _func_indices(init: list[Expr]) -> list[int] | None:
+    """The function indices of an element list, if it is only ``ref.func``s."""
+    indices = []
+    for expr in init:
+        if len(expr) != 2 or expr[0].op.name != "ref.func":
+            return None
+        indices.append(expr[0].imm[0])
+    return indices
+
+
+def _element(seg: ElementSegment) -> bytes:
+    funcs = _func_indices(seg.init) if seg.type is FUNCREF else None
+    flags = 0 if funcs is not None else 4
+    head = b""
+    if seg.mode is SegmentMode.ACTIVE:
+        assert seg.offset is not None
+        if seg.table != 0 or (seg.type is not FUNCREF):
+            flags |= 2
+            head = uleb(seg.table) + encode_expr(seg.offset)
+        else:
+            head = encode_expr(seg.offset)
+    else:
+        flags |= 1 if seg.mode is SegmentMode.PASSIVE else 3
+    kind = b""
+    if flags & 3:
+        kind = b"\x00" if funcs is not None else _valtype(seg.type)
+    if funcs is not None:
+        body = _vec(funcs, uleb)
+    else:
+        body = _vec(seg.init, encode_expr)
+    return uleb(flags) + head + kind + body
+
+
+def _data(seg: DataSegment) -> bytes:
+    payload = uleb(len(seg.init)) + seg.init
+    if seg.mode is SegmentMode.PASSIVE:
+        return b"\x01" + payload
+    assert seg.offset is not None
+    if seg.memory == 0:
+        return b"\x00" + encode_expr(seg.offset) + payload
+    return b"\x02" + uleb(seg.memory) + encode_expr(seg.offset) + payload
+
+
+def _code(func: object) -> bytes:
+    locals_: list[ValType] = func.locals  # type: ignore[attr-defined]
+    runs: list[tuple[int, ValType]] = []
+    for t in locals_:
+        if runs and runs[-1][1] is t:
+            runs[-1] = (runs[-1][0] + 1, t)
+        else:
+            runs.append((1, t))
+    body = _vec(runs, lambda run: uleb(run[0]) + _valtype(run[1])) + encode_expr(func.body)  # type: ignore[attr-defined]
+    return uleb(len(body)) + body
+
+
+# --- instructions -------------------------------------------------------
+
+
+def _block_type(bt: object) -> bytes:
+    if bt is None:
+        return b"\x40"
+    if isinstance(bt, ValType):
+        return _valtype(bt)
+    return sleb(bt)  # type: ignore[arg-type]
+
+
+def _memarg(align: int, offset: int) -> bytes:
+    return uleb(align) + uleb(offset)
+
+
+IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
+    Imm.BLOCK: _block_type,
+    Imm.LABEL: uleb,
+    Imm.BR_TABLE: lambda labels, default: _vec(labels, uleb) + uleb(default),
+    Imm.FUNC: uleb,
+    Imm.CALL_INDIRECT: lambda t, table: uleb(t) + uleb(table),
+    Imm.LOCAL: uleb,
+    Imm.GLOBAL: uleb,
+    Imm.TABLE: uleb,
+    Imm.MEMARG: _memarg,
+    Imm.I32: sleb,
+    Imm.I64: sleb,
+    Imm.F32: lambda bits: bits.to_bytes(4, "little"),
+    Imm.F64: lambda bits: bits.to_bytes(8, "little"),
+    Imm.SELECT_T: lambda types: _vec(types, _valtype),
+    Imm.HEAPTYPE: _valtype,
+    Imm.MEMORY: uleb,
+    Imm.MEMORY_INIT: lambda data, memory: uleb(data) + uleb(memory),
+    Imm.DATA: uleb,
+    Imm.MEMORY_COPY: lambda dst, src: uleb(dst) + uleb(src),
+    Imm.ELEM: uleb,
+    Imm.TABLE_INIT: lambda elem, table: uleb(elem) + uleb(table),
+    Imm.TABLE_COPY: lambda dst, src: uleb(dst) + uleb(src),
+    Imm.V128: bytes,
+    Imm.SHUFFLE: bytes,
+    Imm.LANE: lambda lane: bytes((lane,)),
+    Imm.MEMARG_LANE: lambda align, offset, lane: _memarg(align, offset) + bytes((lane,)),
+}
+
+_OPCODE_BYTES: dict[object, bytes] = {}
+
+
+def _opcode_bytes(instr: Instruction) -> bytes:
+    op = instr.op
+    encoded = _OPCODE_BYTES.get(op)
+    if encoded is None:
+        encoded = bytes((op.code,)) if op.prefix is None else bytes((op.prefix,)) + uleb(op.code)
+        _OPCODE_BYTES[op] = encoded
+    return encoded
+
+
+def encode_instruction(instr: Instruction) -> bytes:
+    head = _opcode_bytes(instr)
+    if not instr.op.imm:
+        return head
+    return head + IMMEDIATE_WRITERS[instr.op.imm](*instr.imm)
+
+
+def encode_expr(expr: Expr) -> bytes:
+    return b"".join(encode_instruction(i) for i in expr)
+
+
+def encode_name_section(names: Names) -> bytes:
+    out = bytearray()
+    if names.module is not None:
+        _section(out, 0, _name(names.module))
+    if names.functions:
+        _section(out, 1, _name_map(names.functions))
+    if names.locals:
+        payload = uleb(len(names.locals)) + b"".join(
+            uleb(func) + _name_map(locals_) for func, locals_ in sorted(names.locals.items())
+        )
+        _section(out, 2, payload)
+    return bytes(out)
+
+
+def _name_map(mapping: dict[int, str]) -> bytes:
+    return uleb(len(mapping)) + b"".join(uleb(i) + _name(n) for i, n in sorted(mapping.items()))

@@ -1,0 +1,84 @@
+"""The exceptions wasmbox raises, one class per kind of failure.
+
+Users catch these to tell bad input apart from a bad module or a failing
+program; no other exception type is allowed to escape from decoding,
+parsing or validation, whatever the input.
+"""
+
+from __future__ import annotations
+
+
+class WasmError(Exception):
+    """Base of every error wasmbox raises on purpose."""
+
+
+class MalformedError(WasmError):
+    """Input that is not a well-formed binary or text module.
+
+    ``offset`` is a byte offset into a binary; ``line``/``column`` a position in
+    text. ``message`` is the bare rule broken, in the spec tests' words.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        offset: int | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.message = message
+        self.offset = offset
+        self.line = line
+        self.column = column
+        self.source = source
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = self.source or ""
+        if self.line is not None:
+            where += f":{self.line}:{self.column or 1}" if where else f"{self.line}:{self.column or 1}"
+        elif self.offset is not None:
+            where += f" @0x{self.offset:x}" if where else f"@0x{self.offset:x}"
+        return f"{where}: {self.message}" if where else self.message
+
+
+class ValidationError(WasmError):
+    """A well-formed module that breaks a validation rule.
+
+    ``func_index`` and ``offset`` say where (function index in the function
+    index space, byte offset of the instruction when known).
+    """
+
+    def __init__(
+        self, message: str, *, func_index: int | None = None, offset: int | None = None
+    ) -> None:
+        self.message = message
+        self.func_index = func_index
+        self.offset = offset
+        where = []
+        if func_index is not None:
+            where.append(f"func {func_index}")
+        if offset is not None:
+            where.append(f"@0x{offset:x}")
+        super().__init__(f"{' '.join(where)}: {message}" if where else message)
+
+
+class LinkError(WasmError):
+    """Imports that do not match what a module asks for."""
+
+
+class Trap(WasmError):
+    """A WebAssembly trap: the program stopped on a runtime check."""
+
+    def __init__(self, kind: str, message: str | None = None) -> None:
+        self.kind = kind
+        super().__init__(message or kind)
+
+
+class Exhaustion(Trap):
+    """A resource ran out (call stack, fuel)."""
+
+    def __init__(self, kind: str = "call stack exhausted", message: str | None = None) -> None:
+        super().__init__(kind, message)

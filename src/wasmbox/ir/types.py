@@ -1,0 +1,103 @@
+"""WebAssembly types: value types, function/table/memory/global types.
+
+Each value type carries its binary code and its text name so that the
+decoder, encoder, parser and printer all read them from one place.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ValType(enum.Enum):
+    """A value type; ``value`` is its binary encoding."""
+
+    I32 = 0x7F
+    I64 = 0x7E
+    F32 = 0x7D
+    F64 = 0x7C
+    V128 = 0x7B
+    FUNCREF = 0x70
+    EXTERNREF = 0x6F
+
+    @property
+    def text(self) -> str:
+        return self.name.lower()
+
+    @property
+    def is_reference(self) -> bool:
+        return self in (ValType.FUNCREF, ValType.EXTERNREF)
+
+    @property
+    def is_numeric(self) -> bool:
+        return self in (ValType.I32, ValType.I64, ValType.F32, ValType.F64)
+
+    @property
+    def heap_text(self) -> str:
+        """The heap type name used by ``ref.null`` (``func`` / ``extern``)."""
+        return {ValType.FUNCREF: "func", ValType.EXTERNREF: "extern"}[self]
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+VALTYPE_BY_CODE = {t.value: t for t in ValType}
+VALTYPE_BY_TEXT = {t.text: t for t in ValType}
+REFTYPE_BY_HEAP_TEXT = {"func": ValType.FUNCREF, "extern": ValType.EXTERNREF}
+
+I32, I64, F32, F64, V128 = ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128
+FUNCREF, EXTERNREF = ValType.FUNCREF, ValType.EXTERNREF
+
+
+class ExternKind(enum.IntEnum):
+    """The kinds of imports and exports, valued as in the binary format."""
+
+    FUNC = 0
+    TABLE = 1
+    MEMORY = 2
+    GLOBAL = 3
+
+    @property
+    def text(self) -> str:
+        return ("func", "table", "memory", "global")[self]
+
+
+@dataclass(frozen=True)
+class FuncType:
+    params: tuple[ValType, ...] = ()
+    results: tuple[ValType, ...] = ()
+
+    def __str__(self) -> str:
+        params = " ".join(t.text for t in self.params)
+        results = " ".join(t.text for t in self.results)
+        return f"[{params}] -> [{results}]"
+
+
+@dataclass(frozen=True)
+class Limits:
+    min: int
+    max: int | None = None
+
+
+@dataclass(frozen=True)
+class TableType:
+    element: ValType
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class MemoryType:
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class GlobalType:
+    valtype: ValType
+    mutable: bool = False
+
+
+ExternType = FuncType | TableType | MemoryType | GlobalType
+
+PAGE_SIZE = 65536
+MAX_PAGES = 65536

@@ -1,0 +1,1011 @@
+"""Text format parser: WAT S-expressions -> :class:`~wasmbox.ir.module.Module`.
+
+Implements the spec's text grammar (section "Text Format") with all its
+abbreviations: inline imports/exports, inline element and data segments,
+type uses with implicit type definitions, folded instructions, named
+labels/locals.  Identifiers are resolved in two passes: the first assigns
+every index (so fields may refer forward), the second builds the IR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import MalformedError
+from ..ir import instructions as ins
+from ..ir.instructions import Imm, Instruction, Opcode
+from ..ir.module import (
+    DataSegment,
+    ElementSegment,
+    Export,
+    Expr,
+    Function,
+    Global,
+    Import,
+    Memory,
+    Module,
+    SegmentMode,
+    Table,
+)
+from ..ir.types import (
+    FUNCREF,
+    I32,
+    REFTYPE_BY_HEAP_TEXT,
+    VALTYPE_BY_TEXT,
+    ExternKind,
+    FuncType,
+    GlobalType,
+    Limits,
+    MemoryType,
+    TableType,
+    ValType,
+)
+from .lexer import Node, SExpr, Token, parse_sexprs, text_error
+from .literals import F32_FORMAT, F64_FORMAT, INT_RE, LiteralError, is_number, parse_float, parse_int, parse_uint
+
+REFTYPE_KEYWORDS = {"funcref": FUNCREF, "externref": ValType.EXTERNREF}
+SIMD_SHAPES = {"i8x16": (16, 8), "i16x8": (8, 16), "i32x4": (4, 32), "i64x2": (2, 64), "f32x4": (4, 32), "f64x2": (2, 64)}
+STRUCTURAL_KEYWORDS = frozenset(
+    "module type func param result local import export table memory global elem data start offset item declare "
+    "mut funcref externref extern i32 i64 f32 f64 v128 then else end block loop if binary quote register invoke "
+    "get script input output assert_return assert_trap assert_exhaustion assert_malformed assert_invalid "
+    "assert_unlinkable assert_uninstantiable ref.extern ref.null nan:canonical nan:arithmetic".split()
+) | frozenset(SIMD_SHAPES)
+DEFINITION_NAMES = {"func": "function", "table": "table", "memory": "memory", "global": "global"}
+SPACE_NAMES = {"func": "func", "table": "table", "memory": "memory", "global": "global", "elem": "elem", "data": "data"}
+
+
+def is_known_keyword(text: str) -> bool:
+    """Whether the lexer of the reference would know ``text`` as a token;
+    anything else is an ``unknown operator``."""
+    if text in ins.BY_NAME and text != "select_t" or text in STRUCTURAL_KEYWORDS:
+        return True
+    if text.startswith(("offset=", "align=")):
+        return INT_RE.match(text.split("=", 1)[1]) is not None and text.split("=", 1)[1][:1].isdigit()
+    return is_number(text)
+
+
+def looks_numeric(text: str) -> bool:
+    """Whether a token is meant as a number (it may still be malformed)."""
+    return text[:1] in "0123456789+-" or text.startswith(("inf", "nan"))
+
+
+@dataclass
+class IndexSpace:
+    kind: str
+    ids: dict[str, int] = field(default_factory=dict)
+    count: int = 0
+
+    def define(self, token: Token | None) -> int:
+        index = self.count
+        if token is not None:
+            if token.text in self.ids:
+                raise text_error(f"duplicate {self.kind}", token)
+            self.ids[token.text] = index
+        self.count += 1
+        return index
+
+
+class _Cursor:
+    """Position within a list's items, with typed accessors."""
+
+    __slots__ = ("node", "items", "i")
+
+    def __init__(self, node: SExpr, start: int = 1) -> None:
+        self.node = node
+        self.items = node.items
+        self.i = start
+
+    def peek(self) -> Node | None:
+        return self.items[self.i] if self.i < len(self.items) else None
+
+    def peek_list(self, head: str) -> SExpr | None:
+        item = self.peek()
+        if isinstance(item, SExpr) and item.head() == head:
+            return item
+        return None
+
+    def peek_atom(self, kind: str | None = None) -> Token | None:
+        item = self.peek()
+        if isinstance(item, Token) and (kind is None or item.kind == kind):
+            return item
+        return None
+
+    def next(self) -> Node:
+        item = self.peek()
+        if item is None:
+            raise text_error("unexpected token", self.node)
+        self.i += 1
+        return item
+
+    def optional_id(self) -> Token | None:
+        item = self.peek_atom("id")
+        if item is not None:
+            self.i += 1
+        return item
+
+    def done(self) -> bool:
+        return self.i >= len(self.items)
+
+    def expect_done(self) -> None:
+        if not self.done():
+            raise unexpected(self.items[self.i])
+
+
+def unexpected(node: Node) -> MalformedError:
+    if isinstance(node, Token) and node.kind == "keyword" and not is_known_keyword(node.text):
+        return text_error(f"unknown operator {node.text}", node)
+    return text_error("unexpected token", node)
+
+
+def parse_module_text(source: str | bytes, name: str | None = None) -> Module:
+    """Parse a ``.wat`` text: one ``(module ...)`` or a bare list of fields."""
+    nodes = parse_sexprs(source, name)
+    if len(nodes) == 1 and isinstance(nodes[0], SExpr) and nodes[0].head() == "module":
+        node = nodes[0]
+        cursor = _Cursor(node)
+        module_id = cursor.optional_id()
+        return ModuleParser(node.items[cursor.i :], module_id, name).parse()
+    for node in nodes:
+        if isinstance(node, SExpr) and node.head() == "module":
+            raise text_error("unexpected token", node)
+    return ModuleParser(nodes, None, name).parse()
+
+
+class ModuleParser:
+    def __init__(self, fields: list[Node], module_id: Token | None = None, source: str | None = None) -> None:
+        self.fields = fields
+        self.source = source
+        self.module = Module()
+        if module_id is not None:
+            self.module.names.module = module_id.text[1:]
+        self.type_ids: dict[str, int] = {}
+        self.type_params: list[list[Token | None]] = []
+        self.spaces = {kind: IndexSpace(kind) for kind in SPACE_NAMES}
+        self.explicit_types = 0
+        self.uses_data_instructions = False
+
+    # --- entry -----------------------------------------------------------
+    def parse(self) -> Module:
+        trailing_error = None
+        if self.fields and isinstance(self.fields[-1], Token) and self.fields[-1].kind == "error":
+            trailing_error = self.fields.pop()
+        for node in self.fields:
+            if not isinstance(node, SExpr) or node.head() is None:
+                raise unexpected(node.items[0] if isinstance(node, SExpr) and node.items else node)
+        for node in self.fields:
+            if node.head() == "type":  # type: ignore[union-attr]
+                self._type_field(node)  # type: ignore[arg-type]
+        self._declare_all()
+        handlers = {
+            "type": lambda n: None,
+            "import": self._import_field,
+            "func": self._func_field,
+            "table": self._table_field,
+            "memory": self._memory_field,
+            "global": self._global_field,
+            "export": self._export_field,
+            "start": self._start_field,
+            "elem": self._elem_field,
+            "data": self._data_field,
+        }
+        for node in self.fields:
+            assert isinstance(node, SExpr)
+            handlers[node.head()](node)  # type: ignore[index]
+        if trailing_error is not None:
+            raise text_error("unexpected token", trailing_error)
+        if self.uses_data_instructions:
+            self.module.data_count = len(self.module.datas)
+        return self.module
+
+    # --- pass 1: indices -------------------------------------------------
+    def _declare_all(self) -> None:
+        seen_definition: str | None = None
+        for node in self.fields:
+            assert isinstance(node, SExpr)
+            head = node.head()
+            if head not in ("import", "func", "table", "memory", "global", "export", "start", "elem", "data", "type"):
+                raise unexpected(node.items[0])
+            cursor = _Cursor(node)
+            if head == "import":
+                if seen_definition:
+                    raise text_error(f"import after {DEFINITION_NAMES[seen_definition]}", node)
+                cursor.next()
+                cursor.next()
+                desc = cursor.next()
+                if not isinstance(desc, SExpr) or desc.head() not in ("func", "table", "memory", "global"):
+                    raise unexpected(desc)
+                desc_cursor = _Cursor(desc)
+                self.spaces[desc.head()].define(desc_cursor.optional_id())  # type: ignore[index]
+            elif head in ("func", "table", "memory", "global"):
+                ident = cursor.optional_id()
+                while cursor.peek_list("export"):
+                    cursor.i += 1
+                if cursor.peek_list("import"):
+                    if seen_definition:
+                        raise text_error(f"import after {DEFINITION_NAMES[seen_definition]}", node)
+                else:
+                    seen_definition = head
+                self.spaces[head].define(ident)  # type: ignore[index]
+                if head == "table" and self._inline_segment(cursor, "elem"):
+                    self.spaces["elem"].define(None)
+                if head == "memory" and cursor.peek_list("data"):
+                    self.spaces["data"].define(None)
+            elif head in ("elem", "data"):
+                self.spaces[head].define(cursor.optional_id())  # type: ignore[index]
+
+    @staticmethod
+    def _inline_segment(cursor: _Cursor, kind: str) -> bool:
+        return any(isinstance(item, SExpr) and item.head() == kind for item in cursor.items[cursor.i :])
+
+    # --- references ------------------------------------------------------
+    def resolve(self, kind: str, token: Node) -> int:
+        if not isinstance(token, Token):
+            raise unexpected(token)
+        if token.kind == "id":
+            if kind == "type":
+                index = self.type_ids.get(token.text)
+            else:
+                index = self.spaces[kind].ids.get(token.text)
+            if index is None:
+                raise text_error(f"unknown {kind} {token.text}", token)
+            return index
+        return self.uint(token)
+
+    def uint(self, token: Node, bits: int = 32) -> int:
+        if not isinstance(token, Token) or token.kind != "keyword":
+            raise unexpected(token)
+        try:
+            return parse_uint(token.text, bits)
+        except LiteralError as e:
+            if e.syntax:
+                raise unexpected(token) from None
+            raise text_error(f"i{bits} constant out of range", token) from None
+
+    def valtype(self, token: Node) -> ValType:
+        if isinstance(token, Token) and token.kind == "keyword":
+            t = VALTYPE_BY_TEXT.get(token.text)
+            if t is not None:
+                return t
+        raise unexpected(token)
+
+    def reftype(self, token: Node) -> ValType:
+        if isinstance(token, Token) and token.text in REFTYPE_KEYWORDS:
+            return REFTYPE_KEYWORDS[token.text]
+        raise unexpected(token)
+
+    def string(self, token: Node) -> bytes:
+        if isinstance(token, Token) and token.kind == "string":
+            return token.value
+        raise unexpected(token)
+
+    def name(self, token: Node) -> str:
+        raw = self.string(token)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise text_error("malformed UTF-8 encoding", token) from None
+
+    # --- types -----------------------------------------------------------
+    def _type_field(self, node: SExpr) -> None:
+        cursor = _Cursor(node)
+        ident = cursor.optional_id()
+        func = cursor.next()
+        if not isinstance(func, SExpr) or func.head() != "func":
+            raise unexpected(func)
+        cursor.expect_done()
+        inner = _Cursor(func)
+        params, param_ids = self._params(inner)
+        results = self._results(inner)
+        inner.expect_done()
+        if ident is not None:
+            if ident.text in self.type_ids:
+                raise text_error("duplicate type", ident)
+            self.type_ids[ident.text] = len(self.module.types)
+        self.module.types.append(FuncType(tuple(params), tuple(results)))
+        self.type_params.append(param_ids)
+        self.explicit_types += 1
+
+    def _params(self, cursor: _Cursor, allow_ids: bool = True) -> tuple[list[ValType], list[Token | None]]:
+        params: list[ValType] = []
+        ids: list[Token | None] = []
+        while (node := cursor.peek_list("param")) is not None:
+            cursor.i += 1
+            inner = _Cursor(node)
+            ident = inner.optional_id()
+            if ident is not None:
+                if not allow_ids:
+                    raise unexpected(ident)
+                params.append(self.valtype(inner.next()))
+                ids.append(ident)
+                inner.expect_done()
+            else:
+                while not inner.done():
+                    params.append(self.valtype(inner.next()))
+                    ids.append(None)
+        return params, ids
+
+    def _results(self, cursor: _Cursor) -> list[ValType]:
+        results: list[ValType] = []
+        while (node := cursor.peek_list("result")) is not None:
+            cursor.i += 1
+            inner = _Cursor(node)
+            while not inner.done():
+                results.append(self.valtype(inner.next()))
+        return results
+
+    def type_use(self, cursor: _Cursor, allow_ids: bool = True) -> tuple[int, list[Token | None]]:
+        """Parse ``(type x)? (param ...)* (result ...)*``; return the type
+        index (adding an implicit type if needed) and the parameter ids."""
+        explicit: int | None = None
+        type_node = cursor.peek_list("type")
+        if type_node is not None:
+            cursor.i += 1
+            inner = _Cursor(type_node)
+            explicit = self.resolve("type", inner.next())
+            inner.expect_done()
+        start = cursor.i
+        params, ids = self._params(cursor, allow_ids)
+        results = self._results(cursor)
+        inline = cursor.i != start
+        if cursor.peek_list("param") is not None or cursor.peek_list("type") is not None:
+            raise unexpected(cursor.items[cursor.i].items[0])  # type: ignore[union-attr]
+        if explicit is not None:
+            # An unknown index without inline types is left to the validator.
+            known = explicit < len(self.module.types)
+            if inline and (not known or self.module.types[explicit] != FuncType(tuple(params), tuple(results))):
+                raise text_error("inline function type" if known else "unknown type", type_node)
+            if not inline:
+                ids = [None] * (len(self.module.types[explicit].params) if known else 0)
+            return explicit, ids
+        return self.implicit_type(FuncType(tuple(params), tuple(results))), ids
+
+    def implicit_type(self, func_type: FuncType) -> int:
+        for index, existing in enumerate(self.module.types):
+            if existing == func_type:
+                return index
+        self.module.types.append(func_type)
+        return len(self.module.types) - 1
+
+    def limits(self, cursor: _Cursor, bits: int = 32) -> Limits:
+        low = self.uint(cursor.next(), bits)
+        high = None
+        atom = cursor.peek_atom("keyword")
+        if atom is not None and atom.text[:1].isdigit():
+            high = self.uint(cursor.next(), bits)
+        return Limits(low, high)
+
+    def table_type(self, cursor: _Cursor) -> TableType:
+        limits = self.limits(cursor)
+        return TableType(self.reftype(cursor.next()), limits)
+
+    def global_type(self, cursor: _Cursor) -> GlobalType:
+        node = cursor.next()
+        if isinstance(node, SExpr) and node.head() == "mut":
+            inner = _Cursor(node)
+            t = self.valtype(inner.next())
+            inner.expect_done()
+            return GlobalType(t, True)
+        return GlobalType(self.valtype(node), False)
+
+    # --- fields ----------------------------------------------------------
+    def _inline_exports(self, cursor: _Cursor, kind: ExternKind, index: int) -> None:
+        while (node := cursor.peek_list("export")) is not None:
+            cursor.i += 1
+            inner = _Cursor(node)
+            name = self.name(inner.next())
+            inner.expect_done()
+            self.module.exports.append(Export(name, kind, index))
+
+    def _inline_import(self, cursor: _Cursor) -> tuple[str, str] | None:
+        node = cursor.peek_list("import")
+        if node is None:
+            return None
+        cursor.i += 1
+        inner = _Cursor(node)
+        module_name = self.name(inner.next())
+        item_name = self.name(inner.next())
+        inner.expect_done()
+        return module_name, item_name
+
+    def _import_field(self, node: SExpr) -> None:
+        cursor = _Cursor(node)
+        module_name = self.name(cursor.next())
+        item_name = self.name(cursor.next())
+        desc = cursor.next()
+        cursor.expect_done()
+        assert isinstance(desc, SExpr)
+        inner = _Cursor(desc)
+        ident = inner.optional_id()
+        kind = desc.head()
+        if kind == "func":
+            type_index, ids = self.type_use(inner)
+            self._name_function(self._func_count(), ident, ids)
+            self.module.imports.append(Import(module_name, item_name, ExternKind.FUNC, type_index))
+        elif kind == "table":
+            self.module.imports.append(Import(module_name, item_name, ExternKind.TABLE, self.table_type(inner)))
+        elif kind == "memory":
+            self.module.imports.append(
+                Import(module_name, item_name, ExternKind.MEMORY, MemoryType(self.limits(inner)))
+            )
+        else:
+            self.module.imports.append(Import(module_name, item_name, ExternKind.GLOBAL, self.global_type(inner)))
+        inner.expect_done()
+
+    def _func_count(self) -> int:
+        return self.module.num_imported_funcs() + len(self.module.funcs)
+
+    def _name_function(self, index: int, ident: Token | None, param_ids: list[Token | None]) -> None:
+        if ident is not None:
+            self.module.names.functions[index] = ident.text[1:]
+
+    def _func_field(self, node: SExpr) -> None:
+        cursor = _Cursor(node)
+        ident = cursor.optional_id()
+        index = self._func_count()
+        self._inline_exports(cursor, ExternKind.FUNC, index)
+        imported = self._inline_import(cursor)
+        type_index, param_ids = self.type_use(cursor)
+        self._name_function(index, ident, param_ids)
+        if imported is not None:
+            cursor.expect_done()
+            self.module.imports.append(Import(imported[0], imported[1], ExternKind.FUNC, type_index))
+            return
+        local_ids: dict[str, int] = {}
+        local_names: dict[int, str] = {}
+        for position, token in enumerate(param_ids):
+            if token is not None:
+                if token.text in local_ids:
+                    raise text_error("duplicate local", token)
+                local_ids[token.text] = position
+                local_names[position] = token.text[1:]
+        locals_: list[ValType] = []
+        known_type = type_index < len(self.module.types)
+        base = len(self.module.types[type_index].params) if known_type else 0
+        while (local_node := cursor.peek_list("local")) is not None:
+            cursor.i += 1
+            inner = _Cursor(local_node)
+            local_id = inner.optional_id()
+            if local_id is not None:
+                if local_id.text in local_ids:
+                    raise text_error("duplicate local", local_id)
+                local_ids[local_id.text] = base + len(locals_)
+                local_names[base + len(locals_)] = local_id.text[1:]
+                locals_.append(self.valtype(inner.next()))
+                inner.expect_done()
+            else:
+                while not inner.done():
+                    locals_.append(self.valtype(inner.next()))
+        if local_names:
+            self.module.names.locals[index] = local_names
+        body = FunctionBodyParser(self, local_ids, base + len(locals_)).parse_body(cursor)
+        self.module.funcs.append(Function(type_index, locals_, body))
+
+    def _table_field(self, node: SExpr) -> None:
+        cursor = _Cursor(node)
+        cursor.optional_id()
+        index = len(self.module.table_types())
+        self._inline_exports(cursor, ExternKind.TABLE, index)
+        imported = self._inline_import(cursor)
+        if imported is not None:
+            table_type = self.table_type(cursor)
+            cursor.expect_done()
+            self.module.imports.append(Import(imported[0], imported[1], ExternKind.TABLE, table_type))
+            return
+        atom = cursor.peek_atom("keyword")
+        if atom is not None and atom.text in REFTYPE_KEYWORDS:
+            element = self.reftype(cursor.next())
+            elem_node = cursor.next()
+            if not isinstance(elem_node, SExpr) or elem_node.head() != "elem":
+                raise unexpected(elem_node)
+            cursor.expect_done()
+            inner = _Cursor(elem_node)
+            if isinstance(inner.peek(), SExpr):
+                init = self._elem_exprs(inner)
+            else:
+                init = self._elem_func_indices(inner)
+            size = len(init)
+            self.module.tables.append(Table(TableType(element, Limits(size, size))))
+            offset = [Instruction(ins.BY_NAME["i32.const"], (0,)), ins.END]
+            self.module.elements.append(ElementSegment(element, init, SegmentMode.ACTIVE, index, offset))
+            return
+        table_type = self.table_type(cursor)
+        cursor.expect_done()
+        self.module.tables.append(Table(table_type))
+
+    def _memory_field(self, node: SExpr) -> None:
+        cursor = _Cursor(node)
+        cursor.optional_id()
+        index = len(self.module.memory_types())
+        self._inline_exports(cursor, ExternKind.MEMORY, index)
+        imported = self._inline_import(cursor)
+        if imported is not None:
+            memory_type = MemoryType(self.limits(cursor))
+            cursor.expect_done()
+            self.module.imports.append(Import(imported[0], imported[1], ExternKind.MEMORY, memory_type))
+            return
+        data_node = cursor.peek_list("data")
+        if data_node is not None:
+            cursor.i += 1
+            cursor.expect_done()
+            inner = _Cursor(data_node)
+            data = b"".join(self.string(inner.next()) for _ in range(len(data_node.items) - 1))
+            pages = -(-len(data) // 65536)
+            self.module.memories.append(Memory(MemoryType(Limits(pages, pages))))
+            offset = [Instruction(ins.BY_NAME["i32.const"], (0,)), ins.END]
+            self.module.datas.append(DataSegment(data, SegmentMode.ACTIVE, index, offset))
+            return
+        limits = self.limits(cursor)
+        cursor.expect_done()
+        self.module.memories.append(Memory(MemoryType(limits)))
+
+    def _global_field(self, node: SExpr) -> None:
+        cursor = _Cursor(node)
+        cursor.optional_id()
+        index = len(self.module.global_types())
+        self._inline_exports(cursor, ExternKind.GLOBAL, index)
+        imported = self._inline_import(cursor)
+        global_type = self.global_type(cursor)
+        if imported is not None:
+            cursor.expect_done()
+            self.module.imports.append(Import(imported[0], imported[1], ExternKind.GLOBAL, global_type))
+            return
+        init = self.const_expr(cursor.items[cursor.i :], node)
+        self.module.globals.append(Global(global_type, init))
+
+    def _export_field(self, node: SExpr) -> None:
+        cursor = _Cursor(node)
+        name = self.name(cursor.next())
+        desc = cursor.next()
+        cursor.expect_done()
+        if not isinstance(desc, SExpr) or desc.head() not in ("func", "table", "memory", "global"):
+            raise unexpected(desc)
+        inner = _Cursor(desc)
+        kind = desc.head()
+        index = self.resolve(kind, inner.next())  # type: ignore[arg-type]
+        inner.expect_done()
+        self.module.exports.append(Export(name, ExternKind[kind.upper()], index))  # type: ignore[union-attr]
+
+    def _start_field(self, node: SExpr) -> None:
+        if self.module.start is not None:
+            raise text_error("multiple start sections", node)
+        cursor = _Cursor(node)
+        self.module.start = self.resolve("func", cursor.next())
+        cursor.expect_done()
+
+    def _offset(self, cursor: _Cursor) -> Expr:
+        node = cursor.next()
+        if isinstance(node, SExpr) and node.head() == "offset":
+            return self.const_expr(node.items[1:], node)
+        if isinstance(node, SExpr):
+            return self.const_expr([node], node)
+        raise unexpected(node)
+
+    def _elem_func_indices(self, cursor: _Cursor) -> list[Expr]:
+        ref_func = ins.BY_NAME["ref.func"]
+        init = []
+        while not cursor.done():
+            init.append([Instruction(ref_func, (self.resolve("func", cursor.next()),)), ins.END])
+        return init
+
+    def _elem_exprs(self, cursor: _Cursor) -> list[Expr]:
+        init = []
+        while not cursor.done():
+            node = cursor.next()
+            if not isinstance(node, SExpr):
+                raise unexpected(node)
+            if node.head() == "item":
+                init.append(self.const_expr(node.items[1:], node))
+            else:
+                init.append(self.const_expr([node], node))
+        return init
+
+    def _elem_list(self, cursor: _Cursor) -> tuple[ValType, list[Expr]]:
+        atom = cursor.peek_atom("keyword")
+        if atom is not None and atom.text == "func":
+            cursor.i += 1
+            return FUNCREF, self._elem_func_indices(cursor)
+        if atom is not None and atom.text in REFTYPE_KEYWORDS:
+            cursor.i += 1
+            return REFTYPE_KEYWORDS[atom.text], self._elem_exprs(cursor)
+        return FUNCREF, self._elem_func_indices(cursor)
+
+    def _elem_field(self, node: SExpr) -> None:
+        cursor = _Cursor(node)
+        cursor.optional_id()
+        atom = cursor.peek_atom("keyword")
+        if atom is not None and atom.text == "declare":
+            cursor.i += 1
+            elem_type, init = self._elem_list(cursor)
+            self.module.elements.append(ElementSegment(elem_type, init, SegmentMode.DECLARATIVE))
+            return
+        table_node = cursor.peek_list("table")
+        if table_node is not None or isinstance(cursor.peek(), SExpr):
+            table = 0
+            if table_node is not None:
+                cursor.i += 1
+                inner = _Cursor(table_node)
+                table = self.resolve("table", inner.next())
+                inner.expect_done()
+            offset = self._offset(cursor)
+            elem_type, init = self._elem_list(cursor)
+            self.module.elements.append(ElementSegment(elem_type, init, SegmentMode.ACTIVE, table, offset))
+            return
+        elem_type, init = self._elem_list(cursor)
+        self.module.elements.append(ElementSegment(elem_type, init, SegmentMode.PASSIVE))
+
+    def _data_field(self, node: SExpr) -> None:
+        cursor = _Cursor(node)
+        cursor.optional_id()
+        memory_node = cursor.peek_list("memory")
+        if memory_node is not None or isinstance(cursor.peek(), SExpr):
+            memory = 0
+            if memory_node is not None:
+                cursor.i += 1
+                inner = _Cursor(memory_node)
+                memory = self.resolve("memory", inner.next())
+                inner.expect_done()
+            offset = self._offset(cursor)
+            data = b"".join(self.string(cursor.next()) for _ in range(len(cursor.items) - cursor.i))
+            self.module.datas.append(DataSegment(data, SegmentMode.ACTIVE, memory, offset))
+            return
+        data = b"".join(self.string(cursor.next()) for _ in range(len(cursor.items) - cursor.i))
+        self.module.datas.append(DataSegment(data, SegmentMode.PASSIVE))
+
+    def const_expr(self, items: list[Node], node: SExpr) -> Expr:
+        holder = SExpr([Token("keyword", "expr", node.line, node.column), *items], node.line, node.column)
+        body = FunctionBodyParser(self, {}, 0).parse_body(_Cursor(holder))
+        return body
+
+
+class FunctionBodyParser:
+    """Parses instruction sequences (flat and folded) of one function or
+    constant expression, resolving labels and locals."""
+
+    def __init__(self, module: ModuleParser, local_ids: dict[str, int], local_count: int) -> None:
+        self.module = module
+        self.local_ids = local_ids
+        self.local_count = local_count
+        self.labels: list[str | None] = []
+        self.out: Expr = []
+
+    def parse_body(self, cursor: _Cursor) -> Expr:
+        stop = self.sequence(cursor, ())
+        if stop is not None:
+            raise unexpected(stop)
+        self.out.append(ins.END)
+        return self.out
+
+    def sequence(self, cursor: _Cursor, stops: tuple[str, ...]) -> Token | None:
+        """Parse instructions until a stop keyword (returned, unconsumed) or
+        the end of the list (returns None)."""
+        while not cursor.done():
+            item = cursor.peek()
+            if isinstance(item, SExpr):
+                cursor.i += 1
+                self.folded(item)
+                continue
+            assert isinstance(item, Token)
+            if item.kind != "keyword":
+                raise unexpected(item)
+            if item.text in stops:
+                return item
+            cursor.i += 1
+            self.plain(item, cursor)
+        return None
+
+    # --- blocks ----------------------------------------------------------
+    def block_type(self, cursor: _Cursor) -> object:
+        if cursor.peek_list("type") is None and cursor.peek_list("param") is None:
+            results = self.module._results(cursor)
+            if not results:
+                return None
+            if len(results) == 1:
+                return results[0]
+            return self.module.implicit_type(FuncType((), tuple(results)))
+        index, _ = self.module.type_use(cursor, allow_ids=False)
+        return index
+
+    def open_label(self, cursor: _Cursor) -> str | None:
+        label = cursor.optional_id()
+        self.labels.append(label.text if label is not None else None)
+        return label.text if label is not None else None
+
+    def check_end_label(self, cursor: _Cursor, label: str | None) -> None:
+        end_id = cursor.optional_id()
+        if end_id is not None and end_id.text != label:
+            raise text_error("mismatching label", end_id)
+
+    def plain(self, token: Token, cursor: _Cursor) -> None:
+        name = token.text
+        if name in ("block", "loop", "if"):
+            op = ins.BY_NAME[name]
+            label = self.open_label(cursor)
+            self.out.append(Instruction(op, (self.block_type(cursor),)))
+            stop = self.sequence(cursor, ("end", "else") if name == "if" else ("end",))
+            if stop is not None and stop.text == "else":
+                cursor.i += 1
+                self.check_end_label(cursor, label)
+                self.out.append(ins.OP_ELSE.bare)
+                stop = self.sequence(cursor, ("end",))
+            if stop is None:
+                raise text_error("unexpected end of block, expected end", token)
+            cursor.i += 1
+            self.check_end_label(cursor, label)
+            self.labels.pop()
+            self.out.append(ins.END)
+            return
+        if name in ("end", "else", "then"):
+            raise text_error("unexpected token", token)
+        self.out.append(self.instruction(token, cursor))
+
+    def folded(self, node: SExpr) -> None:
+        head_token = node.items[0] if node.items else None
+        if not isinstance(head_token, Token) or head_token.kind != "keyword":
+            raise unexpected(head_token if head_token is not None else node)
+        name = head_token.text
+        cursor = _Cursor(node)
+        if name in ("block", "loop"):
+            label = self.open_label(cursor)
+            self.out.append(Instruction(ins.BY_NAME[name], (self.block_type(cursor),)))
+            stop = self.sequence(cursor, ())
+            if stop is not None:
+                raise unexpected(stop)
+            del label
+            self.labels.pop()
+            self.out.append(ins.END)
+            return
+        if name == "if":
+            label_token = cursor.optional_id()
+            block_type = self.block_type(cursor)
+            while not cursor.done() and cursor.peek_list("then") is None:
+                condition = cursor.next()
+                if not isinstance(condition, SExpr):
+                    raise unexpected(condition)
+                self.folded(condition)
+            self.labels.append(label_token.text if label_token is not None else None)
+            self.out.append(Instruction(ins.OP_IF, (block_type,)))
+            then_node = cursor.next()
+            if not isinstance(then_node, SExpr) or then_node.head() != "then":
+                raise unexpected(then_node)
+            stop = self.sequence(_Cursor(then_node), ())
+            if stop is not None:
+                raise unexpected(stop)
+            else_node = cursor.peek_list("else")
+            if else_node is not None:
+                cursor.i += 1
+                self.out.append(ins.OP_ELSE.bare)
+                stop = self.sequence(_Cursor(else_node), ())
+                if stop is not None:
+                    raise unexpected(stop)
+            cursor.expect_done()
+            self.labels.pop()
+            self.out.append(ins.END)
+            return
+        if name in ("end", "else", "then"):
+            raise text_error("unexpected token", head_token)
+        instruction = self.instruction(head_token, cursor)
+        while not cursor.done():
+            operand = cursor.next()
+            if not isinstance(operand, SExpr):
+                raise unexpected(operand)
+            self.folded(operand)
+        self.out.append(instruction)
+
+    # --- one instruction -------------------------------------------------
+    def instruction(self, token: Token, cursor: _Cursor) -> Instruction:
+        name = token.text
+        op = ins.BY_NAME.get(name)
+        if op is None or op is ins.OP_SELECT_T:
+            raise text_error(f"unknown operator {name}" if not is_known_keyword(name) else "unexpected token", token)
+        if op is ins.OP_SELECT:
+            results = self.module._results(cursor) if cursor.peek_list("result") is not None else None
+            if results is None:
+                return op.bare
+            return Instruction(ins.OP_SELECT_T, (tuple(results),))
+        if not op.imm:
+            return op.bare
+        return Instruction(op, self.immediates(op, token, cursor))
+
+    def index(self, kind: str, cursor: _Cursor) -> int:
+        return self.module.resolve(kind, cursor.next())
+
+    def optional_index(self, kind: str, cursor: _Cursor) -> int:
+        atom = cursor.peek_atom()
+        if atom is not None and (atom.kind == "id" or atom.text[:1].isdigit()):
+            return self.index(kind, cursor)
+        return 0
+
+    def label(self, cursor: _Cursor) -> int:
+        token = cursor.next()
+        if isinstance(token, Token) and token.kind == "id":
+            for depth, label in enumerate(reversed(self.labels)):
+                if label == token.text:
+                    return depth
+            raise text_error("unknown label", token)
+        return self.module.uint(token)
+
+    def local(self, cursor: _Cursor) -> int:
+        token = cursor.next()
+        if isinstance(token, Token) and token.kind == "id":
+            index = self.local_ids.get(token.text)
+            if index is None:
+                raise text_error(f"unknown local {token.text}", token)
+            return index
+        return self.module.uint(token)
+
+    def memarg(self, op: Opcode, cursor: _Cursor) -> tuple[int, int]:
+        offset = 0
+        align = op.align
+        atom = cursor.peek_atom("keyword")
+        if atom is not None and atom.text.startswith("offset="):
+            cursor.i += 1
+            if not is_known_keyword(atom.text):
+                raise unexpected(atom)
+            try:
+                offset = self._keyword_value(atom, "offset=", 32)
+            except MalformedError:
+                raise text_error("i32 constant out of range", atom) from None
+            atom = cursor.peek_atom("keyword")
+        if atom is not None and atom.text.startswith("align="):
+            cursor.i += 1
+            value = self._keyword_value(atom, "align=", 32)
+            if value == 0 or value & (value - 1):
+                raise text_error("alignment must be a power of two", atom)
+            align = value.bit_length() - 1
+        return align, offset
+
+    def _keyword_value(self, token: Token, prefix: str, bits: int) -> int:
+        try:
+            return parse_uint(token.text[len(prefix) :], bits)
+        except LiteralError as e:
+            raise (unexpected(token) if e.syntax else text_error(str(e), token)) from None
+
+    def number(self, cursor: _Cursor, kind: str) -> int:
+        token = cursor.next()
+        if not isinstance(token, Token) or token.kind != "keyword":
+            raise unexpected(token)
+        try:
+            if kind == "i32":
+                return parse_int(token.text, 32)
+            if kind == "i64":
+                return parse_int(token.text, 64)
+            if kind == "f32":
+                return parse_float(token.text, F32_FORMAT)
+            return parse_float(token.text, F64_FORMAT)
+        except LiteralError as e:
+            raise (unexpected(token) if e.syntax else text_error(str(e), token)) from None
+
+    def lane_index(self, cursor: _Cursor, shuffle: bool = False) -> int:
+        """A lane index is a natural number below 256; any other number is
+        ``malformed lane index`` in a shuffle and ``unexpected token`` elsewhere."""
+        token = cursor.next()
+        if not isinstance(token, Token) or token.kind != "keyword":
+            raise unexpected(token)
+        natural = INT_RE.match(token.text) is not None and token.text[:1].isdigit()
+        if not natural:
+            if shuffle and is_number(token.text):
+                raise text_error("malformed lane index", token)
+            raise unexpected(token)
+        value = parse_uint(token.text, 64)
+        if value > 255:
+            raise text_error("malformed lane index", token)
+        return value
+
+    def v128_const(self, token: Token, cursor: _Cursor) -> bytes:
+        shape_token = cursor.next()
+        if not isinstance(shape_token, Token) or shape_token.text not in SIMD_SHAPES:
+            raise text_error("unexpected token", shape_token)
+        lanes, bits = SIMD_SHAPES[shape_token.text]
+        out = bytearray()
+        literals = []
+        while (lane := cursor.peek_atom("keyword")) is not None and (
+            looks_numeric(lane.text) or not is_known_keyword(lane.text)
+        ):
+            literals.append(lane)
+            cursor.i += 1
+        if len(literals) != lanes:
+            raise text_error("wrong number of lane literals", shape_token)
+        for lane in literals:
+            try:
+                if shape_token.text == "f32x4":
+                    value = parse_float(lane.text, F32_FORMAT)
+                elif shape_token.text == "f64x2":
+                    value = parse_float(lane.text, F64_FORMAT)
+                else:
+                    value = parse_int(lane.text, bits) & ((1 << bits) - 1)
+            except LiteralError as e:
+                raise (unexpected(lane) if e.syntax else text_error(str(e), lane)) from None
+            out += value.to_bytes(bits // 8, "little")
+        return bytes(out)
+
+    def immediates(self, op: Opcode, token: Token, cursor: _Cursor) -> tuple[object, ...]:
+        kind = op.imm
+        if kind == Imm.BLOCK:
+            return (self.block_type(cursor),)
+        if kind == Imm.LABEL:
+            return (self.label(cursor),)
+        if kind == Imm.BR_TABLE:
+            labels = [self.label(cursor)]
+            while (atom := cursor.peek_atom()) is not None and (atom.kind == "id" or atom.text[:1].isdigit()):
+                labels.append(self.label(cursor))
+            return (tuple(labels[:-1]), labels[-1])
+        if kind == Imm.FUNC:
+            return (self.index("func", cursor),)
+        if kind == Imm.CALL_INDIRECT:
+            table = self.optional_index("table", cursor)
+            type_index, _ = self.module.type_use(cursor, allow_ids=False)
+            return (type_index, table)
+        if kind == Imm.LOCAL:
+            return (self.local(cursor),)
+        if kind == Imm.GLOBAL:
+            return (self.index("global", cursor),)
+        if kind == Imm.TABLE:
+            return (self.optional_index("table", cursor),)
+        if kind == Imm.MEMARG:
+            return self.memarg(op, cursor)
+        if kind in (Imm.I32, Imm.I64, Imm.F32, Imm.F64):
+            return (self.number(cursor, kind),)
+        if kind == Imm.HEAPTYPE:
+            heap = cursor.next()
+            if isinstance(heap, Token) and heap.text in REFTYPE_BY_HEAP_TEXT:
+                return (REFTYPE_BY_HEAP_TEXT[heap.text],)
+            raise unexpected(heap)
+        if kind == Imm.MEMORY:
+            return (0,)
+        if kind == Imm.MEMORY_INIT:
+            self.module.uses_data_instructions = True
+            return (self.index("data", cursor), 0)
+        if kind == Imm.DATA:
+            self.module.uses_data_instructions = True
+            return (self.index("data", cursor),)
+        if kind == Imm.MEMORY_COPY:
+            return (0, 0)
+        if kind == Imm.ELEM:
+            return (self.index("elem", cursor),)
+        if kind == Imm.TABLE_INIT:
+            first = self.index_token(cursor)
+            second = self.index_token(cursor) if self.has_index(cursor) else None
+            if second is None:
+                return (self.module.resolve("elem", first), 0)
+            return (self.module.resolve("elem", second), self.module.resolve("table", first))
+        if kind == Imm.TABLE_COPY:
+            if self.has_index(cursor):
+                dst = self.index("table", cursor)
+                return (dst, self.index("table", cursor))
+            return (0, 0)
+        if kind == Imm.V128:
+            return (self.v128_const(token, cursor),)
+        if kind == Imm.SHUFFLE:
+            lanes = []
+            for _ in range(16):
+                atom = cursor.peek_atom("keyword")
+                if atom is None:
+                    raise text_error("invalid lane length", token)
+                lanes.append(self.lane_index(cursor, shuffle=True))
+            if cursor.peek_atom("keyword") is not None:
+                raise text_error("invalid lane length", token)
+            return (bytes(lanes),)
+        if kind == Imm.LANE:
+            return (self.lane_index(cursor),)
+        if kind == Imm.MEMARG_LANE:
+            align, offset = self.memarg(op, cursor)
+            return (align, offset, self.lane_index(cursor))
+        raise AssertionError(kind)
+
+    def has_index(self, cursor: _Cursor) -> bool:
+        atom = cursor.peek_atom()
+        return atom is not None and (atom.kind == "id" or atom.text[:1].isdigit())
+
+    def index_token(self, cursor: _Cursor) -> Token:
+        token = cursor.next()
+        if not isinstance(token, Token):
+            raise unexpected(token)
+        return token
+
+
+def i32_const(value: int) -> Instruction:
+    return Instruction(ins.BY_NAME["i32.const"], (value,))
+
+
+__all__ = ["parse_module_text", "ModuleParser", "is_known_keyword", "I32"]

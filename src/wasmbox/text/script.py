@@ -1,0 +1,238 @@
+"""``.wast`` scripts: modules, actions and assertions of the spec test suite.
+
+A script is parsed into a list of commands.  Modules are kept as
+:class:`ModuleSource` and only turned into IR when a command is run, because
+``assert_malformed`` modules must fail exactly then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..binary.decode import decode_module
+from ..errors import MalformedError
+from ..ir.module import Module
+from ..ir.types import REFTYPE_BY_HEAP_TEXT, VALTYPE_BY_TEXT, ValType
+from .lexer import Node, SExpr, Token, parse_sexprs, text_error
+from .literals import F32_FORMAT, F64_FORMAT, LiteralError, parse_float, parse_int
+from .parser import SIMD_SHAPES, ModuleParser, unexpected
+
+
+@dataclass
+class ModuleSource:
+    """A module as written in a script: ``text`` fields, ``binary`` bytes or
+    ``quote`` text.  :meth:`load` decodes or parses it."""
+
+    kind: str
+    name: str | None
+    line: int
+    fields: list[Node] = field(default_factory=list)
+    data: bytes = b""
+    source: str | None = None
+
+    def load(self) -> Module:
+        if self.kind == "binary":
+            return decode_module(self.data)
+        if self.kind == "quote":
+            from .parser import parse_module_text
+
+            text = self.data.decode("utf-8", "surrogateescape")
+            return parse_module_text(text, self.source)
+        return ModuleParser(self.fields, None, self.source).parse()
+
+    def binary(self) -> bytes:
+        """The module as a binary (encoding text modules)."""
+        if self.kind == "binary":
+            return self.data
+        from ..binary.encode import encode_module
+
+        return encode_module(self.load())
+
+
+@dataclass
+class Value:
+    """A constant in a script.  ``value``: the raw bits as an unsigned int for
+    numbers, 16 bytes for v128, ``None`` for a null reference, an int for
+    ``ref.extern``; ``pattern`` names a NaN class or ``ref.func``/``ref.extern``
+    wildcards in expected results; ``lanes`` holds per-lane expectations."""
+
+    type: ValType
+    value: object = None
+    pattern: str | None = None
+    lanes: list[Value] | None = None
+    shape: str | None = None
+
+
+@dataclass
+class Action:
+    kind: str  # "invoke" | "get"
+    module: str | None
+    name: str
+    args: list[Value]
+    line: int
+
+
+@dataclass
+class Command:
+    kind: str
+    line: int
+    module: ModuleSource | None = None
+    action: Action | None = None
+    expected: list[Value] | None = None
+    message: str | None = None
+    name: str | None = None  # for register: the name to register as
+    alternatives: list[list[Value]] | None = None
+
+
+MODULE_FIELDS = frozenset(("type", "import", "func", "table", "memory", "global", "export", "start", "elem", "data"))
+
+
+def parse_script(source: str | bytes, name: str | None = None) -> list[Command]:
+    nodes = parse_sexprs(source, name)
+    if nodes and isinstance(nodes[0], SExpr) and nodes[0].head() in MODULE_FIELDS:
+        # A script made only of module fields is one inline module.
+        first = nodes[0]
+        return [Command("module", first.line, module=ModuleSource("text", None, first.line, fields=nodes, source=name))]
+    return [parse_command(node, name) for node in nodes]  # an error marker raises in parse_command
+
+
+def _list(node: Node) -> SExpr:
+    if not isinstance(node, SExpr) or node.head() is None:
+        raise unexpected(node)
+    return node
+
+
+def parse_module_source(node: SExpr, source: str | None) -> ModuleSource:
+    items = node.items[1:]
+    name = None
+    if items and isinstance(items[0], Token) and items[0].kind == "id":
+        name = items[0].text
+        items = items[1:]
+    if items and isinstance(items[0], Token) and items[0].text in ("binary", "quote"):
+        kind = items[0].text
+        chunks = []
+        for item in items[1:]:
+            if not isinstance(item, Token) or item.kind != "string":
+                raise unexpected(item)
+            chunks.append(item.value)
+        return ModuleSource(kind, name, node.line, data=b"".join(chunks), source=source)
+    return ModuleSource("text", name, node.line, fields=list(items), source=source)
+
+
+def parse_command(node: Node, source: str | None = None) -> Command:
+    if isinstance(node, Token) and node.kind == "error":
+        raise text_error("unexpected token", node)
+    node = _list(node)
+    head = node.head()
+    items = node.items
+    if head == "module":
+        return Command("module", node.line, module=parse_module_source(node, source))
+    if head == "register":
+        name = _string(items[1])
+        module = items[2].text if len(items) > 2 and isinstance(items[2], Token) else None
+        return Command("register", node.line, name=name, action=Action("get", module, "", [], node.line))
+    if head in ("invoke", "get"):
+        return Command("action", node.line, action=parse_action(node))
+    if head == "assert_return":
+        action = parse_action(_list(items[1]))
+        expected = []
+        alternatives = None
+        for item in items[2:]:
+            item = _list(item)
+            if item.head() == "either":
+                alternatives = [[parse_value(_list(choice), expected=True)] for choice in item.items[1:]]
+            else:
+                expected.append(parse_value(item, expected=True))
+        return Command("assert_return", node.line, action=action, expected=expected, alternatives=alternatives)
+    if head in ("assert_trap", "assert_exhaustion"):
+        target = _list(items[1])
+        message = _string(items[2])
+        if target.head() == "module":
+            return Command("assert_uninstantiable", node.line, module=parse_module_source(target, source), message=message)
+        return Command(head, node.line, action=parse_action(target), message=message)  # type: ignore[arg-type]
+    if head in ("assert_malformed", "assert_invalid", "assert_unlinkable", "assert_uninstantiable"):
+        target = _list(items[1])
+        if target.head() != "module":
+            raise unexpected(target)
+        return Command(head, node.line, module=parse_module_source(target, source), message=_string(items[2]))  # type: ignore[arg-type]
+    raise text_error(f"unknown script command {head}", node)
+
+
+def _string(node: Node) -> str:
+    if not isinstance(node, Token) or node.kind != "string":
+        raise unexpected(node)
+    return node.value.decode("utf-8", "replace")
+
+
+def parse_action(node: SExpr) -> Action:
+    head = node.head()
+    items = node.items[1:]
+    module = None
+    if items and isinstance(items[0], Token) and items[0].kind == "id":
+        module = items[0].text
+        items = items[1:]
+    name = _string(items[0])
+    if head == "invoke":
+        args = [parse_value(_list(arg)) for arg in items[1:]]
+        return Action("invoke", module, name, args, node.line)
+    if head == "get":
+        return Action("get", module, name, [], node.line)
+    raise unexpected(node)
+
+
+_NAN_PATTERNS = ("nan:canonical", "nan:arithmetic")
+
+
+def parse_value(node: SExpr, expected: bool = False) -> Value:
+    head = node.head()
+    items = node.items[1:]
+    try:
+        if head in ("i32.const", "i64.const"):
+            bits = 32 if head == "i32.const" else 64
+            return Value(VALTYPE_BY_TEXT[head[:3]], parse_int(_atom(items, 0), bits) & ((1 << bits) - 1))
+        if head in ("f32.const", "f64.const"):
+            text = _atom(items, 0)
+            vt = VALTYPE_BY_TEXT[head[:3]]
+            if expected and text in _NAN_PATTERNS:
+                return Value(vt, pattern=text)
+            return Value(vt, parse_float(text, F32_FORMAT if head == "f32.const" else F64_FORMAT))
+        if head == "v128.const":
+            shape = _atom(items, 0)
+            if shape not in SIMD_SHAPES:
+                raise unexpected(items[0])
+            count, bits = SIMD_SHAPES[shape]
+            lanes = []
+            for i in range(count):
+                text = _atom(items, i + 1)
+                if shape.startswith("f"):
+                    if expected and text in _NAN_PATTERNS:
+                        lanes.append(Value(VALTYPE_BY_TEXT[shape[:3]], pattern=text))
+                    else:
+                        fmt = F32_FORMAT if shape == "f32x4" else F64_FORMAT
+                        lanes.append(Value(VALTYPE_BY_TEXT[shape[:3]], parse_float(text, fmt)))
+                else:
+                    lanes.append(Value(ValType.I64, parse_int(text, bits) & ((1 << bits) - 1)))
+            raw = b"".join(
+                (lane.value if lane.pattern is None else 0).to_bytes(bits // 8, "little")  # type: ignore[union-attr]
+                for lane in lanes
+            )
+            has_pattern = any(lane.pattern for lane in lanes)
+            return Value(ValType.V128, raw, pattern="lanes" if has_pattern else None, lanes=lanes, shape=shape)
+        if head == "ref.null":
+            heap = _atom(items, 0) if items else "func"
+            return Value(REFTYPE_BY_HEAP_TEXT[heap], None, pattern="null" if expected else None)
+        if head == "ref.extern":
+            if not items and expected:
+                return Value(ValType.EXTERNREF, pattern="ref.extern")
+            return Value(ValType.EXTERNREF, int(_atom(items, 0)))
+        if head == "ref.func":
+            return Value(ValType.FUNCREF, pattern="ref.func")
+    except (LiteralError, KeyError, ValueError) as e:
+        raise MalformedError(f"bad constant: {e}", line=node.line, column=node.column) from None
+    raise text_error(f"unexpected token {head}", node)
+
+
+def _atom(items: list[Node], index: int) -> str:
+    if index >= len(items) or not isinstance(items[index], Token):
+        raise MalformedError("unexpected token: missing constant")
+    return items[index].text  # type: ignore[union-attr]
