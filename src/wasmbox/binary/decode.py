@@ -227,6 +227,7 @@ class _Decoder:
     def __init__(self, data: bytes) -> None:
         self.r = Reader(data)
         self.m = Module()
+        self.uses_data_instructions = False
 
     def module(self) -> Module:
         r, m = self.r, self.m
@@ -287,13 +288,27 @@ class _Decoder:
                     raise r.error("data count and data section have inconsistent lengths", body_start)
             if r.pos != body_start + size:
                 raise r.error("section size mismatch", body_start)
-            if section_id != 0:
+            if section_id != 0 and self._nonempty(section_id, func_type_indices):
+                # Custom sections are placed after the last section the
+                # encoder would write again, so empty sections don't count.
                 last_id = section_id
         if len(func_type_indices or []) != (code_count or 0):
             raise r.error("function and code section have inconsistent lengths")
         if m.data_count and not m.datas:
             raise r.error("data count and data section have inconsistent lengths")
+        if m.data_count is not None and not self.uses_data_instructions:
+            # The count only serves single-pass validation of memory.init and
+            # data.drop; without them the IR keeps the canonical form (none).
+            m.data_count = None
         return m
+
+    def _nonempty(self, section_id: int, func_type_indices: list[int] | None) -> bool:
+        m = self.m
+        content = {
+            1: m.types, 2: m.imports, 3: func_type_indices, 4: m.tables, 5: m.memories, 6: m.globals,
+            7: m.exports, 8: [m.start], 9: m.elements, 12: [m.data_count], 10: m.funcs, 11: m.datas,
+        }
+        return bool(content[section_id])
 
     # --- helpers ---------------------------------------------------------
     def _vec(self, item: Callable[[], object]) -> list:  # type: ignore[type-arg]
@@ -402,8 +417,10 @@ class _Decoder:
             body = read_expr(r)
             if r.pos != start + size:
                 raise r.error("section size mismatch", start)
-            if any(i.op is _OP_MEMORY_INIT or i.op is _OP_DATA_DROP for i in body) and self.m.data_count is None:
-                raise r.error("data count section required", start)
+            if any(i.op is _OP_MEMORY_INIT or i.op is _OP_DATA_DROP for i in body):
+                if self.m.data_count is None:
+                    raise r.error("data count section required", start)
+                self.uses_data_instructions = True
             type_index = type_indices[i] if i < len(type_indices) else 0
             funcs.append(Function(type_index, locals_, body, body_offset=start))
         return funcs

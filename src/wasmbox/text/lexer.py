@@ -153,6 +153,13 @@ def parse_sexprs(source: str | bytes, name: str | None = None) -> list[Node]:
             pos = scan
             continue
         if kind == "annotation":
+            if text.startswith("(@custom", start) and (start + 8 >= length or text[start + 8] in " \t\n\r()"):
+                # Custom sections are the one annotation with meaning for a module.
+                node = SExpr([Token("keyword", "@custom", line, column)], line, column)
+                stack[-1].items.append(node)
+                stack.append(node)
+                pos = start + 8
+                continue
             pos, line, line_start = _skip_annotation(text, start, line, line_start, name)
             continue
         if kind == "lpar":

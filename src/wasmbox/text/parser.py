@@ -15,6 +15,7 @@ from ..errors import MalformedError
 from ..ir import instructions as ins
 from ..ir.instructions import Imm, Instruction, Opcode
 from ..ir.module import (
+    CustomSection,
     DataSegment,
     ElementSegment,
     Export,
@@ -49,9 +50,16 @@ STRUCTURAL_KEYWORDS = frozenset(
     "module type func param result local import export table memory global elem data start offset item declare "
     "mut funcref externref extern i32 i64 f32 f64 v128 then else end block loop if binary quote register invoke "
     "get script input output assert_return assert_trap assert_exhaustion assert_malformed assert_invalid "
-    "assert_unlinkable assert_uninstantiable ref.extern ref.null nan:canonical nan:arithmetic".split()
+    "assert_unlinkable assert_uninstantiable ref.extern ref.null nan:canonical nan:arithmetic either".split()
 ) | frozenset(SIMD_SHAPES)
 DEFINITION_NAMES = {"func": "function", "table": "table", "memory": "memory", "global": "global"}
+# Section ids in binary order (data count sits between elem and code).
+SECTION_SEQUENCE = ["type", "import", "func", "table", "memory", "global", "export", "start", "elem", "datacount", "code", "data"]
+SECTION_IDS = {"type": 1, "import": 2, "func": 3, "table": 4, "memory": 5, "global": 6, "export": 7, "start": 8,
+               "elem": 9, "datacount": 12, "code": 10, "data": 11}
+CUSTOM_PLACEMENT = {**SECTION_IDS, "first": 0, "last": 11}
+CUSTOM_BEFORE = {name: ([0] + [SECTION_IDS[n] for n in SECTION_SEQUENCE])[i] for i, name in enumerate(SECTION_SEQUENCE)}
+CUSTOM_BEFORE["first"] = 0
 SPACE_NAMES = {"func": "func", "table": "table", "memory": "memory", "global": "global", "elem": "elem", "data": "data"}
 
 
@@ -188,6 +196,7 @@ class ModuleParser:
             "start": self._start_field,
             "elem": self._elem_field,
             "data": self._data_field,
+            "@custom": self._custom_field,
         }
         for node in self.fields:
             assert isinstance(node, SExpr)
@@ -204,7 +213,7 @@ class ModuleParser:
         for node in self.fields:
             assert isinstance(node, SExpr)
             head = node.head()
-            if head not in ("import", "func", "table", "memory", "global", "export", "start", "elem", "data", "type"):
+            if head not in ("import", "func", "table", "memory", "global", "export", "start", "elem", "data", "type", "@custom"):
                 raise unexpected(node.items[0])
             cursor = _Cursor(node)
             if head == "import":
@@ -652,6 +661,26 @@ class ModuleParser:
         data = b"".join(self.string(cursor.next()) for _ in range(len(cursor.items) - cursor.i))
         self.module.datas.append(DataSegment(data, SegmentMode.PASSIVE))
 
+    def _custom_field(self, node: SExpr) -> None:
+        """``(@custom "name" (after|before section)? "data"*)`` from the
+        annotations proposal; the placement maps to the section it follows."""
+        cursor = _Cursor(node)
+        name = self.name(cursor.next())
+        after = CUSTOM_PLACEMENT["last"]
+        place = cursor.peek()
+        if isinstance(place, SExpr) and place.head() in ("after", "before"):
+            cursor.i += 1
+            inner = _Cursor(place)
+            section = inner.next()
+            inner.expect_done()
+            if not isinstance(section, Token) or section.text not in CUSTOM_PLACEMENT:
+                raise unexpected(section)
+            after = CUSTOM_PLACEMENT[section.text]
+            if place.head() == "before":
+                after = CUSTOM_BEFORE.get(section.text, after)
+        data = b"".join(self.string(cursor.next()) for _ in range(len(cursor.items) - cursor.i))
+        self.module.customs.append(CustomSection(name, data, after))
+
     def const_expr(self, items: list[Node], node: SExpr) -> Expr:
         holder = SExpr([Token("keyword", "expr", node.line, node.column), *items], node.line, node.column)
         body = FunctionBodyParser(self, {}, 0).parse_body(_Cursor(holder))
@@ -983,7 +1012,8 @@ class FunctionBodyParser:
                 if atom is None:
                     raise text_error("invalid lane length", token)
                 lanes.append(self.lane_index(cursor, shuffle=True))
-            if cursor.peek_atom("keyword") is not None:
+            extra = cursor.peek_atom("keyword")
+            if extra is not None and looks_numeric(extra.text):
                 raise text_error("invalid lane length", token)
             return (bytes(lanes),)
         if kind == Imm.LANE:

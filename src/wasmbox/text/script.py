@@ -84,7 +84,9 @@ class Command:
     alternatives: list[list[Value]] | None = None
 
 
-MODULE_FIELDS = frozenset(("type", "import", "func", "table", "memory", "global", "export", "start", "elem", "data"))
+MODULE_FIELDS = frozenset(
+    ("type", "import", "func", "table", "memory", "global", "export", "start", "elem", "data", "@custom")
+)
 
 
 def parse_script(source: str | bytes, name: str | None = None) -> list[Command]:

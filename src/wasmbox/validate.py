@@ -1,0 +1,468 @@
+"""Validation: the spec's algorithm (Appendix "Validation Algorithm").
+
+Instruction sequences are checked with an operand stack of value types and
+a stack of control frames; ``None`` on the operand stack is the "unknown"
+type that appears after an unconditional branch.  Fixed-signature opcodes
+are checked from the instruction table; everything else has a rule here.
+Error messages use the spec tests' words ("type mismatch", "unknown local").
+"""
+
+from __future__ import annotations
+
+from .errors import ValidationError
+from .ir import instructions as ins
+from .ir.instructions import Imm, Instruction
+from .ir.module import Expr, Module, SegmentMode
+from .ir.types import (
+    F32,
+    F64,
+    FUNCREF,
+    I32,
+    I64,
+    MAX_PAGES,
+    V128,
+    ExternKind,
+    FuncType,
+    GlobalType,
+    Limits,
+    ValType,
+)
+
+_NUMERIC_OR_VECTOR = frozenset((I32, I64, F32, F64, V128))
+_OP = ins.BY_NAME
+
+
+class _Fail(Exception):
+    """Internal: carries a message up to where the position is known."""
+
+
+class Frame:
+    __slots__ = ("opcode", "params", "results", "height", "unreachable")
+
+    def __init__(self, opcode: object, params: tuple[ValType, ...], results: tuple[ValType, ...], height: int) -> None:
+        self.opcode = opcode
+        self.params = params
+        self.results = results
+        self.height = height
+        self.unreachable = False
+
+    @property
+    def label_types(self) -> tuple[ValType, ...]:
+        return self.params if self.opcode is ins.OP_LOOP else self.results
+
+
+class Context:
+    """What instructions may refer to (the spec's context C)."""
+
+    def __init__(self, module: Module) -> None:
+        self.module = module
+        self.types = module.types
+        self.funcs = _func_types_checked(module)
+        self.tables = module.table_types()
+        self.memories = module.memory_types()
+        self.globals = module.global_types()
+        self.num_imported_globals = len(module.imported(ExternKind.GLOBAL))
+        self.elem_types = [seg.type for seg in module.elements]
+        self.data_count = module.data_count if module.data_count is not None else len(module.datas)
+        self.refs = _declared_refs(module)
+
+
+def _func_types_checked(module: Module) -> list[FuncType]:
+    result = []
+    type_indices = [imp.desc for imp in module.imported(ExternKind.FUNC)] + [f.type_index for f in module.funcs]
+    for index in type_indices:
+        assert isinstance(index, int)
+        if index >= len(module.types):
+            raise ValidationError(f"unknown type {index}")
+        result.append(module.types[index])
+    return result
+
+
+def _declared_refs(module: Module) -> set[int]:
+    """Function indices that ``ref.func`` may name: those referenced outside
+    function bodies (element segments, exports, global initialisers)."""
+    refs: set[int] = set()
+    ref_func = _OP["ref.func"]
+    for seg in module.elements:
+        for expr in seg.init:
+            refs.update(i.imm[0] for i in expr if i.op is ref_func)
+    for glob in module.globals:
+        refs.update(i.imm[0] for i in glob.init if i.op is ref_func)
+    refs.update(e.index for e in module.exports if e.kind == ExternKind.FUNC)
+    return refs
+
+
+def validate_module(module: Module) -> None:
+    """Raise :class:`ValidationError` if ``module`` is not valid."""
+    c = Context(module)
+    for imp in module.imports:
+        if imp.kind == ExternKind.TABLE:
+            _check_limits(imp.desc.limits, 0xFFFFFFFF, "table")  # type: ignore[union-attr]
+        elif imp.kind == ExternKind.MEMORY:
+            _check_limits(imp.desc.limits, MAX_PAGES, "memory")  # type: ignore[union-attr]
+    for table in module.tables:
+        _check_limits(table.type.limits, 0xFFFFFFFF, "table")
+    for memory in module.memories:
+        _check_limits(memory.type.limits, MAX_PAGES, "memory")
+    if len(c.memories) > 1:
+        raise ValidationError("multiple memories")
+
+    for index, glob in enumerate(module.globals):
+        _check_const_expr(c, glob.init, glob.type.valtype, f"global {c.num_imported_globals + index}")
+
+    for index, seg in enumerate(module.elements):
+        where = f"elem segment {index}"
+        for expr in seg.init:
+            _check_const_expr(c, expr, seg.type, where)
+        if seg.mode is SegmentMode.ACTIVE:
+            if seg.table >= len(c.tables):
+                raise ValidationError(f"unknown table {seg.table}")
+            if c.tables[seg.table].element is not seg.type:
+                raise ValidationError(f"type mismatch: {where} of {seg.type.text} in table of {c.tables[seg.table].element.text}")
+            assert seg.offset is not None
+            _check_const_expr(c, seg.offset, I32, where)
+
+    for index, data in enumerate(module.datas):
+        if data.mode is SegmentMode.ACTIVE:
+            if data.memory >= len(c.memories):
+                raise ValidationError(f"unknown memory {data.memory}")
+            assert data.offset is not None
+            _check_const_expr(c, data.offset, I32, f"data segment {index}")
+
+    if module.start is not None:
+        if module.start >= len(c.funcs):
+            raise ValidationError(f"unknown function {module.start}")
+        if c.funcs[module.start] != FuncType():
+            raise ValidationError("start function must have type [] -> []")
+
+    seen: set[str] = set()
+    space_sizes = {
+        ExternKind.FUNC: (len(c.funcs), "function"),
+        ExternKind.TABLE: (len(c.tables), "table"),
+        ExternKind.MEMORY: (len(c.memories), "memory"),
+        ExternKind.GLOBAL: (len(c.globals), "global"),
+    }
+    for export in module.exports:
+        if export.name in seen:
+            raise ValidationError(f"duplicate export name {export.name!r}")
+        seen.add(export.name)
+        size, noun = space_sizes[export.kind]
+        if export.index >= size:
+            raise ValidationError(f"unknown {noun} {export.index}")
+
+    first = module.num_imported_funcs()
+    for offset, func in enumerate(module.funcs):
+        func_type = c.types[func.type_index]
+        try:
+            validate_function(c, func_type, func.locals, func.body)
+        except _Fail as failure:
+            message, position = failure.args
+            name = module.names.functions.get(first + offset)
+            label = f" ${name}" if name else ""
+            instr = func.body[position] if position < len(func.body) else None
+            detail = f" (instruction {position}: {instr!r})" if instr is not None else ""
+            raise ValidationError(f"{message}{detail}{label and ' in' + label}", func_index=first + offset) from None
+
+
+def _check_limits(limits: Limits, bound: int, kind: str) -> None:
+    if limits.min > bound or (limits.max is not None and limits.max > bound):
+        if kind == "memory":
+            raise ValidationError("memory size must be at most 65536 pages (4GiB)")
+        raise ValidationError("table size must be at most 2^32-1")
+    if limits.max is not None and limits.min > limits.max:
+        raise ValidationError("size minimum must not be greater than maximum")
+
+
+def _check_const_expr(c: Context, expr: Expr, expected: ValType, where: str) -> None:
+    global_get = _OP["global.get"]
+    for instr in expr[:-1]:
+        if instr.op not in ins.CONSTANT_OPS:
+            raise ValidationError(f"constant expression required ({where}: {instr!r})")
+        if instr.op is global_get:
+            index = instr.imm[0]
+            if index >= c.num_imported_globals:
+                raise ValidationError(f"unknown global {index}")
+            if c.globals[index].mutable:
+                raise ValidationError(f"constant expression required ({where}: mutable global {index})")
+    try:
+        validate_function(c, FuncType((), (expected,)), [], expr)
+    except _Fail as failure:
+        raise ValidationError(f"{failure.args[0]} ({where})") from None
+
+
+def _block_signature(c: Context, block_type: object) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
+    if block_type is None:
+        return (), ()
+    if isinstance(block_type, ValType):
+        return (), (block_type,)
+    assert isinstance(block_type, int)
+    if block_type >= len(c.types):
+        raise _Fail(f"unknown type {block_type}")
+    t = c.types[block_type]
+    return t.params, t.results
+
+
+def validate_function(c: Context, func_type: FuncType, locals_: list[ValType], body: Expr) -> None:
+    """Validate one body; raises ``_Fail(message, instruction_position)``."""
+    local_types = list(func_type.params) + locals_
+    vals: list[ValType | None] = []
+    ctrls: list[Frame] = [Frame(ins.OP_BLOCK, (), func_type.results, 0)]
+    push = vals.append
+    position = 0
+
+    def pop(expected: ValType | None = None) -> ValType | None:
+        frame = ctrls[-1]
+        if len(vals) == frame.height:
+            if frame.unreachable:
+                return expected
+            raise _Fail(f"type mismatch: expected {expected.text if expected else 'a value'} but the stack is empty", position)
+        actual = vals.pop()
+        if expected is not None and actual is not None and actual is not expected:
+            raise _Fail(f"type mismatch: expected {expected.text}, got {actual.text}", position)
+        return actual if actual is not None else expected
+
+    def pop_all(types: tuple[ValType, ...]) -> None:
+        for t in reversed(types):
+            pop(t)
+
+    def enter(opcode: object, params: tuple[ValType, ...], results: tuple[ValType, ...]) -> None:
+        ctrls.append(Frame(opcode, params, results, len(vals)))
+        vals.extend(params)
+
+    def leave() -> Frame:
+        frame = ctrls[-1]
+        pop_all(frame.results)
+        if len(vals) != frame.height:
+            raise _Fail("type mismatch: values remain on the stack at the end of a block", position)
+        ctrls.pop()
+        return frame
+
+    def mark_unreachable() -> None:
+        frame = ctrls[-1]
+        del vals[frame.height :]
+        frame.unreachable = True
+
+    def label(depth: int) -> Frame:
+        if depth >= len(ctrls):
+            raise _Fail(f"unknown label {depth}", position)
+        return ctrls[-1 - depth]
+
+    def check_memory(instr: Instruction) -> None:
+        if not c.memories:
+            raise _Fail("unknown memory 0", position)
+        if instr.imm[0] > instr.op.align:
+            raise _Fail("alignment must not be larger than natural", position)
+
+    def check_table(index: int) -> ValType:
+        if index >= len(c.tables):
+            raise _Fail(f"unknown table {index}", position)
+        return c.tables[index].element
+
+    def check_func(index: int) -> FuncType:
+        if index >= len(c.funcs):
+            raise _Fail(f"unknown function {index}", position)
+        return c.funcs[index]
+
+    for position, instr in enumerate(body):  # noqa: B007 - closures read position
+        op = instr.op
+        params = op.params
+        if params is not None:
+            # Fixed signature from the table, plus immediate checks by kind.
+            kind = op.imm
+            if kind:
+                if kind == Imm.MEMARG or kind == Imm.MEMARG_LANE:
+                    check_memory(instr)
+                    if kind == Imm.MEMARG_LANE and instr.imm[2] >= op.lanes:
+                        raise _Fail("invalid lane index", position)
+                elif kind == Imm.LANE:
+                    if instr.imm[0] >= op.lanes:
+                        raise _Fail("invalid lane index", position)
+                elif kind == Imm.SHUFFLE:
+                    if any(lane >= 32 for lane in instr.imm[0]):
+                        raise _Fail("invalid lane index", position)
+                elif kind == Imm.MEMORY or kind == Imm.MEMORY_COPY:
+                    if not c.memories:
+                        raise _Fail("unknown memory 0", position)
+                elif kind == Imm.MEMORY_INIT:
+                    if not c.memories:
+                        raise _Fail("unknown memory 0", position)
+                    if instr.imm[0] >= c.data_count:
+                        raise _Fail(f"unknown data segment {instr.imm[0]}", position)
+                elif kind == Imm.DATA:
+                    if instr.imm[0] >= c.data_count:
+                        raise _Fail(f"unknown data segment {instr.imm[0]}", position)
+                elif kind == Imm.TABLE_INIT:
+                    elem_index, table_index = instr.imm
+                    element = check_table(table_index)
+                    if elem_index >= len(c.elem_types):
+                        raise _Fail(f"unknown elem segment {elem_index}", position)
+                    if c.elem_types[elem_index] is not element:
+                        raise _Fail("type mismatch: element segment and table types differ", position)
+                elif kind == Imm.ELEM:
+                    if instr.imm[0] >= len(c.elem_types):
+                        raise _Fail(f"unknown elem segment {instr.imm[0]}", position)
+                elif kind == Imm.TABLE_COPY:
+                    dst, src = instr.imm
+                    if check_table(dst) is not check_table(src):
+                        raise _Fail("type mismatch: tables of different element types", position)
+            frame = ctrls[-1]
+            for t in reversed(params):
+                if len(vals) == frame.height:
+                    if frame.unreachable:
+                        continue
+                    raise _Fail(f"type mismatch: {op.name} expects {t.text} but the stack is empty", position)
+                actual = vals.pop()
+                if actual is not t and actual is not None:
+                    raise _Fail(f"type mismatch: {op.name} expects {t.text}, got {actual.text}", position)
+            vals.extend(op.results)  # type: ignore[arg-type]
+            continue
+
+        name = op.name
+        if name == "local.get" or name == "local.set" or name == "local.tee":
+            index = instr.imm[0]
+            if index >= len(local_types):
+                raise _Fail(f"unknown local {index}", position)
+            t = local_types[index]
+            if name == "local.get":
+                push(t)
+            elif name == "local.set":
+                pop(t)
+            else:
+                pop(t)
+                push(t)
+        elif name == "global.get" or name == "global.set":
+            index = instr.imm[0]
+            if index >= len(c.globals):
+                raise _Fail(f"unknown global {index}", position)
+            g: GlobalType = c.globals[index]
+            if name == "global.get":
+                push(g.valtype)
+            else:
+                if not g.mutable:
+                    raise _Fail(f"global is immutable: global.set {index}", position)
+                pop(g.valtype)
+        elif name == "block" or name == "loop" or name == "if":
+            block_params, block_results = _block_signature_at(c, instr.imm[0], position)
+            if name == "if":
+                pop(I32)
+            pop_all(block_params)
+            enter(op, block_params, block_results)
+        elif name == "end":
+            frame = leave()
+            if frame.opcode is ins.OP_IF and frame.params != frame.results:
+                raise _Fail("type mismatch: if without else must leave its parameters unchanged", position)
+            vals.extend(frame.results)
+            if not ctrls:
+                if position != len(body) - 1:
+                    raise _Fail("unexpected instructions after the final end", position)
+                return
+        elif name == "else":
+            frame = leave()
+            if frame.opcode is not ins.OP_IF:
+                raise _Fail("else without matching if", position)
+            enter(ins.OP_ELSE, frame.params, frame.results)
+        elif name == "br":
+            pop_all(label(instr.imm[0]).label_types)
+            mark_unreachable()
+        elif name == "br_if":
+            pop(I32)
+            types = label(instr.imm[0]).label_types
+            pop_all(types)
+            vals.extend(types)
+        elif name == "br_table":
+            pop(I32)
+            labels, default = instr.imm
+            default_types = label(default).label_types
+            arity = len(default_types)
+            for depth in labels:
+                types = label(depth).label_types
+                if len(types) != arity:
+                    raise _Fail("type mismatch: br_table targets have different arities", position)
+                saved = list(vals)
+                pop_all(types)
+                vals[:] = saved
+            pop_all(default_types)
+            mark_unreachable()
+        elif name == "return":
+            pop_all(func_type.results)
+            mark_unreachable()
+        elif name == "unreachable":
+            mark_unreachable()
+        elif name == "call":
+            callee = check_func(instr.imm[0])
+            pop_all(callee.params)
+            vals.extend(callee.results)
+        elif name == "call_indirect":
+            type_index, table_index = instr.imm
+            if check_table(table_index) is not FUNCREF:
+                raise _Fail("type mismatch: call_indirect needs a funcref table", position)
+            if type_index >= len(c.types):
+                raise _Fail(f"unknown type {type_index}", position)
+            pop(I32)
+            callee = c.types[type_index]
+            pop_all(callee.params)
+            vals.extend(callee.results)
+        elif name == "drop":
+            pop()
+        elif name == "select":
+            pop(I32)
+            t1 = pop()
+            t2 = pop()
+            for t in (t1, t2):
+                if t is not None and t not in _NUMERIC_OR_VECTOR:
+                    raise _Fail("type mismatch: select without a type needs numeric operands", position)
+            if t1 is not None and t2 is not None and t1 is not t2:
+                raise _Fail(f"type mismatch: select operands {t1.text} and {t2.text}", position)
+            push(t1 if t1 is not None else t2)  # type: ignore[arg-type]
+        elif name == "select_t":
+            types = instr.imm[0]
+            if len(types) != 1:
+                raise _Fail("invalid result arity", position)
+            pop(I32)
+            pop(types[0])
+            pop(types[0])
+            push(types[0])
+        elif name == "ref.null":
+            push(instr.imm[0])
+        elif name == "ref.is_null":
+            t = pop()
+            if t is not None and not t.is_reference:
+                raise _Fail(f"type mismatch: ref.is_null on {t.text}", position)
+            push(I32)
+        elif name == "ref.func":
+            index = instr.imm[0]
+            check_func(index)
+            if index not in c.refs:
+                raise _Fail(f"undeclared function reference {index}", position)
+            push(FUNCREF)
+        elif name == "table.get":
+            element = check_table(instr.imm[0])
+            pop(I32)
+            push(element)
+        elif name == "table.set":
+            element = check_table(instr.imm[0])
+            pop(element)
+            pop(I32)
+        elif name == "table.size":
+            check_table(instr.imm[0])
+            push(I32)
+        elif name == "table.grow":
+            element = check_table(instr.imm[0])
+            pop(I32)
+            pop(element)
+            push(I32)
+        elif name == "table.fill":
+            element = check_table(instr.imm[0])
+            pop(I32)
+            pop(element)
+            pop(I32)
+        else:  # pragma: no cover - every opcode without a signature is handled above
+            raise AssertionError(f"no validation rule for {name}")
+    raise _Fail("unexpected end of function body", len(body))
+
+
+def _block_signature_at(c: Context, block_type: object, position: int) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
+    try:
+        return _block_signature(c, block_type)
+    except _Fail as failure:
+        raise _Fail(failure.args[0], position) from None
