@@ -79,6 +79,9 @@ class Limits:
     min: int
     max: int | None = None
 
+    def __str__(self) -> str:
+        return f"initial={self.min}" + ("" if self.max is None else f" max={self.max}")
+
 
 @dataclass(frozen=True)
 class TableType:

@@ -168,9 +168,18 @@ class _Printer:
     # --- types -----------------------------------------------------------
     def _signature(self, t: FuncType, param_names: dict[int, str] | None = None) -> str:
         out = ""
+        unnamed: list[str] = []
         for index, param in enumerate(t.params):
             name = (param_names or {}).get(index)
-            out += f" (param {name} {param.text})" if name else f" (param {param.text})"
+            if name:
+                if unnamed:
+                    out += f" (param {' '.join(unnamed)})"
+                    unnamed = []
+                out += f" (param {name} {param.text})"
+            else:
+                unnamed.append(param.text)
+        if unnamed:
+            out += f" (param {' '.join(unnamed)})"
         if t.results:
             out += " (result " + " ".join(r.text for r in t.results) + ")"
         return out

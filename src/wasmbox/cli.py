@@ -1,0 +1,124 @@
+"""The ``wasmbox`` command line: ``wat2wasm``, ``wasm2wat``, ``validate``, ``objdump``.
+
+Errors are printed as ``wasmbox: error: FILE:LINE:COL: message`` (or
+``FILE @0xOFFSET`` for binaries) and end the command with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .binary.decode import decode_module
+from .binary.encode import encode_module
+from .errors import MalformedError, ValidationError, WasmError
+from .load import is_binary, load_module_file
+from .text.printer import print_module
+from .validate import validate_module
+
+
+def _fail(message: str) -> int:
+    print(f"wasmbox: error: {message}", file=sys.stderr)
+    return 1
+
+
+def _describe(error: WasmError, path: str) -> str:
+    text = str(error)
+    if isinstance(error, MalformedError) and error.source is None:
+        return f"{path}: {text}"
+    if isinstance(error, ValidationError):
+        return f"{path}: invalid module: {text}"
+    return text
+
+
+def cmd_wat2wasm(args: argparse.Namespace) -> int:
+    module = load_module_file(args.input)
+    if not args.no_check:
+        validate_module(module)
+    if args.no_debug_names:
+        module.names.functions.clear()
+        module.names.locals.clear()
+        module.names.module = None
+    output = args.output or str(Path(args.input).with_suffix(".wasm"))
+    Path(output).write_bytes(encode_module(module))
+    return 0
+
+
+def cmd_wasm2wat(args: argparse.Namespace) -> int:
+    module = decode_module(Path(args.input).read_bytes())
+    if not args.no_check:
+        validate_module(module)
+    text = print_module(module)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    module = load_module_file(args.input)
+    validate_module(module)
+    if args.verbose:
+        print(f"{args.input}: valid")
+    return 0
+
+
+def cmd_objdump(args: argparse.Namespace) -> int:
+    from .inspect.objdump import objdump
+
+    data = Path(args.input).read_bytes()
+    if not is_binary(data):
+        return _fail(f"{args.input}: not a WebAssembly binary (objdump reads .wasm files)")
+    if not (args.headers or args.details or args.disassemble):
+        return _fail("objdump: at least one of -h, -x or -d is required")
+    sys.stdout.write(objdump(data, Path(args.input).name, args.headers, args.details, args.disassemble))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wasmbox", description="WebAssembly toolkit.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("wat2wasm", help="assemble a .wat text module into a .wasm binary")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", help="output file (default: INPUT with .wasm)")
+    p.add_argument("--no-check", action="store_true", help="skip validation")
+    p.add_argument("--no-debug-names", action="store_true", help="leave out the name section")
+    p.set_defaults(run=cmd_wat2wasm)
+
+    p = commands.add_parser("wasm2wat", help="print a .wasm binary as text")
+    p.add_argument("input")
+    p.add_argument("-o", "--output", help="output file (default: standard output)")
+    p.add_argument("--no-check", action="store_true", help="skip validation")
+    p.set_defaults(run=cmd_wasm2wat)
+
+    p = commands.add_parser("validate", help="check that a .wasm or .wat module is valid")
+    p.add_argument("input")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(run=cmd_validate)
+
+    # -h means section headers here, as in wabt, so help is --help only.
+    p = commands.add_parser("objdump", add_help=False, help="show sections, details and disassembly of a .wasm binary")
+    p.add_argument("--help", action="help", help="show this help message and exit")
+    p.add_argument("input")
+    p.add_argument("-h", "--headers", action="store_true", help="section headers")
+    p.add_argument("-x", "--details", action="store_true", help="section details")
+    p.add_argument("-d", "--disassemble", action="store_true", help="disassemble function bodies")
+    p.set_defaults(run=cmd_objdump)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except WasmError as error:
+        return _fail(_describe(error, args.input))
+    except OSError as error:
+        return _fail(f"{error.filename or args.input}: {error.strerror}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Reading a module from a file or bytes, whichever format it is in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .binary.decode import MAGIC, decode_module
+from .errors import MalformedError
+from .ir.module import Module
+from .text.parser import parse_module_text
+
+
+def is_binary(data: bytes) -> bool:
+    return data[:4] == MAGIC
+
+
+def load_module(source: bytes | str, name: str | None = None) -> Module:
+    """Decode a binary module or parse a text one (not validated).
+
+    Errors carry ``name`` so messages say which file was wrong.
+    """
+    if isinstance(source, bytes) and is_binary(source):
+        try:
+            return decode_module(source)
+        except MalformedError as e:
+            e.source = name
+            raise MalformedError(e.message, offset=e.offset, source=name) from None
+    return parse_module_text(source, name)
+
+
+def load_module_file(path: str | Path) -> Module:
+    return load_module(Path(path).read_bytes(), str(path))

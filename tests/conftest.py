@@ -1,0 +1,26 @@
+"""Shared fixtures: where the official spec test suite lives.
+
+``WASMBOX_TESTSUITE`` points at a directory holding ``core-2.0/``; by default
+``../shared/testsuite`` beside the project.  Tests that need it skip, saying
+so, when it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTSUITE = Path(os.environ.get("WASMBOX_TESTSUITE", ROOT.parent / "shared" / "testsuite"))
+CORE_2_0 = TESTSUITE / "core-2.0"
+
+
+def core_wast_files() -> list[Path]:
+    return sorted(CORE_2_0.glob("*.wast")) if CORE_2_0.is_dir() else []
+
+
+def require_testsuite() -> None:
+    if not CORE_2_0.is_dir():
+        pytest.skip(f"spec test suite not found at {CORE_2_0} (set WASMBOX_TESTSUITE)")
