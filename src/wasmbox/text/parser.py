@@ -148,7 +148,19 @@ def unexpected(node: Node) -> MalformedError:
 
 def parse_module_text(source: str | bytes, name: str | None = None) -> Module:
     """Parse a ``.wat`` text: one ``(module ...)`` or a bare list of fields."""
+    try:
+        return _parse_module_text(source, name)
+    except RecursionError:
+        # Folded instructions and blocks are parsed recursively; nesting
+        # beyond Python's stack is refused as input we cannot represent.
+        raise MalformedError("nesting too deep", source=name) from None
+
+
+def _parse_module_text(source: str | bytes, name: str | None) -> Module:
     nodes = parse_sexprs(source, name)
+    if nodes and isinstance(nodes[-1], Token) and nodes[-1].kind == "error" and len(nodes) == 2:
+        if isinstance(nodes[0], SExpr) and nodes[0].head() == "module":
+            raise text_error("unexpected token", nodes[-1])
     if len(nodes) == 1 and isinstance(nodes[0], SExpr) and nodes[0].head() == "module":
         node = nodes[0]
         cursor = _Cursor(node)

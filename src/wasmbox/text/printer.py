@@ -200,7 +200,8 @@ class _Printer:
             assert isinstance(desc, int)
             name = self.names.func(index)
             label = name if name.startswith("$") else f"(;{index};)"
-            signature = self._signature(self.m.types[desc]) if desc < len(self.m.types) else ""
+            param_names = self.names.locals.get(index)
+            signature = self._signature(self.m.types[desc], param_names) if desc < len(self.m.types) else ""
             return f"(func {label} (type {desc}){signature})"
         if kind == ExternKind.TABLE:
             assert isinstance(desc, TableType)

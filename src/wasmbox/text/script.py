@@ -38,7 +38,10 @@ class ModuleSource:
 
             text = self.data.decode("utf-8", "surrogateescape")
             return parse_module_text(text, self.source)
-        return ModuleParser(self.fields, None, self.source).parse()
+        try:
+            return ModuleParser(self.fields, None, self.source).parse()
+        except RecursionError:
+            raise MalformedError("nesting too deep", line=self.line, source=self.source) from None
 
     def binary(self) -> bytes:
         """The module as a binary (encoding text modules)."""
