@@ -9,11 +9,14 @@ Error messages use the spec tests' words ("type mismatch", "unknown local").
 
 from __future__ import annotations
 
+import gc
+
 from .errors import ValidationError
 from .ir import instructions as ins
-from .ir.instructions import Imm, Instruction
+from .ir.instructions import Catch, Imm, Instruction
 from .ir.module import Expr, Module, SegmentMode
 from .ir.types import (
+    EXNREF,
     F32,
     F64,
     FUNCREF,
@@ -62,6 +65,7 @@ class Context:
         self.memories = module.memory_types()
         self.globals = module.global_types()
         self.num_imported_globals = len(module.imported(ExternKind.GLOBAL))
+        self.tags = _tag_types_checked(module)
         self.elem_types = [seg.type for seg in module.elements]
         self.data_count = module.data_count if module.data_count is not None else len(module.datas)
         self.refs = _declared_refs(module)
@@ -74,6 +78,19 @@ def _func_types_checked(module: Module) -> list[FuncType]:
         assert isinstance(index, int)
         if index >= len(module.types):
             raise ValidationError(f"unknown type {index}")
+        result.append(module.types[index])
+    return result
+
+
+def _tag_types_checked(module: Module) -> list[FuncType]:
+    result = []
+    type_indices = [imp.desc for imp in module.imported(ExternKind.TAG)] + [t.type_index for t in module.tags]
+    for index in type_indices:
+        assert isinstance(index, int)
+        if index >= len(module.types):
+            raise ValidationError(f"unknown type {index}")
+        if module.types[index].results:
+            raise ValidationError("non-empty tag result type")
         result.append(module.types[index])
     return result
 
@@ -94,6 +111,16 @@ def _declared_refs(module: Module) -> set[int]:
 
 def validate_module(module: Module) -> None:
     """Raise :class:`ValidationError` if ``module`` is not valid."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # validation allocates only short-lived, acyclic objects
+    try:
+        _validate_module(module)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _validate_module(module: Module) -> None:
     c = Context(module)
     for imp in module.imports:
         if imp.kind == ExternKind.TABLE:
@@ -141,6 +168,7 @@ def validate_module(module: Module) -> None:
         ExternKind.TABLE: (len(c.tables), "table"),
         ExternKind.MEMORY: (len(c.memories), "memory"),
         ExternKind.GLOBAL: (len(c.globals), "global"),
+        ExternKind.TAG: (len(c.tags), "tag"),
     }
     for export in module.exports:
         if export.name in seen:
@@ -341,6 +369,31 @@ def validate_function(c: Context, func_type: FuncType, locals_: list[ValType], b
                 if not g.mutable:
                     raise _Fail(f"global is immutable: global.set {index}", position)
                 pop(g.valtype)
+        elif name == "try_table":
+            block_type, catches = instr.imm
+            block_params, block_results = _block_signature_at(c, block_type, position)
+            for kind, tag_index, depth in catches:
+                # Catch labels are relative to the block around the try_table.
+                carried: tuple[ValType, ...] = ()
+                if kind <= Catch.CATCH_REF:
+                    if tag_index >= len(c.tags):
+                        raise _Fail(f"unknown tag {tag_index}", position)
+                    carried = c.tags[tag_index].params
+                if kind == Catch.CATCH_REF or kind == Catch.CATCH_ALL_REF:
+                    carried = (*carried, EXNREF)
+                if label(depth).label_types != carried:
+                    raise _Fail(f"type mismatch: catch clause to label {depth} carries {list(carried)}", position)
+            pop_all(block_params)
+            enter(op, block_params, block_results)
+        elif name == "throw":
+            tag_index = instr.imm[0]
+            if tag_index >= len(c.tags):
+                raise _Fail(f"unknown tag {tag_index}", position)
+            pop_all(c.tags[tag_index].params)
+            mark_unreachable()
+        elif name == "throw_ref":
+            pop(EXNREF)
+            mark_unreachable()
         elif name == "block" or name == "loop" or name == "if":
             block_params, block_results = _block_signature_at(c, instr.imm[0], position)
             if name == "if":

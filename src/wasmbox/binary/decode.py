@@ -7,6 +7,7 @@ Instruction immediates are read by kind, as the instruction table says.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 
 from ..errors import MalformedError
@@ -26,6 +27,7 @@ from ..ir.module import (
     Names,
     SegmentMode,
     Table,
+    Tag,
 )
 from ..ir.types import (
     FUNCREF,
@@ -43,14 +45,26 @@ from .reader import Reader
 MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
 
-# Sections in the order they must appear (data count sits before code).
-SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+# Sections in the order they must appear (tags after memories, data count
+# before code).
+SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
 MAX_LOCALS = 50_000
 
 
 def decode_module(data: bytes | bytearray | memoryview) -> Module:
-    """Decode a whole binary module; raises :class:`MalformedError`."""
-    return _Decoder(bytes(data)).module()
+    """Decode a whole binary module; raises :class:`MalformedError`.
+
+    The cyclic garbage collector is paused meanwhile: decoding creates
+    millions of acyclic objects, and collections triggered by their count
+    alone cost a large share of the time on big modules.
+    """
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Decoder(bytes(data)).module()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
 
 
 def read_valtype(r: Reader) -> ValType:
@@ -142,6 +156,24 @@ def _lane(r: Reader) -> int:
     return r.byte()
 
 
+def _try_table(r: Reader) -> tuple[object, ...]:
+    block_type = _block_type(r)[0]
+    catches = []
+    for _ in range(r.u32()):
+        kind = r.byte()
+        if kind > 3:
+            raise r.error("malformed catch clause", r.pos - 1)
+        tag = r.u32() if kind <= 1 else None
+        catches.append((kind, tag, r.u32()))
+    return (block_type, tuple(catches))
+
+
+def read_tag_type(r: Reader) -> int:
+    """A tag type: an attribute byte (0, exception) and a type index."""
+    _zero_byte(r)
+    return r.u32()
+
+
 IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
     Imm.BLOCK: _block_type,
     Imm.LABEL: lambda r: (r.u32(),),
@@ -169,46 +201,86 @@ IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
     Imm.SHUFFLE: lambda r: (r.bytes(16),),
     Imm.LANE: lambda r: (_lane(r),),
     Imm.MEMARG_LANE: lambda r: (*_memarg(r), _lane(r)),
+    Imm.TAG: lambda r: (r.u32(),),
+    Imm.TRY_TABLE: _try_table,
 }
+
+
 
 _OP_MEMORY_INIT = ins.BY_NAME["memory.init"]
 _OP_DATA_DROP = ins.BY_NAME["data.drop"]
 
+# Immediate kinds that are one unsigned LEB128 index, and the interned
+# instructions for indices below 128 (one byte): most immediates in real code.
+_INDEX_KINDS = frozenset((Imm.LABEL, Imm.FUNC, Imm.LOCAL, Imm.GLOBAL, Imm.TABLE, Imm.DATA, Imm.ELEM, Imm.TAG))
+_SMALL_INDEX: dict[Opcode, list[Instruction]] = {
+    op: [Instruction(op, (i,)) for i in range(128)] for op in ins.OPCODES if op.imm in _INDEX_KINDS
+}
+_OP_I32_CONST = ins.BY_NAME["i32.const"]
+_OP_I64_CONST = ins.BY_NAME["i64.const"]
+# One-byte signed LEB128: 0..63 and -64..-1 (bytes 0x40..0x7F).
+_SMALL_CONST = {
+    op: [Instruction(op, (b if b < 0x40 else b - 0x80,)) for b in range(128)] for op in (_OP_I32_CONST, _OP_I64_CONST)
+}
+# Memory instructions with one-byte alignment and offset, interned (bounded:
+# at most opcodes x 32 alignments x 128 offsets).
+_MEMARG_CACHE: dict[tuple[Opcode, int, int], Instruction] = {}
 
-def read_expr(r: Reader, offsets: list[int] | None = None) -> Expr:
+
+def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] | None = None) -> Expr:
     """Read instructions up to and including the ``end`` that closes the
-    expression.  ``offsets``, when given, receives each instruction's offset."""
+    expression.  ``offsets``, when given, receives each instruction's offset;
+    ``data_ops`` the offsets of ``memory.init``/``data.drop`` (which need a
+    data count section).
+
+    This is the decoder's hot loop: one-byte immediates are read inline and
+    their instructions interned; everything else goes through the readers.
+    """
     single = ins.SINGLE_BYTE
     prefixed = ins.PREFIXED
     readers = IMMEDIATE_READERS
+    small_index = _SMALL_INDEX
+    small_const = _SMALL_CONST
+    memarg_cache = _MEMARG_CACHE
+    index_kinds = _INDEX_KINDS
     op_if, op_else, op_end = ins.OP_IF, ins.OP_ELSE, ins.OP_END
     openers = ins.BLOCK_OPENERS
+    memarg_kind = Imm.MEMARG
     data = r.data
+    end = r.end
     body: Expr = []
     append = body.append
     # Each open block: True while an `if` may still take its `else`.
     frames: list[bool] = []
+    pos = r.pos
     while True:
-        start = r.pos
-        if start >= r.end:
+        if pos >= end:
+            r.pos = pos
             raise r.error("unexpected end of section or function")
-        code = data[start]
-        r.pos = start + 1
+        start = pos
+        code = data[pos]
+        pos += 1
         op: Opcode | None = single[code]
         if op is None:
             table = prefixed.get(code)
             if table is None:
                 raise r.error(f"illegal opcode {code:02x}", start)
+            r.pos = pos
             sub = r.u32()
+            pos = r.pos
             op = table.get(sub)
             if op is None:
                 raise r.error(f"illegal opcode {code:02x} {sub:02x}", start)
+            if data_ops is not None and (op is _OP_MEMORY_INIT or op is _OP_DATA_DROP):
+                data_ops.append(start)
         if offsets is not None:
             offsets.append(start)
-        if not op.imm:
+        kind = op.imm
+        if not kind:
             if op is op_end:
                 append(op.bare)
                 if not frames:
+                    r.pos = pos
                     return body
                 frames.pop()
                 continue
@@ -218,7 +290,28 @@ def read_expr(r: Reader, offsets: list[int] | None = None) -> Expr:
                 frames[-1] = False
             append(op.bare)
             continue
-        append(Instruction(op, readers[op.imm](r)))
+        if pos < end:
+            b = data[pos]
+            if b < 0x80:
+                if kind in index_kinds:
+                    append(small_index[op][b])
+                    pos += 1
+                    continue
+                if op is _OP_I32_CONST or op is _OP_I64_CONST:
+                    append(small_const[op][b])
+                    pos += 1
+                    continue
+                if kind is memarg_kind and pos + 1 < end and b < 32 and data[pos + 1] < 0x80:
+                    key = (op, b, data[pos + 1])
+                    instr = memarg_cache.get(key)
+                    if instr is None:
+                        instr = memarg_cache[key] = Instruction(op, (b, data[pos + 1]))
+                    append(instr)
+                    pos += 2
+                    continue
+        r.pos = pos
+        append(Instruction(op, readers[kind](r)))
+        pos = r.pos
         if op in openers:
             frames.append(op is op_if)
 
@@ -269,6 +362,8 @@ class _Decoder:
                 m.tables = self._vec(lambda: Table(read_table_type(r)))
             elif section_id == 5:
                 m.memories = self._vec(lambda: Memory(MemoryType(read_limits(r))))
+            elif section_id == 13:
+                m.tags = self._vec(lambda: Tag(read_tag_type(r)))
             elif section_id == 6:
                 m.globals = self._vec(lambda: Global(read_global_type(r), read_expr(r)))
             elif section_id == 7:
@@ -305,7 +400,7 @@ class _Decoder:
     def _nonempty(self, section_id: int, func_type_indices: list[int] | None) -> bool:
         m = self.m
         content = {
-            1: m.types, 2: m.imports, 3: func_type_indices, 4: m.tables, 5: m.memories, 6: m.globals,
+            1: m.types, 2: m.imports, 3: func_type_indices, 4: m.tables, 5: m.memories, 13: m.tags, 6: m.globals,
             7: m.exports, 8: [m.start], 9: m.elements, 12: [m.data_count], 10: m.funcs, 11: m.datas,
         }
         return bool(content[section_id])
@@ -338,6 +433,8 @@ class _Decoder:
             desc = MemoryType(read_limits(r))
         elif kind == 3:
             desc = read_global_type(r)
+        elif kind == 4:
+            desc = read_tag_type(r)
         else:
             raise r.error("malformed import kind", kind_pos)
         return Import(module, name, ExternKind(kind), desc)
@@ -346,7 +443,7 @@ class _Decoder:
         r = self.r
         name = r.name()
         kind = r.byte()
-        if kind > 3:
+        if kind > 4:
             raise r.error("malformed export kind", r.pos - 1)
         return Export(name, ExternKind(kind), r.u32())
 
@@ -414,10 +511,11 @@ class _Decoder:
                     # an engine could ever allocate instead of exhausting memory.
                     raise r.error("too many locals", start)
                 locals_.extend([t] * n)
-            body = read_expr(r)
+            data_ops: list[int] = []
+            body = read_expr(r, None, data_ops)
             if r.pos != start + size:
                 raise r.error("section size mismatch", start)
-            if any(i.op is _OP_MEMORY_INIT or i.op is _OP_DATA_DROP for i in body):
+            if data_ops:
                 if self.m.data_count is None:
                     raise r.error("data count section required", start)
                 self.uses_data_instructions = True

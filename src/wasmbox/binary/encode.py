@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 from ..ir.instructions import Imm, Instruction
 from ..ir.module import DataSegment, ElementSegment, Expr, Import, Module, Names, SegmentMode
-from ..ir.types import FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from ..ir.types import FUNCREF, ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
 from .decode import MAGIC, VERSION
 from .leb128 import encode_signed as sleb
 from .leb128 import encode_unsigned as uleb
@@ -33,6 +33,7 @@ def encode_module(m: Module) -> bytes:
         (3, (lambda: _vec(m.funcs, lambda f: uleb(f.type_index))) if m.funcs else None),
         (4, (lambda: _vec(m.tables, lambda t: _table_type(t.type))) if m.tables else None),
         (5, (lambda: _vec(m.memories, lambda mem: _limits(mem.type.limits))) if m.memories else None),
+        (13, (lambda: _vec(m.tags, lambda t: b"\x00" + uleb(t.type_index))) if m.tags else None),
         (6, (lambda: _vec(m.globals, lambda g: _global_type(g.type) + encode_expr(g.init))) if m.globals else None),
         (7, (lambda: _vec(m.exports, lambda e: _name(e.name) + bytes((e.kind,)) + uleb(e.index))) if m.exports else None),
         (8, (lambda: uleb(m.start)) if m.start is not None else None),  # type: ignore[arg-type]
@@ -92,7 +93,7 @@ def _import(imp: Import) -> bytes:
     head = _name(imp.module) + _name(imp.name) + bytes((imp.kind,))
     desc = imp.desc
     if isinstance(desc, int):
-        return head + uleb(desc)
+        return head + (b"\x00" if imp.kind == ExternKind.TAG else b"") + uleb(desc)
     if isinstance(desc, TableType):
         return head + _table_type(desc)
     if isinstance(desc, MemoryType):
@@ -197,7 +198,14 @@ IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
     Imm.SHUFFLE: bytes,
     Imm.LANE: lambda lane: bytes((lane,)),
     Imm.MEMARG_LANE: lambda align, offset, lane: _memarg(align, offset) + bytes((lane,)),
+    Imm.TAG: uleb,
+    Imm.TRY_TABLE: lambda block_type, catches: _block_type(block_type) + _vec(catches, _catch),
 }
+
+
+def _catch(clause: tuple[int, int | None, int]) -> bytes:
+    kind, tag, label = clause
+    return bytes((kind,)) + (uleb(tag) if tag is not None else b"") + uleb(label)
 
 _OPCODE_BYTES: dict[object, bytes] = {}
 

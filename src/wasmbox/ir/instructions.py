@@ -49,6 +49,8 @@ class Imm:
     SHUFFLE = "shuffle"  # 16 lane indices as bytes
     LANE = "lane"  # lane index
     MEMARG_LANE = "memarg_lane"  # (align exponent, offset, lane index)
+    TAG = "tag"  # tag index
+    TRY_TABLE = "try_table"  # (blocktype, catch clauses): each (kind, tag | None, label)
 
 
 @dataclass(eq=False)
@@ -147,6 +149,11 @@ _define("br_table", 0x0E, None, Imm.BR_TABLE)
 _define("return", 0x0F)
 _define("call", 0x10, None, Imm.FUNC)
 _define("call_indirect", 0x11, None, Imm.CALL_INDIRECT)
+
+# --- Exception handling (Wasm 3.0) ----------------------------------------
+_define("throw", 0x08, None, Imm.TAG, feature="exceptions")
+_define("throw_ref", 0x0A, None, feature="exceptions")
+_define("try_table", 0x1F, None, Imm.TRY_TABLE, feature="exceptions")
 
 # --- Reference types ----------------------------------------------------------
 _define("ref.null", 0xD0, None, Imm.HEAPTYPE, feature="reference-types")
@@ -620,10 +627,21 @@ for _line in _SIMD.strip().splitlines():
 
 # Instructions that the decoder and printer treat specially by identity.
 OP_BLOCK, OP_LOOP, OP_IF = BY_NAME["block"], BY_NAME["loop"], BY_NAME["if"]
+OP_TRY_TABLE = BY_NAME["try_table"]
 OP_ELSE, OP_END = BY_NAME["else"], BY_NAME["end"]
 OP_SELECT, OP_SELECT_T = BY_NAME["select"], BY_NAME["select_t"]
 END = OP_END.bare
-BLOCK_OPENERS = frozenset((OP_BLOCK, OP_LOOP, OP_IF))
+BLOCK_OPENERS = frozenset((OP_BLOCK, OP_LOOP, OP_IF, OP_TRY_TABLE))
+
+
+class Catch:
+    """Kinds of ``try_table`` catch clauses, valued as in the binary format."""
+
+    CATCH = 0
+    CATCH_REF = 1
+    CATCH_ALL = 2
+    CATCH_ALL_REF = 3
+    TEXT = ("catch", "catch_ref", "catch_all", "catch_all_ref")
 
 # Constant instructions allowed in constant expressions (Wasm 2.0).
 CONSTANT_OPS = frozenset(

@@ -44,6 +44,13 @@ class Memory:
 
 
 @dataclass
+class Tag:
+    """An exception tag; its function type's parameters are the payload."""
+
+    type_index: int
+
+
+@dataclass
 class Global:
     type: GlobalType
     init: Expr
@@ -108,6 +115,7 @@ class Module:
     funcs: list[Function] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     memories: list[Memory] = field(default_factory=list)
+    tags: list[Tag] = field(default_factory=list)
     globals: list[Global] = field(default_factory=list)
     exports: list[Export] = field(default_factory=list)
     start: int | None = None
@@ -137,6 +145,10 @@ class Module:
     def global_types(self) -> list[GlobalType]:
         imported: list[GlobalType] = [imp.desc for imp in self.imported(ExternKind.GLOBAL)]  # type: ignore[misc]
         return imported + [g.type for g in self.globals]
+
+    def tag_types(self) -> list[FuncType]:
+        imported = [self.types[imp.desc] for imp in self.imported(ExternKind.TAG)]  # type: ignore[index]
+        return imported + [self.types[t.type_index] for t in self.tags]
 
     def num_imported_funcs(self) -> int:
         return sum(1 for imp in self.imports if imp.kind == ExternKind.FUNC)

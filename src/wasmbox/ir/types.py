@@ -20,6 +20,7 @@ class ValType(enum.Enum):
     V128 = 0x7B
     FUNCREF = 0x70
     EXTERNREF = 0x6F
+    EXNREF = 0x69  # exception handling (Wasm 3.0)
 
     @property
     def text(self) -> str:
@@ -27,7 +28,7 @@ class ValType(enum.Enum):
 
     @property
     def is_reference(self) -> bool:
-        return self in (ValType.FUNCREF, ValType.EXTERNREF)
+        return self in (ValType.FUNCREF, ValType.EXTERNREF, ValType.EXNREF)
 
     @property
     def is_numeric(self) -> bool:
@@ -36,7 +37,7 @@ class ValType(enum.Enum):
     @property
     def heap_text(self) -> str:
         """The heap type name used by ``ref.null`` (``func`` / ``extern``)."""
-        return {ValType.FUNCREF: "func", ValType.EXTERNREF: "extern"}[self]
+        return {ValType.FUNCREF: "func", ValType.EXTERNREF: "extern", ValType.EXNREF: "exn"}[self]
 
     def __repr__(self) -> str:
         return self.text
@@ -44,10 +45,10 @@ class ValType(enum.Enum):
 
 VALTYPE_BY_CODE = {t.value: t for t in ValType}
 VALTYPE_BY_TEXT = {t.text: t for t in ValType}
-REFTYPE_BY_HEAP_TEXT = {"func": ValType.FUNCREF, "extern": ValType.EXTERNREF}
+REFTYPE_BY_HEAP_TEXT = {"func": ValType.FUNCREF, "extern": ValType.EXTERNREF, "exn": ValType.EXNREF}
 
 I32, I64, F32, F64, V128 = ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128
-FUNCREF, EXTERNREF = ValType.FUNCREF, ValType.EXTERNREF
+FUNCREF, EXTERNREF, EXNREF = ValType.FUNCREF, ValType.EXTERNREF, ValType.EXNREF
 
 
 class ExternKind(enum.IntEnum):
@@ -57,10 +58,11 @@ class ExternKind(enum.IntEnum):
     TABLE = 1
     MEMORY = 2
     GLOBAL = 3
+    TAG = 4  # exception handling
 
     @property
     def text(self) -> str:
-        return ("func", "table", "memory", "global")[self]
+        return ("func", "table", "memory", "global", "tag")[self]
 
 
 @dataclass(frozen=True)

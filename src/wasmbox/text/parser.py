@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..errors import MalformedError
 from ..ir import instructions as ins
-from ..ir.instructions import Imm, Instruction, Opcode
+from ..ir.instructions import Catch, Imm, Instruction, Opcode
 from ..ir.module import (
     CustomSection,
     DataSegment,
@@ -27,6 +27,7 @@ from ..ir.module import (
     Module,
     SegmentMode,
     Table,
+    Tag,
 )
 from ..ir.types import (
     FUNCREF,
@@ -44,23 +45,27 @@ from ..ir.types import (
 from .lexer import Node, SExpr, Token, parse_sexprs, text_error
 from .literals import F32_FORMAT, F64_FORMAT, INT_RE, LiteralError, is_number, parse_float, parse_int, parse_uint
 
-REFTYPE_KEYWORDS = {"funcref": FUNCREF, "externref": ValType.EXTERNREF}
+REFTYPE_KEYWORDS = {"funcref": FUNCREF, "externref": ValType.EXTERNREF, "exnref": ValType.EXNREF}
+CATCH_KINDS = {name: kind for kind, name in enumerate(Catch.TEXT)}
 SIMD_SHAPES = {"i8x16": (16, 8), "i16x8": (8, 16), "i32x4": (4, 32), "i64x2": (2, 64), "f32x4": (4, 32), "f64x2": (2, 64)}
 STRUCTURAL_KEYWORDS = frozenset(
     "module type func param result local import export table memory global elem data start offset item declare "
     "mut funcref externref extern i32 i64 f32 f64 v128 then else end block loop if binary quote register invoke "
     "get script input output assert_return assert_trap assert_exhaustion assert_malformed assert_invalid "
-    "assert_unlinkable assert_uninstantiable ref.extern ref.null nan:canonical nan:arithmetic either".split()
+    "assert_unlinkable assert_uninstantiable ref.extern ref.null nan:canonical nan:arithmetic either "
+    "tag exnref exn catch catch_ref catch_all catch_all_ref assert_exception".split()
 ) | frozenset(SIMD_SHAPES)
-DEFINITION_NAMES = {"func": "function", "table": "table", "memory": "memory", "global": "global"}
+DEFINITION_NAMES = {"func": "function", "table": "table", "memory": "memory", "global": "global", "tag": "tag"}
 # Section ids in binary order (data count sits between elem and code).
-SECTION_SEQUENCE = ["type", "import", "func", "table", "memory", "global", "export", "start", "elem", "datacount", "code", "data"]
-SECTION_IDS = {"type": 1, "import": 2, "func": 3, "table": 4, "memory": 5, "global": 6, "export": 7, "start": 8,
+SECTION_SEQUENCE = ["type", "import", "func", "table", "memory", "tag", "global", "export", "start", "elem", "datacount",
+                    "code", "data"]
+SECTION_IDS = {"type": 1, "import": 2, "func": 3, "table": 4, "memory": 5, "tag": 13, "global": 6, "export": 7, "start": 8,
                "elem": 9, "datacount": 12, "code": 10, "data": 11}
 CUSTOM_PLACEMENT = {**SECTION_IDS, "first": 0, "last": 11}
 CUSTOM_BEFORE = {name: ([0] + [SECTION_IDS[n] for n in SECTION_SEQUENCE])[i] for i, name in enumerate(SECTION_SEQUENCE)}
 CUSTOM_BEFORE["first"] = 0
-SPACE_NAMES = {"func": "func", "table": "table", "memory": "memory", "global": "global", "elem": "elem", "data": "data"}
+SPACE_NAMES = {"func": "func", "table": "table", "memory": "memory", "global": "global", "elem": "elem", "data": "data",
+               "tag": "tag"}
 
 
 def is_known_keyword(text: str) -> bool:
@@ -208,6 +213,7 @@ class ModuleParser:
             "start": self._start_field,
             "elem": self._elem_field,
             "data": self._data_field,
+            "tag": self._tag_field,
             "@custom": self._custom_field,
         }
         for node in self.fields:
@@ -225,7 +231,8 @@ class ModuleParser:
         for node in self.fields:
             assert isinstance(node, SExpr)
             head = node.head()
-            if head not in ("import", "func", "table", "memory", "global", "export", "start", "elem", "data", "type", "@custom"):
+            if head not in ("import", "func", "table", "memory", "global", "export", "start", "elem", "data", "type",
+                            "tag", "@custom"):
                 raise unexpected(node.items[0])
             cursor = _Cursor(node)
             if head == "import":
@@ -234,11 +241,11 @@ class ModuleParser:
                 cursor.next()
                 cursor.next()
                 desc = cursor.next()
-                if not isinstance(desc, SExpr) or desc.head() not in ("func", "table", "memory", "global"):
+                if not isinstance(desc, SExpr) or desc.head() not in ("func", "table", "memory", "global", "tag"):
                     raise unexpected(desc)
                 desc_cursor = _Cursor(desc)
                 self.spaces[desc.head()].define(desc_cursor.optional_id())  # type: ignore[index]
-            elif head in ("func", "table", "memory", "global"):
+            elif head in ("func", "table", "memory", "global", "tag"):
                 ident = cursor.optional_id()
                 while cursor.peek_list("export"):
                     cursor.i += 1
@@ -449,6 +456,9 @@ class ModuleParser:
             self.module.imports.append(
                 Import(module_name, item_name, ExternKind.MEMORY, MemoryType(self.limits(inner)))
             )
+        elif kind == "tag":
+            type_index, _ = self.type_use(inner)
+            self.module.imports.append(Import(module_name, item_name, ExternKind.TAG, type_index))
         else:
             self.module.imports.append(Import(module_name, item_name, ExternKind.GLOBAL, self.global_type(inner)))
         inner.expect_done()
@@ -579,13 +589,26 @@ class ModuleParser:
         name = self.name(cursor.next())
         desc = cursor.next()
         cursor.expect_done()
-        if not isinstance(desc, SExpr) or desc.head() not in ("func", "table", "memory", "global"):
+        if not isinstance(desc, SExpr) or desc.head() not in ("func", "table", "memory", "global", "tag"):
             raise unexpected(desc)
         inner = _Cursor(desc)
         kind = desc.head()
         index = self.resolve(kind, inner.next())  # type: ignore[arg-type]
         inner.expect_done()
         self.module.exports.append(Export(name, ExternKind[kind.upper()], index))  # type: ignore[union-attr]
+
+    def _tag_field(self, node: SExpr) -> None:
+        cursor = _Cursor(node)
+        cursor.optional_id()
+        index = len(self.module.imported(ExternKind.TAG)) + len(self.module.tags)
+        self._inline_exports(cursor, ExternKind.TAG, index)
+        imported = self._inline_import(cursor)
+        type_index, _ = self.type_use(cursor)
+        cursor.expect_done()
+        if imported is not None:
+            self.module.imports.append(Import(imported[0], imported[1], ExternKind.TAG, type_index))
+        else:
+            self.module.tags.append(Tag(type_index))
 
     def _start_field(self, node: SExpr) -> None:
         if self.module.start is not None:
@@ -757,8 +780,35 @@ class FunctionBodyParser:
         if end_id is not None and end_id.text != label:
             raise text_error("mismatching label", end_id)
 
+    def catch_clauses(self, cursor: _Cursor) -> tuple[tuple[int, int | None, int], ...]:
+        """``(catch x l)``, ``(catch_ref x l)``, ``(catch_all l)``, ``(catch_all_ref l)``;
+        labels resolve outside the try_table, before its own label is pushed."""
+        clauses = []
+        while isinstance(node := cursor.peek(), SExpr) and node.head() in CATCH_KINDS:
+            cursor.i += 1
+            kind = CATCH_KINDS[node.head()]  # type: ignore[index]
+            inner = _Cursor(node)
+            tag = self.index("tag", inner) if kind <= Catch.CATCH_REF else None
+            clauses.append((kind, tag, self.label(inner)))
+            inner.expect_done()
+        return tuple(clauses)
+
     def plain(self, token: Token, cursor: _Cursor) -> None:
         name = token.text
+        if name == "try_table":
+            label = cursor.optional_id()
+            block_type = self.block_type(cursor)
+            catches = self.catch_clauses(cursor)
+            self.labels.append(label.text if label is not None else None)
+            self.out.append(Instruction(ins.OP_TRY_TABLE, (block_type, catches)))
+            stop = self.sequence(cursor, ("end",))
+            if stop is None:
+                raise text_error("unexpected end of block, expected end", token)
+            cursor.i += 1
+            self.check_end_label(cursor, label.text if label is not None else None)
+            self.labels.pop()
+            self.out.append(ins.END)
+            return
         if name in ("block", "loop", "if"):
             op = ins.BY_NAME[name]
             label = self.open_label(cursor)
@@ -793,6 +843,18 @@ class FunctionBodyParser:
             if stop is not None:
                 raise unexpected(stop)
             del label
+            self.labels.pop()
+            self.out.append(ins.END)
+            return
+        if name == "try_table":
+            label_token = cursor.optional_id()
+            block_type = self.block_type(cursor)
+            catches = self.catch_clauses(cursor)
+            self.labels.append(label_token.text if label_token is not None else None)
+            self.out.append(Instruction(ins.OP_TRY_TABLE, (block_type, catches)))
+            stop = self.sequence(cursor, ())
+            if stop is not None:
+                raise unexpected(stop)
             self.labels.pop()
             self.out.append(ins.END)
             return
@@ -1033,6 +1095,8 @@ class FunctionBodyParser:
         if kind == Imm.MEMARG_LANE:
             align, offset = self.memarg(op, cursor)
             return (align, offset, self.lane_index(cursor))
+        if kind == Imm.TAG:
+            return (self.index("tag", cursor),)
         raise AssertionError(kind)
 
     def has_index(self, cursor: _Cursor) -> bool:

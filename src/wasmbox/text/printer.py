@@ -14,13 +14,14 @@ import re
 import struct
 
 from ..ir import instructions as ins
-from ..ir.instructions import TEXT_NAME, Imm, Instruction
+from ..ir.instructions import TEXT_NAME, Catch, Imm, Instruction
 from ..ir.module import CustomSection, ElementSegment, Expr, Module, SegmentMode
 from ..ir.types import FUNCREF, ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
 from .literals import F32_FORMAT, F64_FORMAT, FloatFormat, LiteralError, parse_float
 
 _ID_CHARS = re.compile(r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+$")
-_SECTION_NAMES = {0: "first", 1: "type", 2: "import", 3: "func", 4: "table", 5: "memory", 6: "global", 7: "export",
+_SECTION_NAMES = {0: "first", 1: "type", 2: "import", 3: "func", 4: "table", 5: "memory", 13: "tag", 6: "global",
+                  7: "export",
                   8: "start", 9: "elem", 12: "datacount", 10: "code", 11: "data"}
 
 
@@ -123,6 +124,11 @@ class _Printer:
         for offset, memory in enumerate(m.memories):
             self.lines.append(f"  (memory (;{counters[ExternKind.MEMORY] + offset};) {self._limits(memory.type.limits)})")
         self._customs(5)
+        for offset, tag in enumerate(m.tags):
+            index = counters[ExternKind.TAG] + offset
+            signature = self._signature(m.types[tag.type_index]) if tag.type_index < len(m.types) else ""
+            self.lines.append(f"  (tag (;{index};) (type {tag.type_index}){signature})")
+        self._customs(13)
         for offset, glob in enumerate(m.globals):
             index = counters[ExternKind.GLOBAL] + offset
             self.lines.append(f"  (global (;{index};) {self._global_type(glob.type)} {self._const_expr(glob.init)})")
@@ -209,6 +215,10 @@ class _Printer:
         if kind == ExternKind.MEMORY:
             assert isinstance(desc, MemoryType)
             return f"(memory (;{index};) {self._limits(desc.limits)})"
+        if kind == ExternKind.TAG:
+            assert isinstance(desc, int)
+            signature = self._signature(self.m.types[desc]) if desc < len(self.m.types) else ""
+            return f"(tag (;{index};) (type {desc}){signature})"
         assert isinstance(desc, GlobalType)
         return f"(global (;{index};) {self._global_type(desc)})"
 
@@ -276,6 +286,12 @@ class _Printer:
             if isinstance(bt, ValType):
                 return f"{name} (result {bt.text})"
             return f"{name} (type {bt})"
+        if kind == Imm.TRY_TABLE:
+            head = self.instruction(Instruction(ins.OP_BLOCK, (imm[0],))).replace("block", name, 1)
+            for catch_kind, tag, label in imm[1]:
+                target = f"{tag} {label}" if tag is not None else f"{label}"
+                head += f" ({Catch.TEXT[catch_kind]} {target})"
+            return head
         if kind == Imm.BR_TABLE:
             return f"{name} {' '.join(str(label) for label in (*imm[0], imm[1]))}"
         if kind == Imm.FUNC:

@@ -149,6 +149,8 @@ def parse_command(node: Node, source: str | None = None) -> Command:
             else:
                 expected.append(parse_value(item, expected=True))
         return Command("assert_return", node.line, action=action, expected=expected, alternatives=alternatives)
+    if head == "assert_exception":
+        return Command("assert_exception", node.line, action=parse_action(_list(items[1])))
     if head in ("assert_trap", "assert_exhaustion"):
         target = _list(items[1])
         message = _string(items[2])
