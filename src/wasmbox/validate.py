@@ -32,6 +32,10 @@ from .ir.types import (
 )
 
 _NUMERIC_OR_VECTOR = frozenset((I32, I64, F32, F64, V128))
+# Immediate kinds of fixed-signature instructions that refer to something the
+# validator must check (constants and the like need nothing).
+_CHECKED_KINDS = frozenset((Imm.MEMARG, Imm.MEMARG_LANE, Imm.LANE, Imm.SHUFFLE, Imm.MEMORY, Imm.MEMORY_COPY,
+                            Imm.MEMORY_INIT, Imm.DATA, Imm.TABLE_INIT, Imm.ELEM, Imm.TABLE_COPY))
 _OP = ins.BY_NAME
 
 
@@ -291,13 +295,21 @@ def validate_function(c: Context, func_type: FuncType, locals_: list[ValType], b
             raise _Fail(f"unknown function {index}", position)
         return c.funcs[index]
 
+    local_count = len(local_types)
+    op_local_get = _OP["local.get"]
     for position, instr in enumerate(body):  # noqa: B007 - closures read position
         op = instr.op
+        if op is op_local_get:  # the most frequent instruction by far
+            index = instr.imm[0]
+            if index >= local_count:
+                raise _Fail(f"unknown local {index}", position)
+            push(local_types[index])
+            continue
         params = op.params
         if params is not None:
             # Fixed signature from the table, plus immediate checks by kind.
             kind = op.imm
-            if kind:
+            if kind in _CHECKED_KINDS:
                 if kind == Imm.MEMARG or kind == Imm.MEMARG_LANE:
                     check_memory(instr)
                     if kind == Imm.MEMARG_LANE and instr.imm[2] >= op.lanes:
@@ -334,6 +346,19 @@ def validate_function(c: Context, func_type: FuncType, locals_: list[ValType], b
                     if check_table(dst) is not check_table(src):
                         raise _Fail("type mismatch: tables of different element types", position)
             frame = ctrls[-1]
+            # Fast path: the operands are on the stack with the exact types.
+            count = len(params)
+            available = len(vals) - frame.height
+            if count == 2:
+                if available >= 2 and vals[-1] is params[1] and vals[-2] is params[0]:
+                    del vals[-2:]
+                    vals.extend(op.results)  # type: ignore[arg-type]
+                    continue
+            elif count == 1:
+                if available >= 1 and vals[-1] is params[0]:
+                    vals.pop()
+                    vals.extend(op.results)  # type: ignore[arg-type]
+                    continue
             for t in reversed(params):
                 if len(vals) == frame.height:
                     if frame.unreachable:

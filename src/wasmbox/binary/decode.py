@@ -290,6 +290,29 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
                 frames[-1] = False
             append(op.bare)
             continue
+        if pos + 4 < end:
+            b = data[pos]
+            if b >= 0x80 and (kind in index_kinds or op is _OP_I32_CONST or op is _OP_I64_CONST):
+                # Two to four byte LEB128, decoded inline (no limit can be
+                # exceeded in 28 bits); longer ones take the checked reader.
+                value = b & 0x7F
+                b = data[pos + 1]
+                value |= (b & 0x7F) << 7
+                length = 2
+                if b >= 0x80:
+                    b = data[pos + 2]
+                    value |= (b & 0x7F) << 14
+                    length = 3
+                    if b >= 0x80:
+                        b = data[pos + 3]
+                        value |= (b & 0x7F) << 21
+                        length = 4
+                if b < 0x80:
+                    if kind not in index_kinds and b & 0x40:
+                        value -= 1 << (7 * length)
+                    append(Instruction(op, (value,)))
+                    pos += length
+                    continue
         if pos < end:
             b = data[pos]
             if b < 0x80:
