@@ -10,10 +10,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .binary.decode import decode_module
+from .binary.decode import decode_module, instruction_offset
 from .binary.encode import encode_module
 from .errors import MalformedError, ValidationError, WasmError
-from .load import is_binary, load_module_file
+from .ir.module import Module
+from .load import is_binary, load_module, load_module_file
 from .text.printer import print_module
 from .validate import validate_module
 
@@ -46,9 +47,10 @@ def cmd_wat2wasm(args: argparse.Namespace) -> int:
 
 
 def cmd_wasm2wat(args: argparse.Namespace) -> int:
-    module = decode_module(Path(args.input).read_bytes())
+    data = Path(args.input).read_bytes()
+    module = decode_module(data)
     if not args.no_check:
-        validate_module(module)
+        validate_placed(module, data)
     text = print_module(module)
     if args.output:
         Path(args.output).write_text(text)
@@ -57,9 +59,22 @@ def cmd_wasm2wat(args: argparse.Namespace) -> int:
     return 0
 
 
+def validate_placed(module: Module, data: bytes) -> None:
+    """Validate; errors in a binary's code are placed at their byte offset."""
+    try:
+        validate_module(module)
+    except ValidationError as error:
+        if error.func_index is None or error.instruction is None or not is_binary(data):
+            raise
+        local_index = error.func_index - module.num_imported_funcs()
+        offset = instruction_offset(data, module.funcs[local_index], error.instruction)
+        raise (error if offset is None else error.at_offset(offset)) from None
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
-    module = load_module_file(args.input)
-    validate_module(module)
+    data = Path(args.input).read_bytes()
+    module = load_module(data, args.input)
+    validate_placed(module, data)
     if args.verbose:
         print(f"{args.input}: valid")
     return 0

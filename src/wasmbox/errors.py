@@ -47,22 +47,42 @@ class MalformedError(WasmError):
 class ValidationError(WasmError):
     """A well-formed module that breaks a validation rule.
 
-    ``func_index`` and ``offset`` say where (function index in the function
-    index space, byte offset of the instruction when known).
+    ``func_index`` and ``instruction`` say where in the code (function index
+    in the function index space, position in its body); ``line`` is the
+    source line for text modules and ``offset`` the byte offset for binaries.
     """
 
     def __init__(
-        self, message: str, *, func_index: int | None = None, offset: int | None = None
+        self,
+        message: str,
+        *,
+        func_index: int | None = None,
+        instruction: int | None = None,
+        offset: int | None = None,
+        line: int | None = None,
     ) -> None:
         self.message = message
         self.func_index = func_index
+        self.instruction = instruction
         self.offset = offset
+        self.line = line
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
         where = []
-        if func_index is not None:
-            where.append(f"func {func_index}")
-        if offset is not None:
-            where.append(f"@0x{offset:x}")
-        super().__init__(f"{' '.join(where)}: {message}" if where else message)
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.func_index is not None:
+            where.append(f"func {self.func_index}")
+        if self.offset is not None:
+            where.append(f"@0x{self.offset:x}")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+    def at_offset(self, offset: int) -> ValidationError:
+        """The same error, placed at a byte offset of the binary."""
+        return ValidationError(
+            self.message, func_index=self.func_index, instruction=self.instruction, offset=offset, line=self.line
+        )
 
 
 class LinkError(WasmError):

@@ -34,8 +34,21 @@ from .ir.types import (
 _NUMERIC_OR_VECTOR = frozenset((I32, I64, F32, F64, V128))
 # Immediate kinds of fixed-signature instructions that refer to something the
 # validator must check (constants and the like need nothing).
-_CHECKED_KINDS = frozenset((Imm.MEMARG, Imm.MEMARG_LANE, Imm.LANE, Imm.SHUFFLE, Imm.MEMORY, Imm.MEMORY_COPY,
-                            Imm.MEMORY_INIT, Imm.DATA, Imm.TABLE_INIT, Imm.ELEM, Imm.TABLE_COPY))
+_CHECKED_KINDS = frozenset(
+    (
+        Imm.MEMARG,
+        Imm.MEMARG_LANE,
+        Imm.LANE,
+        Imm.SHUFFLE,
+        Imm.MEMORY,
+        Imm.MEMORY_COPY,
+        Imm.MEMORY_INIT,
+        Imm.DATA,
+        Imm.TABLE_INIT,
+        Imm.ELEM,
+        Imm.TABLE_COPY,
+    )
+)
 _OP = ins.BY_NAME
 
 
@@ -149,7 +162,9 @@ def _validate_module(module: Module) -> None:
             if seg.table >= len(c.tables):
                 raise ValidationError(f"unknown table {seg.table}")
             if c.tables[seg.table].element is not seg.type:
-                raise ValidationError(f"type mismatch: {where} of {seg.type.text} in table of {c.tables[seg.table].element.text}")
+                raise ValidationError(
+                    f"type mismatch: {where} of {seg.type.text} in table of {c.tables[seg.table].element.text}"
+                )
             assert seg.offset is not None
             _check_const_expr(c, seg.offset, I32, where)
 
@@ -193,7 +208,14 @@ def _validate_module(module: Module) -> None:
             label = f" ${name}" if name else ""
             instr = func.body[position] if position < len(func.body) else None
             detail = f" (instruction {position}: {instr!r})" if instr is not None else ""
-            raise ValidationError(f"{message}{detail}{label and ' in' + label}", func_index=first + offset) from None
+            lines = func.source_lines
+            line = lines[min(position, len(lines) - 1)] if lines else None
+            raise ValidationError(
+                f"{message}{detail}{label and ' in' + label}",
+                func_index=first + offset,
+                instruction=position,
+                line=line,
+            ) from None
 
 
 def _check_limits(limits: Limits, bound: int, kind: str) -> None:
@@ -247,7 +269,9 @@ def validate_function(c: Context, func_type: FuncType, locals_: list[ValType], b
         if len(vals) == frame.height:
             if frame.unreachable:
                 return expected
-            raise _Fail(f"type mismatch: expected {expected.text if expected else 'a value'} but the stack is empty", position)
+            raise _Fail(
+                f"type mismatch: expected {expected.text if expected else 'a value'} but the stack is empty", position
+            )
         actual = vals.pop()
         if expected is not None and actual is not None and actual is not expected:
             raise _Fail(f"type mismatch: expected {expected.text}, got {actual.text}", position)
@@ -486,8 +510,8 @@ def validate_function(c: Context, func_type: FuncType, locals_: list[ValType], b
             pop(I32)
             t1 = pop()
             t2 = pop()
-            for t in (t1, t2):
-                if t is not None and t not in _NUMERIC_OR_VECTOR:
+            for operand in (t1, t2):
+                if operand is not None and operand not in _NUMERIC_OR_VECTOR:
                     raise _Fail("type mismatch: select without a type needs numeric operands", position)
             if t1 is not None and t2 is not None and t1 is not t2:
                 raise _Fail(f"type mismatch: select operands {t1.text} and {t2.text}", position)
@@ -503,9 +527,9 @@ def validate_function(c: Context, func_type: FuncType, locals_: list[ValType], b
         elif name == "ref.null":
             push(instr.imm[0])
         elif name == "ref.is_null":
-            t = pop()
-            if t is not None and not t.is_reference:
-                raise _Fail(f"type mismatch: ref.is_null on {t.text}", position)
+            operand = pop()
+            if operand is not None and not operand.is_reference:
+                raise _Fail(f"type mismatch: ref.is_null on {operand.text}", position)
             push(I32)
         elif name == "ref.func":
             index = instr.imm[0]
@@ -539,7 +563,9 @@ def validate_function(c: Context, func_type: FuncType, locals_: list[ValType], b
     raise _Fail("unexpected end of function body", len(body))
 
 
-def _block_signature_at(c: Context, block_type: object, position: int) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
+def _block_signature_at(
+    c: Context, block_type: object, position: int
+) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
     try:
         return _block_signature(c, block_type)
     except _Fail as failure:

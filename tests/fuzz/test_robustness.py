@@ -100,7 +100,9 @@ def mutated_text(draw: st.DrawFn) -> str:
     for _ in range(draw(st.integers(1, 4))):
         position = draw(st.integers(0, len(text)))
         action = draw(st.sampled_from(["insert", "delete", "replace"]))
-        piece = draw(st.sampled_from(["(", ")", "$", '"', ";;", "(;", "0x", "-", "1e9", "nan:0x1", "\\", "i32", " ", "end"]))
+        piece = draw(
+            st.sampled_from(["(", ")", "$", '"', ";;", "(;", "0x", "-", "1e9", "nan:0x1", "\\", "i32", " ", "end"])
+        )
         if action == "insert":
             text = text[:position] + piece + text[position:]
         elif action == "delete":

@@ -206,7 +206,6 @@ IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
 }
 
 
-
 _OP_MEMORY_INIT = ins.BY_NAME["memory.init"]
 _OP_DATA_DROP = ins.BY_NAME["data.drop"]
 
@@ -423,8 +422,19 @@ class _Decoder:
     def _nonempty(self, section_id: int, func_type_indices: list[int] | None) -> bool:
         m = self.m
         content = {
-            1: m.types, 2: m.imports, 3: func_type_indices, 4: m.tables, 5: m.memories, 13: m.tags, 6: m.globals,
-            7: m.exports, 8: [m.start], 9: m.elements, 12: [m.data_count], 10: m.funcs, 11: m.datas,
+            1: m.types,
+            2: m.imports,
+            3: func_type_indices,
+            4: m.tables,
+            5: m.memories,
+            13: m.tags,
+            6: m.globals,
+            7: m.exports,
+            8: [m.start],
+            9: m.elements,
+            12: [m.data_count],
+            10: m.funcs,
+            11: m.datas,
         }
         return bool(content[section_id])
 
@@ -559,6 +569,19 @@ class _Decoder:
                 self.m.names = names
                 return
         self.m.customs.append(CustomSection(name, data, after))
+
+
+def instruction_offset(data: bytes, function: Function, position: int) -> int | None:
+    """Byte offset of instruction ``position`` of a decoded ``function``."""
+    if function.body_offset is None:
+        return None
+    r = Reader(data, function.body_offset)
+    for _ in range(r.u32()):
+        r.u32()
+        r.byte()
+    offsets: list[int] = []
+    read_expr(r, offsets)
+    return offsets[position] if position < len(offsets) else None
 
 
 def decode_name_section(data: bytes) -> Names | None:

@@ -35,7 +35,12 @@ def encode_module(m: Module) -> bytes:
         (5, (lambda: _vec(m.memories, lambda mem: _limits(mem.type.limits))) if m.memories else None),
         (13, (lambda: _vec(m.tags, lambda t: b"\x00" + uleb(t.type_index))) if m.tags else None),
         (6, (lambda: _vec(m.globals, lambda g: _global_type(g.type) + encode_expr(g.init))) if m.globals else None),
-        (7, (lambda: _vec(m.exports, lambda e: _name(e.name) + bytes((e.kind,)) + uleb(e.index))) if m.exports else None),
+        (
+            7,
+            (lambda: _vec(m.exports, lambda e: _name(e.name) + bytes((e.kind,)) + uleb(e.index)))
+            if m.exports
+            else None,
+        ),
         (8, (lambda: uleb(m.start)) if m.start is not None else None),  # type: ignore[arg-type]
         (9, (lambda: _vec(m.elements, _element)) if m.elements else None),
         (12, (lambda: uleb(m.data_count)) if m.data_count is not None else None),  # type: ignore[arg-type]
@@ -206,6 +211,7 @@ IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
 def _catch(clause: tuple[int, int | None, int]) -> bytes:
     kind, tag, label = clause
     return bytes((kind,)) + (uleb(tag) if tag is not None else b"") + uleb(label)
+
 
 _OPCODE_BYTES: dict[object, bytes] = {}
 

@@ -16,8 +16,22 @@ from ..ir.module import Module, SegmentMode
 from ..ir.types import ExternKind
 from ..text.printer import _Printer
 
-SECTION_NAMES = {0: "Custom", 1: "Type", 2: "Import", 3: "Function", 4: "Table", 5: "Memory", 6: "Global",
-                 7: "Export", 8: "Start", 9: "Elem", 10: "Code", 11: "Data", 12: "DataCount", 13: "Tag"}
+SECTION_NAMES = {
+    0: "Custom",
+    1: "Type",
+    2: "Import",
+    3: "Function",
+    4: "Table",
+    5: "Memory",
+    6: "Global",
+    7: "Export",
+    8: "Start",
+    9: "Elem",
+    10: "Code",
+    11: "Data",
+    12: "DataCount",
+    13: "Tag",
+}
 
 
 @dataclass

@@ -390,7 +390,7 @@ _SIMD_MEMORY = """
 for _line in _SIMD_MEMORY.strip().splitlines():
     _c, _n, _s, _a = _line.split()
     _define(_n, int(_c, 16), _s, Imm.MEMARG, prefix=0xFD, feature="simd", align=int(_a))
-for _c, _n, _s, _a in [
+for _lane_code, _lane_name, _lane_sig, _lane_align in [
     (0x54, "v128.load8_lane", "iv>v", 0),
     (0x55, "v128.load16_lane", "iv>v", 1),
     (0x56, "v128.load32_lane", "iv>v", 2),
@@ -400,10 +400,19 @@ for _c, _n, _s, _a in [
     (0x5A, "v128.store32_lane", "iv>", 2),
     (0x5B, "v128.store64_lane", "iv>", 3),
 ]:
-    _define(_n, _c, _s, Imm.MEMARG_LANE, prefix=0xFD, feature="simd", align=_a, lanes=16 >> _a)
+    _define(
+        _lane_name,
+        _lane_code,
+        _lane_sig,
+        Imm.MEMARG_LANE,
+        prefix=0xFD,
+        feature="simd",
+        align=_lane_align,
+        lanes=16 >> _lane_align,
+    )
 _define("v128.const", 0x0C, ">v", Imm.V128, prefix=0xFD, feature="simd")
 _define("i8x16.shuffle", 0x0D, "vv>v", Imm.SHUFFLE, prefix=0xFD, feature="simd", lanes=32)
-for _c, _n, _s, _lanes in [
+for _lane_code, _lane_name, _lane_sig, _lanes in [
     (0x15, "i8x16.extract_lane_s", "v>i", 16),
     (0x16, "i8x16.extract_lane_u", "v>i", 16),
     (0x17, "i8x16.replace_lane", "vi>v", 16),
@@ -419,7 +428,7 @@ for _c, _n, _s, _lanes in [
     (0x21, "f64x2.extract_lane", "v>F", 2),
     (0x22, "f64x2.replace_lane", "vF>v", 2),
 ]:
-    _define(_n, _c, _s, Imm.LANE, prefix=0xFD, feature="simd", lanes=_lanes)
+    _define(_lane_name, _lane_code, _lane_sig, Imm.LANE, prefix=0xFD, feature="simd", lanes=_lanes)
 
 _SIMD = """
 0E i8x16.swizzle vv>v
@@ -643,9 +652,11 @@ class Catch:
     CATCH_ALL_REF = 3
     TEXT = ("catch", "catch_ref", "catch_all", "catch_all_ref")
 
+
 # Constant instructions allowed in constant expressions (Wasm 2.0).
 CONSTANT_OPS = frozenset(
-    BY_NAME[n] for n in ("i32.const", "i64.const", "f32.const", "f64.const", "v128.const", "ref.null", "ref.func", "global.get")
+    BY_NAME[n]
+    for n in ("i32.const", "i64.const", "f32.const", "f64.const", "v128.const", "ref.null", "ref.func", "global.get")
 )
 
 # Text-format names that differ from the binary table's (select_t prints as select).

@@ -30,7 +30,8 @@ class Function:
     type_index: int
     locals: list[ValType] = field(default_factory=list)
     body: Expr = field(default_factory=list)
-    body_offset: int | None = field(default=None, compare=False)  # where the code entry started in a binary
+    body_offset: int | None = field(default=None, compare=False, repr=False)  # code entry start in a binary
+    source_lines: list[int] | None = field(default=None, compare=False, repr=False)  # per instruction, from text
 
 
 @dataclass

@@ -22,7 +22,9 @@ _TOKEN = re.compile(
       |(?P<lpar>\()
       |(?P<rpar>\))
       |(?P<string>"(?:[^"\\]|\\.)*")
-      |(?P<atom>[""" + ID_CHARS + r"""]+)""",
+      |(?P<atom>["""
+    + ID_CHARS
+    + r"""]+)""",
     re.VERBOSE | re.DOTALL,
 )
 _STRING_CHAR = re.compile(r"\\(?:u\{([0-9a-fA-F_]*)\}|([0-9a-fA-F]{2})|(.))|([^\\]+)", re.DOTALL)

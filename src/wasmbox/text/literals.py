@@ -29,8 +29,13 @@ class LiteralError(ValueError):
 
 
 def is_number(text: str) -> bool:
-    return bool(INT_RE.match(text) or DEC_FLOAT_RE.match(text) or HEX_FLOAT_RE.match(text)
-                or NAN_RE.match(text) or text.lstrip("+-") == "inf")
+    return bool(
+        INT_RE.match(text)
+        or DEC_FLOAT_RE.match(text)
+        or HEX_FLOAT_RE.match(text)
+        or NAN_RE.match(text)
+        or text.lstrip("+-") == "inf"
+    )
 
 
 def parse_int(text: str, bits: int) -> int:

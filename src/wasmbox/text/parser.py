@@ -47,7 +47,14 @@ from .literals import F32_FORMAT, F64_FORMAT, INT_RE, LiteralError, is_number, p
 
 REFTYPE_KEYWORDS = {"funcref": FUNCREF, "externref": ValType.EXTERNREF, "exnref": ValType.EXNREF}
 CATCH_KINDS = {name: kind for kind, name in enumerate(Catch.TEXT)}
-SIMD_SHAPES = {"i8x16": (16, 8), "i16x8": (8, 16), "i32x4": (4, 32), "i64x2": (2, 64), "f32x4": (4, 32), "f64x2": (2, 64)}
+SIMD_SHAPES = {
+    "i8x16": (16, 8),
+    "i16x8": (8, 16),
+    "i32x4": (4, 32),
+    "i64x2": (2, 64),
+    "f32x4": (4, 32),
+    "f64x2": (2, 64),
+}
 STRUCTURAL_KEYWORDS = frozenset(
     "module type func param result local import export table memory global elem data start offset item declare "
     "mut funcref externref extern i32 i64 f32 f64 v128 then else end block loop if binary quote register invoke "
@@ -57,15 +64,48 @@ STRUCTURAL_KEYWORDS = frozenset(
 ) | frozenset(SIMD_SHAPES)
 DEFINITION_NAMES = {"func": "function", "table": "table", "memory": "memory", "global": "global", "tag": "tag"}
 # Section ids in binary order (data count sits between elem and code).
-SECTION_SEQUENCE = ["type", "import", "func", "table", "memory", "tag", "global", "export", "start", "elem", "datacount",
-                    "code", "data"]
-SECTION_IDS = {"type": 1, "import": 2, "func": 3, "table": 4, "memory": 5, "tag": 13, "global": 6, "export": 7, "start": 8,
-               "elem": 9, "datacount": 12, "code": 10, "data": 11}
+SECTION_SEQUENCE = [
+    "type",
+    "import",
+    "func",
+    "table",
+    "memory",
+    "tag",
+    "global",
+    "export",
+    "start",
+    "elem",
+    "datacount",
+    "code",
+    "data",
+]
+SECTION_IDS = {
+    "type": 1,
+    "import": 2,
+    "func": 3,
+    "table": 4,
+    "memory": 5,
+    "tag": 13,
+    "global": 6,
+    "export": 7,
+    "start": 8,
+    "elem": 9,
+    "datacount": 12,
+    "code": 10,
+    "data": 11,
+}
 CUSTOM_PLACEMENT = {**SECTION_IDS, "first": 0, "last": 11}
 CUSTOM_BEFORE = {name: ([0] + [SECTION_IDS[n] for n in SECTION_SEQUENCE])[i] for i, name in enumerate(SECTION_SEQUENCE)}
 CUSTOM_BEFORE["first"] = 0
-SPACE_NAMES = {"func": "func", "table": "table", "memory": "memory", "global": "global", "elem": "elem", "data": "data",
-               "tag": "tag"}
+SPACE_NAMES = {
+    "func": "func",
+    "table": "table",
+    "memory": "memory",
+    "global": "global",
+    "elem": "elem",
+    "data": "data",
+    "tag": "tag",
+}
 
 
 def is_known_keyword(text: str) -> bool:
@@ -155,6 +195,10 @@ def parse_module_text(source: str | bytes, name: str | None = None) -> Module:
     """Parse a ``.wat`` text: one ``(module ...)`` or a bare list of fields."""
     try:
         return _parse_module_text(source, name)
+    except MalformedError as error:
+        if error.source is None and name is not None:
+            raise MalformedError(error.message, line=error.line, column=error.column, source=name) from None
+        raise
     except RecursionError:
         # Folded instructions and blocks are parsed recursively; nesting
         # beyond Python's stack is refused as input we cannot represent.
@@ -167,10 +211,10 @@ def _parse_module_text(source: str | bytes, name: str | None) -> Module:
         if isinstance(nodes[0], SExpr) and nodes[0].head() == "module":
             raise text_error("unexpected token", nodes[-1])
     if len(nodes) == 1 and isinstance(nodes[0], SExpr) and nodes[0].head() == "module":
-        node = nodes[0]
-        cursor = _Cursor(node)
+        module_node = nodes[0]
+        cursor = _Cursor(module_node)
         module_id = cursor.optional_id()
-        return ModuleParser(node.items[cursor.i :], module_id, name).parse()
+        return ModuleParser(module_node.items[cursor.i :], module_id, name).parse()
     for node in nodes:
         if isinstance(node, SExpr) and node.head() == "module":
             raise text_error("unexpected token", node)
@@ -231,8 +275,20 @@ class ModuleParser:
         for node in self.fields:
             assert isinstance(node, SExpr)
             head = node.head()
-            if head not in ("import", "func", "table", "memory", "global", "export", "start", "elem", "data", "type",
-                            "tag", "@custom"):
+            if head not in (
+                "import",
+                "func",
+                "table",
+                "memory",
+                "global",
+                "export",
+                "start",
+                "elem",
+                "data",
+                "type",
+                "tag",
+                "@custom",
+            ):
                 raise unexpected(node.items[0])
             cursor = _Cursor(node)
             if head == "import":
@@ -509,8 +565,10 @@ class ModuleParser:
                     locals_.append(self.valtype(inner.next()))
         if local_names:
             self.module.names.locals[index] = local_names
-        body = FunctionBodyParser(self, local_ids, base + len(locals_)).parse_body(cursor)
-        self.module.funcs.append(Function(type_index, locals_, body))
+        body_parser = FunctionBodyParser(self, local_ids, base + len(locals_))
+        body_parser.line = node.end_line or node.line
+        body = body_parser.parse_body(cursor)
+        self.module.funcs.append(Function(type_index, locals_, body, source_lines=body_parser.lines))
 
     def _table_field(self, node: SExpr) -> None:
         cursor = _Cursor(node)
@@ -732,12 +790,18 @@ class FunctionBodyParser:
         self.local_count = local_count
         self.labels: list[str | None] = []
         self.out: Expr = []
+        self.lines: list[int] = []  # source line of each instruction in out
+        self.line = 0
+
+    def emit(self, instruction: Instruction) -> None:
+        self.out.append(instruction)
+        self.lines.append(self.line)
 
     def parse_body(self, cursor: _Cursor) -> Expr:
         stop = self.sequence(cursor, ())
         if stop is not None:
             raise unexpected(stop)
-        self.out.append(ins.END)
+        self.emit(ins.END)
         return self.out
 
     def sequence(self, cursor: _Cursor, stops: tuple[str, ...]) -> Token | None:
@@ -794,69 +858,73 @@ class FunctionBodyParser:
         return tuple(clauses)
 
     def plain(self, token: Token, cursor: _Cursor) -> None:
+        self.line = token.line
         name = token.text
         if name == "try_table":
-            label = cursor.optional_id()
+            label_token = cursor.optional_id()
+            label_text = label_token.text if label_token is not None else None
             block_type = self.block_type(cursor)
             catches = self.catch_clauses(cursor)
-            self.labels.append(label.text if label is not None else None)
-            self.out.append(Instruction(ins.OP_TRY_TABLE, (block_type, catches)))
+            self.labels.append(label_text)
+            self.emit(Instruction(ins.OP_TRY_TABLE, (block_type, catches)))
             stop = self.sequence(cursor, ("end",))
             if stop is None:
                 raise text_error("unexpected end of block, expected end", token)
             cursor.i += 1
-            self.check_end_label(cursor, label.text if label is not None else None)
+            self.check_end_label(cursor, label_text)
             self.labels.pop()
-            self.out.append(ins.END)
+            self.emit(ins.END)
             return
         if name in ("block", "loop", "if"):
             op = ins.BY_NAME[name]
             label = self.open_label(cursor)
-            self.out.append(Instruction(op, (self.block_type(cursor),)))
+            self.emit(Instruction(op, (self.block_type(cursor),)))
             stop = self.sequence(cursor, ("end", "else") if name == "if" else ("end",))
             if stop is not None and stop.text == "else":
                 cursor.i += 1
                 self.check_end_label(cursor, label)
-                self.out.append(ins.OP_ELSE.bare)
+                self.emit(ins.OP_ELSE.bare)
                 stop = self.sequence(cursor, ("end",))
             if stop is None:
                 raise text_error("unexpected end of block, expected end", token)
+            self.line = stop.line
             cursor.i += 1
             self.check_end_label(cursor, label)
             self.labels.pop()
-            self.out.append(ins.END)
+            self.emit(ins.END)
             return
         if name in ("end", "else", "then"):
             raise text_error("unexpected token", token)
-        self.out.append(self.instruction(token, cursor))
+        self.emit(self.instruction(token, cursor))
 
     def folded(self, node: SExpr) -> None:
         head_token = node.items[0] if node.items else None
         if not isinstance(head_token, Token) or head_token.kind != "keyword":
             raise unexpected(head_token if head_token is not None else node)
         name = head_token.text
+        self.line = node.line
         cursor = _Cursor(node)
         if name in ("block", "loop"):
             label = self.open_label(cursor)
-            self.out.append(Instruction(ins.BY_NAME[name], (self.block_type(cursor),)))
+            self.emit(Instruction(ins.BY_NAME[name], (self.block_type(cursor),)))
             stop = self.sequence(cursor, ())
             if stop is not None:
                 raise unexpected(stop)
             del label
             self.labels.pop()
-            self.out.append(ins.END)
+            self.emit(ins.END)
             return
         if name == "try_table":
             label_token = cursor.optional_id()
             block_type = self.block_type(cursor)
             catches = self.catch_clauses(cursor)
             self.labels.append(label_token.text if label_token is not None else None)
-            self.out.append(Instruction(ins.OP_TRY_TABLE, (block_type, catches)))
+            self.emit(Instruction(ins.OP_TRY_TABLE, (block_type, catches)))
             stop = self.sequence(cursor, ())
             if stop is not None:
                 raise unexpected(stop)
             self.labels.pop()
-            self.out.append(ins.END)
+            self.emit(ins.END)
             return
         if name == "if":
             label_token = cursor.optional_id()
@@ -867,7 +935,7 @@ class FunctionBodyParser:
                     raise unexpected(condition)
                 self.folded(condition)
             self.labels.append(label_token.text if label_token is not None else None)
-            self.out.append(Instruction(ins.OP_IF, (block_type,)))
+            self.emit(Instruction(ins.OP_IF, (block_type,)))
             then_node = cursor.next()
             if not isinstance(then_node, SExpr) or then_node.head() != "then":
                 raise unexpected(then_node)
@@ -877,13 +945,13 @@ class FunctionBodyParser:
             else_node = cursor.peek_list("else")
             if else_node is not None:
                 cursor.i += 1
-                self.out.append(ins.OP_ELSE.bare)
+                self.emit(ins.OP_ELSE.bare)
                 stop = self.sequence(_Cursor(else_node), ())
                 if stop is not None:
                     raise unexpected(stop)
             cursor.expect_done()
             self.labels.pop()
-            self.out.append(ins.END)
+            self.emit(ins.END)
             return
         if name in ("end", "else", "then"):
             raise text_error("unexpected token", head_token)
@@ -893,7 +961,8 @@ class FunctionBodyParser:
             if not isinstance(operand, SExpr):
                 raise unexpected(operand)
             self.folded(operand)
-        self.out.append(instruction)
+        self.line = node.line
+        self.emit(instruction)
 
     # --- one instruction -------------------------------------------------
     def instruction(self, token: Token, cursor: _Cursor) -> Instruction:

@@ -20,9 +20,22 @@ from ..ir.types import FUNCREF, ExternKind, FuncType, GlobalType, Limits, Memory
 from .literals import F32_FORMAT, F64_FORMAT, FloatFormat, LiteralError, parse_float
 
 _ID_CHARS = re.compile(r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+$")
-_SECTION_NAMES = {0: "first", 1: "type", 2: "import", 3: "func", 4: "table", 5: "memory", 13: "tag", 6: "global",
-                  7: "export",
-                  8: "start", 9: "elem", 12: "datacount", 10: "code", 11: "data"}
+_SECTION_NAMES = {
+    0: "first",
+    1: "type",
+    2: "import",
+    3: "func",
+    4: "table",
+    5: "memory",
+    13: "tag",
+    6: "global",
+    7: "export",
+    8: "start",
+    9: "elem",
+    12: "datacount",
+    10: "code",
+    11: "data",
+}
 
 
 def format_float(bits: int, fmt: FloatFormat) -> str:
@@ -47,7 +60,7 @@ def format_float(bits: int, fmt: FloatFormat) -> str:
                 return sign + text
         except LiteralError:  # rounded up past the largest finite value
             continue
-    return sign + value.hex()
+    return sign + float.hex(value)
 
 
 def format_string(data: bytes) -> str:
@@ -114,7 +127,7 @@ class _Printer:
         for imp in m.imports:
             index = counters[imp.kind]
             counters[imp.kind] += 1
-            prefix = f'  (import {format_string(imp.module.encode())} {format_string(imp.name.encode())} '
+            prefix = f"  (import {format_string(imp.module.encode())} {format_string(imp.name.encode())} "
             self.lines.append(prefix + self._import_desc(imp.kind, index, imp.desc) + ")")
         self._customs(2)
         self._customs(3)
@@ -122,7 +135,9 @@ class _Printer:
             self.lines.append(f"  (table (;{counters[ExternKind.TABLE] + offset};) {self._table_type(table.type)})")
         self._customs(4)
         for offset, memory in enumerate(m.memories):
-            self.lines.append(f"  (memory (;{counters[ExternKind.MEMORY] + offset};) {self._limits(memory.type.limits)})")
+            self.lines.append(
+                f"  (memory (;{counters[ExternKind.MEMORY] + offset};) {self._limits(memory.type.limits)})"
+            )
         self._customs(5)
         for offset, tag in enumerate(m.tags):
             index = counters[ExternKind.TAG] + offset

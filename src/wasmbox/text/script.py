@@ -155,7 +155,9 @@ def parse_command(node: Node, source: str | None = None) -> Command:
         target = _list(items[1])
         message = _string(items[2])
         if target.head() == "module":
-            return Command("assert_uninstantiable", node.line, module=parse_module_source(target, source), message=message)
+            return Command(
+                "assert_uninstantiable", node.line, module=parse_module_source(target, source), message=message
+            )
         return Command(head, node.line, action=parse_action(target), message=message)  # type: ignore[arg-type]
     if head in ("assert_malformed", "assert_invalid", "assert_unlinkable", "assert_uninstantiable"):
         target = _list(items[1])
@@ -220,7 +222,7 @@ def parse_value(node: SExpr, expected: bool = False) -> Value:
                 else:
                     lanes.append(Value(ValType.I64, parse_int(text, bits) & ((1 << bits) - 1)))
             raw = b"".join(
-                (lane.value if lane.pattern is None else 0).to_bytes(bits // 8, "little")  # type: ignore[union-attr]
+                int(lane.value if lane.pattern is None else 0).to_bytes(bits // 8, "little")  # type: ignore[call-overload]
                 for lane in lanes
             )
             has_pattern = any(lane.pattern for lane in lanes)

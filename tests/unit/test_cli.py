@@ -1,0 +1,78 @@
+"""The ``wasmbox`` command line, run in-process through ``main``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wasmbox.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+HELLO = ROOT / "examples" / "hello.wat"
+
+
+def test_wat2wasm_wasm2wat_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wasm = tmp_path / "hello.wasm"
+    assert main(["wat2wasm", str(HELLO), "-o", str(wasm)]) == 0
+    assert wasm.read_bytes()[:4] == b"\x00asm"
+    assert main(["wasm2wat", str(wasm)]) == 0
+    text = capsys.readouterr().out
+    assert "(func $factorial" in text
+    again = tmp_path / "again.wat"
+    again.write_text(text)
+    assert main(["wat2wasm", str(again), "-o", str(tmp_path / "again.wasm")]) == 0
+    assert (tmp_path / "again.wasm").read_bytes() == wasm.read_bytes()
+
+
+def test_validate_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(HELLO)]) == 0
+    bad = tmp_path / "bad.wat"
+    bad.write_text("(module (func (result i32) (i64.const 1)))")
+    assert main(["validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.wat" in err and "type mismatch" in err
+
+
+def test_malformed_binary_reports_offset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"\x00asm\x01\x00\x00\x00\x01\x05\x01\x60\x00")
+    assert main(["validate", str(bad)]) == 1
+    assert "bad.wasm @0x" in capsys.readouterr().err
+
+
+def test_missing_file_is_a_clean_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "/nonexistent/x.wasm"]) == 1
+    assert "No such file" in capsys.readouterr().err
+
+
+def test_objdump_sections_and_disassembly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wasm = tmp_path / "hello.wasm"
+    main(["wat2wasm", str(HELLO), "-o", str(wasm)])
+    capsys.readouterr()
+    assert main(["objdump", "-h", "-x", "-d", str(wasm)]) == 0
+    out = capsys.readouterr().out
+    assert "Type start=0x0000000a" in out
+    assert 'memory[0] -> "memory"' in out
+    assert "func[2] <factorial>:" in out
+    # Every disassembled line's offset points at the opcode byte it shows.
+    data = wasm.read_bytes()
+    lines = [line for line in out.splitlines() if line.startswith(" 0000") and "|" in line]
+    assert lines
+    for line in lines:
+        offset = int(line.split(":")[0], 16)
+        first_byte = int(line.split(":")[1].split()[0], 16)
+        assert data[offset] == first_byte
+
+
+def test_validation_errors_point_at_line_or_offset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = tmp_path / "bad.wat"
+    text.write_text("(module\n  (func (result i32)\n    i64.const 1\n    i64.eqz\n    f32.neg))\n")
+    assert main(["validate", str(text)]) == 1
+    assert "line 5" in capsys.readouterr().err  # f32.neg on an i32
+    binary = tmp_path / "bad.wasm"
+    assert main(["wat2wasm", "--no-check", str(text), "-o", str(binary)]) == 0
+    assert main(["validate", str(binary)]) == 1
+    err = capsys.readouterr().err
+    offset = int(err.split("@0x")[1].split(":")[0], 16)
+    assert binary.read_bytes()[offset] == 0x8C  # the f32.neg opcode
