@@ -17,6 +17,7 @@ from tests.conftest import core_wast_files, require_testsuite
 from wasmbox.binary.decode import decode_module
 from wasmbox.binary.encode import encode_module
 from wasmbox.errors import MalformedError, ValidationError, WasmError
+from wasmbox.ir.instructions import WASM_2_0
 from wasmbox.text.parser import parse_module_text
 from wasmbox.text.printer import print_module
 from wasmbox.text.script import parse_script
@@ -27,7 +28,7 @@ VALID_MODULE_COMMANDS = ("module", "assert_unlinkable", "assert_uninstantiable")
 
 def _load_and_validate(command) -> WasmError | None:  # type: ignore[no-untyped-def]
     try:
-        validate_module(command.module.load())
+        validate_module(command.module.load(WASM_2_0))
     except WasmError as error:
         return error
     return None
@@ -67,7 +68,7 @@ def test_valid_modules_round_trip(path: Path) -> None:
     for command in parse_script(path.read_bytes(), str(path)):
         if command.kind not in VALID_MODULE_COMMANDS:
             continue
-        module = command.module.load()
+        module = command.module.load(WASM_2_0)
         binary = encode_module(module)
         where = f"{path.name}:{command.line}"
         if decode_module(binary) != module:

@@ -22,6 +22,7 @@ from tests.conftest import core_wast_files, require_testsuite
 from wasmbox.binary.decode import decode_module
 from wasmbox.binary.encode import encode_module
 from wasmbox.errors import MalformedError, ValidationError, WasmError
+from wasmbox.ir.instructions import WASM_2_0
 from wasmbox.text.script import parse_script
 from wasmbox.validate import validate_module
 
@@ -56,7 +57,7 @@ def test_wabt_accepts_our_binaries(path: Path, tmp_path: Path) -> None:
     for number, command in enumerate(parse_script(path.read_bytes(), str(path))):
         if command.kind not in ("module", "assert_unlinkable", "assert_uninstantiable"):
             continue
-        module = command.module.load()
+        module = command.module.load(WASM_2_0)
         validate_module(module)
         out = tmp_path / f"{number}.wasm"
         out.write_bytes(encode_module(module))
@@ -83,7 +84,7 @@ def test_we_accept_wast2json_binaries(path: Path, tmp_path: Path) -> None:
         data = (tmp_path / filename).read_bytes()
         error: WasmError | None = None
         try:
-            validate_module(decode_module(data))
+            validate_module(decode_module(data, WASM_2_0))
         except WasmError as e:
             error = e
         where = f"{path.name}:{command['line']}"

@@ -30,6 +30,7 @@ from ..ir.module import (
     Tag,
 )
 from ..ir.types import (
+    EXNREF,
     FUNCREF,
     VALTYPE_BY_CODE,
     ExternKind,
@@ -51,7 +52,7 @@ SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 1
 MAX_LOCALS = 50_000
 
 
-def decode_module(data: bytes | bytearray | memoryview) -> Module:
+def decode_module(data: bytes | bytearray | memoryview, features: frozenset[str] = ins.DEFAULT_FEATURES) -> Module:
     """Decode a whole binary module; raises :class:`MalformedError`.
 
     The cyclic garbage collector is paused meanwhile: decoding creates
@@ -61,15 +62,22 @@ def decode_module(data: bytes | bytearray | memoryview) -> Module:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Decoder(bytes(data)).module()
+        return _Decoder(bytes(data), features).module()
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
+def _known_valtype(r: Reader, code: int) -> ValType | None:
+    t = VALTYPE_BY_CODE.get(code)
+    if t is EXNREF and ins.EXCEPTIONS not in r.features:
+        return None
+    return t
+
+
 def read_valtype(r: Reader) -> ValType:
     code = r.byte()
-    t = VALTYPE_BY_CODE.get(code)
+    t = _known_valtype(r, code)
     if t is None:
         raise r.error("malformed value type", r.pos - 1)
     return t
@@ -77,7 +85,7 @@ def read_valtype(r: Reader) -> ValType:
 
 def read_reftype(r: Reader) -> ValType:
     code = r.byte()
-    t = VALTYPE_BY_CODE.get(code)
+    t = _known_valtype(r, code)
     if t is None or not t.is_reference:
         raise r.error("malformed reference type", r.pos - 1)
     return t
@@ -123,9 +131,9 @@ def _block_type(r: Reader) -> tuple[object, ...]:
     if b == 0x40:
         r.pos += 1
         return (None,)
-    if b is not None and b in VALTYPE_BY_CODE:
+    if b is not None and (t := _known_valtype(r, b)) is not None:
         r.pos += 1
-        return (VALTYPE_BY_CODE[b],)
+        return (t,)
     start = r.pos
     index = r.signed(33)
     if index < 0:
@@ -235,8 +243,7 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
     This is the decoder's hot loop: one-byte immediates are read inline and
     their instructions interned; everything else goes through the readers.
     """
-    single = ins.SINGLE_BYTE
-    prefixed = ins.PREFIXED
+    single, prefixed, _ = ins.opcode_tables(r.features)
     readers = IMMEDIATE_READERS
     small_index = _SMALL_INDEX
     small_const = _SMALL_CONST
@@ -339,8 +346,8 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
 
 
 class _Decoder:
-    def __init__(self, data: bytes) -> None:
-        self.r = Reader(data)
+    def __init__(self, data: bytes, features: frozenset[str]) -> None:
+        self.r = Reader(data, features=features)
         self.m = Module()
         self.uses_data_instructions = False
 
@@ -365,6 +372,8 @@ class _Decoder:
             section_id = r.byte()
             if section_id != 0:
                 order = SECTION_ORDER.get(section_id)
+                if section_id == 13 and ins.EXCEPTIONS not in r.features:
+                    order = None
                 if order is None:
                     raise r.error("malformed section id", section_start)
                 if order <= last_order:
@@ -466,7 +475,7 @@ class _Decoder:
             desc = MemoryType(read_limits(r))
         elif kind == 3:
             desc = read_global_type(r)
-        elif kind == 4:
+        elif kind == 4 and ins.EXCEPTIONS in r.features:
             desc = read_tag_type(r)
         else:
             raise r.error("malformed import kind", kind_pos)
@@ -476,7 +485,7 @@ class _Decoder:
         r = self.r
         name = r.name()
         kind = r.byte()
-        if kind > 4:
+        if kind > 4 or (kind == 4 and ins.EXCEPTIONS not in r.features):
             raise r.error("malformed export kind", r.pos - 1)
         return Export(name, ExternKind(kind), r.u32())
 

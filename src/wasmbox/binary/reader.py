@@ -9,15 +9,21 @@ All failures are :class:`MalformedError` with the byte offset.
 from __future__ import annotations
 
 from ..errors import MalformedError
+from ..ir.instructions import ALL_FEATURES
 
 
 class Reader:
-    __slots__ = ("data", "pos", "end")
+    """``features`` are the WebAssembly features the input may use."""
 
-    def __init__(self, data: bytes, pos: int = 0, end: int | None = None) -> None:
+    __slots__ = ("data", "pos", "end", "features")
+
+    def __init__(
+        self, data: bytes, pos: int = 0, end: int | None = None, features: frozenset[str] = ALL_FEATURES
+    ) -> None:
         self.data = data
         self.pos = pos
         self.end = len(data) if end is None else end
+        self.features = features
 
     def error(self, message: str, offset: int | None = None) -> MalformedError:
         return MalformedError(message, offset=self.pos if offset is None else offset)

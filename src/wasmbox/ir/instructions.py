@@ -634,6 +634,28 @@ for _line in _SIMD.strip().splitlines():
     _c, _n, _s = _line.split()
     _define(_n, int(_c, 16), _s, prefix=0xFD, feature="simd")
 
+# Feature sets.  Every opcode names its feature above; a decoder or parser
+# given a feature set knows only the opcodes (and types, sections) in it.
+WASM_2_0 = frozenset(("mvp", "sign-extension", "nontrapping-float-to-int", "bulk-memory", "reference-types", "simd"))
+EXCEPTIONS = "exceptions"
+ALL_FEATURES = WASM_2_0 | {EXCEPTIONS}
+DEFAULT_FEATURES = ALL_FEATURES
+_TABLES: dict[frozenset[str], tuple[list[Opcode | None], dict[int, dict[int, Opcode]], dict[str, Opcode]]] = {}
+
+
+def opcode_tables(
+    features: frozenset[str],
+) -> tuple[list[Opcode | None], dict[int, dict[int, Opcode]], dict[str, Opcode]]:
+    """The single-byte, prefixed and by-name tables restricted to ``features``."""
+    tables = _TABLES.get(features)
+    if tables is None:
+        single = [op if op is not None and op.feature in features else None for op in SINGLE_BYTE]
+        prefixed = {p: {c: op for c, op in t.items() if op.feature in features} for p, t in PREFIXED.items()}
+        by_name = {n: op for n, op in BY_NAME.items() if op.feature in features}
+        tables = _TABLES[features] = (single, prefixed, by_name)
+    return tables
+
+
 # Instructions that the decoder and printer treat specially by identity.
 OP_BLOCK, OP_LOOP, OP_IF = BY_NAME["block"], BY_NAME["loop"], BY_NAME["if"]
 OP_TRY_TABLE = BY_NAME["try_table"]

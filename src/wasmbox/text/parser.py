@@ -191,10 +191,12 @@ def unexpected(node: Node) -> MalformedError:
     return text_error("unexpected token", node)
 
 
-def parse_module_text(source: str | bytes, name: str | None = None) -> Module:
+def parse_module_text(
+    source: str | bytes, name: str | None = None, features: frozenset[str] = ins.DEFAULT_FEATURES
+) -> Module:
     """Parse a ``.wat`` text: one ``(module ...)`` or a bare list of fields."""
     try:
-        return _parse_module_text(source, name)
+        return _parse_module_text(source, name, features)
     except MalformedError as error:
         if error.source is None and name is not None:
             raise MalformedError(error.message, line=error.line, column=error.column, source=name) from None
@@ -205,7 +207,7 @@ def parse_module_text(source: str | bytes, name: str | None = None) -> Module:
         raise MalformedError("nesting too deep", source=name) from None
 
 
-def _parse_module_text(source: str | bytes, name: str | None) -> Module:
+def _parse_module_text(source: str | bytes, name: str | None, features: frozenset[str]) -> Module:
     nodes = parse_sexprs(source, name)
     if nodes and isinstance(nodes[-1], Token) and nodes[-1].kind == "error" and len(nodes) == 2:
         if isinstance(nodes[0], SExpr) and nodes[0].head() == "module":
@@ -214,17 +216,25 @@ def _parse_module_text(source: str | bytes, name: str | None) -> Module:
         module_node = nodes[0]
         cursor = _Cursor(module_node)
         module_id = cursor.optional_id()
-        return ModuleParser(module_node.items[cursor.i :], module_id, name).parse()
+        return ModuleParser(module_node.items[cursor.i :], module_id, name, features).parse()
     for node in nodes:
         if isinstance(node, SExpr) and node.head() == "module":
             raise text_error("unexpected token", node)
-    return ModuleParser(nodes, None, name).parse()
+    return ModuleParser(nodes, None, name, features).parse()
 
 
 class ModuleParser:
-    def __init__(self, fields: list[Node], module_id: Token | None = None, source: str | None = None) -> None:
+    def __init__(
+        self,
+        fields: list[Node],
+        module_id: Token | None = None,
+        source: str | None = None,
+        features: frozenset[str] = ins.DEFAULT_FEATURES,
+    ) -> None:
         self.fields = fields
         self.source = source
+        self.features = features
+        self.opcodes = ins.opcode_tables(features)[2]
         self.module = Module()
         if module_id is not None:
             self.module.names.module = module_id.text[1:]
@@ -245,6 +255,8 @@ class ModuleParser:
         for node in self.fields:
             if node.head() == "type":  # type: ignore[union-attr]
                 self._type_field(node)  # type: ignore[arg-type]
+            if node.head() == "tag" and ins.EXCEPTIONS not in self.features:  # type: ignore[union-attr]
+                raise text_error("unknown operator tag (exception handling is not enabled)", node)
         self._declare_all()
         handlers = {
             "type": lambda n: None,
@@ -349,7 +361,7 @@ class ModuleParser:
     def valtype(self, token: Node) -> ValType:
         if isinstance(token, Token) and token.kind == "keyword":
             t = VALTYPE_BY_TEXT.get(token.text)
-            if t is not None:
+            if t is not None and (t is not ValType.EXNREF or ins.EXCEPTIONS in self.features):
                 return t
         raise unexpected(token)
 
@@ -860,7 +872,7 @@ class FunctionBodyParser:
     def plain(self, token: Token, cursor: _Cursor) -> None:
         self.line = token.line
         name = token.text
-        if name == "try_table":
+        if name == "try_table" and "try_table" in self.module.opcodes:
             label_token = cursor.optional_id()
             label_text = label_token.text if label_token is not None else None
             block_type = self.block_type(cursor)
@@ -914,7 +926,7 @@ class FunctionBodyParser:
             self.labels.pop()
             self.emit(ins.END)
             return
-        if name == "try_table":
+        if name == "try_table" and "try_table" in self.module.opcodes:
             label_token = cursor.optional_id()
             block_type = self.block_type(cursor)
             catches = self.catch_clauses(cursor)
@@ -967,8 +979,11 @@ class FunctionBodyParser:
     # --- one instruction -------------------------------------------------
     def instruction(self, token: Token, cursor: _Cursor) -> Instruction:
         name = token.text
-        op = ins.BY_NAME.get(name)
+        op = self.module.opcodes.get(name)
         if op is None or op is ins.OP_SELECT_T:
+            disabled = ins.BY_NAME.get(name)
+            if disabled is not None and disabled is not ins.OP_SELECT_T:
+                raise text_error(f"unknown operator {name} (feature {disabled.feature} is not enabled)", token)
             raise text_error(f"unknown operator {name}" if not is_known_keyword(name) else "unexpected token", token)
         if op is ins.OP_SELECT:
             results = self.module._results(cursor) if cursor.peek_list("result") is not None else None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..binary.decode import decode_module
 from ..errors import MalformedError
+from ..ir.instructions import DEFAULT_FEATURES
 from ..ir.module import Module
 from ..ir.types import REFTYPE_BY_HEAP_TEXT, VALTYPE_BY_TEXT, ValType
 from .lexer import Node, SExpr, Token, parse_sexprs, text_error
@@ -30,16 +31,16 @@ class ModuleSource:
     data: bytes = b""
     source: str | None = None
 
-    def load(self) -> Module:
+    def load(self, features: frozenset[str] = DEFAULT_FEATURES) -> Module:
         if self.kind == "binary":
-            return decode_module(self.data)
+            return decode_module(self.data, features)
         if self.kind == "quote":
             from .parser import parse_module_text
 
             text = self.data.decode("utf-8", "surrogateescape")
-            return parse_module_text(text, self.source)
+            return parse_module_text(text, self.source, features)
         try:
-            return ModuleParser(self.fields, None, self.source).parse()
+            return ModuleParser(self.fields, None, self.source, features).parse()
         except RecursionError:
             raise MalformedError("nesting too deep", line=self.line, source=self.source) from None
 

@@ -1,0 +1,67 @@
+"""Exception handling (Wasm 3.0): tags, throw, throw_ref, try_table, exnref."""
+
+from __future__ import annotations
+
+import pytest
+
+from wasmbox.binary.decode import decode_module
+from wasmbox.binary.encode import encode_module
+from wasmbox.errors import MalformedError, ValidationError
+from wasmbox.ir.instructions import WASM_2_0
+from wasmbox.ir.types import EXNREF, ExternKind
+from wasmbox.text.parser import parse_module_text
+from wasmbox.text.printer import print_module
+from wasmbox.validate import validate_module
+
+SOURCE = """(module
+  (tag $e (import "env" "e") (param i32))
+  (tag $f (export "f") (param i64 f32))
+  (func (export "catch") (param i32) (result i32)
+    (block $caught (result i32)
+      (try_table (catch $e $caught)
+        (throw $e (local.get 0)))
+      (i32.const -1)))
+  (func (result exnref)
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h) (drop (call 0 (i32.const 1))))
+      (ref.null exn)))
+  (func (param exnref) (throw_ref (local.get 0))))
+"""
+
+
+def test_round_trip_through_binary_and_text() -> None:
+    module = parse_module_text(SOURCE)
+    validate_module(module)
+    binary = encode_module(module)
+    assert decode_module(binary) == module
+    assert encode_module(parse_module_text(print_module(module))) == binary
+    assert [imp.kind for imp in module.imports] == [ExternKind.TAG]
+    assert module.exports[0].kind == ExternKind.TAG
+    assert module.types[module.funcs[1].type_index].results == (EXNREF,)
+
+
+def test_catch_labels_must_carry_the_tag_payload() -> None:
+    wrong = """(module (tag $e (param i32))
+      (func (block $l (result i64) (try_table (catch $e $l)) (i64.const 0)) drop))"""
+    with pytest.raises(ValidationError, match="type mismatch"):
+        validate_module(parse_module_text(wrong))
+
+
+def test_throw_needs_a_known_tag_and_its_operands() -> None:
+    with pytest.raises(ValidationError, match="unknown tag"):
+        validate_module(parse_module_text("(module (func (throw 0)))"))
+    with pytest.raises(ValidationError, match="type mismatch"):
+        validate_module(parse_module_text("(module (tag (param i32)) (func (throw 0)))"))
+
+
+def test_tags_must_not_have_results() -> None:
+    with pytest.raises(ValidationError, match="non-empty tag result type"):
+        validate_module(parse_module_text("(module (tag (result i32)))"))
+
+
+def test_wasm_2_0_feature_set_rejects_exception_handling() -> None:
+    binary = encode_module(parse_module_text(SOURCE))
+    with pytest.raises(MalformedError):
+        decode_module(binary, WASM_2_0)
+    with pytest.raises(MalformedError, match="unknown operator"):
+        parse_module_text("(module (func (throw_ref (ref.null extern))))", features=WASM_2_0)
