@@ -244,6 +244,8 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
     their instructions interned; everything else goes through the readers.
     """
     single, prefixed, _ = ins.opcode_tables(r.features)
+    # NamedTuple's own __new__ is a Python function; tuple's is not.
+    new_tuple = tuple.__new__
     readers = IMMEDIATE_READERS
     small_index = _SMALL_INDEX
     small_const = _SMALL_CONST
@@ -316,7 +318,7 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
                 if b < 0x80:
                     if kind not in index_kinds and b & 0x40:
                         value -= 1 << (7 * length)
-                    append(Instruction(op, (value,)))
+                    append(new_tuple(Instruction, (op, (value,))))
                     pos += length
                     continue
         if pos < end:
@@ -339,7 +341,7 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
                     pos += 2
                     continue
         r.pos = pos
-        append(Instruction(op, readers[kind](r)))
+        append(new_tuple(Instruction, (op, readers[kind](r))))
         pos = r.pos
         if op in openers:
             frames.append(op is op_if)
