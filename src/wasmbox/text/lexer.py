@@ -16,7 +16,7 @@ from ..errors import MalformedError
 ID_CHARS = r"0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~"
 _TOKEN = re.compile(
     r"""(?P<ws>[ \t\n\r]+)
-      |(?P<line_comment>;;[^\n]*)
+      |(?P<line_comment>;;[^\n\r]*)
       |(?P<block_comment>\(;)
       |(?P<annotation>\(@)
       |(?P<lpar>\()

@@ -1,0 +1,743 @@
+"""The portable engine: each wasm function is translated to Python source.
+
+Why source translation: Python runs its own bytecode far faster than any
+dispatch loop written in Python can run wasm instructions.  The operand stack
+becomes local variables ``s0, s1, ...`` (slot ``i`` holds the value at stack
+height ``i``), wasm locals become ``l0, l1, ...``, and pure operations on
+locals and constants are kept as Python expressions until they are needed, so
+``local.get 0; local.get 1; i32.add; local.set 2`` becomes one line.
+
+Control flow: CPython allows only 20 nested loops per function, fewer than
+real wasm nests blocks, so a function is a dispatch over its basic blocks:
+``while True: if pc == 0: ... if pc == 1: ...``.  A basic block starts at
+every branch target (block end, loop header, if/else arms) and after every
+conditional branch; a forward branch sets ``pc`` and falls through the later
+tests, a backward one (to a loop) sets ``pc`` and ``continue``s.  Values carried
+by branches are moved into the target's slots first.
+
+Numeric semantics come from :mod:`wasmbox.numeric`; simple operations are
+inlined as expressions written here from the same rules.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import numeric
+from ..errors import Trap
+from ..ir import instructions as ins
+from ..ir.instructions import Imm, Instruction
+from ..ir.module import Module
+from ..ir.types import F32, F64, I32, I64, FuncType, ValType
+
+M32 = "0xFFFFFFFF"
+M64 = "0xFFFFFFFFFFFFFFFF"
+
+# Pure operations: (template, ) with {0}, {1} the operands.  They cannot trap
+# and read no state, so they may stay unevaluated expressions.
+PURE: dict[str, str] = {
+    "i32.add": f"(({{0}} + {{1}}) & {M32})",
+    "i32.sub": f"(({{0}} - {{1}}) & {M32})",
+    "i32.mul": f"(({{0}} * {{1}}) & {M32})",
+    "i32.and": "({0} & {1})",
+    "i32.or": "({0} | {1})",
+    "i32.xor": "({0} ^ {1})",
+    "i32.shl": f"(({{0}} << ({{1}} & 31)) & {M32})",
+    "i32.shr_u": "({0} >> ({1} & 31))",
+    "i32.shr_s": "i32_shr_s({0}, {1})",
+    "i32.rotl": "i32_rotl({0}, {1})",
+    "i32.rotr": "i32_rotr({0}, {1})",
+    "i32.clz": "i32_clz({0})",
+    "i32.ctz": "i32_ctz({0})",
+    "i32.popcnt": "popcnt({0})",
+    "i32.eqz": "({0} == 0)",
+    "i32.eq": "({0} == {1})",
+    "i32.ne": "({0} != {1})",
+    "i32.lt_u": "({0} < {1})",
+    "i32.gt_u": "({0} > {1})",
+    "i32.le_u": "({0} <= {1})",
+    "i32.ge_u": "({0} >= {1})",
+    "i32.lt_s": "(({0} ^ 0x80000000) < ({1} ^ 0x80000000))",
+    "i32.gt_s": "(({0} ^ 0x80000000) > ({1} ^ 0x80000000))",
+    "i32.le_s": "(({0} ^ 0x80000000) <= ({1} ^ 0x80000000))",
+    "i32.ge_s": "(({0} ^ 0x80000000) >= ({1} ^ 0x80000000))",
+    "i64.add": f"(({{0}} + {{1}}) & {M64})",
+    "i64.sub": f"(({{0}} - {{1}}) & {M64})",
+    "i64.mul": f"(({{0}} * {{1}}) & {M64})",
+    "i64.and": "({0} & {1})",
+    "i64.or": "({0} | {1})",
+    "i64.xor": "({0} ^ {1})",
+    "i64.shl": f"(({{0}} << ({{1}} & 63)) & {M64})",
+    "i64.shr_u": "({0} >> ({1} & 63))",
+    "i64.shr_s": "i64_shr_s({0}, {1})",
+    "i64.rotl": "i64_rotl({0}, {1})",
+    "i64.rotr": "i64_rotr({0}, {1})",
+    "i64.clz": "i64_clz({0})",
+    "i64.ctz": "i64_ctz({0})",
+    "i64.popcnt": "popcnt({0})",
+    "i64.eqz": "({0} == 0)",
+    "i64.eq": "({0} == {1})",
+    "i64.ne": "({0} != {1})",
+    "i64.lt_u": "({0} < {1})",
+    "i64.gt_u": "({0} > {1})",
+    "i64.le_u": "({0} <= {1})",
+    "i64.ge_u": "({0} >= {1})",
+    "i64.lt_s": "(({0} ^ 0x8000000000000000) < ({1} ^ 0x8000000000000000))",
+    "i64.gt_s": "(({0} ^ 0x8000000000000000) > ({1} ^ 0x8000000000000000))",
+    "i64.le_s": "(({0} ^ 0x8000000000000000) <= ({1} ^ 0x8000000000000000))",
+    "i64.ge_s": "(({0} ^ 0x8000000000000000) >= ({1} ^ 0x8000000000000000))",
+    "i32.wrap_i64": f"({{0}} & {M32})",
+    "i64.extend_i32_u": "{0}",
+    "i64.extend_i32_s": f"((({{0}} ^ 0x80000000) - 0x80000000) & {M64})",
+    "i32.extend8_s": f"(((({{0}} & 0xFF) ^ 0x80) - 0x80) & {M32})",
+    "i32.extend16_s": f"(((({{0}} & 0xFFFF) ^ 0x8000) - 0x8000) & {M32})",
+    "i64.extend8_s": f"(((({{0}} & 0xFF) ^ 0x80) - 0x80) & {M64})",
+    "i64.extend16_s": f"(((({{0}} & 0xFFFF) ^ 0x8000) - 0x8000) & {M64})",
+    "i64.extend32_s": f"(((({{0}} & {M32}) ^ 0x80000000) - 0x80000000) & {M64})",
+    # floats (comparisons follow IEEE in Python: NaN compares unequal)
+    "f32.eq": "({0} == {1})",
+    "f32.ne": "({0} != {1})",
+    "f32.lt": "({0} < {1})",
+    "f32.gt": "({0} > {1})",
+    "f32.le": "({0} <= {1})",
+    "f32.ge": "({0} >= {1})",
+    "f64.eq": "({0} == {1})",
+    "f64.ne": "({0} != {1})",
+    "f64.lt": "({0} < {1})",
+    "f64.gt": "({0} > {1})",
+    "f64.le": "({0} <= {1})",
+    "f64.ge": "({0} >= {1})",
+    "f32.abs": "fabs({0})",
+    "f64.abs": "fabs({0})",
+    "f32.neg": "(-{0})",
+    "f64.neg": "(-{0})",
+    "f32.copysign": "copysign({0}, {1})",
+    "f64.copysign": "copysign({0}, {1})",
+    "f32.ceil": "fceil({0})",
+    "f64.ceil": "fceil({0})",
+    "f32.floor": "ffloor({0})",
+    "f64.floor": "ffloor({0})",
+    "f32.trunc": "ftrunc({0})",
+    "f64.trunc": "ftrunc({0})",
+    "f32.nearest": "fnearest({0})",
+    "f64.nearest": "fnearest({0})",
+    "f32.sqrt": "f32_sqrt({0})",
+    "f64.sqrt": "f64_sqrt({0})",
+    "f32.min": "fmin({0}, {1})",
+    "f64.min": "fmin({0}, {1})",
+    "f32.max": "fmax({0}, {1})",
+    "f64.max": "fmax({0}, {1})",
+    "f32.add": "f32_add({0}, {1})",
+    "f32.sub": "f32_sub({0}, {1})",
+    "f32.mul": "f32_mul({0}, {1})",
+    "f32.div": "f32_div({0}, {1})",
+    "f64.add": "f64_add({0}, {1})",
+    "f64.sub": "f64_sub({0}, {1})",
+    "f64.mul": "f64_mul({0}, {1})",
+    "f64.div": "f64_div({0}, {1})",
+    "f32.convert_i32_s": "f32_convert_i32_s({0})",
+    "f32.convert_i32_u": "f32_convert_i32_u({0})",
+    "f32.convert_i64_s": "f32_convert_i64_s({0})",
+    "f32.convert_i64_u": "f32_convert_i64_u({0})",
+    "f64.convert_i32_s": "float(({0} ^ 0x80000000) - 0x80000000)",
+    "f64.convert_i32_u": "float({0})",
+    "f64.convert_i64_s": "f64_convert_i64_s({0})",
+    "f64.convert_i64_u": "float({0})",
+    "f32.demote_f64": "f32_demote({0})",
+    "f64.promote_f32": "f64_promote({0})",
+    "i32.reinterpret_f32": "f32_bits({0})",
+    "i64.reinterpret_f64": "f64_bits({0})",
+    "f32.reinterpret_i32": "f32_from_bits({0})",
+    "f64.reinterpret_i64": "f64_from_bits({0})",
+    "i32.trunc_sat_f32_s": "i32_trunc_sat_s({0})",
+    "i32.trunc_sat_f32_u": "i32_trunc_sat_u({0})",
+    "i32.trunc_sat_f64_s": "i32_trunc_sat_s({0})",
+    "i32.trunc_sat_f64_u": "i32_trunc_sat_u({0})",
+    "i64.trunc_sat_f32_s": "i64_trunc_sat_s({0})",
+    "i64.trunc_sat_f32_u": "i64_trunc_sat_u({0})",
+    "i64.trunc_sat_f64_s": "i64_trunc_sat_s({0})",
+    "i64.trunc_sat_f64_u": "i64_trunc_sat_u({0})",
+    "ref.is_null": "({0} is None)",
+}
+
+# Operations that may trap: evaluated at once, in order.
+TRAPPING: dict[str, str] = {
+    "i32.div_s": "i32_div_s({0}, {1})",
+    "i32.div_u": "i32_div_u({0}, {1})",
+    "i32.rem_s": "i32_rem_s({0}, {1})",
+    "i32.rem_u": "i32_rem_u({0}, {1})",
+    "i64.div_s": "i64_div_s({0}, {1})",
+    "i64.div_u": "i64_div_u({0}, {1})",
+    "i64.rem_s": "i64_rem_s({0}, {1})",
+    "i64.rem_u": "i64_rem_u({0}, {1})",
+    "i32.trunc_f32_s": "i32_trunc_s({0})",
+    "i32.trunc_f32_u": "i32_trunc_u({0})",
+    "i32.trunc_f64_s": "i32_trunc_s({0})",
+    "i32.trunc_f64_u": "i32_trunc_u({0})",
+    "i64.trunc_f32_s": "i64_trunc_s({0})",
+    "i64.trunc_f32_u": "i64_trunc_u({0})",
+    "i64.trunc_f64_s": "i64_trunc_s({0})",
+    "i64.trunc_f64_u": "i64_trunc_u({0})",
+}
+
+# Loads: (struct format, post-processing template on the raw value {0}).
+LOADS: dict[str, tuple[str, str]] = {
+    "i32.load": ("<I", "{0}"),
+    "i64.load": ("<Q", "{0}"),
+    "f32.load": ("<I", "f32_from_bits({0})"),
+    "f64.load": ("<d", "{0}"),
+    "i32.load8_s": ("<b", f"({{0}} & {M32})"),
+    "i32.load8_u": ("<B", "{0}"),
+    "i32.load16_s": ("<h", f"({{0}} & {M32})"),
+    "i32.load16_u": ("<H", "{0}"),
+    "i64.load8_s": ("<b", f"({{0}} & {M64})"),
+    "i64.load8_u": ("<B", "{0}"),
+    "i64.load16_s": ("<h", f"({{0}} & {M64})"),
+    "i64.load16_u": ("<H", "{0}"),
+    "i64.load32_s": ("<i", f"({{0}} & {M64})"),
+    "i64.load32_u": ("<I", "{0}"),
+}
+# Stores: (struct format, conversion template of the value {0}).
+STORES: dict[str, tuple[str, str]] = {
+    "i32.store": ("<I", "{0}"),
+    "i64.store": ("<Q", "{0}"),
+    "f32.store": ("<I", "f32_bits({0})"),
+    "f64.store": ("<d", "{0}"),
+    "i32.store8": ("<B", "({0} & 0xFF)"),
+    "i32.store16": ("<H", "({0} & 0xFFFF)"),
+    "i64.store8": ("<B", "({0} & 0xFF)"),
+    "i64.store16": ("<H", "({0} & 0xFFFF)"),
+    "i64.store32": ("<I", f"({{0}} & {M32})"),
+}
+STRUCT_NAMES = {fmt: f"S_{'bBhHiIqQfd'.index(fmt[1])}" for fmt in ("<b", "<B", "<h", "<H", "<i", "<I", "<q", "<Q", "<f", "<d")}
+
+ZERO = {I32: "0", I64: "0", F32: "0.0", F64: "0.0"}
+
+
+class UnsupportedInstruction(NotImplementedError):
+    """The portable engine does not run this instruction (yet)."""
+
+
+@dataclass
+class Frame:
+    kind: str  # "func", "block", "loop", "if"
+    base: int  # stack height below the block's values
+    params: int
+    results: int
+    target: int  # pc of the label: loop header, or the continuation after end
+    else_pc: int | None = None
+    has_else: bool = False
+
+
+@dataclass
+class Entry:
+    """A compile-time operand: a Python expression; ``locals_read`` says
+    which wasm locals it reads (None: it is a slot variable, always safe)."""
+
+    expr: str
+    locals_read: frozenset[int] | None = None
+
+
+@dataclass
+class FunctionTranslator:
+    module: Module
+    func_index: int
+    func_type: FuncType
+    local_types: list[ValType]
+    body: list[Instruction]
+    types: list[FuncType]
+    func_types: list[FuncType]
+    lines: list[str] = field(default_factory=list)
+    stack: list[Entry] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+    next_pc: int = 1
+    dead: bool = False
+    uses_dispatch: bool = False
+
+    # --- emission -----------------------------------------------------------
+    def emit(self, line: str) -> None:
+        self.lines.append("            " + line)
+
+    def new_pc(self) -> int:
+        pc = self.next_pc
+        self.next_pc += 1
+        return pc
+
+    def start_segment(self, pc: int) -> None:
+        """Begin basic block ``pc`` (a branch target)."""
+        self.uses_dispatch = True
+        self.lines.append(f"        if pc == {pc}:")
+        self.dead = False
+
+    # --- operand stack --------------------------------------------------------
+    def push_expr(self, expr: str, locals_read: frozenset[int] | None) -> None:
+        """Push an expression; it is deferred when it only reads locals and
+        constants and stays small, otherwise assigned to its slot now."""
+        if locals_read is not None and len(expr) < 160:
+            self.stack.append(Entry(expr, locals_read))
+            return
+        slot = f"s{len(self.stack)}"
+        self.emit(f"{slot} = {expr}")
+        self.stack.append(Entry(slot))
+
+    def push_slot_value(self, expr: str) -> None:
+        slot = f"s{len(self.stack)}"
+        self.emit(f"{slot} = {expr}")
+        self.stack.append(Entry(slot))
+
+    def pop(self) -> Entry:
+        return self.stack.pop()
+
+    def pop_n(self, n: int) -> list[Entry]:
+        if n == 0:
+            return []
+        taken = self.stack[-n:]
+        del self.stack[-n:]
+        return taken
+
+    def materialize_all(self) -> None:
+        for i, entry in enumerate(self.stack):
+            if entry.locals_read is not None:
+                self.emit(f"s{i} = {entry.expr}")
+                self.stack[i] = Entry(f"s{i}")
+
+    def materialize_reading(self, local: int) -> None:
+        for i, entry in enumerate(self.stack):
+            if entry.locals_read is not None and local in entry.locals_read:
+                self.emit(f"s{i} = {entry.expr}")
+                self.stack[i] = Entry(f"s{i}")
+
+    def combine(self, template: str, operands: list[Entry]) -> tuple[str, frozenset[int] | None]:
+        expr = template.format(*(e.expr for e in operands))
+        reads: frozenset[int] = frozenset()
+        for e in operands:
+            if e.locals_read is None:
+                return expr, None
+            reads |= e.locals_read
+        return expr, reads
+
+    def move_to(self, base: int, values: list[Entry]) -> None:
+        """Assign ``values`` to slots ``base, base+1, ...`` (all at once)."""
+        targets = [f"s{base + i}" for i in range(len(values))]
+        sources = [e.expr for e in values]
+        if targets != sources:
+            self.emit(f"{', '.join(targets)} = {', '.join(sources)}")
+
+    # --- branches -------------------------------------------------------------
+    def branch(self, depth: int) -> None:
+        """Emit an unconditional branch to label ``depth`` (values on top)."""
+        frame = self.frames[-1 - depth]
+        if frame.kind == "func":
+            self.emit_return()
+            return
+        arity = frame.params if frame.kind == "loop" else frame.results
+        values = self.stack[len(self.stack) - arity :] if arity else []
+        self.move_to(frame.base, values)
+        self.emit(f"pc = {frame.target}")
+        self.uses_dispatch = True
+        if frame.kind == "loop":
+            self.emit("continue")
+
+    def emit_return(self) -> None:
+        count = len(self.func_type.results)
+        values = self.stack[len(self.stack) - count :] if count else []
+        if count == 0:
+            self.emit("return None")
+        elif count == 1:
+            self.emit(f"return {values[0].expr}")
+        else:
+            self.emit(f"return ({', '.join(e.expr for e in values)})")
+
+    # --- translation ----------------------------------------------------------
+    def block_arity(self, block_type: object) -> tuple[int, int]:
+        if block_type is None:
+            return 0, 0
+        if isinstance(block_type, ValType):
+            return 0, 1
+        t = self.types[block_type]  # type: ignore[index]
+        return len(t.params), len(t.results)
+
+    def translate(self) -> str:
+        params = [f"l{i}" for i in range(len(self.func_type.params))]
+        self.frames.append(Frame("func", 0, 0, len(self.func_type.results), 0))
+        body_lines_start = len(self.lines)
+        skip_depth = 0
+        for instr in self.body[:-1]:
+            if self.dead:
+                # Skip unreachable code up to the end/else of the current block.
+                name = instr.op.name
+                if instr.op in ins.BLOCK_OPENERS:
+                    skip_depth += 1
+                    continue
+                if name == "end":
+                    if skip_depth:
+                        skip_depth -= 1
+                        continue
+                elif name == "else":
+                    if skip_depth:
+                        continue
+                else:
+                    continue
+            self.instruction(instr)
+        if not self.dead:
+            self.emit_return()
+        body = self.lines[body_lines_start:]
+        head = [f"def f{self.func_index}({', '.join(params)}):"]
+        for i, t in enumerate(self.local_types[len(params) :], start=len(params)):
+            head.append(f"    l{i} = {ZERO.get(t, 'None')}")
+        if self.uses_dispatch:
+            head.append("    pc = 0")
+            head.append("    while True:")
+            head.append("        if pc == 0:")
+            tail = ['        raise AssertionError("no basic block for pc")']
+            return "\n".join(head + body + tail) + "\n"
+        return "\n".join(head + [line[8:] for line in body]) + "\n"
+
+    def instruction(self, instr: Instruction) -> None:  # noqa: C901 - one branch per instruction family
+        op = instr.op
+        name = op.name
+        imm = instr.imm
+        if name == "local.get":
+            index = imm[0]
+            self.stack.append(Entry(f"l{index}", frozenset((index,))))
+        elif name == "local.set" or name == "local.tee":
+            index = imm[0]
+            value = self.pop()
+            self.materialize_reading(index)
+            self.emit(f"l{index} = {value.expr}")
+            if name == "local.tee":
+                self.stack.append(Entry(f"l{index}", frozenset((index,))))
+        elif name in ("i32.const", "i64.const"):
+            mask = 0xFFFFFFFF if name == "i32.const" else 0xFFFFFFFFFFFFFFFF
+            self.stack.append(Entry(str(imm[0] & mask), frozenset()))
+        elif name == "f32.const":
+            self.stack.append(Entry(self.float_constant(numeric.f32_from_bits(imm[0])), frozenset()))
+        elif name == "f64.const":
+            self.stack.append(Entry(self.float_constant(numeric.f64_from_bits(imm[0])), frozenset()))
+        elif name in PURE:
+            count = len(op.params) if op.params is not None else 1  # ref.is_null: one reference
+            operands = self.pop_n(count)
+            expr, reads = self.combine(PURE[name], operands)
+            self.push_expr(expr, reads)
+        elif name in TRAPPING:
+            operands = self.pop_n(len(op.params or ()))
+            self.push_slot_value(TRAPPING[name].format(*(e.expr for e in operands)))
+        elif name in LOADS:
+            fmt, post = LOADS[name]
+            address = self.pop()
+            raw = f"{STRUCT_NAMES[fmt]}.unpack_from(M0.view, {address.expr} + {imm[1]})[0]"
+            self.push_slot_value(post.format(raw))
+        elif name in STORES:
+            fmt, convert = STORES[name]
+            value = self.pop()
+            address = self.pop()
+            self.emit(
+                f"{STRUCT_NAMES[fmt]}.pack_into(M0.view, {address.expr} + {imm[1]}, {convert.format(value.expr)})"
+            )
+        elif name == "nop":
+            pass
+        elif name == "unreachable":
+            self.emit('raise Trap("unreachable")')
+            self.dead = True
+        elif name == "drop":
+            self.pop()
+        elif name == "select" or name == "select_t":
+            first, second, condition = self.pop_n(3)
+            expr, reads = self.combine("({0} if {2} else {1})", [first, second, condition])
+            self.push_expr(expr, reads)
+        elif name == "global.get":
+            self.push_slot_value(f"G{imm[0]}.value")
+        elif name == "global.set":
+            value = self.pop()
+            self.emit(f"G{imm[0]}.value = {value.expr}")
+        elif name == "memory.size":
+            self.push_slot_value("M0.pages")
+        elif name == "memory.grow":
+            delta = self.pop()
+            self.push_slot_value(f"M0.grow({delta.expr})")
+        elif name == "call":
+            callee = self.func_types[imm[0]]
+            args = self.pop_n(len(callee.params))
+            self.call(f"f{imm[0]}", callee, args)
+        elif name == "call_indirect":
+            callee = self.types[imm[0]]
+            index = self.pop()
+            args = self.pop_n(len(callee.params))
+            target = f"call_indirect(T{imm[1]}, {index.expr}, TYPE{imm[0]})"
+            self.call(target, callee, args)
+        elif name == "return":
+            self.emit_return()
+            self.dead = True
+        elif name in ("block", "loop", "if"):
+            self.open_block(name, imm[0])
+        elif name == "else":
+            self.else_arm()
+        elif name == "end":
+            self.close_block()
+        elif name == "br":
+            self.materialize_all()
+            self.branch(imm[0])
+            self.dead = True
+        elif name == "br_if":
+            condition = self.pop()
+            self.materialize_all()
+            after = self.new_pc()
+            self.emit(f"if {condition.expr}:")
+            saved = len(self.lines)
+            self.branch(imm[0])
+            for i in range(saved, len(self.lines)):
+                self.lines[i] = "    " + self.lines[i]
+            self.emit("else:")
+            self.emit(f"    pc = {after}")
+            self.start_segment(after)
+        elif name == "br_table":
+            labels, default = imm
+            index = self.pop()
+            self.materialize_all()
+            distinct = sorted(set(labels) | {default})
+            if len(distinct) == 1:
+                self.branch(default)
+            else:
+                # Map the index to a label depth with one tuple lookup, then
+                # branch over the distinct depths (tables repeat targets a lot).
+                table = ", ".join(str(depth) for depth in labels)
+                self.emit(f"i = {index.expr}")
+                self.emit(f"d = ({table},)[i] if i < {len(labels)} else {default}")
+                for position, depth in enumerate(distinct):
+                    keyword = "if" if position == 0 else "elif"
+                    self.emit(f"{keyword} d == {depth}:" if position < len(distinct) - 1 else "else:")
+                    saved = len(self.lines)
+                    self.branch(depth)
+                    for i in range(saved, len(self.lines)):
+                        self.lines[i] = "    " + self.lines[i]
+            self.dead = True
+        elif name == "ref.null":
+            self.stack.append(Entry("None", frozenset()))
+        elif name == "ref.func":
+            self.stack.append(Entry(f"F{imm[0]}", frozenset()))
+        elif name in TABLE_AND_BULK:
+            count = len(op.params) if op.params is not None else TABLE_ARITY[name]
+            operands = self.pop_n(count)
+            call = TABLE_AND_BULK[name].format(*(e.expr for e in operands), imm=imm)
+            if name in ("table.get", "table.size", "table.grow"):
+                self.push_slot_value(call)
+            else:
+                self.emit(call)
+        else:
+            raise UnsupportedInstruction(f"the portable engine does not run {name} yet")
+
+    @staticmethod
+    def float_constant(value: float) -> str:
+        if value != value or value in (float("inf"), float("-inf")):
+            bits = numeric.f64_bits(value)
+            return f"f64_from_bits({bits})"
+        return repr(value)
+
+    def call(self, target: str, callee: FuncType, args: list[Entry]) -> None:
+        call = f"{target}({', '.join(e.expr for e in args)})"
+        results = len(callee.results)
+        base = len(self.stack)
+        if results == 0:
+            self.emit(call)
+        elif results == 1:
+            self.emit(f"s{base} = {call}")
+        else:
+            self.emit(f"{', '.join(f's{base + i}' for i in range(results))} = {call}")
+        for i in range(results):
+            self.stack.append(Entry(f"s{base + i}"))
+
+    def open_block(self, kind: str, block_type: object) -> None:
+        params, results = self.block_arity(block_type)
+        condition = self.pop() if kind == "if" else None
+        self.materialize_all()
+        base = len(self.stack) - params
+        if kind == "loop":
+            header = self.new_pc()
+            self.emit(f"pc = {header}")
+            self.start_segment(header)
+            self.frames.append(Frame("loop", base, params, results, header))
+            return
+        end = self.new_pc()
+        frame = Frame(kind, base, params, results, end)
+        self.frames.append(frame)
+        if kind == "if":
+            then_pc = self.new_pc()
+            frame.else_pc = self.new_pc()
+            assert condition is not None
+            self.emit(f"pc = {then_pc} if {condition.expr} else {frame.else_pc}")
+            self.start_segment(then_pc)
+
+    def else_arm(self) -> None:
+        frame = self.frames[-1]
+        if not self.dead:
+            self.materialize_all()
+            self.move_to(frame.base, self.stack[len(self.stack) - frame.results :] if frame.results else [])
+            self.emit(f"pc = {frame.target}")
+        del self.stack[frame.base :]
+        for i in range(frame.params):
+            self.stack.append(Entry(f"s{frame.base + i}"))
+        frame.has_else = True
+        assert frame.else_pc is not None
+        self.start_segment(frame.else_pc)
+
+    def close_block(self) -> None:
+        frame = self.frames.pop()
+        if not self.dead:
+            self.materialize_all()
+            self.move_to(frame.base, self.stack[len(self.stack) - frame.results :] if frame.results else [])
+        if frame.kind == "if" and not frame.has_else:
+            # The implicit else passes the parameters through unchanged.
+            if not self.dead:
+                self.emit(f"pc = {frame.target}")
+            assert frame.else_pc is not None
+            self.start_segment(frame.else_pc)
+        if frame.kind != "loop":
+            # A block's end is a branch target, so code after it is live.  A
+            # loop's end is reached only by falling through: after a branch
+            # inside the loop, what follows stays unreachable.
+            if not self.dead:
+                self.emit(f"pc = {frame.target}")
+            self.start_segment(frame.target)
+        del self.stack[frame.base :]
+        for i in range(frame.results):
+            self.stack.append(Entry(f"s{frame.base + i}"))
+
+
+TABLE_ARITY = {"table.get": 1, "table.set": 2, "table.size": 0, "table.grow": 2, "table.fill": 3}
+TABLE_AND_BULK = {
+    "table.get": "table_get(T{imm[0]}, {0})",
+    "table.set": "table_set(T{imm[0]}, {0}, {1})",
+    "table.size": "len(T{imm[0]}.elements)",
+    "table.grow": "T{imm[0]}.grow({1}, {0})",
+    "table.fill": "table_fill(T{imm[0]}, {0}, {1}, {2})",
+    "table.copy": "table_copy(T{imm[0]}, T{imm[1]}, {0}, {1}, {2})",
+    "table.init": "table_init(T{imm[1]}, ELEMS, {imm[0]}, {0}, {1}, {2})",
+    "elem.drop": "ELEMS.__setitem__({imm[0]}, ())",
+    "memory.copy": "memory_copy(M0, {0}, {1}, {2})",
+    "memory.fill": "memory_fill(M0, {0}, {1}, {2})",
+    "memory.init": "memory_init(M0, DATAS, {imm[0]}, {0}, {1}, {2})",
+    "data.drop": "DATAS.__setitem__({imm[0]}, b'')",
+}
+
+
+# --- run-time helpers the generated code calls -------------------------------
+
+OUT_OF_BOUNDS_MEMORY = "out of bounds memory access"
+OUT_OF_BOUNDS_TABLE = "out of bounds table access"
+
+
+def table_get(table: Any, index: int) -> object:
+    if index >= len(table.elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    return table.elements[index]
+
+
+def table_set(table: Any, index: int, value: object) -> None:
+    if index >= len(table.elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    table.elements[index] = value
+
+
+def table_fill(table: Any, start: int, value: object, count: int) -> None:
+    if start + count > len(table.elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    table.elements[start : start + count] = [value] * count
+
+
+def table_copy(dst: Any, src: Any, dst_start: int, src_start: int, count: int) -> None:
+    if dst_start + count > len(dst.elements) or src_start + count > len(src.elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    dst.elements[dst_start : dst_start + count] = src.elements[src_start : src_start + count]
+
+
+def table_init(table: Any, elems: list[Any], segment: int, dst: int, src: int, count: int) -> None:
+    values = elems[segment]
+    if src + count > len(values) or dst + count > len(table.elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    table.elements[dst : dst + count] = values[src : src + count]
+
+
+def memory_copy(memory: Any, dst: int, src: int, count: int) -> None:
+    size = memory.size
+    if dst + count > size or src + count > size:
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    view = memory.view
+    view[dst : dst + count] = bytes(view[src : src + count])
+
+
+def memory_fill(memory: Any, dst: int, value: int, count: int) -> None:
+    if dst + count > memory.size:
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    memory.view[dst : dst + count] = bytes((value & 0xFF,)) * count
+
+
+def memory_init(memory: Any, datas: list[bytes], segment: int, dst: int, src: int, count: int) -> None:
+    data = datas[segment]
+    if src + count > len(data) or dst + count > memory.size:
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    memory.view[dst : dst + count] = data[src : src + count]
+
+
+def call_indirect(table: Any, index: int, expected: FuncType) -> Callable[..., Any]:
+    elements = table.elements
+    if index >= len(elements):
+        raise Trap("undefined element")
+    function = elements[index]
+    if function is None:
+        raise Trap("uninitialized element")
+    if function.type is not expected and function.type != expected:
+        raise Trap("indirect call type mismatch")
+    return function.code  # type: ignore[no-any-return]
+
+
+def base_namespace() -> dict[str, object]:
+    """The names generated code may use, besides the instance's own."""
+    namespace: dict[str, object] = {name: getattr(numeric, name) for name in dir(numeric) if not name.startswith("_")}
+    import math
+
+    namespace.update(
+        Trap=Trap,
+        fabs=math.fabs,
+        copysign=math.copysign,
+        table_get=table_get,
+        table_set=table_set,
+        table_fill=table_fill,
+        table_copy=table_copy,
+        table_init=table_init,
+        memory_copy=memory_copy,
+        memory_fill=memory_fill,
+        memory_init=memory_init,
+        call_indirect=call_indirect,
+    )
+    for fmt, name in STRUCT_NAMES.items():
+        namespace[name] = struct.Struct(fmt)
+    return namespace
+
+
+class InterpEngine:
+    """Compiles all functions of a module instance to Python functions."""
+
+    name = "interp"
+
+    def compile(self, module: Module, namespace: dict[str, object]) -> dict[int, Callable[..., Any]]:
+        """Translate every defined function; ``namespace`` holds the instance's
+        memories (``M0``), tables (``T{i}``), globals (``G{i}``), function
+        instances (``F{i}``) and imported functions' code (``f{i}``)."""
+        func_types = module.func_types()
+        first = module.num_imported_funcs()
+        sources = []
+        for offset, func in enumerate(module.funcs):
+            index = first + offset
+            func_type = module.types[func.type_index]
+            translator = FunctionTranslator(
+                module, index, func_type, list(func_type.params) + func.locals, func.body, module.types, func_types
+            )
+            sources.append(translator.translate())
+        for i, t in enumerate(module.types):
+            namespace[f"TYPE{i}"] = t
+        code = compile("\n".join(sources), "<wasm module>", "exec")
+        exec(code, namespace)  # noqa: S102 - the source is generated from a validated module
+        return {first + offset: namespace[f"f{first + offset}"] for offset in range(len(module.funcs))}  # type: ignore[misc]

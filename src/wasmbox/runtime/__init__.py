@@ -1,0 +1,1 @@
+"""Run-time structures: memories, tables, globals, functions, instances."""

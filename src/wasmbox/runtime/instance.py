@@ -1,0 +1,215 @@
+"""Module instances and instantiation (spec section "Instantiation").
+
+``instantiate`` matches imports by type (``LinkError`` otherwise), allocates
+globals, tables and memories, has the engine compile the functions, applies
+active element and data segments in order (a failing one traps, leaving the
+earlier ones applied, as in Wasm 2.0) and runs the start function.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .. import numeric
+from ..errors import Exhaustion, LinkError, Trap
+from ..ir.module import Expr, Module, SegmentMode
+from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from .memory import MemoryInstance
+from .objects import FunctionInstance, GlobalInstance, TableInstance
+
+Extern = FunctionInstance | TableInstance | MemoryInstance | GlobalInstance
+
+
+class Engine(Protocol):
+    name: str
+
+    def compile(self, module: Module, namespace: dict[str, object]) -> dict[int, Callable[..., Any]]: ...
+
+
+@dataclass
+class ModuleInstance:
+    module: Module
+    funcs: list[FunctionInstance] = field(default_factory=list)
+    tables: list[TableInstance] = field(default_factory=list)
+    memories: list[MemoryInstance] = field(default_factory=list)
+    globals: list[GlobalInstance] = field(default_factory=list)
+    exports: dict[str, Extern] = field(default_factory=dict)
+
+
+def _limits_match(actual: Limits, expected: Limits) -> bool:
+    """Import subtyping of limits: at least as large, at most as permissive."""
+    if actual.min < expected.min:
+        return False
+    if expected.max is None:
+        return True
+    return actual.max is not None and actual.max <= expected.max
+
+
+def check_import(kind: ExternKind, expected: object, provided: Extern, types: list[FuncType]) -> None:
+    mismatch = LinkError("incompatible import type")
+    if kind == ExternKind.FUNC:
+        if not isinstance(provided, FunctionInstance) or provided.type != types[expected]:  # type: ignore[index]
+            raise mismatch
+    elif kind == ExternKind.TABLE:
+        assert isinstance(expected, TableType)
+        if not isinstance(provided, TableInstance) or provided.type.element is not expected.element:
+            raise mismatch
+        current = Limits(len(provided.elements), provided.type.limits.max)
+        if not _limits_match(current, expected.limits):
+            raise mismatch
+    elif kind == ExternKind.MEMORY:
+        assert isinstance(expected, MemoryType)
+        if not isinstance(provided, MemoryInstance):
+            raise mismatch
+        if not _limits_match(Limits(provided.pages, provided.type.limits.max), expected.limits):
+            raise mismatch
+    elif kind == ExternKind.GLOBAL:
+        assert isinstance(expected, GlobalType)
+        if not isinstance(provided, GlobalInstance) or provided.type != expected:
+            raise mismatch
+    else:
+        raise LinkError(f"imports of kind {kind.text} are not supported by this runtime yet")
+
+
+def evaluate_const(expr: Expr, globals_: list[GlobalInstance], funcs: list[FunctionInstance]) -> object:
+    """Evaluate a constant expression (Wasm 2.0: a single constant instruction)."""
+    instr = expr[0]
+    name = instr.op.name
+    if name == "i32.const":
+        return instr.imm[0] & numeric.MASK32
+    if name == "i64.const":
+        return instr.imm[0] & numeric.MASK64
+    if name == "f32.const":
+        return numeric.f32_from_bits(instr.imm[0])
+    if name == "f64.const":
+        return numeric.f64_from_bits(instr.imm[0])
+    if name == "v128.const":
+        return instr.imm[0]
+    if name == "ref.null":
+        return None
+    if name == "ref.func":
+        return funcs[instr.imm[0]]
+    if name == "global.get":
+        return globals_[instr.imm[0]].value
+    raise Trap(f"unsupported constant instruction {name}")
+
+
+def default_value(t: ValType) -> object:
+    if t in (ValType.I32, ValType.I64):
+        return 0
+    if t in (ValType.F32, ValType.F64):
+        return 0.0
+    if t is ValType.V128:
+        return bytes(16)
+    return None
+
+
+def instantiate(
+    module: Module,
+    imports: Mapping[tuple[str, str], Extern],
+    engine: Engine,
+) -> ModuleInstance:
+    """Instantiate a validated module; ``imports`` maps (module, name) to externs."""
+    instance = ModuleInstance(module)
+    for imp in module.imports:
+        provided = imports.get((imp.module, imp.name))
+        if provided is None:
+            raise LinkError(f"unknown import {imp.module}.{imp.name}")
+        check_import(imp.kind, imp.desc, provided, module.types)
+        if imp.kind == ExternKind.FUNC:
+            instance.funcs.append(provided)  # type: ignore[arg-type]
+        elif imp.kind == ExternKind.TABLE:
+            instance.tables.append(provided)  # type: ignore[arg-type]
+        elif imp.kind == ExternKind.MEMORY:
+            instance.memories.append(provided)  # type: ignore[arg-type]
+        else:
+            instance.globals.append(provided)  # type: ignore[arg-type]
+
+    first = module.num_imported_funcs()
+    for offset, func in enumerate(module.funcs):
+        name = module.names.functions.get(first + offset)
+        instance.funcs.append(FunctionInstance(module.types[func.type_index], _not_compiled, instance, first + offset, name))
+    for glob in module.globals:
+        instance.globals.append(GlobalInstance(glob.type, evaluate_const(glob.init, instance.globals, instance.funcs)))
+    for table in module.tables:
+        instance.tables.append(TableInstance(table.type))
+    for memory in module.memories:
+        instance.memories.append(MemoryInstance(memory.type))
+
+    namespace: dict[str, object] = _engine_namespace(engine)
+    for i, function in enumerate(instance.funcs):
+        namespace[f"F{i}"] = function
+        if i < first:
+            namespace[f"f{i}"] = function.code
+    for i, table_instance in enumerate(instance.tables):
+        namespace[f"T{i}"] = table_instance
+    for i, memory_instance in enumerate(instance.memories):
+        namespace[f"M{i}"] = memory_instance
+    for i, global_instance in enumerate(instance.globals):
+        namespace[f"G{i}"] = global_instance
+    elements: list[Any] = [
+        [evaluate_const(e, instance.globals, instance.funcs) for e in seg.init] for seg in module.elements
+    ]
+    datas: list[bytes] = [seg.init for seg in module.datas]
+    namespace["ELEMS"] = elements
+    namespace["DATAS"] = datas
+    compiled = engine.compile(module, namespace)
+    for index, code in compiled.items():
+        instance.funcs[index].code = code
+
+    for export in module.exports:
+        space: list[Any] = [instance.funcs, instance.tables, instance.memories, instance.globals][export.kind]
+        instance.exports[export.name] = space[export.index]
+
+    for index, seg in enumerate(module.elements):
+        if seg.mode is SegmentMode.ACTIVE:
+            assert seg.offset is not None
+            start = evaluate_const(seg.offset, instance.globals, instance.funcs)
+            table = instance.tables[seg.table]
+            values = elements[index]
+            if start + len(values) > len(table.elements):  # type: ignore[operator]
+                raise Trap("out of bounds table access")
+            table.elements[start : start + len(values)] = values  # type: ignore[misc, operator]
+        if seg.mode is not SegmentMode.PASSIVE:
+            elements[index] = []
+    for index, data in enumerate(module.datas):
+        if data.mode is SegmentMode.ACTIVE:
+            assert data.offset is not None
+            start = evaluate_const(data.offset, instance.globals, instance.funcs)
+            memory = instance.memories[data.memory]
+            if start + len(data.init) > memory.size:  # type: ignore[operator]
+                raise Trap("out of bounds memory access")
+            memory.view[start : start + len(data.init)] = data.init  # type: ignore[misc, operator]
+            datas[index] = b""
+    if module.start is not None:
+        call_function(instance.funcs[module.start], [])
+    return instance
+
+
+def _not_compiled(*args: object) -> object:
+    raise Trap("function called before its module finished instantiating")
+
+
+_NAMESPACES: dict[str, dict[str, object]] = {}
+
+
+def _engine_namespace(engine: Engine) -> dict[str, object]:
+    from ..engines.interp import base_namespace
+
+    base = _NAMESPACES.get(engine.name)
+    if base is None:
+        base = _NAMESPACES[engine.name] = base_namespace()
+    return dict(base)
+
+
+def call_function(function: FunctionInstance, args: list[object]) -> object:
+    """Call with run-time values; Python-level failures become wasm traps."""
+    try:
+        return function.code(*args)
+    except RecursionError:
+        raise Exhaustion("call stack exhausted") from None
+    except struct.error:
+        raise Trap("out of bounds memory access") from None

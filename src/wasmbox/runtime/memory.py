@@ -1,0 +1,56 @@
+"""Linear memory on one fixed-base mapping.
+
+The address space for the largest size the memory may reach is reserved up
+front with an anonymous ``mmap`` (no pages are committed until written), so
+``memory.grow`` never moves the memory: its base address stays valid for any
+engine that addresses it by pointer, and Python sees it without copies
+through ``view``, a memoryview of exactly the current size.
+"""
+
+from __future__ import annotations
+
+import mmap
+
+from ..ir.types import MAX_PAGES, PAGE_SIZE, MemoryType
+
+MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)  # Linux value; not exported by CPython 3.11
+
+
+class MemoryInstance:
+    __slots__ = ("type", "max_pages", "pages", "_map", "view")
+
+    def __init__(self, memory_type: MemoryType, max_pages_limit: int = MAX_PAGES) -> None:
+        self.type = memory_type
+        limits = memory_type.limits
+        self.max_pages = min(limits.max if limits.max is not None else MAX_PAGES, max_pages_limit)
+        self.pages = limits.min
+        reserve = max(self.max_pages, self.pages, 1) * PAGE_SIZE
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE
+        self._map = mmap.mmap(-1, reserve, flags=flags)
+        self.view = memoryview(self._map)[: self.pages * PAGE_SIZE]
+
+    @property
+    def size(self) -> int:
+        """Current size in bytes."""
+        return self.pages * PAGE_SIZE
+
+    def grow(self, delta: int) -> int:
+        """``memory.grow``: the old size in pages, or 0xFFFFFFFF (-1) when the
+        memory cannot grow that far.  New pages read as zero."""
+        old = self.pages
+        if delta > self.max_pages - old:
+            return 0xFFFFFFFF
+        if delta:
+            self.pages = old + delta
+            self.view = memoryview(self._map)[: self.pages * PAGE_SIZE]
+        return old
+
+    def read(self, address: int, length: int) -> bytes:
+        if address < 0 or length < 0 or address + length > self.size:
+            raise IndexError(f"memory access {address}+{length} outside {self.size} bytes")
+        return bytes(self.view[address : address + length])
+
+    def write(self, address: int, data: bytes) -> None:
+        if address < 0 or address + len(data) > self.size:
+            raise IndexError(f"memory access {address}+{len(data)} outside {self.size} bytes")
+        self.view[address : address + len(data)] = data
