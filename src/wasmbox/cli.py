@@ -92,6 +92,27 @@ def cmd_objdump(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wast(args: argparse.Namespace) -> int:
+    from .ir.instructions import ALL_FEATURES, WASM_2_0
+    from .wast import run_script
+
+    features = WASM_2_0 if args.features == "2.0" else ALL_FEATURES
+    paths: list[Path] = []
+    for name in args.paths:
+        path = Path(name)
+        paths.extend(sorted(path.rglob("*.wast")) if path.is_dir() else [path])
+    passed = failed = 0
+    for path in paths:
+        result = run_script(path, args.engine, features)
+        passed += result.passed
+        failed += result.failed
+        print(f"{path}: {result.passed} passed, {result.failed} failed")
+        for failure in result.failures[: args.show]:
+            print(f"  {failure}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wasmbox", description="WebAssembly toolkit.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -122,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-x", "--details", action="store_true", help="section details")
     p.add_argument("-d", "--disassemble", action="store_true", help="disassemble function bodies")
     p.set_defaults(run=cmd_objdump)
+    p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
+    p.add_argument("--engine", default="interp", choices=["interp"], help="execution engine")
+    p.add_argument(
+        "--features",
+        default="2.0",
+        choices=["2.0", "all"],
+        help="feature set: 2.0 (default, what the engines run) or all (adds exception handling syntax)",
+    )
+    p.add_argument("--show", type=int, default=5, help="failures to print per file")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(run=cmd_wast, input=None)
     return parser
 
 

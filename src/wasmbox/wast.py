@@ -188,9 +188,8 @@ class ScriptRunner:
                 if not any(self.results_match(results, option) for option in command.alternatives):
                     raise AssertionError(f"result {[describe(r) for r in results]} matches no alternative")
             elif not self.results_match(results, command.expected or []):
-                raise AssertionError(
-                    f"result {[describe(r) for r in results]}, expected {[self.show(e) for e in command.expected or []]}"
-                )
+                expected = [self.show(e) for e in command.expected or []]
+                raise AssertionError(f"result {[describe(r) for r in results]}, expected {expected}")
         elif kind in ("assert_trap", "assert_exhaustion"):
             assert command.action is not None
             expected_class = Exhaustion if kind == "assert_exhaustion" else Trap
@@ -221,14 +220,16 @@ class ScriptRunner:
         return value.pattern or repr(value.value)
 
     def results_match(self, results: list[object], expected: list[Value]) -> bool:
-        return len(results) == len(expected) and all(result_matches(r, e) for r, e in zip(results, expected))
+        return len(results) == len(expected) and all(
+            result_matches(r, e) for r, e in zip(results, expected, strict=True)
+        )
 
     @staticmethod
     def expect_trap(run: Callable[[], object], expected: type[Trap], message: str) -> None:
         try:
             run()
         except expected as trap:
-            if not (trap.kind.startswith(message) or message.startswith(trap.kind)):
+            if not str(trap).startswith(message):
                 raise AssertionError(f"trapped with {trap.kind!r}, expected {message!r}") from None
             return
         except Trap as trap:
@@ -258,7 +259,7 @@ class ScriptRunner:
         if count == 0:
             return []
         if count > 1:
-            return list(result)  # type: ignore[call-overload]
+            return list(result)  # type: ignore[call-overload, no-any-return]
         return [result]
 
 

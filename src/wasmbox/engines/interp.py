@@ -26,12 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import numeric
+from .. import numeric, simd
 from ..errors import Trap
 from ..ir import instructions as ins
-from ..ir.instructions import Imm, Instruction
+from ..ir.instructions import Instruction
 from ..ir.module import Module
-from ..ir.types import F32, F64, I32, I64, FuncType, ValType
+from ..ir.types import F32, F64, I32, I64, V128, FuncType, ValType
 
 M32 = "0xFFFFFFFF"
 M64 = "0xFFFFFFFFFFFFFFFF"
@@ -212,9 +212,35 @@ STORES: dict[str, tuple[str, str]] = {
     "i64.store16": ("<H", "({0} & 0xFFFF)"),
     "i64.store32": ("<I", f"({{0}} & {M32})"),
 }
-STRUCT_NAMES = {fmt: f"S_{'bBhHiIqQfd'.index(fmt[1])}" for fmt in ("<b", "<B", "<h", "<H", "<i", "<I", "<q", "<Q", "<f", "<d")}
+STRUCT_NAMES = {
+    fmt: f"S_{'bBhHiIqQfd'.index(fmt[1])}" for fmt in ("<b", "<B", "<h", "<H", "<i", "<I", "<q", "<Q", "<f", "<d")
+}
 
-ZERO = {I32: "0", I64: "0", F32: "0.0", F64: "0.0"}
+ZERO = {I32: "0", I64: "0", F32: "0.0", F64: "0.0", V128: "V128_ZERO"}
+
+
+def simd_function_name(name: str) -> str:
+    """The namespace name of a SIMD operation's Python function."""
+    return "v_" + name.replace(".", "_")
+
+
+# SIMD loads: name -> (bytes read, template on the raw bytes {0}).
+SIMD_LOADS = {
+    "v128.load": (16, "{0}"),
+    "v128.load8x8_s": (8, "load_extend({0}, 'v128.load8x8_s')"),
+    "v128.load8x8_u": (8, "load_extend({0}, 'v128.load8x8_u')"),
+    "v128.load16x4_s": (8, "load_extend({0}, 'v128.load16x4_s')"),
+    "v128.load16x4_u": (8, "load_extend({0}, 'v128.load16x4_u')"),
+    "v128.load32x2_s": (8, "load_extend({0}, 'v128.load32x2_s')"),
+    "v128.load32x2_u": (8, "load_extend({0}, 'v128.load32x2_u')"),
+    "v128.load8_splat": (1, "({0} * 16)"),
+    "v128.load16_splat": (2, "({0} * 8)"),
+    "v128.load32_splat": (4, "({0} * 4)"),
+    "v128.load64_splat": (8, "({0} * 2)"),
+    "v128.load32_zero": (4, "({0} + bytes(12))"),
+    "v128.load64_zero": (8, "({0} + bytes(8))"),
+}
+LANE_WIDTH = {"8": 1, "16": 2, "32": 4, "64": 8}
 
 
 class UnsupportedInstruction(NotImplementedError):
@@ -357,7 +383,8 @@ class FunctionTranslator:
             return 0, 0
         if isinstance(block_type, ValType):
             return 0, 1
-        t = self.types[block_type]  # type: ignore[index]
+        assert isinstance(block_type, int)
+        t = self.types[block_type]
         return len(t.params), len(t.results)
 
     def translate(self) -> str:
@@ -514,6 +541,8 @@ class FunctionTranslator:
                     for i in range(saved, len(self.lines)):
                         self.lines[i] = "    " + self.lines[i]
             self.dead = True
+        elif op.feature == "simd":
+            self.simd_instruction(name, op, imm)
         elif name == "ref.null":
             self.stack.append(Entry("None", frozenset()))
         elif name == "ref.func":
@@ -527,6 +556,53 @@ class FunctionTranslator:
             else:
                 self.emit(call)
         else:
+            raise UnsupportedInstruction(f"the portable engine does not run {name} yet")
+
+    def simd_instruction(self, name: str, op: Any, imm: tuple[Any, ...]) -> None:
+        if name == "v128.const":
+            self.stack.append(Entry(repr(imm[0]), frozenset()))
+        elif name in simd.OPERATIONS:
+            operands = self.pop_n(len(op.params))
+            placeholders = ", ".join(f"{{{i}}}" for i in range(len(operands)))
+            template = f"{simd_function_name(name)}({placeholders})"
+            expr, reads = self.combine(template, operands)
+            self.push_expr(expr, reads)
+        elif name in simd.LANE_OPERATIONS:
+            operands = self.pop_n(len(op.params))
+            values = [e.expr for e in operands]
+            args = [values[0], str(imm[0]), *values[1:]]
+            reads_all = (
+                None
+                if any(e.locals_read is None for e in operands)
+                else frozenset().union(*(e.locals_read or frozenset() for e in operands))
+            )
+            self.push_expr(f"{simd_function_name(name)}({', '.join(args)})", reads_all)
+        elif name == "i8x16.shuffle":
+            a, b = self.pop_n(2)
+            self.push_slot_value(f"shuffle({a.expr}, {b.expr}, {imm[0]!r})")
+        elif name in SIMD_LOADS:
+            size, template = SIMD_LOADS[name]
+            address = self.pop()
+            raw = f"load_bytes(M0, {address.expr} + {imm[1]}, {size})"
+            self.push_slot_value(template.format(raw))
+        elif name == "v128.store":
+            value = self.pop()
+            address = self.pop()
+            self.emit(f"store_bytes(M0, {address.expr} + {imm[1]}, {value.expr})")
+        elif name.startswith("v128.load") and name.endswith("_lane"):
+            width = LANE_WIDTH[name[9:-5]]
+            vector = self.pop()
+            address = self.pop()
+            lane = imm[2]
+            raw = f"load_bytes(M0, {address.expr} + {imm[1]}, {width})"
+            self.push_slot_value(f"{vector.expr}[:{lane * width}] + {raw} + {vector.expr}[{(lane + 1) * width}:]")
+        elif name.startswith("v128.store") and name.endswith("_lane"):
+            width = LANE_WIDTH[name[10:-5]]
+            vector = self.pop()
+            address = self.pop()
+            lane = imm[2]
+            self.emit(f"store_bytes(M0, {address.expr} + {imm[1]}, {vector.expr}[{lane * width}:{(lane + 1) * width}])")
+        else:  # pragma: no cover - every SIMD opcode is covered above
             raise UnsupportedInstruction(f"the portable engine does not run {name} yet")
 
     @staticmethod
@@ -681,13 +757,25 @@ def memory_init(memory: Any, datas: list[bytes], segment: int, dst: int, src: in
     memory.view[dst : dst + count] = data[src : src + count]
 
 
+def load_bytes(memory: Any, address: int, size: int) -> bytes:
+    if address + size > memory.size:
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    return bytes(memory.view[address : address + size])
+
+
+def store_bytes(memory: Any, address: int, data: bytes) -> None:
+    if address + len(data) > memory.size:
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    memory.view[address : address + len(data)] = data
+
+
 def call_indirect(table: Any, index: int, expected: FuncType) -> Callable[..., Any]:
     elements = table.elements
     if index >= len(elements):
-        raise Trap("undefined element")
+        raise Trap("undefined element", f"undefined element {index}")
     function = elements[index]
     if function is None:
-        raise Trap("uninitialized element")
+        raise Trap("uninitialized element", f"uninitialized element {index}")
     if function.type is not expected and function.type != expected:
         raise Trap("indirect call type mismatch")
     return function.code  # type: ignore[no-any-return]
@@ -711,7 +799,14 @@ def base_namespace() -> dict[str, object]:
         memory_fill=memory_fill,
         memory_init=memory_init,
         call_indirect=call_indirect,
+        load_bytes=load_bytes,
+        store_bytes=store_bytes,
+        shuffle=simd.shuffle,
+        load_extend=simd.load_extend,
+        V128_ZERO=bytes(16),
     )
+    for name, function in {**simd.OPERATIONS, **simd.LANE_OPERATIONS}.items():
+        namespace[simd_function_name(name)] = function
     for fmt, name in STRUCT_NAMES.items():
         namespace[name] = struct.Struct(fmt)
     return namespace

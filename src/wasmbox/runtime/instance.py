@@ -51,7 +51,8 @@ def _limits_match(actual: Limits, expected: Limits) -> bool:
 def check_import(kind: ExternKind, expected: object, provided: Extern, types: list[FuncType]) -> None:
     mismatch = LinkError("incompatible import type")
     if kind == ExternKind.FUNC:
-        if not isinstance(provided, FunctionInstance) or provided.type != types[expected]:  # type: ignore[index]
+        assert isinstance(expected, int)
+        if not isinstance(provided, FunctionInstance) or provided.type != types[expected]:
             raise mismatch
     elif kind == ExternKind.TABLE:
         assert isinstance(expected, TableType)
@@ -131,7 +132,9 @@ def instantiate(
     first = module.num_imported_funcs()
     for offset, func in enumerate(module.funcs):
         name = module.names.functions.get(first + offset)
-        instance.funcs.append(FunctionInstance(module.types[func.type_index], _not_compiled, instance, first + offset, name))
+        instance.funcs.append(
+            FunctionInstance(module.types[func.type_index], _not_compiled, instance, first + offset, name)
+        )
     for glob in module.globals:
         instance.globals.append(GlobalInstance(glob.type, evaluate_const(glob.init, instance.globals, instance.funcs)))
     for table in module.tables:
@@ -161,28 +164,30 @@ def instantiate(
         instance.funcs[index].code = code
 
     for export in module.exports:
-        space: list[Any] = [instance.funcs, instance.tables, instance.memories, instance.globals][export.kind]
-        instance.exports[export.name] = space[export.index]
+        spaces: list[list[Any]] = [instance.funcs, instance.tables, instance.memories, instance.globals]
+        instance.exports[export.name] = spaces[export.kind][export.index]
 
     for index, seg in enumerate(module.elements):
         if seg.mode is SegmentMode.ACTIVE:
             assert seg.offset is not None
             start = evaluate_const(seg.offset, instance.globals, instance.funcs)
-            table = instance.tables[seg.table]
+            assert isinstance(start, int)
+            target_table = instance.tables[seg.table]
             values = elements[index]
-            if start + len(values) > len(table.elements):  # type: ignore[operator]
+            if start + len(values) > len(target_table.elements):
                 raise Trap("out of bounds table access")
-            table.elements[start : start + len(values)] = values  # type: ignore[misc, operator]
+            target_table.elements[start : start + len(values)] = values
         if seg.mode is not SegmentMode.PASSIVE:
             elements[index] = []
     for index, data in enumerate(module.datas):
         if data.mode is SegmentMode.ACTIVE:
             assert data.offset is not None
             start = evaluate_const(data.offset, instance.globals, instance.funcs)
-            memory = instance.memories[data.memory]
-            if start + len(data.init) > memory.size:  # type: ignore[operator]
+            assert isinstance(start, int)
+            target_memory = instance.memories[data.memory]
+            if start + len(data.init) > target_memory.size:
                 raise Trap("out of bounds memory access")
-            memory.view[start : start + len(data.init)] = data.init  # type: ignore[misc, operator]
+            target_memory.view[start : start + len(data.init)] = data.init
             datas[index] = b""
     if module.start is not None:
         call_function(instance.funcs[module.start], [])
