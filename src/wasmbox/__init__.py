@@ -21,23 +21,42 @@ True
 
 from __future__ import annotations
 
+from .api import ENGINES, Func, Global, Instance, Linker, Memory, Module, Store, Table, func
 from .binary.decode import decode_module as decode
 from .binary.encode import encode_module as encode
-from .errors import Exhaustion, LinkError, MalformedError, Trap, ValidationError, WasmError
-from .ir.module import Module
+from .errors import Exhaustion, LinkError, MalformedError, Trap, ValidationError, WasiExit, WasmError
+from .ir.types import F32, F64, I32, I64, V128, FuncType, GlobalType, ValType
 from .load import load_module, load_module_file
 from .text.parser import parse_module_text as parse_wat
 from .text.printer import print_module as print_wat
 from .validate import validate_module as validate
 
 __all__ = [
+    "ENGINES",
+    "F32",
+    "F64",
+    "I32",
+    "I64",
+    "V128",
     "Exhaustion",
+    "Func",
+    "FuncType",
+    "Global",
+    "GlobalType",
+    "Instance",
     "LinkError",
+    "Linker",
     "MalformedError",
+    "Memory",
     "Module",
+    "Store",
+    "Table",
     "Trap",
+    "ValType",
     "ValidationError",
+    "WasiExit",
     "WasmError",
+    "func",
     "decode",
     "encode",
     "load_module",

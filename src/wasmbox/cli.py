@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .binary.decode import decode_module, instruction_offset
 from .binary.encode import encode_module
-from .errors import MalformedError, ValidationError, WasmError
+from .errors import MalformedError, Trap, ValidationError, WasiExit, WasmError
+from .ir.types import ValType
 from .ir.module import Module
 from .load import is_binary, load_module, load_module_file
 from .text.printer import print_module
@@ -113,6 +114,51 @@ def cmd_wast(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _parse_argument(text: str, t: ValType) -> object:
+    if t in (ValType.I32, ValType.I64):
+        return int(text, 0)
+    if t in (ValType.F32, ValType.F64):
+        return float(text)
+    raise ValueError(f"cannot pass a {t.text} argument from the command line")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .api import Func, Linker, Module, Store
+    from .wasi import WasiConfig
+
+    module = Module.from_file(args.input)
+    store = Store(args.engine)
+    linker = Linker(store)
+    linker.define_wasi(WasiConfig(argv=[Path(args.input).name, *args.args]))
+    try:
+        instance = linker.instantiate(module)
+        if args.invoke is None:
+            start = instance.exports.get("_start")
+            if not isinstance(start, Func):
+                return _fail(f"{args.input}: no _start function (use --invoke NAME)")
+            start()
+            return 0
+        target = instance.exports.get(args.invoke)
+        if not isinstance(target, Func):
+            return _fail(f"{args.input}: no exported function {args.invoke!r}")
+        params = target.type.params
+        if len(args.args) != len(params):
+            return _fail(f"{args.invoke} takes {len(params)} arguments, got {len(args.args)}")
+        try:
+            values = [_parse_argument(a, t) for a, t in zip(args.args, params, strict=True)]
+        except ValueError as error:
+            return _fail(f"bad argument: {error}")
+        result = target(*values)
+    except WasiExit as exit_:
+        return exit_.code
+    except Trap as trap:
+        return _fail(f"{args.input}: wasm trap: {trap}")
+    if result is not None:
+        for value in result if isinstance(result, tuple) else (result,):
+            print(value)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wasmbox", description="WebAssembly toolkit.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +189,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-x", "--details", action="store_true", help="section details")
     p.add_argument("-d", "--disassemble", action="store_true", help="disassemble function bodies")
     p.set_defaults(run=cmd_objdump)
+    p = commands.add_parser("run", help="run a program (_start, or --invoke an export)")
+    p.add_argument("--engine", default="auto", help="execution engine (default: the fastest available)")
+    p.add_argument("--invoke", metavar="NAME", help="call this export with ARGS and print its results")
+    p.add_argument("input", metavar="PROG")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+    p.set_defaults(run=cmd_run)
+
     p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
     p.add_argument("--engine", default="interp", choices=["interp"], help="execution engine")
     p.add_argument(

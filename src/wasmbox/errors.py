@@ -102,3 +102,11 @@ class Exhaustion(Trap):
 
     def __init__(self, kind: str = "call stack exhausted", message: str | None = None) -> None:
         super().__init__(kind, message)
+
+
+class WasiExit(WasmError):
+    """The guest called ``proc_exit``; ``code`` is its exit status."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+        super().__init__(f"exit status {code}")

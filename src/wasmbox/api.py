@@ -1,0 +1,390 @@
+"""The embedding API: load modules, link host functions, call exports.
+
+Modelled on wasmtime-py, simpler where Python allows::
+
+    store = Store()
+    module = Module('(module (func (export "add") (param i32 i32) (result i32) '
+                    'local.get 0 local.get 1 i32.add))')
+    instance = Instance(store, module)
+    instance.exports["add"](1, 2)   # -> 3
+
+Values cross the boundary as Python values: i32/i64 as (signed) ints, f32/f64
+as floats, v128 as 16 bytes, funcref as :class:`Func` or None, externref as
+any Python object (None is null).  Several results come back as a tuple.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from . import numeric
+from .engines.interp import InterpEngine
+from .errors import LinkError, Trap, WasiExit
+from .ir.module import Module as ModuleIR
+from .ir.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, GlobalType, ValType
+from .load import load_module
+from .runtime.instance import Extern, ModuleInstance, call_function, instantiate
+from .runtime.memory import MemoryInstance
+from .runtime.objects import FunctionInstance, GlobalInstance, TableInstance
+from .validate import validate_module
+
+_ENGINE_CLASSES: dict[str, Callable[[], Any]] = {"interp": InterpEngine}
+ENGINES: tuple[str, ...] = tuple(_ENGINE_CLASSES)
+
+
+class Store:
+    """Owns the runtime objects of a group of instances and picks the engine.
+
+    ``engine``: one of :data:`ENGINES`, or ``"auto"`` for the fastest one
+    available on this machine.
+    """
+
+    def __init__(self, engine: str = "auto") -> None:
+        if engine == "auto":
+            engine = ENGINES[-1]
+        if engine not in _ENGINE_CLASSES:
+            raise ValueError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+        self.engine_name = engine
+        self.engine = _ENGINE_CLASSES[engine]()
+
+
+class Module:
+    """A validated module, from binary bytes or WAT text.
+
+    Raises :class:`MalformedError` or :class:`ValidationError`.
+    """
+
+    def __init__(self, source: bytes | bytearray | str, name: str | None = None) -> None:
+        data = bytes(source) if isinstance(source, bytes | bytearray) else source
+        self.ir: ModuleIR = load_module(data, name)
+        validate_module(self.ir)
+        self.name = name
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Module:
+        return cls(Path(path).read_bytes(), str(path))
+
+    @property
+    def imports(self) -> list[tuple[str, str, str]]:
+        """(module, name, kind) of each import."""
+        return [(i.module, i.name, i.kind.text) for i in self.ir.imports]
+
+    @property
+    def exports(self) -> list[tuple[str, str]]:
+        """(name, kind) of each export."""
+        return [(e.name, e.kind.text) for e in self.ir.exports]
+
+
+# --- values -------------------------------------------------------------------
+
+
+def to_runtime(value: object, t: ValType, what: str) -> object:
+    """Convert a Python value for a wasm parameter of type ``t``."""
+    if t is I32 or t is I64:
+        bits = 32 if t is I32 else 64
+        if not isinstance(value, int):
+            raise TypeError(f"{what}: expected an int for {t.text}, got {type(value).__name__}")
+        if not -(1 << (bits - 1)) <= value < (1 << bits):
+            raise TypeError(f"{what}: {value} does not fit in {t.text}")
+        return value & ((1 << bits) - 1)
+    if t is F32 or t is F64:
+        if not isinstance(value, int | float):
+            raise TypeError(f"{what}: expected a float for {t.text}, got {type(value).__name__}")
+        return numeric.f32_round(float(value)) if t is F32 else float(value)
+    if t is V128:
+        if isinstance(value, int):
+            return (value & ((1 << 128) - 1)).to_bytes(16, "little")
+        if not isinstance(value, bytes | bytearray) or len(value) != 16:
+            raise TypeError(f"{what}: expected 16 bytes or an int for v128")
+        return bytes(value)
+    if t is FUNCREF:
+        if value is None:
+            return None
+        if not isinstance(value, Func):
+            raise TypeError(f"{what}: expected a Func or None for funcref, got {type(value).__name__}")
+        return value._instance
+    return value  # externref: any object
+
+
+def from_runtime(value: object, t: ValType) -> object:
+    if t is I32:
+        return numeric.signed32(value)  # type: ignore[arg-type]
+    if t is I64:
+        return numeric.signed64(value)  # type: ignore[arg-type]
+    if t is FUNCREF:
+        return None if value is None else Func._wrap(value)  # type: ignore[arg-type]
+    return value
+
+
+# --- externs ----------------------------------------------------------------------
+
+
+class Func:
+    """A function: an export of an instance, or a Python host function.
+
+    ``Func(store, FuncType([I32], [I32]), py_function)`` makes a host function;
+    calling a Func calls it with Python values.
+    """
+
+    def __init__(self, store: Store | None, func_type: FuncType, function: Callable[..., Any]) -> None:
+        self._instance = _host_function(func_type, function)
+
+    @classmethod
+    def _wrap(cls, instance: FunctionInstance) -> Func:
+        func = cls.__new__(cls)
+        func._instance = instance
+        return func
+
+    @property
+    def type(self) -> FuncType:
+        return self._instance.type
+
+    def __call__(self, *args: object) -> Any:
+        t = self._instance.type
+        if len(args) != len(t.params):
+            raise TypeError(f"{self._describe()} takes {len(t.params)} arguments, got {len(args)}")
+        runtime_args = [
+            to_runtime(a, p, f"argument {i + 1}") for i, (a, p) in enumerate(zip(args, t.params, strict=True))
+        ]
+        result = call_function(self._instance, runtime_args)
+        if not t.results:
+            return None
+        if len(t.results) == 1:
+            return from_runtime(result, t.results[0])
+        return tuple(from_runtime(r, rt) for r, rt in zip(result, t.results, strict=True))  # type: ignore[call-overload]
+
+    def _describe(self) -> str:
+        return f"function {self._instance.name or self._instance.index}"
+
+    def __repr__(self) -> str:
+        return f"<Func {self._instance.name or ''} {self.type}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Func) and other._instance is self._instance
+
+    def __hash__(self) -> int:
+        return id(self._instance)
+
+
+_ANNOTATION_TYPES: dict[object, ValType] = {int: I32, float: F64, bytes: V128}
+_ANNOTATION_TYPES.update({t: t for t in ValType})
+_ANNOTATION_TYPES.update({t.text: t for t in ValType})
+
+
+def func(function: Callable[..., Any]) -> Func:
+    """Decorator: a host function typed by its annotations.
+
+    ``int`` means i32, ``float`` f64; use ``"i64"``, ``"f32"``, ``"externref"``
+    (or the ``ValType`` members) for the others.  Return ``None`` for no
+    results, a value for one, a ``tuple[...]`` annotation for several.
+    """
+    signature = inspect.signature(function, eval_str=False)
+    params = []
+    for name, parameter in signature.parameters.items():
+        if parameter.annotation not in _ANNOTATION_TYPES:
+            raise TypeError(f"host function {function.__name__}: parameter {name} needs a wasm type annotation")
+        params.append(_ANNOTATION_TYPES[parameter.annotation])
+    annotation = signature.return_annotation
+    results: tuple[ValType, ...]
+    if annotation in (None, "None", inspect.Signature.empty):
+        results = ()
+    elif annotation in _ANNOTATION_TYPES:
+        results = (_ANNOTATION_TYPES[annotation],)
+    elif getattr(annotation, "__origin__", None) is tuple:
+        results = tuple(_ANNOTATION_TYPES[a] for a in annotation.__args__)
+    else:
+        raise TypeError(f"host function {function.__name__}: unsupported return annotation {annotation!r}")
+    return Func(None, FuncType(tuple(params), results), function)
+
+
+def _host_function(func_type: FuncType, function: Callable[..., Any]) -> FunctionInstance:
+    name = getattr(function, "__name__", "host")
+
+    def code(*args: object) -> object:
+        python_args = [from_runtime(a, t) for a, t in zip(args, func_type.params, strict=True)]
+        try:
+            result = function(*python_args)
+        except (Trap, WasiExit):
+            raise
+        except Exception as error:
+            raise Trap(
+                "host function failed", f"host function {name} raised {type(error).__name__}: {error}"
+            ) from error
+        results = func_type.results
+        if not results:
+            return None
+        if len(results) == 1:
+            return to_runtime(result, results[0], f"result of host function {name}")
+        if not isinstance(result, tuple) or len(result) != len(results):
+            raise Trap("host function failed", f"host function {name} must return {len(results)} values")
+        return tuple(to_runtime(r, t, f"result of host function {name}") for r, t in zip(result, results, strict=True))
+
+    return FunctionInstance(func_type, code, name=name, host=True)
+
+
+class Memory:
+    """A linear memory; ``buffer`` is a zero-copy view (numpy can wrap it)."""
+
+    def __init__(self, instance: MemoryInstance) -> None:
+        self._instance = instance
+
+    @property
+    def size(self) -> int:
+        """Size in pages (64 KiB)."""
+        return self._instance.pages
+
+    @property
+    def data_len(self) -> int:
+        return self._instance.size
+
+    @property
+    def buffer(self) -> memoryview:
+        """The current bytes; a new view is needed after ``grow``."""
+        return self._instance.view
+
+    def read(self, address: int, length: int) -> bytes:
+        return self._instance.read(address, length)
+
+    def write(self, address: int, data: bytes) -> None:
+        self._instance.write(address, data)
+
+    def grow(self, pages: int) -> int:
+        """Grow by ``pages``; the old size, or -1 when the memory cannot grow."""
+        return numeric.signed32(self._instance.grow(pages))
+
+
+class Table:
+    def __init__(self, instance: TableInstance) -> None:
+        self._instance = instance
+
+    @property
+    def size(self) -> int:
+        return len(self._instance.elements)
+
+    def get(self, index: int) -> object:
+        return from_runtime(self._instance.elements[index], self._instance.type.element)
+
+    def set(self, index: int, value: object) -> None:
+        self._instance.elements[index] = to_runtime(value, self._instance.type.element, "table element")
+
+    def grow(self, delta: int, value: object = None) -> int:
+        return numeric.signed32(self._instance.grow(delta, to_runtime(value, self._instance.type.element, "value")))
+
+
+class Global:
+    def __init__(self, instance: GlobalInstance) -> None:
+        self._instance = instance
+
+    @classmethod
+    def new(cls, global_type: GlobalType, value: object) -> Global:
+        return cls(GlobalInstance(global_type, to_runtime(value, global_type.valtype, "global value")))
+
+    @property
+    def type(self) -> GlobalType:
+        return self._instance.type
+
+    @property
+    def value(self) -> object:
+        return from_runtime(self._instance.value, self._instance.type.valtype)
+
+    @value.setter
+    def value(self, value: object) -> None:
+        if not self._instance.type.mutable:
+            raise AttributeError("global is immutable")
+        self._instance.value = to_runtime(value, self._instance.type.valtype, "global value")
+
+
+ExternObject = Func | Memory | Table | Global
+
+
+def _wrap_extern(extern: Extern) -> ExternObject:
+    if isinstance(extern, FunctionInstance):
+        return Func._wrap(extern)
+    if isinstance(extern, MemoryInstance):
+        return Memory(extern)
+    if isinstance(extern, TableInstance):
+        return Table(extern)
+    return Global(extern)
+
+
+def _unwrap_extern(value: object) -> Extern:
+    if isinstance(value, Func | Memory | Table | Global):
+        return value._instance
+    if callable(value):
+        return func(value)._instance
+    raise TypeError(f"cannot import {type(value).__name__}: expected Func, Memory, Table, Global or a function")
+
+
+class Exports(Mapping[str, ExternObject]):
+    def __init__(self, instance: ModuleInstance) -> None:
+        self._instance = instance
+
+    def __getitem__(self, name: str) -> ExternObject:
+        return _wrap_extern(self._instance.exports[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._instance.exports)
+
+    def __len__(self) -> int:
+        return len(self._instance.exports)
+
+
+class Instance:
+    """An instantiated module.
+
+    ``imports``: ``{"env": {"print": func, ...}}``; values are :class:`Func`,
+    :class:`Memory`, :class:`Table`, :class:`Global`, or annotated Python
+    functions (wrapped with :func:`func`).
+    """
+
+    def __init__(self, store: Store, module: Module, imports: Mapping[str, Mapping[str, object]] | None = None) -> None:
+        resolved = {
+            (module_name, name): _unwrap_extern(value)
+            for module_name, items in (imports or {}).items()
+            for name, value in items.items()
+        }
+        self._init(store, module, resolved)
+
+    def _init(self, store: Store, module: Module, resolved: Mapping[tuple[str, str], Extern]) -> None:
+        self.store = store
+        self.module = module
+        self._instance = instantiate(module.ir, resolved, store.engine)
+        self.exports = Exports(self._instance)
+
+
+class Linker:
+    """Collects definitions by (module, name) and instantiates modules against them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._definitions: dict[tuple[str, str], Extern] = {}
+        self._wasi: Any = None
+
+    def define(self, module: str, name: str, extern: object) -> None:
+        self._definitions[(module, name)] = _unwrap_extern(extern)
+
+    def define_instance(self, name: str, instance: Instance) -> None:
+        for export, extern in instance._instance.exports.items():
+            self._definitions[(name, export)] = extern
+
+    def define_wasi(self, config: Any = None) -> None:
+        from .wasi import WasiConfig, WasiInstance
+
+        self._wasi = WasiInstance(config or WasiConfig())
+        self._definitions.update(self._wasi.imports())
+
+    def instantiate(self, module: Module) -> Instance:
+        missing = [f"{m}.{n}" for m, n, _ in module.imports if (m, n) not in self._definitions]
+        if missing:
+            raise LinkError(f"unknown import {missing[0]}")
+        instance = Instance.__new__(Instance)
+        instance._init(self.store, module, self._definitions)
+        if self._wasi is not None:
+            # The guest's memory exists only once instantiation made it.
+            memory = instance._instance.exports.get("memory")
+            if isinstance(memory, MemoryInstance):
+                self._wasi.bind(memory)
+        return instance
