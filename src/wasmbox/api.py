@@ -24,7 +24,7 @@ from . import numeric
 from .engines.interp import InterpEngine
 from .errors import LinkError, Trap, WasiExit
 from .ir.module import Module as ModuleIR
-from .ir.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, GlobalType, ValType
+from .ir.types import F32, F64, FUNCREF, I32, I64, V128, FuncType, GlobalType, ValType
 from .load import load_module
 from .runtime.instance import Extern, ModuleInstance, call_function, instantiate
 from .runtime.memory import MemoryInstance

@@ -13,8 +13,8 @@ from pathlib import Path
 from .binary.decode import decode_module, instruction_offset
 from .binary.encode import encode_module
 from .errors import MalformedError, Trap, ValidationError, WasiExit, WasmError
-from .ir.types import ValType
 from .ir.module import Module
+from .ir.types import ValType
 from .load import is_binary, load_module, load_module_file
 from .text.printer import print_module
 from .validate import validate_module
