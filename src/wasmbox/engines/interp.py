@@ -8,12 +8,15 @@ locals and constants are kept as Python expressions until they are needed, so
 ``local.get 0; local.get 1; i32.add; local.set 2`` becomes one line.
 
 Control flow: CPython allows only 20 nested loops per function, fewer than
-real wasm nests blocks, so a function is a dispatch over its basic blocks:
-``while True: if pc == 0: ... if pc == 1: ...``.  A basic block starts at
-every branch target (block end, loop header, if/else arms) and after every
-conditional branch; a forward branch sets ``pc`` and falls through the later
-tests, a backward one (to a loop) sets ``pc`` and ``continue``s.  Values carried
-by branches are moved into the target's slots first.
+real wasm nests blocks, so blocks cannot each become a Python loop.  Instead a
+function is a dispatch over its basic blocks: ``while True: if pc == 0: ...
+if pc == 1: ...``.  A basic block starts at every branch target (block end,
+loop header, if/else arms) and after every conditional branch; a forward
+branch sets ``pc`` and falls through the later tests.  Each wasm loop (up to
+``MAX_LOOP_NESTING`` deep) gets a ``while True`` of its own holding the
+dispatch of the blocks inside it, so a back-edge ``continue``s a short chain;
+a branch that leaves a loop ``break``s, and the enclosing level re-dispatches.
+Values carried by branches are moved into the target's slots first.
 
 Numeric semantics come from :mod:`wasmbox.numeric`; simple operations are
 inlined as expressions written here from the same rules.
@@ -243,6 +246,26 @@ SIMD_LOADS = {
 LANE_WIDTH = {"8": 1, "16": 2, "32": 4, "64": 8}
 
 
+MAX_LOOP_NESTING = 14  # Python loops per function; CPython's limit is 20 blocks
+
+
+@dataclass
+class Level:
+    """One Python ``while True`` dispatch loop: the function's, or a wasm loop's.
+
+    ``segments`` are the basic blocks emitted in its chain; ``exits`` the
+    targets outside it that branches from inside have left for.
+    """
+
+    header_indent: int
+    segments: set[int] = field(default_factory=set)
+    exits: set[int] = field(default_factory=set)
+
+    @property
+    def body_indent(self) -> int:
+        return self.header_indent + 4
+
+
 class UnsupportedInstruction(NotImplementedError):
     """The portable engine does not run this instruction (yet)."""
 
@@ -254,8 +277,10 @@ class Frame:
     params: int
     results: int
     target: int  # pc of the label: loop header, or the continuation after end
+    level: Level | None = None  # the dispatch level the target's block is in
     else_pc: int | None = None
     has_else: bool = False
+    own_level: bool = False  # a loop with a Python while of its own
 
 
 @dataclass
@@ -282,10 +307,12 @@ class FunctionTranslator:
     next_pc: int = 1
     dead: bool = False
     uses_dispatch: bool = False
+    levels: list[Level] = field(default_factory=lambda: [Level(8, {0})])
+    has_memory: bool = False
 
     # --- emission -----------------------------------------------------------
     def emit(self, line: str) -> None:
-        self.lines.append("            " + line)
+        self.lines.append(" " * self.levels[-1].body_indent + line)
 
     def new_pc(self) -> int:
         pc = self.next_pc
@@ -295,7 +322,9 @@ class FunctionTranslator:
     def start_segment(self, pc: int) -> None:
         """Begin basic block ``pc`` (a branch target)."""
         self.uses_dispatch = True
-        self.lines.append(f"        if pc == {pc}:")
+        level = self.levels[-1]
+        level.segments.add(pc)
+        self.lines.append(" " * level.header_indent + f"if pc == {pc}:")
         self.dead = False
 
     # --- operand stack --------------------------------------------------------
@@ -364,8 +393,19 @@ class FunctionTranslator:
         self.move_to(frame.base, values)
         self.emit(f"pc = {frame.target}")
         self.uses_dispatch = True
-        if frame.kind == "loop":
+        level = self.levels[-1]
+        if frame.level is not level:
+            level.exits.add(frame.target)
+            self.emit("break")
+        elif frame.kind == "loop":
             self.emit("continue")
+
+    def branch_falls_through(self, depth: int) -> bool:
+        """Whether a branch to ``depth`` continues past the emitted code (a
+        forward branch within this dispatch level) rather than leaving by
+        return, continue or break."""
+        frame = self.frames[-1 - depth]
+        return frame.kind != "func" and frame.kind != "loop" and frame.level is self.levels[-1]
 
     def emit_return(self) -> None:
         count = len(self.func_type.results)
@@ -413,6 +453,8 @@ class FunctionTranslator:
             self.emit_return()
         body = self.lines[body_lines_start:]
         head = [f"def f{self.func_index}({', '.join(params)}):"]
+        if self.has_memory:
+            head.append("    mv = M0.view")
         for i, t in enumerate(self.local_types[len(params) :], start=len(params)):
             head.append(f"    l{i} = {ZERO.get(t, 'None')}")
         if self.uses_dispatch:
@@ -455,15 +497,16 @@ class FunctionTranslator:
         elif name in LOADS:
             fmt, post = LOADS[name]
             address = self.pop()
-            raw = f"{STRUCT_NAMES[fmt]}.unpack_from(M0.view, {address.expr} + {imm[1]})[0]"
+            raw = f"{STRUCT_NAMES[fmt]}_unpack(mv, {self.address(address, imm[1])})[0]"
             self.push_slot_value(post.format(raw))
         elif name in STORES:
             fmt, convert = STORES[name]
             value = self.pop()
             address = self.pop()
-            self.emit(
-                f"{STRUCT_NAMES[fmt]}.pack_into(M0.view, {address.expr} + {imm[1]}, {convert.format(value.expr)})"
-            )
+            stored = convert.format(value.expr)
+            if value.expr.isdigit():
+                stored = str(eval(stored, {}))  # noqa: S307 - a mask of an integer literal
+            self.emit(f"{STRUCT_NAMES[fmt]}_pack(mv, {self.address(address, imm[1])}, {stored})")
         elif name == "nop":
             pass
         elif name == "unreachable":
@@ -485,6 +528,7 @@ class FunctionTranslator:
         elif name == "memory.grow":
             delta = self.pop()
             self.push_slot_value(f"M0.grow({delta.expr})")
+            self.emit("mv = M0.view")
         elif name == "call":
             callee = self.func_types[imm[0]]
             args = self.pop_n(len(callee.params))
@@ -511,15 +555,18 @@ class FunctionTranslator:
         elif name == "br_if":
             condition = self.pop()
             self.materialize_all()
-            after = self.new_pc()
             self.emit(f"if {condition.expr}:")
             saved = len(self.lines)
             self.branch(imm[0])
             for i in range(saved, len(self.lines)):
                 self.lines[i] = "    " + self.lines[i]
-            self.emit("else:")
-            self.emit(f"    pc = {after}")
-            self.start_segment(after)
+            if self.branch_falls_through(imm[0]):
+                # A forward branch in this dispatch level only sets pc: the
+                # rest of this block must then be skipped, so it starts anew.
+                after = self.new_pc()
+                self.emit("else:")
+                self.emit(f"    pc = {after}")
+                self.start_segment(after)
         elif name == "br_table":
             labels, default = imm
             index = self.pop()
@@ -612,6 +659,10 @@ class FunctionTranslator:
             return f"f64_from_bits({bits})"
         return repr(value)
 
+    @staticmethod
+    def address(address: Entry, offset: int) -> str:
+        return f"{address.expr} + {offset}" if offset else address.expr
+
     def call(self, target: str, callee: FuncType, args: list[Entry]) -> None:
         call = f"{target}({', '.join(e.expr for e in args)})"
         results = len(callee.results)
@@ -622,6 +673,8 @@ class FunctionTranslator:
             self.emit(f"s{base} = {call}")
         else:
             self.emit(f"{', '.join(f's{base + i}' for i in range(results))} = {call}")
+        if self.has_memory:
+            self.emit("mv = M0.view")  # the callee may have grown the memory
         for i in range(results):
             self.stack.append(Entry(f"s{base + i}"))
 
@@ -633,11 +686,15 @@ class FunctionTranslator:
         if kind == "loop":
             header = self.new_pc()
             self.emit(f"pc = {header}")
+            own_level = len(self.levels) <= MAX_LOOP_NESTING
+            if own_level:
+                self.emit("while True:")
+                self.levels.append(Level(self.levels[-1].body_indent + 4))
             self.start_segment(header)
-            self.frames.append(Frame("loop", base, params, results, header))
+            self.frames.append(Frame("loop", base, params, results, header, self.levels[-1], own_level=own_level))
             return
         end = self.new_pc()
-        frame = Frame(kind, base, params, results, end)
+        frame = Frame(kind, base, params, results, end, self.levels[-1])
         self.frames.append(frame)
         if kind == "if":
             then_pc = self.new_pc()
@@ -659,8 +716,50 @@ class FunctionTranslator:
         assert frame.else_pc is not None
         self.start_segment(frame.else_pc)
 
+    def close_loop_level(self) -> None:
+        """End a loop's own ``while``: fall out to a new block, re-dispatch
+        branches that left the loop."""
+        inner = self.levels[-1]
+        exit_pc = None
+        if not self.dead:
+            exit_pc = self.new_pc()
+            self.emit(f"pc = {exit_pc}")
+            self.emit("break")
+        self.lines.append(" " * inner.header_indent + "break")
+        self.levels.pop()
+        outer = self.levels[-1]
+        backward = sorted(t for t in inner.exits if t in outer.segments)
+        outside = sorted(t for t in inner.exits if t not in outer.segments and not self.emitted_later(t, outer))
+        if backward:
+            self.emit(
+                f"if pc in {tuple(backward)!r}: continue" if len(backward) > 1 else f"if pc == {backward[0]}: continue"
+            )
+        if outside:
+            outer.exits.update(outside)
+            self.emit(f"if pc in {tuple(outside)!r}: break" if len(outside) > 1 else f"if pc == {outside[0]}: break")
+        if exit_pc is not None:
+            self.start_segment(exit_pc)
+            self.dead = False
+        else:
+            self.dead = True
+
+    def emitted_later(self, target: int, level: Level) -> bool:
+        """Whether ``target`` is a block still to be emitted at ``level``."""
+        return any(frame.target == target and frame.level is level for frame in self.frames) or any(
+            frame.else_pc == target and frame.level is level for frame in self.frames
+        )
+
     def close_block(self) -> None:
         frame = self.frames.pop()
+        if frame.kind == "loop" and frame.own_level:
+            if not self.dead:
+                self.materialize_all()
+                self.move_to(frame.base, self.stack[len(self.stack) - frame.results :] if frame.results else [])
+            self.close_loop_level()
+            del self.stack[frame.base :]
+            for i in range(frame.results):
+                self.stack.append(Entry(f"s{frame.base + i}"))
+            return
         if not self.dead:
             self.materialize_all()
             self.move_to(frame.base, self.stack[len(self.stack) - frame.results :] if frame.results else [])
@@ -808,7 +907,10 @@ def base_namespace() -> dict[str, object]:
     for name, function in {**simd.OPERATIONS, **simd.LANE_OPERATIONS}.items():
         namespace[simd_function_name(name)] = function
     for fmt, name in STRUCT_NAMES.items():
-        namespace[name] = struct.Struct(fmt)
+        packer = struct.Struct(fmt)
+        namespace[name] = packer
+        namespace[f"{name}_unpack"] = packer.unpack_from
+        namespace[f"{name}_pack"] = packer.pack_into
     return namespace
 
 
@@ -830,6 +932,7 @@ class InterpEngine:
             translator = FunctionTranslator(
                 module, index, func_type, list(func_type.params) + func.locals, func.body, module.types, func_types
             )
+            translator.has_memory = bool(module.memory_types())
             sources.append(translator.translate())
         for i, t in enumerate(module.types):
             namespace[f"TYPE{i}"] = t
