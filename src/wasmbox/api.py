@@ -172,6 +172,25 @@ class Func:
 _ANNOTATION_TYPES: dict[object, ValType] = {int: I32, float: F64, bytes: V128}
 _ANNOTATION_TYPES.update({t: t for t in ValType})
 _ANNOTATION_TYPES.update({t.text: t for t in ValType})
+_ANNOTATION_TYPES.update({"int": I32, "float": F64, "bytes": V128})
+
+
+def _result_types(annotation: object) -> tuple[ValType, ...] | None:
+    """Result types from a return annotation (also in string form, as with
+    ``from __future__ import annotations``); None if not understood."""
+    if annotation in (None, "None", inspect.Signature.empty):
+        return ()
+    if annotation in _ANNOTATION_TYPES:
+        return (_ANNOTATION_TYPES[annotation],)
+    if getattr(annotation, "__origin__", None) is tuple:
+        items: list[object] = list(annotation.__args__)  # type: ignore[attr-defined]
+    elif isinstance(annotation, str) and annotation.startswith("tuple[") and annotation.endswith("]"):
+        items = [part.strip().strip("'\"") for part in annotation[6:-1].split(",")]
+    else:
+        return None
+    if not all(item in _ANNOTATION_TYPES for item in items):
+        return None
+    return tuple(_ANNOTATION_TYPES[item] for item in items)
 
 
 def func(function: Callable[..., Any]) -> Func:
@@ -184,19 +203,17 @@ def func(function: Callable[..., Any]) -> Func:
     signature = inspect.signature(function, eval_str=False)
     params = []
     for name, parameter in signature.parameters.items():
-        if parameter.annotation not in _ANNOTATION_TYPES:
+        annotation = parameter.annotation
+        if isinstance(annotation, str):
+            annotation = annotation.strip("'\"")
+        if annotation not in _ANNOTATION_TYPES:
             raise TypeError(f"host function {function.__name__}: parameter {name} needs a wasm type annotation")
-        params.append(_ANNOTATION_TYPES[parameter.annotation])
-    annotation = signature.return_annotation
-    results: tuple[ValType, ...]
-    if annotation in (None, "None", inspect.Signature.empty):
-        results = ()
-    elif annotation in _ANNOTATION_TYPES:
-        results = (_ANNOTATION_TYPES[annotation],)
-    elif getattr(annotation, "__origin__", None) is tuple:
-        results = tuple(_ANNOTATION_TYPES[a] for a in annotation.__args__)
-    else:
-        raise TypeError(f"host function {function.__name__}: unsupported return annotation {annotation!r}")
+        params.append(_ANNOTATION_TYPES[annotation])
+    results = _result_types(signature.return_annotation)
+    if results is None:
+        raise TypeError(
+            f"host function {function.__name__}: unsupported return annotation {signature.return_annotation!r}"
+        )
     return Func(None, FuncType(tuple(params), results), function)
 
 

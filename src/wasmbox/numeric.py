@@ -63,6 +63,13 @@ def f32_bits(value: float) -> int:
     return int(_unpack_i(_pack_f(value))[0])
 
 
+def f32_round_arithmetic(value: float) -> float:
+    """``f32_round`` for results of arithmetic: their NaNs are quiet, and the
+    float conversion keeps a quiet NaN's payload, so no NaN test is needed."""
+    _f32_slot[0] = value
+    return _f32_slot[0]
+
+
 def f32_round(value: float) -> float:
     """Round a double to the nearest f32 (overflowing to infinity)."""
     if value != value:

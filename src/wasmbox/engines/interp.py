@@ -50,7 +50,7 @@ PURE: dict[str, str] = {
     "i32.xor": "({0} ^ {1})",
     "i32.shl": f"(({{0}} << ({{1}} & 31)) & {M32})",
     "i32.shr_u": "({0} >> ({1} & 31))",
-    "i32.shr_s": "i32_shr_s({0}, {1})",
+    "i32.shr_s": f"(((({{0}} ^ 0x80000000) - 0x80000000) >> ({{1}} & 31)) & {M32})",
     "i32.rotl": "i32_rotl({0}, {1})",
     "i32.rotr": "i32_rotr({0}, {1})",
     "i32.clz": "i32_clz({0})",
@@ -133,13 +133,15 @@ PURE: dict[str, str] = {
     "f64.min": "fmin({0}, {1})",
     "f32.max": "fmax({0}, {1})",
     "f64.max": "fmax({0}, {1})",
-    "f32.add": "f32_add({0}, {1})",
-    "f32.sub": "f32_sub({0}, {1})",
-    "f32.mul": "f32_mul({0}, {1})",
+    # IEEE hardware already returns what the spec allows for these: a
+    # canonical NaN for invalid operations, an input NaN made quiet otherwise.
+    "f32.add": "f32_round_arithmetic({0} + {1})",
+    "f32.sub": "f32_round_arithmetic({0} - {1})",
+    "f32.mul": "f32_round_arithmetic({0} * {1})",
     "f32.div": "f32_div({0}, {1})",
-    "f64.add": "f64_add({0}, {1})",
-    "f64.sub": "f64_sub({0}, {1})",
-    "f64.mul": "f64_mul({0}, {1})",
+    "f64.add": "({0} + {1})",
+    "f64.sub": "({0} - {1})",
+    "f64.mul": "({0} * {1})",
     "f64.div": "f64_div({0}, {1})",
     "f32.convert_i32_s": "f32_convert_i32_s({0})",
     "f32.convert_i32_u": "f32_convert_i32_u({0})",
@@ -260,6 +262,7 @@ class Level:
     header_indent: int
     segments: set[int] = field(default_factory=set)
     exits: set[int] = field(default_factory=set)
+    first_line: int = 0  # index in lines of its first segment's header
 
     @property
     def body_indent(self) -> int:
@@ -306,7 +309,6 @@ class FunctionTranslator:
     frames: list[Frame] = field(default_factory=list)
     next_pc: int = 1
     dead: bool = False
-    uses_dispatch: bool = False
     levels: list[Level] = field(default_factory=lambda: [Level(8, {0})])
     has_memory: bool = False
 
@@ -321,7 +323,6 @@ class FunctionTranslator:
 
     def start_segment(self, pc: int) -> None:
         """Begin basic block ``pc`` (a branch target)."""
-        self.uses_dispatch = True
         level = self.levels[-1]
         level.segments.add(pc)
         self.lines.append(" " * level.header_indent + f"if pc == {pc}:")
@@ -392,7 +393,6 @@ class FunctionTranslator:
         values = self.stack[len(self.stack) - arity :] if arity else []
         self.move_to(frame.base, values)
         self.emit(f"pc = {frame.target}")
-        self.uses_dispatch = True
         level = self.levels[-1]
         if frame.level is not level:
             level.exits.add(frame.target)
@@ -457,7 +457,7 @@ class FunctionTranslator:
             head.append("    mv = M0.view")
         for i, t in enumerate(self.local_types[len(params) :], start=len(params)):
             head.append(f"    l{i} = {ZERO.get(t, 'None')}")
-        if self.uses_dispatch:
+        if self.levels[0].segments != {0}:
             head.append("    pc = 0")
             head.append("    while True:")
             head.append("        if pc == 0:")
@@ -689,7 +689,7 @@ class FunctionTranslator:
             own_level = len(self.levels) <= MAX_LOOP_NESTING
             if own_level:
                 self.emit("while True:")
-                self.levels.append(Level(self.levels[-1].body_indent + 4))
+                self.levels.append(Level(self.levels[-1].body_indent + 4, first_line=len(self.lines)))
             self.start_segment(header)
             self.frames.append(Frame("loop", base, params, results, header, self.levels[-1], own_level=own_level))
             return
@@ -727,6 +727,8 @@ class FunctionTranslator:
             self.emit("break")
         self.lines.append(" " * inner.header_indent + "break")
         self.levels.pop()
+        if len(inner.segments) == 1:
+            self.drop_dispatch(inner)
         outer = self.levels[-1]
         backward = sorted(t for t in inner.exits if t in outer.segments)
         outside = sorted(t for t in inner.exits if t not in outer.segments and not self.emitted_later(t, outer))
@@ -742,6 +744,23 @@ class FunctionTranslator:
             self.dead = False
         else:
             self.dead = True
+
+    def drop_dispatch(self, level: Level) -> None:
+        """A loop whose chain is its header alone needs no ``pc`` tests: its
+        body becomes the ``while`` body, and ``pc = header`` before a
+        ``continue`` goes."""
+        (header,) = level.segments
+        start = level.first_line
+        assert self.lines[start].strip() == f"if pc == {header}:"
+        body = self.lines[start + 1 :]
+        kept: list[str] = []
+        for position, line in enumerate(body):
+            following = body[position + 1].strip() if position + 1 < len(body) else ""
+            if line.strip() == f"pc = {header}" and following == "continue":
+                continue
+            indent = len(line) - len(line.lstrip())
+            kept.append(line[4:] if indent > level.header_indent else line)
+        self.lines[start:] = kept
 
     def emitted_later(self, target: int, level: Level) -> bool:
         """Whether ``target`` is a block still to be emitted at ``level``."""
