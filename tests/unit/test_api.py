@@ -18,8 +18,8 @@ from wasmbox import (
     Global,
     GlobalType,
     Instance,
-    LinkError,
     Linker,
+    LinkError,
     Memory,
     Module,
     Store,
@@ -172,7 +172,7 @@ def test_linker_with_wasi_captures_output_and_exit() -> None:
 
 def test_decorator_types_from_annotations() -> None:
     @wasmbox.func
-    def mix(a: int, b: "i64", c: float, d: "f32") -> tuple[int, float]:  # noqa: F821
+    def mix(a: int, b: "i64", c: float, d: "f32") -> tuple[int, float]:  # noqa: F821, UP037 - string names are how i64/f32 are spelled
         return a, c
 
     assert mix.type == FuncType((I32, I64, wasmbox.F64, F32), (I32, wasmbox.F64))
