@@ -90,11 +90,24 @@ class LinkError(WasmError):
 
 
 class Trap(WasmError):
-    """A WebAssembly trap: the program stopped on a runtime check."""
+    """A WebAssembly trap: the program stopped on a runtime check.
+
+    ``kind`` names the check ("integer divide by zero", ...); ``backtrace``
+    lists the wasm functions that were running, innermost first, by their
+    names from the name section (or ``func[N]``).
+    """
 
     def __init__(self, kind: str, message: str | None = None) -> None:
         self.kind = kind
-        super().__init__(message or kind)
+        self.message = message or kind
+        self.backtrace: list[str] = []
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        if not self.backtrace:
+            return self.message
+        frames = "\n".join(f"  {i}: {name}" for i, name in enumerate(self.backtrace))
+        return f"{self.message}\nwasm backtrace:\n{frames}"
 
 
 class Exhaustion(Trap):

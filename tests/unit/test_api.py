@@ -192,3 +192,14 @@ def test_module_introspection_and_linker_define() -> None:
     linker.define_instance("env", provider)
     instance = linker.instantiate(module)
     assert instance.exports["scaled"](5) == 10
+
+
+def test_trap_backtrace_names_wasm_functions() -> None:
+    module = Module(
+        "(module (func $divide (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))"
+        ' (func $outer (export "run") (param i32) (result i32) (call $divide (local.get 0))))'
+    )
+    with pytest.raises(Trap) as info:
+        Instance(Store(), module).exports["run"](0)
+    assert info.value.backtrace == ["$divide", "$outer"]
+    assert "wasm backtrace:\n  0: $divide\n  1: $outer" in str(info.value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
+from types import TracebackType
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -157,6 +158,7 @@ def instantiate(
         [evaluate_const(e, instance.globals, instance.funcs) for e in seg.init] for seg in module.elements
     ]
     datas: list[bytes] = [seg.init for seg in module.datas]
+    namespace["__wasm_names__"] = module.names.functions
     namespace["ELEMS"] = elements
     namespace["DATAS"] = datas
     compiled = engine.compile(module, namespace)
@@ -211,10 +213,37 @@ def _engine_namespace(engine: Engine) -> dict[str, object]:
 
 
 def call_function(function: FunctionInstance, args: list[object]) -> object:
-    """Call with run-time values; Python-level failures become wasm traps."""
+    """Call with run-time values; Python-level failures become wasm traps,
+    and every trap gets its wasm backtrace."""
     try:
         return function.code(*args)
-    except RecursionError:
-        raise Exhaustion("call stack exhausted") from None
-    except struct.error:
-        raise Trap("out of bounds memory access") from None
+    except Trap as trap:
+        if not trap.backtrace:
+            trap.backtrace = wasm_backtrace(trap.__traceback__)
+        raise
+    except RecursionError as error:
+        trap = Exhaustion("call stack exhausted")
+        trap.backtrace = wasm_backtrace(error.__traceback__)[:20]
+        raise trap from None
+    except struct.error as error:
+        trap = Trap("out of bounds memory access")
+        trap.backtrace = wasm_backtrace(error.__traceback__)
+        raise trap from None
+
+
+def wasm_backtrace(traceback: TracebackType | None) -> list[str]:
+    """The wasm functions in a Python traceback, innermost first.
+
+    Engines compile functions named ``f<index>`` into a namespace holding the
+    module's function names as ``__wasm_names__``.
+    """
+    frames = []
+    while traceback is not None:
+        frame = traceback.tb_frame
+        names = frame.f_globals.get("__wasm_names__")
+        code_name = frame.f_code.co_name
+        if names is not None and code_name.startswith("f") and code_name[1:].isdigit():
+            index = int(code_name[1:])
+            frames.append(f"${names[index]}" if index in names else f"func[{index}]")
+        traceback = traceback.tb_next
+    return frames[::-1]
