@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any, Protocol
 
 from .. import numeric
@@ -222,13 +222,13 @@ def call_function(function: FunctionInstance, args: list[object]) -> object:
             trap.backtrace = wasm_backtrace(trap.__traceback__)
         raise
     except RecursionError as error:
-        trap = Exhaustion("call stack exhausted")
-        trap.backtrace = wasm_backtrace(error.__traceback__)[:20]
-        raise trap from None
+        exhausted = Exhaustion("call stack exhausted")
+        exhausted.backtrace = wasm_backtrace(error.__traceback__)[:20]
+        raise exhausted from None
     except struct.error as error:
-        trap = Trap("out of bounds memory access")
-        trap.backtrace = wasm_backtrace(error.__traceback__)
-        raise trap from None
+        out_of_bounds = Trap("out of bounds memory access")
+        out_of_bounds.backtrace = wasm_backtrace(error.__traceback__)
+        raise out_of_bounds from None
 
 
 def wasm_backtrace(traceback: TracebackType | None) -> list[str]:
