@@ -76,3 +76,37 @@ def test_validation_errors_point_at_line_or_offset(tmp_path: Path, capsys: pytes
     err = capsys.readouterr().err
     offset = int(err.split("@0x")[1].split(":")[0], 16)
     assert binary.read_bytes()[offset] == 0x8C  # the f32.neg opcode
+
+
+def test_run_start_and_invoke(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(HELLO)]) == 0
+    assert capfd.readouterr().out == "Hello, WebAssembly!\n"
+    assert main(["run", "--invoke", "factorial", str(HELLO), "20"]) == 0
+    assert capfd.readouterr().out == "2432902008176640000\n"
+
+
+def test_run_reports_traps_and_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    program = tmp_path / "p.wat"
+    program.write_text(
+        '(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))'
+        ' (memory (export "memory") 1)'
+        ' (func (export "_start") (call $exit (i32.const 3)))'
+        ' (func $boom (export "boom") (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0))))'
+    )
+    assert main(["run", str(program)]) == 3
+    assert main(["run", "--invoke", "boom", str(program), "0"]) == 1
+    err = capsys.readouterr().err
+    assert "integer divide by zero" in err and "$boom" in err
+
+
+def test_wast_command_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = tmp_path / "t.wast"
+    script.write_text(
+        '(module (func (export "f") (result i32) (i32.const 7)))'
+        '(assert_return (invoke "f") (i32.const 7))'
+        '(assert_return (invoke "f") (i32.const 8))'
+    )
+    assert main(["wast", str(script)]) == 1
+    assert (
+        capsys.readouterr().out.splitlines()[-1] == "2 passed, 1 failed"
+    )  # the module, one assertion; the other fails
