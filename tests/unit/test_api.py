@@ -203,3 +203,16 @@ def test_trap_backtrace_names_wasm_functions() -> None:
         Instance(Store(), module).exports["run"](0)
     assert info.value.backtrace == ["$divide", "$outer"]
     assert "wasm backtrace:\n  0: $divide\n  1: $outer" in str(info.value)
+
+
+def test_deep_but_finite_recursion_runs() -> None:
+    module = Module(
+        '(module (func $down (export "down") (param i32) (result i32)'
+        " (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))"
+        " (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1))))))))"
+    )
+    down = Instance(Store(), module).exports["down"]
+    assert down(5000) == 5000  # deeper than CPython's default recursion limit
+    import sys
+
+    assert sys.getrecursionlimit() < 20_000  # restored after the call

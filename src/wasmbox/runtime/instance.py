@@ -9,6 +9,7 @@ earlier ones applied, as in Wasm 2.0) and runs the start function.
 from __future__ import annotations
 
 import struct
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -212,9 +213,18 @@ def _engine_namespace(engine: Engine) -> dict[str, object]:
     return dict(base)
 
 
+# Wasm call depth the portable engine allows (each wasm call is one Python
+# frame).  CPython 3.11+ runs Python-to-Python calls without C recursion, so
+# a limit this high is safe; it is raised only while wasm code runs.
+WASM_CALL_DEPTH = 20_000
+
+
 def call_function(function: FunctionInstance, args: list[object]) -> object:
     """Call with run-time values; Python-level failures become wasm traps,
     and every trap gets its wasm backtrace."""
+    previous_limit = sys.getrecursionlimit()
+    if previous_limit < WASM_CALL_DEPTH:
+        sys.setrecursionlimit(WASM_CALL_DEPTH)
     try:
         return function.code(*args)
     except Trap as trap:
@@ -229,6 +239,9 @@ def call_function(function: FunctionInstance, args: list[object]) -> object:
         out_of_bounds = Trap("out of bounds memory access")
         out_of_bounds.backtrace = wasm_backtrace(error.__traceback__)
         raise out_of_bounds from None
+    finally:
+        if previous_limit < WASM_CALL_DEPTH:
+            sys.setrecursionlimit(previous_limit)
 
 
 def wasm_backtrace(traceback: TracebackType | None) -> list[str]:
