@@ -229,6 +229,12 @@ _OP_I64_CONST = ins.BY_NAME["i64.const"]
 _SMALL_CONST = {
     op: [Instruction(op, (b if b < 0x40 else b - 0x80,)) for b in range(128)] for op in (_OP_I32_CONST, _OP_I64_CONST)
 }
+# block/loop/if/try_table... with a one-byte block type (empty or a value
+# type), interned per opcode and byte.
+_SMALL_BLOCK: dict[Opcode, dict[int, Instruction]] = {
+    op: {0x40: Instruction(op, (None,)), **{t.value: Instruction(op, (t,)) for t in ValType}}
+    for op in (ins.OP_BLOCK, ins.OP_LOOP, ins.OP_IF)
+}
 # Memory instructions with one-byte alignment and offset, interned (bounded:
 # at most opcodes x 32 alignments x 128 offsets).
 _MEMARG_CACHE: dict[tuple[Opcode, int, int], Instruction] = {}
@@ -250,6 +256,7 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
     small_index = _SMALL_INDEX
     small_const = _SMALL_CONST
     memarg_cache = _MEMARG_CACHE
+    small_block = _SMALL_BLOCK
     index_kinds = _INDEX_KINDS
     op_if, op_else, op_end = ins.OP_IF, ins.OP_ELSE, ins.OP_END
     openers = ins.BLOCK_OPENERS
@@ -332,6 +339,13 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
                     append(small_const[op][b])
                     pos += 1
                     continue
+                if op in small_block:
+                    instr = small_block[op].get(b)
+                    if instr is not None and (b != 0x69 or ins.EXCEPTIONS in r.features):
+                        append(instr)
+                        pos += 1
+                        frames.append(op is op_if)
+                        continue
                 if kind is memarg_kind and pos + 1 < end and b < 32 and data[pos + 1] < 0x80:
                     key = (op, b, data[pos + 1])
                     instr = memarg_cache.get(key)
