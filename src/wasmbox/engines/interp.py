@@ -253,20 +253,69 @@ MAX_LOOP_NESTING = 14  # Python loops per function; CPython's limit is 20 blocks
 
 @dataclass
 class Level:
-    """One Python ``while True`` dispatch loop: the function's, or a wasm loop's.
+    """A chain of basic blocks (``if pc == k:`` tests) at one indentation.
 
-    ``segments`` are the basic blocks emitted in its chain; ``exits`` the
-    targets outside it that branches from inside have left for.
+    ``kind`` is ``loop`` for a Python ``while True`` (the function's, or a
+    wasm loop's own) and ``arm`` for an arm of a wasm ``if`` emitted as a
+    Python ``if``.  ``segments`` are the blocks in its chain; for loop levels
+    ``exits`` maps targets outside it, left for by ``break``, to the loop
+    level they are dispatched in.
     """
 
+    kind: str
     header_indent: int
+    parent: Level | None = None
     segments: set[int] = field(default_factory=set)
-    exits: set[int] = field(default_factory=set)
+    exits: dict[int, Level] = field(default_factory=dict)
     first_line: int = 0  # index in lines of its first segment's header
 
     @property
     def body_indent(self) -> int:
         return self.header_indent + 4
+
+    @property
+    def loop(self) -> Level:
+        """The nearest Python loop this level's code runs in."""
+        level: Level = self
+        while level.kind != "loop":
+            assert level.parent is not None
+            level = level.parent
+        return level
+
+
+def structured_ifs(body: list[Instruction]) -> set[int]:
+    """Positions of the ``if`` instructions that can be Python ``if``s: no
+    branch inside leaves forward to a block or ``if`` at or outside them (that
+    would have to skip code after the ``if``), and no loop inside is nested
+    too deep to get a Python loop of its own."""
+    candidates: set[int] = set()
+    rejected: set[int] = set()
+    stack: list[tuple[str, int]] = []
+    loops = 0
+    for position, instr in enumerate(body):
+        name = instr.op.name
+        if instr.op in ins.BLOCK_OPENERS:
+            if name == "loop":
+                loops += 1
+                if loops > MAX_LOOP_NESTING:
+                    rejected.update(p for kind, p in stack if kind == "if")
+            stack.append((name, position))
+            if name == "if":
+                candidates.add(position)
+        elif name == "end":
+            if stack and stack.pop()[0] == "loop":
+                loops -= 1
+        elif name in ("br", "br_if", "br_table"):
+            depths = [*instr.imm[0], instr.imm[1]] if name == "br_table" else [instr.imm[0]]
+            for depth in depths:
+                if depth >= len(stack):
+                    continue  # the function's label: a return
+                target = len(stack) - 1 - depth
+                if stack[target][0] != "loop":
+                    rejected.update(p for kind, p in stack[target:] if kind == "if")
+        elif name == "try_table":
+            rejected.update(p for kind, p in stack if kind == "if")
+    return candidates - rejected
 
 
 class UnsupportedInstruction(NotImplementedError):
@@ -284,6 +333,8 @@ class Frame:
     else_pc: int | None = None
     has_else: bool = False
     own_level: bool = False  # a loop with a Python while of its own
+    structured: bool = False  # an if emitted as a Python if
+    then_dead: bool = False
 
 
 @dataclass
@@ -309,7 +360,10 @@ class FunctionTranslator:
     frames: list[Frame] = field(default_factory=list)
     next_pc: int = 1
     dead: bool = False
-    levels: list[Level] = field(default_factory=lambda: [Level(8, {0})])
+    levels: list[Level] = field(default_factory=lambda: [Level("loop", 8, None, {0})])
+    structured: set[int] = field(default_factory=set)
+    position: int = 0
+    loop_headers: set[int] = field(default_factory=set)
     has_memory: bool = False
 
     # --- emission -----------------------------------------------------------
@@ -393,12 +447,18 @@ class FunctionTranslator:
         values = self.stack[len(self.stack) - arity :] if arity else []
         self.move_to(frame.base, values)
         self.emit(f"pc = {frame.target}")
-        level = self.levels[-1]
-        if frame.level is not level:
-            level.exits.add(frame.target)
+        assert frame.level is not None
+        here = self.levels[-1].loop
+        home = frame.level.loop
+        if home is not here:
+            here.exits[frame.target] = home
             self.emit("break")
         elif frame.kind == "loop":
             self.emit("continue")
+        else:
+            # Forward within this loop: the structured-if pre-pass guarantees
+            # the target is in this very chain, later on.
+            assert frame.level is self.levels[-1], "forward branch out of a structured if"
 
     def branch_falls_through(self, depth: int) -> bool:
         """Whether a branch to ``depth`` continues past the emitted code (a
@@ -432,7 +492,9 @@ class FunctionTranslator:
         self.frames.append(Frame("func", 0, 0, len(self.func_type.results), 0))
         body_lines_start = len(self.lines)
         skip_depth = 0
-        for instr in self.body[:-1]:
+        self.structured = structured_ifs(self.body)
+        for position, instr in enumerate(self.body[:-1]):
+            self.position = position
             if self.dead:
                 # Skip unreachable code up to the end/else of the current block.
                 name = instr.op.name
@@ -685,13 +747,24 @@ class FunctionTranslator:
         base = len(self.stack) - params
         if kind == "loop":
             header = self.new_pc()
+            self.loop_headers.add(header)
             self.emit(f"pc = {header}")
-            own_level = len(self.levels) <= MAX_LOOP_NESTING
+            loop_levels = sum(1 for level in self.levels if level.kind == "loop")
+            own_level = loop_levels <= MAX_LOOP_NESTING
             if own_level:
                 self.emit("while True:")
-                self.levels.append(Level(self.levels[-1].body_indent + 4, first_line=len(self.lines)))
+                self.levels.append(
+                    Level("loop", self.levels[-1].body_indent + 4, self.levels[-1], first_line=len(self.lines))
+                )
             self.start_segment(header)
             self.frames.append(Frame("loop", base, params, results, header, self.levels[-1], own_level=own_level))
+            return
+        if kind == "if" and self.position in self.structured:
+            assert condition is not None
+            frame = Frame("if", base, params, results, -1, self.levels[-1], structured=True)
+            self.frames.append(frame)
+            self.emit(f"if {condition.expr}:")
+            self.open_arm()
             return
         end = self.new_pc()
         frame = Frame(kind, base, params, results, end, self.levels[-1])
@@ -703,8 +776,36 @@ class FunctionTranslator:
             self.emit(f"pc = {then_pc} if {condition.expr} else {frame.else_pc}")
             self.start_segment(then_pc)
 
+    def open_arm(self) -> None:
+        """Start an arm of a structured if: a level of its own, whose first
+        block needs no test (``if True:`` costs nothing: CPython drops it)."""
+        parent = self.levels[-1]
+        arm = Level("arm", parent.body_indent + 4, parent)
+        self.levels.append(arm)
+        self.lines.append(" " * arm.header_indent + "if True:")
+
+    def close_arm(self, frame: Frame) -> None:
+        if not self.dead:
+            self.materialize_all()
+            self.move_to(frame.base, self.stack[len(self.stack) - frame.results :] if frame.results else [])
+        last = self.lines[-1]
+        if last.endswith(":"):  # an arm, or a block in it, with no code
+            self.lines.append(" " * (len(last) - len(last.lstrip()) + 4) + "pass")
+        self.levels.pop()
+
     def else_arm(self) -> None:
         frame = self.frames[-1]
+        if frame.structured:
+            self.close_arm(frame)
+            frame.then_dead = self.dead
+            frame.has_else = True
+            del self.stack[frame.base :]
+            for i in range(frame.params):
+                self.stack.append(Entry(f"s{frame.base + i}"))
+            self.emit("else:")
+            self.open_arm()
+            self.dead = False
+            return
         if not self.dead:
             self.materialize_all()
             self.move_to(frame.base, self.stack[len(self.stack) - frame.results :] if frame.results else [])
@@ -729,15 +830,17 @@ class FunctionTranslator:
         self.levels.pop()
         if len(inner.segments) == 1:
             self.drop_dispatch(inner)
-        outer = self.levels[-1]
-        backward = sorted(t for t in inner.exits if t in outer.segments)
-        outside = sorted(t for t in inner.exits if t not in outer.segments and not self.emitted_later(t, outer))
+        here = self.levels[-1].loop
+        # Exits to this loop's own chain: loop headers are re-entered with
+        # continue; forward blocks are later in the chain we are in.
+        backward = sorted(t for t, home in inner.exits.items() if home is here and t in self.loop_headers)
+        outside = sorted(t for t, home in inner.exits.items() if home is not here)
         if backward:
             self.emit(
                 f"if pc in {tuple(backward)!r}: continue" if len(backward) > 1 else f"if pc == {backward[0]}: continue"
             )
         if outside:
-            outer.exits.update(outside)
+            here.exits.update({t: inner.exits[t] for t in outside})
             self.emit(f"if pc in {tuple(outside)!r}: break" if len(outside) > 1 else f"if pc == {outside[0]}: break")
         if exit_pc is not None:
             self.start_segment(exit_pc)
@@ -762,14 +865,16 @@ class FunctionTranslator:
             kept.append(line[4:] if indent > level.header_indent else line)
         self.lines[start:] = kept
 
-    def emitted_later(self, target: int, level: Level) -> bool:
-        """Whether ``target`` is a block still to be emitted at ``level``."""
-        return any(frame.target == target and frame.level is level for frame in self.frames) or any(
-            frame.else_pc == target and frame.level is level for frame in self.frames
-        )
-
     def close_block(self) -> None:
         frame = self.frames.pop()
+        if frame.structured:
+            self.close_arm(frame)
+            # Without an else, the parameters pass through unchanged.
+            self.dead = self.dead and frame.has_else and frame.then_dead
+            del self.stack[frame.base :]
+            for i in range(frame.results):
+                self.stack.append(Entry(f"s{frame.base + i}"))
+            return
         if frame.kind == "loop" and frame.own_level:
             if not self.dead:
                 self.materialize_all()
