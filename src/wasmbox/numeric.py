@@ -19,6 +19,7 @@ from __future__ import annotations
 import array
 import math
 import struct
+from collections.abc import Callable
 
 from .errors import Trap
 
@@ -89,64 +90,47 @@ def signed64(value: int) -> int:
     return value - 0x10000000000000000 if value & SIGN64 else value
 
 
-def i32_div_s(a: int, b: int) -> int:
-    if b == 0:
-        raise Trap(DIVIDE_BY_ZERO)
-    if a == SIGN32 and b == MASK32:
-        raise Trap(INTEGER_OVERFLOW)
-    x, y = signed32(a), signed32(b)
-    q = abs(x) // abs(y)
-    return (q if (x < 0) == (y < 0) else -q) & MASK32
+def _integer_division(bits: int) -> tuple[Callable[[int, int], int], ...]:
+    """div_s, div_u, rem_s, rem_u for ``bits``-wide integers (unsigned bit
+    patterns in, out): truncating division, traps on zero and on the one
+    signed overflow, MIN / -1."""
+    mask = (1 << bits) - 1
+    minimum = 1 << (bits - 1)
+
+    def signed(value: int) -> int:
+        return value - (1 << bits) if value & minimum else value
+
+    def div_s(a: int, b: int) -> int:
+        if b == 0:
+            raise Trap(DIVIDE_BY_ZERO)
+        if a == minimum and b == mask:
+            raise Trap(INTEGER_OVERFLOW)
+        x, y = signed(a), signed(b)
+        q = abs(x) // abs(y)
+        return (q if (x < 0) == (y < 0) else -q) & mask
+
+    def div_u(a: int, b: int) -> int:
+        if b == 0:
+            raise Trap(DIVIDE_BY_ZERO)
+        return a // b
+
+    def rem_s(a: int, b: int) -> int:
+        if b == 0:
+            raise Trap(DIVIDE_BY_ZERO)
+        x, y = signed(a), signed(b)
+        r = abs(x) % abs(y)
+        return (-r if x < 0 else r) & mask
+
+    def rem_u(a: int, b: int) -> int:
+        if b == 0:
+            raise Trap(DIVIDE_BY_ZERO)
+        return a % b
+
+    return div_s, div_u, rem_s, rem_u
 
 
-def i32_div_u(a: int, b: int) -> int:
-    if b == 0:
-        raise Trap(DIVIDE_BY_ZERO)
-    return a // b
-
-
-def i32_rem_s(a: int, b: int) -> int:
-    if b == 0:
-        raise Trap(DIVIDE_BY_ZERO)
-    x, y = signed32(a), signed32(b)
-    r = abs(x) % abs(y)
-    return (-r if x < 0 else r) & MASK32
-
-
-def i32_rem_u(a: int, b: int) -> int:
-    if b == 0:
-        raise Trap(DIVIDE_BY_ZERO)
-    return a % b
-
-
-def i64_div_s(a: int, b: int) -> int:
-    if b == 0:
-        raise Trap(DIVIDE_BY_ZERO)
-    if a == SIGN64 and b == MASK64:
-        raise Trap(INTEGER_OVERFLOW)
-    x, y = signed64(a), signed64(b)
-    q = abs(x) // abs(y)
-    return (q if (x < 0) == (y < 0) else -q) & MASK64
-
-
-def i64_div_u(a: int, b: int) -> int:
-    if b == 0:
-        raise Trap(DIVIDE_BY_ZERO)
-    return a // b
-
-
-def i64_rem_s(a: int, b: int) -> int:
-    if b == 0:
-        raise Trap(DIVIDE_BY_ZERO)
-    x, y = signed64(a), signed64(b)
-    r = abs(x) % abs(y)
-    return (-r if x < 0 else r) & MASK64
-
-
-def i64_rem_u(a: int, b: int) -> int:
-    if b == 0:
-        raise Trap(DIVIDE_BY_ZERO)
-    return a % b
+i32_div_s, i32_div_u, i32_rem_s, i32_rem_u = _integer_division(32)
+i64_div_s, i64_div_u, i64_rem_s, i64_rem_u = _integer_division(64)
 
 
 def i32_clz(a: int) -> int:
