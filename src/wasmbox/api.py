@@ -29,6 +29,7 @@ from .load import load_module
 from .runtime.instance import Extern, ModuleInstance, call_function, instantiate
 from .runtime.memory import MemoryInstance
 from .runtime.objects import FunctionInstance, GlobalInstance, TableInstance
+from .runtime.sandbox import Sandbox
 from .validate import validate_module
 
 _ENGINE_CLASSES: dict[str, Callable[[], Any]] = {"interp": InterpEngine}
@@ -36,19 +37,51 @@ ENGINES: tuple[str, ...] = tuple(_ENGINE_CLASSES)
 
 
 class Store:
-    """Owns the runtime objects of a group of instances and picks the engine.
+    """Owns the runtime objects of a group of instances, picks the engine and
+    sets the limits guests run under.
 
     ``engine``: one of :data:`ENGINES`, or ``"auto"`` for the fastest one
-    available on this machine.
+    available on this machine.  Limits: ``max_memory_pages`` and
+    ``max_table_elements`` (growing past them fails, as ``memory.grow``
+    returning -1), ``max_instances``, ``max_call_depth`` (deeper recursion
+    raises :class:`Exhaustion`), ``deadline`` (seconds of wall-clock time per
+    call into wasm; a :class:`Trap` "deadline exceeded" when it passes) and
+    ``interruptible`` (allows :meth:`interrupt`; checks are compiled in only
+    when asked for, so code that needs none runs at full speed).
     """
 
-    def __init__(self, engine: str = "auto") -> None:
+    def __init__(
+        self,
+        engine: str = "auto",
+        *,
+        max_memory_pages: int = 65536,
+        max_table_elements: int = 0xFFFFFFFF,
+        max_instances: int | None = None,
+        max_call_depth: int = 20_000,
+        deadline: float | None = None,
+        interruptible: bool = False,
+    ) -> None:
         if engine == "auto":
             engine = ENGINES[-1]
         if engine not in _ENGINE_CLASSES:
             raise ValueError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
         self.engine_name = engine
         self.engine = _ENGINE_CLASSES[engine]()
+        self.sandbox = Sandbox(
+            max_memory_pages=max_memory_pages,
+            max_table_elements=max_table_elements,
+            max_instances=max_instances,
+            max_call_depth=max_call_depth,
+            deadline=deadline,
+            interruptible=interruptible,
+        )
+
+    def interrupt(self) -> None:
+        """Stop the running wasm call (from any thread): it raises a
+        :class:`Trap` "interrupted".  Needs ``interruptible=True`` or a deadline."""
+        if not self.sandbox.interruptible:
+            raise RuntimeError("this store was not created with interruptible=True")
+        self.sandbox.interrupt()
 
 
 class Module:
@@ -368,7 +401,7 @@ class Instance:
     def _init(self, store: Store, module: Module, resolved: Mapping[tuple[str, str], Extern]) -> None:
         self.store = store
         self.module = module
-        self._instance = instantiate(module.ir, resolved, store.engine)
+        self._instance = instantiate(module.ir, resolved, store.engine, store.sandbox)
         self.exports = Exports(self._instance)
 
 

@@ -365,6 +365,7 @@ class FunctionTranslator:
     position: int = 0
     loop_headers: set[int] = field(default_factory=set)
     has_memory: bool = False
+    interruptible: bool = False  # compile checks of SANDBOX.stop (see runtime.sandbox)
 
     # --- emission -----------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -460,6 +461,9 @@ class FunctionTranslator:
             # the target is in this very chain, later on.
             assert frame.level is self.levels[-1], "forward branch out of a structured if"
 
+    def emit_stop_check(self) -> None:
+        self.emit("if SANDBOX.stop: raise Trap(SANDBOX.stop)")
+
     def branch_falls_through(self, depth: int) -> bool:
         """Whether a branch to ``depth`` continues past the emitted code (a
         forward branch within this dispatch level) rather than leaving by
@@ -515,6 +519,8 @@ class FunctionTranslator:
             self.emit_return()
         body = self.lines[body_lines_start:]
         head = [f"def f{self.func_index}({', '.join(params)}):"]
+        if self.interruptible:
+            head.append("    if SANDBOX.stop: raise Trap(SANDBOX.stop)")
         if self.has_memory:
             head.append("    mv = M0.view")
         for i, t in enumerate(self.local_types[len(params) :], start=len(params)):
@@ -757,6 +763,8 @@ class FunctionTranslator:
                     Level("loop", self.levels[-1].body_indent + 4, self.levels[-1], first_line=len(self.lines))
                 )
             self.start_segment(header)
+            if self.interruptible:
+                self.emit_stop_check()
             self.frames.append(Frame("loop", base, params, results, header, self.levels[-1], own_level=own_level))
             return
         if kind == "if" and self.position in self.structured:
@@ -1043,7 +1051,9 @@ class InterpEngine:
 
     name = "interp"
 
-    def compile(self, module: Module, namespace: dict[str, object]) -> dict[int, Callable[..., Any]]:
+    def compile(
+        self, module: Module, namespace: dict[str, object], interruptible: bool = False
+    ) -> dict[int, Callable[..., Any]]:
         """Translate every defined function; ``namespace`` holds the instance's
         memories (``M0``), tables (``T{i}``), globals (``G{i}``), function
         instances (``F{i}``) and imported functions' code (``f{i}``)."""
@@ -1057,6 +1067,7 @@ class InterpEngine:
                 module, index, func_type, list(func_type.params) + func.locals, func.body, module.types, func_types
             )
             translator.has_memory = bool(module.memory_types())
+            translator.interruptible = interruptible
             sources.append(translator.translate())
         for i, t in enumerate(module.types):
             namespace[f"TYPE{i}"] = t

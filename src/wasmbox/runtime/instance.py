@@ -9,7 +9,6 @@ earlier ones applied, as in Wasm 2.0) and runs the start function.
 from __future__ import annotations
 
 import struct
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -21,6 +20,7 @@ from ..ir.module import Expr, Module, SegmentMode
 from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance
+from .sandbox import DEFAULT_SANDBOX, RESOURCE_LIMIT, Sandbox
 
 Extern = FunctionInstance | TableInstance | MemoryInstance | GlobalInstance
 
@@ -28,12 +28,15 @@ Extern = FunctionInstance | TableInstance | MemoryInstance | GlobalInstance
 class Engine(Protocol):
     name: str
 
-    def compile(self, module: Module, namespace: dict[str, object]) -> dict[int, Callable[..., Any]]: ...
+    def compile(
+        self, module: Module, namespace: dict[str, object], interruptible: bool = False
+    ) -> dict[int, Callable[..., Any]]: ...
 
 
 @dataclass
 class ModuleInstance:
     module: Module
+    sandbox: Sandbox = field(default_factory=lambda: DEFAULT_SANDBOX)
     funcs: list[FunctionInstance] = field(default_factory=list)
     tables: list[TableInstance] = field(default_factory=list)
     memories: list[MemoryInstance] = field(default_factory=list)
@@ -114,9 +117,10 @@ def instantiate(
     module: Module,
     imports: Mapping[tuple[str, str], Extern],
     engine: Engine,
+    sandbox: Sandbox = DEFAULT_SANDBOX,
 ) -> ModuleInstance:
     """Instantiate a validated module; ``imports`` maps (module, name) to externs."""
-    instance = ModuleInstance(module)
+    instance = ModuleInstance(module, sandbox)
     for imp in module.imports:
         provided = imports.get((imp.module, imp.name))
         if provided is None:
@@ -140,9 +144,14 @@ def instantiate(
     for glob in module.globals:
         instance.globals.append(GlobalInstance(glob.type, evaluate_const(glob.init, instance.globals, instance.funcs)))
     for table in module.tables:
-        instance.tables.append(TableInstance(table.type))
+        if table.type.limits.min > sandbox.max_table_elements:
+            raise Trap(RESOURCE_LIMIT, f"{RESOURCE_LIMIT}: table of {table.type.limits.min} elements")
+        instance.tables.append(TableInstance(table.type, max_elements=sandbox.max_table_elements))
     for memory in module.memories:
-        instance.memories.append(MemoryInstance(memory.type))
+        if memory.type.limits.min > sandbox.max_memory_pages:
+            raise Trap(RESOURCE_LIMIT, f"{RESOURCE_LIMIT}: memory of {memory.type.limits.min} pages")
+        instance.memories.append(MemoryInstance(memory.type, sandbox.max_memory_pages))
+    sandbox.check_new_instance()
 
     namespace: dict[str, object] = _engine_namespace(engine)
     for i, function in enumerate(instance.funcs):
@@ -160,9 +169,10 @@ def instantiate(
     ]
     datas: list[bytes] = [seg.init for seg in module.datas]
     namespace["__wasm_names__"] = module.names.functions
+    namespace["SANDBOX"] = sandbox
     namespace["ELEMS"] = elements
     namespace["DATAS"] = datas
-    compiled = engine.compile(module, namespace)
+    compiled = engine.compile(module, namespace, sandbox.interruptible)
     for index, code in compiled.items():
         instance.funcs[index].code = code
 
@@ -213,18 +223,12 @@ def _engine_namespace(engine: Engine) -> dict[str, object]:
     return dict(base)
 
 
-# Wasm call depth the portable engine allows (each wasm call is one Python
-# frame).  CPython 3.11+ runs Python-to-Python calls without C recursion, so
-# a limit this high is safe; it is raised only while wasm code runs.
-WASM_CALL_DEPTH = 20_000
-
-
 def call_function(function: FunctionInstance, args: list[object]) -> object:
-    """Call with run-time values; Python-level failures become wasm traps,
-    and every trap gets its wasm backtrace."""
-    previous_limit = sys.getrecursionlimit()
-    if previous_limit < WASM_CALL_DEPTH:
-        sys.setrecursionlimit(WASM_CALL_DEPTH)
+    """Call with run-time values under the store's sandbox; Python-level
+    failures become wasm traps, and every trap gets its wasm backtrace."""
+    owner = function.module
+    sandbox = owner.sandbox if isinstance(owner, ModuleInstance) else DEFAULT_SANDBOX
+    state = sandbox.enter()
     try:
         return function.code(*args)
     except Trap as trap:
@@ -240,8 +244,7 @@ def call_function(function: FunctionInstance, args: list[object]) -> object:
         out_of_bounds.backtrace = wasm_backtrace(error.__traceback__)
         raise out_of_bounds from None
     finally:
-        if previous_limit < WASM_CALL_DEPTH:
-            sys.setrecursionlimit(previous_limit)
+        sandbox.leave(state)
 
 
 def wasm_backtrace(traceback: TracebackType | None) -> list[str]:

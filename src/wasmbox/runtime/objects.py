@@ -43,10 +43,11 @@ class FunctionInstance:
 class TableInstance:
     __slots__ = ("type", "elements", "max")
 
-    def __init__(self, table_type: TableType, initial: object = None) -> None:
+    def __init__(self, table_type: TableType, initial: object = None, max_elements: int = MAX_TABLE_SIZE) -> None:
         self.type = table_type
         self.elements: list[object] = [initial] * table_type.limits.min
-        self.max = table_type.limits.max if table_type.limits.max is not None else MAX_TABLE_SIZE
+        declared = table_type.limits.max if table_type.limits.max is not None else MAX_TABLE_SIZE
+        self.max = min(declared, max_elements)
 
     def grow(self, delta: int, value: object) -> int:
         old = len(self.elements)

@@ -1,0 +1,86 @@
+"""Store limits: deadlines, interruption, memory/table/instance limits, call depth."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from wasmbox import Exhaustion, Instance, Module, Store, Trap
+from wasmbox.engines.interp import FunctionTranslator
+from wasmbox.text.parser import parse_module_text
+
+SPIN = '(module (func (export "spin") (loop $l (br $l))))'
+
+
+def test_deadline_stops_an_infinite_loop() -> None:
+    store = Store(deadline=0.1)
+    spin = Instance(store, Module(SPIN)).exports["spin"]
+    with pytest.raises(Trap, match="deadline exceeded"):
+        spin()
+
+
+def test_interrupt_from_another_thread() -> None:
+    store = Store(interruptible=True)
+    spin = Instance(store, Module(SPIN)).exports["spin"]
+    timer = threading.Timer(0.05, store.interrupt)
+    timer.start()
+    with pytest.raises(Trap, match="interrupted"):
+        spin()
+    timer.join()
+
+
+def test_interrupt_needs_an_interruptible_store() -> None:
+    with pytest.raises(RuntimeError, match="interruptible"):
+        Store().interrupt()
+
+
+def test_checks_are_compiled_only_when_asked_for() -> None:
+    module = parse_module_text(SPIN)
+    func = module.funcs[0]
+    t = module.types[func.type_index]
+
+    def source(interruptible: bool) -> str:
+        translator = FunctionTranslator(module, 0, t, list(t.params), func.body, module.types, module.func_types())
+        translator.interruptible = interruptible
+        return translator.translate()
+
+    assert "SANDBOX.stop" not in source(False)
+    assert "SANDBOX.stop" in source(True)
+
+
+def test_memory_limit_makes_grow_fail() -> None:
+    module = Module('(module (memory 1) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))')
+    grow = Instance(Store(max_memory_pages=4), module).exports["grow"]
+    assert grow(2) == 1
+    assert grow(2) == -1  # would reach 5 pages
+    assert grow(1) == 3
+    with pytest.raises(Trap, match="resource limit exceeded"):
+        Instance(Store(max_memory_pages=4), Module("(module (memory 5))"))
+
+
+def test_table_and_instance_limits() -> None:
+    module = Module(
+        '(module (table 1 funcref) (func (export "grow") (param i32) (result i32)'
+        " (table.grow (ref.null func) (local.get 0))))"
+    )
+    store = Store(max_table_elements=10, max_instances=1)
+    grow = Instance(store, module).exports["grow"]
+    assert grow(9) == 1
+    assert grow(1) == -1
+    with pytest.raises(Trap, match="resource limit exceeded"):
+        Instance(store, module)
+
+
+def test_call_depth_limit() -> None:
+    module = Module(
+        '(module (func $down (export "down") (param i32) (result i32)'
+        " (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))"
+        " (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1))))))))"
+    )
+    down = Instance(Store(max_call_depth=100), module).exports["down"]
+    assert down(90) == 90
+    with pytest.raises(Exhaustion, match="call stack exhausted"):
+        down(200)
+    with pytest.raises(ValueError):
+        Store(max_call_depth=0)
