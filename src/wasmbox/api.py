@@ -45,9 +45,11 @@ class Store:
     ``max_table_elements`` (growing past them fails, as ``memory.grow``
     returning -1), ``max_instances``, ``max_call_depth`` (deeper recursion
     raises :class:`Exhaustion`), ``deadline`` (seconds of wall-clock time per
-    call into wasm; a :class:`Trap` "deadline exceeded" when it passes) and
-    ``interruptible`` (allows :meth:`interrupt`; checks are compiled in only
-    when asked for, so code that needs none runs at full speed).
+    call into wasm; a :class:`Trap` "deadline exceeded" when it passes),
+    ``interruptible`` (allows :meth:`interrupt`) and ``fuel`` (every executed
+    instruction but ``end``/``else`` costs one unit; a :class:`Trap` "out of
+    fuel" when none is left).  Checks are compiled in only when asked for, so
+    code that needs none runs at full speed.
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class Store:
         max_call_depth: int = 20_000,
         deadline: float | None = None,
         interruptible: bool = False,
+        fuel: int | None = None,
     ) -> None:
         if engine == "auto":
             engine = ENGINES[-1]
@@ -74,7 +77,22 @@ class Store:
             max_call_depth=max_call_depth,
             deadline=deadline,
             interruptible=interruptible,
+            fuel=fuel,
         )
+
+    def fuel_remaining(self) -> int | None:
+        """Fuel left, or None for a store created without fuel.  (Fuel is
+        charged per basic block, so a trap may overdraw it; that reads as 0.)"""
+        fuel = self.sandbox.fuel
+        return None if fuel is None else max(fuel, 0)
+
+    def add_fuel(self, amount: int) -> None:
+        """Top up the fuel of a metered store."""
+        if self.sandbox.fuel is None:
+            raise RuntimeError("this store was not created with fuel")
+        if amount < 0:
+            raise ValueError("fuel can only be added")
+        self.sandbox.fuel += amount
 
     def interrupt(self) -> None:
         """Stop the running wasm call (from any thread): it raises a

@@ -127,7 +127,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .wasi import WasiConfig
 
     module = Module.from_file(args.input)
-    store = Store(args.engine, deadline=args.timeout)
+    store = Store(args.engine, deadline=args.timeout, fuel=args.fuel)
     linker = Linker(store)
     linker.define_wasi(WasiConfig(argv=[Path(args.input).name, *args.args]))
     try:
@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", default="auto", help="execution engine (default: the fastest available)")
     p.add_argument("--invoke", metavar="NAME", help="call this export with ARGS and print its results")
     p.add_argument("--timeout", type=float, metavar="S", help="stop the program after S seconds (a trap)")
+    p.add_argument("--fuel", type=int, metavar="N", help="stop the program after N instructions (a trap)")
     p.add_argument("input", metavar="PROG")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     p.set_defaults(run=cmd_run)

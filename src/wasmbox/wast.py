@@ -34,6 +34,7 @@ from .ir.types import (
 from .runtime.instance import Extern, ModuleInstance, call_function, instantiate
 from .runtime.memory import MemoryInstance
 from .runtime.objects import FunctionInstance, GlobalInstance, TableInstance
+from .runtime.sandbox import Sandbox
 from .text.script import Action, Command, Value, parse_script
 from .validate import validate_module
 
@@ -150,9 +151,12 @@ class ScriptResult:
 class ScriptRunner:
     """Runs the commands of one script against one engine."""
 
-    def __init__(self, engine_name: str = "interp", features: frozenset[str] = ALL_FEATURES) -> None:
+    def __init__(
+        self, engine_name: str = "interp", features: frozenset[str] = ALL_FEATURES, sandbox: Sandbox | None = None
+    ) -> None:
         self.engine = ENGINES[engine_name]()
         self.features = features
+        self.sandbox = sandbox or Sandbox()
         self.registry: dict[str, dict[str, Extern]] = {"spectest": spectest_module()}
         self.instances: dict[str, ModuleInstance] = {}
         self.current: ModuleInstance | None = None
@@ -164,7 +168,7 @@ class ScriptRunner:
         assert command.module is not None
         module = command.module.load(self.features)
         validate_module(module)
-        return instantiate(module, self.imports(), self.engine)
+        return instantiate(module, self.imports(), self.engine, self.sandbox)
 
     def run(self, command: Command) -> None:
         """Run one command; raise AssertionError describing a failure."""
@@ -263,9 +267,11 @@ class ScriptRunner:
         return [result]
 
 
-def run_script(path: Path, engine: str = "interp", features: frozenset[str] = ALL_FEATURES) -> ScriptResult:
+def run_script(
+    path: Path, engine: str = "interp", features: frozenset[str] = ALL_FEATURES, sandbox: Sandbox | None = None
+) -> ScriptResult:
     result = ScriptResult(str(path))
-    runner = ScriptRunner(engine, features)
+    runner = ScriptRunner(engine, features, sandbox)
     try:
         commands = parse_script(path.read_bytes(), str(path))
     except WasmError as error:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import threading
 
 import pytest
+from tests.conftest import core_wast_files, require_testsuite
 
 from wasmbox import Exhaustion, Instance, Module, Store, Trap
 from wasmbox.engines.interp import FunctionTranslator
+from wasmbox.ir.instructions import WASM_2_0
+from wasmbox.runtime.sandbox import Sandbox
 from wasmbox.text.parser import parse_module_text
+from wasmbox.wast import run_script
 
 SPIN = '(module (func (export "spin") (loop $l (br $l))))'
 
@@ -40,13 +44,15 @@ def test_checks_are_compiled_only_when_asked_for() -> None:
     func = module.funcs[0]
     t = module.types[func.type_index]
 
-    def source(interruptible: bool) -> str:
+    def source(interruptible: bool, metered: bool) -> str:
         translator = FunctionTranslator(module, 0, t, list(t.params), func.body, module.types, module.func_types())
         translator.interruptible = interruptible
+        translator.metered = metered
         return translator.translate()
 
-    assert "SANDBOX.stop" not in source(False)
-    assert "SANDBOX.stop" in source(True)
+    assert "SANDBOX" not in source(False, False)
+    assert "SANDBOX.stop" in source(True, False) and "SANDBOX.fuel" not in source(True, False)
+    assert "SANDBOX.fuel" in source(False, True) and "SANDBOX.stop" not in source(False, True)
 
 
 def test_memory_limit_makes_grow_fail() -> None:
@@ -84,3 +90,45 @@ def test_call_depth_limit() -> None:
         down(200)
     with pytest.raises(ValueError):
         Store(max_call_depth=0)
+
+
+COUNTDOWN = """(module (func (export "f") (param i32) (result i32) (local i32)
+  (block $done (loop $l
+     (br_if $done (i32.eqz (local.get 0)))
+     (local.set 1 (i32.add (local.get 1) (local.get 0)))
+     (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+     (br $l)))
+  (local.get 1)))"""
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 100])
+def test_fuel_counts_every_executed_instruction(n: int) -> None:
+    # Counted by hand: block and loop once; each of the n iterations runs
+    # local.get, i32.eqz, br_if, 4 for the sum, 4 for the decrement and br
+    # (12); the last test is 3 more, and the final local.get 1.
+    store = Store(fuel=1_000_000)
+    assert Instance(store, Module(COUNTDOWN)).exports["f"](n) == n * (n + 1) // 2
+    assert 1_000_000 - (store.fuel_remaining() or 0) == 12 * n + 6
+
+
+def test_out_of_fuel_and_top_up() -> None:
+    store = Store(fuel=50)
+    f = Instance(store, Module(COUNTDOWN)).exports["f"]
+    with pytest.raises(Trap, match="out of fuel"):
+        f(100)
+    assert store.fuel_remaining() == 0
+    store.add_fuel(10_000)
+    assert f(10) == 55
+    assert Store().fuel_remaining() is None
+    with pytest.raises(RuntimeError):
+        Store().add_fuel(1)
+
+
+def test_spec_suite_unchanged_with_fuel_and_interruption_compiled_in() -> None:
+    require_testsuite()
+    metered = Sandbox(fuel=10**15, interruptible=True)
+    failures = []
+    for path in core_wast_files():
+        failures += run_script(path, "interp", WASM_2_0, metered).failures
+    assert not failures, "\n".join(failures[:10])
+    assert metered.fuel is not None and metered.fuel < 10**15  # the code really was metered

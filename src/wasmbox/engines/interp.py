@@ -366,6 +366,8 @@ class FunctionTranslator:
     loop_headers: set[int] = field(default_factory=set)
     has_memory: bool = False
     interruptible: bool = False  # compile checks of SANDBOX.stop (see runtime.sandbox)
+    metered: bool = False  # compile fuel accounting (see runtime.sandbox)
+    pending_fuel: int = 0  # instructions emitted since fuel was last charged
 
     # --- emission -----------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -378,6 +380,9 @@ class FunctionTranslator:
 
     def start_segment(self, pc: int) -> None:
         """Begin basic block ``pc`` (a branch target)."""
+        if not self.dead:
+            self.charge_fuel()
+        self.pending_fuel = 0
         level = self.levels[-1]
         level.segments.add(pc)
         self.lines.append(" " * level.header_indent + f"if pc == {pc}:")
@@ -440,6 +445,7 @@ class FunctionTranslator:
     # --- branches -------------------------------------------------------------
     def branch(self, depth: int) -> None:
         """Emit an unconditional branch to label ``depth`` (values on top)."""
+        self.charge_fuel()
         frame = self.frames[-1 - depth]
         if frame.kind == "func":
             self.emit_return()
@@ -461,6 +467,15 @@ class FunctionTranslator:
             # the target is in this very chain, later on.
             assert frame.level is self.levels[-1], "forward branch out of a structured if"
 
+    def charge_fuel(self) -> None:
+        """Charge the instructions counted since the last charge.  Called
+        wherever a path may leave the code emitted so far, so totals are
+        exact while the check runs once per basic block."""
+        if self.metered and self.pending_fuel:
+            self.emit(f"SANDBOX.fuel -= {self.pending_fuel}")
+            self.emit('if SANDBOX.fuel < 0: raise Trap("out of fuel")')
+        self.pending_fuel = 0
+
     def emit_stop_check(self) -> None:
         self.emit("if SANDBOX.stop: raise Trap(SANDBOX.stop)")
 
@@ -472,6 +487,7 @@ class FunctionTranslator:
         return frame.kind != "func" and frame.kind != "loop" and frame.level is self.levels[-1]
 
     def emit_return(self) -> None:
+        self.charge_fuel()
         count = len(self.func_type.results)
         values = self.stack[len(self.stack) - count :] if count else []
         if count == 0:
@@ -514,6 +530,8 @@ class FunctionTranslator:
                         continue
                 else:
                     continue
+            if instr.op is not ins.OP_END and instr.op is not ins.OP_ELSE:
+                self.pending_fuel += 1
             self.instruction(instr)
         if not self.dead:
             self.emit_return()
@@ -578,6 +596,7 @@ class FunctionTranslator:
         elif name == "nop":
             pass
         elif name == "unreachable":
+            self.charge_fuel()
             self.emit('raise Trap("unreachable")')
             self.dead = True
         elif name == "drop":
@@ -623,6 +642,7 @@ class FunctionTranslator:
         elif name == "br_if":
             condition = self.pop()
             self.materialize_all()
+            self.charge_fuel()
             self.emit(f"if {condition.expr}:")
             saved = len(self.lines)
             self.branch(imm[0])
@@ -639,6 +659,7 @@ class FunctionTranslator:
             labels, default = imm
             index = self.pop()
             self.materialize_all()
+            self.charge_fuel()
             distinct = sorted(set(labels) | {default})
             if len(distinct) == 1:
                 self.branch(default)
@@ -732,6 +753,7 @@ class FunctionTranslator:
         return f"{address.expr} + {offset}" if offset else address.expr
 
     def call(self, target: str, callee: FuncType, args: list[Entry]) -> None:
+        self.charge_fuel()
         call = f"{target}({', '.join(e.expr for e in args)})"
         results = len(callee.results)
         base = len(self.stack)
@@ -752,6 +774,7 @@ class FunctionTranslator:
         self.materialize_all()
         base = len(self.stack) - params
         if kind == "loop":
+            self.charge_fuel()
             header = self.new_pc()
             self.loop_headers.add(header)
             self.emit(f"pc = {header}")
@@ -771,6 +794,7 @@ class FunctionTranslator:
             assert condition is not None
             frame = Frame("if", base, params, results, -1, self.levels[-1], structured=True)
             self.frames.append(frame)
+            self.charge_fuel()
             self.emit(f"if {condition.expr}:")
             self.open_arm()
             return
@@ -781,6 +805,7 @@ class FunctionTranslator:
             then_pc = self.new_pc()
             frame.else_pc = self.new_pc()
             assert condition is not None
+            self.charge_fuel()
             self.emit(f"pc = {then_pc} if {condition.expr} else {frame.else_pc}")
             self.start_segment(then_pc)
 
@@ -794,6 +819,7 @@ class FunctionTranslator:
 
     def close_arm(self, frame: Frame) -> None:
         if not self.dead:
+            self.charge_fuel()
             self.materialize_all()
             self.move_to(frame.base, self.stack[len(self.stack) - frame.results :] if frame.results else [])
         last = self.lines[-1]
@@ -831,6 +857,7 @@ class FunctionTranslator:
         inner = self.levels[-1]
         exit_pc = None
         if not self.dead:
+            self.charge_fuel()
             exit_pc = self.new_pc()
             self.emit(f"pc = {exit_pc}")
             self.emit("break")
@@ -1052,7 +1079,7 @@ class InterpEngine:
     name = "interp"
 
     def compile(
-        self, module: Module, namespace: dict[str, object], interruptible: bool = False
+        self, module: Module, namespace: dict[str, object], interruptible: bool = False, metered: bool = False
     ) -> dict[int, Callable[..., Any]]:
         """Translate every defined function; ``namespace`` holds the instance's
         memories (``M0``), tables (``T{i}``), globals (``G{i}``), function
@@ -1068,6 +1095,7 @@ class InterpEngine:
             )
             translator.has_memory = bool(module.memory_types())
             translator.interruptible = interruptible
+            translator.metered = metered
             sources.append(translator.translate())
         for i, t in enumerate(module.types):
             namespace[f"TYPE{i}"] = t

@@ -29,7 +29,7 @@ class Engine(Protocol):
     name: str
 
     def compile(
-        self, module: Module, namespace: dict[str, object], interruptible: bool = False
+        self, module: Module, namespace: dict[str, object], interruptible: bool = False, metered: bool = False
     ) -> dict[int, Callable[..., Any]]: ...
 
 
@@ -172,7 +172,7 @@ def instantiate(
     namespace["SANDBOX"] = sandbox
     namespace["ELEMS"] = elements
     namespace["DATAS"] = datas
-    compiled = engine.compile(module, namespace, sandbox.interruptible)
+    compiled = engine.compile(module, namespace, sandbox.interruptible, sandbox.fuel is not None)
     for index, code in compiled.items():
         instance.funcs[index].code = code
 

@@ -34,6 +34,9 @@ class Sandbox:
     max_call_depth: int = 20_000
     deadline: float | None = None
     interruptible: bool = False
+    # Fuel: None means unmetered; otherwise every executed instruction but
+    # ``end``/``else`` costs one unit, and running out is a trap "out of fuel".
+    fuel: int | None = None
     instances: int = 0
     # Read by compiled code: None while running normally, else the trap kind.
     stop: str | None = None
