@@ -161,10 +161,12 @@ def to_runtime(value: object, t: ValType, what: str) -> object:
 
 
 def from_runtime(value: object, t: ValType) -> object:
+    # Engines may hold i32 results of comparisons as Python bools (they are
+    # ints); users get plain ints.
     if t is I32:
-        return numeric.signed32(value)  # type: ignore[arg-type]
+        return numeric.signed32(int(value))  # type: ignore[call-overload]
     if t is I64:
-        return numeric.signed64(value)  # type: ignore[arg-type]
+        return numeric.signed64(int(value))  # type: ignore[call-overload]
     if t is FUNCREF:
         return None if value is None else Func._wrap(value)  # type: ignore[arg-type]
     return value

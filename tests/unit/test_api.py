@@ -216,3 +216,23 @@ def test_deep_but_finite_recursion_runs() -> None:
     import sys
 
     assert sys.getrecursionlimit() < 20_000  # restored after the call
+
+
+def test_comparison_results_are_plain_ints() -> None:
+    # Regression (differential fuzzing against wasmtime): i32 results of
+    # comparisons reached Python as True/False instead of 1/0.
+    seen: list[object] = []
+
+    @wasmbox.func
+    def log(value: int) -> None:
+        seen.append(value)
+
+    module = Module(
+        '(module (import "env" "log" (func $log (param i32)))'
+        ' (func (export "f") (result i32 i64)'
+        " (call $log (i32.eq (i32.const 1) (i32.const 1)))"
+        " (i32.lt_u (i32.const 2) (i32.const 1)) (i64.extend_i32_u (i32.eqz (i32.const 0)))))"
+    )
+    result = Instance(Store(), module, {"env": {"log": log}}).exports["f"]()
+    assert result == (0, 1) and all(type(v) is int for v in result)
+    assert seen == [1] and type(seen[0]) is int
