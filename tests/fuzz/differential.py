@@ -1,7 +1,10 @@
 """Differential execution: wasmbox against wasmtime-py on the same module.
 
 Random valid modules come from binaryen's ``wasm-opt -ttf`` (translate
-random bytes to a module); both runtimes call every exported function in
+random bytes to a module) with the Wasm 2.0 features binaryen 108 emits in
+their final form; not reference types (it emits the pre-standard proposal,
+with funcref a subtype of externref) nor SIMD (wasmtime-py has no v128 type
+for the ``log-v128`` host function; the spec suite covers SIMD); both runtimes call every exported function in
 order with zero arguments, as binaryen's own fuzz execution does, and log
 what they see: results (floats by bit pattern, NaNs as "nan"), traps, and the
 values passed to the ``fuzzing-support.log-*`` imports.  Any difference in
