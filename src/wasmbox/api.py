@@ -29,7 +29,7 @@ from .load import load_module
 from .runtime.instance import Extern, ModuleInstance, call_function, instantiate
 from .runtime.memory import MemoryInstance
 from .runtime.objects import FunctionInstance, GlobalInstance, TableInstance
-from .runtime.sandbox import Sandbox
+from .runtime.sandbox import DEFAULT_MAX_TABLE_ELEMENTS, Sandbox
 from .validate import validate_module
 
 _ENGINE_CLASSES: dict[str, Callable[[], Any]] = {"interp": InterpEngine}
@@ -57,7 +57,7 @@ class Store:
         engine: str = "auto",
         *,
         max_memory_pages: int = 65536,
-        max_table_elements: int = 0xFFFFFFFF,
+        max_table_elements: int = DEFAULT_MAX_TABLE_ELEMENTS,
         max_instances: int | None = None,
         max_call_depth: int = 20_000,
         deadline: float | None = None,

@@ -132,3 +132,17 @@ def test_spec_suite_unchanged_with_fuel_and_interruption_compiled_in() -> None:
         failures += run_script(path, "interp", WASM_2_0, metered).failures
     assert not failures, "\n".join(failures[:10])
     assert metered.fuel is not None and metered.fuel < 10**15  # the code really was metered
+
+
+def test_huge_tables_are_refused_by_default() -> None:
+    # A valid module may declare 2^32-1 table elements; the host must not
+    # try to allocate them.
+    with pytest.raises(Trap, match="resource limit exceeded"):
+        Instance(Store(), Module("(module (table 4000000000 funcref))"))
+    grow = Instance(
+        Store(),
+        Module(
+            '(module (table 0 funcref) (func (export "g") (result i32) (table.grow (ref.null func) (i32.const -1))))'
+        ),
+    ).exports["g"]
+    assert grow() == -1

@@ -16,6 +16,9 @@ from ..errors import Trap
 from ..ir.types import MAX_PAGES
 
 RESOURCE_LIMIT = "resource limit exceeded"
+# Tables are Python lists: a guest declaring 2^32-1 elements must not make the
+# host allocate them.  Ten million entries is about 80 MB.
+DEFAULT_MAX_TABLE_ELEMENTS = 10_000_000
 MAX_CALL_DEPTH_LIMIT = 1_000_000
 
 
@@ -29,7 +32,7 @@ class Sandbox:
     """
 
     max_memory_pages: int = MAX_PAGES
-    max_table_elements: int = 0xFFFFFFFF
+    max_table_elements: int = DEFAULT_MAX_TABLE_ELEMENTS
     max_instances: int | None = None
     max_call_depth: int = 20_000
     deadline: float | None = None
