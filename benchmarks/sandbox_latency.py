@@ -43,9 +43,9 @@ def main(argv: list[str]) -> int:
     print("|---|---|---|---|")
     for engine in ENGINES:
         cases = {
-            "deadline 0.1 s, tight loop": lambda: stop_time(Store(engine, deadline=0.1), LOOP),
-            "deadline 0.1 s, loop with calls": lambda: stop_time(Store(engine, deadline=0.1), CALLS),
-            "interrupt() after 0.1 s": lambda: stop_time(Store(engine, interruptible=True), LOOP, 0.1),
+            "deadline 0.1 s, tight loop": lambda e=engine: stop_time(Store(e, deadline=0.1), LOOP),
+            "deadline 0.1 s, loop with calls": lambda e=engine: stop_time(Store(e, deadline=0.1), CALLS),
+            "interrupt() after 0.1 s": lambda e=engine: stop_time(Store(e, interruptible=True), LOOP, 0.1),
         }
         for name, case in cases.items():
             times = [case() for _ in range(options.runs)]
