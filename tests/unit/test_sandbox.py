@@ -7,7 +7,7 @@ import threading
 import pytest
 from tests.conftest import core_wast_files, require_testsuite
 
-from wasmbox import Exhaustion, Instance, Module, Store, Trap
+from wasmbox import ENGINES, Exhaustion, Instance, Module, Store, Trap
 from wasmbox.engines.interp import FunctionTranslator
 from wasmbox.ir.instructions import WASM_2_0
 from wasmbox.runtime.sandbox import Sandbox
@@ -17,15 +17,17 @@ from wasmbox.wast import run_script
 SPIN = '(module (func (export "spin") (loop $l (br $l))))'
 
 
-def test_deadline_stops_an_infinite_loop() -> None:
-    store = Store(deadline=0.1)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_deadline_stops_an_infinite_loop(engine: str) -> None:
+    store = Store(engine, deadline=0.1)
     spin = Instance(store, Module(SPIN)).exports["spin"]
     with pytest.raises(Trap, match="deadline exceeded"):
         spin()
 
 
-def test_interrupt_from_another_thread() -> None:
-    store = Store(interruptible=True)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_interrupt_from_another_thread(engine: str) -> None:
+    store = Store(engine, interruptible=True)
     spin = Instance(store, Module(SPIN)).exports["spin"]
     timer = threading.Timer(0.05, store.interrupt)
     timer.start()
@@ -34,9 +36,10 @@ def test_interrupt_from_another_thread() -> None:
     timer.join()
 
 
-def test_interrupt_needs_an_interruptible_store() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_interrupt_needs_an_interruptible_store(engine: str) -> None:
     with pytest.raises(RuntimeError, match="interruptible"):
-        Store().interrupt()
+        Store(engine).interrupt()
 
 
 def test_checks_are_compiled_only_when_asked_for() -> None:
@@ -55,22 +58,24 @@ def test_checks_are_compiled_only_when_asked_for() -> None:
     assert "SANDBOX.fuel" in source(False, True) and "SANDBOX.stop" not in source(False, True)
 
 
-def test_memory_limit_makes_grow_fail() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_memory_limit_makes_grow_fail(engine: str) -> None:
     module = Module('(module (memory 1) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))')
-    grow = Instance(Store(max_memory_pages=4), module).exports["grow"]
+    grow = Instance(Store(engine, max_memory_pages=4), module).exports["grow"]
     assert grow(2) == 1
     assert grow(2) == -1  # would reach 5 pages
     assert grow(1) == 3
     with pytest.raises(Trap, match="resource limit exceeded"):
-        Instance(Store(max_memory_pages=4), Module("(module (memory 5))"))
+        Instance(Store(engine, max_memory_pages=4), Module("(module (memory 5))"))
 
 
-def test_table_and_instance_limits() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_table_and_instance_limits(engine: str) -> None:
     module = Module(
         '(module (table 1 funcref) (func (export "grow") (param i32) (result i32)'
         " (table.grow (ref.null func) (local.get 0))))"
     )
-    store = Store(max_table_elements=10, max_instances=1)
+    store = Store(engine, max_table_elements=10, max_instances=1)
     grow = Instance(store, module).exports["grow"]
     assert grow(9) == 1
     assert grow(1) == -1
@@ -78,18 +83,19 @@ def test_table_and_instance_limits() -> None:
         Instance(store, module)
 
 
-def test_call_depth_limit() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_call_depth_limit(engine: str) -> None:
     module = Module(
         '(module (func $down (export "down") (param i32) (result i32)'
         " (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))"
         " (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1))))))))"
     )
-    down = Instance(Store(max_call_depth=100), module).exports["down"]
+    down = Instance(Store(engine, max_call_depth=100), module).exports["down"]
     assert down(90) == 90
     with pytest.raises(Exhaustion, match="call stack exhausted"):
         down(200)
     with pytest.raises(ValueError):
-        Store(max_call_depth=0)
+        Store(engine, max_call_depth=0)
 
 
 COUNTDOWN = """(module (func (export "f") (param i32) (result i32) (local i32)
@@ -101,27 +107,29 @@ COUNTDOWN = """(module (func (export "f") (param i32) (result i32) (local i32)
   (local.get 1)))"""
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("n", [0, 1, 7, 100])
-def test_fuel_counts_every_executed_instruction(n: int) -> None:
+def test_fuel_counts_every_executed_instruction(engine: str, n: int) -> None:
     # Counted by hand: block and loop once; each of the n iterations runs
     # local.get, i32.eqz, br_if, 4 for the sum, 4 for the decrement and br
     # (12); the last test is 3 more, and the final local.get 1.
-    store = Store(fuel=1_000_000)
+    store = Store(engine, fuel=1_000_000)
     assert Instance(store, Module(COUNTDOWN)).exports["f"](n) == n * (n + 1) // 2
     assert 1_000_000 - (store.fuel_remaining() or 0) == 12 * n + 6
 
 
-def test_out_of_fuel_and_top_up() -> None:
-    store = Store(fuel=50)
+@pytest.mark.parametrize("engine", ENGINES)
+def test_out_of_fuel_and_top_up(engine: str) -> None:
+    store = Store(engine, fuel=50)
     f = Instance(store, Module(COUNTDOWN)).exports["f"]
     with pytest.raises(Trap, match="out of fuel"):
         f(100)
     assert store.fuel_remaining() == 0
     store.add_fuel(10_000)
     assert f(10) == 55
-    assert Store().fuel_remaining() is None
+    assert Store(engine).fuel_remaining() is None
     with pytest.raises(RuntimeError):
-        Store().add_fuel(1)
+        Store(engine).add_fuel(1)
 
 
 def test_spec_suite_unchanged_with_fuel_and_interruption_compiled_in() -> None:
@@ -134,13 +142,14 @@ def test_spec_suite_unchanged_with_fuel_and_interruption_compiled_in() -> None:
     assert metered.fuel is not None and metered.fuel < 10**15  # the code really was metered
 
 
-def test_huge_tables_are_refused_by_default() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_huge_tables_are_refused_by_default(engine: str) -> None:
     # A valid module may declare 2^32-1 table elements; the host must not
     # try to allocate them.
     with pytest.raises(Trap, match="resource limit exceeded"):
-        Instance(Store(), Module("(module (table 4000000000 funcref))"))
+        Instance(Store(engine), Module("(module (table 4000000000 funcref))"))
     grow = Instance(
-        Store(),
+        Store(engine),
         Module(
             '(module (table 0 funcref) (func (export "g") (result i32) (table.grow (ref.null func) (i32.const -1))))'
         ),
