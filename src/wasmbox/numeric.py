@@ -278,38 +278,25 @@ def f32_sqrt(a: float) -> float:
     return f32_round(f64_sqrt(a))
 
 
-def fceil(a: float) -> float:
-    if a != a:
-        return _nan_result(a)
-    if math.isinf(a) or a == 0.0:
-        return a
-    r = float(math.ceil(a))
-    return math.copysign(r, a) if r == 0.0 else r
+def _round_integral(rounder: Callable[[float], int]) -> Callable[[float], float]:
+    """ceil/floor/trunc/nearest: NaNs as arithmetic results, infinities and
+    zeros unchanged, and the result keeps the operand's sign (rounding never
+    crosses zero, so a zero result is -0.0 for a negative operand)."""
+
+    def operation(a: float) -> float:
+        if a != a:
+            return _nan_result(a)
+        if math.isinf(a) or a == 0.0:
+            return a
+        return math.copysign(float(rounder(a)), a)
+
+    return operation
 
 
-def ffloor(a: float) -> float:
-    if a != a:
-        return _nan_result(a)
-    if math.isinf(a) or a == 0.0:
-        return a
-    r = float(math.floor(a))
-    return math.copysign(r, a) if r == 0.0 else r
-
-
-def ftrunc(a: float) -> float:
-    if a != a:
-        return _nan_result(a)
-    if math.isinf(a) or a == 0.0:
-        return a
-    return math.copysign(float(math.trunc(a)), a)
-
-
-def fnearest(a: float) -> float:
-    if a != a:
-        return _nan_result(a)
-    if math.isinf(a) or a == 0.0:
-        return a
-    return math.copysign(float(round(a)), a)  # round() is half-to-even
+fceil = _round_integral(math.ceil)
+ffloor = _round_integral(math.floor)
+ftrunc = _round_integral(math.trunc)
+fnearest = _round_integral(round)  # round() is half-to-even
 
 
 def fabs(a: float) -> float:
