@@ -20,6 +20,7 @@ from ..ir.module import Expr, Module, SegmentMode
 from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance
+from .operations import memory_init, table_init
 from .sandbox import DEFAULT_SANDBOX, RESOURCE_LIMIT, Sandbox
 
 Extern = FunctionInstance | TableInstance | MemoryInstance | GlobalInstance
@@ -180,16 +181,14 @@ def instantiate(
         spaces: list[list[Any]] = [instance.funcs, instance.tables, instance.memories, instance.globals]
         instance.exports[export.name] = spaces[export.kind][export.index]
 
+    # Active segments are table.init / memory.init of the whole segment, then
+    # a drop; declarative ones are dropped at once.
     for index, seg in enumerate(module.elements):
         if seg.mode is SegmentMode.ACTIVE:
             assert seg.offset is not None
             start = evaluate_const(seg.offset, instance.globals, instance.funcs)
             assert isinstance(start, int)
-            target_table = instance.tables[seg.table]
-            values = elements[index]
-            if start + len(values) > len(target_table.elements):
-                raise Trap("out of bounds table access")
-            target_table.elements[start : start + len(values)] = values
+            table_init(instance.tables[seg.table], elements, index, start, 0, len(elements[index]))
         if seg.mode is not SegmentMode.PASSIVE:
             elements[index] = []
     for index, data in enumerate(module.datas):
@@ -197,10 +196,7 @@ def instantiate(
             assert data.offset is not None
             start = evaluate_const(data.offset, instance.globals, instance.funcs)
             assert isinstance(start, int)
-            target_memory = instance.memories[data.memory]
-            if start + len(data.init) > target_memory.size:
-                raise Trap("out of bounds memory access")
-            target_memory.view[start : start + len(data.init)] = data.init
+            memory_init(instance.memories[data.memory], datas, index, start, 0, len(data.init))
             datas[index] = b""
     if module.start is not None:
         call_function(instance.funcs[module.start], [])

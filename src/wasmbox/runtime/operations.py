@@ -1,0 +1,92 @@
+"""Run-time operations on tables and memories that any engine performs the
+same way: bounds-checked bulk copies, element and byte access, indirect-call
+resolution.  Instantiation uses them too (an active segment is a
+``table.init``/``memory.init`` followed by a drop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import Trap
+from ..ir.types import FuncType
+
+OUT_OF_BOUNDS_MEMORY = "out of bounds memory access"
+OUT_OF_BOUNDS_TABLE = "out of bounds table access"
+
+
+def table_get(table: Any, index: int) -> object:
+    if index >= len(table.elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    return table.elements[index]
+
+
+def table_set(table: Any, index: int, value: object) -> None:
+    if index >= len(table.elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    table.elements[index] = value
+
+
+def table_fill(table: Any, start: int, value: object, count: int) -> None:
+    if start + count > len(table.elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    table.elements[start : start + count] = [value] * count
+
+
+def table_copy(dst: Any, src: Any, dst_start: int, src_start: int, count: int) -> None:
+    if dst_start + count > len(dst.elements) or src_start + count > len(src.elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    dst.elements[dst_start : dst_start + count] = src.elements[src_start : src_start + count]
+
+
+def table_init(table: Any, elems: list[Any], segment: int, dst: int, src: int, count: int) -> None:
+    values = elems[segment]
+    if src + count > len(values) or dst + count > len(table.elements):
+        raise Trap(OUT_OF_BOUNDS_TABLE)
+    table.elements[dst : dst + count] = values[src : src + count]
+
+
+def memory_copy(memory: Any, dst: int, src: int, count: int) -> None:
+    size = memory.size
+    if dst + count > size or src + count > size:
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    view = memory.view
+    view[dst : dst + count] = bytes(view[src : src + count])
+
+
+def memory_fill(memory: Any, dst: int, value: int, count: int) -> None:
+    if dst + count > memory.size:
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    memory.view[dst : dst + count] = bytes((value & 0xFF,)) * count
+
+
+def memory_init(memory: Any, datas: list[bytes], segment: int, dst: int, src: int, count: int) -> None:
+    data = datas[segment]
+    if src + count > len(data) or dst + count > memory.size:
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    memory.view[dst : dst + count] = data[src : src + count]
+
+
+def load_bytes(memory: Any, address: int, size: int) -> bytes:
+    if address + size > memory.size:
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    return bytes(memory.view[address : address + size])
+
+
+def store_bytes(memory: Any, address: int, data: bytes) -> None:
+    if address + len(data) > memory.size:
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    memory.view[address : address + len(data)] = data
+
+
+def call_indirect(table: Any, index: int, expected: FuncType) -> Callable[..., Any]:
+    elements = table.elements
+    if index >= len(elements):
+        raise Trap("undefined element", f"undefined element {index}")
+    function = elements[index]
+    if function is None:
+        raise Trap("uninitialized element", f"uninitialized element {index}")
+    if function.type is not expected and function.type != expected:
+        raise Trap("indirect call type mismatch")
+    return function.code  # type: ignore[no-any-return]
