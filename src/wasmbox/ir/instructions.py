@@ -77,10 +77,6 @@ class Opcode:
     def __post_init__(self) -> None:
         self.bare = Instruction(self, ())
 
-    @property
-    def encoding(self) -> tuple[int, ...]:
-        return (self.code,) if self.prefix is None else (self.prefix, self.code)
-
     def __repr__(self) -> str:
         return f"<Opcode {self.name}>"
 

@@ -31,10 +31,6 @@ class ValType(enum.Enum):
         return self in (ValType.FUNCREF, ValType.EXTERNREF, ValType.EXNREF)
 
     @property
-    def is_numeric(self) -> bool:
-        return self in (ValType.I32, ValType.I64, ValType.F32, ValType.F64)
-
-    @property
     def heap_text(self) -> str:
         """The heap type name used by ``ref.null`` (``func`` / ``extern``)."""
         return {ValType.FUNCREF: "func", ValType.EXTERNREF: "extern", ValType.EXNREF: "exn"}[self]
@@ -101,8 +97,6 @@ class GlobalType:
     valtype: ValType
     mutable: bool = False
 
-
-ExternType = FuncType | TableType | MemoryType | GlobalType
 
 PAGE_SIZE = 65536
 MAX_PAGES = 65536

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from .. import numeric
 from ..errors import Exhaustion, LinkError, Trap
 from ..ir.module import Expr, Module, SegmentMode
-from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance
 from .operations import memory_init, table_init
@@ -102,16 +102,6 @@ def evaluate_const(expr: Expr, globals_: list[GlobalInstance], funcs: list[Funct
     if name == "global.get":
         return globals_[instr.imm[0]].value
     raise Trap(f"unsupported constant instruction {name}")
-
-
-def default_value(t: ValType) -> object:
-    if t in (ValType.I32, ValType.I64):
-        return 0
-    if t in (ValType.F32, ValType.F64):
-        return 0.0
-    if t is ValType.V128:
-        return bytes(16)
-    return None
 
 
 def instantiate(

@@ -31,7 +31,6 @@ from ..ir.module import (
 )
 from ..ir.types import (
     FUNCREF,
-    I32,
     REFTYPE_BY_HEAP_TEXT,
     VALTYPE_BY_TEXT,
     ExternKind,
@@ -241,7 +240,6 @@ class ModuleParser:
         self.type_ids: dict[str, int] = {}
         self.type_params: list[list[Token | None]] = []
         self.spaces = {kind: IndexSpace(kind) for kind in SPACE_NAMES}
-        self.explicit_types = 0
         self.uses_data_instructions = False
 
     # --- entry -----------------------------------------------------------
@@ -400,7 +398,6 @@ class ModuleParser:
             self.type_ids[ident.text] = len(self.module.types)
         self.module.types.append(FuncType(tuple(params), tuple(results)))
         self.type_params.append(param_ids)
-        self.explicit_types += 1
 
     def _params(self, cursor: _Cursor, allow_ids: bool = True) -> tuple[list[ValType], list[Token | None]]:
         params: list[ValType] = []
@@ -1192,10 +1189,3 @@ class FunctionBodyParser:
         if not isinstance(token, Token):
             raise unexpected(token)
         return token
-
-
-def i32_const(value: int) -> Instruction:
-    return Instruction(ins.BY_NAME["i32.const"], (value,))
-
-
-__all__ = ["parse_module_text", "ModuleParser", "is_known_keyword", "I32"]

@@ -73,10 +73,6 @@ def format_string(data: bytes) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _type_text(t: ValType) -> str:
-    return t.text
-
-
 class _Names:
     """Printable identifiers for functions and locals, taken from the name
     section when they are valid and unique."""

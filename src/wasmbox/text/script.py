@@ -44,14 +44,6 @@ class ModuleSource:
         except RecursionError:
             raise MalformedError("nesting too deep", line=self.line, source=self.source) from None
 
-    def binary(self) -> bytes:
-        """The module as a binary (encoding text modules)."""
-        if self.kind == "binary":
-            return self.data
-        from ..binary.encode import encode_module
-
-        return encode_module(self.load())
-
 
 @dataclass
 class Value:
