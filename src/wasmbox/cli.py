@@ -126,8 +126,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .api import Func, Linker, Module, Store
     from .wasi import WasiConfig
 
+    if args.fuel is not None and args.fuel < 0:
+        return _fail("--fuel must not be negative")
+    try:
+        store = Store(args.engine, deadline=args.timeout, fuel=args.fuel)
+    except ValueError as error:
+        return _fail(str(error))
     module = Module.from_file(args.input)
-    store = Store(args.engine, deadline=args.timeout, fuel=args.fuel)
     linker = Linker(store)
     linker.define_wasi(WasiConfig(argv=[Path(args.input).name, *args.args]))
     try:

@@ -110,3 +110,10 @@ def test_wast_command_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert (
         capsys.readouterr().out.splitlines()[-1] == "2 passed, 1 failed"
     )  # the module, one assertion; the other fails
+
+
+def test_run_option_errors_are_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--engine", "nonesuch", str(HELLO)]) == 1
+    assert "unknown engine 'nonesuch'" in capsys.readouterr().err
+    assert main(["run", "--fuel", "-5", str(HELLO)]) == 1
+    assert "--fuel must not be negative" in capsys.readouterr().err
