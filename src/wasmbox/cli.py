@@ -165,7 +165,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wasmbox", description="WebAssembly toolkit.")
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="wasmbox", description="A WebAssembly toolkit and runtime.")
+    parser.add_argument("--version", action="version", version=f"wasmbox {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("wat2wasm", help="assemble a .wat text module into a .wasm binary")
