@@ -296,6 +296,46 @@ class Level:
         return level
 
 
+def structured_blocks(body: list[Instruction]) -> set[int]:
+    """Positions of the ``block`` instructions whose branches can be Python
+    ``if``s: every branch to the block is a ``br``/``br_if`` directly in its
+    body (so ``br_if`` becomes "if not taken: rest of the block"), no branch
+    inside leaves forward to a label outside it, and no loop inside is
+    nested too deep to get a Python loop of its own."""
+    candidates: set[int] = set()
+    rejected: set[int] = set()
+    stack: list[tuple[str, int]] = []
+    loops = 0
+    for position, instr in enumerate(body):
+        name = instr.op.name
+        if instr.op in ins.BLOCK_OPENERS:
+            if name == "loop":
+                loops += 1
+                if loops > MAX_LOOP_NESTING:
+                    rejected.update(p for kind, p in stack if kind == "block")
+            stack.append((name, position))
+            if name == "block":
+                candidates.add(position)
+        elif name == "end":
+            if stack and stack.pop()[0] == "loop":
+                loops -= 1
+        elif name in ("br", "br_if", "br_table"):
+            depths = [*instr.imm[0], instr.imm[1]] if name == "br_table" else [instr.imm[0]]
+            for depth in depths:
+                if depth >= len(stack):
+                    continue  # the function's label: a return
+                target = len(stack) - 1 - depth
+                if stack[target][0] == "loop":
+                    continue
+                if depth != 0 or name == "br_table":
+                    # Forward past inner constructs: every block it leaves,
+                    # and the target itself, must keep dispatching.
+                    rejected.update(p for kind, p in stack[target:] if kind == "block")
+        elif name == "try_table":
+            rejected.update(p for kind, p in stack if kind == "block")
+    return candidates - rejected
+
+
 def structured_ifs(body: list[Instruction]) -> set[int]:
     """Positions of the ``if`` instructions that can be Python ``if``s: no
     branch inside leaves forward to a block or ``if`` at or outside them (that
@@ -346,8 +386,10 @@ class Frame:
     else_pc: int | None = None
     has_else: bool = False
     own_level: bool = False  # a loop with a Python while of its own
-    structured: bool = False  # an if emitted as a Python if
+    structured: bool = False  # an if (or a block's br_ifs) emitted as Python ifs
     then_dead: bool = False
+    arms: int = 0  # arms opened by a structured block's br_ifs, closed at its end
+    reached: bool = False  # a br jumps to this structured block's end
 
 
 @dataclass
@@ -375,6 +417,7 @@ class FunctionTranslator:
     dead: bool = False
     levels: list[Level] = field(default_factory=lambda: [Level("loop", 8, None, {0})])
     structured: set[int] = field(default_factory=set)
+    structured_block_positions: set[int] = field(default_factory=set)
     position: int = 0
     loop_headers: set[int] = field(default_factory=set)
     has_memory: bool = False
@@ -526,6 +569,7 @@ class FunctionTranslator:
         body_lines_start = len(self.lines)
         skip_depth = 0
         self.structured = structured_ifs(self.body)
+        self.structured_block_positions = structured_blocks(self.body)
         for position, instr in enumerate(self.body[:-1]):
             self.position = position
             if self.dead:
@@ -650,8 +694,35 @@ class FunctionTranslator:
             self.close_block()
         elif name == "br":
             self.materialize_all()
-            self.branch(imm[0])
+            target = self.frames[-1 - imm[0]]
+            if target.kind == "block" and target.structured:
+                # Falls out of the block's arms to the code after it.
+                self.charge_fuel()
+                self.move_to(target.base, self.stack[len(self.stack) - target.results :] if target.results else [])
+                target.reached = True
+            else:
+                self.branch(imm[0])
             self.dead = True
+        elif name == "br_if" and self.frames[-1 - imm[0]].kind == "block" and self.frames[-1 - imm[0]].structured:
+            # br_if to a structured block: the rest of the block becomes the
+            # branch-not-taken arm; the taken path moves the block's results.
+            condition = self.pop()
+            self.materialize_all()
+            self.charge_fuel()
+            target = self.frames[-1 - imm[0]]
+            values = self.stack[len(self.stack) - target.results :] if target.results else []
+            targets = [f"s{target.base + i}" for i in range(len(values))]
+            if [e.expr for e in values] != targets:
+                self.emit(f"if {condition.expr}:")
+                saved = len(self.lines)
+                self.move_to(target.base, values)
+                for i in range(saved, len(self.lines)):
+                    self.lines[i] = "    " + self.lines[i]
+                self.emit("else:")
+            else:
+                self.emit(f"if not {condition.expr}:")
+            target.arms += 1
+            self.open_arm()
         elif name == "br_if":
             condition = self.pop()
             self.materialize_all()
@@ -811,6 +882,9 @@ class FunctionTranslator:
             self.emit(f"if {condition.expr}:")
             self.open_arm()
             return
+        if kind == "block" and self.position in self.structured_block_positions:
+            self.frames.append(Frame("block", base, params, results, -1, self.levels[-1], structured=True))
+            return
         end = self.new_pc()
         frame = Frame(kind, base, params, results, end, self.levels[-1])
         self.frames.append(frame)
@@ -830,8 +904,8 @@ class FunctionTranslator:
         self.levels.append(arm)
         self.lines.append(" " * arm.header_indent + "if True:")
 
-    def close_arm(self, frame: Frame) -> None:
-        if not self.dead:
+    def close_arm(self, frame: Frame, moved: bool = False) -> None:
+        if not self.dead and not moved:
             self.charge_fuel()
             self.materialize_all()
             self.move_to(frame.base, self.stack[len(self.stack) - frame.results :] if frame.results else [])
@@ -915,6 +989,19 @@ class FunctionTranslator:
 
     def close_block(self) -> None:
         frame = self.frames.pop()
+        if frame.kind == "block" and frame.structured:
+            if not self.dead:
+                self.charge_fuel()
+                self.materialize_all()
+                self.move_to(frame.base, self.stack[len(self.stack) - frame.results :] if frame.results else [])
+            for _ in range(frame.arms):
+                self.close_arm(frame, moved=True)
+            # Reached by fallthrough or by a taken branch (if there was one).
+            self.dead = self.dead and frame.arms == 0 and not frame.reached
+            del self.stack[frame.base :]
+            for i in range(frame.results):
+                self.stack.append(Entry(f"s{frame.base + i}"))
+            return
         if frame.structured:
             self.close_arm(frame)
             # Without an else, the parameters pass through unchanged.
