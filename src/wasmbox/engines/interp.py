@@ -296,12 +296,17 @@ class Level:
         return level
 
 
-def structured_blocks(body: list[Instruction]) -> set[int]:
-    """Positions of the ``block`` instructions whose branches can be Python
-    ``if``s: every branch to the block is a ``br``/``br_if`` directly in its
-    body (so ``br_if`` becomes "if not taken: rest of the block"), no branch
-    inside leaves forward to a label outside it, and no loop inside is
-    nested too deep to get a Python loop of its own."""
+def structured_constructs(body: list[Instruction]) -> tuple[set[int], set[int]]:
+    """Positions of the ``if`` and ``block`` instructions that can be emitted
+    as Python ``if``s, in one walk over the body.
+
+    An ``if`` qualifies when no branch inside leaves forward to a block or
+    ``if`` at or outside it (that would have to skip code after it).  A
+    ``block`` qualifies when every branch to it is a ``br``/``br_if`` directly
+    in its body (``br_if`` becomes "if not taken: rest of the block") and no
+    branch inside leaves forward past it.  Neither may hold a loop nested too
+    deep to get a Python loop of its own, nor a ``try_table``.
+    """
     candidates: set[int] = set()
     rejected: set[int] = set()
     stack: list[tuple[str, int]] = []
@@ -312,9 +317,11 @@ def structured_blocks(body: list[Instruction]) -> set[int]:
             if name == "loop":
                 loops += 1
                 if loops > MAX_LOOP_NESTING:
-                    rejected.update(p for kind, p in stack if kind == "block")
+                    rejected.update(p for _, p in stack)
+            elif name == "try_table":
+                rejected.update(p for _, p in stack)
             stack.append((name, position))
-            if name == "block":
+            if name in ("if", "block"):
                 candidates.add(position)
         elif name == "end":
             if stack and stack.pop()[0] == "loop":
@@ -327,48 +334,13 @@ def structured_blocks(body: list[Instruction]) -> set[int]:
                 target = len(stack) - 1 - depth
                 if stack[target][0] == "loop":
                     continue
-                if depth != 0 or name == "br_table":
-                    # Forward past inner constructs: every block it leaves,
-                    # and the target itself, must keep dispatching.
-                    rejected.update(p for kind, p in stack[target:] if kind == "block")
-        elif name == "try_table":
-            rejected.update(p for kind, p in stack if kind == "block")
-    return candidates - rejected
-
-
-def structured_ifs(body: list[Instruction]) -> set[int]:
-    """Positions of the ``if`` instructions that can be Python ``if``s: no
-    branch inside leaves forward to a block or ``if`` at or outside them (that
-    would have to skip code after the ``if``), and no loop inside is nested
-    too deep to get a Python loop of its own."""
-    candidates: set[int] = set()
-    rejected: set[int] = set()
-    stack: list[tuple[str, int]] = []
-    loops = 0
-    for position, instr in enumerate(body):
-        name = instr.op.name
-        if instr.op in ins.BLOCK_OPENERS:
-            if name == "loop":
-                loops += 1
-                if loops > MAX_LOOP_NESTING:
-                    rejected.update(p for kind, p in stack if kind == "if")
-            stack.append((name, position))
-            if name == "if":
-                candidates.add(position)
-        elif name == "end":
-            if stack and stack.pop()[0] == "loop":
-                loops -= 1
-        elif name in ("br", "br_if", "br_table"):
-            depths = [*instr.imm[0], instr.imm[1]] if name == "br_table" else [instr.imm[0]]
-            for depth in depths:
-                if depth >= len(stack):
-                    continue  # the function's label: a return
-                target = len(stack) - 1 - depth
-                if stack[target][0] != "loop":
-                    rejected.update(p for kind, p in stack[target:] if kind == "if")
-        elif name == "try_table":
-            rejected.update(p for kind, p in stack if kind == "if")
-    return candidates - rejected
+                # Every if from the target inwards is left forward; so is
+                # every block, unless this is a br/br_if straight to it.
+                direct = depth == 0 and name != "br_table" and stack[target][0] == "block"
+                rejected.update(p for kind, p in stack[target:] if kind == "if" or (kind == "block" and not direct))
+    structured = candidates - rejected
+    ifs = {p for p in structured if body[p].op is ins.OP_IF}
+    return ifs, structured - ifs
 
 
 class UnsupportedInstruction(NotImplementedError):
@@ -568,8 +540,7 @@ class FunctionTranslator:
         self.frames.append(Frame("func", 0, 0, len(self.func_type.results), 0))
         body_lines_start = len(self.lines)
         skip_depth = 0
-        self.structured = structured_ifs(self.body)
-        self.structured_block_positions = structured_blocks(self.body)
+        self.structured, self.structured_block_positions = structured_constructs(self.body)
         for position, instr in enumerate(self.body[:-1]):
             self.position = position
             if self.dead:
