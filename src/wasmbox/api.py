@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import numeric
 from .engines.interp import InterpEngine
@@ -31,6 +31,9 @@ from .runtime.memory import MemoryInstance
 from .runtime.objects import FunctionInstance, GlobalInstance, TableInstance
 from .runtime.sandbox import DEFAULT_MAX_TABLE_ELEMENTS, Sandbox
 from .validate import validate_module
+
+if TYPE_CHECKING:
+    from .wasi import WasiConfig, WasiInstance
 
 _ENGINE_CLASSES: dict[str, Callable[[], Any]] = {"interp": InterpEngine}
 ENGINES: tuple[str, ...] = tuple(_ENGINE_CLASSES)
@@ -440,11 +443,18 @@ class Linker:
         for export, extern in instance._instance.exports.items():
             self._definitions[(name, export)] = extern
 
-    def define_wasi(self, config: Any = None) -> None:
+    def define_wasi(self, config: WasiConfig | None = None) -> WasiInstance:
+        """Offer ``wasi_snapshot_preview1`` to modules instantiated here; returns its state.
+
+        The returned ``WasiInstance`` owns the host descriptors the guest opens;
+        ``close()`` releases them (they are also closed when it is collected).
+        """
         from .wasi import WasiConfig, WasiInstance
 
-        self._wasi = WasiInstance(config or WasiConfig())
-        self._definitions.update(self._wasi.imports())
+        wasi = WasiInstance(config if config is not None else WasiConfig())
+        self._wasi = wasi
+        self._definitions.update(wasi.imports())
+        return wasi
 
     def instantiate(self, module: Module) -> Instance:
         missing = [f"{m}.{n}" for m, n, _ in module.imports if (m, n) not in self._definitions]

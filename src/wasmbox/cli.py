@@ -7,8 +7,12 @@ Errors are printed as ``wasmbox: error: FILE:LINE:COL: message`` (or
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .binary.decode import decode_module, instruction_offset
 from .binary.encode import encode_module
@@ -18,6 +22,9 @@ from .ir.types import ValType
 from .load import is_binary, load_module, load_module_file
 from .text.printer import print_module
 from .validate import validate_module
+
+if TYPE_CHECKING:
+    from .wasi import WasiConfig
 
 
 def _fail(message: str) -> int:
@@ -122,9 +129,36 @@ def _parse_argument(text: str, t: ValType) -> object:
     raise ValueError(f"cannot pass a {t.text} argument from the command line")
 
 
+def _wasi_config(args: argparse.Namespace) -> WasiConfig:
+    """The guest's view of the host from ``--dir``, ``--env`` and ``--tcplisten``, as ``wasmtime run`` builds it."""
+    from .wasi import Preopen, WasiConfig
+
+    preopens: dict[str, Preopen] = {}
+    for spec, read_only in [(d, False) for d in args.dir] + [(d, True) for d in args.ro_dir]:
+        host, _, guest = spec.partition("::")
+        preopens[guest or host] = Preopen(host, read_only=read_only)
+    env: dict[str, str] = {}
+    for item in args.env:
+        key, equals, value = item.partition("=")
+        if not equals:
+            if key not in os.environ:
+                continue
+            value = os.environ[key]
+        env[key] = value
+    sockets = [_listen(address) for address in args.tcplisten]
+    return WasiConfig(argv=[args.input, *args.args], env=env, preopens=preopens, sockets=sockets)
+
+
+def _listen(address: str) -> socket.socket:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise OSError(errno.EINVAL, "expected HOST:PORT", address)
+    listener = socket.create_server((host.strip("[]"), int(port)))
+    return listener
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .api import Func, Linker, Module, Store
-    from .wasi import WasiConfig
 
     if args.fuel is not None and args.fuel < 0:
         return _fail("--fuel must not be negative")
@@ -134,7 +168,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(str(error))
     module = Module.from_file(args.input)
     linker = Linker(store)
-    linker.define_wasi(WasiConfig(argv=[Path(args.input).name, *args.args]))
+    config = _wasi_config(args)
+    if args.invoke is not None:
+        config.argv = [args.input]
+    wasi = linker.define_wasi(config)
     try:
         instance = linker.instantiate(module)
         if args.invoke is None:
@@ -158,6 +195,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return exit_.code
     except Trap as trap:
         return _fail(f"{args.input}: wasm trap: {trap}")
+    finally:
+        wasi.close()
     if result is not None:
         for value in result if isinstance(result, tuple) else (result,):
             print(value)
@@ -197,11 +236,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-x", "--details", action="store_true", help="section details")
     p.add_argument("-d", "--disassemble", action="store_true", help="disassemble function bodies")
     p.set_defaults(run=cmd_objdump)
-    p = commands.add_parser("run", help="run a program (_start, or --invoke an export)")
+    p = commands.add_parser(
+        "run",
+        help="run a program (_start, or --invoke an export)",
+        description="Options go before PROG; everything after PROG is passed to the guest unchanged.",
+    )
     p.add_argument("--engine", default="auto", help="execution engine (default: the fastest available)")
     p.add_argument("--invoke", metavar="NAME", help="call this export with ARGS and print its results")
     p.add_argument("--timeout", type=float, metavar="S", help="stop the program after S seconds (a trap)")
     p.add_argument("--fuel", type=int, metavar="N", help="stop the program after N instructions (a trap)")
+    p.add_argument(
+        "--dir",
+        action="append",
+        default=[],
+        metavar="HOST[::GUEST]",
+        help="grant the guest the host directory HOST, seen as GUEST (default: HOST)",
+    )
+    p.add_argument(
+        "--ro-dir",
+        action="append",
+        default=[],
+        metavar="HOST[::GUEST]",
+        help="grant a directory read-only: nothing in it can be created, changed or removed",
+    )
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="set an environment variable for the guest (NAME alone: the host's value)",
+    )
+    p.add_argument(
+        "--tcplisten",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="listen on HOST:PORT and hand the socket to the guest (after the preopened directories)",
+    )
     p.add_argument("input", metavar="PROG")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
     p.set_defaults(run=cmd_run)

@@ -1,12 +1,12 @@
 """WASI preview 1: system calls for guests, granted by the host.
 
-This first layer provides what C programs' start-up and stdout need (argv,
-``fd_write``, ``fd_fdstat_get``, ``fd_seek``, ``fd_close``, ``proc_exit``);
-every other preview-1 function is present and answers ``ENOSYS``.  The full
-layer (files with capability-checked preopens, clocks, random, poll) is the
-WASI issue.
+Guests see only what ``WasiConfig`` grants: their arguments and environment,
+stdio, the clocks and randomness, and the preopened directories and sockets.
+Paths resolve beneath a preopen and never outside it (``paths``); every call
+answers with the witx's errno values (``abi``).
 """
 
-from .preview1 import WasiConfig, WasiInstance
+from .abi import WasiError
+from .preview1 import Preopen, WasiConfig, WasiInstance
 
-__all__ = ["WasiConfig", "WasiInstance"]
+__all__ = ["Preopen", "WasiConfig", "WasiError", "WasiInstance"]

@@ -1,33 +1,52 @@
-"""The ``wasi_snapshot_preview1`` host module (see wasmbox.wasi)."""
+"""The ``wasi_snapshot_preview1`` host module: configuration and the calls' wiring.
+
+``WasiInstance`` gathers the call families (``fd_calls``, ``path_calls``,
+``poll_calls``) and the small ones that need no descriptor (args, environ,
+clocks, random, proc, sched).  Every call runs inside one guard that turns
+what went wrong into the errno the guest sees: ``WasiError`` carries its own,
+a bad pointer is EFAULT, a host ``OSError`` maps by name, so a misbehaving
+guest meets error numbers, never Python exceptions.
+"""
 
 from __future__ import annotations
 
-import struct
-import sys
-from collections.abc import Callable
+import io
+import os
+import signal
+import socket
+import time
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from ..errors import WasiExit
+from ..errors import Trap, WasiExit
 from ..ir.types import I32, I64, FuncType
 from ..runtime.memory import MemoryInstance
 from ..runtime.objects import FunctionInstance
+from .abi import (
+    DIRECTORY_RIGHTS,
+    EFAULT,
+    EINVAL,
+    ERRNO,
+    FILE_RIGHTS,
+    FILETYPE,
+    MODULE,
+    SIGNAL_NAMES,
+    SOCKET_RIGHTS,
+    STREAM_RIGHTS,
+    SUCCESS,
+    WRITE_RIGHTS,
+    WasiError,
+    errno_from_os,
+)
+from .descriptors import Descriptor, DescriptorTable, filetype_of_mode
+from .fd_calls import FdCalls
+from .guest import Fault, GuestMemory
+from .path_calls import PathCalls
+from .poll_calls import PollCalls, clock_now
 
-MODULE = "wasi_snapshot_preview1"
-
-# errno values from the witx (typenames.witx, $errno).
-ESUCCESS = 0
-EBADF = 8
-EFAULT = 21
-EINVAL = 28
-ESPIPE = 70
-ENOSYS = 52
-
-FILETYPE_CHARACTER_DEVICE = 2
-RIGHTS_FD_WRITE = 1 << 6
-RIGHTS_FD_READ = 1 << 1
-
-# Every preview-1 function and its core signature (params, results).
+# Every preview-1 function and its core signature (params, results): i = i32, I = i64.
 SIGNATURES: dict[str, tuple[str, str]] = {
     "args_get": ("ii", "i"),
     "args_sizes_get": ("ii", "i"),
@@ -77,137 +96,190 @@ SIGNATURES: dict[str, tuple[str, str]] = {
     "sock_shutdown": ("ii", "i"),
 }
 _TYPES = {"i": I32, "I": I64}
+_CLOCK_IDS = (time.CLOCK_REALTIME, time.CLOCK_MONOTONIC, time.CLOCK_PROCESS_CPUTIME_ID, time.CLOCK_THREAD_CPUTIME_ID)
+# Signals whose default action is to do nothing; the rest end the guest.
+_IGNORED_SIGNALS = {"none", "chld", "cont", "urg", "winch"}
+
+
+@dataclass(frozen=True)
+class Preopen:
+    """A host directory granted to the guest; ``read_only`` withholds every right that changes anything."""
+
+    host: str | os.PathLike[str]
+    read_only: bool = False
 
 
 @dataclass
 class WasiConfig:
-    argv: list[str] = field(default_factory=lambda: ["main"])
-    env: dict[str, str] = field(default_factory=dict)
+    """What a guest may see of the host.
+
+    ``preopens`` maps guest names to host directories (a path or a
+    ``Preopen``); nothing outside them is reachable.  ``stdin`` may be bytes
+    or a binary stream; ``None`` for any stdio stream inherits the host
+    process's own file descriptor.  ``sockets`` are listening sockets the
+    guest may ``sock_accept`` on; they follow the preopened directories.
+    """
+
+    argv: Sequence[str] = ("main",)
+    env: Mapping[str, str] = field(default_factory=dict)
+    preopens: Mapping[str, str | os.PathLike[str] | Preopen] = field(default_factory=dict)
+    stdin: BinaryIO | bytes | None = None
     stdout: BinaryIO | None = None
     stderr: BinaryIO | None = None
+    sockets: Sequence[socket.socket] = ()
 
 
-class _Fault(Exception):
-    """A guest pointer outside its memory: the call returns EFAULT."""
+def _stdio(host_fd: int, stream: BinaryIO | bytes | None) -> Descriptor:
+    if isinstance(stream, bytes | bytearray):
+        stream = io.BytesIO(stream)
+    if stream is not None:
+        return Descriptor(FILETYPE["character_device"], STREAM_RIGHTS, 0, stream=stream)
+    duplicate = os.dup(host_fd)
+    filetype = filetype_of_mode(os.fstat(duplicate).st_mode)
+    base = STREAM_RIGHTS
+    if filetype == FILETYPE["regular_file"]:
+        base |= FILE_RIGHTS  # redirected to a file: seekable, as the shell made it
+    return Descriptor(filetype, base, 0, host_fd=duplicate)
 
 
-class WasiInstance:
-    """Host functions for one guest; bind the guest's memory after instantiation."""
+def _preopen(guest: str, grant: str | os.PathLike[str] | Preopen) -> Descriptor:
+    grant = grant if isinstance(grant, Preopen) else Preopen(grant)
+    host_fd = os.open(grant.host, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    mask = ~WRITE_RIGHTS if grant.read_only else -1
+    return Descriptor(
+        FILETYPE["directory"],
+        DIRECTORY_RIGHTS & mask,
+        (DIRECTORY_RIGHTS | FILE_RIGHTS) & mask,
+        host_fd=host_fd,
+        preopen=guest,
+        read_only=grant.read_only,
+    )
+
+
+class WasiInstance(FdCalls, PathCalls, PollCalls):
+    """Host functions for one guest; ``bind`` its memory after instantiation."""
 
     def __init__(self, config: WasiConfig) -> None:
         self.config = config
-        self.memory: MemoryInstance | None = None
-        self.outputs: dict[int, BinaryIO] = {
-            1: config.stdout or sys.stdout.buffer,
-            2: config.stderr or sys.stderr.buffer,
-        }
+        self.memory = GuestMemory()
+        self.fds = DescriptorTable()
+        self._closer = weakref.finalize(self, self.fds.close_all)
+        try:
+            for host_fd, stream in ((0, config.stdin), (1, config.stdout), (2, config.stderr)):
+                self.fds.add(_stdio(host_fd, stream))
+            for guest, grant in config.preopens.items():
+                self.fds.add(_preopen(guest, grant))
+            for listener in config.sockets:
+                self.fds.add(
+                    Descriptor(
+                        FILETYPE["socket_stream"],
+                        SOCKET_RIGHTS,
+                        0,
+                        host_fd=listener.fileno(),
+                        sock=listener,
+                    )
+                )
+        except BaseException:
+            self.fds.close_all()
+            raise
+
+    def close(self) -> None:
+        """Close every host descriptor the guest holds (also done when this is collected)."""
+        self._closer()
 
     def bind(self, memory: MemoryInstance) -> None:
-        self.memory = memory
+        self.memory.memory = memory
 
     def imports(self) -> dict[tuple[str, str], FunctionInstance]:
         result = {}
         for name, (params, results) in SIGNATURES.items():
             func_type = FuncType(tuple(_TYPES[c] for c in params), tuple(_TYPES[c] for c in results))
-            implementation = getattr(self, name, None)
-            code = self._guarded(implementation) if implementation is not None else _not_implemented
+            code = _guarded(getattr(self, name))
             result[(MODULE, name)] = FunctionInstance(func_type, code, name=f"{MODULE}.{name}", host=True)
         return result
 
-    @staticmethod
-    def _guarded(function: Callable[..., int | None]) -> Callable[..., int | None]:
-        def call(*args: Any) -> int | None:
-            try:
-                return function(*args)
-            except _Fault:
-                return EFAULT
-
-        return call
-
-    # --- guest memory -------------------------------------------------------
-    def _view(self) -> memoryview:
-        if self.memory is None:
-            raise _Fault
-        return self.memory.view
-
-    def _read(self, address: int, length: int) -> bytes:
-        view = self._view()
-        if address + length > len(view):
-            raise _Fault
-        return bytes(view[address : address + length])
-
-    def _write(self, address: int, data: bytes) -> None:
-        view = self._view()
-        if address + len(data) > len(view):
-            raise _Fault
-        view[address : address + len(data)] = data
-
-    def _u32(self, address: int) -> int:
-        return int(struct.unpack("<I", self._read(address, 4))[0])
-
-    def _put_u32(self, address: int, value: int) -> None:
-        self._write(address, struct.pack("<I", value))
-
-    # --- functions ------------------------------------------------------------
-    def _strings(self, items: list[str], pointers: int, buffer: int) -> int:
+    # --- args and environment ---------------------------------------------------------
+    def _strings(self, items: Sequence[str], pointers: int, buffer: int) -> int:
         for item in items:
             data = item.encode() + b"\0"
-            self._put_u32(pointers, buffer)
-            self._write(buffer, data)
+            self.memory.put_u32(pointers, buffer)
+            self.memory.write(buffer, data)
             pointers += 4
             buffer += len(data)
-        return ESUCCESS
+        return SUCCESS
+
+    def _sizes(self, items: Sequence[str], count_ptr: int, size_ptr: int) -> int:
+        self.memory.put_u32(count_ptr, len(items))
+        self.memory.put_u32(size_ptr, sum(len(item.encode()) + 1 for item in items))
+        return SUCCESS
+
+    def _environment(self) -> list[str]:
+        return [f"{key}={value}" for key, value in self.config.env.items()]
 
     def args_sizes_get(self, count_ptr: int, size_ptr: int) -> int:
-        argv = self.config.argv
-        self._put_u32(count_ptr, len(argv))
-        self._put_u32(size_ptr, sum(len(a.encode()) + 1 for a in argv))
-        return ESUCCESS
+        return self._sizes(self.config.argv, count_ptr, size_ptr)
 
     def args_get(self, pointers: int, buffer: int) -> int:
         return self._strings(self.config.argv, pointers, buffer)
 
     def environ_sizes_get(self, count_ptr: int, size_ptr: int) -> int:
-        pairs = [f"{k}={v}" for k, v in self.config.env.items()]
-        self._put_u32(count_ptr, len(pairs))
-        self._put_u32(size_ptr, sum(len(p.encode()) + 1 for p in pairs))
-        return ESUCCESS
+        return self._sizes(self._environment(), count_ptr, size_ptr)
 
     def environ_get(self, pointers: int, buffer: int) -> int:
-        return self._strings([f"{k}={v}" for k, v in self.config.env.items()], pointers, buffer)
+        return self._strings(self._environment(), pointers, buffer)
 
-    def fd_write(self, fd: int, iovs: int, iovs_len: int, written_ptr: int) -> int:
-        stream = self.outputs.get(fd)
-        if stream is None:
-            return EBADF
-        chunks = []
-        for i in range(iovs_len):
-            base = self._u32(iovs + 8 * i)
-            length = self._u32(iovs + 8 * i + 4)
-            chunks.append(self._read(base, length))
-        data = b"".join(chunks)
-        stream.write(data)
-        stream.flush()
-        self._put_u32(written_ptr, len(data))
-        return ESUCCESS
+    # --- clocks and randomness -----------------------------------------------------------
+    def clock_res_get(self, clock_id: int, resolution_ptr: int) -> int:
+        if clock_id >= len(_CLOCK_IDS):
+            raise WasiError(EINVAL, f"unknown clock {clock_id}")
+        resolution = max(1, round(time.clock_getres(_CLOCK_IDS[clock_id]) * 1e9))
+        self.memory.put_u64(resolution_ptr, resolution)
+        return SUCCESS
 
-    def fd_fdstat_get(self, fd: int, stat_ptr: int) -> int:
-        if fd not in (0, 1, 2):
-            return EBADF
-        rights = RIGHTS_FD_READ if fd == 0 else RIGHTS_FD_WRITE
-        # fdstat: filetype u8, pad, flags u16, pad, rights_base u64, rights_inheriting u64
-        self._write(stat_ptr, struct.pack("<BxHxxxxQQ", FILETYPE_CHARACTER_DEVICE, 0, rights, 0))
-        return ESUCCESS
+    def clock_time_get(self, clock_id: int, precision: int, time_ptr: int) -> int:
+        self.memory.put_u64(time_ptr, clock_now(clock_id))
+        return SUCCESS
 
-    def fd_seek(self, fd: int, offset: int, whence: int, result_ptr: int) -> int:
-        return ESPIPE if fd in (0, 1, 2) else EBADF
+    def random_get(self, buf: int, buf_len: int) -> int:
+        self.memory.slice(buf, buf_len)[:] = os.urandom(buf_len)
+        return SUCCESS
 
-    def fd_close(self, fd: int) -> int:
-        return ESUCCESS if fd in self.outputs or fd == 0 else EBADF
-
+    # --- process -------------------------------------------------------------------------
     def proc_exit(self, code: int) -> None:
         raise WasiExit(code)
 
+    def proc_raise(self, signal_number: int) -> int:
+        """Deliver a signal to the guest: default actions only, since a guest installs no handlers."""
+        if signal_number >= len(SIGNAL_NAMES):
+            raise WasiError(EINVAL, f"unknown signal {signal_number}")
+        name = SIGNAL_NAMES[signal_number]
+        if name in _IGNORED_SIGNALS:
+            return SUCCESS
+        host = getattr(signal, f"SIG{name.upper()}", None)
+        description = signal.strsignal(host) if host is not None else None
+        raise Trap("signal", f"guest raised SIG{name.upper()} ({description or 'terminated'})")
 
-def _not_implemented(*args: object) -> int:
-    return ENOSYS
+    def sched_yield(self) -> int:
+        os.sched_yield()
+        return SUCCESS
+
+
+def _guarded(function: Callable[..., int | None]) -> Callable[..., int | None]:
+    """The call boundary: every failure becomes the errno the witx gives it."""
+
+    def call(*args: Any) -> int | None:
+        try:
+            return function(*args)
+        except WasiError as error:
+            return error.errno
+        except Fault:
+            return EFAULT
+        except OSError as error:
+            return errno_from_os(error)
+        except (ValueError, OverflowError):
+            return EINVAL
+        except MemoryError:
+            return ERRNO["nomem"]
+
+    call.__name__ = function.__name__
+    return call

@@ -1,0 +1,217 @@
+"""The ``path_*`` functions: every path is resolved beneath its directory capability.
+
+Each call resolves its guest path with ``paths.resolve`` and then makes one
+``*at`` system call on the final component without following symlinks, so
+nothing outside the preopened directories can be named, read or changed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .abi import (
+    EINVAL,
+    ENOTCAPABLE,
+    EPERM,
+    FDFLAG_APPEND,
+    FDFLAG_DSYNC,
+    FDFLAG_NONBLOCK,
+    FDFLAG_RSYNC,
+    FDFLAG_SYNC,
+    FILE_RIGHTS,
+    FILESTAT,
+    FILETYPE,
+    LOOKUP_SYMLINK_FOLLOW,
+    OFLAG_CREAT,
+    OFLAG_DIRECTORY,
+    OFLAG_EXCL,
+    OFLAG_TRUNC,
+    RIGHT,
+    SUCCESS,
+    WasiError,
+)
+from .descriptors import Descriptor, DescriptorTable, filetype_of_mode
+from .fd_calls import filestat_values, new_times
+from .guest import GuestMemory
+from .paths import resolve
+
+_HOST_FDFLAGS = (
+    (FDFLAG_APPEND, os.O_APPEND),
+    (FDFLAG_DSYNC, getattr(os, "O_DSYNC", 0)),
+    (FDFLAG_NONBLOCK, os.O_NONBLOCK),
+    (FDFLAG_RSYNC, getattr(os, "O_RSYNC", 0)),
+    (FDFLAG_SYNC, getattr(os, "O_SYNC", 0)),
+)
+_HOST_OFLAGS = (
+    (OFLAG_CREAT, os.O_CREAT),
+    (OFLAG_DIRECTORY, os.O_DIRECTORY),
+    (OFLAG_EXCL, os.O_EXCL),
+    (OFLAG_TRUNC, os.O_TRUNC),
+)
+_READ_RIGHTS = RIGHT["fd_read"] | RIGHT["fd_readdir"]
+_WRITE_RIGHTS = RIGHT["fd_write"] | RIGHT["fd_allocate"] | RIGHT["fd_filestat_set_size"]
+
+
+def _host_flags(flags: int, table: tuple[tuple[int, int], ...]) -> int:
+    result = 0
+    for wasi, host in table:
+        if flags & wasi:
+            result |= host  # not +: O_RSYNC and O_SYNC share bits on Linux
+    return result
+
+
+def _lookup_follows(flags: int) -> bool:
+    if flags & ~LOOKUP_SYMLINK_FOLLOW:
+        raise WasiError(EINVAL, f"lookupflags {flags:#x}")
+    return bool(flags & LOOKUP_SYMLINK_FOLLOW)
+
+
+class PathCalls:
+    memory: GuestMemory
+    fds: DescriptorTable
+
+    def _directory(self, fd: int, *needed: str) -> int:
+        descriptor = self.fds.get(fd)
+        host_fd = descriptor.directory_fd()
+        descriptor.require(*needed)
+        return host_fd
+
+    def path_open(
+        self,
+        fd: int,
+        dirflags: int,
+        path: int,
+        path_len: int,
+        oflags: int,
+        rights_base: int,
+        rights_inheriting: int,
+        fdflags: int,
+        opened_fd_ptr: int,
+    ) -> int:
+        parent = self.fds.get(fd)
+        needed = ["path_open"]
+        if oflags & OFLAG_CREAT:
+            needed.append("path_create_file")
+        if oflags & OFLAG_TRUNC:
+            needed.append("path_filestat_set_size")
+        base_fd = self._directory(fd, *needed)
+        if oflags & ~0b1111 or fdflags & ~0b11111:
+            raise WasiError(EINVAL, "unknown oflags or fdflags")
+        # A new descriptor can hold only rights its directory passes on (witx: fs_rights_inheriting).
+        if (rights_base | rights_inheriting) & ~parent.rights_inheriting:
+            raise WasiError(ENOTCAPABLE, "path_open asks for rights the directory does not pass on")
+        if fdflags & (FDFLAG_DSYNC | FDFLAG_RSYNC | FDFLAG_SYNC):
+            parent.require("fd_datasync" if fdflags & FDFLAG_DSYNC else "fd_sync")
+        guest_path = self.memory.string(path, path_len)
+        writes = bool(rights_base & _WRITE_RIGHTS or oflags & OFLAG_TRUNC)
+        reads = bool(rights_base & _READ_RIGHTS) or not writes
+        host_flags = os.O_CLOEXEC | os.O_NOFOLLOW | (os.O_RDWR if reads and writes else os.O_WRONLY if writes else 0)
+        host_flags |= _host_flags(oflags, _HOST_OFLAGS) | _host_flags(fdflags, _HOST_FDFLAGS)
+        with resolve(base_fd, guest_path, follow_final=_lookup_follows(dirflags)) as target:
+            if target.must_be_directory:
+                host_flags |= os.O_DIRECTORY
+            host_fd = os.open(target.name, host_flags, 0o666, dir_fd=target.dir_fd)
+        try:
+            filetype = filetype_of_mode(os.fstat(host_fd).st_mode)
+        except OSError:
+            os.close(host_fd)
+            raise
+        kind_rights = parent.rights_inheriting if filetype == FILETYPE["directory"] else FILE_RIGHTS
+        descriptor = Descriptor(
+            filetype=filetype,
+            rights_base=rights_base & kind_rights,
+            rights_inheriting=rights_inheriting & parent.rights_inheriting,
+            fdflags=fdflags,
+            host_fd=host_fd,
+            read_only=parent.read_only,
+        )
+        self.memory.put_u32(opened_fd_ptr, self.fds.add(descriptor))
+        return SUCCESS
+
+    def path_create_directory(self, fd: int, path: int, path_len: int) -> int:
+        base_fd = self._directory(fd, "path_create_directory")
+        with resolve(base_fd, self.memory.string(path, path_len), follow_final=False) as target:
+            os.mkdir(target.name, 0o777, dir_fd=target.dir_fd)
+        return SUCCESS
+
+    def path_remove_directory(self, fd: int, path: int, path_len: int) -> int:
+        base_fd = self._directory(fd, "path_remove_directory")
+        with resolve(base_fd, self.memory.string(path, path_len), follow_final=False) as target:
+            os.rmdir(target.name, dir_fd=target.dir_fd)
+        return SUCCESS
+
+    def path_unlink_file(self, fd: int, path: int, path_len: int) -> int:
+        base_fd = self._directory(fd, "path_unlink_file")
+        with resolve(base_fd, self.memory.string(path, path_len), follow_final=False) as target:
+            os.unlink(target.name, dir_fd=target.dir_fd)
+        return SUCCESS
+
+    def path_filestat_get(self, fd: int, flags: int, path: int, path_len: int, buf: int) -> int:
+        base_fd = self._directory(fd, "path_filestat_get")
+        follow = _lookup_follows(flags)
+        with resolve(base_fd, self.memory.string(path, path_len), follow_final=follow) as target:
+            st = os.stat(target.name, dir_fd=target.dir_fd, follow_symlinks=False)
+        self.memory.put(FILESTAT, buf, *filestat_values(st))
+        return SUCCESS
+
+    def path_filestat_set_times(
+        self, fd: int, flags: int, path: int, path_len: int, atim: int, mtim: int, fst_flags: int
+    ) -> int:
+        base_fd = self._directory(fd, "path_filestat_set_times")
+        follow = _lookup_follows(flags)
+        with resolve(base_fd, self.memory.string(path, path_len), follow_final=follow) as target:
+            current = os.stat(target.name, dir_fd=target.dir_fd, follow_symlinks=False)
+            times = new_times(current, atim, mtim, fst_flags)
+            os.utime(target.name, ns=times, dir_fd=target.dir_fd, follow_symlinks=False)
+        return SUCCESS
+
+    def path_readlink(self, fd: int, path: int, path_len: int, buf: int, buf_len: int, bufused_ptr: int) -> int:
+        base_fd = self._directory(fd, "path_readlink")
+        with resolve(base_fd, self.memory.string(path, path_len), follow_final=False) as target:
+            contents = os.fsencode(os.readlink(target.name, dir_fd=target.dir_fd))
+        # Like readlink(2): a short buffer gets the first buf_len bytes.
+        self.memory.write(buf, contents[:buf_len])
+        self.memory.put_u32(bufused_ptr, min(len(contents), buf_len))
+        return SUCCESS
+
+    def path_symlink(self, old_path: int, old_len: int, fd: int, new_path: int, new_len: int) -> int:
+        base_fd = self._directory(fd, "path_symlink")
+        contents = self.memory.string(old_path, old_len)
+        if contents.startswith("/"):
+            raise WasiError(EPERM, "a symlink may not hold an absolute path")
+        with resolve(base_fd, self.memory.string(new_path, new_len), follow_final=False) as target:
+            os.symlink(contents, target.name, dir_fd=target.dir_fd)
+        return SUCCESS
+
+    def path_link(
+        self, old_fd: int, old_flags: int, old_path: int, old_len: int, new_fd: int, new_path: int, new_len: int
+    ) -> int:
+        old_base = self._directory(old_fd, "path_link_source")
+        new_base = self._directory(new_fd, "path_link_target")
+        follow = _lookup_follows(old_flags)
+        old_name = self.memory.string(old_path, old_len)
+        new_name = self.memory.string(new_path, new_len)
+        with (
+            resolve(old_base, old_name, follow_final=follow) as source,
+            resolve(new_base, new_name, follow_final=False) as destination,
+        ):
+            os.link(
+                source.name,
+                destination.name,
+                src_dir_fd=source.dir_fd,
+                dst_dir_fd=destination.dir_fd,
+                follow_symlinks=False,
+            )
+        return SUCCESS
+
+    def path_rename(self, fd: int, old_path: int, old_len: int, new_fd: int, new_path: int, new_len: int) -> int:
+        old_base = self._directory(fd, "path_rename_source")
+        new_base = self._directory(new_fd, "path_rename_target")
+        old_name = self.memory.string(old_path, old_len)
+        new_name = self.memory.string(new_path, new_len)
+        with (
+            resolve(old_base, old_name, follow_final=False) as source,
+            resolve(new_base, new_name, follow_final=False) as destination,
+        ):
+            os.rename(source.name, destination.name, src_dir_fd=source.dir_fd, dst_dir_fd=destination.dir_fd)
+        return SUCCESS

@@ -1,0 +1,121 @@
+"""Capability-safe path resolution beneath a directory descriptor.
+
+This is the manual algorithm of the WASI path-resolution rules (CloudABI's,
+Linux's ``RESOLVE_BENEATH``): a guest path is split into components and walked
+one directory at a time with ``openat(O_NOFOLLOW)``, so that no host call ever
+sees a path that could leave the base directory:
+
+* an absolute path, or a symlink whose target is absolute, is refused (EPERM);
+* ``..`` pops the stack of directories walked so far, and popping past the
+  base is refused (EPERM), even if a later component would come back inside;
+* symlinks are read with ``readlinkat`` and their components spliced into the
+  walk, at most ``MAX_SYMLINK_EXPANSIONS`` times (then ELOOP, as for a loop).
+
+The result is a directory descriptor plus one final name, for the caller to
+use with the ``*at`` system calls and ``follow_symlinks=False`` /
+``O_NOFOLLOW``; a symlink swapped in by another process between the walk and
+the call is then operated on as a link, never followed out.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from .abi import ELOOP, ENOENT, ENOTDIR, EPERM, WasiError, errno_from_os
+
+MAX_SYMLINK_EXPANSIONS = 40  # Linux's MAXSYMLINKS
+_WALK_FLAGS = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_PATH", os.O_RDONLY)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Where a path leads: ``name`` inside the directory ``dir_fd``.
+
+    ``name`` is one component, or ``"."`` for the directory itself.
+    ``must_be_directory`` records a trailing slash.
+    """
+
+    dir_fd: int
+    name: str
+    must_be_directory: bool
+
+
+def _components(path: str) -> tuple[deque[str], bool]:
+    if path.startswith("/"):
+        raise WasiError(EPERM, f"absolute path {path!r} is outside every capability")
+    parts = path.split("/")
+    trailing_slash = len(parts) > 1 and parts[-1] in ("", ".")
+    return deque(part for part in parts if part not in ("", ".")), trailing_slash
+
+
+def _read_link(name: str, dir_fd: int) -> str | None:
+    """The target if ``name`` is a symlink, None if it is something else or absent."""
+    try:
+        return os.readlink(name, dir_fd=dir_fd)
+    except OSError:
+        return None
+
+
+@contextmanager
+def resolve(base_fd: int, path: str, *, follow_final: bool) -> Iterator[Resolved]:
+    """Walk ``path`` beneath ``base_fd``; the directories opened on the way close on exit."""
+    if "\0" in path:
+        raise WasiError(ENOENT, "path contains a NUL byte")
+    pending, must_be_directory = _components(path)
+    follow_final = follow_final or must_be_directory
+    walked: list[int] = []  # directories opened below base_fd, innermost last
+    expansions = 0
+    try:
+        final = "."
+        while pending:
+            component = pending.popleft()
+            last = not pending
+            if component == "..":
+                if not walked:
+                    raise WasiError(EPERM, f"{path!r} leads outside its directory capability")
+                os.close(walked.pop())
+                continue
+            current = walked[-1] if walked else base_fd
+            if last and not follow_final:
+                final = component
+                break
+            target = _read_link(component, current)
+            if target is not None:
+                expansions += 1
+                if expansions > MAX_SYMLINK_EXPANSIONS:
+                    raise WasiError(ELOOP, f"too many symbolic links in {path!r}")
+                spliced, slash = _components(target)
+                if last and slash:
+                    must_be_directory = True
+                pending.extendleft(reversed(spliced))
+                continue
+            if last:
+                final = component
+                break
+            try:
+                walked.append(os.open(component, _WALK_FLAGS, dir_fd=current))
+            except OSError as error:
+                raise WasiError(errno_from_os(error)) from None
+        current = walked[-1] if walked else base_fd
+        if must_be_directory and final != ".":
+            _require_directory(final, current)
+        yield Resolved(current, final, must_be_directory)
+    finally:
+        for fd in walked:
+            os.close(fd)
+
+
+def _require_directory(name: str, dir_fd: int) -> None:
+    try:
+        mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+    except FileNotFoundError:
+        return  # "newdir/" may name what mkdir is about to create
+    except OSError as error:
+        raise WasiError(errno_from_os(error)) from None
+    if not stat.S_ISDIR(mode):
+        raise WasiError(ENOTDIR, f"{name!r} is not a directory")
