@@ -83,6 +83,7 @@ class FdCalls:
         descriptor = self.fds.get(fd)
         descriptor.require("fd_read")
         buffers = list(self.memory.iovecs(iovs, iovs_len))
+        self.memory.slice(nread_ptr, 4)  # every pointer is checked before anything happens
         self.memory.put_u32(nread_ptr, self._read_into(descriptor, buffers))
         return SUCCESS
 
@@ -106,6 +107,7 @@ class FdCalls:
         descriptor = self.fds.get(fd)
         descriptor.require("fd_write")
         buffers = [b for b in self.memory.iovecs(iovs, iovs_len) if len(b)]
+        self.memory.slice(nwritten_ptr, 4)
         written = 0
         if descriptor.stream is not None:
             data = b"".join(buffers)
@@ -121,6 +123,7 @@ class FdCalls:
         descriptor = self.fds.get(fd)
         descriptor.require("fd_read", "fd_seek")
         buffers = [b for b in self.memory.iovecs(iovs, iovs_len) if len(b)]
+        self.memory.slice(nread_ptr, 4)
         count = os.preadv(self._host_fd(descriptor), buffers, signed64(offset)) if buffers else 0
         self.memory.put_u32(nread_ptr, count)
         return SUCCESS
@@ -129,17 +132,19 @@ class FdCalls:
         descriptor = self.fds.get(fd)
         descriptor.require("fd_write", "fd_seek")
         buffers = [b for b in self.memory.iovecs(iovs, iovs_len) if len(b)]
+        self.memory.slice(nwritten_ptr, 4)
         count = os.pwritev(self._host_fd(descriptor), buffers, signed64(offset)) if buffers else 0
         self.memory.put_u32(nwritten_ptr, count)
         return SUCCESS
 
     def fd_seek(self, fd: int, offset: int, whence: int, newoffset_ptr: int) -> int:
         descriptor = self.fds.get(fd)
+        if whence not in _WHENCE:
+            raise WasiError(EINVAL, f"whence {whence}")
         delta = signed64(offset)
         # A seek that only asks where we are needs fd_tell, not fd_seek (witx).
         descriptor.require("fd_tell" if delta == 0 and whence == WHENCE_CUR else "fd_seek")
-        if whence not in _WHENCE:
-            raise WasiError(EINVAL, f"whence {whence}")
+        self.memory.slice(newoffset_ptr, 8)
         position = os.lseek(self._host_fd(descriptor), delta, _WHENCE[whence])
         self.memory.put_u64(newoffset_ptr, position)
         return SUCCESS
@@ -279,6 +284,7 @@ class FdCalls:
         descriptor.require("fd_readdir")
         host_fd = descriptor.directory_fd()
         self.memory.slice(buf, buf_len)
+        self.memory.slice(bufused_ptr, 4)
         if cookie == 0 or not descriptor.listing:
             descriptor.listing = _list_directory(host_fd)
         out = bytearray()

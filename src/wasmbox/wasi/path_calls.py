@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from .abi import (
+    DIRECTORY_RIGHTS,
     EINVAL,
     ENOTCAPABLE,
     EPERM,
@@ -97,20 +98,29 @@ class PathCalls:
         base_fd = self._directory(fd, *needed)
         if oflags & ~0b1111 or fdflags & ~0b11111:
             raise WasiError(EINVAL, "unknown oflags or fdflags")
-        # A new descriptor can hold only rights its directory passes on (witx: fs_rights_inheriting).
-        if (rights_base | rights_inheriting) & ~parent.rights_inheriting:
+        # A new descriptor can hold only rights its directory passes on (witx: fs_rights_inheriting);
+        # rights that apply to no file or directory (the socket ones) are simply not granted.
+        if (rights_base | rights_inheriting) & (FILE_RIGHTS | DIRECTORY_RIGHTS) & ~parent.rights_inheriting:
             raise WasiError(ENOTCAPABLE, "path_open asks for rights the directory does not pass on")
         if fdflags & (FDFLAG_DSYNC | FDFLAG_RSYNC | FDFLAG_SYNC):
             parent.require("fd_datasync" if fdflags & FDFLAG_DSYNC else "fd_sync")
         guest_path = self.memory.string(path, path_len)
-        writes = bool(rights_base & _WRITE_RIGHTS or oflags & OFLAG_TRUNC)
+        self.memory.slice(opened_fd_ptr, 4)
+        writes = not oflags & OFLAG_DIRECTORY and bool(rights_base & _WRITE_RIGHTS or oflags & OFLAG_TRUNC)
         reads = bool(rights_base & _READ_RIGHTS) or not writes
         host_flags = os.O_CLOEXEC | os.O_NOFOLLOW | (os.O_RDWR if reads and writes else os.O_WRONLY if writes else 0)
         host_flags |= _host_flags(oflags, _HOST_OFLAGS) | _host_flags(fdflags, _HOST_FDFLAGS)
         with resolve(base_fd, guest_path, follow_final=_lookup_follows(dirflags)) as target:
             if target.must_be_directory:
                 host_flags |= os.O_DIRECTORY
-            host_fd = os.open(target.name, host_flags, 0o666, dir_fd=target.dir_fd)
+            try:
+                host_fd = os.open(target.name, host_flags, 0o666, dir_fd=target.dir_fd)
+            except IsADirectoryError:
+                # Write rights do not apply to a directory: open it for what does apply.
+                if oflags & (OFLAG_CREAT | OFLAG_TRUNC) or fdflags & FDFLAG_APPEND:
+                    raise
+                read_only = host_flags & ~(os.O_WRONLY | os.O_RDWR) | os.O_DIRECTORY
+                host_fd = os.open(target.name, read_only, dir_fd=target.dir_fd)
         try:
             filetype = filetype_of_mode(os.fstat(host_fd).st_mode)
         except OSError:
@@ -148,6 +158,7 @@ class PathCalls:
 
     def path_filestat_get(self, fd: int, flags: int, path: int, path_len: int, buf: int) -> int:
         base_fd = self._directory(fd, "path_filestat_get")
+        self.memory.slice(buf, FILESTAT.size)
         follow = _lookup_follows(flags)
         with resolve(base_fd, self.memory.string(path, path_len), follow_final=follow) as target:
             st = os.stat(target.name, dir_fd=target.dir_fd, follow_symlinks=False)
@@ -167,6 +178,8 @@ class PathCalls:
 
     def path_readlink(self, fd: int, path: int, path_len: int, buf: int, buf_len: int, bufused_ptr: int) -> int:
         base_fd = self._directory(fd, "path_readlink")
+        self.memory.slice(buf, buf_len)
+        self.memory.slice(bufused_ptr, 4)
         with resolve(base_fd, self.memory.string(path, path_len), follow_final=False) as target:
             contents = os.fsencode(os.readlink(target.name, dir_fd=target.dir_fd))
         # Like readlink(2): a short buffer gets the first buf_len bytes.

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .abi import ELOOP, ENOENT, ENOTDIR, EPERM, WasiError, errno_from_os
+from .abi import EINVAL, ELOOP, ENOTDIR, EPERM, WasiError, errno_from_os
 
 MAX_SYMLINK_EXPANSIONS = 40  # Linux's MAXSYMLINKS
 _WALK_FLAGS = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_PATH", os.O_RDONLY)
@@ -65,7 +65,7 @@ def _read_link(name: str, dir_fd: int) -> str | None:
 def resolve(base_fd: int, path: str, *, follow_final: bool) -> Iterator[Resolved]:
     """Walk ``path`` beneath ``base_fd``; the directories opened on the way close on exit."""
     if "\0" in path:
-        raise WasiError(ENOENT, "path contains a NUL byte")
+        raise WasiError(EINVAL, "path contains a NUL byte, which no host path can hold")
     pending, must_be_directory = _components(path)
     follow_final = follow_final or must_be_directory
     walked: list[int] = []  # directories opened below base_fd, innermost last

@@ -71,6 +71,7 @@ class PollCalls:
             raise WasiError(EINVAL, "poll_oneoff needs at least one subscription")
         raw = self.memory.read(in_ptr, nsubscriptions * SUBSCRIPTION.size)
         self.memory.slice(out_ptr, nsubscriptions * EVENT.size)
+        self.memory.slice(nevents_ptr, 4)
         immediate: list[_Event] = []
         clocks: list[tuple[float, int]] = []  # (monotonic deadline in s, userdata)
         waiting: dict[int, list[tuple[int, int]]] = {}  # host fd -> [(userdata, eventtype)]
