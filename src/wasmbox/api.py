@@ -421,10 +421,16 @@ class Instance:
         }
         self._init(store, module, resolved)
 
-    def _init(self, store: Store, module: Module, resolved: Mapping[tuple[str, str], Extern]) -> None:
+    def _init(
+        self,
+        store: Store,
+        module: Module,
+        resolved: Mapping[tuple[str, str], Extern],
+        before_start: Callable[[ModuleInstance], None] | None = None,
+    ) -> None:
         self.store = store
         self.module = module
-        self._instance = instantiate(module.ir, resolved, store.engine, store.sandbox)
+        self._instance = instantiate(module.ir, resolved, store.engine, store.sandbox, before_start)
         self.exports = Exports(self._instance)
 
 
@@ -451,7 +457,7 @@ class Linker:
         """
         from .wasi import WasiConfig, WasiInstance
 
-        wasi = WasiInstance(config if config is not None else WasiConfig())
+        wasi = WasiInstance(config if config is not None else WasiConfig(), self.store.sandbox)
         self._wasi = wasi
         self._definitions.update(wasi.imports())
         return wasi
@@ -461,10 +467,12 @@ class Linker:
         if missing:
             raise LinkError(f"unknown import {missing[0]}")
         instance = Instance.__new__(Instance)
-        instance._init(self.store, module, self._definitions)
-        if self._wasi is not None:
-            # The guest's memory exists only once instantiation made it.
-            memory = instance._instance.exports.get("memory")
-            if isinstance(memory, MemoryInstance):
-                self._wasi.bind(memory)
+        instance._init(self.store, module, self._definitions, self._bind_wasi if self._wasi is not None else None)
         return instance
+
+    def _bind_wasi(self, instance: ModuleInstance) -> None:
+        # The guest's memory exists only once instantiation made it, and a
+        # start function may already call WASI.
+        memory = instance.exports.get("memory")
+        if isinstance(memory, MemoryInstance):
+            self._wasi.bind(memory)

@@ -109,8 +109,14 @@ def instantiate(
     imports: Mapping[tuple[str, str], Extern],
     engine: Engine,
     sandbox: Sandbox = DEFAULT_SANDBOX,
+    before_start: Callable[[ModuleInstance], None] | None = None,
 ) -> ModuleInstance:
-    """Instantiate a validated module; ``imports`` maps (module, name) to externs."""
+    """Instantiate a validated module; ``imports`` maps (module, name) to externs.
+
+    ``before_start`` sees the instance once its exports exist and its segments
+    are in place, before the start function runs: host modules that need the
+    guest's memory (WASI) bind it there.
+    """
     instance = ModuleInstance(module, sandbox)
     for imp in module.imports:
         provided = imports.get((imp.module, imp.name))
@@ -188,6 +194,8 @@ def instantiate(
             assert isinstance(start, int)
             memory_init(instance.memories[data.memory], datas, index, start, 0, len(data.init))
             datas[index] = b""
+    if before_start is not None:
+        before_start(instance)
     if module.start is not None:
         call_function(instance.funcs[module.start], [])
     return instance

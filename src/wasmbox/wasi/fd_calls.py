@@ -31,6 +31,7 @@ from .abi import (
     WHENCE_SET,
     WasiError,
 )
+from .blocking import Waits
 from .descriptors import Descriptor, DescriptorTable, filetype_of_mode
 from .guest import GuestMemory
 
@@ -72,6 +73,7 @@ def new_times(current: os.stat_result, atim: int, mtim: int, flags: int) -> tupl
 class FdCalls:
     memory: GuestMemory
     fds: DescriptorTable
+    waits: Waits
 
     def _host_fd(self, descriptor: Descriptor) -> int:
         if descriptor.host_fd is None:
@@ -101,7 +103,10 @@ class FdCalls:
                 if len(data) < len(buffer):
                     break
             return total
-        return os.readv(self._host_fd(descriptor), buffers)
+        host_fd = self._host_fd(descriptor)
+        if not descriptor.fdflags & FDFLAG_NONBLOCK:
+            self.waits.until_readable(host_fd)
+        return os.readv(host_fd, buffers)
 
     def fd_write(self, fd: int, iovs: int, iovs_len: int, nwritten_ptr: int) -> int:
         descriptor = self.fds.get(fd)

@@ -34,6 +34,7 @@ from .abi import (
     WasiError,
     errno_from_os,
 )
+from .blocking import Waits
 from .descriptors import Descriptor, DescriptorTable
 from .guest import GuestMemory
 
@@ -60,6 +61,7 @@ def clock_now(clock_id: int) -> int:
 class PollCalls:
     memory: GuestMemory
     fds: DescriptorTable
+    waits: Waits
 
     def poll_oneoff(self, in_ptr: int, out_ptr: int, nsubscriptions: int, nevents_ptr: int) -> int:
         """Wait until a clock subscription expires or a subscribed fd is ready.
@@ -105,8 +107,7 @@ class PollCalls:
         self.memory.put_u32(nevents_ptr, len(events))
         return SUCCESS
 
-    @staticmethod
-    def _wait(clocks: list[tuple[float, int]], waiting: dict[int, list[tuple[int, int]]]) -> list[_Event]:
+    def _wait(self, clocks: list[tuple[float, int]], waiting: dict[int, list[tuple[int, int]]]) -> list[_Event]:
         poller = select.poll()
         for host_fd, subscribers in waiting.items():
             mask = 0
@@ -121,9 +122,9 @@ class PollCalls:
             timeout_ms = None
             if clocks:
                 timeout_ms = max(0.0, (min(deadline for deadline, _ in clocks) - now) * 1000)
-            ready = dict(poller.poll(timeout_ms)) if waiting else {}
+            ready = dict(self.waits.poll(poller, timeout_ms)) if waiting else {}
             if not waiting and timeout_ms is not None:
-                time.sleep(timeout_ms / 1000)
+                self.waits.sleep(timeout_ms / 1000)
             events = []
             for host_fd, revents in ready.items():
                 for userdata, tag in waiting[host_fd]:
@@ -147,6 +148,8 @@ class PollCalls:
         if flags & ~FDFLAG_NONBLOCK:
             raise WasiError(EINVAL, f"sock_accept flags {flags:#x}")
         self.memory.slice(fd_ptr, 4)
+        if listener.getblocking():
+            self.waits.until_readable(listener.fileno())
         connection, _ = listener.accept()
         connection.setblocking(not flags & FDFLAG_NONBLOCK)
         descriptor = Descriptor(
@@ -172,6 +175,8 @@ class PollCalls:
         buffers = [b for b in self.memory.iovecs(ri_data, ri_data_len) if len(b)]
         self.memory.slice(ro_datalen_ptr, 4)
         self.memory.slice(ro_flags_ptr, 2)
+        if buffers and sock.getblocking():
+            self.waits.until_readable(sock.fileno())
         count, _, message_flags, _ = sock.recvmsg_into(buffers, 0, host_flags) if buffers else (0, [], 0, None)
         self.memory.put_u32(ro_datalen_ptr, count)
         truncated = ROFLAG_RECV_DATA_TRUNCATED if message_flags & socket.MSG_TRUNC else 0

@@ -24,6 +24,7 @@ from ..errors import Trap, WasiExit
 from ..ir.types import I32, I64, FuncType
 from ..runtime.memory import MemoryInstance
 from ..runtime.objects import FunctionInstance
+from ..runtime.sandbox import Sandbox
 from .abi import (
     DIRECTORY_RIGHTS,
     EFAULT,
@@ -40,6 +41,7 @@ from .abi import (
     WasiError,
     errno_from_os,
 )
+from .blocking import Waits
 from .descriptors import Descriptor, DescriptorTable, filetype_of_mode
 from .fd_calls import FdCalls
 from .guest import Fault, GuestMemory
@@ -159,9 +161,10 @@ def _preopen(guest: str, grant: str | os.PathLike[str] | Preopen) -> Descriptor:
 class WasiInstance(FdCalls, PathCalls, PollCalls):
     """Host functions for one guest; ``bind`` its memory after instantiation."""
 
-    def __init__(self, config: WasiConfig) -> None:
+    def __init__(self, config: WasiConfig, sandbox: Sandbox | None = None) -> None:
         self.config = config
         self.memory = GuestMemory()
+        self.waits = Waits(sandbox)
         self.fds = DescriptorTable()
         self._closer = weakref.finalize(self, self.fds.close_all)
         try:
