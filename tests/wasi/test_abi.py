@@ -47,3 +47,16 @@ def test_every_witx_function_is_offered_with_its_core_signature() -> None:
     assert {name for module, name in imports if module == MODULE} == names
     assert imports[(MODULE, "clock_time_get")].type.params == (I32, I64, I32)
     assert imports[(MODULE, "proc_exit")].type.results == ()
+
+
+def test_the_c_programs_call_every_function() -> None:
+    from tests.wasi.harness import PROGRAMS, compile_c
+
+    from wasmbox import Module
+
+    called = set()
+    for source in sorted(PROGRAMS.glob("*.c")):
+        module = Module.from_file(compile_c(source.stem))
+        called |= {name for module_name, name, _ in module.imports if module_name == MODULE}
+    text = (WITX / "wasi_snapshot_preview1.witx").read_text()
+    assert called == set(re.findall(r'\(@interface func \(export "(\w+)"\)', text))
