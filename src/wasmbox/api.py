@@ -29,6 +29,7 @@ from .load import load_module
 from .runtime.instance import Extern, ModuleInstance, call_function, instantiate
 from .runtime.memory import MemoryInstance
 from .runtime.objects import FunctionInstance, GlobalInstance, TableInstance
+from .runtime.observer import Observer
 from .runtime.sandbox import DEFAULT_MAX_TABLE_ELEMENTS, Sandbox
 from .validate import validate_module
 
@@ -52,7 +53,10 @@ class Store:
     ``interruptible`` (allows :meth:`interrupt`) and ``fuel`` (every executed
     instruction but ``end``/``else`` costs one unit; a :class:`Trap` "out of
     fuel" when none is left).  Checks are compiled in only when asked for, so
-    code that needs none runs at full speed.
+    code that needs none runs at full speed.  ``observer`` (a
+    :class:`wasmbox.runtime.observer.Observer`) sees every function entry and
+    exit, and every instruction if it asks to: the tracer, debugger and
+    profiler are observers.
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class Store:
         deadline: float | None = None,
         interruptible: bool = False,
         fuel: int | None = None,
+        observer: Observer | None = None,
     ) -> None:
         if engine == "auto":
             engine = ENGINES[-1]
@@ -82,6 +87,7 @@ class Store:
             interruptible=interruptible,
             fuel=fuel,
         )
+        self.observer = observer
 
     def fuel_remaining(self) -> int | None:
         """Fuel left, or None for a store created without fuel.  (Fuel is
@@ -430,7 +436,7 @@ class Instance:
     ) -> None:
         self.store = store
         self.module = module
-        self._instance = instantiate(module.ir, resolved, store.engine, store.sandbox, before_start)
+        self._instance = instantiate(module.ir, resolved, store.engine, store.sandbox, before_start, store.observer)
         self.exports = Exports(self._instance)
 
 

@@ -24,6 +24,7 @@ from .text.printer import print_module
 from .validate import validate_module
 
 if TYPE_CHECKING:
+    from .runtime.observer import Observer
     from .wasi import WasiConfig
 
 
@@ -157,13 +158,18 @@ def _listen(address: str) -> socket.socket:
     return listener
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def execute(args: argparse.Namespace, observer: Observer | None = None) -> int:
+    """Run PROG as ``wasmbox run`` does (``_start`` with WASI, or ``--invoke``); the exit status.
+
+    The tracer, debugger and profiler run programs through here with their
+    observer on the store, so every command treats PROG and ARGS alike.
+    """
     from .api import Func, Linker, Module, Store
 
     if args.fuel is not None and args.fuel < 0:
         return _fail("--fuel must not be negative")
     try:
-        store = Store(args.engine, deadline=args.timeout, fuel=args.fuel)
+        store = Store(args.engine, deadline=args.timeout, fuel=args.fuel, observer=observer)
     except ValueError as error:
         return _fail(str(error))
     module = Module.from_file(args.input)
@@ -174,6 +180,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     wasi = linker.define_wasi(config)
     try:
         instance = linker.instantiate(module)
+        if observer is not None:
+            observer.attach(instance._instance)
         if args.invoke is None:
             start = instance.exports.get("_start")
             if not isinstance(start, Func):
@@ -192,8 +200,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             return _fail(f"bad argument: {error}")
         result = target(*values)
     except WasiExit as exit_:
+        if observer is not None:
+            observer.unwound()
         return exit_.code
     except Trap as trap:
+        if observer is not None:
+            observer.unwound()
         return _fail(f"{args.input}: wasm trap: {trap}")
     finally:
         wasi.close()
@@ -201,6 +213,114 @@ def cmd_run(args: argparse.Namespace) -> int:
         for value in result if isinstance(result, tuple) else (result,):
             print(value)
     return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return execute(args)
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from .inspect.trace import TraceLimitReached, Tracer
+    from .load import load_module_file
+
+    out = open(args.output, "w") if args.output else sys.stderr  # noqa: SIM115 - closed below
+    try:
+        tracer = Tracer(
+            load_module_file(args.input),
+            out,
+            functions=set(args.func) if args.func else None,
+            limit=args.limit,
+            memory=args.memory,
+            as_json=args.json,
+        )
+        return execute(args, tracer)
+    except TraceLimitReached as reached:
+        print(f"wasmbox trace: stopped after {reached.args[0]} lines (--limit)", file=sys.stderr)
+        return 0
+    except ValueError as error:
+        return _fail(str(error))
+    finally:
+        if out is not sys.stderr:
+            out.close()
+
+
+def cmd_debug(args: argparse.Namespace) -> int:
+    from .inspect.debug import Debugger, DebuggerQuit
+    from .load import load_module_file
+
+    commands = open(args.commands) if args.commands else None  # noqa: SIM115 - closed below
+    try:
+        debugger = Debugger(load_module_file(args.input), commands or sys.stdin, sys.stdout, echo=commands is not None)
+        if not debugger.before_run():
+            return 0
+        try:
+            status = execute(args, debugger)
+        except DebuggerQuit:
+            print("[program stopped by quit]")
+            return 0
+        debugger.finished(status)
+        return status
+    finally:
+        if commands is not None:
+            commands.close()
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from .inspect.profile import Profiler
+    from .load import load_module_file
+
+    profiler = Profiler(load_module_file(args.input), Path(args.input).name)
+    status = execute(args, profiler)
+    profiler.unwound()
+    print(profiler.table(), file=sys.stderr)
+    if args.speedscope:
+        Path(args.speedscope).write_text(profiler.speedscope())
+    if args.collapsed:
+        Path(args.collapsed).write_text(profiler.collapsed())
+    if args.svg:
+        Path(args.svg).write_text(profiler.flamegraph_svg())
+    return status
+
+
+def _program_arguments(p: argparse.ArgumentParser) -> None:
+    """The options every command that runs a program takes, then PROG and its ARGS."""
+    p.add_argument("--engine", default="auto", help="execution engine (default: the fastest available)")
+    p.add_argument("--invoke", metavar="NAME", help="call this export with ARGS and print its results")
+    p.add_argument("--timeout", type=float, metavar="S", help="stop the program after S seconds (a trap)")
+    p.add_argument("--fuel", type=int, metavar="N", help="stop the program after N instructions (a trap)")
+    p.add_argument(
+        "--dir",
+        action="append",
+        default=[],
+        metavar="HOST[::GUEST]",
+        help="grant the guest the host directory HOST, seen as GUEST (default: HOST)",
+    )
+    p.add_argument(
+        "--ro-dir",
+        action="append",
+        default=[],
+        metavar="HOST[::GUEST]",
+        help="grant a directory read-only: nothing in it can be created, changed or removed",
+    )
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="set an environment variable for the guest (NAME alone: the host's value)",
+    )
+    p.add_argument(
+        "--tcplisten",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="listen on HOST:PORT and hand the socket to the guest (after the preopened directories)",
+    )
+
+
+def _program_operands(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="PROG")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,46 +356,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-x", "--details", action="store_true", help="section details")
     p.add_argument("-d", "--disassemble", action="store_true", help="disassemble function bodies")
     p.set_defaults(run=cmd_objdump)
-    p = commands.add_parser(
-        "run",
-        help="run a program (_start, or --invoke an export)",
-        description="Options go before PROG; everything after PROG is passed to the guest unchanged.",
-    )
-    p.add_argument("--engine", default="auto", help="execution engine (default: the fastest available)")
-    p.add_argument("--invoke", metavar="NAME", help="call this export with ARGS and print its results")
-    p.add_argument("--timeout", type=float, metavar="S", help="stop the program after S seconds (a trap)")
-    p.add_argument("--fuel", type=int, metavar="N", help="stop the program after N instructions (a trap)")
-    p.add_argument(
-        "--dir",
-        action="append",
-        default=[],
-        metavar="HOST[::GUEST]",
-        help="grant the guest the host directory HOST, seen as GUEST (default: HOST)",
-    )
-    p.add_argument(
-        "--ro-dir",
-        action="append",
-        default=[],
-        metavar="HOST[::GUEST]",
-        help="grant a directory read-only: nothing in it can be created, changed or removed",
-    )
-    p.add_argument(
-        "--env",
-        action="append",
-        default=[],
-        metavar="NAME[=VALUE]",
-        help="set an environment variable for the guest (NAME alone: the host's value)",
-    )
-    p.add_argument(
-        "--tcplisten",
-        action="append",
-        default=[],
-        metavar="HOST:PORT",
-        help="listen on HOST:PORT and hand the socket to the guest (after the preopened directories)",
-    )
-    p.add_argument("input", metavar="PROG")
-    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
+    after_prog = "Options go before PROG; everything after PROG is passed to the guest unchanged."
+    p = commands.add_parser("run", help="run a program (_start, or --invoke an export)", description=after_prog)
+    _program_arguments(p)
+    _program_operands(p)
     p.set_defaults(run=cmd_run)
+
+    p = commands.add_parser(
+        "trace",
+        help="run a program, writing every executed instruction with the operand stack after it",
+        description=after_prog,
+    )
+    _program_arguments(p)
+    p.add_argument("--func", action="append", metavar="NAME", help="trace only these functions (repeatable)")
+    p.add_argument("--limit", type=int, metavar="N", help="stop the program after N trace lines")
+    p.add_argument("--memory", action="store_true", help="show the bytes each load and store touched")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the trace here (default: standard error)")
+    _program_operands(p)
+    p.set_defaults(run=cmd_trace)
+
+    p = commands.add_parser(
+        "debug",
+        help="run a program under the debugger (breakpoints, stepping, stack, locals, memory)",
+        description=after_prog + " Commands: type 'help' at the prompt.",
+    )
+    _program_arguments(p)
+    p.add_argument("--commands", metavar="FILE", help="read debugger commands from FILE instead of the terminal")
+    _program_operands(p)
+    p.set_defaults(run=cmd_debug)
+
+    p = commands.add_parser(
+        "profile",
+        help="run a program and report calls, self and total time per function",
+        description=after_prog,
+    )
+    _program_arguments(p)
+    p.add_argument("--speedscope", metavar="FILE", help="write a speedscope profile (https://www.speedscope.app)")
+    p.add_argument("--collapsed", metavar="FILE", help="write collapsed stacks (flamegraph.pl's input)")
+    p.add_argument("--svg", metavar="FILE", help="write a flame graph picture")
+    _program_operands(p)
+    p.set_defaults(run=cmd_profile)
 
     p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
     p.add_argument("--engine", default="interp", choices=["interp"], help="execution engine")

@@ -7,6 +7,8 @@ parsing or validation, whatever the input.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class WasmError(Exception):
     """Base of every error wasmbox raises on purpose."""
@@ -89,24 +91,53 @@ class LinkError(WasmError):
     """Imports that do not match what a module asks for."""
 
 
+@dataclass(frozen=True)
+class TrapFrame:
+    """One wasm function on the stack when a trap happened.
+
+    ``offset`` is the byte offset of the instruction that was running (the
+    call, in outer frames) in the module's binary; ``line`` its line in the
+    text source, for modules parsed from WAT.
+    """
+
+    func_index: int
+    name: str
+    offset: int | None = None
+    line: int | None = None
+    source: str | None = None
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.offset is not None:
+            text += f" @{self.offset:#x}"
+        if self.line is not None:
+            text += f" ({self.source or 'line'}:{self.line})"
+        return text
+
+
 class Trap(WasmError):
     """A WebAssembly trap: the program stopped on a runtime check.
 
-    ``kind`` names the check ("integer divide by zero", ...); ``backtrace``
-    lists the wasm functions that were running, innermost first, by their
-    names from the name section (or ``func[N]``).
+    ``kind`` names the check ("integer divide by zero", ...); ``frames`` are
+    the wasm functions that were running, innermost first, with byte offsets
+    and source lines; ``backtrace`` is just their names (from the name
+    section, or ``func[N]``).
     """
 
     def __init__(self, kind: str, message: str | None = None) -> None:
         self.kind = kind
         self.message = message or kind
-        self.backtrace: list[str] = []
+        self.frames: list[TrapFrame] = []
         super().__init__(self.message)
 
+    @property
+    def backtrace(self) -> list[str]:
+        return [frame.name for frame in self.frames]
+
     def __str__(self) -> str:
-        if not self.backtrace:
+        if not self.frames:
             return self.message
-        frames = "\n".join(f"  {i}: {name}" for i, name in enumerate(self.backtrace))
+        frames = "\n".join(f"  {i}: {frame}" for i, frame in enumerate(self.frames))
         return f"{self.message}\nwasm backtrace:\n{frames}"
 
 

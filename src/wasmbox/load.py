@@ -21,11 +21,15 @@ def load_module(source: bytes | str, name: str | None = None) -> Module:
     """
     if isinstance(source, bytes) and is_binary(source):
         try:
-            return decode_module(source)
+            module = decode_module(source)
         except MalformedError as e:
             e.source = name
             raise MalformedError(e.message, offset=e.offset, source=name) from None
-    return parse_module_text(source, name)
+        module.binary = source
+    else:
+        module = parse_module_text(source, name)
+    module.source_name = name
+    return module
 
 
 def load_module_file(path: str | Path) -> Module:

@@ -10,6 +10,7 @@ Error messages use the spec tests' words ("type mismatch", "unknown local").
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 
 from .errors import ValidationError
 from .ir import instructions as ins
@@ -256,8 +257,19 @@ def _block_signature(c: Context, block_type: object) -> tuple[tuple[ValType, ...
     return t.params, t.results
 
 
-def validate_function(c: Context, func_type: FuncType, locals_: list[ValType], body: Expr) -> None:
-    """Validate one body; raises ``_Fail(message, instruction_position)``."""
+def validate_function(
+    c: Context,
+    func_type: FuncType,
+    locals_: list[ValType],
+    body: Expr,
+    stack_types: list[tuple[ValType | None, ...]] | None = None,
+) -> None:
+    """Validate one body; raises ``_Fail(message, instruction_position)``.
+
+    ``stack_types``, when given, receives the operand stack's types before
+    each instruction (``None`` for an unknown type in unreachable code): the
+    tracer and debugger show typed values with it.
+    """
     local_types = list(func_type.params) + locals_
     vals: list[ValType | None] = []
     ctrls: list[Frame] = [Frame(ins.OP_BLOCK, (), func_type.results, 0)]
@@ -321,7 +333,8 @@ def validate_function(c: Context, func_type: FuncType, locals_: list[ValType], b
 
     local_count = len(local_types)
     op_local_get = _OP["local.get"]
-    for position, instr in enumerate(body):  # noqa: B007 - closures read position
+    instructions = enumerate(body) if stack_types is None else _recording(body, vals, stack_types)
+    for position, instr in instructions:  # noqa: B007 - closures read position
         op = instr.op
         if op is op_local_get:  # the most frequent instruction by far
             index = instr.imm[0]
@@ -561,6 +574,24 @@ def validate_function(c: Context, func_type: FuncType, locals_: list[ValType], b
         else:  # pragma: no cover - every opcode without a signature is handled above
             raise AssertionError(f"no validation rule for {name}")
     raise _Fail("unexpected end of function body", len(body))
+
+
+def _recording(
+    body: Expr, vals: list[ValType | None], stack_types: list[tuple[ValType | None, ...]]
+) -> Iterator[tuple[int, Instruction]]:
+    """``enumerate(body)`` that notes the operand stack's types before each instruction."""
+    for position, instr in enumerate(body):
+        stack_types.append(tuple(vals))
+        yield position, instr
+
+
+def operand_types(module: Module, func_index: int, context: Context | None = None) -> list[tuple[ValType | None, ...]]:
+    """The operand stack's types before each instruction of a defined function of a valid module."""
+    function = module.funcs[func_index - module.num_imported_funcs()]
+    stack_types: list[tuple[ValType | None, ...]] = []
+    c = context if context is not None else Context(module)
+    validate_function(c, module.types[function.type_index], function.locals, function.body, stack_types)
+    return stack_types
 
 
 def _block_signature_at(

@@ -196,13 +196,21 @@ def test_module_introspection_and_linker_define() -> None:
 
 def test_trap_backtrace_names_wasm_functions() -> None:
     module = Module(
-        "(module (func $divide (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))"
-        ' (func $outer (export "run") (param i32) (result i32) (call $divide (local.get 0))))'
+        "(module (func $divide (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))\n"
+        ' (func $outer (export "run") (param i32) (result i32)\n  (call $divide (local.get 0))))',
+        "div.wat",
     )
     with pytest.raises(Trap) as info:
         Instance(Store(), module).exports["run"](0)
     assert info.value.backtrace == ["$divide", "$outer"]
-    assert "wasm backtrace:\n  0: $divide\n  1: $outer" in str(info.value)
+    assert "wasm backtrace:\n  0: $divide @0x" in str(info.value)
+    inner, outer = info.value.frames
+    assert (inner.line, outer.line) == (1, 3) and inner.source == "div.wat"
+    # The div_u in $divide, then the call in $outer, where wat2wasm puts them.
+    from wasmbox.binary.encode import encode_module
+
+    data = encode_module(module.ir)
+    assert data[inner.offset] == 0x6E and data[outer.offset] == 0x10  # i32.div_u, call
 
 
 def test_deep_but_finite_recursion_runs() -> None:

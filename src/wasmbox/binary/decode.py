@@ -591,6 +591,7 @@ class _Decoder:
         if name == "name" and not self.m.names:
             names = decode_name_section(data)
             if names is not None:
+                names.placement = (after, len(self.m.customs))
                 self.m.names = names
                 return
         self.m.customs.append(CustomSection(name, data, after))
@@ -631,6 +632,9 @@ def decode_name_section(data: bytes) -> Names | None:
                 for _ in range(r.length()):
                     func = r.u32()
                     names.locals[func] = _name_map(r)
+            elif sub <= 9:
+                names.others[sub] = bytes(r.data[r.pos : end])
+                r.pos = end
             else:
                 return None
             if r.pos != end:
@@ -645,4 +649,32 @@ def _name_map(r: Reader) -> dict[int, str]:
     for _ in range(r.length()):
         index = r.u32()
         result[index] = r.name()
+    return result
+
+
+def function_instruction_offsets(module: Module, data: bytes | None = None) -> dict[int, list[int]]:
+    """Byte offset of every instruction of every defined function, by function index.
+
+    ``data`` is the binary the module was decoded from; without it (a module
+    parsed from text) the offsets are those of the module's encoding, which is
+    what ``wasmbox wat2wasm`` writes.
+    """
+    if data is None or any(f.body_offset is None for f in module.funcs):
+        from .encode import encode_module
+
+        data = encode_module(module)
+        located = decode_module(data, frozenset(ins.ALL_FEATURES)).funcs
+    else:
+        located = module.funcs
+    first = module.num_imported_funcs()
+    result: dict[int, list[int]] = {}
+    for index, function in enumerate(located):
+        assert function.body_offset is not None
+        r = Reader(data, function.body_offset)
+        for _ in range(r.u32()):
+            r.u32()
+            r.byte()
+        offsets: list[int] = []
+        read_expr(r, offsets)
+        result[first + index] = offsets
     return result

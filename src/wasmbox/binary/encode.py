@@ -20,11 +20,22 @@ from .leb128 import encode_unsigned as uleb
 def encode_module(m: Module) -> bytes:
     """Encode ``m``; the result decodes back to an equal module."""
     out = bytearray(MAGIC + VERSION)
+    names_at = m.names.placement if m.names else None
+    names_written = not m.names
+
+    def write_names() -> None:
+        nonlocal names_written
+        _section(out, 0, _name("name") + encode_name_section(m.names))
+        names_written = True
 
     def custom_after(section_id: int) -> None:
-        for custom in m.customs:
+        for index, custom in enumerate(m.customs):
+            if names_at == (section_id, index) and not names_written:
+                write_names()
             if custom.after == section_id:
                 _section(out, 0, _name(custom.name) + custom.data)
+        if names_at is not None and names_at[0] == section_id and not names_written:
+            write_names()
 
     custom_after(0)
     sections: list[tuple[int, Callable[[], bytes] | None]] = [
@@ -51,8 +62,8 @@ def encode_module(m: Module) -> bytes:
         if build is not None:
             _section(out, section_id, build())
         custom_after(section_id)
-    if m.names:
-        _section(out, 0, _name("name") + encode_name_section(m.names))
+    if not names_written:
+        write_names()
     return bytes(out)
 
 
@@ -247,6 +258,8 @@ def encode_name_section(names: Names) -> bytes:
             uleb(func) + _name_map(locals_) for func, locals_ in sorted(names.locals.items())
         )
         _section(out, 2, payload)
+    for sub, raw in sorted(names.others.items()):
+        _section(out, sub, raw)
     return bytes(out)
 
 

@@ -35,6 +35,7 @@ from ..ir import instructions as ins
 from ..ir.instructions import Instruction
 from ..ir.module import Module
 from ..ir.types import F32, F64, I32, I64, V128, FuncType, ValType
+from ..runtime.observer import Observer
 from ..runtime.operations import (
     call_indirect,
     load_bytes,
@@ -395,6 +396,12 @@ class FunctionTranslator:
     has_memory: bool = False
     interruptible: bool = False  # compile checks of SANDBOX.stop (see runtime.sandbox)
     metered: bool = False  # compile fuel accounting (see runtime.sandbox)
+    observed: bool = False  # compile ENTER/LEAVE calls to an observer (see runtime.observer)
+    observe_instructions: bool = False  # and an OBSERVE call before every instruction
+    # (body line, instruction position) at each instruction's first line: maps a
+    # line of generated code back to the wasm instruction it came from.
+    line_starts: list[tuple[int, int]] = field(default_factory=list)
+    head_lines: int = 0
     pending_fuel: int = 0  # instructions emitted since fuel was last charged
 
     # --- emission -----------------------------------------------------------
@@ -519,11 +526,14 @@ class FunctionTranslator:
         count = len(self.func_type.results)
         values = self.stack[len(self.stack) - count :] if count else []
         if count == 0:
-            self.emit("return None")
+            result = "None"
         elif count == 1:
-            self.emit(f"return {values[0].expr}")
+            result = values[0].expr
         else:
-            self.emit(f"return ({', '.join(e.expr for e in values)})")
+            result = f"({', '.join(e.expr for e in values)})"
+        if self.observed:
+            result = f"LEAVE({self.func_index}, {result})"
+        self.emit(f"return {result}")
 
     # --- translation ----------------------------------------------------------
     def block_arity(self, block_type: object) -> tuple[int, int]:
@@ -560,8 +570,16 @@ class FunctionTranslator:
                     continue
             if instr.op is not ins.OP_END and instr.op is not ins.OP_ELSE:
                 self.pending_fuel += 1
+            self.line_starts.append((len(self.lines) - body_lines_start, position))
+            # A block's end or else is reached by branches too, where its code
+            # is emitted: only the function's final end is observed.
+            if self.observe_instructions and instr.op is not ins.OP_END and instr.op is not ins.OP_ELSE:
+                self.observe(position)
             self.instruction(instr)
         if not self.dead:
+            self.line_starts.append((len(self.lines) - body_lines_start, len(self.body) - 1))
+            if self.observe_instructions:
+                self.observe(len(self.body) - 1)
             self.emit_return()
         body = self.lines[body_lines_start:]
         head = [f"def f{self.func_index}({', '.join(params)}):"]
@@ -571,13 +589,24 @@ class FunctionTranslator:
             head.append("    mv = M0.view")
         for i, t in enumerate(self.local_types[len(params) :], start=len(params)):
             head.append(f"    l{i} = {ZERO.get(t, 'None')}")
+        if self.observed:
+            head.append(f"    ENTER({self.func_index}, {_tuple(params)})")
         if self.levels[0].segments != {0}:
             head.append("    pc = 0")
             head.append("    while True:")
             head.append("        if pc == 0:")
             tail = ['        raise AssertionError("no basic block for pc")']
+            self.head_lines = len(head)
             return "\n".join(head + body + tail) + "\n"
+        self.head_lines = len(head)
         return "\n".join(head + [line[8:] for line in body]) + "\n"
+
+    def observe(self, position: int) -> None:
+        """Call the observer with this frame's operand stack and locals, as they are now."""
+        self.materialize_all()
+        stack = _tuple([e.expr for e in self.stack])
+        locals_ = _tuple([f"l{i}" for i in range(len(self.local_types))])
+        self.emit(f"OBSERVE({self.func_index}, {position}, {stack}, {locals_})")
 
     def instruction(self, instr: Instruction) -> None:  # noqa: C901 - one branch per instruction family
         op = instr.op
@@ -1028,6 +1057,11 @@ TABLE_AND_BULK = {
 }
 
 
+def _tuple(items: list[str]) -> str:
+    """Python source for a tuple of these expressions."""
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
 def base_namespace() -> dict[str, object]:
     """The names generated code may use, besides the instance's own."""
     namespace: dict[str, object] = {name: getattr(numeric, name) for name in dir(numeric) if not name.startswith("_")}
@@ -1068,14 +1102,26 @@ class InterpEngine:
     name = "interp"
 
     def compile(
-        self, module: Module, namespace: dict[str, object], interruptible: bool = False, metered: bool = False
+        self,
+        module: Module,
+        namespace: dict[str, object],
+        interruptible: bool = False,
+        metered: bool = False,
+        observer: Observer | None = None,
     ) -> dict[int, Callable[..., Any]]:
         """Translate every defined function; ``namespace`` holds the instance's
         memories (``M0``), tables (``T{i}``), globals (``G{i}``), function
-        instances (``F{i}``) and imported functions' code (``f{i}``)."""
+        instances (``F{i}``) and imported functions' code (``f{i}``).
+
+        The namespace also receives ``__wasm_lines__``: for each function, the
+        first line of its code in the generated source and the (line,
+        instruction position) starts that map a traceback back to wasm.
+        """
         func_types = module.func_types()
         first = module.num_imported_funcs()
         sources = []
+        line_maps: dict[int, tuple[int, list[tuple[int, int]]]] = {}
+        next_line = 1
         for offset, func in enumerate(module.funcs):
             index = first + offset
             func_type = module.types[func.type_index]
@@ -1085,9 +1131,18 @@ class InterpEngine:
             translator.has_memory = bool(module.memory_types())
             translator.interruptible = interruptible
             translator.metered = metered
-            sources.append(translator.translate())
+            translator.observed = observer is not None
+            translator.observe_instructions = observer is not None and observer.wants_instructions
+            source = translator.translate()
+            body_first_line = next_line + translator.head_lines
+            line_maps[index] = (body_first_line, translator.line_starts)
+            next_line += source.count("\n")
+            sources.append(source)
         for i, t in enumerate(module.types):
             namespace[f"TYPE{i}"] = t
-        code = compile("\n".join(sources), "<wasm module>", "exec")
+        namespace["__wasm_lines__"] = line_maps
+        if observer is not None:
+            namespace.update(ENTER=observer.enter, OBSERVE=observer.instruction, LEAVE=observer.leave)
+        code = compile("".join(sources), "<wasm module>", "exec")
         exec(code, namespace)  # noqa: S102 - the source is generated from a validated module
         return {first + offset: namespace[f"f{first + offset}"] for offset in range(len(module.funcs))}  # type: ignore[misc]

@@ -104,9 +104,16 @@ class Names:
     module: str | None = None
     functions: dict[int, str] = field(default_factory=dict)
     locals: dict[int, dict[int, str]] = field(default_factory=dict)
+    # Later subsections (the extended-name proposal's labels, types, tables,
+    # memories, globals, elements, data: ids 3 to 9), kept as raw payloads
+    # by id so that re-encoding gives back the same bytes.
+    others: dict[int, bytes] = field(default_factory=dict)
+    # Where a decoded name section stood: (id of the preceding known section,
+    # number of custom sections before it); None puts it last.
+    placement: tuple[int, int] | None = field(default=None, compare=False)
 
     def __bool__(self) -> bool:
-        return bool(self.module is not None or self.functions or self.locals)
+        return bool(self.module is not None or self.functions or self.locals or self.others)
 
 
 @dataclass
@@ -125,6 +132,9 @@ class Module:
     data_count: int | None = None
     customs: list[CustomSection] = field(default_factory=list)
     names: Names = field(default_factory=Names)
+    # Where the module came from, for messages and byte offsets (not part of its meaning).
+    source_name: str | None = field(default=None, compare=False, repr=False)
+    binary: bytes | None = field(default=None, compare=False, repr=False)
 
     # --- index spaces (imports first, then definitions) -------------------
     def imported(self, kind: ExternKind) -> list[Import]:

@@ -8,6 +8,7 @@ earlier ones applied, as in Wasm 2.0) and runs the start function.
 
 from __future__ import annotations
 
+import bisect
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,11 +16,13 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from .. import numeric
-from ..errors import Exhaustion, LinkError, Trap
+from ..binary.decode import function_instruction_offsets
+from ..errors import Exhaustion, LinkError, Trap, TrapFrame
 from ..ir.module import Expr, Module, SegmentMode
 from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance
+from .observer import Observer
 from .operations import memory_init, table_init
 from .sandbox import DEFAULT_SANDBOX, RESOURCE_LIMIT, Sandbox
 
@@ -30,7 +33,12 @@ class Engine(Protocol):
     name: str
 
     def compile(
-        self, module: Module, namespace: dict[str, object], interruptible: bool = False, metered: bool = False
+        self,
+        module: Module,
+        namespace: dict[str, object],
+        interruptible: bool = False,
+        metered: bool = False,
+        observer: Observer | None = None,
     ) -> dict[int, Callable[..., Any]]: ...
 
 
@@ -110,6 +118,7 @@ def instantiate(
     engine: Engine,
     sandbox: Sandbox = DEFAULT_SANDBOX,
     before_start: Callable[[ModuleInstance], None] | None = None,
+    observer: Observer | None = None,
 ) -> ModuleInstance:
     """Instantiate a validated module; ``imports`` maps (module, name) to externs.
 
@@ -154,7 +163,7 @@ def instantiate(
     for i, function in enumerate(instance.funcs):
         namespace[f"F{i}"] = function
         if i < first:
-            namespace[f"f{i}"] = function.code
+            namespace[f"f{i}"] = function.code if observer is None else _observed_import(observer, i, function.code)
     for i, table_instance in enumerate(instance.tables):
         namespace[f"T{i}"] = table_instance
     for i, memory_instance in enumerate(instance.memories):
@@ -166,10 +175,11 @@ def instantiate(
     ]
     datas: list[bytes] = [seg.init for seg in module.datas]
     namespace["__wasm_names__"] = module.names.functions
+    namespace["__wasm_module__"] = module
     namespace["SANDBOX"] = sandbox
     namespace["ELEMS"] = elements
     namespace["DATAS"] = datas
-    compiled = engine.compile(module, namespace, sandbox.interruptible, sandbox.fuel is not None)
+    compiled = engine.compile(module, namespace, sandbox.interruptible, sandbox.fuel is not None, observer)
     for index, code in compiled.items():
         instance.funcs[index].code = code
 
@@ -201,6 +211,16 @@ def instantiate(
     return instance
 
 
+def _observed_import(observer: Observer, index: int, code: Callable[..., Any]) -> Callable[..., Any]:
+    """An imported function as an observed module sees it: entered and left like its own."""
+
+    def call(*args: Any) -> Any:
+        observer.enter(index, args)
+        return observer.leave(index, code(*args))
+
+    return call
+
+
 def _not_compiled(*args: object) -> object:
     raise Trap("function called before its module finished instantiating")
 
@@ -226,26 +246,27 @@ def call_function(function: FunctionInstance, args: list[object]) -> object:
     try:
         return function.code(*args)
     except Trap as trap:
-        if not trap.backtrace:
-            trap.backtrace = wasm_backtrace(trap.__traceback__)
+        if not trap.frames:
+            trap.frames = wasm_frames(trap.__traceback__)
         raise
     except RecursionError as error:
         exhausted = Exhaustion("call stack exhausted")
-        exhausted.backtrace = wasm_backtrace(error.__traceback__)[:20]
+        exhausted.frames = wasm_frames(error.__traceback__)[:20]
         raise exhausted from None
     except struct.error as error:
         out_of_bounds = Trap("out of bounds memory access")
-        out_of_bounds.backtrace = wasm_backtrace(error.__traceback__)
+        out_of_bounds.frames = wasm_frames(error.__traceback__)
         raise out_of_bounds from None
     finally:
         sandbox.leave(state)
 
 
-def wasm_backtrace(traceback: TracebackType | None) -> list[str]:
+def wasm_frames(traceback: TracebackType | None) -> list[TrapFrame]:
     """The wasm functions in a Python traceback, innermost first.
 
     Engines compile functions named ``f<index>`` into a namespace holding the
-    module's function names as ``__wasm_names__``.
+    module (``__wasm_module__``), its function names (``__wasm_names__``) and
+    a map from generated lines to instructions (``__wasm_lines__``).
     """
     frames = []
     while traceback is not None:
@@ -254,6 +275,34 @@ def wasm_backtrace(traceback: TracebackType | None) -> list[str]:
         code_name = frame.f_code.co_name
         if names is not None and code_name.startswith("f") and code_name[1:].isdigit():
             index = int(code_name[1:])
-            frames.append(f"${names[index]}" if index in names else f"func[{index}]")
+            position = _instruction_at(frame.f_globals.get("__wasm_lines__"), index, traceback.tb_lineno)
+            frames.append(_describe_frame(frame.f_globals, index, position))
         traceback = traceback.tb_next
     return frames[::-1]
+
+
+def _instruction_at(line_maps: Any, func_index: int, line: int) -> int | None:
+    if not line_maps or func_index not in line_maps:
+        return None
+    first_line, starts = line_maps[func_index]
+    relative = line - first_line
+    at = bisect.bisect_right(starts, (relative, float("inf"))) - 1
+    return starts[at][1] if at >= 0 else None
+
+
+def _describe_frame(namespace: dict[str, Any], func_index: int, position: int | None) -> TrapFrame:
+    names = namespace["__wasm_names__"]
+    name = f"${names[func_index]}" if func_index in names else f"func[{func_index}]"
+    module = namespace.get("__wasm_module__")
+    if position is None or not isinstance(module, Module):
+        return TrapFrame(func_index, name)
+    offsets = namespace.get("__wasm_offsets__")
+    if offsets is None:
+        offsets = namespace["__wasm_offsets__"] = function_instruction_offsets(module, module.binary)
+    function_offsets = offsets.get(func_index, [])
+    offset = function_offsets[position] if position < len(function_offsets) else None
+    line = None
+    lines = module.funcs[func_index - module.num_imported_funcs()].source_lines
+    if lines is not None and position < len(lines):
+        line = lines[position]
+    return TrapFrame(func_index, name, offset, line, module.source_name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 
 from ..ir import instructions as ins
 from ..ir.instructions import TEXT_NAME, Catch, Imm, Instruction
@@ -344,3 +345,25 @@ class _Printer:
         if kind == Imm.SHUFFLE:
             return f"{name} {' '.join(str(b) for b in imm[0])}"
         return f"{name} {' '.join(str(i) for i in imm)}"
+
+
+def instruction_printer(module: Module) -> Callable[[int, Instruction], str]:
+    """WAT text of one instruction of function ``func_index``, with the module's names.
+
+    For tools that show instructions one at a time (objdump, the tracer, the
+    debugger): they print exactly what ``wasm2wat`` would.
+    """
+    printer = _Printer(module)
+
+    def text(func_index: int, instr: Instruction) -> str:
+        printer.func_index = func_index
+        return printer.instruction(instr)
+
+    return text
+
+
+def function_names(module: Module) -> dict[int, str]:
+    """Every function's printable name: ``$name`` from the name section, or ``func[N]``."""
+    named = _Names(module).funcs
+    count = len(module.func_types())
+    return {index: named.get(index, f"func[{index}]") for index in range(count)}

@@ -1,0 +1,45 @@
+"""The seam through which tools watch a running module (tracer, debugger, profiler).
+
+An engine compiles observation calls into a module only when its store has
+an observer, so a store without one runs exactly the code it always ran: the
+hooks cost nothing when off.  With one, the engine calls
+
+* ``enter(func_index, params)`` when a wasm function starts,
+* ``instruction(func_index, position, stack, locals)`` before each executed
+  instruction (``position`` indexes the function body; ``stack`` is the
+  operand stack of this frame, bottom first) — only if ``wants_instructions``,
+* ``leave(func_index, results)`` when it returns normally; it must return
+  ``results`` unchanged.
+
+A trap or ``proc_exit`` unwinds frames without ``leave``: the tool that
+started the call is told with ``unwound()``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .instance import ModuleInstance
+
+
+class Observer:
+    """Receives the events; the base class ignores them all."""
+
+    wants_instructions = False
+
+    def attach(self, instance: ModuleInstance) -> None:
+        """The instance being run, once it exists (for its memory and globals)."""
+
+    def enter(self, func_index: int, params: tuple[Any, ...]) -> None:
+        """A wasm function starts with these parameters."""
+
+    def instruction(self, func_index: int, position: int, stack: tuple[Any, ...], locals_: tuple[Any, ...]) -> None:
+        """The instruction at ``position`` is about to run."""
+
+    def leave(self, func_index: int, results: Any) -> Any:
+        """A wasm function returns ``results`` (None, one value, or a tuple)."""
+        return results
+
+    def unwound(self) -> None:
+        """Every open frame ended abnormally (a trap, an exit)."""
