@@ -52,19 +52,21 @@ def program_name(wasm: Path) -> str:
     return wasm.stem.rsplit("-", 1)[0] + ".wasm"
 
 
-def compile_c(name: str) -> Path:
+def compile_c(name: str, directory: Path = PROGRAMS, extra_flags: Sequence[str] = ()) -> Path:
+    """``directory/name.c`` compiled to wasm32-wasi (cached by a hash of its sources and flags)."""
     if importlib.util.find_spec("ziglang") is None:
-        pytest.skip("ziglang is not installed (pip install ziglang): the WASI C programs cannot be compiled")
-    source = PROGRAMS / f"{name}.c"
+        pytest.skip("ziglang is not installed (pip install ziglang): the C test programs cannot be compiled")
+    source = directory / f"{name}.c"
+    flags = [*FLAGS, *extra_flags]
     digest = hashlib.sha256()
     for part in (source, PROGRAMS / "probe.h"):
         digest.update(part.read_bytes())
-    digest.update(" ".join(FLAGS).encode())
+    digest.update(" ".join(flags).encode())
     output = CACHE / f"{name}-{digest.hexdigest()[:16]}.wasm"
     if not output.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         partial = output.with_suffix(".partial")
-        command = [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi", *FLAGS]
+        command = [sys.executable, "-m", "ziglang", "cc", "-target", "wasm32-wasi", *flags]
         command += [f"-I{PROGRAMS}", str(source), "-o", str(partial)]
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, f"zig cc failed for {name}:\n{result.stderr}"

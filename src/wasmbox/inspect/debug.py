@@ -186,7 +186,7 @@ class Debugger(Observer):
                 self.breakpoints.pop(int(operands[0]), None)
                 self.watches.pop(int(operands[0]), None)
             elif verb == "watch":
-                address = int(operands[0], 0)
+                address = self._number(operands[0]) if running else int(operands[0], 0)
                 length = int(operands[1], 0) if len(operands) > 1 else 4
                 self.numbers += 1
                 self.watches[self.numbers] = _Watch(address, length)
@@ -204,7 +204,7 @@ class Debugger(Observer):
             elif verb in ("bt", "backtrace"):
                 self._backtrace()
             elif verb in ("mem", "x"):
-                self._memory(int(operands[0], 0), int(operands[1], 0) if len(operands) > 1 else 64)
+                self._memory(self._number(operands[0]), self._number(operands[1]) if len(operands) > 1 else 64)
             elif verb in ("print", "p"):
                 self._print(operands[0])
             else:
@@ -292,20 +292,37 @@ class Debugger(Observer):
             text = "".join(chr(b) if chr(b) in string.printable and b >= 0x20 and b < 0x7F else "." for b in chunk)
             self._say(f"  {row:08x}  {chunk.hex(' '):<47}  {text}")
 
-    def _print(self, name: str) -> None:
+    def _number(self, text: str) -> int:
+        """A number, or the value of a local or global (``mem global0`` dumps the shadow stack)."""
+        try:
+            return int(text, 0)
+        except ValueError:
+            pass
+        value = self._lookup(text)
+        if value is None or not isinstance(value[0], int):
+            raise ValueError(f"{text!r} is neither a number nor an integer local or global")
+        return int(value[0])
+
+    def _lookup(self, name: str) -> tuple[Any, str] | None:
+        """(value, label) of a local of the current frame or a global."""
         frame = self.frames[-1]
-        types = self.view.local_types(frame.func_index)
         for index in range(len(frame.locals)):
             label = self.view.local_name(frame.func_index, index)
             if name in (label, f"local{index}", str(index)):
-                self._say(f"{label} = {format_value(frame.locals[index], types[index])}")
-                return
+                types = self.view.local_types(frame.func_index)
+                return frame.locals[index], format_value(frame.locals[index], types[index])
         assert self.instance is not None
         if name.startswith("global") and name[6:].isdigit() and int(name[6:]) < len(self.instance.globals):
             glob = self.instance.globals[int(name[6:])]
-            self._say(f"{name} = {format_value(glob.value, glob.type.valtype)}")
-            return
-        self._say(f"print: no local or global {name!r} here")
+            return glob.value, format_value(glob.value, glob.type.valtype)
+        return None
+
+    def _print(self, name: str) -> None:
+        found = self._lookup(name)
+        if found is None:
+            self._say(f"print: no local or global {name!r} here")
+        else:
+            self._say(f"{name} = {found[1]}")
 
     # --- input and output ------------------------------------------------------------------
     def _read(self) -> list[str] | None:
