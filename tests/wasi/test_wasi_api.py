@@ -82,3 +82,26 @@ def test_a_deadline_ends_a_guest_blocked_in_the_host(blocking_call: str) -> None
     with pytest.raises(Trap, match="deadline exceeded"):
         instance.exports[blocking_call]()
     wasi.close()
+
+
+def test_readme_wasi_example_runs(tmp_path: Path) -> None:
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.wasi.harness import compile_c
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    match = re.search(r"### WASI programs\n\n```python\n(.*?)```", readme.read_text(), re.S)
+    assert match is not None
+    (tmp_path / "host" / "dir").mkdir(parents=True)
+    (tmp_path / "host" / "share").mkdir()
+    shutil.copy(compile_c("tree_tool"), tmp_path / "tool.wasm")
+    result = subprocess.run(
+        [sys.executable, "-c", match.group(1)], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    # tree_tool finds nothing to walk in the empty preopen and exits with status 3.
+    assert result.stdout.splitlines()[-1] == "exit status 3"
+    assert "stdin: 2 words" in result.stdout and (tmp_path / "host" / "dir" / "report.txt").exists()
