@@ -9,7 +9,9 @@ through ``view``, a memoryview of exactly the current size.
 
 from __future__ import annotations
 
+import ctypes
 import mmap
+from typing import Any
 
 from ..ir.types import MAX_PAGES, PAGE_SIZE, MemoryType
 
@@ -17,7 +19,7 @@ MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)  # Linux value; not expor
 
 
 class MemoryInstance:
-    __slots__ = ("type", "max_pages", "pages", "_map", "view")
+    __slots__ = ("type", "max_pages", "pages", "_map", "view", "size_cell")
 
     def __init__(self, memory_type: MemoryType, max_pages_limit: int = MAX_PAGES) -> None:
         self.type = memory_type
@@ -28,6 +30,12 @@ class MemoryInstance:
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE
         self._map = mmap.mmap(-1, reserve, flags=flags)
         self.view = memoryview(self._map)[: self.pages * PAGE_SIZE]
+        # A native engine reads the size from a ctypes cell it attaches here; grow keeps it current.
+        self.size_cell: Any = None
+
+    def base_address(self) -> int:
+        """Where the memory starts in this process (it never moves: see the module docstring)."""
+        return ctypes.addressof(ctypes.c_char.from_buffer(self._map))
 
     @property
     def size(self) -> int:
@@ -43,6 +51,8 @@ class MemoryInstance:
         if delta:
             self.pages = old + delta
             self.view = memoryview(self._map)[: self.pages * PAGE_SIZE]
+            if self.size_cell is not None:
+                self.size_cell.value = self.pages * PAGE_SIZE
         return old
 
     def read(self, address: int, length: int) -> bytes:

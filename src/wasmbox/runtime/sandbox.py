@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from typing import Any
 from dataclasses import dataclass, field
 
 from ..errors import Trap
@@ -43,6 +44,8 @@ class Sandbox:
     instances: int = 0
     # Read by compiled code: None while running normally, else the trap kind.
     stop: str | None = None
+    # A native engine polls this ctypes cell instead of ``stop``; it mirrors it.
+    stop_cell: Any = field(default=None, repr=False)
     _depth: int = field(default=0, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +57,8 @@ class Sandbox:
     def interrupt(self, reason: str = "interrupted") -> None:
         """Make the running call trap at its next check (any thread may call)."""
         self.stop = reason
+        if self.stop_cell is not None:
+            self.stop_cell.value = 1
 
     def check_new_instance(self) -> None:
         if self.max_instances is not None and self.instances >= self.max_instances:
@@ -67,6 +72,8 @@ class Sandbox:
         timer = None
         if self._depth == 1:
             self.stop = None
+            if self.stop_cell is not None:
+                self.stop_cell.value = 0
             # Each wasm call is one Python frame (CPython 3.11+ needs no C
             # stack for it), so the recursion limit is the call-depth limit.
             frames = 0

@@ -1,0 +1,266 @@
+"""The Python side of native code: context records, value slots, host calls, traps.
+
+Native functions are entered through their ``entry`` trampolines with
+``ctypes`` (which releases the GIL, so a deadline timer can set the stop
+flag meanwhile).  Native code calls back into Python for imports, indirect
+calls, ``memory.grow`` and table/segment bookkeeping through four ``ctypes``
+callbacks bound to symbols in the JIT; the context record's ``instance_id``
+says which instance a callback is for.  A Python exception inside a
+callback is kept, the native frames unwind with trap code "host", and the
+entry wrapper raises the very same exception.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ... import numeric
+from ...errors import Exhaustion, Trap
+from ...ir.module import Module
+from ...ir.types import F32, F64, I32, I64, FuncType, ValType
+from ...runtime.objects import GlobalInstance
+from ...runtime.operations import call_indirect, memory_init, table_copy, table_init
+from .abi import CALL_INDIRECT, CONTEXT_FIELDS, HOST_CALL, MEMORY_GROW, OFFSET, RUNTIME_OP, TRAP_KINDS
+from .lower import RUNTIME_OPS
+
+U64 = ctypes.c_uint64
+SlotArray = ctypes.POINTER(U64)
+ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, SlotArray, SlotArray)
+
+
+class Context(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_void_p if kind == "ptr" else ctypes.c_uint64)
+        for name, kind in CONTEXT_FIELDS
+        if name not in ("trap", "instance_id")
+    ] + [("trap", ctypes.c_uint32), ("instance_id", ctypes.c_uint32)]
+
+
+for _name, _offset in OFFSET.items():
+    assert getattr(Context, _name).offset == _offset, _name
+
+
+def encode(value: Any, t: ValType) -> int:
+    """A run-time value (see ``numeric``) as the bits in a u64 slot."""
+    if t is I32:
+        return int(value) & 0xFFFFFFFF
+    if t is I64:
+        return int(value) & 0xFFFFFFFFFFFFFFFF
+    if t is F32:
+        return numeric.f32_bits(value)
+    if t is F64:
+        return numeric.f64_bits(value)
+    raise TypeError(f"no native representation for {t.text}")
+
+
+def decode(bits: int, t: ValType) -> Any:
+    if t is I32:
+        return bits & 0xFFFFFFFF
+    if t is I64:
+        return bits
+    if t is F32:
+        return numeric.f32_from_bits(bits & 0xFFFFFFFF)
+    if t is F64:
+        return numeric.f64_from_bits(bits)
+    raise TypeError(f"no native representation for {t.text}")
+
+
+# --- globals that live in native cells -------------------------------------------------------
+_VALUE_SLOT = GlobalInstance.__dict__["value"]  # the slot descriptor, under the property below
+
+
+class CellGlobal(GlobalInstance):
+    """A global whose value lives in a 16-byte native cell that generated code reads and writes.
+
+    Existing ``GlobalInstance`` objects become ``CellGlobal`` in place (same
+    layout), so every instance and the API that share the global see one value.
+    """
+
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def value(self) -> Any:
+        cell = _VALUE_SLOT.__get__(self)
+        return decode(cell[0], self.type.valtype)
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        cell = _VALUE_SLOT.__get__(self)
+        cell[0] = encode(value, self.type.valtype)
+
+    def cell_address(self) -> int:
+        return ctypes.addressof(_VALUE_SLOT.__get__(self))
+
+
+def to_cell(glob: GlobalInstance) -> CellGlobal:
+    if not isinstance(glob, CellGlobal):
+        current = glob.value
+        cell = (U64 * 2)()
+        cell[0] = encode(current, glob.type.valtype)
+        glob.__class__ = CellGlobal
+        _VALUE_SLOT.__set__(glob, cell)
+    assert isinstance(glob, CellGlobal)
+    return glob
+
+
+# --- instances and their callbacks ---------------------------------------------------------------
+_INSTANCES: dict[int, NativeInstance] = {}
+_ids = itertools.count(1)
+_lock = threading.Lock()
+
+
+class NativeInstance:
+    """One instantiated module's native side: its context record and the callables the runtime uses."""
+
+    def __init__(self, module: Module, namespace: dict[str, Any], entries: dict[int, int]) -> None:
+        self.module = module
+        self.namespace = namespace
+        self.func_types = module.func_types()
+        self.pending: BaseException | None = None
+        self.ctx = Context()
+        with _lock:
+            self.id = next(_ids)
+        _INSTANCES[self.id] = self
+        self.ctx.instance_id = self.id
+        memory = namespace.get("M0")
+        if memory is not None:
+            if memory.size_cell is None:
+                memory.size_cell = U64(memory.size)
+            self.ctx.mem_base = memory.base_address()
+            self.ctx.mem_size = ctypes.addressof(memory.size_cell)
+        globals_ = []
+        index = 0
+        while f"G{index}" in namespace:
+            glob = namespace[f"G{index}"]
+            globals_.append(to_cell(glob).cell_address() if glob.type.valtype in (I32, I64, F32, F64) else 0)
+            index += 1
+        self.globals = (ctypes.c_void_p * max(len(globals_), 1))(*globals_)
+        self.ctx.globals = ctypes.addressof(self.globals)
+        sandbox = namespace["SANDBOX"]
+        if sandbox.stop_cell is None:
+            sandbox.stop_cell = ctypes.c_int32(0)
+        self.sandbox = sandbox
+        self.ctx.stop = ctypes.addressof(sandbox.stop_cell)
+        self.ctx_address = ctypes.addressof(self.ctx)
+        self.entries = {index: ENTRY(address) for index, address in entries.items()}
+
+    def code(self, func_index: int) -> Callable[..., Any]:
+        """The function in the engines' calling convention: run-time values in, None/value/tuple out."""
+        entry = self.entries[func_index]
+        t = self.func_types[func_index]
+        params, results = t.params, t.results
+        in_count, out_count = max(len(params), 1), max(len(results), 1)
+        ctx_address = self.ctx_address
+
+        def call(*args: Any) -> Any:
+            inputs = (U64 * in_count)(*[encode(v, p) for v, p in zip(args, params, strict=True)])
+            outputs = (U64 * out_count)()
+            entry(ctx_address, inputs, outputs)
+            if self.ctx.trap:
+                self.raise_trap()
+            if not results:
+                return None
+            if len(results) == 1:
+                return decode(outputs[0], results[0])
+            return tuple(decode(outputs[i], r) for i, r in enumerate(results))
+
+        call.__name__ = f"native_f{func_index}"
+        return call
+
+    def raise_trap(self) -> None:
+        code = self.ctx.trap
+        self.ctx.trap = 0
+        kind = TRAP_KINDS.get(code, "unknown trap")
+        if kind == "host":
+            pending, self.pending = self.pending, None
+            assert pending is not None
+            raise pending
+        if kind == "stop":
+            raise Trap(self.sandbox.stop or "interrupted")
+        if kind == "call stack exhausted":
+            raise Exhaustion()
+        raise Trap(kind)
+
+
+def _instance(ctx_address: int) -> NativeInstance:
+    return _INSTANCES[Context.from_address(ctx_address).instance_id]
+
+
+def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], t: FuncType, slots: Any) -> int:
+    try:
+        args = [decode(slots[i], p) for i, p in enumerate(t.params)]
+        result = function(*args)
+        values = () if result is None else result if isinstance(result, tuple) else (result,)
+        for i, (value, r) in enumerate(zip(values, t.results, strict=True)):
+            slots[i] = encode(value, r)
+        return 0
+    except BaseException as error:  # noqa: BLE001 - kept and re-raised by the entry wrapper
+        instance.pending = error
+        return 1
+
+
+def _host_call(ctx_address: int, func_index: int, slots: Any) -> int:
+    instance = _instance(ctx_address)
+    function = instance.namespace[f"f{func_index}"]
+    status = _call_through_slots(instance, function, instance.func_types[func_index], slots)
+    if status:
+        Context.from_address(ctx_address).trap = 7
+    return status
+
+
+def _call_indirect(ctx_address: int, type_index: int, table_index: int, element: int, slots: Any) -> int:
+    instance = _instance(ctx_address)
+    expected = instance.namespace[f"TYPE{type_index}"]
+    try:
+        function = call_indirect(instance.namespace[f"T{table_index}"], element, expected)
+    except Trap as trap:
+        instance.pending = trap
+        Context.from_address(ctx_address).trap = 7
+        return 1
+    status = _call_through_slots(instance, function, expected, slots)
+    if status:
+        Context.from_address(ctx_address).trap = 7
+    return status
+
+
+def _memory_grow(ctx_address: int, delta: int) -> int:
+    instance = _instance(ctx_address)
+    return int(instance.namespace["M0"].grow(delta))
+
+
+def _runtime_op(ctx_address: int, code: int, slots: Any) -> int:
+    instance = _instance(ctx_address)
+    ns = instance.namespace
+    name = RUNTIME_OPS[code]
+    try:
+        if name == "table.size":
+            slots[0] = len(ns[f"T{slots[1]}"].elements)
+        elif name == "table.copy":
+            table_copy(ns[f"T{slots[1]}"], ns[f"T{slots[2]}"], slots[3], slots[4], slots[5])
+        elif name == "table.init":
+            table_init(ns[f"T{slots[2]}"], ns["ELEMS"], slots[1], slots[3], slots[4], slots[5])
+        elif name == "elem.drop":
+            ns["ELEMS"][slots[1]] = []
+        elif name == "memory.init":
+            memory_init(ns["M0"], ns["DATAS"], slots[1], slots[3], slots[4], slots[5])
+        elif name == "data.drop":
+            ns["DATAS"][slots[1]] = b""
+        return 0
+    except BaseException as error:  # noqa: BLE001 - kept and re-raised by the entry wrapper
+        instance.pending = error
+        Context.from_address(ctx_address).trap = 7
+        return 1
+
+
+CALLBACKS = {
+    HOST_CALL: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_host_call),
+    CALL_INDIRECT: ctypes.CFUNCTYPE(
+        ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, ctypes.c_uint32, SlotArray
+    )(_call_indirect),
+    MEMORY_GROW: ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32)(_memory_grow),
+    RUNTIME_OP: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_runtime_op),
+}

@@ -1,0 +1,837 @@
+"""Lowering validated wasm functions to LLVM IR with ``llvmlite.ir``, one method per instruction family.
+
+The operand stack exists only at compile time: it holds LLVM SSA values.
+Locals and the values that flow to a label (block results, loop parameters)
+live in ``alloca`` slots, which LLVM's SROA/mem2reg turns into registers and
+phi nodes.  Traps write their code to the context record and return zeros;
+every call is followed by a test of that code, so a trap unwinds native
+frames by ordinary returns (no setjmp/longjmp), up to the entry trampoline
+that Python called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from llvmlite import ir
+
+from ...ir import instructions as ins
+from ...ir.instructions import Instruction
+from ...ir.module import Module
+from ...ir.types import F32, F64, I32, I64, FuncType, ValType
+from .abi import CALL_INDIRECT, HOST_CALL, MEMORY_GROW, OFFSET, RUNTIME_OP, TRAP
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+L32 = ir.IntType(32)
+L64 = ir.IntType(64)
+LF32 = ir.FloatType()
+LF64 = ir.DoubleType()
+PTR = ir.PointerType()
+LLVM_TYPE = {I32: L32, I64: L64, F32: LF32, F64: LF64}
+
+
+class NotLowered(Exception):
+    """The native engine does not compile this (yet); the module runs on the portable engine."""
+
+
+def zero(t: ir.Type) -> ir.Constant:
+    return ir.Constant(t, 0.0 if isinstance(t, ir.FloatType | ir.DoubleType) else 0)
+
+
+def llvm_type(t: ValType) -> ir.Type:
+    lowered = LLVM_TYPE.get(t)
+    if lowered is None:
+        raise NotLowered(f"values of type {t.text}")
+    return lowered
+
+
+def return_type(results: tuple[ValType, ...]) -> ir.Type:
+    if not results:
+        return ir.VoidType()
+    if len(results) == 1:
+        return llvm_type(results[0])
+    return ir.LiteralStructType([llvm_type(t) for t in results])
+
+
+# Native wasm frames may use this much of the thread's stack below the outermost entry
+# (threads get 8 MiB on Linux); past it, calls trap with "call stack exhausted".
+STACK_BUDGET = 4 << 20
+
+# Runtime operations done by the host on integer operands (table/segment bookkeeping).
+RUNTIME_OPS = ("table.size", "table.copy", "table.init", "elem.drop", "memory.init", "data.drop")
+
+
+@dataclass
+class Control:
+    kind: str  # "func", "block", "loop", "if"
+    height: int  # operand stack height below the construct's parameters
+    params: tuple[ValType, ...]
+    results: tuple[ValType, ...]
+    label: ir.Block  # where a branch to this construct goes
+    end: ir.Block  # where execution continues after its end
+    slots: list[ir.AllocaInstr]  # values carried to ``label``: loop parameters, else results
+    end_slots: list[ir.AllocaInstr]  # values carried to ``end``
+    entry_values: list[ir.Value] = field(default_factory=list)  # an if's parameters, for its else arm
+    else_block: ir.Block | None = None
+    reached: bool = False  # something branches to ``end`` or falls into it
+
+
+class ModuleLowering:
+    """Builds one ``ir.Module`` for one wasm module instance; names carry ``prefix``."""
+
+    def __init__(self, module: Module, prefix: str, triple: str, interruptible: bool) -> None:
+        self.module = module
+        self.prefix = prefix
+        self.interruptible = interruptible
+        self.ir = ir.Module(name=prefix)
+        self.ir.triple = triple
+        self.func_types = module.func_types()
+        self.first_defined = module.num_imported_funcs()
+        self.global_types = module.global_types()
+        self.functions: dict[int, ir.Function] = {}
+        for index, t in enumerate(self.func_types):
+            if index >= self.first_defined:
+                signature = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
+                function = ir.Function(self.ir, signature, f"{prefix}_f{index}")
+                function.linkage = "internal"
+                self.functions[index] = function
+        self.host_call = self._declare(HOST_CALL, L32, [PTR, L32, PTR])
+        self.call_indirect = self._declare(CALL_INDIRECT, L32, [PTR, L32, L32, L32, PTR])
+        self.memory_grow = self._declare(MEMORY_GROW, L32, [PTR, L32])
+        self.runtime_op = self._declare(RUNTIME_OP, L32, [PTR, L32, PTR])
+        self._intrinsics: dict[tuple[str, tuple[ir.Type, ...]], ir.Function] = {}
+
+    def _declare(self, name: str, result: ir.Type, params: list[ir.Type]) -> ir.Function:
+        return ir.Function(self.ir, ir.FunctionType(result, params), name)
+
+    def intrinsic(self, name: str, result: ir.Type, params: list[ir.Type]) -> ir.Function:
+        key = (name, (result, *params))
+        function = self._intrinsics.get(key)
+        if function is None:
+            function = self._intrinsics[key] = self._declare(name, result, params)
+        return function
+
+    def lower(self) -> None:
+        for index, function in self.functions.items():
+            FunctionLowering(self, index, function).lower()
+            self._entry(index)
+
+    def _entry(self, index: int) -> None:
+        """``void entry(ctx, ptr args, ptr results)``: the C-ABI door Python calls through ctypes."""
+        t = self.func_types[index]
+        entry = ir.Function(self.ir, ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR]), f"{self.prefix}_entry{index}")
+        ctx, args, results = entry.args
+        b = ir.IRBuilder(entry.append_basic_block())
+        # The outermost entry sets the stack limit STACK_BUDGET below itself; nested
+        # entries (wasm -> host -> wasm) keep it, and the outermost clears it on return.
+        limit_pointer = b.gep(ctx, [ir.Constant(L64, OFFSET["stack_limit"])], source_etype=I8)
+        limit = b.load(limit_pointer, typ=L64)
+        outermost = b.icmp_unsigned("==", limit, ir.Constant(L64, 0))
+        here = b.ptrtoint(b.alloca(I8), L64)
+        b.store(b.select(outermost, b.sub(here, ir.Constant(L64, STACK_BUDGET)), limit), limit_pointer)
+        values = [load_slot(b, args, i, p) for i, p in enumerate(t.params)]
+        value = b.call(self.functions[index], [ctx, *values])
+        b.store(limit, limit_pointer)
+        outputs = [] if not t.results else [value] if len(t.results) == 1 else [b.extract_value(value, i) for i in range(len(t.results))]
+        for i, (out, r) in enumerate(zip(outputs, t.results, strict=True)):
+            store_slot(b, results, i, out, r)
+        b.ret_void()
+
+
+def slot_pointer(b: ir.IRBuilder, base: ir.Value, index: int) -> ir.Value:
+    """The address of u64 slot ``index`` of an opaque pointer or an ``[N x i64]`` alloca."""
+    if base.type.is_opaque:
+        return b.gep(base, [ir.Constant(L64, index)], source_etype=L64)
+    return b.gep(base, [ir.Constant(L32, 0), ir.Constant(L32, index)], inbounds=True)
+
+
+def to_bits(b: ir.IRBuilder, value: ir.Value, t: ValType) -> ir.Value:
+    """A value as the u64 the host reads (upper half zero for 32-bit types)."""
+    if t is I32:
+        return b.zext(value, L64)
+    if t is F32:
+        return b.zext(b.bitcast(value, L32), L64)
+    if t is F64:
+        return b.bitcast(value, L64)
+    return value
+
+
+def from_bits(b: ir.IRBuilder, bits: ir.Value, t: ValType) -> ir.Value:
+    if t is I32:
+        return b.trunc(bits, L32)
+    if t is F32:
+        return b.bitcast(b.trunc(bits, L32), LF32)
+    if t is F64:
+        return b.bitcast(bits, LF64)
+    return bits
+
+
+def load_slot(b: ir.IRBuilder, base: ir.Value, index: int, t: ValType) -> ir.Value:
+    return from_bits(b, b.load(slot_pointer(b, base, index), typ=L64), t)
+
+
+def store_slot(b: ir.IRBuilder, base: ir.Value, index: int, value: ir.Value, t: ValType) -> None:
+    b.store(to_bits(b, value, t), slot_pointer(b, base, index))
+
+
+class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
+    def __init__(self, owner: ModuleLowering, index: int, function: ir.Function) -> None:
+        self.owner = owner
+        self.index = index
+        self.function = function
+        self.module = owner.module
+        self.type = owner.func_types[index]
+        body = self.module.funcs[index - owner.first_defined]
+        self.local_types = list(self.type.params) + body.locals
+        self.body = body.body
+        self.stack: list[ir.Value] = []
+        self.controls: list[Control] = []
+        self.traps: dict[int, ir.Block] = {}
+
+    # --- helpers ---------------------------------------------------------------------
+    def ctx_field(self, name: str, t: ir.Type) -> ir.Value:
+        pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET[name])], source_etype=I8)
+        return self.b.load(pointer, typ=t)
+
+    def trap_block(self, code: int) -> ir.Block:
+        block = self.traps.get(code)
+        if block is None:
+            block = self.traps[code] = self.function.append_basic_block(f"trap{code}")
+            saved = self.b.block
+            self.b.position_at_end(block)
+            pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap"])], source_etype=I8)
+            self.b.store(ir.Constant(L32, code), pointer)
+            self.b.branch(self.unwind)
+            self.b.position_at_end(saved)
+        return block
+
+    def trap_if(self, condition: ir.Value, kind: str) -> None:
+        ok = self.function.append_basic_block("ok")
+        self.b.cbranch(condition, self.trap_block(TRAP[kind]), ok)
+        self.b.position_at_end(ok)
+
+    def check_trap_after_call(self) -> None:
+        trapped = self.b.icmp_unsigned("!=", self.ctx_field("trap", L32), ir.Constant(L32, 0))
+        ok = self.function.append_basic_block("returned")
+        self.b.cbranch(trapped, self.unwind, ok)
+        self.b.position_at_end(ok)
+
+    def call_intrinsic(self, name: str, result: ir.Type, args: list[ir.Value]) -> ir.Value:
+        return self.b.call(self.owner.intrinsic(name, result, [a.type for a in args]), args)
+
+    def pop(self) -> ir.Value:
+        return self.stack.pop()
+
+    def pop_n(self, n: int) -> list[ir.Value]:
+        if n == 0:
+            return []
+        values = self.stack[-n:]
+        del self.stack[-n:]
+        return values
+
+    def block_signature(self, block_type: object) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
+        if block_type is None:
+            return (), ()
+        if isinstance(block_type, ValType):
+            return (), (block_type,)
+        assert isinstance(block_type, int)
+        t = self.module.types[block_type]
+        return t.params, t.results
+
+    def slots_for(self, types: tuple[ValType, ...]) -> list[ir.AllocaInstr]:
+        return [self.entry_alloca(llvm_type(t)) for t in types]
+
+    def entry_alloca(self, t: ir.Type) -> ir.AllocaInstr:
+        """A stack slot allocated in the entry block, where SROA can promote it."""
+        with self.b.goto_block(self.entry_block):
+            self.b.position_at_start(self.entry_block)
+            return self.b.alloca(t)
+
+    # --- the function ------------------------------------------------------------------
+    def lower(self) -> None:
+        self.entry_block = self.function.append_basic_block("entry")
+        self.b = ir.IRBuilder(self.entry_block)
+        self.ctx = self.function.args[0]
+        self.unwind = self.function.append_basic_block("unwind")
+        self.locals = [self.b.alloca(llvm_type(t)) for t in self.local_types]
+        for slot, value in zip(self.locals, self.function.args[1:], strict=False):
+            self.b.store(value, slot)
+        for slot, t in list(zip(self.locals, self.local_types, strict=True))[len(self.type.params) :]:
+            self.b.store(zero(llvm_type(t)), slot)
+        # The stack check: this frame must lie above the limit set at entry (the
+        # probe is its own slot, so taking its address pins no local in memory).
+        here = self.b.ptrtoint(self.b.alloca(I8), L64)
+        limit = self.ctx_field("stack_limit", L64)
+        self.trap_if(self.b.icmp_unsigned("<", here, limit), "call stack exhausted")
+        if self.owner.interruptible:
+            self.check_stop()
+        body = self.function.append_basic_block("body")
+        self.b.branch(body)
+        self.b.position_at_end(body)
+        results = self.type.results
+        ret = self.function.append_basic_block("return")
+        end_slots = self.slots_for(results)
+        self.controls.append(Control("func", 0, (), results, ret, ret, end_slots, end_slots))
+        self.instructions()
+        # unwind: a trap is in ctx.trap; return zeros.
+        self.b.position_at_end(self.unwind)
+        self.emit_ret([zero(llvm_type(t)) for t in results])
+        self.b.position_at_end(ret)
+        self.emit_ret([self.b.load(slot, typ=llvm_type(t)) for slot, t in zip(end_slots, results, strict=True)])
+
+    def emit_ret(self, values: list[ir.Value]) -> None:
+        rtype = self.function.function_type.return_type
+        if not values:
+            self.b.ret_void()
+        elif len(values) == 1:
+            self.b.ret(values[0])
+        else:
+            aggregate = ir.Constant(rtype, ir.Undefined)
+            for i, value in enumerate(values):
+                aggregate = self.b.insert_value(aggregate, value, i)
+            self.b.ret(aggregate)
+
+    def check_stop(self) -> None:
+        # An atomic load is read afresh every time: another thread sets the flag.
+        flag = self.b.load_atomic(self.ctx_field("stop", PTR), "monotonic", 4, typ=L32)
+        self.trap_if(self.b.icmp_unsigned("!=", flag, ir.Constant(L32, 0)), "stop")
+
+    def instructions(self) -> None:
+        """Lower the body, skipping what no path reaches (after br, return, unreachable)."""
+        dead = False
+        dead_depth = 0
+        for instr in self.body:
+            op = instr.op
+            if dead:
+                if op in ins.BLOCK_OPENERS:
+                    dead_depth += 1
+                elif op is ins.OP_END and dead_depth:
+                    dead_depth -= 1
+                elif op is ins.OP_END:
+                    dead = self.end(False)
+                elif op is ins.OP_ELSE and not dead_depth:
+                    self.else_arm(False)
+                    dead = False
+                continue
+            dead = self.instruction(instr)
+
+    # --- control ---------------------------------------------------------------------------
+    def branch_to(self, depth: int) -> None:
+        """Jump to label ``depth`` carrying its values from the top of the stack."""
+        target = self.controls[-1 - depth]
+        if target.kind == "loop":
+            values, slots = self.stack[len(self.stack) - len(target.params) :], target.slots
+        else:
+            values, slots = self.stack[len(self.stack) - len(target.results) :], target.end_slots
+            target.reached = True
+        for value, slot in zip(values if slots else [], slots, strict=True):
+            self.b.store(value, slot)
+        self.b.branch(target.label)
+
+    def open_block(self, kind: str, block_type: object) -> None:
+        params, results = self.block_signature(block_type)
+        condition = self.pop() if kind == "if" else None
+        end = self.function.append_basic_block(f"{kind}_end")
+        end_slots = self.slots_for(results)
+        height = len(self.stack) - len(params)
+        if kind == "loop":
+            header = self.function.append_basic_block("loop")
+            slots = self.slots_for(params)
+            for value, slot in zip(self.pop_n(len(params)), slots, strict=True):
+                self.b.store(value, slot)
+            self.b.branch(header)
+            self.b.position_at_end(header)
+            self.stack.extend(self.b.load(s, typ=llvm_type(t)) for s, t in zip(slots, params, strict=True))
+            self.controls.append(Control("loop", height, params, results, header, end, slots, end_slots))
+            if self.owner.interruptible:
+                self.check_stop()
+            return
+        control = Control(kind, height, params, results, end, end, end_slots, end_slots)
+        if kind == "if":
+            assert condition is not None
+            then = self.function.append_basic_block("then")
+            control.else_block = self.function.append_basic_block("else")
+            control.entry_values = self.stack[height:]
+            test = self.b.icmp_unsigned("!=", condition, ir.Constant(L32, 0))
+            self.b.cbranch(test, then, control.else_block)
+            self.b.position_at_end(then)
+        self.controls.append(control)
+
+    def close_arm(self, control: Control, reachable: bool) -> None:
+        """The code of the current arm falls into the construct's end."""
+        if reachable:
+            values = self.pop_n(len(control.results))
+            for value, slot in zip(values, control.end_slots, strict=True):
+                self.b.store(value, slot)
+            self.b.branch(control.end)
+            control.reached = True
+        del self.stack[control.height :]
+
+    def else_arm(self, reachable: bool) -> None:
+        control = self.controls[-1]
+        self.close_arm(control, reachable)
+        assert control.else_block is not None
+        self.b.position_at_end(control.else_block)
+        control.else_block = None
+        self.stack.extend(control.entry_values)
+
+    def end(self, reachable: bool) -> bool:
+        """Close the innermost construct; returns whether code after it is reachable."""
+        control = self.controls.pop()
+        if control.kind == "func":
+            self.close_arm(control, reachable)
+            return False
+        self.close_arm(control, reachable)
+        if control.else_block is not None:  # an if without else: its parameters are its results
+            self.b.position_at_end(control.else_block)
+            for value, slot in zip(control.entry_values, control.end_slots, strict=True):
+                self.b.store(value, slot)
+            self.b.branch(control.end)
+            control.reached = True
+        self.b.position_at_end(control.end)
+        if not control.reached:
+            self.b.unreachable()
+            return True
+        self.stack.extend(self.b.load(s, typ=llvm_type(t)) for s, t in zip(control.end_slots, control.results, strict=True))
+        return False
+
+    # --- one instruction ---------------------------------------------------------------------
+    def instruction(self, instr: Instruction) -> bool:  # noqa: C901, PLR0911, PLR0912 - one branch per family
+        """Lower ``instr``; returns True when the code after it is unreachable."""
+        op = instr.op
+        name = op.name
+        imm = instr.imm
+        b = self.b
+        if name == "local.get":
+            self.stack.append(b.load(self.locals[imm[0]], typ=llvm_type(self.local_types[imm[0]])))
+        elif name == "local.set":
+            b.store(self.pop(), self.locals[imm[0]])
+        elif name == "local.tee":
+            b.store(self.stack[-1], self.locals[imm[0]])
+        elif name in ("i32.const", "i64.const"):
+            t = L32 if name == "i32.const" else L64
+            bits = 32 if name == "i32.const" else 64
+            self.stack.append(ir.Constant(t, imm[0] & ((1 << bits) - 1)))
+        elif name == "f32.const":
+            self.stack.append(b.bitcast(ir.Constant(L32, imm[0]), LF32))
+        elif name == "f64.const":
+            self.stack.append(b.bitcast(ir.Constant(L64, imm[0]), LF64))
+        elif name in NUMERIC:
+            operands = self.pop_n(len(op.params or ()))
+            self.stack.append(NUMERIC[name](self, *operands))
+        elif op.imm == ins.Imm.MEMARG and name in ACCESS:
+            self.memory_access(name, imm[1])
+        elif name == "nop":
+            pass
+        elif name == "unreachable":
+            b.branch(self.trap_block(TRAP["unreachable"]))
+            return True
+        elif name == "drop":
+            self.pop()
+        elif name in ("select", "select_t"):
+            first, second, condition = self.pop_n(3)
+            test = b.icmp_unsigned("!=", condition, ir.Constant(L32, 0))
+            self.stack.append(b.select(test, first, second))
+        elif name == "global.get":
+            t = self.owner.global_types[imm[0]].valtype
+            self.stack.append(b.load(self.global_cell(imm[0]), typ=llvm_type(t)))
+        elif name == "global.set":
+            b.store(self.pop(), self.global_cell(imm[0]))
+        elif name == "memory.size":
+            size = b.load(self.ctx_field("mem_size", PTR), typ=L64)
+            self.stack.append(b.trunc(b.lshr(size, ir.Constant(L64, 16)), L32))
+        elif name == "memory.grow":
+            delta = self.pop()
+            self.stack.append(b.call(self.owner.memory_grow, [self.ctx, delta]))
+            self.check_trap_after_call()
+        elif name == "memory.fill":
+            self.memory_fill()
+        elif name == "memory.copy":
+            self.memory_copy()
+        elif name in RUNTIME_OPS:
+            self.runtime_op(name, instr)
+        elif name == "call":
+            self.call(imm[0])
+        elif name == "call_indirect":
+            self.indirect_call(imm[0], imm[1])
+        elif name == "return":
+            self.branch_to(len(self.controls) - 1)
+            return True
+        elif name in ("block", "loop", "if"):
+            self.open_block(name, imm[0])
+        elif name == "else":
+            self.else_arm(True)
+        elif name == "end":
+            return self.end(True)
+        elif name == "br":
+            self.branch_to(imm[0])
+            return True
+        elif name == "br_if":
+            condition = self.pop()
+            taken = self.function.append_basic_block("br_if")
+            after = self.function.append_basic_block("br_if_not")
+            b.cbranch(b.icmp_unsigned("!=", condition, ir.Constant(L32, 0)), taken, after)
+            b.position_at_end(taken)
+            self.branch_to(imm[0])
+            b.position_at_end(after)
+        elif name == "br_table":
+            self.branch_table(*imm)
+            return True
+        else:
+            raise NotLowered(f"the native engine does not compile {name} yet")
+        return False
+
+    def global_cell(self, index: int) -> ir.Value:
+        table = self.ctx_field("globals", PTR)
+        entry = self.b.gep(table, [ir.Constant(L64, index * 8)], source_etype=I8)
+        return self.b.load(entry, typ=PTR)
+
+    def branch_table(self, labels: tuple[int, ...], default: int) -> None:
+        index = self.pop()
+        targets: dict[int, ir.Block] = {}
+        saved = self.b.block
+        for depth in {*labels, default}:
+            block = targets[depth] = self.function.append_basic_block(f"br_table{depth}")
+            self.b.position_at_end(block)
+            self.branch_to(depth)
+        self.b.position_at_end(saved)
+        switch = self.b.switch(index, targets[default])
+        for case, depth in enumerate(labels):
+            switch.add_case(ir.Constant(L32, case), targets[depth])
+
+    # --- calls ------------------------------------------------------------------------------
+    def call(self, func_index: int) -> None:
+        t = self.owner.func_types[func_index]
+        args = self.pop_n(len(t.params))
+        if func_index < self.owner.first_defined:
+            self.through_slots(t, args, lambda slots: [self.owner.host_call, [self.ctx, ir.Constant(L32, func_index), slots]])
+            return
+        result = self.b.call(self.owner.functions[func_index], [self.ctx, *args])
+        self.check_trap_after_call()
+        self.push_results(t, result)
+
+    def indirect_call(self, type_index: int, table_index: int) -> None:
+        t = self.module.types[type_index]
+        element = self.pop()
+        args = self.pop_n(len(t.params))
+        self.through_slots(
+            t,
+            args,
+            lambda slots: [
+                self.owner.call_indirect,
+                [self.ctx, ir.Constant(L32, type_index), ir.Constant(L32, table_index), element, slots],
+            ],
+        )
+
+    def through_slots(self, t: FuncType, args: list[ir.Value], call: Callable[[ir.Value], list[Any]]) -> None:
+        """A call the host makes: arguments and results pass through an array of u64 slots."""
+        count = max(len(t.params), len(t.results), 1)
+        slots = self.entry_alloca(ir.ArrayType(L64, count))
+        for i, (value, p) in enumerate(zip(args, t.params, strict=True)):
+            store_slot(self.b, slots, i, value, p)
+        function, call_args = call(slots)
+        status = self.b.call(function, call_args)
+        failed = self.b.icmp_unsigned("!=", status, ir.Constant(L32, 0))
+        ok = self.function.append_basic_block("host_ok")
+        self.b.cbranch(failed, self.unwind, ok)
+        self.b.position_at_end(ok)
+        self.stack.extend(load_slot(self.b, slots, i, r) for i, r in enumerate(t.results))
+
+    def push_results(self, t: FuncType, result: ir.Value) -> None:
+        if len(t.results) == 1:
+            self.stack.append(result)
+        elif len(t.results) > 1:
+            self.stack.extend(self.b.extract_value(result, i) for i in range(len(t.results)))
+
+    def runtime_op(self, name: str, instr: Instruction) -> None:
+        """Table and segment bookkeeping, done by the host on integer operands and immediates."""
+        op = instr.op
+        operands = self.pop_n(len(op.params or ()))
+        code = RUNTIME_OPS.index(name)
+        count = 2 + len(instr.imm) + len(operands)
+        slots = self.entry_alloca(ir.ArrayType(L64, count))
+        self.b.store(ir.Constant(L64, code), slot_pointer(self.b, slots, 0))
+        for i, value in enumerate(instr.imm):
+            self.b.store(ir.Constant(L64, value), slot_pointer(self.b, slots, 1 + i))
+        for i, value in enumerate(operands):
+            store_slot(self.b, slots, 1 + len(instr.imm) + i, value, I32)
+        status = self.b.call(self.owner.runtime_op, [self.ctx, ir.Constant(L32, code), slots])
+        ok = self.function.append_basic_block("op_ok")
+        self.b.cbranch(self.b.icmp_unsigned("!=", status, ir.Constant(L32, 0)), self.unwind, ok)
+        self.b.position_at_end(ok)
+        if op.results:
+            self.stack.append(load_slot(self.b, slots, 0, I32))
+
+    # --- memory ----------------------------------------------------------------------------
+    def effective_address(self, address: ir.Value, offset: int, width: int | ir.Value) -> ir.Value:
+        """The host pointer for ``width`` bytes at ``address + offset``, trapping when out of bounds."""
+        b = self.b
+        start = b.add(b.zext(address, L64), ir.Constant(L64, offset))
+        extent = ir.Constant(L64, width) if isinstance(width, int) else b.zext(width, L64)
+        size = b.load(self.ctx_field("mem_size", PTR), typ=L64)
+        end = b.add(start, extent)
+        self.trap_if(b.icmp_unsigned(">", end, size), "out of bounds memory access")
+        return b.gep(self.ctx_field("mem_base", PTR), [start], source_etype=I8)
+
+    def memory_access(self, name: str, offset: int) -> None:
+        stored_type, width, convert = ACCESS[name]
+        if ".store" in name:
+            value = self.pop()
+            address = self.pop()
+            pointer = self.effective_address(address, offset, width)
+            if convert is not None:
+                value = self.b.trunc(value, ir.IntType(width * 8))
+            self.b.store(value, pointer, align=1)
+            return
+        address = self.pop()
+        pointer = self.effective_address(address, offset, width)
+        loaded = self.b.load(pointer, typ=stored_type, align=1)
+        if convert is not None:
+            loaded = convert(self.b, loaded)
+        self.stack.append(loaded)
+
+    def memory_fill(self) -> None:
+        destination, value, count = self.pop_n(3)
+        pointer = self.effective_address(destination, 0, count)
+        byte = self.b.trunc(value, I8)
+        self.call_intrinsic("llvm.memset.p0.i64", ir.VoidType(), [pointer, byte, self.b.zext(count, L64), ir.Constant(I1, 0)])
+
+    def memory_copy(self) -> None:
+        destination, source, count = self.pop_n(3)
+        target = self.effective_address(destination, 0, count)
+        origin = self.effective_address(source, 0, count)
+        self.call_intrinsic(
+            "llvm.memmove.p0.p0.i64", ir.VoidType(), [target, origin, self.b.zext(count, L64), ir.Constant(I1, 0)]
+        )
+
+
+# --- numeric instructions: name -> builder of the result from the operands ----------------------
+
+
+def _binary(method: str) -> Callable[..., ir.Value]:
+    return lambda f, a, c: getattr(f.b, method)(a, c)
+
+
+def _compare(kind: str, predicate: str) -> Callable[..., ir.Value]:
+    def lower(f: FunctionLowering, a: ir.Value, c: ir.Value) -> ir.Value:
+        if kind == "s":
+            flag = f.b.icmp_signed(predicate, a, c)
+        elif kind == "u":
+            flag = f.b.icmp_unsigned(predicate, a, c)
+        else:
+            flag = f.b.fcmp_ordered(predicate, a, c) if predicate != "!=" else f.b.fcmp_unordered("!=", a, c)
+        return f.b.zext(flag, L32)
+
+    return lower
+
+
+def _shift(method: str, bits: int) -> Callable[..., ir.Value]:
+    def lower(f: FunctionLowering, a: ir.Value, c: ir.Value) -> ir.Value:
+        t = ir.IntType(bits)
+        return getattr(f.b, method)(a, f.b.and_(c, ir.Constant(t, bits - 1)))
+
+    return lower
+
+
+def _funnel(name: str, bits: int) -> Callable[..., ir.Value]:
+    t = ir.IntType(bits)
+    return lambda f, a, c: f.call_intrinsic(f"llvm.{name}.i{bits}", t, [a, a, c])
+
+
+def _count(name: str, bits: int) -> Callable[..., ir.Value]:
+    t = ir.IntType(bits)
+    if name == "ctpop":
+        return lambda f, a: f.call_intrinsic(f"llvm.ctpop.i{bits}", t, [a])
+    return lambda f, a: f.call_intrinsic(f"llvm.{name}.i{bits}", t, [a, ir.Constant(I1, 0)])
+
+
+def _division(signed: bool, remainder: bool, bits: int) -> Callable[..., ir.Value]:
+    t = ir.IntType(bits)
+    minimum = ir.Constant(t, 1 << (bits - 1))
+    minus_one = ir.Constant(t, (1 << bits) - 1)
+
+    def lower(f: FunctionLowering, a: ir.Value, c: ir.Value) -> ir.Value:
+        b = f.b
+        f.trap_if(b.icmp_unsigned("==", c, ir.Constant(t, 0)), "integer divide by zero")
+        if not signed:
+            return b.urem(a, c) if remainder else b.udiv(a, c)
+        overflow = b.and_(b.icmp_unsigned("==", a, minimum), b.icmp_unsigned("==", c, minus_one))
+        if not remainder:
+            f.trap_if(overflow, "integer overflow")
+            return b.sdiv(a, c)
+        # INT_MIN % -1 is 0 in wasm but undefined in LLVM: divide by 1 instead.
+        safe = b.select(overflow, ir.Constant(t, 1), c)
+        return b.srem(a, safe)
+
+    return lower
+
+
+def _eqz(bits: int) -> Callable[..., ir.Value]:
+    return lambda f, a: f.b.zext(f.b.icmp_unsigned("==", a, ir.Constant(ir.IntType(bits), 0)), L32)
+
+
+def _extend_sign(from_bits: int, to: ir.Type) -> Callable[..., ir.Value]:
+    return lambda f, a: f.b.sext(f.b.trunc(a, ir.IntType(from_bits)), to)
+
+
+def _float_unary(intrinsic: str, t: ir.Type) -> Callable[..., ir.Value]:
+    suffix = "f32" if t is LF32 else "f64"
+    return lambda f, a: f.call_intrinsic(f"llvm.{intrinsic}.{suffix}", t, [a])
+
+
+def _float_binary_intrinsic(intrinsic: str, t: ir.Type) -> Callable[..., ir.Value]:
+    suffix = "f32" if t is LF32 else "f64"
+    return lambda f, a, c: f.call_intrinsic(f"llvm.{intrinsic}.{suffix}", t, [a, c])
+
+
+def _negate(t: ir.Type) -> Callable[..., ir.Value]:
+    """Flip the sign bit only (wasm's neg is a bit operation, NaNs included)."""
+    bits = L32 if t is LF32 else L64
+    sign = 1 << (bits.width - 1)
+    return lambda f, a: f.b.bitcast(f.b.xor(f.b.bitcast(a, bits), ir.Constant(bits, sign)), t)
+
+
+def _truncate(source: ir.Type, bits: int, signed: bool) -> Callable[..., ir.Value]:
+    """Trapping float-to-int: NaN is an invalid conversion, out of range an overflow."""
+    target = ir.IntType(bits)
+    suffix = "f32" if source is LF32 else "f64"
+    low = -(2.0 ** (bits - 1)) if signed else 0.0
+    high = 2.0 ** (bits - 1) if signed else 2.0**bits
+
+    def lower(f: FunctionLowering, a: ir.Value) -> ir.Value:
+        b = f.b
+        f.trap_if(b.fcmp_unordered("uno", a, a), "invalid conversion to integer")
+        whole = f.call_intrinsic(f"llvm.trunc.{suffix}", source, [a])
+        in_range = b.and_(
+            b.fcmp_ordered(">=", whole, ir.Constant(source, low)), b.fcmp_ordered("<", whole, ir.Constant(source, high))
+        )
+        f.trap_if(b.not_(in_range), "integer overflow")
+        return b.fptosi(whole, target) if signed else b.fptoui(whole, target)
+
+    return lower
+
+
+def _saturate(source: ir.Type, bits: int, signed: bool) -> Callable[..., ir.Value]:
+    target = ir.IntType(bits)
+    suffix = "f32" if source is LF32 else "f64"
+    name = f"llvm.fpto{'s' if signed else 'u'}i.sat.i{bits}.{suffix}"
+    return lambda f, a: f.call_intrinsic(name, target, [a])
+
+
+NUMERIC: dict[str, Callable[..., ir.Value]] = {}
+for _bits, _t in ((32, L32), (64, L64)):
+    _p = f"i{_bits}."
+    NUMERIC.update(
+        {
+            _p + "add": _binary("add"),
+            _p + "sub": _binary("sub"),
+            _p + "mul": _binary("mul"),
+            _p + "and": _binary("and_"),
+            _p + "or": _binary("or_"),
+            _p + "xor": _binary("xor"),
+            _p + "shl": _shift("shl", _bits),
+            _p + "shr_s": _shift("ashr", _bits),
+            _p + "shr_u": _shift("lshr", _bits),
+            _p + "rotl": _funnel("fshl", _bits),
+            _p + "rotr": _funnel("fshr", _bits),
+            _p + "clz": _count("ctlz", _bits),
+            _p + "ctz": _count("cttz", _bits),
+            _p + "popcnt": _count("ctpop", _bits),
+            _p + "div_s": _division(True, False, _bits),
+            _p + "div_u": _division(False, False, _bits),
+            _p + "rem_s": _division(True, True, _bits),
+            _p + "rem_u": _division(False, True, _bits),
+            _p + "eqz": _eqz(_bits),
+            _p + "eq": _compare("u", "=="),
+            _p + "ne": _compare("u", "!="),
+            _p + "lt_s": _compare("s", "<"),
+            _p + "lt_u": _compare("u", "<"),
+            _p + "gt_s": _compare("s", ">"),
+            _p + "gt_u": _compare("u", ">"),
+            _p + "le_s": _compare("s", "<="),
+            _p + "le_u": _compare("u", "<="),
+            _p + "ge_s": _compare("s", ">="),
+            _p + "ge_u": _compare("u", ">="),
+            _p + "extend8_s": _extend_sign(8, _t),
+            _p + "extend16_s": _extend_sign(16, _t),
+        }
+    )
+NUMERIC["i64.extend32_s"] = _extend_sign(32, L64)
+for _t, _p in ((LF32, "f32."), (LF64, "f64.")):
+    NUMERIC.update(
+        {
+            _p + "add": _binary("fadd"),
+            _p + "sub": _binary("fsub"),
+            _p + "mul": _binary("fmul"),
+            _p + "div": _binary("fdiv"),
+            _p + "sqrt": _float_unary("sqrt", _t),
+            _p + "ceil": _float_unary("ceil", _t),
+            _p + "floor": _float_unary("floor", _t),
+            _p + "trunc": _float_unary("trunc", _t),
+            _p + "nearest": _float_unary("roundeven", _t),
+            _p + "abs": _float_unary("fabs", _t),
+            _p + "neg": _negate(_t),
+            _p + "min": _float_binary_intrinsic("minimum", _t),
+            _p + "max": _float_binary_intrinsic("maximum", _t),
+            _p + "copysign": _float_binary_intrinsic("copysign", _t),
+            _p + "eq": _compare("f", "=="),
+            _p + "ne": _compare("f", "!="),
+            _p + "lt": _compare("f", "<"),
+            _p + "gt": _compare("f", ">"),
+            _p + "le": _compare("f", "<="),
+            _p + "ge": _compare("f", ">="),
+        }
+    )
+NUMERIC.update(
+    {
+        "i32.wrap_i64": lambda f, a: f.b.trunc(a, L32),
+        "i64.extend_i32_s": lambda f, a: f.b.sext(a, L64),
+        "i64.extend_i32_u": lambda f, a: f.b.zext(a, L64),
+        "f32.demote_f64": lambda f, a: f.b.fptrunc(a, LF32),
+        "f64.promote_f32": lambda f, a: f.b.fpext(a, LF64),
+        "i32.reinterpret_f32": lambda f, a: f.b.bitcast(a, L32),
+        "i64.reinterpret_f64": lambda f, a: f.b.bitcast(a, L64),
+        "f32.reinterpret_i32": lambda f, a: f.b.bitcast(a, LF32),
+        "f64.reinterpret_i64": lambda f, a: f.b.bitcast(a, LF64),
+    }
+)
+for _int_bits in (32, 64):
+    for _float, _fname in ((LF32, "f32"), (LF64, "f64")):
+        for _signed, _s in ((True, "s"), (False, "u")):
+            NUMERIC[f"i{_int_bits}.trunc_{_fname}_{_s}"] = _truncate(_float, _int_bits, _signed)
+            NUMERIC[f"i{_int_bits}.trunc_sat_{_fname}_{_s}"] = _saturate(_float, _int_bits, _signed)
+            NUMERIC[f"{_fname}.convert_i{_int_bits}_{_s}"] = (
+                (lambda t: lambda f, a: f.b.sitofp(a, t))(_float)
+                if _signed
+                else (lambda t: lambda f, a: f.b.uitofp(a, t))(_float)
+            )
+
+# Loads and stores: name -> (type in memory, width in bytes, conversion to the stack type or None).
+ACCESS: dict[str, tuple[ir.Type, int, Any]] = {
+    "i32.load": (L32, 4, None),
+    "i64.load": (L64, 8, None),
+    "f32.load": (LF32, 4, None),
+    "f64.load": (LF64, 8, None),
+    "i32.load8_s": (I8, 1, lambda b, v: b.sext(v, L32)),
+    "i32.load8_u": (I8, 1, lambda b, v: b.zext(v, L32)),
+    "i32.load16_s": (ir.IntType(16), 2, lambda b, v: b.sext(v, L32)),
+    "i32.load16_u": (ir.IntType(16), 2, lambda b, v: b.zext(v, L32)),
+    "i64.load8_s": (I8, 1, lambda b, v: b.sext(v, L64)),
+    "i64.load8_u": (I8, 1, lambda b, v: b.zext(v, L64)),
+    "i64.load16_s": (ir.IntType(16), 2, lambda b, v: b.sext(v, L64)),
+    "i64.load16_u": (ir.IntType(16), 2, lambda b, v: b.zext(v, L64)),
+    "i64.load32_s": (L32, 4, lambda b, v: b.sext(v, L64)),
+    "i64.load32_u": (L32, 4, lambda b, v: b.zext(v, L64)),
+    "i32.store": (L32, 4, None),
+    "i64.store": (L64, 8, None),
+    "f32.store": (LF32, 4, None),
+    "f64.store": (LF64, 8, None),
+    "i32.store8": (I8, 1, True),
+    "i32.store16": (ir.IntType(16), 2, True),
+    "i64.store8": (I8, 1, True),
+    "i64.store16": (ir.IntType(16), 2, True),
+    "i64.store32": (L32, 4, True),
+}
