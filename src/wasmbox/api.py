@@ -42,9 +42,8 @@ _ENGINE_CLASSES: dict[str, Callable[[], Any]] = {"interp": InterpEngine}
 if native_available():
     _ENGINE_CLASSES["native"] = NativeEngine
 ENGINES: tuple[str, ...] = tuple(_ENGINE_CLASSES)
-# What "auto" picks.  The native engine becomes the default once it runs the
-# whole spec suite (its issue); until then it is chosen by name.
-DEFAULT_ENGINE = "interp"
+# What "auto" picks: machine code when llvmlite is there, else the portable engine.
+DEFAULT_ENGINE = "native" if "native" in _ENGINE_CLASSES else "interp"
 
 
 class Store:

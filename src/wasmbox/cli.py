@@ -22,6 +22,7 @@ from .ir.types import ValType
 from .load import is_binary, load_module, load_module_file
 from .text.printer import print_module
 from .validate import validate_module
+from .wast import ENGINES as WAST_ENGINES
 
 if TYPE_CHECKING:
     from .runtime.observer import Observer
@@ -101,7 +102,7 @@ def cmd_objdump(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_wast(args: argparse.Namespace) -> int:
+def cmd_wast(args: argparse.Namespace) -> int:  # noqa: D103
     from .ir.instructions import ALL_FEATURES, WASM_2_0
     from .wast import run_script
 
@@ -399,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_profile)
 
     p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
-    p.add_argument("--engine", default="interp", choices=["interp"], help="execution engine")
+    p.add_argument("--engine", default="interp", choices=sorted(WAST_ENGINES), help="execution engine")
     p.add_argument(
         "--features",
         default="2.0",

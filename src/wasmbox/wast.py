@@ -16,6 +16,8 @@ from typing import Any
 
 from . import numeric
 from .engines.interp import InterpEngine
+from .engines.native import NativeEngine
+from .engines.native import available as native_available
 from .errors import Exhaustion, LinkError, MalformedError, Trap, ValidationError, WasmError
 from .ir.instructions import ALL_FEATURES
 from .ir.types import (
@@ -39,6 +41,8 @@ from .text.script import Action, Command, Value, parse_script
 from .validate import validate_module
 
 ENGINES: dict[str, Callable[[], Any]] = {"interp": InterpEngine}
+if native_available():
+    ENGINES["native"] = NativeEngine
 
 
 @dataclass(frozen=True)

@@ -143,14 +143,14 @@ def run_wasmtime(binary: bytes) -> list[str]:
     return log
 
 
-def compare(seed: bytes) -> str | None:
+def compare(seed: bytes, engine: str = "interp") -> str | None:
     """Run one generated module on both; a description of the first
     difference, or None when they agree (or binaryen made no module)."""
     with tempfile.TemporaryDirectory() as scratch:
         binary = generate(seed, Path(scratch))
     if binary is None:
         return None
-    ours = run_wasmbox(binary)
+    ours = run_wasmbox(binary, engine)
     theirs = run_wasmtime(binary)
     if ours == theirs:
         return None

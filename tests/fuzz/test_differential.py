@@ -12,6 +12,8 @@ import random
 import pytest
 from tests.fuzz.differential import available, compare
 
+from wasmbox import ENGINES
+
 pytestmark = pytest.mark.skipif(not available(), reason="needs wasm-opt (binaryen) and the wasmtime package")
 
 
@@ -20,21 +22,23 @@ def _seeds(count: int, salt: int) -> list[bytes]:
     return [rng.randbytes(rng.randint(100, 8000)) for _ in range(count)]
 
 
-def _mismatches(seeds: list[bytes]) -> list[str]:
+def _mismatches(seeds: list[bytes], engine: str) -> list[str]:
     found = []
     for index, seed in enumerate(seeds):
-        difference = compare(seed)
+        difference = compare(seed, engine)
         if difference is not None:
             found.append(f"seed {index}: {difference}")
     return found
 
 
-def test_random_modules_agree_with_wasmtime() -> None:
-    mismatches = _mismatches(_seeds(200, salt=1))
+@pytest.mark.parametrize("engine", ENGINES)
+def test_random_modules_agree_with_wasmtime(engine: str) -> None:
+    mismatches = _mismatches(_seeds(200, salt=1), engine)
     assert not mismatches, "\n".join(mismatches[:10])
 
 
 @pytest.mark.slow
-def test_many_random_modules_agree_with_wasmtime() -> None:
-    mismatches = _mismatches(_seeds(2000, salt=2))
+@pytest.mark.parametrize("engine", ENGINES)
+def test_many_random_modules_agree_with_wasmtime(engine: str) -> None:
+    mismatches = _mismatches(_seeds(2000, salt=2), engine)
     assert not mismatches, "\n".join(mismatches[:10])

@@ -105,3 +105,20 @@ def test_readme_wasi_example_runs(tmp_path: Path) -> None:
     # tree_tool finds nothing to walk in the empty preopen and exits with status 3.
     assert result.stdout.splitlines()[-1] == "exit status 3"
     assert "stdin: 2 words" in result.stdout and (tmp_path / "host" / "dir" / "report.txt").exists()
+
+
+def test_random_get_checks_the_buffer_before_drawing_anything(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A huge length must fault first: drawing 4 GiB of randomness and then failing was a bug."""
+    from wasmbox.ir.types import Limits, MemoryType
+    from wasmbox.runtime.memory import MemoryInstance
+    from wasmbox.wasi.abi import EFAULT
+    from wasmbox.wasi.preview1 import WasiInstance
+
+    wasi = WasiInstance(WasiConfig(stdout=io.BytesIO(), stderr=io.BytesIO(), stdin=b""))
+    wasi.bind(MemoryInstance(MemoryType(Limits(1, 1))))
+    drawn: list[int] = []
+    monkeypatch.setattr("os.urandom", lambda n: drawn.append(n) or bytes(n))
+    random_get = wasi.imports()[("wasi_snapshot_preview1", "random_get")].code
+    assert random_get(16, 0xFFFFFFFF) == EFAULT and drawn == []
+    assert random_get(16, 8) == 0 and drawn == [8]
+    wasi.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..ir.types import FuncType, GlobalType, TableType
@@ -40,12 +40,63 @@ class FunctionInstance:
         return f"<function {self.name or self.index} {self.type}>"
 
 
+class ElementList(list):  # type: ignore[type-arg]
+    """A table's elements, which tell a watcher (a native engine's mirror of the table) when they change.
+
+    Reads are plain list reads; only writes, which are rare, pay for the notice.
+    """
+
+    __slots__ = ("watcher",)
+
+    def __init__(self, items: Iterable[object] = ()) -> None:
+        super().__init__(items)
+        self.watcher: Any = None
+
+    def _changed(self) -> None:
+        if self.watcher is not None:
+            self.watcher.dirty = 1
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        super().__setitem__(index, value)
+        self._changed()
+
+    def __delitem__(self, index: Any) -> None:
+        super().__delitem__(index)
+        self._changed()
+
+    def __iadd__(self, values: Iterable[object]) -> ElementList:  # type: ignore[override, misc]
+        super().__iadd__(values)
+        self._changed()
+        return self
+
+    def append(self, value: object) -> None:
+        super().append(value)
+        self._changed()
+
+    def extend(self, values: Iterable[object]) -> None:
+        super().extend(values)
+        self._changed()
+
+    def insert(self, index: Any, value: object) -> None:
+        super().insert(index, value)
+        self._changed()
+
+    def pop(self, index: Any = -1) -> object:
+        value = super().pop(index)
+        self._changed()
+        return value
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+
 class TableInstance:
     __slots__ = ("type", "elements", "max")
 
     def __init__(self, table_type: TableType, initial: object = None, max_elements: int = MAX_TABLE_SIZE) -> None:
         self.type = table_type
-        self.elements: list[object] = [initial] * table_type.limits.min
+        self.elements: list[object] = ElementList([initial] * table_type.limits.min)
         declared = table_type.limits.max if table_type.limits.max is not None else MAX_TABLE_SIZE
         self.max = min(declared, max_elements)
 

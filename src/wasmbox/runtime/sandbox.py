@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import Trap
 from ..ir.types import MAX_PAGES

@@ -244,7 +244,8 @@ class WasiInstance(FdCalls, PathCalls, PollCalls):
         return SUCCESS
 
     def random_get(self, buf: int, buf_len: int) -> int:
-        self.memory.slice(buf, buf_len)[:] = os.urandom(buf_len)
+        target = self.memory.slice(buf, buf_len)  # checked before anything is drawn
+        target[:] = os.urandom(buf_len)
         return SUCCESS
 
     # --- process -------------------------------------------------------------------------

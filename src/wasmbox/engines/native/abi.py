@@ -13,12 +13,18 @@ CONTEXT_FIELDS = (
     ("mem_size", "ptr"),  # -> u64 byte size, owned by the memory (updated by memory.grow)
     ("globals", "ptr"),  # -> array of pointers to 16-byte global cells
     ("stop", "ptr"),  # -> i32 set by interrupt() / the deadline timer
+    ("tables", "ptr"),  # -> array of pointers to table mirrors (see TABLE_MIRROR)
     ("stack_limit", "i64"),  # lowest stack address a wasm frame may use
-    ("trap", "i32"),  # nonzero: a trap is unwinding, with this code
-    ("instance_id", "i32"),  # the Python side's key for host calls
+    ("trap_detail", "i64"),  # the element index of an undefined or uninitialized element
+    ("trap", "i64"),  # nonzero: a trap is unwinding, with this code
+    ("instance_id", "i64"),  # the Python side's key for host calls
+    ("depth", "i64"),  # wasm calls active on this instance
+    ("depth_limit", "i64"),  # the store's max_call_depth
+    ("frames", "ptr"),  # -> ring of FRAME_RING u64 words: (function << 32 | instruction) per depth
+    ("trap_depth", "i64"),  # depth of the frame that trapped
 )
+FRAME_RING = 1024  # the innermost frames a backtrace can show
 OFFSET = {name: index * 8 for index, (name, _) in enumerate(CONTEXT_FIELDS)}
-OFFSET["instance_id"] = OFFSET["trap"] + 4  # two i32s share the last word
 
 # Trap codes written to ctx.trap, and the trap kinds they become.
 TRAP_KINDS = {
@@ -30,6 +36,9 @@ TRAP_KINDS = {
     6: "call stack exhausted",
     7: "host",  # a Python exception in a host call: re-raised as it was
     8: "stop",  # interrupt() or the deadline: the sandbox's reason
+    9: "undefined element",
+    10: "uninitialized element",
+    11: "indirect call type mismatch",
 }
 TRAP = {kind: code for code, kind in TRAP_KINDS.items()}
 
@@ -38,3 +47,10 @@ HOST_CALL = "wasmbox_host_call"  # i32 (ctx, i32 func_index, ptr slots)
 CALL_INDIRECT = "wasmbox_call_indirect"  # i32 (ctx, i32 type_index, i32 table, i32 element, ptr slots)
 MEMORY_GROW = "wasmbox_memory_grow"  # i32 (ctx, i32 delta) -> old pages or -1
 RUNTIME_OP = "wasmbox_runtime_op"  # i32 (ctx, i32 op, ptr slots): table and segment operations
+REFRESH_TABLE = "wasmbox_refresh_table"  # void (ptr mirror): rebuild a mirror whose table changed
+
+# A table as native code sees it: {u64 length; ptr entries; i32 dirty}; each entry is
+# {ptr code; u64 signature; ptr ctx}: the function's native code and its instance's
+# context (0 when it is not native code), and its signature's process-wide id (0: null).
+MIRROR_LENGTH, MIRROR_ENTRIES, MIRROR_DIRTY = 0, 8, 16
+ENTRY_CODE, ENTRY_SIGNATURE, ENTRY_CTX, ENTRY_SIZE = 0, 8, 16, 24

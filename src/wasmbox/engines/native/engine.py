@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import itertools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -35,32 +37,58 @@ class NativeEngine:
         observer: Observer | None = None,
     ) -> dict[int, Callable[..., Any]]:
         from .host import NativeInstance
-        from .jit import jit
-        from .lower import ModuleLowering, NotLowered
+        from .lower import NotLowered
 
         reason = None
         if metered:
             reason = "fuel metering runs on the portable engine"
         elif observer is not None:
             reason = "observed runs (trace, debug, profile) use the portable engine"
+        code = None
         if reason is None:
-            compiler = jit()
-            prefix = f"w{next(_modules)}"
-            lowering = ModuleLowering(module, prefix, compiler.triple, interruptible)
             try:
-                lowering.lower()
+                code = compiled_code(module, interruptible)
             except NotLowered as error:
                 reason = str(error)
-        if reason is not None:
-            self.fallbacks.append(reason)
+        if reason is not None or code is None:
+            self.fallbacks.append(reason or "not compiled")
             return InterpEngine().compile(module, namespace, interruptible, metered, observer)
         for i, t in enumerate(module.types):
             namespace[f"TYPE{i}"] = t
-        entries = compiler.add(lowering.ir, [f"{prefix}_entry{index}" for index in lowering.functions])
-        instance = NativeInstance(
-            module,
-            namespace,
-            {index: entries[f"{prefix}_entry{index}"] for index in lowering.functions},
-        )
+        entries, functions = code
+        instance = NativeInstance(module, namespace, entries, functions)
         self.compiled += 1
-        return {index: instance.code(index) for index in lowering.functions}
+        return {index: instance.code(index) for index in functions}
+
+
+# Machine code depends only on the module (and whether it polls the stop flag): every
+# instance reaches its own state through its context record, so instances of one module
+# share one compilation.  Keyed by the module's bytes.
+_compiled: dict[tuple[bytes, bool], tuple[dict[int, int], dict[int, int]]] = {}
+_compiling = threading.Lock()
+
+
+def compiled_code(module: Module, interruptible: bool) -> tuple[dict[int, int], dict[int, int]]:
+    """(entry trampoline, function) addresses by function index, compiling on first sight."""
+    from ...binary.encode import encode_module
+    from .jit import jit
+    from .lower import ModuleLowering
+
+    binary = module.binary if module.binary is not None else encode_module(module)
+    key = (hashlib.sha256(binary).digest(), interruptible)
+    with _compiling:
+        found = _compiled.get(key)
+        if found is not None:
+            return found
+        compiler = jit()
+        prefix = f"w{next(_modules)}"
+        lowering = ModuleLowering(module, prefix, compiler.triple, interruptible)
+        lowering.lower()
+        names = [f"{prefix}_{kind}{index}" for index in lowering.functions for kind in ("entry", "f")]
+        addresses = compiler.add(lowering.ir, names)
+        result = (
+            {index: addresses[f"{prefix}_entry{index}"] for index in lowering.functions},
+            {index: addresses[f"{prefix}_f{index}"] for index in lowering.functions},
+        )
+        _compiled[key] = result
+        return result

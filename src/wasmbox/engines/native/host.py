@@ -19,29 +19,88 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import numeric
-from ...errors import Exhaustion, Trap
+from ...errors import Exhaustion, Trap, TrapFrame
 from ...ir.module import Module
 from ...ir.types import F32, F64, I32, I64, FuncType, ValType
 from ...runtime.objects import GlobalInstance
 from ...runtime.operations import call_indirect, memory_init, table_copy, table_init
-from .abi import CALL_INDIRECT, CONTEXT_FIELDS, HOST_CALL, MEMORY_GROW, OFFSET, RUNTIME_OP, TRAP_KINDS
+from .abi import (
+    CALL_INDIRECT,
+    CONTEXT_FIELDS,
+    FRAME_RING,
+    HOST_CALL,
+    MEMORY_GROW,
+    MIRROR_DIRTY,
+    MIRROR_ENTRIES,
+    MIRROR_LENGTH,
+    OFFSET,
+    REFRESH_TABLE,
+    RUNTIME_OP,
+    TRAP_KINDS,
+)
 from .lower import RUNTIME_OPS
+from .signatures import signature_id
 
 U64 = ctypes.c_uint64
+BACKTRACE_FRAMES = 64  # innermost frames shown for a trap (deep recursion shows its tip)
 SlotArray = ctypes.POINTER(U64)
 ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, SlotArray, SlotArray)
 
 
 class Context(ctypes.Structure):
-    _fields_ = [
-        (name, ctypes.c_void_p if kind == "ptr" else ctypes.c_uint64)
-        for name, kind in CONTEXT_FIELDS
-        if name not in ("trap", "instance_id")
-    ] + [("trap", ctypes.c_uint32), ("instance_id", ctypes.c_uint32)]
+    _fields_ = [(name, ctypes.c_void_p if kind == "ptr" else ctypes.c_uint64) for name, kind in CONTEXT_FIELDS]
 
 
 for _name, _offset in OFFSET.items():
     assert getattr(Context, _name).offset == _offset, _name
+
+
+class TableEntry(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint64), ("signature", ctypes.c_uint64), ("ctx", ctypes.c_uint64)]
+
+
+class TableMirror(ctypes.Structure):
+    """A table's elements as native code reads them; rebuilt when the elements change (``dirty``)."""
+
+    _fields_ = [("length", ctypes.c_uint64), ("entries", ctypes.c_void_p), ("dirty", ctypes.c_int32)]
+
+
+assert (TableMirror.length.offset, TableMirror.entries.offset, TableMirror.dirty.offset) == (
+    MIRROR_LENGTH,
+    MIRROR_ENTRIES,
+    MIRROR_DIRTY,
+)
+_MIRRORS: dict[int, tuple[TableMirror, Any]] = {}  # mirror address -> (mirror, table)
+_ENTRY_ARRAYS: dict[int, Any] = {}  # mirror address -> its current entry array (kept alive)
+
+
+def mirror_of(table: Any) -> TableMirror:
+    """The table's mirror, made on first use and kept current through its ElementList."""
+    elements = table.elements
+    mirror = getattr(elements, "watcher", None)
+    if mirror is None:
+        mirror = TableMirror()
+        mirror.dirty = 1
+        elements.watcher = mirror
+        _MIRRORS[ctypes.addressof(mirror)] = (mirror, table)
+    return mirror  # type: ignore[no-any-return]
+
+
+def _refresh_table(mirror_address: int) -> None:
+    mirror, table = _MIRRORS[mirror_address]
+    elements = table.elements
+    entries = (TableEntry * max(len(elements), 1))()
+    for i, function in enumerate(elements):
+        if function is None:
+            continue
+        entry = entries[i]
+        entry.signature = signature_id(function.type)
+        entry.code = getattr(function.code, "native_address", 0)
+        entry.ctx = getattr(function.code, "native_ctx", 0)
+    _ENTRY_ARRAYS[mirror_address] = entries
+    mirror.entries = ctypes.addressof(entries)
+    mirror.length = len(elements)
+    mirror.dirty = 0
 
 
 def encode(value: Any, t: ValType) -> int:
@@ -116,7 +175,9 @@ _lock = threading.Lock()
 class NativeInstance:
     """One instantiated module's native side: its context record and the callables the runtime uses."""
 
-    def __init__(self, module: Module, namespace: dict[str, Any], entries: dict[int, int]) -> None:
+    def __init__(
+        self, module: Module, namespace: dict[str, Any], entries: dict[int, int], addresses: dict[int, int]
+    ) -> None:
         self.module = module
         self.namespace = namespace
         self.func_types = module.func_types()
@@ -145,8 +206,21 @@ class NativeInstance:
             sandbox.stop_cell = ctypes.c_int32(0)
         self.sandbox = sandbox
         self.ctx.stop = ctypes.addressof(sandbox.stop_cell)
+        self.ctx.depth_limit = sandbox.max_call_depth
+        self.frames = (U64 * FRAME_RING)()
+        # What runtime.instance's frame description reads (it caches byte offsets there).
+        self._debug_namespace: dict[str, Any] = {"__wasm_names__": module.names.functions, "__wasm_module__": module}
+        self.ctx.frames = ctypes.addressof(self.frames)
+        mirrors = []
+        index = 0
+        while f"T{index}" in namespace:
+            mirrors.append(ctypes.addressof(mirror_of(namespace[f"T{index}"])))
+            index += 1
+        self.tables = (ctypes.c_void_p * max(len(mirrors), 1))(*mirrors)
+        self.ctx.tables = ctypes.addressof(self.tables)
         self.ctx_address = ctypes.addressof(self.ctx)
         self.entries = {index: ENTRY(address) for index, address in entries.items()}
+        self.addresses = addresses
 
     def code(self, func_index: int) -> Callable[..., Any]:
         """The function in the engines' calling convention: run-time values in, None/value/tuple out."""
@@ -159,9 +233,10 @@ class NativeInstance:
         def call(*args: Any) -> Any:
             inputs = (U64 * in_count)(*[encode(v, p) for v, p in zip(args, params, strict=True)])
             outputs = (U64 * out_count)()
+            entered_at = self.ctx.depth
             entry(ctx_address, inputs, outputs)
             if self.ctx.trap:
-                self.raise_trap()
+                self.raise_trap(entered_at)
             if not results:
                 return None
             if len(results) == 1:
@@ -169,9 +244,11 @@ class NativeInstance:
             return tuple(decode(outputs[i], r) for i, r in enumerate(results))
 
         call.__name__ = f"native_f{func_index}"
+        call.native_address = self.addresses[func_index]  # type: ignore[attr-defined]
+        call.native_ctx = ctx_address  # type: ignore[attr-defined]
         return call
 
-    def raise_trap(self) -> None:
+    def raise_trap(self, entered_at: int) -> None:
         code = self.ctx.trap
         self.ctx.trap = 0
         kind = TRAP_KINDS.get(code, "unknown trap")
@@ -180,10 +257,26 @@ class NativeInstance:
             assert pending is not None
             raise pending
         if kind == "stop":
-            raise Trap(self.sandbox.stop or "interrupted")
-        if kind == "call stack exhausted":
-            raise Exhaustion()
-        raise Trap(kind)
+            trap = Trap(self.sandbox.stop or "interrupted")
+        elif kind == "call stack exhausted":
+            trap = Exhaustion()
+        elif kind in ("undefined element", "uninitialized element"):
+            trap = Trap(kind, f"{kind} {self.ctx.trap_detail}")
+        else:
+            trap = Trap(kind)
+        trap.frames = self.backtrace(self.ctx.trap_depth, entered_at)
+        raise trap
+
+    def backtrace(self, deepest: int, entered_at: int) -> list[TrapFrame]:
+        """The frames between the trap and this entry, innermost first, from the ring."""
+        from ...runtime.instance import _describe_frame
+
+        frames = []
+        namespace = self._debug_namespace
+        for depth in range(deepest, max(entered_at, deepest - BACKTRACE_FRAMES), -1):
+            word = self.frames[depth & (FRAME_RING - 1)]
+            frames.append(_describe_frame(namespace, word >> 32, word & 0xFFFFFFFF))
+        return frames
 
 
 def _instance(ctx_address: int) -> NativeInstance:
@@ -263,4 +356,5 @@ CALLBACKS = {
     )(_call_indirect),
     MEMORY_GROW: ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32)(_memory_grow),
     RUNTIME_OP: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_runtime_op),
+    REFRESH_TABLE: ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_refresh_table),
 }

@@ -11,6 +11,7 @@ that Python called.
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,24 @@ from ...ir import instructions as ins
 from ...ir.instructions import Instruction
 from ...ir.module import Module
 from ...ir.types import F32, F64, I32, I64, FuncType, ValType
-from .abi import CALL_INDIRECT, HOST_CALL, MEMORY_GROW, OFFSET, RUNTIME_OP, TRAP
+from .abi import (
+    CALL_INDIRECT,
+    ENTRY_CODE,
+    ENTRY_CTX,
+    ENTRY_SIGNATURE,
+    ENTRY_SIZE,
+    FRAME_RING,
+    HOST_CALL,
+    MEMORY_GROW,
+    MIRROR_DIRTY,
+    MIRROR_ENTRIES,
+    MIRROR_LENGTH,
+    OFFSET,
+    REFRESH_TABLE,
+    RUNTIME_OP,
+    TRAP,
+)
+from .signatures import signature_id
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -56,12 +74,16 @@ def return_type(results: tuple[ValType, ...]) -> ir.Type:
     return ir.LiteralStructType([llvm_type(t) for t in results])
 
 
+# The inline-asm constraint that keeps a float in a vector register, for ``opaque``.
+FLOAT_BARRIER = "=x,0" if platform.machine().lower() in ("x86_64", "amd64", "i686", "x86") else "=w,0"
+
 # Native wasm frames may use this much of the thread's stack below the outermost entry
 # (threads get 8 MiB on Linux); past it, calls trap with "call stack exhausted".
 STACK_BUDGET = 4 << 20
 
 # Runtime operations done by the host on integer operands (table/segment bookkeeping).
 RUNTIME_OPS = ("table.size", "table.copy", "table.init", "elem.drop", "memory.init", "data.drop")
+RUNTIME_ARITY = {name: (0 if name in ("table.size", "elem.drop", "data.drop") else 3) for name in RUNTIME_OPS}
 
 
 @dataclass
@@ -95,13 +117,13 @@ class ModuleLowering:
         for index, t in enumerate(self.func_types):
             if index >= self.first_defined:
                 signature = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
-                function = ir.Function(self.ir, signature, f"{prefix}_f{index}")
-                function.linkage = "internal"
-                self.functions[index] = function
+                # Not internal: the host reads their addresses for tables' mirrors.
+                self.functions[index] = ir.Function(self.ir, signature, f"{prefix}_f{index}")
         self.host_call = self._declare(HOST_CALL, L32, [PTR, L32, PTR])
         self.call_indirect = self._declare(CALL_INDIRECT, L32, [PTR, L32, L32, L32, PTR])
         self.memory_grow = self._declare(MEMORY_GROW, L32, [PTR, L32])
         self.runtime_op = self._declare(RUNTIME_OP, L32, [PTR, L32, PTR])
+        self.refresh_table = self._declare(REFRESH_TABLE, ir.VoidType(), [PTR])
         self._intrinsics: dict[tuple[str, tuple[ir.Type, ...]], ir.Function] = {}
 
     def _declare(self, name: str, result: ir.Type, params: list[ir.Type]) -> ir.Function:
@@ -132,10 +154,19 @@ class ModuleLowering:
         outermost = b.icmp_unsigned("==", limit, ir.Constant(L64, 0))
         here = b.ptrtoint(b.alloca(I8), L64)
         b.store(b.select(outermost, b.sub(here, ir.Constant(L64, STACK_BUDGET)), limit), limit_pointer)
+        depth_pointer = b.gep(ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
+        depth = b.load(depth_pointer, typ=L64)
         values = [load_slot(b, args, i, p) for i, p in enumerate(t.params)]
         value = b.call(self.functions[index], [ctx, *values])
         b.store(limit, limit_pointer)
-        outputs = [] if not t.results else [value] if len(t.results) == 1 else [b.extract_value(value, i) for i in range(len(t.results))]
+        b.store(depth, depth_pointer)
+        outputs = (
+            []
+            if not t.results
+            else [value]
+            if len(t.results) == 1
+            else [b.extract_value(value, i) for i in range(len(t.results))]
+        )
         for i, (out, r) in enumerate(zip(outputs, t.results, strict=True)):
             store_slot(b, results, i, out, r)
         b.ret_void()
@@ -190,6 +221,8 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.stack: list[ir.Value] = []
         self.controls: list[Control] = []
         self.traps: dict[int, ir.Block] = {}
+        self.trap_words: dict[int, ir.PhiInstr] = {}
+        self.position = 0  # the instruction being lowered
 
     # --- helpers ---------------------------------------------------------------------
     def ctx_field(self, name: str, t: ir.Type) -> ir.Value:
@@ -197,30 +230,64 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         return self.b.load(pointer, typ=t)
 
     def trap_block(self, code: int) -> ir.Block:
+        """The block every trap of one kind goes to; a phi says where it happened (for the backtrace)."""
         block = self.traps.get(code)
         if block is None:
             block = self.traps[code] = self.function.append_basic_block(f"trap{code}")
             saved = self.b.block
             self.b.position_at_end(block)
+            self.trap_words[code] = self.b.phi(L64)
+            depth = self.ctx_field("depth", L64)
+            self.b.store(depth, self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap_depth"])], source_etype=I8))
+            ring = self.ctx_field("frames", PTR)
+            slot = self.b.and_(depth, ir.Constant(L64, FRAME_RING - 1))
+            self.b.store(self.trap_words[code], self.b.gep(ring, [slot], source_etype=L64))
             pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap"])], source_etype=I8)
-            self.b.store(ir.Constant(L32, code), pointer)
+            self.b.store(ir.Constant(L64, code), pointer)
             self.b.branch(self.unwind)
             self.b.position_at_end(saved)
         return block
 
     def trap_if(self, condition: ir.Value, kind: str) -> None:
         ok = self.function.append_basic_block("ok")
-        self.b.cbranch(condition, self.trap_block(TRAP[kind]), ok)
+        self.b.cbranch(condition, self.trap_site(kind), ok)
         self.b.position_at_end(ok)
 
+    def trap_site(self, kind: str) -> ir.Block:
+        """The trap block for ``kind``, told that the current block traps at this instruction."""
+        code = TRAP[kind]
+        block = self.trap_block(code)
+        self.trap_words[code].add_incoming(ir.Constant(L64, (self.index << 32) | self.position), self.b.block)
+        return block
+
+    def note_frame(self, depth: ir.Value | None = None) -> None:
+        """Record (function, current instruction) in this frame's slot of the ring."""
+        b = self.b
+        if depth is None:
+            depth = self.ctx_field("depth", L64)
+        ring = self.ctx_field("frames", PTR)
+        slot = b.and_(depth, ir.Constant(L64, FRAME_RING - 1))
+        word = ir.Constant(L64, (self.index << 32) | self.position)
+        b.store(word, b.gep(ring, [slot], source_etype=L64))
+
     def check_trap_after_call(self) -> None:
-        trapped = self.b.icmp_unsigned("!=", self.ctx_field("trap", L32), ir.Constant(L32, 0))
+        trapped = self.b.icmp_unsigned("!=", self.ctx_field("trap", L64), ir.Constant(L64, 0))
         ok = self.function.append_basic_block("returned")
         self.b.cbranch(trapped, self.unwind, ok)
         self.b.position_at_end(ok)
 
     def call_intrinsic(self, name: str, result: ir.Type, args: list[ir.Value]) -> ir.Value:
         return self.b.call(self.owner.intrinsic(name, result, [a.type for a in args]), args)
+
+    def opaque(self, value: ir.Value) -> ir.Value:
+        """``value``, hidden from LLVM's folding behind an empty inline-asm barrier.
+
+        LLVM treats signalling NaNs as quiet ones, so it folds x*1.0, x-0.0,
+        x/1.0 or demote(promote(x)) to x, where wasm requires a quiet
+        (arithmetic) NaN for a signalling input.  Float constants and promoted
+        values pass through this barrier, so no such identity can be seen.
+        """
+        return self.b.asm(ir.FunctionType(value.type, [value.type]), "", FLOAT_BARRIER, [value], False)
 
     def pop(self) -> ir.Value:
         return self.stack.pop()
@@ -261,6 +328,13 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.b.store(value, slot)
         for slot, t in list(zip(self.locals, self.local_types, strict=True))[len(self.type.params) :]:
             self.b.store(zero(llvm_type(t)), slot)
+        # The store's max_call_depth: one more frame, or a trap. Returns give it back; the
+        # entry trampoline restores it when a trap unwinds.
+        depth_pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
+        depth = self.b.add(self.b.load(depth_pointer, typ=L64), ir.Constant(L64, 1))
+        self.b.store(depth, depth_pointer)
+        self.note_frame(depth)
+        self.trap_if(self.b.icmp_unsigned(">", depth, self.ctx_field("depth_limit", L64)), "call stack exhausted")
         # The stack check: this frame must lie above the limit set at entry (the
         # probe is its own slot, so taking its address pins no local in memory).
         here = self.b.ptrtoint(self.b.alloca(I8), L64)
@@ -280,6 +354,8 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.b.position_at_end(self.unwind)
         self.emit_ret([zero(llvm_type(t)) for t in results])
         self.b.position_at_end(ret)
+        depth_pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
+        self.b.store(self.b.sub(self.b.load(depth_pointer, typ=L64), ir.Constant(L64, 1)), depth_pointer)
         self.emit_ret([self.b.load(slot, typ=llvm_type(t)) for slot, t in zip(end_slots, results, strict=True)])
 
     def emit_ret(self, values: list[ir.Value]) -> None:
@@ -303,7 +379,8 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         """Lower the body, skipping what no path reaches (after br, return, unreachable)."""
         dead = False
         dead_depth = 0
-        for instr in self.body:
+        for position, instr in enumerate(self.body):
+            self.position = position
             op = instr.op
             if dead:
                 if op in ins.BLOCK_OPENERS:
@@ -395,7 +472,9 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         if not control.reached:
             self.b.unreachable()
             return True
-        self.stack.extend(self.b.load(s, typ=llvm_type(t)) for s, t in zip(control.end_slots, control.results, strict=True))
+        self.stack.extend(
+            self.b.load(s, typ=llvm_type(t)) for s, t in zip(control.end_slots, control.results, strict=True)
+        )
         return False
 
     # --- one instruction ---------------------------------------------------------------------
@@ -416,9 +495,9 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             bits = 32 if name == "i32.const" else 64
             self.stack.append(ir.Constant(t, imm[0] & ((1 << bits) - 1)))
         elif name == "f32.const":
-            self.stack.append(b.bitcast(ir.Constant(L32, imm[0]), LF32))
+            self.stack.append(self.opaque(b.bitcast(ir.Constant(L32, imm[0]), LF32)))
         elif name == "f64.const":
-            self.stack.append(b.bitcast(ir.Constant(L64, imm[0]), LF64))
+            self.stack.append(self.opaque(b.bitcast(ir.Constant(L64, imm[0]), LF64)))
         elif name in NUMERIC:
             operands = self.pop_n(len(op.params or ()))
             self.stack.append(NUMERIC[name](self, *operands))
@@ -427,7 +506,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         elif name == "nop":
             pass
         elif name == "unreachable":
-            b.branch(self.trap_block(TRAP["unreachable"]))
+            b.branch(self.trap_site("unreachable"))
             return True
         elif name == "drop":
             self.pop()
@@ -504,27 +583,79 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
 
     # --- calls ------------------------------------------------------------------------------
     def call(self, func_index: int) -> None:
+        self.note_frame()
         t = self.owner.func_types[func_index]
         args = self.pop_n(len(t.params))
         if func_index < self.owner.first_defined:
-            self.through_slots(t, args, lambda slots: [self.owner.host_call, [self.ctx, ir.Constant(L32, func_index), slots]])
+            self.through_slots(
+                t, args, lambda slots: [self.owner.host_call, [self.ctx, ir.Constant(L32, func_index), slots]]
+            )
             return
         result = self.b.call(self.owner.functions[func_index], [self.ctx, *args])
         self.check_trap_after_call()
         self.push_results(t, result)
 
     def indirect_call(self, type_index: int, table_index: int) -> None:
+        """call_indirect: checks against the table's mirror, then a direct native call when the
+        target is this instance's own code, or a call through the host otherwise."""
+        b = self.b
+        self.note_frame()
         t = self.module.types[type_index]
-        element = self.pop()
+        element = b.zext(self.pop(), L64)
         args = self.pop_n(len(t.params))
+        table_pointers = self.ctx_field("tables", PTR)
+        mirror = b.load(b.gep(table_pointers, [ir.Constant(L64, table_index * 8)], source_etype=I8), typ=PTR)
+        dirty = b.load(b.gep(mirror, [ir.Constant(L64, MIRROR_DIRTY)], source_etype=I8), typ=L32)
+        refresh = self.function.append_basic_block("refresh_table")
+        fresh = self.function.append_basic_block("table_fresh")
+        b.cbranch(b.icmp_unsigned("!=", dirty, ir.Constant(L32, 0)), refresh, fresh)
+        b.position_at_end(refresh)
+        b.call(self.owner.refresh_table, [mirror])
+        b.branch(fresh)
+        b.position_at_end(fresh)
+        length = b.load(b.gep(mirror, [ir.Constant(L64, MIRROR_LENGTH)], source_etype=I8), typ=L64)
+        b.store(element, b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap_detail"])], source_etype=I8))
+        self.trap_if(b.icmp_unsigned(">=", element, length), "undefined element")
+        entries = b.load(b.gep(mirror, [ir.Constant(L64, MIRROR_ENTRIES)], source_etype=I8), typ=PTR)
+        entry = b.gep(entries, [b.mul(element, ir.Constant(L64, ENTRY_SIZE))], source_etype=I8)
+        signature = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_SIGNATURE)], source_etype=I8), typ=L64)
+        self.trap_if(b.icmp_unsigned("==", signature, ir.Constant(L64, 0)), "uninitialized element")
+        expected = ir.Constant(L64, signature_id(t))
+        self.trap_if(b.icmp_unsigned("!=", signature, expected), "indirect call type mismatch")
+        code = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CODE)], source_etype=I8), typ=L64)
+        target_ctx = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CTX)], source_etype=I8), typ=PTR)
+        own = b.and_(b.icmp_unsigned("!=", code, ir.Constant(L64, 0)), b.icmp_unsigned("==", target_ctx, self.ctx))
+        direct = self.function.append_basic_block("call_direct")
+        hosted = self.function.append_basic_block("call_hosted")
+        joined = self.function.append_basic_block("call_joined")
+        result_slots = self.slots_for(t.results)
+        b.cbranch(own, direct, hosted)
+        # Same instance: a native call through the code pointer.
+        b.position_at_end(direct)
+        signature_type = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
+        result = b.call(b.inttoptr(code, signature_type.as_pointer()), [self.ctx, *args])
+        self.check_trap_after_call()
+        height = len(self.stack)
+        self.push_results(t, result)
+        for value, slot in zip(self.pop_n(len(self.stack) - height), result_slots, strict=True):
+            b.store(value, slot)
+        b.branch(joined)
+        # Anything else (a host function, another instance's code): through the host.
+        b.position_at_end(hosted)
+        element32 = b.trunc(element, L32)
         self.through_slots(
             t,
             args,
             lambda slots: [
                 self.owner.call_indirect,
-                [self.ctx, ir.Constant(L32, type_index), ir.Constant(L32, table_index), element, slots],
+                [self.ctx, ir.Constant(L32, type_index), ir.Constant(L32, table_index), element32, slots],
             ],
         )
+        for value, slot in zip(self.pop_n(len(t.results)), result_slots, strict=True):
+            b.store(value, slot)
+        b.branch(joined)
+        b.position_at_end(joined)
+        self.stack.extend(b.load(s, typ=llvm_type(r)) for s, r in zip(result_slots, t.results, strict=True))
 
     def through_slots(self, t: FuncType, args: list[ir.Value], call: Callable[[ir.Value], list[Any]]) -> None:
         """A call the host makes: arguments and results pass through an array of u64 slots."""
@@ -548,8 +679,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
 
     def runtime_op(self, name: str, instr: Instruction) -> None:
         """Table and segment bookkeeping, done by the host on integer operands and immediates."""
-        op = instr.op
-        operands = self.pop_n(len(op.params or ()))
+        operands = self.pop_n(RUNTIME_ARITY[name])
         code = RUNTIME_OPS.index(name)
         count = 2 + len(instr.imm) + len(operands)
         slots = self.entry_alloca(ir.ArrayType(L64, count))
@@ -562,7 +692,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         ok = self.function.append_basic_block("op_ok")
         self.b.cbranch(self.b.icmp_unsigned("!=", status, ir.Constant(L32, 0)), self.unwind, ok)
         self.b.position_at_end(ok)
-        if op.results:
+        if name == "table.size":
             self.stack.append(load_slot(self.b, slots, 0, I32))
 
     # --- memory ----------------------------------------------------------------------------
@@ -597,7 +727,9 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         destination, value, count = self.pop_n(3)
         pointer = self.effective_address(destination, 0, count)
         byte = self.b.trunc(value, I8)
-        self.call_intrinsic("llvm.memset.p0.i64", ir.VoidType(), [pointer, byte, self.b.zext(count, L64), ir.Constant(I1, 0)])
+        self.call_intrinsic(
+            "llvm.memset.p0.i64", ir.VoidType(), [pointer, byte, self.b.zext(count, L64), ir.Constant(I1, 0)]
+        )
 
     def memory_copy(self) -> None:
         destination, source, count = self.pop_n(3)
@@ -687,6 +819,17 @@ def _float_binary_intrinsic(intrinsic: str, t: ir.Type) -> Callable[..., ir.Valu
     return lambda f, a, c: f.call_intrinsic(f"llvm.{intrinsic}.{suffix}", t, [a, c])
 
 
+def _quieted(lower: Callable[..., ir.Value]) -> Callable[..., ir.Value]:
+    """min/max return a NaN operand as it is; wasm wants it quiet: a NaN result becomes a + b."""
+
+    def quiet(f: FunctionLowering, a: ir.Value, c: ir.Value) -> ir.Value:
+        result = lower(f, a, c)
+        unordered = f.b.fcmp_unordered("uno", a, c)
+        return f.b.select(unordered, f.b.fadd(a, c), result)
+
+    return quiet
+
+
 def _negate(t: ir.Type) -> Callable[..., ir.Value]:
     """Flip the sign bit only (wasm's neg is a bit operation, NaNs included)."""
     bits = L32 if t is LF32 else L64
@@ -774,8 +917,8 @@ for _t, _p in ((LF32, "f32."), (LF64, "f64.")):
             _p + "nearest": _float_unary("roundeven", _t),
             _p + "abs": _float_unary("fabs", _t),
             _p + "neg": _negate(_t),
-            _p + "min": _float_binary_intrinsic("minimum", _t),
-            _p + "max": _float_binary_intrinsic("maximum", _t),
+            _p + "min": _quieted(_float_binary_intrinsic("minimum", _t)),
+            _p + "max": _quieted(_float_binary_intrinsic("maximum", _t)),
             _p + "copysign": _float_binary_intrinsic("copysign", _t),
             _p + "eq": _compare("f", "=="),
             _p + "ne": _compare("f", "!="),
@@ -791,7 +934,7 @@ NUMERIC.update(
         "i64.extend_i32_s": lambda f, a: f.b.sext(a, L64),
         "i64.extend_i32_u": lambda f, a: f.b.zext(a, L64),
         "f32.demote_f64": lambda f, a: f.b.fptrunc(a, LF32),
-        "f64.promote_f32": lambda f, a: f.b.fpext(a, LF64),
+        "f64.promote_f32": lambda f, a: f.opaque(f.b.fpext(a, LF64)),
         "i32.reinterpret_f32": lambda f, a: f.b.bitcast(a, L32),
         "i64.reinterpret_f64": lambda f, a: f.b.bitcast(a, L64),
         "f32.reinterpret_i32": lambda f, a: f.b.bitcast(a, LF32),
