@@ -150,6 +150,7 @@ class ScriptResult:
     passed: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    engine: Any = None  # the engine that ran it (the native one records its fallbacks)
 
 
 class ScriptRunner:
@@ -276,6 +277,7 @@ def run_script(
 ) -> ScriptResult:
     result = ScriptResult(str(path))
     runner = ScriptRunner(engine, features, sandbox)
+    result.engine = runner.engine
     try:
         commands = parse_script(path.read_bytes(), str(path))
     except WasmError as error:
