@@ -21,7 +21,7 @@ from typing import Any
 from ... import numeric
 from ...errors import Exhaustion, Trap, TrapFrame
 from ...ir.module import Module
-from ...ir.types import F32, F64, I32, I64, FuncType, ValType
+from ...ir.types import F32, F64, I32, I64, V128, FuncType, ValType
 from ...runtime.objects import GlobalInstance
 from ...runtime.operations import call_indirect, memory_init, table_copy, table_init
 from .abi import (
@@ -38,7 +38,7 @@ from .abi import (
     RUNTIME_OP,
     TRAP_KINDS,
 )
-from .lower import RUNTIME_OPS
+from .lower import RUNTIME_OPS, slot_count, slot_layout
 from .signatures import signature_id
 
 U64 = ctypes.c_uint64
@@ -116,6 +116,22 @@ def encode(value: Any, t: ValType) -> int:
     raise TypeError(f"no native representation for {t.text}")
 
 
+def put(slots: Any, at: int, value: Any, t: ValType) -> None:
+    """Write a run-time value into u64 slots (a v128 takes two, little-endian)."""
+    if t is V128:
+        data = bytes(value)
+        slots[at] = int.from_bytes(data[:8], "little")
+        slots[at + 1] = int.from_bytes(data[8:], "little")
+    else:
+        slots[at] = encode(value, t)
+
+
+def get(slots: Any, at: int, t: ValType) -> Any:
+    if t is V128:
+        return slots[at].to_bytes(8, "little") + slots[at + 1].to_bytes(8, "little")
+    return decode(slots[at], t)
+
+
 def decode(bits: int, t: ValType) -> Any:
     if t is I32:
         return bits & 0xFFFFFFFF
@@ -143,13 +159,11 @@ class CellGlobal(GlobalInstance):
 
     @property  # type: ignore[override]
     def value(self) -> Any:
-        cell = _VALUE_SLOT.__get__(self)
-        return decode(cell[0], self.type.valtype)
+        return get(_VALUE_SLOT.__get__(self), 0, self.type.valtype)
 
     @value.setter
     def value(self, value: Any) -> None:
-        cell = _VALUE_SLOT.__get__(self)
-        cell[0] = encode(value, self.type.valtype)
+        put(_VALUE_SLOT.__get__(self), 0, value, self.type.valtype)
 
     def cell_address(self) -> int:
         return ctypes.addressof(_VALUE_SLOT.__get__(self))
@@ -159,7 +173,7 @@ def to_cell(glob: GlobalInstance) -> CellGlobal:
     if not isinstance(glob, CellGlobal):
         current = glob.value
         cell = (U64 * 2)()
-        cell[0] = encode(current, glob.type.valtype)
+        put(cell, 0, current, glob.type.valtype)
         glob.__class__ = CellGlobal
         _VALUE_SLOT.__set__(glob, cell)
     assert isinstance(glob, CellGlobal)
@@ -197,7 +211,8 @@ class NativeInstance:
         index = 0
         while f"G{index}" in namespace:
             glob = namespace[f"G{index}"]
-            globals_.append(to_cell(glob).cell_address() if glob.type.valtype in (I32, I64, F32, F64) else 0)
+            native = glob.type.valtype in (I32, I64, F32, F64, V128)
+            globals_.append(to_cell(glob).cell_address() if native else 0)
             index += 1
         self.globals = (ctypes.c_void_p * max(len(globals_), 1))(*globals_)
         self.ctx.globals = ctypes.addressof(self.globals)
@@ -227,11 +242,18 @@ class NativeInstance:
         entry = self.entries[func_index]
         t = self.func_types[func_index]
         params, results = t.params, t.results
-        in_count, out_count = max(len(params), 1), max(len(results), 1)
+        in_count, out_count = max(slot_count(params), 1), max(slot_count(results), 1)
+        in_layout, out_layout = slot_layout(params), slot_layout(results)
+        simple = all(p is not V128 for p in params)
         ctx_address = self.ctx_address
 
         def call(*args: Any) -> Any:
-            inputs = (U64 * in_count)(*[encode(v, p) for v, p in zip(args, params, strict=True)])
+            if simple:
+                inputs = (U64 * in_count)(*[encode(v, p) for v, p in zip(args, params, strict=True)])
+            else:
+                inputs = (U64 * in_count)()
+                for at, v, p in zip(in_layout, args, params, strict=True):
+                    put(inputs, at, v, p)
             outputs = (U64 * out_count)()
             entered_at = self.ctx.depth
             entry(ctx_address, inputs, outputs)
@@ -240,8 +262,8 @@ class NativeInstance:
             if not results:
                 return None
             if len(results) == 1:
-                return decode(outputs[0], results[0])
-            return tuple(decode(outputs[i], r) for i, r in enumerate(results))
+                return get(outputs, 0, results[0])
+            return tuple(get(outputs, at, r) for at, r in zip(out_layout, results, strict=True))
 
         call.__name__ = f"native_f{func_index}"
         call.native_address = self.addresses[func_index]  # type: ignore[attr-defined]
@@ -285,11 +307,11 @@ def _instance(ctx_address: int) -> NativeInstance:
 
 def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], t: FuncType, slots: Any) -> int:
     try:
-        args = [decode(slots[i], p) for i, p in enumerate(t.params)]
+        args = [get(slots, at, p) for at, p in zip(slot_layout(t.params), t.params, strict=True)]
         result = function(*args)
         values = () if result is None else result if isinstance(result, tuple) else (result,)
-        for i, (value, r) in enumerate(zip(values, t.results, strict=True)):
-            slots[i] = encode(value, r)
+        for at, value, r in zip(slot_layout(t.results), values, t.results, strict=True):
+            put(slots, at, value, r)
         return 0
     except BaseException as error:  # noqa: BLE001 - kept and re-raised by the entry wrapper
         instance.pending = error

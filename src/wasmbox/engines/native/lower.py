@@ -21,7 +21,7 @@ from llvmlite import ir
 from ...ir import instructions as ins
 from ...ir.instructions import Instruction
 from ...ir.module import Module
-from ...ir.types import F32, F64, I32, I64, FuncType, ValType
+from ...ir.types import F32, F64, I32, I64, V128, FuncType, ValType
 from .abi import (
     CALL_INDIRECT,
     ENTRY_CODE,
@@ -48,7 +48,9 @@ L64 = ir.IntType(64)
 LF32 = ir.FloatType()
 LF64 = ir.DoubleType()
 PTR = ir.PointerType()
-LLVM_TYPE = {I32: L32, I64: L64, F32: LF32, F64: LF64}
+LV128 = ir.VectorType(I8, 16)
+L64X2 = ir.VectorType(L64, 2)
+LLVM_TYPE = {I32: L32, I64: L64, F32: LF32, F64: LF64, V128: LV128}
 
 
 class NotLowered(Exception):
@@ -56,7 +58,22 @@ class NotLowered(Exception):
 
 
 def zero(t: ir.Type) -> ir.Constant:
+    if isinstance(t, ir.VectorType):
+        return ir.Constant(t, [0] * t.count)
     return ir.Constant(t, 0.0 if isinstance(t, ir.FloatType | ir.DoubleType) else 0)
+
+
+def slot_layout(types: tuple[ValType, ...] | list[ValType]) -> list[int]:
+    """The first u64 slot of each value: a v128 takes two slots, everything else one."""
+    layout, next_slot = [], 0
+    for t in types:
+        layout.append(next_slot)
+        next_slot += 2 if t is V128 else 1
+    return layout
+
+
+def slot_count(types: tuple[ValType, ...] | list[ValType]) -> int:
+    return sum(2 if t is V128 else 1 for t in types)
 
 
 def llvm_type(t: ValType) -> ir.Type:
@@ -156,7 +173,7 @@ class ModuleLowering:
         b.store(b.select(outermost, b.sub(here, ir.Constant(L64, STACK_BUDGET)), limit), limit_pointer)
         depth_pointer = b.gep(ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
         depth = b.load(depth_pointer, typ=L64)
-        values = [load_slot(b, args, i, p) for i, p in enumerate(t.params)]
+        values = [load_slot(b, args, at, p) for at, p in zip(slot_layout(t.params), t.params, strict=True)]
         value = b.call(self.functions[index], [ctx, *values])
         b.store(limit, limit_pointer)
         b.store(depth, depth_pointer)
@@ -167,8 +184,8 @@ class ModuleLowering:
             if len(t.results) == 1
             else [b.extract_value(value, i) for i in range(len(t.results))]
         )
-        for i, (out, r) in enumerate(zip(outputs, t.results, strict=True)):
-            store_slot(b, results, i, out, r)
+        for at, out, r in zip(slot_layout(t.results), outputs, t.results, strict=True):
+            store_slot(b, results, at, out, r)
         b.ret_void()
 
 
@@ -201,10 +218,21 @@ def from_bits(b: ir.IRBuilder, bits: ir.Value, t: ValType) -> ir.Value:
 
 
 def load_slot(b: ir.IRBuilder, base: ir.Value, index: int, t: ValType) -> ir.Value:
+    if t is V128:
+        pair = ir.Constant(L64X2, [0, 0])
+        for half in range(2):
+            word = b.load(slot_pointer(b, base, index + half), typ=L64)
+            pair = b.insert_element(pair, word, ir.Constant(L32, half))
+        return b.bitcast(pair, LV128)
     return from_bits(b, b.load(slot_pointer(b, base, index), typ=L64), t)
 
 
 def store_slot(b: ir.IRBuilder, base: ir.Value, index: int, value: ir.Value, t: ValType) -> None:
+    if t is V128:
+        pair = b.bitcast(value, L64X2)
+        for half in range(2):
+            b.store(b.extract_element(pair, ir.Constant(L32, half)), slot_pointer(b, base, index + half))
+        return
     b.store(to_bits(b, value, t), slot_pointer(b, base, index))
 
 
@@ -530,6 +558,8 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.memory_fill()
         elif name == "memory.copy":
             self.memory_copy()
+        elif op.feature == "simd":
+            self.simd_instruction(name, imm)
         elif name in RUNTIME_OPS:
             self.runtime_op(name, instr)
         elif name == "call":
@@ -562,6 +592,31 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         else:
             raise NotLowered(f"the native engine does not compile {name} yet")
         return False
+
+    def simd_instruction(self, name: str, imm: tuple[Any, ...]) -> None:
+        from . import simd
+
+        b = self.b
+        if name == "v128.const":
+            self.stack.append(self.opaque(ir.Constant(LV128, list(bytes(imm[0])))))
+        elif name in simd.SIMD:
+            arity = len(ins.BY_NAME[name].params or ())
+            self.stack.append(simd.SIMD[name](self, *self.pop_n(arity)))
+        elif name.endswith(".splat") and not name.startswith("v128."):
+            self.stack.append(simd.splat(self, name.split(".")[0], self.pop()))
+        elif "extract_lane" in name:
+            self.stack.append(simd.extract_lane(self, name, self.pop(), imm[0]))
+        elif "replace_lane" in name:
+            scalar = self.pop()
+            self.stack.append(simd.replace_lane(self, name, self.pop(), imm[0], scalar))
+        elif name == "i8x16.shuffle":
+            a, c = self.pop_n(2)
+            self.stack.append(simd.shuffle(self, a, c, imm[0]))
+        elif name.startswith("v128.load") or name.startswith("v128.store"):
+            simd.memory(self, name, imm)
+        else:
+            raise NotLowered(f"the native engine does not compile {name} yet")
+        del b
 
     def global_cell(self, index: int) -> ir.Value:
         table = self.ctx_field("globals", PTR)
@@ -659,17 +714,19 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
 
     def through_slots(self, t: FuncType, args: list[ir.Value], call: Callable[[ir.Value], list[Any]]) -> None:
         """A call the host makes: arguments and results pass through an array of u64 slots."""
-        count = max(len(t.params), len(t.results), 1)
+        count = max(slot_count(t.params), slot_count(t.results), 1)
         slots = self.entry_alloca(ir.ArrayType(L64, count))
-        for i, (value, p) in enumerate(zip(args, t.params, strict=True)):
-            store_slot(self.b, slots, i, value, p)
+        for at, value, p in zip(slot_layout(t.params), args, t.params, strict=True):
+            store_slot(self.b, slots, at, value, p)
         function, call_args = call(slots)
         status = self.b.call(function, call_args)
         failed = self.b.icmp_unsigned("!=", status, ir.Constant(L32, 0))
         ok = self.function.append_basic_block("host_ok")
         self.b.cbranch(failed, self.unwind, ok)
         self.b.position_at_end(ok)
-        self.stack.extend(load_slot(self.b, slots, i, r) for i, r in enumerate(t.results))
+        self.stack.extend(
+            load_slot(self.b, slots, at, r) for at, r in zip(slot_layout(t.results), t.results, strict=True)
+        )
 
     def push_results(self, t: FuncType, result: ir.Value) -> None:
         if len(t.results) == 1:
