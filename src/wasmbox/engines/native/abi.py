@@ -22,6 +22,7 @@ CONTEXT_FIELDS = (
     ("depth_limit", "i64"),  # the store's max_call_depth
     ("frames", "ptr"),  # -> ring of FRAME_RING u64 words: (function << 32 | instruction) per depth
     ("trap_depth", "i64"),  # depth of the frame that trapped
+    ("func_refs", "ptr"),  # -> u64 handle of every function in the index space (ref.func)
 )
 FRAME_RING = 1024  # the innermost frames a backtrace can show
 OFFSET = {name: index * 8 for index, (name, _) in enumerate(CONTEXT_FIELDS)}

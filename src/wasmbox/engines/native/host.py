@@ -21,9 +21,17 @@ from typing import Any
 from ... import numeric
 from ...errors import Exhaustion, Trap, TrapFrame
 from ...ir.module import Module
-from ...ir.types import F32, F64, I32, I64, V128, FuncType, ValType
+from ...ir.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, ValType
 from ...runtime.objects import GlobalInstance
-from ...runtime.operations import call_indirect, memory_init, table_copy, table_init
+from ...runtime.operations import (
+    call_indirect,
+    memory_init,
+    table_copy,
+    table_fill,
+    table_get,
+    table_init,
+    table_set,
+)
 from .abi import (
     CALL_INDIRECT,
     CONTEXT_FIELDS,
@@ -103,8 +111,32 @@ def _refresh_table(mirror_address: int) -> None:
     mirror.dirty = 0
 
 
+# References cross into native code as handles: 0 is null, others index this registry.
+# Objects stay registered (and alive) for the life of the process.
+_objects: list[Any] = [None]
+_handles: dict[int, int] = {}
+
+
+def handle_of(value: Any) -> int:
+    if value is None:
+        return 0
+    found = _handles.get(id(value))
+    if found is None:
+        with _lock:
+            found = _handles.setdefault(id(value), len(_objects))
+            if found == len(_objects):
+                _objects.append(value)
+    return found
+
+
+def object_of(handle: int) -> Any:
+    return _objects[handle]
+
+
 def encode(value: Any, t: ValType) -> int:
     """A run-time value (see ``numeric``) as the bits in a u64 slot."""
+    if t is FUNCREF or t is EXTERNREF:
+        return handle_of(value)
     if t is I32:
         return int(value) & 0xFFFFFFFF
     if t is I64:
@@ -133,6 +165,8 @@ def get(slots: Any, at: int, t: ValType) -> Any:
 
 
 def decode(bits: int, t: ValType) -> Any:
+    if t is FUNCREF or t is EXTERNREF:
+        return object_of(bits)
     if t is I32:
         return bits & 0xFFFFFFFF
     if t is I64:
@@ -211,7 +245,7 @@ class NativeInstance:
         index = 0
         while f"G{index}" in namespace:
             glob = namespace[f"G{index}"]
-            native = glob.type.valtype in (I32, I64, F32, F64, V128)
+            native = glob.type.valtype in (I32, I64, F32, F64, V128, FUNCREF, EXTERNREF)
             globals_.append(to_cell(glob).cell_address() if native else 0)
             index += 1
         self.globals = (ctypes.c_void_p * max(len(globals_), 1))(*globals_)
@@ -223,6 +257,11 @@ class NativeInstance:
         self.ctx.stop = ctypes.addressof(sandbox.stop_cell)
         self.ctx.depth_limit = sandbox.max_call_depth
         self.frames = (U64 * FRAME_RING)()
+        references: list[int] = []
+        while f"F{len(references)}" in namespace:
+            references.append(handle_of(namespace[f"F{len(references)}"]))
+        self.func_refs = (U64 * max(len(references), 1))(*references)
+        self.ctx.func_refs = ctypes.addressof(self.func_refs)
         # What runtime.instance's frame description reads (it caches byte offsets there).
         self._debug_namespace: dict[str, Any] = {"__wasm_names__": module.names.functions, "__wasm_module__": module}
         self.ctx.frames = ctypes.addressof(self.frames)
@@ -364,6 +403,14 @@ def _runtime_op(ctx_address: int, code: int, slots: Any) -> int:
             memory_init(ns["M0"], ns["DATAS"], slots[1], slots[3], slots[4], slots[5])
         elif name == "data.drop":
             ns["DATAS"][slots[1]] = b""
+        elif name == "table.get":
+            slots[0] = handle_of(table_get(ns[f"T{slots[1]}"], slots[2]))
+        elif name == "table.set":
+            table_set(ns[f"T{slots[1]}"], slots[2], object_of(slots[3]))
+        elif name == "table.grow":
+            slots[0] = ns[f"T{slots[1]}"].grow(slots[3], object_of(slots[2]))
+        elif name == "table.fill":
+            table_fill(ns[f"T{slots[1]}"], slots[2], object_of(slots[3]), slots[4])
         return 0
     except BaseException as error:  # noqa: BLE001 - kept and re-raised by the entry wrapper
         instance.pending = error

@@ -21,7 +21,7 @@ from llvmlite import ir
 from ...ir import instructions as ins
 from ...ir.instructions import Instruction
 from ...ir.module import Module
-from ...ir.types import F32, F64, I32, I64, V128, FuncType, ValType
+from ...ir.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, ValType
 from .abi import (
     CALL_INDIRECT,
     ENTRY_CODE,
@@ -50,7 +50,8 @@ LF64 = ir.DoubleType()
 PTR = ir.PointerType()
 LV128 = ir.VectorType(I8, 16)
 L64X2 = ir.VectorType(L64, 2)
-LLVM_TYPE = {I32: L32, I64: L64, F32: LF32, F64: LF64, V128: LV128}
+# References are i64 handles into the host's registry of objects (0 is null).
+LLVM_TYPE = {I32: L32, I64: L64, F32: LF32, F64: LF64, V128: LV128, FUNCREF: L64, EXTERNREF: L64}
 
 
 class NotLowered(Exception):
@@ -99,8 +100,20 @@ FLOAT_BARRIER = "=x,0" if platform.machine().lower() in ("x86_64", "amd64", "i68
 STACK_BUDGET = 4 << 20
 
 # Runtime operations done by the host on integer operands (table/segment bookkeeping).
-RUNTIME_OPS = ("table.size", "table.copy", "table.init", "elem.drop", "memory.init", "data.drop")
-RUNTIME_ARITY = {name: (0 if name in ("table.size", "elem.drop", "data.drop") else 3) for name in RUNTIME_OPS}
+# name -> (operand types, result type or None); references travel as handles (I64).
+RUNTIME_SIGNATURES: dict[str, tuple[tuple[ValType, ...], ValType | None]] = {
+    "table.size": ((), I32),
+    "table.copy": ((I32, I32, I32), None),
+    "table.init": ((I32, I32, I32), None),
+    "elem.drop": ((), None),
+    "memory.init": ((I32, I32, I32), None),
+    "data.drop": ((), None),
+    "table.get": ((I32,), I64),
+    "table.set": ((I32, I64), None),
+    "table.grow": ((I64, I32), I32),
+    "table.fill": ((I32, I64, I32), None),
+}
+RUNTIME_OPS = tuple(RUNTIME_SIGNATURES)
 
 
 @dataclass
@@ -560,6 +573,13 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.memory_copy()
         elif op.feature == "simd":
             self.simd_instruction(name, imm)
+        elif name == "ref.null":
+            self.stack.append(ir.Constant(L64, 0))
+        elif name == "ref.is_null":
+            self.stack.append(b.zext(b.icmp_unsigned("==", self.pop(), ir.Constant(L64, 0)), L32))
+        elif name == "ref.func":
+            handles = self.ctx_field("func_refs", PTR)
+            self.stack.append(b.load(b.gep(handles, [ir.Constant(L64, imm[0])], source_etype=L64), typ=L64))
         elif name in RUNTIME_OPS:
             self.runtime_op(name, instr)
         elif name == "call":
@@ -736,21 +756,22 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
 
     def runtime_op(self, name: str, instr: Instruction) -> None:
         """Table and segment bookkeeping, done by the host on integer operands and immediates."""
-        operands = self.pop_n(RUNTIME_ARITY[name])
+        operand_types, result_type = RUNTIME_SIGNATURES[name]
+        operands = self.pop_n(len(operand_types))
         code = RUNTIME_OPS.index(name)
         count = 2 + len(instr.imm) + len(operands)
         slots = self.entry_alloca(ir.ArrayType(L64, count))
         self.b.store(ir.Constant(L64, code), slot_pointer(self.b, slots, 0))
         for i, value in enumerate(instr.imm):
             self.b.store(ir.Constant(L64, value), slot_pointer(self.b, slots, 1 + i))
-        for i, value in enumerate(operands):
-            store_slot(self.b, slots, 1 + len(instr.imm) + i, value, I32)
+        for i, (value, t) in enumerate(zip(operands, operand_types, strict=True)):
+            store_slot(self.b, slots, 1 + len(instr.imm) + i, value, t)
         status = self.b.call(self.owner.runtime_op, [self.ctx, ir.Constant(L32, code), slots])
         ok = self.function.append_basic_block("op_ok")
         self.b.cbranch(self.b.icmp_unsigned("!=", status, ir.Constant(L32, 0)), self.unwind, ok)
         self.b.position_at_end(ok)
-        if name == "table.size":
-            self.stack.append(load_slot(self.b, slots, 0, I32))
+        if result_type is not None:
+            self.stack.append(load_slot(self.b, slots, 0, result_type))
 
     # --- memory ----------------------------------------------------------------------------
     def effective_address(self, address: ir.Value, offset: int, width: int | ir.Value) -> ir.Value:
