@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import itertools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -12,8 +11,6 @@ from typing import Any
 from ...ir.module import Module
 from ...runtime.observer import Observer
 from ..interp import InterpEngine
-
-_modules = itertools.count(1)
 
 
 def available() -> bool:
@@ -81,7 +78,8 @@ def compiled_code(module: Module, interruptible: bool) -> tuple[dict[int, int], 
         if found is not None:
             return found
         compiler = jit()
-        prefix = f"w{next(_modules)}"
+        # Names come from the module's content, so cached object code matches them in any process.
+        prefix = f"w{key[0].hex()[:24]}{'i' if interruptible else ''}"
         lowering = ModuleLowering(module, prefix, compiler.triple, interruptible)
         lowering.lower()
         names = [f"{prefix}_{kind}{index}" for index in lowering.functions for kind in ("entry", "f")]

@@ -1,15 +1,38 @@
-"""One LLVM JIT per process: target setup, optimisation, and adding modules."""
+"""One LLVM JIT per process: target setup, optimisation, adding modules, and the on-disk code cache.
+
+Compiled object code is cached on disk (``$WASMBOX_CACHE``, default
+``~/.cache/wasmbox/native``) under a directory named for the engine version
+(a hash of the lowering's own source, so any change to how wasm is lowered
+starts a fresh cache), the LLVM version and the host CPU, and a file named for
+the module's content hash.  A hit skips LLVM's optimisation and code
+generation, which are most of the compile time.
+"""
 
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import os
+import tempfile
 import threading
 from functools import cache
+from pathlib import Path
 
 import llvmlite.binding as llvm
 from llvmlite import ir
 
 OPTIMIZATION_LEVEL = 2
+_SOURCES = ("abi.py", "lower.py", "simd.py", "jit.py", "host.py")
+
+
+def engine_version() -> str:
+    """A fingerprint of the code that decides what machine code a module becomes."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _SOURCES:
+        digest.update((here / name).read_bytes())
+    digest.update(f"O{OPTIMIZATION_LEVEL}".encode())
+    return digest.hexdigest()[:16]
 
 
 class Jit:
@@ -18,11 +41,9 @@ class Jit:
         llvm.initialize_native_asmprinter()
         self.triple = llvm.get_process_triple()
         target = llvm.Target.from_triple(self.triple)
+        cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
         self.machine = target.create_target_machine(
-            cpu=llvm.get_host_cpu_name(),
-            features=llvm.get_host_cpu_features().flatten(),
-            opt=OPTIMIZATION_LEVEL,
-            codemodel="jitdefault",
+            cpu=cpu, features=features, opt=OPTIMIZATION_LEVEL, codemodel="jitdefault"
         )
         from .host import CALLBACKS
 
@@ -30,14 +51,48 @@ class Jit:
             llvm.add_symbol(name, ctypes.cast(callback, ctypes.c_void_p).value)
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.machine)
         self.lock = threading.Lock()
+        base = Path(os.environ.get("WASMBOX_CACHE", Path.home() / ".cache" / "wasmbox" / "native"))
+        machine_key = hashlib.sha256(f"{self.triple} {cpu} {features}".encode()).hexdigest()[:12]
+        llvm_version = ".".join(map(str, llvm.llvm_version_info))
+        self.cache = base / f"{engine_version()}-llvm{llvm_version}-{machine_key}"
+        self.cache_hits = 0
+        self.engine.set_object_cache(self._store, self._load)
+
+    # --- the object cache (MCJIT asks before compiling and tells after) ----------------------
+    def _path(self, module: llvm.ModuleRef) -> Path:
+        return self.cache / f"{module.name}.o"
+
+    def _load(self, module: llvm.ModuleRef) -> bytes | None:
+        if not module.name.startswith("w"):  # only wasm modules (not the JIT's empty first one)
+            return None
+        path = self._path(module)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        self.cache_hits += 1
+        return data
+
+    def _store(self, module: llvm.ModuleRef, buffer: bytes) -> None:
+        if not module.name.startswith("w"):
+            return
+        try:
+            self.cache.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.cache, delete=False) as partial:
+                partial.write(buffer)
+            os.replace(partial.name, self._path(module))
+        except OSError:
+            pass  # a read-only or full disk only costs the next run a compile
 
     def add(self, module: ir.Module, names: list[str]) -> dict[str, int]:
-        """Verify, optimise and compile ``module``; the addresses of ``names``."""
+        """Verify, optimise and compile ``module`` (or take its code from the cache); the addresses of ``names``."""
         parsed = llvm.parse_assembly(str(module))
-        parsed.verify()
-        options = llvm.create_pipeline_tuning_options(speed_level=OPTIMIZATION_LEVEL)
-        builder = llvm.create_pass_builder(self.machine, options)
-        builder.getModulePassManager().run(parsed, builder)
+        parsed.name = module.name
+        if not self._path(parsed).exists():
+            parsed.verify()
+            options = llvm.create_pipeline_tuning_options(speed_level=OPTIMIZATION_LEVEL)
+            builder = llvm.create_pass_builder(self.machine, options)
+            builder.getModulePassManager().run(parsed, builder)
         with self.lock:
             self.engine.add_module(parsed)
             self.engine.finalize_object()

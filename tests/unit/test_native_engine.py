@@ -1,0 +1,82 @@
+"""What is particular to the native engine: its code cache, fallbacks, host calls and limits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wasmbox import Func, FuncType, Instance, Module, Store
+from wasmbox.engines.native import available
+from wasmbox.errors import Exhaustion, Trap
+from wasmbox.ir.types import I32
+
+pytestmark = pytest.mark.skipif(not available(), reason="the native engine needs llvmlite")
+
+PROGRAM = """(module
+  (import "env" "twice" (func $twice (param i32) (result i32)))
+  (func $square (export "square") (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
+  (func (export "via_host") (param i32) (result i32) (call $twice (local.get 0)))
+  (func $deep (export "deep") (param i32) (result i32) (call $deep (i32.add (local.get 0) (i32.const 1))))
+  (func (export "spin") (loop $l (br $l))))"""
+
+
+def instance(store: Store, twice: object) -> Instance:
+    return Instance(store, Module(PROGRAM), {"env": {"twice": twice}})
+
+
+def test_host_calls_and_reentry() -> None:
+    store = Store("native")
+    holder: dict[str, Instance] = {}
+    # wasm -> host -> wasm: the host function calls back into the same instance.
+    twice = Func(store, FuncType((I32,), (I32,)), lambda x: holder["i"].exports["square"](x) * 2)
+    holder["i"] = instance(store, twice)
+    assert holder["i"].exports["via_host"](7) == 98
+    assert store.engine.compiled == 1 and store.engine.fallbacks == []
+
+
+def test_a_host_exception_comes_back_as_it_was() -> None:
+    class Boom(Exception):
+        pass
+
+    def fail(x: int) -> int:
+        raise Boom("from the host")
+
+    store = Store("native")
+    with pytest.raises(Trap) as info:  # the API turns host exceptions into traps, as on the portable engine
+        instance(store, Func(store, FuncType((I32,), (I32,)), fail)).exports["via_host"](1)
+    assert "from the host" in str(info.value)
+
+
+def test_runaway_recursion_is_exhaustion_not_a_crash() -> None:
+    store = Store("native", max_call_depth=1_000_000)  # the stack limit, not the depth count, must stop it
+    with pytest.raises(Exhaustion):
+        instance(store, Func(store, FuncType((I32,), (I32,)), lambda x: x)).exports["deep"](0)
+
+
+def test_fuel_runs_on_the_portable_engine() -> None:
+    store = Store("native", fuel=1000)
+    spin = instance(store, Func(store, FuncType((I32,), (I32,)), lambda x: x)).exports["spin"]
+    with pytest.raises(Trap, match="out of fuel"):
+        spin()
+    assert store.engine.fallbacks and "fuel" in store.engine.fallbacks[0]
+
+
+def test_a_second_process_takes_the_code_from_the_disk_cache(tmp_path: Path) -> None:
+    script = (
+        "from wasmbox import Instance, Module, Store\n"
+        "from wasmbox.engines.native.jit import jit\n"
+        "m = Module('(module (func (export \"f\") (result i32) (i32.const 42)))')\n"
+        "assert Instance(Store('native'), m).exports['f']() == 42\n"
+        "print(jit().cache_hits)\n"
+    )
+    environment = {"WASMBOX_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=environment)
+        for _ in range(2)
+    ]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr
+    assert [r.stdout.strip() for r in runs] == ["0", "1"]
+    assert len(list(tmp_path.glob("*/*.o"))) == 1
