@@ -9,8 +9,10 @@ Each (peer, program) runs in its own Python process so that none warms up or
 slows down another; the child reports its load time (decode/compile/
 instantiate) and its run time (``_start``) and the program's output, which
 must contain the checksum from ``manifest.json``.  The table gives run times
-and the ratio of each peer's run time to wasmbox's.  Peers come from PyPI:
-``pip install pywasm wasmtime``.
+and the ratio of each peer's run time to the first peer's.  Peers come from PyPI
+(``pip install pywasm wasmtime``); ``gcc`` builds the C sources natively with
+``-O2`` (its time is the whole process).  ``wasmbox:native`` and
+``wasmbox:interp`` pick an engine; plain ``wasmbox`` is the portable one.
 """
 
 from __future__ import annotations
@@ -93,6 +95,21 @@ def run_wasmtime(path: Path, args: list[str]) -> tuple[float, float, str]:
         return loaded - start, done - loaded, out.read_text()
 
 
+def run_gcc(program: str, args: list[str]) -> tuple[float, float, str]:
+    """The same C program built natively with ``gcc -O2`` (whole-process time, startup included)."""
+    build = Path(tempfile.gettempdir()) / "wasmbox-bench-gcc"
+    build.mkdir(exist_ok=True)
+    binary = build / program
+    start = time.perf_counter()
+    if not binary.exists():
+        source = BENCH / "src" / f"{program}.c"
+        subprocess.run(["gcc", "-O2", "-o", str(binary), str(source), "-lm"], check=True)
+    loaded = time.perf_counter()
+    done = subprocess.run([str(binary), *args], capture_output=True, text=True, check=True)
+    finished = time.perf_counter()
+    return loaded - start, finished - loaded, done.stdout
+
+
 def child(peer: str, program: str, size: str) -> None:
     manifest = json.loads((BENCH / "manifest.json").read_text())
     args = manifest[program][size]["args"]
@@ -104,6 +121,8 @@ def child(peer: str, program: str, size: str) -> None:
         load, run, output = run_pywasm(path, args)
     elif peer == "wasmtime":
         load, run, output = run_wasmtime(path, args)
+    elif peer == "gcc":
+        load, run, output = run_gcc(program, args)
     else:
         raise SystemExit(f"unknown peer {peer}")
     print(json.dumps({"load": load, "run": run, "output": output}))

@@ -155,6 +155,14 @@ class ModuleLowering:
         self.runtime_op = self._declare(RUNTIME_OP, L32, [PTR, L32, PTR])
         self.refresh_table = self._declare(REFRESH_TABLE, ir.VoidType(), [PTR])
         self._intrinsics: dict[tuple[str, tuple[ir.Type, ...]], ir.Function] = {}
+        # Type-based alias analysis: linear memory, the runtime's own records (context
+        # fields, the memory's size cell) and global cells never alias one another, so
+        # LLVM may keep the memory size and base in registers across a loop's stores.
+        root = self.ir.add_metadata([ir.MetaDataString(self.ir, "wasmbox")])
+        self.tbaa = {}
+        for kind in ("memory", "runtime", "global"):
+            node = self.ir.add_metadata([ir.MetaDataString(self.ir, kind), root, ir.Constant(L64, 0)])
+            self.tbaa[kind] = self.ir.add_metadata([node, node, ir.Constant(L64, 0)])
 
     def _declare(self, name: str, result: ir.Type, params: list[ir.Type]) -> ir.Function:
         return ir.Function(self.ir, ir.FunctionType(result, params), name)
@@ -268,7 +276,12 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
     # --- helpers ---------------------------------------------------------------------
     def ctx_field(self, name: str, t: ir.Type) -> ir.Value:
         pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET[name])], source_etype=I8)
-        return self.b.load(pointer, typ=t)
+        return self.tag(self.b.load(pointer, typ=t), "runtime")
+
+    def tag(self, instruction: Any, kind: str) -> Any:
+        """Mark a load or store with the alias class of what it touches (see ModuleLowering.tbaa)."""
+        instruction.set_metadata("tbaa", self.owner.tbaa[kind])
+        return instruction
 
     def trap_block(self, code: int) -> ir.Block:
         """The block every trap of one kind goes to; a phi says where it happened (for the backtrace)."""
@@ -374,7 +387,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         depth_pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
         depth = self.b.add(self.b.load(depth_pointer, typ=L64), ir.Constant(L64, 1))
         self.b.store(depth, depth_pointer)
-        self.note_frame(depth)
+        # (No frame note here: a trap notes its own place, and every call notes its call site.)
         self.trap_if(self.b.icmp_unsigned(">", depth, self.ctx_field("depth_limit", L64)), "call stack exhausted")
         # The stack check: this frame must lie above the limit set at entry (the
         # probe is its own slot, so taking its address pins no local in memory).
@@ -557,11 +570,11 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.stack.append(b.select(test, first, second))
         elif name == "global.get":
             t = self.owner.global_types[imm[0]].valtype
-            self.stack.append(b.load(self.global_cell(imm[0]), typ=llvm_type(t)))
+            self.stack.append(self.tag(b.load(self.global_cell(imm[0]), typ=llvm_type(t)), "global"))
         elif name == "global.set":
-            b.store(self.pop(), self.global_cell(imm[0]))
+            self.tag(b.store(self.pop(), self.global_cell(imm[0])), "global")
         elif name == "memory.size":
-            size = b.load(self.ctx_field("mem_size", PTR), typ=L64)
+            size = self.tag(b.load(self.ctx_field("mem_size", PTR), typ=L64), "runtime")
             self.stack.append(b.trunc(b.lshr(size, ir.Constant(L64, 16)), L32))
         elif name == "memory.grow":
             delta = self.pop()
@@ -641,7 +654,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
     def global_cell(self, index: int) -> ir.Value:
         table = self.ctx_field("globals", PTR)
         entry = self.b.gep(table, [ir.Constant(L64, index * 8)], source_etype=I8)
-        return self.b.load(entry, typ=PTR)
+        return self.tag(self.b.load(entry, typ=PTR), "runtime")
 
     def branch_table(self, labels: tuple[int, ...], default: int) -> None:
         index = self.pop()
@@ -779,7 +792,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         b = self.b
         start = b.add(b.zext(address, L64), ir.Constant(L64, offset))
         extent = ir.Constant(L64, width) if isinstance(width, int) else b.zext(width, L64)
-        size = b.load(self.ctx_field("mem_size", PTR), typ=L64)
+        size = self.tag(b.load(self.ctx_field("mem_size", PTR), typ=L64), "runtime")
         end = b.add(start, extent)
         self.trap_if(b.icmp_unsigned(">", end, size), "out of bounds memory access")
         return b.gep(self.ctx_field("mem_base", PTR), [start], source_etype=I8)
@@ -792,11 +805,11 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             pointer = self.effective_address(address, offset, width)
             if convert is not None:
                 value = self.b.trunc(value, ir.IntType(width * 8))
-            self.b.store(value, pointer, align=1)
+            self.tag(self.b.store(value, pointer, align=1), "memory")
             return
         address = self.pop()
         pointer = self.effective_address(address, offset, width)
-        loaded = self.b.load(pointer, typ=stored_type, align=1)
+        loaded = self.tag(self.b.load(pointer, typ=stored_type, align=1), "memory")
         if convert is not None:
             loaded = convert(self.b, loaded)
         self.stack.append(loaded)

@@ -456,11 +456,11 @@ def memory(f: FunctionLowering, name: str, imm: tuple[Any, ...]) -> None:  # noq
     b = f.b
     if name == "v128.load":
         address = f.pop()
-        f.stack.append(b.load(f.effective_address(address, offset, 16), typ=V128, align=1))
+        f.stack.append(f.tag(b.load(f.effective_address(address, offset, 16), typ=V128, align=1), "memory"))
     elif name == "v128.store":
         value = f.pop()
         address = f.pop()
-        b.store(value, f.effective_address(address, offset, 16), align=1)
+        f.tag(b.store(value, f.effective_address(address, offset, 16), align=1), "memory")
     elif name in _EXTEND_LOADS:
         lane, count, signed = _EXTEND_LOADS[name]
         address = f.pop()
