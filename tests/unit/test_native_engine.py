@@ -80,3 +80,25 @@ def test_a_second_process_takes_the_code_from_the_disk_cache(tmp_path: Path) -> 
     assert [r.returncode for r in runs] == [0, 0], runs[0].stderr + runs[1].stderr
     assert [r.stdout.strip() for r in runs] == ["0", "1"]
     assert len(list(tmp_path.glob("*/*.o"))) == 1
+
+
+def test_cached_code_holds_no_per_process_ids(tmp_path: Path) -> None:
+    """Signature ids are assigned per process; code from the cache must not have them baked in."""
+    script = (
+        "import sys\n"
+        "from wasmbox import Instance, Module, Store\n"
+        "from wasmbox.engines.native.signatures import signature_id\n"
+        "from wasmbox.ir.types import FuncType, I64, F64\n"
+        "if sys.argv[1] == 'shift':\n"
+        "    for n in range(5): signature_id(FuncType((I64,) * n, (F64,)))\n"
+        "m = Module('''(module (type $t (func (param i32) (result i32)))\n"
+        "  (table funcref (elem $inc)) (func $inc (type $t) (i32.add (local.get 0) (i32.const 1)))\n"
+        "  (func (export \"f\") (param i32) (result i32) (call_indirect (type $t) (local.get 0) (i32.const 0))))''')\n"
+        "print(Instance(Store('native'), m).exports['f'](41))\n"
+    )
+    environment = {"WASMBOX_CACHE": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    outputs = [
+        subprocess.run([sys.executable, "-c", script, mode], capture_output=True, text=True, env=environment)
+        for mode in ("plain", "shift")
+    ]
+    assert [o.stdout.strip() for o in outputs] == ["42", "42"], outputs[1].stderr[-500:]

@@ -23,6 +23,7 @@ CONTEXT_FIELDS = (
     ("frames", "ptr"),  # -> ring of FRAME_RING u64 words: (function << 32 | instruction) per depth
     ("trap_depth", "i64"),  # depth of the frame that trapped
     ("func_refs", "ptr"),  # -> u64 handle of every function in the index space (ref.func)
+    ("signatures", "ptr"),  # -> u64 process-wide signature id of each of the module's types
 )
 FRAME_RING = 1024  # the innermost frames a backtrace can show
 OFFSET = {name: index * 8 for index, (name, _) in enumerate(CONTEXT_FIELDS)}

@@ -262,6 +262,8 @@ class NativeInstance:
             references.append(handle_of(namespace[f"F{len(references)}"]))
         self.func_refs = (U64 * max(len(references), 1))(*references)
         self.ctx.func_refs = ctypes.addressof(self.func_refs)
+        self.signatures = (U64 * max(len(module.types), 1))(*[signature_id(t) for t in module.types])
+        self.ctx.signatures = ctypes.addressof(self.signatures)
         # What runtime.instance's frame description reads (it caches byte offsets there).
         self._debug_namespace: dict[str, Any] = {"__wasm_names__": module.names.functions, "__wasm_module__": module}
         self.ctx.frames = ctypes.addressof(self.frames)

@@ -39,7 +39,6 @@ from .abi import (
     RUNTIME_OP,
     TRAP,
 )
-from .signatures import signature_id
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -708,7 +707,12 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         entry = b.gep(entries, [b.mul(element, ir.Constant(L64, ENTRY_SIZE))], source_etype=I8)
         signature = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_SIGNATURE)], source_etype=I8), typ=L64)
         self.trap_if(b.icmp_unsigned("==", signature, ir.Constant(L64, 0)), "uninitialized element")
-        expected = ir.Constant(L64, signature_id(t))
+        # The id comes from the context record, never a constant: ids are per process and
+        # the machine code may come from the disk cache.
+        signatures = self.ctx_field("signatures", PTR)
+        expected = self.tag(
+            b.load(b.gep(signatures, [ir.Constant(L64, type_index)], source_etype=L64), typ=L64), "runtime"
+        )
         self.trap_if(b.icmp_unsigned("!=", signature, expected), "indirect call type mismatch")
         code = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CODE)], source_etype=I8), typ=L64)
         target_ctx = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CTX)], source_etype=I8), typ=PTR)
