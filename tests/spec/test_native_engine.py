@@ -40,3 +40,15 @@ def test_script_passes_on_the_native_engine(path: Path) -> None:
     result = run_script(path, "native", WASM_2_0)
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.engine.fallbacks == []
+
+
+@pytest.mark.parametrize("path", core_wast_files(), ids=lambda p: p.name)
+def test_script_passes_with_lazy_compilation(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every module compiled function by function on first call, as large programs are."""
+    from wasmbox.engines.native import engine
+
+    require_testsuite()
+    monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
+    result = run_script(path, "native", WASM_2_0)
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.engine.fallbacks == []

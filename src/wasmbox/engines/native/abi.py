@@ -7,6 +7,11 @@ Field offsets here and the ``ctypes`` structure there are the same list.
 
 from __future__ import annotations
 
+
+class NotLowered(Exception):
+    """The native engine does not compile this (yet); the module runs on the portable engine."""
+
+
 # (name, LLVM/ctypes kind): "ptr" or "i32"/"i64"; offsets follow C layout on 64-bit hosts.
 CONTEXT_FIELDS = (
     ("mem_base", "ptr"),  # linear memory 0 (fixed base: it never moves)
@@ -24,6 +29,8 @@ CONTEXT_FIELDS = (
     ("trap_depth", "i64"),  # depth of the frame that trapped
     ("func_refs", "ptr"),  # -> u64 handle of every function in the index space (ref.func)
     ("signatures", "ptr"),  # -> u64 process-wide signature id of each of the module's types
+    ("code", "ptr"),  # -> u64 address of each function's code (lazy mode: a stub until compiled)
+    ("callee", "i64"),  # lazy mode: the function a call is for, read by the stub
 )
 FRAME_RING = 1024  # the innermost frames a backtrace can show
 OFFSET = {name: index * 8 for index, (name, _) in enumerate(CONTEXT_FIELDS)}
@@ -50,6 +57,7 @@ CALL_INDIRECT = "wasmbox_call_indirect"  # i32 (ctx, i32 type_index, i32 table, 
 MEMORY_GROW = "wasmbox_memory_grow"  # i32 (ctx, i32 delta) -> old pages or -1
 RUNTIME_OP = "wasmbox_runtime_op"  # i32 (ctx, i32 op, ptr slots): table and segment operations
 REFRESH_TABLE = "wasmbox_refresh_table"  # void (ptr mirror): rebuild a mirror whose table changed
+COMPILE = "wasmbox_compile"  # i32 (ctx, i64 func_index): lazy mode, compile a function on its first call
 
 # A table as native code sees it: {u64 length; ptr entries; i32 dirty}; each entry is
 # {ptr code; u64 signature; ptr ctx}: the function's native code and its instance's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from ...ir.module import Module
 from ...runtime.observer import Observer
 from ..interp import InterpEngine
+from .abi import NotLowered
 
 
 def available() -> bool:
@@ -34,17 +36,19 @@ class NativeEngine:
         observer: Observer | None = None,
     ) -> dict[int, Callable[..., Any]]:
         from .host import NativeInstance
-        from .lower import NotLowered
 
         reason = None
         if metered:
             reason = "fuel metering runs on the portable engine"
         elif observer is not None:
             reason = "observed runs (trace, debug, profile) use the portable engine"
-        code = None
+        code: Any = None
         if reason is None:
             try:
-                code = compiled_code(module, interruptible)
+                if len(module.funcs) > LAZY_FUNCTIONS:
+                    code = lazy_code(module, interruptible)
+                else:
+                    code = compiled_code(module, interruptible)
             except NotLowered as error:
                 reason = str(error)
         if reason is not None or code is None:
@@ -52,10 +56,10 @@ class NativeEngine:
             return InterpEngine().compile(module, namespace, interruptible, metered, observer)
         for i, t in enumerate(module.types):
             namespace[f"TYPE{i}"] = t
-        entries, functions = code
-        instance = NativeInstance(module, namespace, entries, functions)
+        instance = NativeInstance(module, namespace, code)
         self.compiled += 1
-        return {index: instance.code(index) for index in functions}
+        first = module.num_imported_funcs()
+        return {index: instance.code(index) for index in range(first, first + len(module.funcs))}
 
 
 # Machine code depends only on the module (and whether it polls the stop flag): every
@@ -65,14 +69,81 @@ _compiled: dict[tuple[bytes, bool], tuple[dict[int, int], dict[int, int]]] = {}
 _compiling = threading.Lock()
 
 
+def module_key(module: Module, interruptible: bool) -> tuple[bytes, bool]:
+    from ...binary.encode import encode_module
+
+    binary = module.binary if module.binary is not None else encode_module(module)
+    return hashlib.sha256(binary).digest(), interruptible
+
+
+# Modules with more functions than this compile each function on its first call, so a
+# large program starts at once and compiles only what it runs.
+LAZY_FUNCTIONS = int(os.environ.get("WASMBOX_LAZY_FUNCTIONS", "400"))
+
+
+class LazyCode:
+    """A module compiled function by function: its stubs at once, each function on first call."""
+
+    def __init__(self, module: Module, interruptible: bool, prefix: str) -> None:
+        from .jit import jit
+        from .lower import ModuleLowering
+
+        self.module = module
+        self.interruptible = interruptible
+        self.prefix = prefix
+        self.functions: dict[int, tuple[int, int]] = {}  # index -> (entry, function) addresses
+        self.lock = threading.RLock()
+        stubs = ModuleLowering(module, prefix, jit().triple, interruptible, lazy=True)
+        stubs.lower_stubs()
+        names = stubs.stub_names()
+        addresses = jit().add(stubs.ir, list(names.values()))
+        self.stubs = {t: addresses[name] for t, name in names.items()}
+
+    def ensure(self, index: int) -> tuple[int, int]:
+        with self.lock:
+            found = self.functions.get(index)
+            if found is None:
+                from .jit import jit
+                from .lower import ModuleLowering
+
+                lowering = ModuleLowering(self.module, self.prefix, jit().triple, self.interruptible, True, index)
+                lowering.lower()
+                entry, function = f"{self.prefix}_entry{index}", f"{self.prefix}_f{index}"
+                addresses = jit().add(lowering.ir, [entry, function])
+                found = self.functions[index] = (addresses[entry], addresses[function])
+            return found
+
+
+_lazy: dict[tuple[bytes, bool], LazyCode] = {}
+
+
+def lazy_code(module: Module, interruptible: bool) -> LazyCode:
+    from .lower import llvm_type
+
+    key = module_key(module, interruptible)
+    with _compiling:
+        found = _lazy.get(key)
+        if found is None:
+            # Nothing may turn out not to compile once the program runs: check it all now.
+            for function in module.funcs:
+                for instr in function.body:
+                    if instr.op.feature == "exceptions":
+                        raise NotLowered(f"the native engine does not compile {instr.op.name} yet")
+            for t in module.func_types():
+                for value_type in (*t.params, *t.results):
+                    llvm_type(value_type)
+            # A prefix of its own: lazy code must never be taken for the eager compilation's (nor its cache files).
+            prefix = f"w{key[0].hex()[:24]}{'i' if interruptible else ''}L"
+            found = _lazy[key] = LazyCode(module, interruptible, prefix)
+        return found
+
+
 def compiled_code(module: Module, interruptible: bool) -> tuple[dict[int, int], dict[int, int]]:
     """(entry trampoline, function) addresses by function index, compiling on first sight."""
-    from ...binary.encode import encode_module
     from .jit import jit
     from .lower import ModuleLowering
 
-    binary = module.binary if module.binary is not None else encode_module(module)
-    key = (hashlib.sha256(binary).digest(), interruptible)
+    key = module_key(module, interruptible)
     with _compiling:
         found = _compiled.get(key)
         if found is not None:

@@ -34,6 +34,7 @@ from ...runtime.operations import (
 )
 from .abi import (
     CALL_INDIRECT,
+    COMPILE,
     CONTEXT_FIELDS,
     FRAME_RING,
     HOST_CALL,
@@ -223,9 +224,8 @@ _lock = threading.Lock()
 class NativeInstance:
     """One instantiated module's native side: its context record and the callables the runtime uses."""
 
-    def __init__(
-        self, module: Module, namespace: dict[str, Any], entries: dict[int, int], addresses: dict[int, int]
-    ) -> None:
+    def __init__(self, module: Module, namespace: dict[str, Any], code: Any) -> None:
+        """``code`` is (entry addresses, function addresses) for an eagerly compiled module, or its LazyCode."""
         self.module = module
         self.namespace = namespace
         self.func_types = module.func_types()
@@ -275,12 +275,40 @@ class NativeInstance:
         self.tables = (ctypes.c_void_p * max(len(mirrors), 1))(*mirrors)
         self.ctx.tables = ctypes.addressof(self.tables)
         self.ctx_address = ctypes.addressof(self.ctx)
+        self.lazy = None if isinstance(code, tuple) else code
+        entries, addresses = code if self.lazy is None else ({}, {})
         self.entries = {index: ENTRY(address) for index, address in entries.items()}
-        self.addresses = addresses
+        self.addresses: dict[int, int] = dict(addresses)
+        self.wrappers: dict[int, Any] = {}
+        # Every function's code address; in lazy mode a stub until the function is compiled.
+        self.code_table = (U64 * max(len(self.func_types), 1))()
+        first = module.num_imported_funcs()
+        for index in range(first, len(self.func_types)):
+            if self.lazy is None:
+                self.code_table[index] = self.addresses[index]
+            else:
+                compiled = self.lazy.functions.get(index)
+                if compiled is not None:
+                    self.entries[index] = ENTRY(compiled[0])
+                    self.addresses[index] = compiled[1]
+                self.code_table[index] = compiled[1] if compiled else self.lazy.stubs[self.func_types[index]]
+        self.ctx.code = ctypes.addressof(self.code_table)
+
+    def compile_function(self, func_index: int) -> None:
+        """Lazy mode: make sure ``func_index`` is machine code and every table of it knows."""
+        assert self.lazy is not None
+        entry, function = self.lazy.ensure(func_index)
+        self.entries[func_index] = ENTRY(entry)
+        self.addresses[func_index] = function
+        self.code_table[func_index] = function
+        wrapper = self.wrappers.get(func_index)
+        if wrapper is not None:
+            wrapper.native_address = function
+            for mirror, _ in _MIRRORS.values():
+                mirror.dirty = 1
 
     def code(self, func_index: int) -> Callable[..., Any]:
         """The function in the engines' calling convention: run-time values in, None/value/tuple out."""
-        entry = self.entries[func_index]
         t = self.func_types[func_index]
         params, results = t.params, t.results
         in_count, out_count = max(slot_count(params), 1), max(slot_count(results), 1)
@@ -297,6 +325,10 @@ class NativeInstance:
                     put(inputs, at, v, p)
             outputs = (U64 * out_count)()
             entered_at = self.ctx.depth
+            entry = self.entries.get(func_index)
+            if entry is None:
+                self.compile_function(func_index)
+                entry = self.entries[func_index]
             entry(ctx_address, inputs, outputs)
             if self.ctx.trap:
                 self.raise_trap(entered_at)
@@ -307,8 +339,9 @@ class NativeInstance:
             return tuple(get(outputs, at, r) for at, r in zip(out_layout, results, strict=True))
 
         call.__name__ = f"native_f{func_index}"
-        call.native_address = self.addresses[func_index]  # type: ignore[attr-defined]
+        call.native_address = self.addresses.get(func_index, 0)  # type: ignore[attr-defined]
         call.native_ctx = ctx_address  # type: ignore[attr-defined]
+        self.wrappers[func_index] = call
         return call
 
     def raise_trap(self, entered_at: int) -> None:
@@ -420,6 +453,17 @@ def _runtime_op(ctx_address: int, code: int, slots: Any) -> int:
         return 1
 
 
+def _compile(ctx_address: int, func_index: int) -> int:
+    instance = _instance(ctx_address)
+    try:
+        instance.compile_function(func_index)
+        return 0
+    except BaseException as error:  # noqa: BLE001 - kept and re-raised by the entry wrapper
+        instance.pending = error
+        Context.from_address(ctx_address).trap = 7
+        return 1
+
+
 CALLBACKS = {
     HOST_CALL: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_host_call),
     CALL_INDIRECT: ctypes.CFUNCTYPE(
@@ -428,4 +472,5 @@ CALLBACKS = {
     MEMORY_GROW: ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32)(_memory_grow),
     RUNTIME_OP: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_runtime_op),
     REFRESH_TABLE: ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_refresh_table),
+    COMPILE: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64)(_compile),
 }

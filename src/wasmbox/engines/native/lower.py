@@ -24,6 +24,7 @@ from ...ir.module import Module
 from ...ir.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, ValType
 from .abi import (
     CALL_INDIRECT,
+    COMPILE,
     ENTRY_CODE,
     ENTRY_CTX,
     ENTRY_SIGNATURE,
@@ -38,6 +39,7 @@ from .abi import (
     REFRESH_TABLE,
     RUNTIME_OP,
     TRAP,
+    NotLowered,
 )
 
 I1 = ir.IntType(1)
@@ -51,10 +53,6 @@ LV128 = ir.VectorType(I8, 16)
 L64X2 = ir.VectorType(L64, 2)
 # References are i64 handles into the host's registry of objects (0 is null).
 LLVM_TYPE = {I32: L32, I64: L64, F32: LF32, F64: LF64, V128: LV128, FUNCREF: L64, EXTERNREF: L64}
-
-
-class NotLowered(Exception):
-    """The native engine does not compile this (yet); the module runs on the portable engine."""
 
 
 def zero(t: ir.Type) -> ir.Constant:
@@ -131,20 +129,37 @@ class Control:
 
 
 class ModuleLowering:
-    """Builds one ``ir.Module`` for one wasm module instance; names carry ``prefix``."""
+    """Builds one ``ir.Module`` for a wasm module; names carry ``prefix``.
 
-    def __init__(self, module: Module, prefix: str, triple: str, interruptible: bool) -> None:
+    Eagerly, the IR module holds every function, and calls between them are
+    direct.  Lazily (``lazy``), it holds one function (``only``), or none but
+    the per-signature stubs (``only`` None): calls go through the context's
+    code table, whose entries start as stubs that compile their function on
+    its first call.
+    """
+
+    def __init__(
+        self,
+        module: Module,
+        prefix: str,
+        triple: str,
+        interruptible: bool,
+        lazy: bool = False,
+        only: int | None = None,
+    ) -> None:
         self.module = module
         self.prefix = prefix
         self.interruptible = interruptible
-        self.ir = ir.Module(name=prefix)
+        self.lazy = lazy
+        name = prefix if not lazy else f"{prefix}_stubs" if only is None else f"{prefix}_f{only}"
+        self.ir = ir.Module(name=name)
         self.ir.triple = triple
         self.func_types = module.func_types()
         self.first_defined = module.num_imported_funcs()
         self.global_types = module.global_types()
         self.functions: dict[int, ir.Function] = {}
         for index, t in enumerate(self.func_types):
-            if index >= self.first_defined:
+            if index >= self.first_defined and (not lazy or index == only):
                 signature = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
                 # Not internal: the host reads their addresses for tables' mirrors.
                 self.functions[index] = ir.Function(self.ir, signature, f"{prefix}_f{index}")
@@ -153,6 +168,7 @@ class ModuleLowering:
         self.memory_grow = self._declare(MEMORY_GROW, L32, [PTR, L32])
         self.runtime_op = self._declare(RUNTIME_OP, L32, [PTR, L32, PTR])
         self.refresh_table = self._declare(REFRESH_TABLE, ir.VoidType(), [PTR])
+        self.compile = self._declare(COMPILE, L32, [PTR, L64]) if lazy else None
         self._intrinsics: dict[tuple[str, tuple[ir.Type, ...]], ir.Function] = {}
         # Type-based alias analysis: linear memory, the runtime's own records (context
         # fields, the memory's size cell) and global cells never alias one another, so
@@ -177,6 +193,47 @@ class ModuleLowering:
         for index, function in self.functions.items():
             FunctionLowering(self, index, function).lower()
             self._entry(index)
+
+    def signature(self, t: FuncType) -> ir.FunctionType:
+        return ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
+
+    def stub_names(self) -> dict[FuncType, str]:
+        """One stub per distinct signature of the module's own functions."""
+        types = {self.func_types[i] for i in range(self.first_defined, len(self.func_types))}
+        return {t: f"{self.prefix}_stub{n}" for n, t in enumerate(sorted(types, key=repr))}
+
+    def lower_stubs(self) -> None:
+        """``stub(ctx, args...)``: compile ``ctx.callee`` through the host, then call it."""
+        for t, name in self.stub_names().items():
+            signature = self.signature(t)
+            stub = ir.Function(self.ir, signature, name)
+            b = ir.IRBuilder(stub.append_basic_block())
+            ctx = stub.args[0]
+            callee = b.load(b.gep(ctx, [ir.Constant(L64, OFFSET["callee"])], source_etype=I8), typ=L64)
+            assert self.compile is not None
+            status = b.call(self.compile, [ctx, callee])
+            failed = stub.append_basic_block("failed")
+            ready = stub.append_basic_block("ready")
+            b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(L32, 0)), failed, ready)
+            b.position_at_end(failed)
+            results = [zero(llvm_type(r)) for r in t.results]
+            if not results:
+                b.ret_void()
+            elif len(results) == 1:
+                b.ret(results[0])
+            else:
+                aggregate = ir.Constant(signature.return_type, ir.Undefined)
+                for i, value in enumerate(results):
+                    aggregate = b.insert_value(aggregate, value, i)
+                b.ret(aggregate)
+            b.position_at_end(ready)
+            table = b.load(b.gep(ctx, [ir.Constant(L64, OFFSET["code"])], source_etype=I8), typ=PTR)
+            address = b.load(b.gep(table, [callee], source_etype=L64), typ=L64)
+            result = b.call(b.inttoptr(address, signature.as_pointer()), list(stub.args), tail=True)
+            if isinstance(signature.return_type, ir.VoidType):
+                b.ret_void()
+            else:
+                b.ret(result)
 
     def _entry(self, index: int) -> None:
         """``void entry(ctx, ptr args, ptr results)``: the C-ABI door Python calls through ctypes."""
@@ -673,12 +730,25 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.note_frame()
         t = self.owner.func_types[func_index]
         args = self.pop_n(len(t.params))
+        if func_index >= self.owner.first_defined and self.owner.lazy:
+            self.lazy_call(func_index, t, args)
+            return
         if func_index < self.owner.first_defined:
             self.through_slots(
                 t, args, lambda slots: [self.owner.host_call, [self.ctx, ir.Constant(L32, func_index), slots]]
             )
             return
         result = self.b.call(self.owner.functions[func_index], [self.ctx, *args])
+        self.check_trap_after_call()
+        self.push_results(t, result)
+
+    def lazy_call(self, func_index: int, t: FuncType, args: list[ir.Value]) -> None:
+        """A call through the code table (lazy mode): the callee may still be its stub."""
+        b = self.b
+        b.store(ir.Constant(L64, func_index), b.gep(self.ctx, [ir.Constant(L64, OFFSET["callee"])], source_etype=I8))
+        table = self.ctx_field("code", PTR)
+        address = self.tag(b.load(b.gep(table, [ir.Constant(L64, func_index)], source_etype=L64), typ=L64), "runtime")
+        result = b.call(b.inttoptr(address, self.owner.signature(t).as_pointer()), [self.ctx, *args])
         self.check_trap_after_call()
         self.push_results(t, result)
 
