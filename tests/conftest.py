@@ -17,8 +17,9 @@ TESTSUITE = Path(os.environ.get("WASMBOX_TESTSUITE", ROOT.parent / "shared" / "t
 CORE_2_0 = TESTSUITE / "core-2.0"
 
 
-def core_wast_files() -> list[Path]:
-    return sorted(CORE_2_0.glob("*.wast")) if CORE_2_0.is_dir() else []
+def core_wast_files(suite: str = "core-2.0") -> list[Path]:
+    directory = TESTSUITE / suite
+    return sorted(directory.glob("*.wast")) if directory.is_dir() else []
 
 
 def require_testsuite() -> None:

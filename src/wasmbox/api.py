@@ -30,7 +30,7 @@ from .ir.types import F32, F64, FUNCREF, I32, I64, V128, FuncType, GlobalType, V
 from .load import load_module
 from .runtime.instance import Extern, ModuleInstance, call_function, instantiate
 from .runtime.memory import MemoryInstance
-from .runtime.objects import FunctionInstance, GlobalInstance, TableInstance
+from .runtime.objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
 from .runtime.observer import Observer
 from .runtime.sandbox import DEFAULT_MAX_TABLE_ELEMENTS, Sandbox
 from .validate import validate_module
@@ -382,7 +382,19 @@ class Global:
         self._instance.value = to_runtime(value, self._instance.type.valtype, "global value")
 
 
-ExternObject = Func | Memory | Table | Global
+class Tag:
+    """An exception tag (Wasm 3.0 exception handling): it can be exported and imported, and an uncaught
+    exception (``WasmException``) carries one."""
+
+    def __init__(self, instance: TagInstance) -> None:
+        self._instance = instance
+
+    @property
+    def type(self) -> FuncType:
+        return self._instance.type
+
+
+ExternObject = Func | Memory | Table | Global | Tag
 
 
 def _wrap_extern(extern: Extern) -> ExternObject:
@@ -392,11 +404,13 @@ def _wrap_extern(extern: Extern) -> ExternObject:
         return Memory(extern)
     if isinstance(extern, TableInstance):
         return Table(extern)
+    if isinstance(extern, TagInstance):
+        return Tag(extern)
     return Global(extern)
 
 
 def _unwrap_extern(value: object) -> Extern:
-    if isinstance(value, Func | Memory | Table | Global):
+    if isinstance(value, Func | Memory | Table | Global | Tag):
         return value._instance
     if callable(value):
         return func(value)._instance

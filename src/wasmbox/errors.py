@@ -148,6 +148,15 @@ class Exhaustion(Trap):
         super().__init__(kind, message)
 
 
+class WasmException(WasmError):
+    """A wasm exception (``throw``) that no ``try_table`` caught: ``tag`` and its ``payload`` values."""
+
+    def __init__(self, tag: object, payload: tuple[object, ...]) -> None:
+        self.tag = tag
+        self.payload = payload
+        super().__init__(f"uncaught wasm exception ({len(payload)} values)")
+
+
 class WasiExit(WasmError):
     """The guest called ``proc_exit``; ``code`` is its exit status."""
 

@@ -18,7 +18,7 @@ from . import numeric
 from .engines.interp import InterpEngine
 from .engines.native import NativeEngine
 from .engines.native import available as native_available
-from .errors import Exhaustion, LinkError, MalformedError, Trap, ValidationError, WasmError
+from .errors import Exhaustion, LinkError, MalformedError, Trap, ValidationError, WasmError, WasmException
 from .ir.instructions import ALL_FEATURES
 from .ir.types import (
     F32,
@@ -203,6 +203,13 @@ class ScriptRunner:
             assert command.action is not None
             expected_class = Exhaustion if kind == "assert_exhaustion" else Trap
             self.expect_trap(lambda: self.perform(command.action), expected_class, command.message or "")  # type: ignore[arg-type]
+        elif kind == "assert_exception":
+            assert command.action is not None
+            try:
+                self.perform(command.action)
+            except WasmException:
+                return
+            raise AssertionError("returned normally; expected an uncaught exception")
         elif kind == "assert_uninstantiable":
             self.expect_trap(lambda: self.instantiate(command), Trap, command.message or "")
         elif kind == "assert_unlinkable":

@@ -52,3 +52,23 @@ def test_script_passes_with_lazy_compilation(path: Path, monkeypatch: pytest.Mon
     result = run_script(path, "native", WASM_2_0)
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.engine.fallbacks == []
+
+
+EXCEPTION_SCRIPTS = [Path(__file__).parent / "wast" / "exceptions.wast"]
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["eager", "lazy"])
+@pytest.mark.parametrize(
+    "path",
+    EXCEPTION_SCRIPTS + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")],
+    ids=lambda p: p.name,
+)
+def test_exception_handling(path: Path, lazy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """try_table/throw/throw_ref (Wasm 3.0): our own script, and core-3.0's that need nothing else of 3.0."""
+    from wasmbox.engines.native import engine
+
+    if lazy:
+        monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
+    result = run_script(path, "native")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed >= 13 and result.engine.fallbacks == []

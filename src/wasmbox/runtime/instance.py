@@ -21,12 +21,12 @@ from ..errors import Exhaustion, LinkError, Trap, TrapFrame
 from ..ir.module import Expr, Module, SegmentMode
 from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
 from .memory import MemoryInstance
-from .objects import FunctionInstance, GlobalInstance, TableInstance
+from .objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
 from .observer import Observer
 from .operations import memory_init, table_init
 from .sandbox import DEFAULT_SANDBOX, RESOURCE_LIMIT, Sandbox
 
-Extern = FunctionInstance | TableInstance | MemoryInstance | GlobalInstance
+Extern = FunctionInstance | TableInstance | MemoryInstance | GlobalInstance | TagInstance
 
 
 class Engine(Protocol):
@@ -50,6 +50,7 @@ class ModuleInstance:
     tables: list[TableInstance] = field(default_factory=list)
     memories: list[MemoryInstance] = field(default_factory=list)
     globals: list[GlobalInstance] = field(default_factory=list)
+    tags: list[TagInstance] = field(default_factory=list)
     exports: dict[str, Extern] = field(default_factory=dict)
 
 
@@ -80,6 +81,10 @@ def check_import(kind: ExternKind, expected: object, provided: Extern, types: li
         if not isinstance(provided, MemoryInstance):
             raise mismatch
         if not _limits_match(Limits(provided.pages, provided.type.limits.max), expected.limits):
+            raise mismatch
+    elif kind == ExternKind.TAG:
+        assert isinstance(expected, int)
+        if not isinstance(provided, TagInstance) or provided.type != types[expected]:
             raise mismatch
     elif kind == ExternKind.GLOBAL:
         assert isinstance(expected, GlobalType)
@@ -138,6 +143,8 @@ def instantiate(
             instance.tables.append(provided)  # type: ignore[arg-type]
         elif imp.kind == ExternKind.MEMORY:
             instance.memories.append(provided)  # type: ignore[arg-type]
+        elif imp.kind == ExternKind.TAG:
+            instance.tags.append(provided)  # type: ignore[arg-type]
         else:
             instance.globals.append(provided)  # type: ignore[arg-type]
 
@@ -149,6 +156,8 @@ def instantiate(
         )
     for glob in module.globals:
         instance.globals.append(GlobalInstance(glob.type, evaluate_const(glob.init, instance.globals, instance.funcs)))
+    for tag in module.tags:
+        instance.tags.append(TagInstance(module.types[tag.type_index]))
     for table in module.tables:
         if table.type.limits.min > sandbox.max_table_elements:
             raise Trap(RESOURCE_LIMIT, f"{RESOURCE_LIMIT}: table of {table.type.limits.min} elements")
@@ -170,6 +179,8 @@ def instantiate(
         namespace[f"M{i}"] = memory_instance
     for i, global_instance in enumerate(instance.globals):
         namespace[f"G{i}"] = global_instance
+    for i, tag_instance in enumerate(instance.tags):
+        namespace[f"TAG{i}"] = tag_instance
     elements: list[Any] = [
         [evaluate_const(e, instance.globals, instance.funcs) for e in seg.init] for seg in module.elements
     ]
@@ -184,7 +195,7 @@ def instantiate(
         instance.funcs[index].code = code
 
     for export in module.exports:
-        spaces: list[list[Any]] = [instance.funcs, instance.tables, instance.memories, instance.globals]
+        spaces: list[list[Any]] = [instance.funcs, instance.tables, instance.memories, instance.globals, instance.tags]
         instance.exports[export.name] = spaces[export.kind][export.index]
 
     # Active segments are table.init / memory.init of the whole segment, then

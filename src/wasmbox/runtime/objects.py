@@ -114,3 +114,12 @@ class GlobalInstance:
     def __init__(self, global_type: GlobalType, value: object) -> None:
         self.type = global_type
         self.value = value
+
+
+class TagInstance:
+    """An exception tag: exceptions carry one; ``catch`` clauses compare them by identity."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, func_type: FuncType) -> None:
+        self.type = func_type

@@ -48,6 +48,8 @@ TRAP_KINDS = {
     9: "undefined element",
     10: "uninitialized element",
     11: "indirect call type mismatch",
+    12: "exception",  # a wasm exception is unwinding; the host holds it (try_table may catch it)
+    13: "null exception reference",
 }
 TRAP = {kind: code for code, kind in TRAP_KINDS.items()}
 
@@ -57,6 +59,9 @@ CALL_INDIRECT = "wasmbox_call_indirect"  # i32 (ctx, i32 type_index, i32 table, 
 MEMORY_GROW = "wasmbox_memory_grow"  # i32 (ctx, i32 delta) -> old pages or -1
 RUNTIME_OP = "wasmbox_runtime_op"  # i32 (ctx, i32 op, ptr slots): table and segment operations
 REFRESH_TABLE = "wasmbox_refresh_table"  # void (ptr mirror): rebuild a mirror whose table changed
+THROW = "wasmbox_throw"  # i32 (ctx, i32 tag, ptr slots): make the pending exception (always returns 12)
+THROW_REF = "wasmbox_throw_ref"  # i32 (ctx, i64 exnref): rethrow
+CATCH = "wasmbox_catch"  # i32 (ctx, i32 tag or -1, i32 want_ref, ptr slots): 1 and the payload if it matches
 COMPILE = "wasmbox_compile"  # i32 (ctx, i64 func_index): lazy mode, compile a function on its first call
 
 # A table as native code sees it: {u64 length; ptr entries; i32 dirty}; each entry is

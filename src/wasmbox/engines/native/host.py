@@ -19,9 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import numeric
-from ...errors import Exhaustion, Trap, TrapFrame
+from ...errors import Exhaustion, Trap, TrapFrame, WasmException
 from ...ir.module import Module
-from ...ir.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, ValType
+from ...ir.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, ValType
 from ...runtime.objects import GlobalInstance
 from ...runtime.operations import (
     call_indirect,
@@ -34,6 +34,7 @@ from ...runtime.operations import (
 )
 from .abi import (
     CALL_INDIRECT,
+    CATCH,
     COMPILE,
     CONTEXT_FIELDS,
     FRAME_RING,
@@ -45,6 +46,9 @@ from .abi import (
     OFFSET,
     REFRESH_TABLE,
     RUNTIME_OP,
+    THROW,
+    THROW_REF,
+    TRAP,
     TRAP_KINDS,
 )
 from .lower import RUNTIME_OPS, slot_count, slot_layout
@@ -136,7 +140,7 @@ def object_of(handle: int) -> Any:
 
 def encode(value: Any, t: ValType) -> int:
     """A run-time value (see ``numeric``) as the bits in a u64 slot."""
-    if t is FUNCREF or t is EXTERNREF:
+    if t is FUNCREF or t is EXTERNREF or t is EXNREF:
         return handle_of(value)
     if t is I32:
         return int(value) & 0xFFFFFFFF
@@ -166,7 +170,7 @@ def get(slots: Any, at: int, t: ValType) -> Any:
 
 
 def decode(bits: int, t: ValType) -> Any:
-    if t is FUNCREF or t is EXTERNREF:
+    if t is FUNCREF or t is EXTERNREF or t is EXNREF:
         return object_of(bits)
     if t is I32:
         return bits & 0xFFFFFFFF
@@ -230,6 +234,7 @@ class NativeInstance:
         self.namespace = namespace
         self.func_types = module.func_types()
         self.pending: BaseException | None = None
+        self.exception: WasmException | None = None  # the wasm exception native frames are unwinding with
         self.ctx = Context()
         with _lock:
             self.id = next(_ids)
@@ -352,6 +357,10 @@ class NativeInstance:
             pending, self.pending = self.pending, None
             assert pending is not None
             raise pending
+        if kind == "exception":
+            exception, self.exception = self.exception, None
+            assert exception is not None
+            raise exception
         if kind == "stop":
             trap = Trap(self.sandbox.stop or "interrupted")
         elif kind == "call stack exhausted":
@@ -380,6 +389,7 @@ def _instance(ctx_address: int) -> NativeInstance:
 
 
 def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], t: FuncType, slots: Any) -> int:
+    """Call into Python with the slots' values; nonzero (and ctx.trap set) when it failed."""
     try:
         args = [get(slots, at, p) for at, p in zip(slot_layout(t.params), t.params, strict=True)]
         result = function(*args)
@@ -387,18 +397,20 @@ def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], 
         for at, value, r in zip(slot_layout(t.results), values, t.results, strict=True):
             put(slots, at, value, r)
         return 0
+    except WasmException as exception:  # a wasm exception from another instance: catchable here too
+        instance.exception = exception
+        instance.ctx.trap = TRAP["exception"]
+        return 1
     except BaseException as error:  # noqa: BLE001 - kept and re-raised by the entry wrapper
         instance.pending = error
+        instance.ctx.trap = TRAP["host"]
         return 1
 
 
 def _host_call(ctx_address: int, func_index: int, slots: Any) -> int:
     instance = _instance(ctx_address)
     function = instance.namespace[f"f{func_index}"]
-    status = _call_through_slots(instance, function, instance.func_types[func_index], slots)
-    if status:
-        Context.from_address(ctx_address).trap = 7
-    return status
+    return _call_through_slots(instance, function, instance.func_types[func_index], slots)
 
 
 def _call_indirect(ctx_address: int, type_index: int, table_index: int, element: int, slots: Any) -> int:
@@ -410,10 +422,7 @@ def _call_indirect(ctx_address: int, type_index: int, table_index: int, element:
         instance.pending = trap
         Context.from_address(ctx_address).trap = 7
         return 1
-    status = _call_through_slots(instance, function, expected, slots)
-    if status:
-        Context.from_address(ctx_address).trap = 7
-    return status
+    return _call_through_slots(instance, function, expected, slots)
 
 
 def _memory_grow(ctx_address: int, delta: int) -> int:
@@ -453,6 +462,48 @@ def _runtime_op(ctx_address: int, code: int, slots: Any) -> int:
         return 1
 
 
+def _throw(ctx_address: int, tag_index: int, slots: Any) -> int:
+    instance = _instance(ctx_address)
+    tag = instance.namespace[f"TAG{tag_index}"]
+    payload = tuple(get(slots, at, p) for at, p in zip(slot_layout(tag.type.params), tag.type.params, strict=True))
+    instance.exception = WasmException(tag, payload)
+    instance.ctx.trap = TRAP["exception"]
+    return TRAP["exception"]
+
+
+def _throw_ref(ctx_address: int, handle: int) -> int:
+    instance = _instance(ctx_address)
+    exception = object_of(handle)
+    if exception is None:
+        instance.ctx.trap = TRAP["null exception reference"]
+    else:
+        instance.exception = exception
+        instance.ctx.trap = TRAP["exception"]
+    return int(instance.ctx.trap)
+
+
+def _catch(ctx_address: int, tag_index: int, with_ref: int, slots: Any) -> int:
+    """Whether the pending exception matches a catch clause (tag_index 0xFFFFFFFF: catch_all); if so,
+    the payload (for a tagged clause) and the exnref go to the slots and the exception is taken."""
+    instance = _instance(ctx_address)
+    exception = instance.exception
+    if exception is None:
+        return 0
+    types: list[ValType] = []
+    values: list[Any] = []
+    if tag_index != 0xFFFFFFFF:
+        if exception.tag is not instance.namespace[f"TAG{tag_index}"]:
+            return 0
+        types, values = list(exception.tag.type.params), list(exception.payload)
+    if with_ref:
+        types.append(EXNREF)
+        values.append(exception)
+    for at, value, t in zip(slot_layout(types), values, types, strict=True):
+        put(slots, at, value, t)
+    instance.exception = None
+    return 1
+
+
 def _compile(ctx_address: int, func_index: int) -> int:
     instance = _instance(ctx_address)
     try:
@@ -473,4 +524,7 @@ CALLBACKS = {
     RUNTIME_OP: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_runtime_op),
     REFRESH_TABLE: ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_refresh_table),
     COMPILE: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64)(_compile),
+    THROW: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, SlotArray)(_throw),
+    THROW_REF: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64)(_throw_ref),
+    CATCH: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int32, SlotArray)(_catch),
 }

@@ -19,11 +19,12 @@ from typing import Any
 from llvmlite import ir
 
 from ...ir import instructions as ins
-from ...ir.instructions import Instruction
+from ...ir.instructions import Catch, Instruction
 from ...ir.module import Module
-from ...ir.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, ValType
+from ...ir.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, ExternKind, FuncType, ValType
 from .abi import (
     CALL_INDIRECT,
+    CATCH,
     COMPILE,
     ENTRY_CODE,
     ENTRY_CTX,
@@ -38,6 +39,8 @@ from .abi import (
     OFFSET,
     REFRESH_TABLE,
     RUNTIME_OP,
+    THROW,
+    THROW_REF,
     TRAP,
     NotLowered,
 )
@@ -52,7 +55,7 @@ PTR = ir.PointerType()
 LV128 = ir.VectorType(I8, 16)
 L64X2 = ir.VectorType(L64, 2)
 # References are i64 handles into the host's registry of objects (0 is null).
-LLVM_TYPE = {I32: L32, I64: L64, F32: LF32, F64: LF64, V128: LV128, FUNCREF: L64, EXTERNREF: L64}
+LLVM_TYPE = {I32: L32, I64: L64, F32: LF32, F64: LF64, V128: LV128, FUNCREF: L64, EXTERNREF: L64, EXNREF: L64}
 
 
 def zero(t: ir.Type) -> ir.Constant:
@@ -126,6 +129,7 @@ class Control:
     entry_values: list[ir.Value] = field(default_factory=list)  # an if's parameters, for its else arm
     else_block: ir.Block | None = None
     reached: bool = False  # something branches to ``end`` or falls into it
+    catches: bool = False  # a try_table: its catch dispatch is on the handler stack
 
 
 class ModuleLowering:
@@ -169,6 +173,9 @@ class ModuleLowering:
         self.runtime_op = self._declare(RUNTIME_OP, L32, [PTR, L32, PTR])
         self.refresh_table = self._declare(REFRESH_TABLE, ir.VoidType(), [PTR])
         self.compile = self._declare(COMPILE, L32, [PTR, L64]) if lazy else None
+        self.throw = self._declare(THROW, L32, [PTR, L32, PTR])
+        self.throw_ref = self._declare(THROW_REF, L32, [PTR, L64])
+        self.catch = self._declare(CATCH, L32, [PTR, L32, L32, PTR])
         self._intrinsics: dict[tuple[str, tuple[ir.Type, ...]], ir.Function] = {}
         # Type-based alias analysis: linear memory, the runtime's own records (context
         # fields, the memory's size cell) and global cells never alias one another, so
@@ -327,6 +334,8 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.controls: list[Control] = []
         self.traps: dict[int, ir.Block] = {}
         self.trap_words: dict[int, ir.PhiInstr] = {}
+        self.handlers: list[ir.Block] = []  # catch dispatch of the enclosing try_tables, innermost last
+        self.exception_tests: dict[int, ir.Block] = {}
         self.position = 0  # the instruction being lowered
 
     # --- helpers ---------------------------------------------------------------------
@@ -380,10 +389,26 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         word = ir.Constant(L64, (self.index << 32) | self.position)
         b.store(word, b.gep(ring, [slot], source_etype=L64))
 
+    def failure_target(self) -> ir.Block:
+        """Where a call that failed goes: out (unwind), or, inside a try_table, to a test that sends
+        an exception (trap code 12) to the catch clauses and anything else out."""
+        if not self.handlers:
+            return self.unwind
+        handler = self.handlers[-1]
+        test = self.exception_tests.get(id(handler))
+        if test is None:
+            test = self.exception_tests[id(handler)] = self.function.append_basic_block("exception?")
+            saved = self.b.block
+            self.b.position_at_end(test)
+            code = self.ctx_field("trap", L64)
+            self.b.cbranch(self.b.icmp_unsigned("==", code, ir.Constant(L64, TRAP["exception"])), handler, self.unwind)
+            self.b.position_at_end(saved)
+        return test
+
     def check_trap_after_call(self) -> None:
         trapped = self.b.icmp_unsigned("!=", self.ctx_field("trap", L64), ir.Constant(L64, 0))
         ok = self.function.append_basic_block("returned")
-        self.b.cbranch(trapped, self.unwind, ok)
+        self.b.cbranch(trapped, self.failure_target(), ok)
         self.b.position_at_end(ok)
 
     def call_intrinsic(self, name: str, result: ir.Type, args: list[ir.Value]) -> ir.Value:
@@ -568,6 +593,8 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
     def end(self, reachable: bool) -> bool:
         """Close the innermost construct; returns whether code after it is reachable."""
         control = self.controls.pop()
+        if control.catches:
+            self.handlers.pop()
         if control.kind == "func":
             self.close_arm(control, reachable)
             return False
@@ -660,6 +687,15 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             return True
         elif name in ("block", "loop", "if"):
             self.open_block(name, imm[0])
+        elif name == "try_table":
+            self.try_table(*imm)
+        elif name == "throw":
+            self.throw(imm[0])
+            return True
+        elif name == "throw_ref":
+            self.b.call(self.owner.throw_ref, [self.ctx, self.pop()])
+            self.b.branch(self.failure_target())
+            return True
         elif name == "else":
             self.else_arm(True)
         elif name == "end":
@@ -706,6 +742,61 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         else:
             raise NotLowered(f"the native engine does not compile {name} yet")
         del b
+
+    def tag_type(self, tag_index: int) -> FuncType:
+        imported = [imp.desc for imp in self.module.imported(ExternKind.TAG)]
+        type_indices = [*imported, *(tag.type_index for tag in self.module.tags)]
+        return self.module.types[type_indices[tag_index]]  # type: ignore[index]
+
+    def throw(self, tag_index: int) -> None:
+        """Hand the payload to the host, which makes the exception; then fail as a trap would."""
+        t = self.tag_type(tag_index)
+        values = self.pop_n(len(t.params))
+        slots = self.entry_alloca(ir.ArrayType(L64, max(slot_count(t.params), 1)))
+        for at, value, p in zip(slot_layout(t.params), values, t.params, strict=True):
+            store_slot(self.b, slots, at, value, p)
+        self.note_frame()
+        self.b.call(self.owner.throw, [self.ctx, ir.Constant(L32, tag_index), slots])
+        self.b.branch(self.failure_target())
+
+    def try_table(self, block_type: object, catches: Any) -> None:
+        """A block whose calls and throws, when an exception comes out of them, go to its catch clauses.
+
+        The clauses are tried in order by the host (tag identity); a match clears the
+        exception and branches to its label (relative to the try_table's enclosing blocks)
+        with the payload and/or the exnref; no match passes the exception outwards.
+        """
+        b = self.b
+        dispatch = self.function.append_basic_block("catch")
+        outer = self.failure_target()  # where an uncaught exception goes next
+        saved = b.block
+        b.position_at_end(dispatch)
+        for kind, tag_index, label in catches:
+            target = self.controls[-1 - label]
+            payload = list(self.tag_type(tag_index).params) if kind in (Catch.CATCH, Catch.CATCH_REF) else []
+            with_ref = kind in (Catch.CATCH_REF, Catch.CATCH_ALL_REF)
+            types = [*payload, EXNREF] if with_ref else payload
+            slots = self.entry_alloca(ir.ArrayType(L64, max(slot_count(types), 1)))
+            tag_operand = ir.Constant(L32, tag_index if kind in (Catch.CATCH, Catch.CATCH_REF) else 0xFFFFFFFF)
+            matched = b.call(self.owner.catch, [self.ctx, tag_operand, ir.Constant(L32, int(with_ref)), slots])
+            take = self.function.append_basic_block("caught")
+            following = self.function.append_basic_block("next_catch")
+            b.cbranch(b.icmp_unsigned("!=", matched, ir.Constant(L32, 0)), take, following)
+            b.position_at_end(take)
+            b.store(ir.Constant(L64, 0), b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap"])], source_etype=I8))
+            values = [load_slot(b, slots, at, t) for at, t in zip(slot_layout(types), types, strict=True)]
+            carried = target.slots if target.kind == "loop" else target.end_slots
+            if target.kind != "loop":
+                target.reached = True
+            for value, slot in zip(values, carried, strict=True):
+                b.store(value, slot)
+            b.branch(target.label)
+            b.position_at_end(following)
+        b.branch(outer)
+        b.position_at_end(saved)
+        self.open_block("block", block_type)
+        self.controls[-1].catches = True
+        self.handlers.append(dispatch)
 
     def global_cell(self, index: int) -> ir.Value:
         table = self.ctx_field("globals", PTR)
@@ -829,7 +920,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         status = self.b.call(function, call_args)
         failed = self.b.icmp_unsigned("!=", status, ir.Constant(L32, 0))
         ok = self.function.append_basic_block("host_ok")
-        self.b.cbranch(failed, self.unwind, ok)
+        self.b.cbranch(failed, self.failure_target(), ok)
         self.b.position_at_end(ok)
         self.stack.extend(
             load_slot(self.b, slots, at, r) for at, r in zip(slot_layout(t.results), t.results, strict=True)
