@@ -109,7 +109,7 @@ class LazyCode:
                 lowering = ModuleLowering(self.module, self.prefix, jit().triple, self.interruptible, True, index)
                 lowering.lower()
                 entry, function = f"{self.prefix}_entry{index}", f"{self.prefix}_f{index}"
-                addresses = jit().add(lowering.ir, [entry, function])
+                addresses = jit().add_fast(lowering.ir, [entry, function])
                 found = self.functions[index] = (addresses[entry], addresses[function])
             return found
 

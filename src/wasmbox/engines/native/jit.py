@@ -22,6 +22,7 @@ import llvmlite.binding as llvm
 from llvmlite import ir
 
 OPTIMIZATION_LEVEL = 2
+FAST_CODEGEN_LEVEL = 0
 _SOURCES = ("abi.py", "lower.py", "simd.py", "jit.py", "host.py")
 
 
@@ -31,7 +32,7 @@ def engine_version() -> str:
     here = Path(__file__).parent
     for name in _SOURCES:
         digest.update((here / name).read_bytes())
-    digest.update(f"O{OPTIMIZATION_LEVEL}".encode())
+    digest.update(f"O{OPTIMIZATION_LEVEL} fast O{FAST_CODEGEN_LEVEL}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -44,6 +45,11 @@ class Jit:
         cpu, features = llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
         self.machine = target.create_target_machine(
             cpu=cpu, features=features, opt=OPTIMIZATION_LEVEL, codemodel="jitdefault"
+        )
+        # Lazily compiled functions are compiled while the program waits: a light pipeline
+        # (SROA, instcombine, simplifycfg) and LLVM's fast instruction selection.
+        self.fast_machine = target.create_target_machine(
+            cpu=cpu, features=features, opt=FAST_CODEGEN_LEVEL, codemodel="jitdefault"
         )
         from .host import CALLBACKS
 
@@ -97,6 +103,35 @@ class Jit:
             self.engine.add_module(parsed)
             self.engine.finalize_object()
             return {name: self.engine.get_function_address(name) for name in names}
+
+    def add_fast(self, module: ir.Module, names: list[str]) -> dict[str, int]:
+        """Compile ``module`` quickly (lazy functions): light optimisation, fast code generation."""
+        path = self.cache / f"{module.name}.o"
+        try:
+            data = path.read_bytes()
+            self.cache_hits += 1
+        except OSError:
+            parsed = llvm.parse_assembly(str(module))
+            passes = llvm.create_new_module_pass_manager()
+            passes.add_sroa_pass()
+            passes.add_instruction_combine_pass()
+            passes.add_simplify_cfg_pass()
+            passes.run(parsed, llvm.create_pass_builder(self.fast_machine, llvm.create_pipeline_tuning_options(1)))
+            data = self.fast_machine.emit_object(parsed)
+            self._write(path, data)
+        with self.lock:
+            self.engine.add_object_file(llvm.ObjectFileRef.from_data(data))
+            self.engine.finalize_object()
+            return {name: self.engine.get_function_address(name) for name in names}
+
+    def _write(self, path: Path, data: bytes) -> None:
+        try:
+            self.cache.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.cache, delete=False) as partial:
+                partial.write(data)
+            os.replace(partial.name, path)
+        except OSError:
+            pass
 
 
 @cache
