@@ -106,10 +106,14 @@ class LazyCode:
                 from .jit import jit
                 from .lower import ModuleLowering
 
-                lowering = ModuleLowering(self.module, self.prefix, jit().triple, self.interruptible, True, index)
-                lowering.lower()
                 entry, function = f"{self.prefix}_entry{index}", f"{self.prefix}_f{index}"
-                addresses = jit().add_fast(lowering.ir, [entry, function])
+                cached = jit().cached_object(f"{self.prefix}_f{index}")
+                if cached is not None:  # no need to lower it at all
+                    addresses = jit().add_object(cached, [entry, function])
+                else:
+                    lowering = ModuleLowering(self.module, self.prefix, jit().triple, self.interruptible, True, index)
+                    lowering.lower()
+                    addresses = jit().add_fast(lowering.ir, [entry, function])
                 found = self.functions[index] = (addresses[entry], addresses[function])
             return found
 

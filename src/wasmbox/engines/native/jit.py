@@ -104,13 +104,26 @@ class Jit:
             self.engine.finalize_object()
             return {name: self.engine.get_function_address(name) for name in names}
 
+    def cached_object(self, name: str) -> bytes | None:
+        """The cached object code of the IR module ``name``, if any."""
+        try:
+            data = (self.cache / f"{name}.o").read_bytes()
+        except OSError:
+            return None
+        self.cache_hits += 1
+        return data
+
+    def add_object(self, data: bytes, names: list[str]) -> dict[str, int]:
+        with self.lock:
+            self.engine.add_object_file(llvm.ObjectFileRef.from_data(data))
+            self.engine.finalize_object()
+            return {name: self.engine.get_function_address(name) for name in names}
+
     def add_fast(self, module: ir.Module, names: list[str]) -> dict[str, int]:
         """Compile ``module`` quickly (lazy functions): light optimisation, fast code generation."""
         path = self.cache / f"{module.name}.o"
-        try:
-            data = path.read_bytes()
-            self.cache_hits += 1
-        except OSError:
+        data = self.cached_object(module.name)
+        if data is None:
             parsed = llvm.parse_assembly(str(module))
             passes = llvm.create_new_module_pass_manager()
             passes.add_sroa_pass()
@@ -119,10 +132,7 @@ class Jit:
             passes.run(parsed, llvm.create_pass_builder(self.fast_machine, llvm.create_pipeline_tuning_options(1)))
             data = self.fast_machine.emit_object(parsed)
             self._write(path, data)
-        with self.lock:
-            self.engine.add_object_file(llvm.ObjectFileRef.from_data(data))
-            self.engine.finalize_object()
-            return {name: self.engine.get_function_address(name) for name in names}
+        return self.add_object(data, names)
 
     def _write(self, path: Path, data: bytes) -> None:
         try:
