@@ -597,16 +597,22 @@ class _Decoder:
         self.m.customs.append(CustomSection(name, data, after))
 
 
-def instruction_offset(data: bytes, function: Function, position: int) -> int | None:
-    """Byte offset of instruction ``position`` of a decoded ``function``."""
-    if function.body_offset is None:
-        return None
-    r = Reader(data, function.body_offset)
+def body_instruction_offsets(data: bytes, body_offset: int) -> list[int]:
+    """The byte offset of every instruction of the code entry at ``body_offset`` (after its locals)."""
+    r = Reader(data, body_offset)
     for _ in range(r.u32()):
         r.u32()
         r.byte()
     offsets: list[int] = []
     read_expr(r, offsets)
+    return offsets
+
+
+def instruction_offset(data: bytes, function: Function, position: int) -> int | None:
+    """Byte offset of instruction ``position`` of a decoded ``function``."""
+    if function.body_offset is None:
+        return None
+    offsets = body_instruction_offsets(data, function.body_offset)
     return offsets[position] if position < len(offsets) else None
 
 
@@ -670,11 +676,5 @@ def function_instruction_offsets(module: Module, data: bytes | None = None) -> d
     result: dict[int, list[int]] = {}
     for index, function in enumerate(located):
         assert function.body_offset is not None
-        r = Reader(data, function.body_offset)
-        for _ in range(r.u32()):
-            r.u32()
-            r.byte()
-        offsets: list[int] = []
-        read_expr(r, offsets)
-        result[first + index] = offsets
+        result[first + index] = body_instruction_offsets(data, function.body_offset)
     return result
