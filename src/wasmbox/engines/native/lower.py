@@ -721,7 +721,6 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
     def simd_instruction(self, name: str, imm: tuple[Any, ...]) -> None:
         from . import simd
 
-        b = self.b
         if name == "v128.const":
             self.stack.append(self.opaque(ir.Constant(LV128, list(bytes(imm[0])))))
         elif name in simd.SIMD:
@@ -741,7 +740,6 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             simd.memory(self, name, imm)
         else:
             raise NotLowered(f"the native engine does not compile {name} yet")
-        del b
 
     def tag_type(self, tag_index: int) -> FuncType:
         imported = [imp.desc for imp in self.module.imported(ExternKind.TAG)]
