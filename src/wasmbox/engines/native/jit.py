@@ -80,15 +80,8 @@ class Jit:
         return data
 
     def _store(self, module: llvm.ModuleRef, buffer: bytes) -> None:
-        if not module.name.startswith("w"):
-            return
-        try:
-            self.cache.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=self.cache, delete=False) as partial:
-                partial.write(buffer)
-            os.replace(partial.name, self._path(module))
-        except OSError:
-            pass  # a read-only or full disk only costs the next run a compile
+        if module.name.startswith("w"):
+            self._write(self._path(module), buffer)
 
     def add(self, module: ir.Module, names: list[str]) -> dict[str, int]:
         """Verify, optimise and compile ``module`` (or take its code from the cache); the addresses of ``names``."""
@@ -141,7 +134,7 @@ class Jit:
                 partial.write(data)
             os.replace(partial.name, path)
         except OSError:
-            pass
+            pass  # a read-only or full disk only costs the next run a compile
 
 
 @cache
