@@ -21,9 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import numeric
-from .engines.interp import InterpEngine
-from .engines.native import NativeEngine
-from .engines.native import available as native_available
+from .engines.registry import DEFAULT_ENGINE, ENGINE_CLASSES
 from .errors import LinkError, Trap, WasiExit
 from .ir.module import Module as ModuleIR
 from .ir.types import F32, F64, FUNCREF, I32, I64, V128, FuncType, GlobalType, ValType
@@ -38,12 +36,8 @@ from .validate import validate_module
 if TYPE_CHECKING:
     from .wasi import WasiConfig, WasiInstance
 
-_ENGINE_CLASSES: dict[str, Callable[[], Any]] = {"interp": InterpEngine}
-if native_available():
-    _ENGINE_CLASSES["native"] = NativeEngine
+_ENGINE_CLASSES = ENGINE_CLASSES
 ENGINES: tuple[str, ...] = tuple(_ENGINE_CLASSES)
-# What "auto" picks: machine code when llvmlite is there, else the portable engine.
-DEFAULT_ENGINE = "native" if "native" in _ENGINE_CLASSES else "interp"
 
 
 class Store:
@@ -125,7 +119,8 @@ class Module:
 
     def __init__(self, source: bytes | bytearray | str, name: str | None = None) -> None:
         data = bytes(source) if isinstance(source, bytes | bytearray) else source
-        self.ir: ModuleIR = load_module(data, name)
+        # Bodies stay bytes until used: validation checks them (natively, for large modules).
+        self.ir: ModuleIR = load_module(data, name, lazy=True)
         validate_module(self.ir)
         self.name = name
 

@@ -14,14 +14,16 @@ def is_binary(data: bytes) -> bool:
     return data[:4] == MAGIC
 
 
-def load_module(source: bytes | str, name: str | None = None) -> Module:
+def load_module(source: bytes | str, name: str | None = None, lazy: bool = False) -> Module:
     """Decode a binary module or parse a text one (not validated).
 
-    Errors carry ``name`` so messages say which file was wrong.
+    Errors carry ``name`` so messages say which file was wrong.  ``lazy``
+    leaves a binary's function bodies undecoded until used (for callers that
+    validate at once: see ``decode_module``).
     """
     if isinstance(source, bytes) and is_binary(source):
         try:
-            module = decode_module(source)
+            module = decode_module(source, lazy=lazy)
         except MalformedError as e:
             e.source = name
             raise MalformedError(e.message, offset=e.offset, source=name) from None

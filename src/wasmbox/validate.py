@@ -10,9 +10,11 @@ Error messages use the spec tests' words ("type mismatch", "unknown local").
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 
-from .errors import ValidationError
+from . import native_validation
+from .errors import MalformedError, ValidationError
 from .ir import instructions as ins
 from .ir.instructions import Catch, Imm, Instruction
 from .ir.module import Expr, Module, SegmentMode
@@ -138,7 +140,9 @@ def validate_module(module: Module) -> None:
             gc.enable()
 
 
-def _validate_module(module: Module) -> None:
+def validate_declarations(module: Module) -> Context:
+    """Everything but the function bodies (limits, constant expressions, segments, start, exports);
+    the context the bodies are checked in."""
     c = Context(module)
     for imp in module.imports:
         if imp.kind == ExternKind.TABLE:
@@ -198,11 +202,19 @@ def _validate_module(module: Module) -> None:
         if export.index >= size:
             raise ValidationError(f"unknown {noun} {export.index}")
 
+    return c
+
+
+def _validate_module(module: Module) -> None:
+    c = validate_declarations(module)
     first = module.num_imported_funcs()
-    for offset, func in enumerate(module.funcs):
+    for offset in _bodies_to_check(module):
+        func = module.funcs[offset]
         func_type = c.types[func.type_index]
         try:
             validate_function(c, func_type, func.locals, func.body)
+        except MalformedError as error:  # a lazily decoded body, decoded only now
+            raise MalformedError(error.message, offset=error.offset, source=module.source_name) from None
         except _Fail as failure:
             message, position = failure.args
             name = module.names.functions.get(first + offset)
@@ -217,6 +229,31 @@ def _validate_module(module: Module) -> None:
                 instruction=position,
                 line=line,
             ) from None
+
+
+# Undecoded code (bytes of lazily decoded bodies) from which the native validator checks bodies;
+# below it, Python alone (the native validator costs a JIT start-up).
+NATIVE_VALIDATION_BYTES = int(os.environ.get("WASMBOX_NATIVE_VALIDATION_BYTES", str(1 << 20)))
+
+
+def _bodies_to_check(module: Module) -> list[int]:
+    """The defined functions whose bodies Python must validate: all of them, or, when the native
+    validator checked the undecoded ones, the decoded ones and those it refused."""
+    from .binary.decode import MAX_LOCALS, EncodedBody
+
+    bodies: list[tuple[int, int, int]] = []
+    source = None
+    for index, function in enumerate(module.funcs):
+        if isinstance(function.source, EncodedBody):
+            source = function.source
+            bodies.append((index, source.start, source.end))
+    size = sum(end - start for _, start, end in bodies)
+    if source is None or size < NATIVE_VALIDATION_BYTES or not native_validation.available():
+        return list(range(len(module.funcs)))
+    undecoded = [index for index, _, _ in bodies]
+    refused = native_validation.refused_bodies(module, source.data, bodies, source.features, MAX_LOCALS)
+    pending = set(undecoded)
+    return sorted({*refused, *(i for i in range(len(module.funcs)) if i not in pending)})
 
 
 def _check_limits(limits: Limits, bound: int, kind: str) -> None:

@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import numeric
-from .engines.interp import InterpEngine
-from .engines.native import NativeEngine
-from .engines.native import available as native_available
+from .engines.registry import ENGINE_CLASSES
 from .errors import Exhaustion, LinkError, MalformedError, Trap, ValidationError, WasmError, WasmException
 from .ir.instructions import ALL_FEATURES
 from .ir.types import (
@@ -40,9 +38,7 @@ from .runtime.sandbox import Sandbox
 from .text.script import Action, Command, Value, parse_script
 from .validate import validate_module
 
-ENGINES: dict[str, Callable[[], Any]] = {"interp": InterpEngine}
-if native_available():
-    ENGINES["native"] = NativeEngine
+ENGINES = ENGINE_CLASSES
 
 
 @dataclass(frozen=True)

@@ -33,3 +33,32 @@ def test_runner_reports_wrong_results_and_traps(tmp_path: Path) -> None:
     )
     result = run_script(script)
     assert (result.passed, result.failed) == (2, 3)
+
+
+EXCEPTION_SCRIPTS = [Path(__file__).parent / "wast" / "exceptions.wast"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    EXCEPTION_SCRIPTS + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")],
+    ids=lambda p: p.name,
+)
+def test_exception_handling_on_the_portable_engine(path: Path) -> None:
+    """try_table/throw/throw_ref: each level of the translated dispatch catches in an ``except``."""
+    result = run_script(path, "interp")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed >= 13
+
+
+@pytest.mark.parametrize("path", core_wast_files(), ids=lambda p: p.name)
+def test_script_passes_tiered(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As large modules run: every function starts on the baseline interpreter and is translated
+    once hot (here after one block per instruction, so most move up mid-script)."""
+    from wasmbox.engines import interp, tiers
+
+    require_testsuite()
+    monkeypatch.setattr(interp, "TIERED_FUNCTIONS", 0)
+    monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
+    result = run_script(path, "interp", WASM_2_0)
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed > 0

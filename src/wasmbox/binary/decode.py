@@ -52,8 +52,17 @@ SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 1
 MAX_LOCALS = 50_000
 
 
-def decode_module(data: bytes | bytearray | memoryview, features: frozenset[str] = ins.DEFAULT_FEATURES) -> Module:
+def decode_module(
+    data: bytes | bytearray | memoryview, features: frozenset[str] = ins.DEFAULT_FEATURES, lazy: bool = False
+) -> Module:
     """Decode a whole binary module; raises :class:`MalformedError`.
+
+    ``lazy`` leaves function bodies (locals and instructions) as bytes until
+    first used (see :class:`EncodedBody`): errors inside a body then surface
+    when it is decoded, which validation does for every body, so only callers
+    that validate next should ask for it.  A lazy module also keeps its data
+    count as declared (an eager decode drops it when no body needs it, so the
+    module encodes back to the same bytes).
 
     The cyclic garbage collector is paused meanwhile: decoding creates
     millions of acyclic objects, and collections triggered by their count
@@ -62,7 +71,7 @@ def decode_module(data: bytes | bytearray | memoryview, features: frozenset[str]
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Decoder(bytes(data), features).module()
+        return _Decoder(bytes(data), features, lazy).module()
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -361,11 +370,65 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
             frames.append(op is op_if)
 
 
+def decode_code_entry(r: Reader, end: int, has_data_count: bool) -> tuple[list[ValType], Expr, bool]:
+    """A code entry's locals and body, from ``r.pos`` (after its size) to ``end``; and whether it
+    uses ``memory.init``/``data.drop`` (which need the data count section)."""
+    start = r.pos
+    locals_: list[ValType] = []
+    total = 0
+    for _ in range(r.length()):
+        n = r.u32()
+        total += n
+        t = read_valtype(r)
+        if total > MAX_LOCALS:
+            # The spec allows 2^32-1; like wasmtime we refuse more than
+            # an engine could ever allocate instead of exhausting memory.
+            raise r.error("too many locals", start)
+        locals_.extend([t] * n)
+    data_ops: list[int] = []
+    body = read_expr(r, None, data_ops)
+    if r.pos != end:
+        raise r.error("section size mismatch", start)
+    if data_ops and not has_data_count:
+        raise r.error("data count section required", start)
+    return locals_, body, bool(data_ops)
+
+
+class EncodedBody:
+    """A code entry not decoded yet (``decode_module(..., lazy=True)``): decoded when first used."""
+
+    __slots__ = ("data", "start", "end", "section_end", "features", "has_data_count")
+
+    def __init__(
+        self, data: bytes, start: int, end: int, section_end: int, features: frozenset[str], has_data_count: bool
+    ) -> None:
+        self.data = data
+        self.start = start
+        self.end = end
+        self.section_end = section_end
+        self.features = features
+        self.has_data_count = has_data_count
+
+    def decode(self) -> tuple[list[ValType], Expr]:
+        # Reads may run to the end of the code section, as in an eager decode, so a
+        # body whose size is wrong gets the same error ("section size mismatch").
+        r = Reader(self.data, self.start, self.section_end, self.features)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            locals_, body, _ = decode_code_entry(r, self.end, self.has_data_count)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return locals_, body
+
+
 class _Decoder:
-    def __init__(self, data: bytes, features: frozenset[str]) -> None:
+    def __init__(self, data: bytes, features: frozenset[str], lazy: bool = False) -> None:
         self.r = Reader(data, features=features)
         self.m = Module()
         self.uses_data_instructions = False
+        self.lazy = lazy
 
     def module(self) -> Module:
         r, m = self.r, self.m
@@ -438,7 +501,7 @@ class _Decoder:
             raise r.error("function and code section have inconsistent lengths")
         if m.data_count and not m.datas:
             raise r.error("data count and data section have inconsistent lengths")
-        if m.data_count is not None and not self.uses_data_instructions:
+        if m.data_count is not None and not self.uses_data_instructions and not self.lazy:
             # The count only serves single-pass validation of memory.init and
             # data.drop; without them the IR keeps the canonical form (none).
             m.data_count = None
@@ -558,26 +621,14 @@ class _Decoder:
         for i in range(count):
             size = r.length()
             start = r.pos
-            locals_: list[ValType] = []
-            total = 0
-            for _ in range(r.length()):
-                n = r.u32()
-                total += n
-                t = read_valtype(r)
-                if total > MAX_LOCALS:
-                    # The spec allows 2^32-1; like wasmtime we refuse more than
-                    # an engine could ever allocate instead of exhausting memory.
-                    raise r.error("too many locals", start)
-                locals_.extend([t] * n)
-            data_ops: list[int] = []
-            body = read_expr(r, None, data_ops)
-            if r.pos != start + size:
-                raise r.error("section size mismatch", start)
-            if data_ops:
-                if self.m.data_count is None:
-                    raise r.error("data count section required", start)
-                self.uses_data_instructions = True
             type_index = type_indices[i] if i < len(type_indices) else 0
+            if self.lazy:
+                source = EncodedBody(r.data, start, start + size, r.end, r.features, self.m.data_count is not None)
+                funcs.append(Function(type_index, body_offset=start, source=source))
+                r.pos = start + size
+                continue
+            locals_, body, uses_data = decode_code_entry(r, start + size, self.m.data_count is not None)
+            self.uses_data_instructions |= uses_data
             funcs.append(Function(type_index, locals_, body, body_offset=start))
         return funcs
 

@@ -24,15 +24,16 @@ inlined as expressions written here from the same rules.
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import numeric, simd
-from ..errors import Trap
+from ..errors import Trap, WasmException
 from ..ir import instructions as ins
-from ..ir.instructions import Instruction
+from ..ir.instructions import Catch, Instruction
 from ..ir.module import Module
 from ..ir.types import F32, F64, I32, I64, V128, FuncType, ValType
 from ..runtime.observer import Observer
@@ -263,6 +264,9 @@ LANE_WIDTH = {"8": 1, "16": 2, "32": 4, "64": 8}
 
 
 MAX_LOOP_NESTING = 14  # Python loops per function; CPython's limit is 20 blocks
+# With try_table, each loop level may also hold a ``try`` (and the innermost an
+# ``except`` handler): two blocks per level, three for the handler.
+MAX_LOOP_NESTING_WITH_TRY = 7
 
 
 @dataclass
@@ -282,6 +286,7 @@ class Level:
     segments: set[int] = field(default_factory=set)
     exits: dict[int, Level] = field(default_factory=dict)
     first_line: int = 0  # index in lines of its first segment's header
+    try_sites: set[int] = field(default_factory=set)  # innermost try_table ids of the raise sites in its chain
 
     @property
     def body_indent(self) -> int:
@@ -297,7 +302,9 @@ class Level:
         return level
 
 
-def structured_constructs(body: list[Instruction]) -> tuple[set[int], set[int]]:
+def structured_constructs(
+    body: list[Instruction], max_loop_nesting: int = MAX_LOOP_NESTING
+) -> tuple[set[int], set[int]]:
     """Positions of the ``if`` and ``block`` instructions that can be emitted
     as Python ``if``s, in one walk over the body.
 
@@ -317,7 +324,7 @@ def structured_constructs(body: list[Instruction]) -> tuple[set[int], set[int]]:
         if instr.op in ins.BLOCK_OPENERS:
             if name == "loop":
                 loops += 1
-                if loops > MAX_LOOP_NESTING:
+                if loops > max_loop_nesting:
                     rejected.update(p for _, p in stack)
             elif name == "try_table":
                 rejected.update(p for _, p in stack)
@@ -363,6 +370,16 @@ class Frame:
     then_dead: bool = False
     arms: int = 0  # arms opened by a structured block's br_ifs, closed at its end
     reached: bool = False  # a br jumps to this structured block's end
+    try_id: int = 0  # a try_table's id (its catch clauses are in FunctionTranslator.try_clauses)
+
+
+@dataclass
+class CatchClause:
+    """A try_table's catch clause, resolved against the frames enclosing the try_table."""
+
+    tag: int | None  # tag index; None for catch_all
+    with_ref: bool  # also (or only) pass the exception itself, the exnref
+    target: Frame  # the construct whose label the clause branches to
 
 
 @dataclass
@@ -403,6 +420,14 @@ class FunctionTranslator:
     line_starts: list[tuple[int, int]] = field(default_factory=list)
     head_lines: int = 0
     pending_fuel: int = 0  # instructions emitted since fuel was last charged
+    # Exception handling: try_table ids count from 1 (0: outside every try_table). A call or
+    # throw inside one first sets ``et`` to the innermost id, so a level's ``except`` knows
+    # which clauses apply; each id's parent is the try_table around it.
+    has_try: bool = False
+    try_parents: dict[int, int] = field(default_factory=dict)
+    try_clauses: dict[int, list[CatchClause]] = field(default_factory=dict)
+    current_try: int = 0
+    max_loop_nesting: int = MAX_LOOP_NESTING
 
     # --- emission -----------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -550,7 +575,10 @@ class FunctionTranslator:
         self.frames.append(Frame("func", 0, 0, len(self.func_type.results), 0))
         body_lines_start = len(self.lines)
         skip_depth = 0
-        self.structured, self.structured_block_positions = structured_constructs(self.body)
+        self.has_try = any(instr.op is ins.OP_TRY_TABLE for instr in self.body)
+        if self.has_try:
+            self.max_loop_nesting = MAX_LOOP_NESTING_WITH_TRY
+        self.structured, self.structured_block_positions = structured_constructs(self.body, self.max_loop_nesting)
         for position, instr in enumerate(self.body[:-1]):
             self.position = position
             if self.dead:
@@ -589,15 +617,18 @@ class FunctionTranslator:
             head.append("    mv = M0.view")
         for i, t in enumerate(self.local_types[len(params) :], start=len(params)):
             head.append(f"    l{i} = {ZERO.get(t, 'None')}")
+        if self.has_try:
+            head.append("    et = 0")
         if self.observed:
             head.append(f"    ENTER({self.func_index}, {_tuple(params)})")
         if self.levels[0].segments != {0}:
             head.append("    pc = 0")
             head.append("    while True:")
-            head.append("        if pc == 0:")
-            tail = ['        raise AssertionError("no basic block for pc")']
+            self.lines = ["        if pc == 0:", *body, '        raise AssertionError("no basic block for pc")']
+            self.line_starts = [(line + 1, position) for line, position in self.line_starts]
+            self.wrap_in_handler(self.levels[0], 0, 8)
             self.head_lines = len(head)
-            return "\n".join(head + body + tail) + "\n"
+            return "\n".join(head + self.lines) + "\n"
         self.head_lines = len(head)
         return "\n".join(head + [line[8:] for line in body]) + "\n"
 
@@ -763,6 +794,21 @@ class FunctionTranslator:
             self.dead = True
         elif op.feature == "simd":
             self.simd_instruction(name, op, imm)
+        elif name == "try_table":
+            self.try_table(imm[0], imm[1])
+        elif name == "throw":
+            payload = self.pop_n(len(self.module.tag_types()[imm[0]].params))
+            self.charge_fuel()
+            self.mark_raise_site()
+            carried = _tuple([e.expr for e in payload]) if payload else "()"
+            self.emit(f"raise WasmException(TAG{imm[0]}, {carried})")
+            self.dead = True
+        elif name == "throw_ref":
+            exception = self.pop()
+            self.charge_fuel()
+            self.mark_raise_site()
+            self.emit(f"throw_ref({exception.expr})")
+            self.dead = True
         elif name == "ref.null":
             self.stack.append(Entry("None", frozenset()))
         elif name == "ref.func":
@@ -838,6 +884,7 @@ class FunctionTranslator:
 
     def call(self, target: str, callee: FuncType, args: list[Entry]) -> None:
         self.charge_fuel()
+        self.mark_raise_site()
         call = f"{target}({', '.join(e.expr for e in args)})"
         results = len(callee.results)
         base = len(self.stack)
@@ -863,7 +910,7 @@ class FunctionTranslator:
             self.loop_headers.add(header)
             self.emit(f"pc = {header}")
             loop_levels = sum(1 for level in self.levels if level.kind == "loop")
-            own_level = loop_levels <= MAX_LOOP_NESTING
+            own_level = loop_levels <= self.max_loop_nesting
             if own_level:
                 self.emit("while True:")
                 self.levels.append(
@@ -938,6 +985,91 @@ class FunctionTranslator:
         assert frame.else_pc is not None
         self.start_segment(frame.else_pc)
 
+    # --- exception handling ------------------------------------------------------
+    def mark_raise_site(self) -> None:
+        """A call or throw: say which try_table it is in, for the handler of its level."""
+        if self.has_try:
+            self.emit(f"et = {self.current_try}")
+            if self.current_try:
+                self.levels[-1].loop.try_sites.add(self.current_try)
+
+    def try_table(self, block_type: object, catches: tuple[tuple[int, int | None, int], ...]) -> None:
+        """A block whose exceptions go to its catch clauses.
+
+        Clause labels count from the try_table's enclosing constructs, so they
+        are resolved before its own frame is pushed.
+        """
+        clauses = []
+        for kind, tag, label in catches:
+            tagged = kind in (Catch.CATCH, Catch.CATCH_REF)
+            with_ref = kind in (Catch.CATCH_REF, Catch.CATCH_ALL_REF)
+            clauses.append(CatchClause(tag if tagged else None, with_ref, self.frames[-1 - label]))
+        try_id = len(self.try_parents) + 1
+        self.try_parents[try_id] = self.current_try
+        self.try_clauses[try_id] = clauses
+        self.open_block("block", block_type)
+        self.frames[-1].try_id = try_id
+        self.current_try = try_id
+
+    def wrap_in_handler(self, level: Level, first_line: int, indent: int) -> None:
+        """Put a loop level's chain (``lines[first_line:]``) in a ``try`` whose ``except`` runs the
+        catch clauses that apply to its raise sites: those of the innermost try_table of each
+        site, then of the try_tables around it, in order.  A clause moves the payload (and/or
+        the exception, as exnref) into its label's slots and branches; no match re-raises."""
+        ids: set[int] = set()
+        for try_id in level.try_sites:
+            while try_id:
+                ids.add(try_id)
+                try_id = self.try_parents[try_id]
+        if not ids:
+            return
+        pad = " " * indent
+        self.lines[first_line:] = [pad + "try:"] + ["    " + line for line in self.lines[first_line:]]
+        self.line_starts = [(line + (line >= first_line), position) for line, position in self.line_starts]
+        self.lines.append(pad + "except WasmException as exc:")
+        inner = pad + "    "
+        if self.has_memory:
+            self.lines.append(inner + "mv = M0.view")  # a callee may have grown the memory
+        for n, try_id in enumerate(sorted(ids)):
+            self.lines.append(f"{inner}{'if' if n == 0 else 'elif'} et == {try_id}:")
+            self.emit_catch_clauses(level, try_id, inner + "    ")
+        self.lines.append(inner + "raise")
+
+    def emit_catch_clauses(self, level: Level, try_id: int, pad: str) -> None:
+        tag_types = self.module.tag_types()
+        while try_id:
+            for clause in self.try_clauses[try_id]:
+                body = pad
+                if clause.tag is not None:
+                    self.lines.append(f"{pad}if exc.tag is TAG{clause.tag}:")
+                    body = pad + "    "
+                target = clause.target
+                count = len(tag_types[clause.tag].params) if clause.tag is not None else 0
+                slots = [f"s{target.base + i}" for i in range(count + clause.with_ref)]
+                if count == 1:
+                    self.lines.append(f"{body}{slots[0]} = exc.payload[0]")
+                elif count > 1:
+                    self.lines.append(f"{body}{', '.join(slots[:count])} = exc.payload")
+                if clause.with_ref:
+                    self.lines.append(f"{body}{slots[-1]} = exc")
+                if target.kind == "func":
+                    result = "None" if not slots else slots[0] if len(slots) == 1 else f"({', '.join(slots)})"
+                    if self.observed:
+                        result = f"LEAVE({self.func_index}, {result})"
+                    self.lines.append(f"{body}return {result}")
+                else:
+                    assert target.level is not None
+                    self.lines.append(f"{body}pc = {target.target}")
+                    home = target.level.loop
+                    if home is level:
+                        self.lines.append(f"{body}continue")
+                    else:
+                        level.exits[target.target] = home
+                        self.lines.append(f"{body}break")
+                if clause.tag is None:
+                    return  # catch_all: the clauses after it never run
+            try_id = self.try_parents[try_id]
+
     def close_loop_level(self) -> None:
         """End a loop's own ``while``: fall out to a new block, re-dispatch
         branches that left the loop."""
@@ -952,6 +1084,7 @@ class FunctionTranslator:
         self.levels.pop()
         if len(inner.segments) == 1:
             self.drop_dispatch(inner)
+        self.wrap_in_handler(inner, inner.first_line, inner.header_indent)
         here = self.levels[-1].loop
         # Exits to this loop's own chain: loop headers are re-entered with
         # continue; forward blocks are later in the chain we are in.
@@ -989,6 +1122,8 @@ class FunctionTranslator:
 
     def close_block(self) -> None:
         frame = self.frames.pop()
+        if frame.try_id:
+            self.current_try = self.try_parents[frame.try_id]
         if frame.kind == "block" and frame.structured:
             if not self.dead:
                 self.charge_fuel()
@@ -1062,6 +1197,13 @@ def _tuple(items: list[str]) -> str:
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
+def throw_ref(exception: WasmException | None) -> None:
+    """``throw_ref``: raise the exception again (the same object, so catching it by identity works)."""
+    if exception is None:
+        raise Trap("null exception reference")
+    raise exception
+
+
 def base_namespace() -> dict[str, object]:
     """The names generated code may use, besides the instance's own."""
     namespace: dict[str, object] = {name: getattr(numeric, name) for name in dir(numeric) if not name.startswith("_")}
@@ -1069,6 +1211,8 @@ def base_namespace() -> dict[str, object]:
 
     namespace.update(
         Trap=Trap,
+        WasmException=WasmException,
+        throw_ref=throw_ref,
         fabs=math.fabs,
         copysign=math.copysign,
         table_get=table_get,
@@ -1096,6 +1240,46 @@ def base_namespace() -> dict[str, object]:
     return namespace
 
 
+def translator_for(
+    module: Module,
+    index: int,
+    func_types: list[FuncType],
+    interruptible: bool = False,
+    metered: bool = False,
+    observer: Observer | None = None,
+) -> FunctionTranslator:
+    func = module.funcs[index - module.num_imported_funcs()]
+    func_type = module.types[func.type_index]
+    translator = FunctionTranslator(
+        module, index, func_type, list(func_type.params) + func.locals, func.body, module.types, func_types
+    )
+    translator.has_memory = bool(module.memory_types())
+    translator.interruptible = interruptible
+    translator.metered = metered
+    translator.observed = observer is not None
+    translator.observe_instructions = observer is not None and observer.wants_instructions
+    return translator
+
+
+def translate_function(
+    module: Module, index: int, namespace: dict[str, Any], func_types: list[FuncType], interruptible: bool
+) -> Callable[..., Any]:
+    """Translate one function into an instance's namespace (where the others may already be) and return it.
+
+    Its generated lines are numbered from 1 in a code object of its own; the
+    line map goes to ``__wasm_lines__`` as the whole-module translation's do.
+    """
+    translator = translator_for(module, index, func_types, interruptible)
+    source = translator.translate()
+    namespace.setdefault("__wasm_lines__", {})[index] = (1 + translator.head_lines, translator.line_starts)  # type: ignore[index]
+    exec(compile(source, f"<wasm function {index}>", "exec"), namespace)  # noqa: S102 - from a validated module
+    return namespace[f"f{index}"]  # type: ignore[no-any-return]
+
+
+# Modules with more functions than this start on the baseline interpreter (see InterpEngine.compile).
+TIERED_FUNCTIONS = int(os.environ.get("WASMBOX_TIERED_FUNCTIONS", "400"))
+
+
 class InterpEngine:
     """Compiles all functions of a module instance to Python functions."""
 
@@ -1116,23 +1300,23 @@ class InterpEngine:
         The namespace also receives ``__wasm_lines__``: for each function, the
         first line of its code in the generated source and the (line,
         instruction position) starts that map a traceback back to wasm.
+
+        A module of more than ``TIERED_FUNCTIONS`` functions is translated function
+        by function as each gets hot, starting on the baseline interpreter
+        (``engines.tiers``), unless fuel or an observer asks for the whole.
         """
+        if len(module.funcs) > TIERED_FUNCTIONS and not metered and observer is None:
+            from .tiers import TieredFunctions
+
+            return TieredFunctions(module, namespace, interruptible).stand_ins()
         func_types = module.func_types()
         first = module.num_imported_funcs()
         sources = []
         line_maps: dict[int, tuple[int, list[tuple[int, int]]]] = {}
         next_line = 1
-        for offset, func in enumerate(module.funcs):
+        for offset in range(len(module.funcs)):
             index = first + offset
-            func_type = module.types[func.type_index]
-            translator = FunctionTranslator(
-                module, index, func_type, list(func_type.params) + func.locals, func.body, module.types, func_types
-            )
-            translator.has_memory = bool(module.memory_types())
-            translator.interruptible = interruptible
-            translator.metered = metered
-            translator.observed = observer is not None
-            translator.observe_instructions = observer is not None and observer.wants_instructions
+            translator = translator_for(module, index, func_types, interruptible, metered, observer)
             source = translator.translate()
             body_first_line = next_line + translator.head_lines
             line_maps[index] = (body_first_line, translator.line_starts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .instructions import Instruction
 from .types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValType
@@ -25,13 +26,81 @@ class Import:
     desc: int | TableType | MemoryType | GlobalType  # a type index for functions
 
 
-@dataclass
 class Function:
-    type_index: int
-    locals: list[ValType] = field(default_factory=list)
-    body: Expr = field(default_factory=list)
-    body_offset: int | None = field(default=None, compare=False, repr=False)  # code entry start in a binary
-    source_lines: list[int] | None = field(default=None, compare=False, repr=False)  # per instruction, from text
+    """A defined function: its type index, declared locals and body.
+
+    ``body_offset`` is where its code entry starts in a binary (after the
+    entry's size); ``source_lines`` the text line of each instruction of a
+    parsed module.  A function decoded lazily has a ``source`` instead of a
+    body: its locals and instructions are decoded on first use (see
+    ``binary.decode``), so loading a large module need not build them all.
+    """
+
+    __slots__ = ("type_index", "_locals", "_body", "body_offset", "source_lines", "source")
+
+    def __init__(
+        self,
+        type_index: int,
+        locals: list[ValType] | None = None,  # noqa: A002 - the spec's word
+        body: Expr | None = None,
+        body_offset: int | None = None,
+        source_lines: list[int] | None = None,
+        source: LazyBody | None = None,
+    ) -> None:
+        self.type_index = type_index
+        self._locals = locals if locals is not None else ([] if source is None else None)
+        self._body = body if body is not None else ([] if source is None else None)
+        self.body_offset = body_offset
+        self.source_lines = source_lines
+        self.source = source
+
+    def _decode(self) -> None:
+        assert self.source is not None
+        self._locals, self._body = self.source.decode()
+        self.source = None
+
+    @property
+    def locals(self) -> list[ValType]:
+        if self._locals is None:
+            self._decode()
+        return self._locals  # type: ignore[return-value]
+
+    @locals.setter
+    def locals(self, value: list[ValType]) -> None:
+        self._locals = value
+
+    @property
+    def body(self) -> Expr:
+        if self._body is None:
+            self._decode()
+        return self._body  # type: ignore[return-value]
+
+    @body.setter
+    def body(self, value: Expr) -> None:
+        self._body = value
+
+    @property
+    def decoded(self) -> bool:
+        """Whether the body exists as instructions (not only as bytes to decode)."""
+        return self._body is not None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Function):
+            return NotImplemented
+        return (self.type_index, self.locals, self.body) == (other.type_index, other.locals, other.body)
+
+    def __repr__(self) -> str:
+        state = f"{len(self._body)} instructions" if self._body is not None else "not decoded"
+        return f"Function(type_index={self.type_index}, {state})"
+
+
+class LazyBody(Protocol):
+    """Where a lazily decoded function's locals and body come from."""
+
+    start: int  # the code entry's bytes, after its size
+    end: int
+
+    def decode(self) -> tuple[list[ValType], Expr]: ...
 
 
 @dataclass

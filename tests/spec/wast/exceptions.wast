@@ -124,3 +124,58 @@
 )
 (assert_return (invoke "catch-imported") (i32.const 77))
 (assert_exception (invoke "own-is-different"))
+
+;; Control shapes an engine may compile in pieces: a throw deep in loops caught outside them,
+;; a catch that branches back to an enclosing loop, one that returns from the function, and
+;; try_tables nested in loops nested in try_tables.
+(module
+  (tag $e (param i32))
+  (tag $stop)
+  (func $maybe (param i32) (if (i32.eq (local.get 0) (i32.const 3)) (then (throw $e (i32.const 30)))))
+
+  (func (export "out-of-loops") (result i32) (local $i i32) (local $j i32)
+    (block $h (result i32)
+      (try_table (catch $e $h)
+        (loop $outer
+          (local.set $j (i32.const 0))
+          (loop $inner
+            (call $maybe (i32.add (local.get $i) (local.get $j)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br_if $inner (i32.lt_u (local.get $j) (i32.const 2))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $outer)))
+      (i32.const -1))
+    (i32.add (i32.mul (local.get $i) (i32.const 100))))
+
+  (func (export "catch-to-loop") (param $n i32) (result i32) (local $count i32)
+    (loop $again
+      (try_table (catch $stop $again)
+        (local.set $count (i32.add (local.get $count) (i32.const 1)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (if (local.get $n) (then (throw $stop)))))
+    (local.get $count))
+
+  (func (export "catch-returns") (param i32) (result i32)
+    (try_table (catch $e 0) (call $maybe (local.get 0)))
+    (i32.const 5))
+
+  (func (export "nested-in-loops") (param $n i32) (result i32) (local $sum i32)
+    (block $done
+      (try_table (catch_all $done)
+        (loop $l
+          (block $skip (result i32)
+            (try_table (catch $e $skip)
+              (call $maybe (i32.rem_u (local.get $n) (i32.const 4)))
+              (local.set $sum (i32.add (local.get $sum) (i32.const 1))))
+            (i32.const 0))
+          (local.set $sum (i32.add (local.get $sum)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (if (i32.eqz (local.get $n)) (then (throw $stop)))
+          (br $l))))
+    (local.get $sum))
+)
+(assert_return (invoke "out-of-loops") (i32.const 230))
+(assert_return (invoke "catch-to-loop" (i32.const 4)) (i32.const 4))
+(assert_return (invoke "catch-returns" (i32.const 3)) (i32.const 30))
+(assert_return (invoke "catch-returns" (i32.const 2)) (i32.const 5))
+(assert_return (invoke "nested-in-loops" (i32.const 8)) (i32.const 66))

@@ -1,0 +1,75 @@
+"""The baseline interpreter: runs wasm functions as chains of Python callables, prepared as they are reached.
+
+It prepares almost nothing before running (see ``executor`` for why), so it
+is the first tier of large modules on the other engines, and an engine of
+its own (``Store(engine="baseline")``) that shows the stack machine plainly:
+an operand stack in a list, one operation per instruction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ...ir.module import Module
+from ...runtime.observer import Observer
+from .executor import BaselineFunction
+from .operations import InstanceOperations
+
+__all__ = ["BaselineEngine", "BaselineFunction", "InstanceOperations", "start_lazily"]
+
+
+def start_lazily(
+    module: Module,
+    namespace: dict[str, Any],
+    index: int,
+    begin: Callable[[int], Callable[..., Any]],
+) -> Callable[..., Any]:
+    """A stand-in for function ``index`` until its first call: then ``begin(index)`` makes its
+    code, which replaces the stand-in in the namespace and the function instance, and runs."""
+
+    def first_call(*args: Any) -> Any:
+        code = begin(index)
+        install(namespace, index, code)
+        return code(*args)
+
+    first_call.__name__ = f"start_f{index}"
+    return first_call
+
+
+def install(namespace: dict[str, Any], index: int, code: Callable[..., Any]) -> None:
+    """Make ``code`` what callers of function ``index`` reach: calls by name and through references."""
+    namespace[f"f{index}"] = code
+    namespace[f"F{index}"].code = code
+
+
+class BaselineEngine:
+    """Every function runs on the baseline interpreter (prepared on its first call)."""
+
+    name = "baseline"
+
+    def compile(
+        self,
+        module: Module,
+        namespace: dict[str, object],
+        interruptible: bool = False,
+        metered: bool = False,
+        observer: Observer | None = None,
+    ) -> dict[int, Callable[..., Any]]:
+        if metered or observer is not None:
+            # Fuel and observation are compiled into the portable engine's code only.
+            from ..interp import InterpEngine
+
+            return InterpEngine().compile(module, namespace, interruptible, metered, observer)
+        for i, t in enumerate(module.types):
+            namespace[f"TYPE{i}"] = t
+        operations = InstanceOperations(namespace)
+
+        def begin(index: int) -> Callable[..., Any]:
+            return BaselineFunction(module, index, namespace, operations, interruptible).run
+
+        first = module.num_imported_funcs()
+        code = {}
+        for index in range(first, first + len(module.funcs)):
+            code[index] = namespace[f"f{index}"] = start_lazily(module, namespace, index, begin)
+        return code

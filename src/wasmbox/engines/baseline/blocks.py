@@ -1,0 +1,364 @@
+"""Preparing a function for the baseline interpreter, one basic block at a time, as execution first reaches it.
+
+A block is a straight run of operations (see ``operations``) and how it ends.
+Blocks start at position 0 and after every instruction that may transfer
+control: ``loop`` (its header is a branch target), ``if``/``else``, every
+``end``, branches, calls (the executor makes them itself, so that one wasm
+call is one Python frame), ``try_table`` (its body must not share a block
+with code outside it: the block says which catch clauses apply).  A
+``block`` opener needs no split.
+
+Each block start is reached with a known control context: the constructs
+around it (their stack bases and arities) and the stack height.  Preparing a
+block records the context of every block it can lead to, so no pass over the
+whole body is needed beyond matching openers with their ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from ...errors import Trap, WasmException
+from ...ir import instructions as ins
+from ...ir.instructions import Catch
+from ...ir.types import FuncType, ValType
+from .operations import FIXED, InstanceOperations, constant, constant_value, local_operation
+
+# How a block ends, for the executor.
+JUMP = 0  # (ops, JUMP, terminator): terminator(s) returns the next block's start
+CALL = 1  # (ops, CALL, namespace key, params, results, next)
+CALL_INDIRECT = 2  # (ops, CALL_INDIRECT, (table, type), params, results, next)
+RETURN = 3  # (ops, RETURN): the results are on top of the stack
+
+Terminator = Callable[[list[Any]], int]
+Block = tuple[Any, ...]
+
+
+class Construct(NamedTuple):
+    """An open block, loop, if, try_table or the function itself, as a branch sees it."""
+
+    kind: str  # "func", "block", "loop", "if", "try"
+    opener: int  # position of its opening instruction (-1 for the function)
+    base: int  # length of the value list below its parameters (locals included)
+    params: int
+    results: int
+    end: int  # position of its end
+    try_id: int = 0
+
+
+@dataclass
+class CatchTarget:
+    """A catch clause, resolved: which tag (None: any), whether the exnref goes too, where to."""
+
+    tag: Any  # the TagInstance compared by identity, or None
+    payload: int  # values the tag carries (0 for catch_all)
+    with_ref: bool
+    length: int  # the value list is cut to this length, then the values pushed
+    target: int  # the block to continue at; -1: return from the function
+
+
+# Stack effect (results - params) of instructions with a fixed signature or simple rule.
+EFFECT: dict[ins.Opcode, int] = {
+    op: len(op.results) - len(op.params) for op in ins.OPCODES if op.params is not None and op.results is not None
+}
+for _name, _effect in {
+    "local.get": 1,
+    "local.set": -1,
+    "local.tee": 0,
+    "global.get": 1,
+    "global.set": -1,
+    "drop": -1,
+    "select": -2,
+    "select_t": -2,
+    "ref.null": 1,
+    "ref.is_null": 0,
+    "ref.func": 1,
+    "table.get": 0,
+    "table.set": -2,
+    "table.grow": -1,
+    "table.size": 1,
+    "table.fill": -3,
+}.items():
+    EFFECT[ins.BY_NAME[_name]] = _effect
+
+_LOCALS = frozenset(ins.BY_NAME[n] for n in ("local.get", "local.set", "local.tee"))
+_CONSTANTS = frozenset(ins.BY_NAME[n] for n in ("i32.const", "i64.const", "f32.const", "f64.const", "v128.const"))
+_OP = ins.BY_NAME
+
+
+class BlockBuilder:
+    """Prepares the blocks of one function of one instance."""
+
+    def __init__(
+        self,
+        body: list[ins.Instruction],
+        func_type: FuncType,
+        local_count: int,
+        ends: dict[int, int],
+        elses: dict[int, int],
+        types: list[FuncType],
+        func_types: list[FuncType],
+        tag_types: list[FuncType],
+        operations: InstanceOperations,
+        stop_check: Callable[[list[Any]], None] | None,
+    ) -> None:
+        self.body = body
+        self.ends = ends
+        self.elses = elses
+        self.types = types
+        self.func_types = func_types
+        self.tag_types = tag_types
+        self.operations = operations
+        self.namespace = operations.namespace
+        self.stop_check = stop_check
+        self.results = len(func_type.results)
+        function = Construct("func", -1, local_count, 0, self.results, len(body) - 1)
+        # Block start -> (the constructs open there, the value list's length there).
+        self.contexts: dict[int, tuple[tuple[Construct, ...], int]] = {0: ((function,), local_count)}
+        self.try_parents: dict[int, int] = {}
+        self.try_catches: dict[int, list[CatchTarget]] = {}
+        self.block_try: dict[int, int] = {}  # block start -> innermost try_table id
+        self.loop_headers: set[int] = set()
+
+    def block_signature(self, block_type: object) -> tuple[int, int]:
+        if block_type is None:
+            return 0, 0
+        if isinstance(block_type, ValType):
+            return 0, 1
+        assert isinstance(block_type, int)
+        t = self.types[block_type]
+        return len(t.params), len(t.results)
+
+    def reach(self, start: int, controls: tuple[Construct, ...], length: int) -> None:
+        if start not in self.contexts:
+            self.contexts[start] = (controls, length)
+
+    def branch(self, controls: tuple[Construct, ...], depth: int, length: int) -> Terminator:
+        """The terminator of a branch to label ``depth`` taken with the value list at ``length``."""
+        target = controls[-1 - depth]
+        if target.kind == "func":
+            return _returning
+        if target.kind == "loop":
+            start, arity = target.opener + 1, target.params
+            self.reach(start, controls[: len(controls) - depth], target.base + arity)
+        else:
+            start, arity = target.end + 1, target.results
+            self.reach(start, controls[: len(controls) - 1 - depth], target.base + arity)
+        return _jump(start, length, target.base, arity)
+
+    def prepare(self, start: int) -> Block:
+        """Make the block starting at ``start`` (its context must be known: execution got here)."""
+        controls, length = self.contexts[start]
+        innermost_try = next((c.try_id for c in reversed(controls) if c.kind == "try"), 0)
+        self.block_try[start] = innermost_try
+        body = self.body
+        operations: list[Callable[[list[Any]], None]] = []
+        if start in self.loop_headers and self.stop_check is not None:
+            operations.append(self.stop_check)
+        position = start
+        while True:
+            instr = body[position]
+            op = instr.op
+            effect = EFFECT.get(op)
+            if effect is not None:
+                if op in _LOCALS:
+                    operations.append(local_operation(op.name, instr.imm[0]))
+                elif op in _CONSTANTS:
+                    operations.append(constant(constant_value(op.name, instr.imm)))
+                elif op is not _NOP:
+                    fixed = FIXED.get(op.name)
+                    operations.append(fixed if fixed is not None else self.operations.get(op.name, instr.imm))
+                length += effect
+                position += 1
+                continue
+            name = op.name
+            following = position + 1
+            if name == "block":
+                params, results = self.block_signature(instr.imm[0])
+                base = length - params
+                controls = (*controls, Construct("block", position, base, params, results, self.ends[position]))
+                position = following
+                continue
+            ops = tuple(operations)
+            if name == "loop":
+                params, results = self.block_signature(instr.imm[0])
+                loop = Construct("loop", position, length - params, params, results, self.ends[position])
+                self.loop_headers.add(following)
+                self.reach(following, (*controls, loop), length)
+                return (ops, JUMP, _goto(following))
+            if name == "if":
+                params, results = self.block_signature(instr.imm[0])
+                length -= 1
+                construct = Construct("if", position, length - params, params, results, self.ends[position])
+                inside = (*controls, construct)
+                self.reach(following, inside, length)
+                if position in self.elses:
+                    other = self.elses[position] + 1
+                    self.reach(other, inside, length)
+                else:
+                    other = construct.end + 1
+                    self.reach(other, controls, construct.base + results)
+                return (ops, JUMP, _if(following, other))
+            if name == "else":
+                construct = controls[-1]
+                after = construct.end + 1
+                self.reach(after, controls[:-1], construct.base + construct.results)
+                return (ops, JUMP, _goto(after))
+            if name == "end":
+                construct = controls[-1]
+                if construct.kind == "func":
+                    return (ops, RETURN)
+                self.reach(following, controls[:-1], construct.base + construct.results)
+                return (ops, JUMP, _goto(following))
+            if name == "br":
+                return (ops, JUMP, self.branch(controls, instr.imm[0], length))
+            if name == "br_if":
+                length -= 1
+                taken = self.branch(controls, instr.imm[0], length)
+                self.reach(following, controls, length)
+                return (ops, JUMP, _branch_if(taken, following))
+            if name == "br_table":
+                length -= 1
+                labels, default = instr.imm
+                by_depth = {depth: self.branch(controls, depth, length) for depth in {*labels, default}}
+                return (ops, JUMP, _branch_table([by_depth[d] for d in labels], by_depth[default]))
+            if name == "return":
+                return (ops, RETURN)
+            if name == "unreachable":
+                return (ops, JUMP, _unreachable)
+            if name == "call":
+                t = self.func_types[instr.imm[0]]
+                self.reach(following, controls, length - len(t.params) + len(t.results))
+                return (ops, CALL, f"f{instr.imm[0]}", len(t.params), len(t.results), following)
+            if name == "call_indirect":
+                t = self.types[instr.imm[0]]
+                self.reach(following, controls, length - 1 - len(t.params) + len(t.results))
+                target = (self.namespace[f"T{instr.imm[1]}"], self.namespace[f"TYPE{instr.imm[0]}"])
+                return (ops, CALL_INDIRECT, target, len(t.params), len(t.results), following)
+            if name == "throw":
+                tag = self.namespace[f"TAG{instr.imm[0]}"]
+                return (ops, JUMP, _throw(tag, len(self.tag_types[instr.imm[0]].params)))
+            if name == "throw_ref":
+                return (ops, JUMP, _throw_ref)
+            if name == "try_table":
+                return (ops, JUMP, self.try_table(position, instr.imm, controls, length, innermost_try))
+            raise NotImplementedError(f"the baseline interpreter does not run {name}")
+
+    def try_table(
+        self, position: int, imm: tuple[Any, ...], controls: tuple[Construct, ...], length: int, parent: int
+    ) -> Terminator:
+        """Open a try_table: its clauses are resolved against the constructs around it."""
+        block_type, clauses = imm
+        params, results = self.block_signature(block_type)
+        try_id = len(self.try_parents) + 1
+        self.try_parents[try_id] = parent
+        catches = []
+        for kind, tag_index, label in clauses:
+            tagged = kind in (Catch.CATCH, Catch.CATCH_REF)
+            with_ref = kind in (Catch.CATCH_REF, Catch.CATCH_ALL_REF)
+            payload = len(self.tag_types[tag_index].params) if tagged else 0
+            tag = self.namespace[f"TAG{tag_index}"] if tagged else None
+            target = controls[-1 - label]
+            if target.kind == "func":
+                catches.append(CatchTarget(tag, payload, with_ref, target.base, -1))
+                continue
+            if target.kind == "loop":
+                start, inside = target.opener + 1, controls[: len(controls) - label]
+            else:
+                start, inside = target.end + 1, controls[: len(controls) - 1 - label]
+            self.reach(start, inside, target.base + payload + with_ref)
+            catches.append(CatchTarget(tag, payload, with_ref, target.base, start))
+        self.try_catches[try_id] = catches
+        construct = Construct("try", position, length - params, params, results, self.ends[position], try_id)
+        self.reach(position + 1, (*controls, construct), length)
+        return _goto(position + 1)
+
+    def catch(self, exception: WasmException, block: int, s: list[Any]) -> int:
+        """Where an exception raised in ``block`` continues: the first matching clause of the
+        innermost try_table around it, then of those around that; re-raised if none matches."""
+        try_id = self.block_try.get(block, 0)
+        while try_id:
+            for clause in self.try_catches[try_id]:
+                if clause.tag is None or exception.tag is clause.tag:
+                    del s[clause.length :]
+                    if clause.payload:
+                        s.extend(exception.payload)
+                    if clause.with_ref:
+                        s.append(exception)
+                    return clause.target
+            try_id = self.try_parents[try_id]
+        raise exception
+
+
+_NOP = _OP["nop"]
+
+
+def _returning(s: list[Any]) -> int:
+    return -1
+
+
+def _goto(start: int) -> Terminator:
+    return lambda s: start
+
+
+def _jump(start: int, length: int, base: int, arity: int) -> Terminator:
+    """Branch to ``start`` keeping the top ``arity`` values on the stack at ``base``."""
+    if length - arity == base:
+        return lambda s: start
+    if arity == 0:
+
+        def drop(s: list[Any]) -> int:
+            del s[base:]
+            return start
+
+        return drop
+
+    def move(s: list[Any]) -> int:
+        s[base:] = s[-arity:]
+        return start
+
+    return move
+
+
+def _if(then: int, other: int) -> Terminator:
+    return lambda s: then if s.pop() else other
+
+
+def _branch_if(taken: Terminator, following: int) -> Terminator:
+    def branch_if(s: list[Any]) -> int:
+        if s.pop():
+            return taken(s)
+        return following
+
+    return branch_if
+
+
+def _branch_table(labels: list[Terminator], default: Terminator) -> Terminator:
+    count = len(labels)
+
+    def branch_table(s: list[Any]) -> int:
+        index = s.pop()
+        return (labels[index] if index < count else default)(s)
+
+    return branch_table
+
+
+def _unreachable(s: list[Any]) -> int:
+    raise Trap("unreachable")
+
+
+def _throw(tag: Any, count: int) -> Terminator:
+    def throw(s: list[Any]) -> int:
+        payload = tuple(s[len(s) - count :]) if count else ()
+        raise WasmException(tag, payload)
+
+    return throw
+
+
+def _throw_ref(s: list[Any]) -> int:
+    exception = s.pop()
+    if exception is None:
+        raise Trap("null exception reference")
+    raise exception

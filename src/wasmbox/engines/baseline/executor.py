@@ -1,0 +1,178 @@
+"""The baseline interpreter's executor: runs one function's blocks, makes its calls, catches its exceptions.
+
+Why an interpreter at all, beside the portable engine's translation to Python
+and the native engine's compilation: both cost far more per instruction up
+front (the portable engine about 10 µs, LLVM over 50) than running an
+instruction here a few times, and a large program runs most of its code
+only a few times (yosys.wasm's 3,000 functions touched by a small synthesis
+run 1.8 million instructions' worth of code, most of it once).  So a large
+module starts here, and a function moves to a compiled tier once it has run
+enough to pay for its compilation (``TieredFunctions``).
+
+The executor is one Python function per wasm function (named ``f<index>``
+in the instance's namespace, as the portable engine's functions are, so
+backtraces find it), holding its frame's values in one list: parameters and
+locals first, then the operand stack.
+"""
+
+from __future__ import annotations
+
+import builtins
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+from ...errors import Trap, WasmException
+from ...ir.module import Module
+from ...runtime.operations import call_indirect
+from .blocks import CALL, CALL_INDIRECT, JUMP, BlockBuilder
+from .operations import ZERO, InstanceOperations
+from .structure import match_constructs
+
+
+class BaselineFunction:
+    """One function of one instance as the interpreter runs it; ``run`` is its callable."""
+
+    def __init__(
+        self,
+        module: Module,
+        index: int,
+        namespace: dict[str, Any],
+        operations: InstanceOperations,
+        interruptible: bool,
+        on_hot: Callable[[BaselineFunction], Callable[..., Any]] | None = None,
+        hot_after: int = 0,
+    ) -> None:
+        func_types = namespace.get("__wasm_func_types__")
+        if func_types is None:
+            func_types = namespace["__wasm_func_types__"] = module.func_types()
+        tag_types = namespace.get("__wasm_tag_types__")
+        if tag_types is None:
+            tag_types = namespace["__wasm_tag_types__"] = module.tag_types()
+        function = module.funcs[index - module.num_imported_funcs()]
+        self.index = index
+        self.type = func_types[index]
+        local_types = list(self.type.params) + function.locals
+        ends, elses = match_constructs(function.body)
+        sandbox = namespace["SANDBOX"]
+        stop_check = _stop_check(sandbox) if interruptible else None
+        self.builder = BlockBuilder(
+            function.body,
+            self.type,
+            len(local_types),
+            ends,
+            elses,
+            module.types,
+            func_types,
+            tag_types,
+            operations,
+            stop_check,
+        )
+        # Blocks executed so far; past ``hot_after`` a call asks ``on_hot`` for the code to run
+        # instead (a compiled tier, which callers reach from then on).
+        self.executed = 0
+        self.hot_after = hot_after if on_hot is not None else sys.maxsize
+        self.on_hot = on_hot
+        zeros = [ZERO.get(t) for t in local_types[len(self.type.params) :]]
+        self.run = _executor(self, namespace, zeros, stop_check)
+
+
+def _executor(
+    function: BaselineFunction, namespace: dict[str, Any], zeros: list[Any], stop_check: Any
+) -> Callable[..., Any]:
+    builder = function.builder
+    blocks: list[Any] = [None] * (len(builder.body) + 1)
+    prepare = builder.prepare
+    catch = builder.catch
+    results = builder.results
+    ns = namespace
+    # The executor's globals are the instance's namespace: it names nothing global itself.
+    jump, direct, indirect = JUMP, CALL, CALL_INDIRECT
+    resolve = call_indirect
+    wasm_exception = WasmException
+
+    hot_after = function.hot_after
+
+    def run(*args: Any) -> Any:
+        if function.executed >= hot_after and function.on_hot is not None:
+            return function.on_hot(function)(*args)
+        s = [*args, *zeros]
+        if stop_check is not None:
+            stop_check(s)
+        pc = 0
+        executed = 0
+        try:
+            while True:
+                try:
+                    while True:
+                        block = blocks[pc]
+                        if block is None:
+                            block = blocks[pc] = prepare(pc)
+                        for op in block[0]:
+                            op(s)
+                        executed += 1
+                        kind = block[1]
+                        if kind == jump:
+                            pc = block[2](s)
+                            if pc < 0:
+                                break
+                        elif kind == direct:
+                            callee = ns[block[2]]
+                            count = block[3]
+                            if count:
+                                arguments = s[-count:]
+                                del s[-count:]
+                                value = callee(*arguments)
+                            else:
+                                value = callee()
+                            count = block[4]
+                            if count == 1:
+                                s.append(value)
+                            elif count:
+                                s.extend(value)
+                            pc = block[5]
+                        elif kind == indirect:
+                            table, expected = block[2]
+                            callee = resolve(table, s.pop(), expected)
+                            count = block[3]
+                            if count:
+                                arguments = s[-count:]
+                                del s[-count:]
+                                value = callee(*arguments)
+                            else:
+                                value = callee()
+                            count = block[4]
+                            if count == 1:
+                                s.append(value)
+                            elif count:
+                                s.extend(value)
+                            pc = block[5]
+                        else:
+                            break
+                    break
+                except wasm_exception as exception:
+                    pc = catch(exception, pc, s)
+                    if pc < 0:
+                        break
+        finally:
+            function.executed += executed
+        if results == 0:
+            return None
+        if results == 1:
+            return s[-1]
+        return tuple(s[-results:])
+
+    # Named f<index> with the instance's namespace as its globals, so that the
+    # engines' backtraces (runtime.instance.wasm_frames) recognise its frames.
+    namespace.setdefault("__builtins__", builtins)
+    code = run.__code__.replace(co_name=f"f{function.index}", co_qualname=f"f{function.index}")
+    return types.FunctionType(code, namespace, f"f{function.index}", None, run.__closure__)
+
+
+def _stop_check(sandbox: Any) -> Callable[[list[Any]], None]:
+    def check(s: list[Any]) -> None:
+        if sandbox.stop:
+            raise Trap(sandbox.stop)
+
+    return check

@@ -1,0 +1,373 @@
+"""The baseline interpreter's operations: one Python callable per non-control instruction.
+
+Each operation takes the frame's value list ``s`` (locals first, then the
+operand stack) and changes it in place.  Operations without immediates are
+shared functions; those with immediates are closures, made once per distinct
+immediate and cached, so preparing a block mostly looks callables up.
+
+The arithmetic is not written again here: the functions are generated from
+the portable engine's expression templates (``PURE``, ``TRAPPING``, ``LOADS``,
+``STORES``), which follow :mod:`wasmbox.numeric`, so both engines share one
+statement of each instruction's semantics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ... import numeric, simd
+from ...ir import instructions as ins
+from ...ir.types import F32, F64, I32, I64, V128, ValType
+from ...runtime.operations import (
+    call_indirect,
+    load_bytes,
+    memory_copy,
+    memory_fill,
+    memory_init,
+    store_bytes,
+    table_copy,
+    table_fill,
+    table_get,
+    table_init,
+    table_set,
+)
+from ..interp import LANE_WIDTH, LOADS, PURE, SIMD_LOADS, STORES, STRUCT_NAMES, TRAPPING, base_namespace
+
+Operation = Callable[[list[Any]], None]
+
+_NAMESPACE = base_namespace()
+
+
+def _generated(source: str, name: str) -> Any:
+    namespace = dict(_NAMESPACE)
+    exec(source, namespace)  # noqa: S102 - generated here from the engine's own templates
+    return namespace[name]
+
+
+def _operand_count(name: str) -> int:
+    op = ins.BY_NAME[name]
+    return len(op.params) if op.params is not None else 1  # ref.is_null: one reference
+
+
+def _fixed_operation(name: str, template: str) -> Operation:
+    """``s[-1] = template(operands)`` with the operands popped from the stack."""
+    count = _operand_count(name)
+    lines = ["def op(s):"]
+    if count == 1:
+        operands = ["a"]
+        lines.append("    a = s[-1]")
+    elif count == 2:
+        operands = ["a", "b"]
+        lines += ["    b = s.pop()", "    a = s[-1]"]
+    else:
+        operands = ["a", "b", "c"]
+        lines += ["    c = s.pop()", "    b = s.pop()", "    a = s[-1]"]
+    lines.append(f"    s[-1] = {template.format(*operands)}")
+    return _generated("\n".join(lines) + "\n", "op")  # type: ignore[no-any-return]
+
+
+FIXED: dict[str, Operation] = {}
+for _name, _template in {**PURE, **TRAPPING}.items():
+    FIXED[_name] = _fixed_operation(_name, _template)
+for _name, _function in simd.OPERATIONS.items():
+    _count = _operand_count(_name)
+    _placeholders = ", ".join(f"{{{i}}}" for i in range(_count))
+    _NAMESPACE[f"simd_{_name.replace('.', '_')}"] = _function
+    FIXED[_name] = _fixed_operation(_name, f"simd_{_name.replace('.', '_')}({_placeholders})")
+
+
+def _drop(s: list[Any]) -> None:
+    s.pop()
+
+
+def _select(s: list[Any]) -> None:
+    condition = s.pop()
+    second = s.pop()
+    if not condition:
+        s[-1] = second
+
+
+FIXED["drop"] = _drop
+FIXED["select"] = _select
+FIXED["select_t"] = _select
+
+
+def _load_factory(name: str) -> Callable[[Any, int], Operation]:
+    fmt, post = LOADS[name]
+    unpack = f"{STRUCT_NAMES[fmt]}_unpack"
+    source = (
+        "def make(memory, offset):\n"
+        f"    unpack = {unpack}\n"
+        "    def op(s):\n"
+        f"        s[-1] = {post.format('unpack(memory.view, s[-1] + offset)[0]')}\n"
+        "    return op\n"
+    )
+    return _generated(source, "make")  # type: ignore[no-any-return]
+
+
+def _store_factory(name: str) -> Callable[[Any, int], Operation]:
+    fmt, convert = STORES[name]
+    pack = f"{STRUCT_NAMES[fmt]}_pack"
+    source = (
+        "def make(memory, offset):\n"
+        f"    pack = {pack}\n"
+        "    def op(s):\n"
+        "        value = s.pop()\n"
+        f"        pack(memory.view, s.pop() + offset, {convert.format('value')})\n"
+        "    return op\n"
+    )
+    return _generated(source, "make")  # type: ignore[no-any-return]
+
+
+def _simd_load_factory(name: str) -> Callable[[Any, int], Operation]:
+    size, template = SIMD_LOADS[name]
+    source = (
+        "def make(memory, offset):\n"
+        "    def op(s):\n"
+        f"        s[-1] = {template.format(f'load_bytes(memory, s[-1] + offset, {size})')}\n"
+        "    return op\n"
+    )
+    return _generated(source, "make")  # type: ignore[no-any-return]
+
+
+MEMORY_FACTORIES: dict[str, Callable[[Any, int], Operation]] = {}
+for _name in LOADS:
+    MEMORY_FACTORIES[_name] = _load_factory(_name)
+for _name in STORES:
+    MEMORY_FACTORIES[_name] = _store_factory(_name)
+for _name in SIMD_LOADS:
+    MEMORY_FACTORIES[_name] = _simd_load_factory(_name)
+
+
+def _v128_store(memory: Any, offset: int) -> Operation:
+    def op(s: list[Any]) -> None:
+        value = s.pop()
+        store_bytes(memory, s.pop() + offset, value)
+
+    return op
+
+
+MEMORY_FACTORIES["v128.store"] = _v128_store
+
+
+def _lane_load(memory: Any, offset: int, lane: int, width: int) -> Operation:
+    def op(s: list[Any]) -> None:
+        vector = s.pop()
+        raw = load_bytes(memory, s[-1] + offset, width)
+        s[-1] = vector[: lane * width] + raw + vector[(lane + 1) * width :]
+
+    return op
+
+
+def _lane_store(memory: Any, offset: int, lane: int, width: int) -> Operation:
+    def op(s: list[Any]) -> None:
+        vector = s.pop()
+        store_bytes(memory, s.pop() + offset, vector[lane * width : (lane + 1) * width])
+
+    return op
+
+
+def _constant(value: object) -> Operation:
+    def op(s: list[Any]) -> None:
+        s.append(value)
+
+    return op
+
+
+def _local_get(index: int) -> Operation:
+    def op(s: list[Any]) -> None:
+        s.append(s[index])
+
+    return op
+
+
+def _local_set(index: int) -> Operation:
+    def op(s: list[Any]) -> None:
+        s[index] = s.pop()
+
+    return op
+
+
+def _local_tee(index: int) -> Operation:
+    def op(s: list[Any]) -> None:
+        s[index] = s[-1]
+
+    return op
+
+
+_LOCAL_GET = [_local_get(i) for i in range(64)]
+_LOCAL_SET = [_local_set(i) for i in range(64)]
+_LOCAL_TEE = [_local_tee(i) for i in range(64)]
+_CONSTANTS: dict[tuple[type, object], Operation] = {}
+
+
+def constant(value: object) -> Operation:
+    """Push ``value``; small integer constants are shared."""
+    key = (type(value), value)
+    if isinstance(value, int) and -256 <= value <= 0xFFFF:
+        found = _CONSTANTS.get(key)
+        if found is None:
+            found = _CONSTANTS[key] = _constant(value)
+        return found
+    return _constant(value)
+
+
+def local_operation(name: str, index: int) -> Operation:
+    if index < 64:
+        return (_LOCAL_GET if name == "local.get" else _LOCAL_SET if name == "local.set" else _LOCAL_TEE)[index]
+    return (_local_get if name == "local.get" else _local_set if name == "local.set" else _local_tee)(index)
+
+
+class InstanceOperations:
+    """Operations that reach one instance's state (memory, globals, tables, segments),
+    made on first use and shared by all its functions."""
+
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self.namespace = namespace
+        self.memory = namespace.get("M0")
+        self._cache: dict[tuple[object, ...], Operation] = {}
+
+    def get(self, name: str, imm: tuple[Any, ...]) -> Operation:
+        key = (name, *imm)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._make(name, imm)
+        return found
+
+    def _make(self, name: str, imm: tuple[Any, ...]) -> Operation:  # noqa: C901 - one branch per family
+        ns = self.namespace
+        memory: Any = self.memory
+        factory = MEMORY_FACTORIES.get(name)
+        if factory is not None:
+            return factory(memory, imm[1])
+        if name == "global.get":
+            glob = ns[f"G{imm[0]}"]
+            return _global_get(glob)
+        if name == "global.set":
+            return _global_set(ns[f"G{imm[0]}"])
+        if name == "memory.size":
+            return lambda s: s.append(memory.pages)
+        if name == "memory.grow":
+            return lambda s: s.__setitem__(-1, memory.grow(s[-1]))
+        if name == "memory.fill":
+            return _three(lambda d, v, n: memory_fill(memory, d, v, n))
+        if name == "memory.copy":
+            return _three(lambda d, src, n: memory_copy(memory, d, src, n))
+        if name == "memory.init":
+            datas, segment = ns["DATAS"], imm[0]
+            return _three(lambda d, src, n: memory_init(memory, datas, segment, d, src, n))
+        if name == "data.drop":
+            datas, segment = ns["DATAS"], imm[0]
+            return lambda s: datas.__setitem__(segment, b"")
+        if name == "ref.null":
+            return _constant(None)
+        if name == "ref.func":
+            return _constant(ns[f"F{imm[0]}"])
+        if name.startswith("table."):
+            return self._table(name, imm)
+        if name == "elem.drop":
+            elements, segment = ns["ELEMS"], imm[0]
+            return lambda s: elements.__setitem__(segment, ())
+        if name in simd.LANE_OPERATIONS:
+            return _lane_operation(simd.LANE_OPERATIONS[name], imm[0], _operand_count(name))
+        if name == "i8x16.shuffle":
+            lanes = imm[0]
+
+            def shuffle(s: list[Any]) -> None:
+                b = s.pop()
+                s[-1] = simd.shuffle(s[-1], b, lanes)
+
+            return shuffle
+        if name.startswith("v128.load") and name.endswith("_lane"):
+            return _lane_load(memory, imm[1], imm[2], LANE_WIDTH[name[9:-5]])
+        if name.startswith("v128.store") and name.endswith("_lane"):
+            return _lane_store(memory, imm[1], imm[2], LANE_WIDTH[name[10:-5]])
+        raise NotImplementedError(f"the baseline interpreter does not run {name}")
+
+    def _table(self, name: str, imm: tuple[Any, ...]) -> Operation:
+        ns = self.namespace
+        if name == "table.copy":
+            dst, src = ns[f"T{imm[0]}"], ns[f"T{imm[1]}"]
+            return _three(lambda d, s_, n: table_copy(dst, src, d, s_, n))
+        if name == "table.init":
+            table, elements, segment = ns[f"T{imm[1]}"], ns["ELEMS"], imm[0]
+            return _three(lambda d, s_, n: table_init(table, elements, segment, d, s_, n))
+        table = ns[f"T{imm[0]}"]
+        if name == "table.get":
+            return lambda s: s.__setitem__(-1, table_get(table, s[-1]))
+        if name == "table.set":
+
+            def table_set_op(s: list[Any]) -> None:
+                value = s.pop()
+                table_set(table, s.pop(), value)
+
+            return table_set_op
+        if name == "table.size":
+            return lambda s: s.append(len(table.elements))
+        if name == "table.grow":
+
+            def table_grow(s: list[Any]) -> None:
+                delta = s.pop()
+                s[-1] = table.grow(delta, s[-1])
+
+            return table_grow
+        if name == "table.fill":
+            return _three(lambda d, v, n: table_fill(table, d, v, n))
+        raise NotImplementedError(f"the baseline interpreter does not run {name}")
+
+
+def _global_get(glob: Any) -> Operation:
+    def op(s: list[Any]) -> None:
+        s.append(glob.value)
+
+    return op
+
+
+def _global_set(glob: Any) -> Operation:
+    def op(s: list[Any]) -> None:
+        glob.value = s.pop()
+
+    return op
+
+
+def _three(function: Callable[[Any, Any, Any], None]) -> Operation:
+    def op(s: list[Any]) -> None:
+        c = s.pop()
+        b = s.pop()
+        function(s.pop(), b, c)
+
+    return op
+
+
+def _lane_operation(function: Callable[..., Any], lane: int, count: int) -> Operation:
+    if count == 1:
+
+        def unary(s: list[Any]) -> None:
+            s[-1] = function(s[-1], lane)
+
+        return unary
+
+    def binary(s: list[Any]) -> None:
+        value = s.pop()
+        s[-1] = function(s[-1], lane, value)
+
+    return binary
+
+
+def constant_value(name: str, imm: tuple[Any, ...]) -> object:
+    """The run-time value a ``*.const`` pushes."""
+    if name == "i32.const":
+        return imm[0] & numeric.MASK32
+    if name == "i64.const":
+        return imm[0] & numeric.MASK64
+    if name == "f32.const":
+        return numeric.f32_from_bits(imm[0])
+    if name == "f64.const":
+        return numeric.f64_from_bits(imm[0])
+    return imm[0]  # v128.const: 16 bytes
+
+
+ZERO: dict[ValType, object] = {I32: 0, I64: 0, F32: 0.0, F64: 0.0, V128: bytes(16)}
+
+__all__ = ["FIXED", "InstanceOperations", "ZERO", "call_indirect", "constant", "constant_value", "local_operation"]

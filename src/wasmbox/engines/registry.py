@@ -1,0 +1,17 @@
+"""The engines a store or a spec script can run on, by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .baseline import BaselineEngine
+from .interp import InterpEngine
+from .native import NativeEngine
+from .native import available as native_available
+
+ENGINE_CLASSES: dict[str, Callable[[], Any]] = {"interp": InterpEngine, "baseline": BaselineEngine}
+if native_available():
+    ENGINE_CLASSES["native"] = NativeEngine
+# What "auto" picks: machine code when llvmlite is there, else the portable engine.
+DEFAULT_ENGINE = "native" if "native" in ENGINE_CLASSES else "interp"

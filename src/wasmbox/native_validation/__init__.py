@@ -1,0 +1,72 @@
+"""Function bodies validated by native code, straight from the binary: large modules load in a second, not a minute.
+
+The Python decoder and validator (``binary.decode``, ``validate``) walk about
+a million instructions a second; yosys.wasm has 18 million.  This package
+builds, once per machine and wasmbox version, a validator in LLVM IR
+(``emit``) that checks a body's encoding and types in one pass over its
+bytes, and runs it over every code entry.  The Python code stays the
+reference: a body the native validator refuses is decoded and validated
+again in Python, which raises the error with its words and place, or finds
+the body valid after all (the native side refuses what it is unsure of).
+Modules without a binary, or machines without llvmlite, use Python alone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import importlib.util
+import threading
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..ir.module import Module
+from .tables import ContextData
+
+_SOURCES = ("emit.py", "tables.py")
+_lock = threading.Lock()
+
+
+def available() -> bool:
+    return importlib.util.find_spec("llvmlite") is not None
+
+
+@cache
+def _validate_body() -> Any:
+    """The compiled ``validate_body`` (from the native engine's code cache when it was built before)."""
+    from ..engines.native.jit import jit
+    from .emit import FUNCTION_NAME, validator_module
+
+    digest = hashlib.sha256()
+    for name in _SOURCES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    compiler = jit()
+    module = validator_module(f"wvalidator{digest.hexdigest()[:20]}", compiler.triple)
+    address = compiler.add(module, [FUNCTION_NAME])[FUNCTION_NAME]
+    signature = ctypes.CFUNCTYPE(
+        ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64
+    )
+    return signature(address)
+
+
+def refused_bodies(
+    module: Module, data: bytes, bodies: Iterable[tuple[int, int, int]], features: frozenset[str], max_locals: int
+) -> list[int]:
+    """The defined functions (indices into ``module.funcs``) whose bodies the native validator refuses.
+
+    ``bodies`` gives (function, start, end) byte ranges of code entries in
+    ``data`` (after the entry's size).  Module-level validation must have
+    passed: type indices of functions and tags are trusted here.
+    """
+    validate = _validate_body()
+    context = ContextData(module, features, max_locals)
+    buffer = ctypes.c_char_p(data)
+    base = ctypes.cast(buffer, ctypes.c_void_p).value
+    refused = []
+    with _lock:  # the context's scratch stacks are shared
+        for function, start, end in bodies:
+            if validate(context.address, base, start, end, module.funcs[function].type_index):
+                refused.append(function)
+    return refused

@@ -1,0 +1,35 @@
+"""The spec suite on the baseline interpreter, which large modules start on (see engines.tiers).
+
+Every function runs on it here, from first call to last: nothing moves up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.conftest import core_wast_files, require_testsuite
+
+from wasmbox.ir.instructions import WASM_2_0
+from wasmbox.wast import run_script
+
+EXCEPTION_SCRIPTS = [Path(__file__).parent / "wast" / "exceptions.wast"]
+
+
+@pytest.mark.parametrize("path", core_wast_files(), ids=lambda p: p.name)
+def test_script_passes_on_the_baseline_interpreter(path: Path) -> None:
+    require_testsuite()
+    result = run_script(path, "baseline", WASM_2_0)
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed > 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    EXCEPTION_SCRIPTS + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")],
+    ids=lambda p: p.name,
+)
+def test_exception_handling_on_the_baseline_interpreter(path: Path) -> None:
+    result = run_script(path, "baseline")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed >= 13

@@ -1,0 +1,99 @@
+"""The native validator against the Python one, body by body, over every module of the spec scripts.
+
+The native validator may refuse what it is unsure of (Python then decides),
+but must never accept a body the Python decoder or validator rejects: that
+is checked for every code entry of every module the scripts contain —
+valid ones, ``assert_invalid`` and ``assert_malformed`` ones whose fault is
+in a body — as binaries (text modules are encoded first).  It should also
+accept every valid body, or large modules would fall back to Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.conftest import core_wast_files, require_testsuite
+
+from wasmbox import native_validation
+from wasmbox.binary.decode import MAX_LOCALS, EncodedBody, decode_module
+from wasmbox.binary.encode import encode_module
+from wasmbox.errors import MalformedError, ValidationError
+from wasmbox.ir.instructions import ALL_FEATURES, WASM_2_0
+from wasmbox.text.script import parse_script
+from wasmbox.validate import _Fail, validate_declarations, validate_function
+
+pytestmark = pytest.mark.skipif(not native_validation.available(), reason="the native validator needs llvmlite")
+
+OWN_SCRIPTS = [Path(__file__).parent / "wast" / "exceptions.wast"]
+
+
+def script_binaries(path: Path, features: frozenset[str]) -> Iterator[tuple[int, bytes]]:
+    """(line, binary) of every module in the script that decodes or parses at all."""
+    for command in parse_script(path.read_text(), str(path)):
+        source = command.module
+        if source is None:
+            continue
+        if source.kind == "binary":
+            yield command.line, source.data
+            continue
+        try:
+            module = source.load(features)
+        except MalformedError:
+            continue  # malformed as text: there is no binary to check
+        yield command.line, encode_module(module)
+
+
+def verdicts(data: bytes, features: frozenset[str]) -> list[tuple[int, bool, bool]] | None:
+    """(function, Python accepts, native accepts) for every body; None when the module fails outside bodies."""
+    try:
+        module = decode_module(data, features, lazy=True)
+        context = validate_declarations(module)
+    except (MalformedError, ValidationError):
+        return None
+    bodies = []
+    for index, function in enumerate(module.funcs):
+        assert isinstance(function.source, EncodedBody)
+        bodies.append((index, function.source.start, function.source.end))
+    refused = set(native_validation.refused_bodies(module, data, bodies, features, MAX_LOCALS))
+    results = []
+    for index, function in enumerate(module.funcs):
+        try:
+            assert function.source is not None
+            locals_, body = function.source.decode()
+            validate_function(context, module.types[function.type_index], locals_, body)
+            accepted = True
+        except (MalformedError, _Fail):
+            accepted = False
+        results.append((index, accepted, index not in refused))
+    return results
+
+
+def check_script(path: Path, features: frozenset[str]) -> None:
+    unsound, overcautious, bodies = [], [], 0
+    for line, data in script_binaries(path, features):
+        found = verdicts(data, features)
+        for index, python_accepts, native_accepts in found or []:
+            bodies += 1
+            if native_accepts and not python_accepts:
+                unsound.append(f"{path.name}:{line} function {index}")
+            if python_accepts and not native_accepts:
+                overcautious.append(f"{path.name}:{line} function {index}")
+    assert not unsound, f"accepted by the native validator, rejected by Python: {unsound[:20]}"
+    assert not overcautious, f"valid, but refused by the native validator: {overcautious[:20]}"
+
+
+@pytest.mark.parametrize("path", core_wast_files(), ids=lambda p: p.name)
+def test_native_validator_agrees_on_core_scripts(path: Path) -> None:
+    require_testsuite()
+    check_script(path, WASM_2_0)
+
+
+@pytest.mark.parametrize(
+    "path",
+    OWN_SCRIPTS + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")],
+    ids=lambda p: p.name,
+)
+def test_native_validator_agrees_on_exception_handling(path: Path) -> None:
+    check_script(path, ALL_FEATURES)
