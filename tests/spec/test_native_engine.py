@@ -44,11 +44,30 @@ def test_script_passes_on_the_native_engine(path: Path) -> None:
 
 @pytest.mark.parametrize("path", core_wast_files(), ids=lambda p: p.name)
 def test_script_passes_with_lazy_compilation(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every module compiled function by function on first call, as large programs are."""
+    """Every module tiered, as large programs are, and every function machine code from its first
+    call: each compiled on its own, called through the code table."""
+    from wasmbox.engines import tiers
     from wasmbox.engines.native import engine
 
     require_testsuite()
     monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
+    monkeypatch.setattr(tiers, "native_at_first_call", lambda index: True)
+    result = run_script(path, "native", WASM_2_0)
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.engine.fallbacks == []
+
+
+@pytest.mark.parametrize("path", core_wast_files(), ids=lambda p: p.name)
+def test_script_passes_with_mixed_tiers(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiered, half the functions machine code from their first call and half on the Python tiers
+    (moving up quickly), so calls, indirect calls, traps and exceptions cross between them."""
+    from wasmbox.engines import tiers
+    from wasmbox.engines.native import engine
+
+    require_testsuite()
+    monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
+    monkeypatch.setattr(tiers, "native_at_first_call", lambda index: index % 2 == 0)
+    monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
     result = run_script(path, "native", WASM_2_0)
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.engine.fallbacks == []
@@ -57,18 +76,22 @@ def test_script_passes_with_lazy_compilation(path: Path, monkeypatch: pytest.Mon
 EXCEPTION_SCRIPTS = [Path(__file__).parent / "wast" / "exceptions.wast"]
 
 
-@pytest.mark.parametrize("lazy", [False, True], ids=["eager", "lazy"])
+@pytest.mark.parametrize("lazy", ["eager", "lazy", "mixed"])
 @pytest.mark.parametrize(
     "path",
     EXCEPTION_SCRIPTS + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")],
     ids=lambda p: p.name,
 )
-def test_exception_handling(path: Path, lazy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    """try_table/throw/throw_ref (Wasm 3.0): our own script, and core-3.0's that need nothing else of 3.0."""
+def test_exception_handling(path: Path, lazy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """try_table/throw/throw_ref (Wasm 3.0): our own script, and core-3.0's that need nothing else of 3.0;
+    compiled whole, function by function, or half of the functions on the Python tiers (exceptions
+    then cross between machine code and Python)."""
+    from wasmbox.engines import tiers
     from wasmbox.engines.native import engine
 
-    if lazy:
+    if lazy != "eager":
         monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
+        monkeypatch.setattr(tiers, "native_at_first_call", lambda index: lazy == "lazy" or index % 2 == 0)
     result = run_script(path, "native")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed >= 13 and result.engine.fallbacks == []

@@ -24,6 +24,7 @@ inlined as expressions written here from the same rules.
 
 from __future__ import annotations
 
+import bisect
 import os
 import struct
 from collections.abc import Callable
@@ -267,6 +268,11 @@ MAX_LOOP_NESTING = 14  # Python loops per function; CPython's limit is 20 blocks
 # With try_table, each loop level may also hold a ``try`` (and the innermost an
 # ``except`` handler): two blocks per level, three for the handler.
 MAX_LOOP_NESTING_WITH_TRY = 7
+# Markers of the regions a ``try:`` covers, indented in one pass at the end (FunctionTranslator.indent_regions).
+INDENT = "\x01"
+DEDENT = "\x02"
+# Blocks per ``if pc in {...}`` group of a long dispatch chain (FunctionTranslator.group_dispatch).
+DISPATCH_GROUP = 16
 
 
 @dataclass
@@ -287,6 +293,7 @@ class Level:
     exits: dict[int, Level] = field(default_factory=dict)
     first_line: int = 0  # index in lines of its first segment's header
     try_sites: set[int] = field(default_factory=set)  # innermost try_table ids of the raise sites in its chain
+    placeholder: int = -1  # the line that becomes its ``try:`` if it needs a handler (else stays ``pass``)
 
     @property
     def body_indent(self) -> int:
@@ -624,11 +631,23 @@ class FunctionTranslator:
         if self.levels[0].segments != {0}:
             head.append("    pc = 0")
             head.append("    while True:")
-            self.lines = ["        if pc == 0:", *body, '        raise AssertionError("no basic block for pc")']
-            self.line_starts = [(line + 1, position) for line, position in self.line_starts]
-            self.wrap_in_handler(self.levels[0], 0, 8)
+            top = self.levels[0]
+            top.placeholder = 0
+            self.lines = [
+                "        pass",
+                "        if pc == 0:",
+                *body,
+                '        raise AssertionError("no basic block for pc")',
+            ]
+            self.line_starts = [(line + 2, position) for line, position in self.line_starts]
+            self.group_dispatch(top, 1, len(self.lines) - 1)
+            self.wrap_in_handler(top, 8)
+            self.indent_regions()
             self.head_lines = len(head)
             return "\n".join(head + self.lines) + "\n"
+        self.lines = body
+        self.indent_regions()
+        body = self.lines
         self.head_lines = len(head)
         return "\n".join(head + [line[8:] for line in body]) + "\n"
 
@@ -913,8 +932,13 @@ class FunctionTranslator:
             own_level = loop_levels <= self.max_loop_nesting
             if own_level:
                 self.emit("while True:")
+                indent = self.levels[-1].body_indent + 4
+                placeholder = -1
+                if self.has_try:
+                    placeholder = len(self.lines)
+                    self.lines.append(" " * indent + "pass")
                 self.levels.append(
-                    Level("loop", self.levels[-1].body_indent + 4, self.levels[-1], first_line=len(self.lines))
+                    Level("loop", indent, self.levels[-1], first_line=len(self.lines), placeholder=placeholder)
                 )
             self.start_segment(header)
             if self.interruptible:
@@ -1011,11 +1035,16 @@ class FunctionTranslator:
         self.frames[-1].try_id = try_id
         self.current_try = try_id
 
-    def wrap_in_handler(self, level: Level, first_line: int, indent: int) -> None:
-        """Put a loop level's chain (``lines[first_line:]``) in a ``try`` whose ``except`` runs the
-        catch clauses that apply to its raise sites: those of the innermost try_table of each
-        site, then of the try_tables around it, in order.  A clause moves the payload (and/or
-        the exception, as exnref) into its label's slots and branches; no match re-raises."""
+    def wrap_in_handler(self, level: Level, indent: int) -> None:
+        """Put a loop level's chain in a ``try`` whose ``except`` runs the catch clauses that apply
+        to its raise sites: those of the innermost try_table of each site, then of the try_tables
+        around it, in order.  A clause moves the payload (and/or the exception, as exnref) into
+        its label's slots and branches; no match re-raises.
+
+        The chain is not indented here (levels nest, so that would cost the square of the
+        function's length): its placeholder line becomes ``try:`` marked with ``INDENT``, the
+        chain's end gets a ``DEDENT`` line, and ``indent_regions`` applies both at the end.
+        """
         ids: set[int] = set()
         for try_id in level.try_sites:
             while try_id:
@@ -1024,8 +1053,8 @@ class FunctionTranslator:
         if not ids:
             return
         pad = " " * indent
-        self.lines[first_line:] = [pad + "try:"] + ["    " + line for line in self.lines[first_line:]]
-        self.line_starts = [(line + (line >= first_line), position) for line, position in self.line_starts]
+        self.lines[level.placeholder] = pad + "try:" + INDENT
+        self.lines.append(DEDENT)
         self.lines.append(pad + "except WasmException as exc:")
         inner = pad + "    "
         if self.has_memory:
@@ -1034,6 +1063,69 @@ class FunctionTranslator:
             self.lines.append(f"{inner}{'if' if n == 0 else 'elif'} et == {try_id}:")
             self.emit_catch_clauses(level, try_id, inner + "    ")
         self.lines.append(inner + "raise")
+
+    def group_dispatch(self, level: Level, start: int, end: int) -> None:
+        """Nest a long chain of blocks (``lines[start:end]``, each headed ``if pc == k:``) in groups
+        headed ``if pc in {...}:``, so reaching a block far along tests a few groups, not every
+        block before it.  Execution still runs forward through the chain: a block that falls
+        into the next one finds it next, in its group or the one after."""
+        pad = " " * level.header_indent
+        header = pad + "if pc == "
+        heads = [i for i in range(start, end) if self.lines[i].startswith(header)]
+        if len(heads) <= 2 * DISPATCH_GROUP or heads[0] != start:
+            return
+        # Items: (the pcs they dispatch, their lines as indices into self.lines or new headers).
+        items: list[tuple[list[int], list[int | str]]] = []
+        for n, first in enumerate(heads):
+            last = heads[n + 1] if n + 1 < len(heads) else end
+            pc = int(self.lines[first][len(header) : -1])
+            items.append(([pc], list(range(first, last))))
+        while len(items) > DISPATCH_GROUP:
+            grouped = []
+            for n in range(0, len(items), DISPATCH_GROUP):
+                members = items[n : n + DISPATCH_GROUP]
+                pcs = sorted(pc for member in members for pc in member[0])
+                lines: list[int | str] = [f"{pad}if pc in {{{', '.join(map(str, pcs))}}}:{INDENT}"]
+                for member in members:
+                    lines.extend(member[1])
+                lines.append(DEDENT)
+                grouped.append((pcs, lines))
+            items = grouped
+        new_lines: list[str] = []
+        moved: dict[int, int] = {}
+        for _, lines in items:
+            for line in lines:
+                if isinstance(line, int):
+                    moved[line] = start + len(new_lines)
+                    new_lines.append(self.lines[line])
+                else:
+                    new_lines.append(line)
+        self.lines[start:end] = new_lines
+        shift = len(new_lines) - (end - start)
+        at = bisect.bisect_left(self.line_starts, (start, -1))
+        self.line_starts[at:] = [
+            (moved[line] if line < end else line + shift, position) for line, position in self.line_starts[at:]
+        ]
+
+    def indent_regions(self) -> None:
+        """Indent each ``try``'s region (INDENT to DEDENT) by four more spaces, drop the markers,
+        and move the line map with the lines."""
+        lines: list[str] = []
+        moved: list[int] = []
+        extra = ""
+        for line in self.lines:
+            moved.append(len(lines))
+            if line == DEDENT:
+                extra = extra[4:]
+                continue
+            if line.endswith(INDENT):
+                lines.append(extra + line[: -len(INDENT)])
+                extra += "    "
+                continue
+            lines.append(extra + line)
+        if len(lines) != len(self.lines):
+            self.line_starts = [(moved[line], position) for line, position in self.line_starts]
+        self.lines = lines
 
     def emit_catch_clauses(self, level: Level, try_id: int, pad: str) -> None:
         tag_types = self.module.tag_types()
@@ -1081,10 +1173,11 @@ class FunctionTranslator:
             self.emit(f"pc = {exit_pc}")
             self.emit("break")
         self.lines.append(" " * inner.header_indent + "break")
+        self.group_dispatch(inner, inner.first_line, len(self.lines) - 1)
         self.levels.pop()
         if len(inner.segments) == 1:
             self.drop_dispatch(inner)
-        self.wrap_in_handler(inner, inner.first_line, inner.header_indent)
+        self.wrap_in_handler(inner, inner.header_indent)
         here = self.levels[-1].loop
         # Exits to this loop's own chain: loop headers are re-entered with
         # continue; forward blocks are later in the chain we are in.

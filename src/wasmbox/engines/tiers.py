@@ -1,70 +1,197 @@
 """Tiered execution of large modules: each function starts on the baseline interpreter and moves up when hot.
 
 A module of thousands of functions cannot wait for all of them to be
-translated (the portable engine spends about 10 µs per instruction, LLVM
-far more) when a run touches a tenth of them, most only a few times.  So a
-function is prepared for the baseline interpreter on its first call, and
-translated to Python by the portable engine once it has run enough to repay
-that: when its executed blocks reach ``TRANSLATE_AFTER`` per instruction of
-its body.  That is the break-even rule of the ski-rental problem (move up
-once what was spent below equals the cost of moving), which never costs
-more than twice what perfect foresight would.
+compiled (the portable engine's translation costs about 15 µs per
+instruction, LLVM far more) when a run touches a tenth of them, most only a
+few times.  So a function is prepared for the baseline interpreter on its
+first call, and moves up once it has run enough to repay the move:
+
+* to the portable engine's Python translation when its executed blocks reach
+  ``TRANSLATE_AFTER`` per instruction of its body: the break-even rule of
+  the ski-rental problem (move up once what was spent below equals the cost
+  of moving), which never costs more than twice what foresight would.  With
+  a translation worker (a second process, ``translation_worker``) the cost
+  is paid on the other core, so the count is also capped
+  (``TRANSLATE_AFTER_AT_MOST``) and only the wait remains;
+* on the native engine, to machine code instead when its calls are long
+  (``NATIVE_BLOCKS_PER_CALL`` blocks each, on average), it makes few calls
+  itself (``NATIVE_BLOCKS_PER_CALL_OUT``) and it is not huge
+  (``NATIVE_AT_MOST``): then what LLVM costs is repaid soon, and the
+  Python/native crossings (microseconds) are small beside the work.  Short,
+  frequent functions stay in Python, where calls between tiers cost a tenth
+  of a microsecond.
+
+A function keeps reporting while it waits (as its count doubles), so the
+worker takes the hottest first.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from ..ir.module import Module
 from .baseline import BaselineFunction, InstanceOperations, install, start_lazily
 from .interp import translate_function
+from .translation_worker import Delivery, TranslationWorker
 
 # Executed blocks per body instruction before a function is translated: a block is about
 # four instructions, the interpreter ~6x slower per instruction than translated code and
 # translation ~100 interpreted instructions' worth per instruction.
-TRANSLATE_AFTER = int(os.environ.get("WASMBOX_TRANSLATE_AFTER", "20"))
+TRANSLATE_AFTER = int(os.environ.get("WASMBOX_TRANSLATE_AFTER", "2"))
+TRANSLATE_AFTER_AT_MOST = int(os.environ.get("WASMBOX_TRANSLATE_AFTER_AT_MOST", "5000"))
+# Average blocks per call from which a hot function is worth machine code (native engine), and
+# the largest function LLVM gets while the program waits (it costs ~0.1 ms per instruction: a
+# 60,000-instruction function would hold the worker for seconds; Python translation takes one).
+NATIVE_BLOCKS_PER_CALL = int(os.environ.get("WASMBOX_NATIVE_BLOCKS_PER_CALL", "500"))
+NATIVE_AT_MOST = int(os.environ.get("WASMBOX_NATIVE_AT_MOST", "4000"))
+# ... and the blocks it must run per call it makes itself.
+NATIVE_BLOCKS_PER_CALL_OUT = int(os.environ.get("WASMBOX_NATIVE_BLOCKS_PER_CALL_OUT", "100"))
+
+
+def native_at_first_call(index: int) -> bool:
+    """Whether function ``index`` becomes machine code at its first call (tests set this; normally
+    a function must earn it)."""
+    return False
 
 
 class TieredFunctions:
-    """The functions of one instance, each on the tier it has earned."""
+    """The functions of one instance, each on the tier it has earned.
 
-    def __init__(self, module: Module, namespace: dict[str, Any], interruptible: bool) -> None:
+    ``native`` (a ``NativeTier``) is given by the native engine; without it the
+    portable engine's translation is the top tier.
+    """
+
+    def __init__(self, module: Module, namespace: dict[str, Any], interruptible: bool, native: Any = None) -> None:
         self.module = module
         self.namespace = namespace
         self.interruptible = interruptible
+        self.native = native
         self.operations = InstanceOperations(namespace)
         self.func_types = module.func_types()
+        self.first = module.num_imported_funcs()
         namespace["__wasm_func_types__"] = self.func_types
         for i, t in enumerate(module.types):
             namespace[f"TYPE{i}"] = t
+        self.worker = translation_worker(module)
         self.translated = 0  # functions moved to the portable engine's code
+        self.requested: set[int] = set()  # asked of the worker, not arrived yet
+
+    def size(self, index: int) -> int:
+        return max(len(self.module.funcs[index - self.first].body), 1)
 
     def stand_ins(self) -> dict[int, Callable[..., Any]]:
         """Every defined function's code until its first call."""
-        first = self.module.num_imported_funcs()
         code = {}
-        for index in range(first, first + len(self.module.funcs)):
+        for index in range(self.first, self.first + len(self.module.funcs)):
             code[index] = self.namespace[f"f{index}"] = start_lazily(self.module, self.namespace, index, self.begin)
         return code
 
     def begin(self, index: int) -> Callable[..., Any]:
+        if self.native is not None and native_at_first_call(index):
+            return self.native.compile(index)  # type: ignore[no-any-return]
+        limit = TRANSLATE_AFTER * self.size(index)
+        if self.worker is not None:
+            limit = min(limit, TRANSLATE_AFTER_AT_MOST)
         function = BaselineFunction(
-            self.module,
-            index,
-            self.namespace,
-            self.operations,
-            self.interruptible,
-            on_hot=self.translate,
-            hot_after=TRANSLATE_AFTER * len(self.module.funcs[index - self.module.num_imported_funcs()].body),
+            self.module, index, self.namespace, self.operations, self.interruptible, on_hot=self.hot, hot_after=limit
         )
         return function.run
 
-    def translate(self, function: BaselineFunction) -> Callable[..., Any]:
-        """Move ``function`` to the portable engine's translation; callers reach it from now on."""
+    def hot(self, function: BaselineFunction) -> Callable[..., Any] | None:
+        """``function`` ran enough to move up: to machine code if its calls are long (native
+        engine), else to the portable engine's Python.
+
+        With a worker the code is made there and installed when it arrives
+        (None now: the function stays on the baseline meanwhile and reports
+        again when its count doubles).  Without one it is made here, at once,
+        and returned to run instead.
+        """
+        index = function.index
+        function.hot_after = max(2 * function.executed, function.hot_after + 1)
+        long_calls = function.executed >= NATIVE_BLOCKS_PER_CALL * max(function.calls, 1)
+        # Its own calls would cross from machine code to Python (the callees' tiers) at microseconds each.
+        few_calls_out = function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT <= function.executed
+        native = self.native is not None and long_calls and few_calls_out and self.size(index) <= NATIVE_AT_MOST
+        kind = "native" if native else "python"
+        priority = function.executed / self.size(index)
+        if index in self.requested:
+            if self.worker is not None:
+                self.worker.prioritize(kind, index, self.interruptible, priority)
+            return None
+        if self.worker is not None and self.worker.request(
+            kind, index, self.interruptible, priority, self._deliverer(function)
+        ):
+            self.requested.add(index)
+            return None
         function.on_hot = None
-        code = translate_function(self.module, function.index, self.namespace, self.func_types, self.interruptible)
-        install(self.namespace, function.index, code)
-        self.translated += 1
-        return code
+        if native:
+            code = self.native.compile(index)
+        else:
+            code = translate_function(self.module, index, self.namespace, self.func_types, self.interruptible)
+            self.translated += 1
+        install(self.namespace, index, code)
+        return code  # type: ignore[no-any-return]
+
+    def _deliverer(self, function: BaselineFunction) -> Delivery:
+        index = function.index
+
+        def deliver(kind: str, payload: Any, extra: Any) -> None:
+            if kind == "native":
+                code = self.native.compile(index, payload)
+            else:
+                head_lines, line_starts = extra
+                self.namespace.setdefault("__wasm_lines__", {})[index] = (1 + head_lines, line_starts)
+                exec(payload, self.namespace)  # noqa: S102 - translated from this validated module by our worker
+                code = self.namespace[f"f{index}"]
+                self.translated += 1
+            install(self.namespace, index, code)
+            function.on_hot = None
+            self.requested.discard(index)
+
+        return deliver
+
+
+# One worker per large module with a binary (instances of a module share it); none when
+# disabled (WASMBOX_TRANSLATION_WORKER=0), on one core, or when it cannot start.
+WORKER_FUNCTIONS = int(os.environ.get("WASMBOX_WORKER_FUNCTIONS", "400"))
+_workers: dict[int, TranslationWorker | None] = {}
+_workers_lock = threading.Lock()
+
+
+def translation_worker(module: Module) -> TranslationWorker | None:
+    key = id(module)
+    with _workers_lock:
+        if key in _workers:
+            return _workers[key]
+        worker = None
+        enabled = os.environ.get("WASMBOX_TRANSLATION_WORKER", "1") != "0" and (os.cpu_count() or 1) > 1
+        if enabled and module.binary is not None and len(module.funcs) > WORKER_FUNCTIONS:
+            try:
+                worker = TranslationWorker(module.binary, _features_of(module))
+            except OSError:
+                worker = None
+        _workers[key] = worker
+        if worker is not None:
+            weakref.finalize(module, _forget, key, worker)
+        return worker
+
+
+def _forget(key: int, worker: TranslationWorker) -> None:
+    worker.close()
+    with _workers_lock:
+        _workers.pop(key, None)
+
+
+def _features_of(module: Module) -> frozenset[str]:
+    from ..binary.decode import EncodedBody
+
+    for function in module.funcs:
+        if isinstance(function.source, EncodedBody):
+            return function.source.features
+    from ..ir.instructions import DEFAULT_FEATURES
+
+    return DEFAULT_FEATURES

@@ -41,7 +41,7 @@ class BaselineFunction:
         namespace: dict[str, Any],
         operations: InstanceOperations,
         interruptible: bool,
-        on_hot: Callable[[BaselineFunction], Callable[..., Any]] | None = None,
+        on_hot: Callable[[BaselineFunction], Callable[..., Any] | None] | None = None,
         hot_after: int = 0,
     ) -> None:
         func_types = namespace.get("__wasm_func_types__")
@@ -69,9 +69,12 @@ class BaselineFunction:
             operations,
             stop_check,
         )
-        # Blocks executed so far; past ``hot_after`` a call asks ``on_hot`` for the code to run
-        # instead (a compiled tier, which callers reach from then on).
+        # Blocks executed so far; past ``hot_after`` a call tells ``on_hot`` (once), which returns
+        # the code to run instead (a compiled tier, which callers reach from then on), or None
+        # while that code is being made elsewhere.
         self.executed = 0
+        self.calls = 0  # calls of it
+        self.calls_out = 0  # calls it made
         self.hot_after = hot_after if on_hot is not None else sys.maxsize
         self.on_hot = on_hot
         zeros = [ZERO.get(t) for t in local_types[len(self.type.params) :]]
@@ -92,16 +95,22 @@ def _executor(
     resolve = call_indirect
     wasm_exception = WasmException
 
-    hot_after = function.hot_after
+    never = sys.maxsize
 
     def run(*args: Any) -> Any:
-        if function.executed >= hot_after and function.on_hot is not None:
-            return function.on_hot(function)(*args)
+        function.calls += 1
+        if function.on_hot is not None and function.executed >= function.hot_after:
+            moved = function.on_hot(function)
+            if moved is not None:
+                return moved(*args)
         s = [*args, *zeros]
         if stop_check is not None:
             stop_check(s)
         pc = 0
         executed = 0
+        calls_out = 0
+        # A long call that gets hot tells on_hot from inside, so the next call may run moved.
+        report_at = function.hot_after - function.executed if function.on_hot is not None else never
         try:
             while True:
                 try:
@@ -112,12 +121,21 @@ def _executor(
                         for op in block[0]:
                             op(s)
                         executed += 1
+                        if executed >= report_at:
+                            function.executed += executed
+                            function.calls_out += calls_out
+                            executed = calls_out = 0
+                            if function.on_hot is not None:
+                                function.on_hot(function)
+                            hot = function.on_hot is not None
+                            report_at = function.hot_after - function.executed if hot else never
                         kind = block[1]
                         if kind == jump:
                             pc = block[2](s)
                             if pc < 0:
                                 break
                         elif kind == direct:
+                            calls_out += 1
                             callee = ns[block[2]]
                             count = block[3]
                             if count:
@@ -133,6 +151,7 @@ def _executor(
                                 s.extend(value)
                             pc = block[5]
                         elif kind == indirect:
+                            calls_out += 1
                             table, expected = block[2]
                             callee = resolve(table, s.pop(), expected)
                             count = block[3]
@@ -157,6 +176,7 @@ def _executor(
                         break
         finally:
             function.executed += executed
+            function.calls_out += calls_out
         if results == 0:
             return None
         if results == 1:

@@ -29,7 +29,7 @@ CONTEXT_FIELDS = (
     ("trap_depth", "i64"),  # depth of the frame that trapped
     ("func_refs", "ptr"),  # -> u64 handle of every function in the index space (ref.func)
     ("signatures", "ptr"),  # -> u64 process-wide signature id of each of the module's types
-    ("code", "ptr"),  # -> u64 address of each function's code (lazy mode: a stub until compiled)
+    ("code", "ptr"),  # -> u64 address of each function's code (lazy mode: a stub into the host until compiled)
     ("callee", "i64"),  # lazy mode: the function a call is for, read by the stub
 )
 FRAME_RING = 1024  # the innermost frames a backtrace can show
@@ -62,7 +62,6 @@ REFRESH_TABLE = "wasmbox_refresh_table"  # void (ptr mirror): rebuild a mirror w
 THROW = "wasmbox_throw"  # i32 (ctx, i32 tag, ptr slots): make the pending exception (always returns 12)
 THROW_REF = "wasmbox_throw_ref"  # i32 (ctx, i64 exnref): rethrow
 CATCH = "wasmbox_catch"  # i32 (ctx, i32 tag or -1, i32 want_ref, ptr slots): 1 and the payload if it matches
-COMPILE = "wasmbox_compile"  # i32 (ctx, i64 func_index): lazy mode, compile a function on its first call
 
 # A table as native code sees it: {u64 length; ptr entries; i32 dirty}; each entry is
 # {ptr code; u64 signature; ptr ctx}: the function's native code and its instance's

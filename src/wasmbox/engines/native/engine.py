@@ -21,11 +21,20 @@ def available() -> bool:
 
 
 class NativeEngine:
+    """Modules of up to ``LAZY_FUNCTIONS`` functions are compiled whole, at -O2, on instantiation.
+
+    Larger ones are tiered (``engines.tiers``): a function starts on the baseline
+    interpreter, moves to the portable engine's Python when hot, and to machine
+    code when its calls run long enough to repay LLVM and the crossing between
+    Python and native code (``NativeTier``).  A 69 MB program thus starts at once
+    and compiles only what earns it.
+    """
+
     name = "native"
 
     def __init__(self) -> None:
         self.fallbacks: list[str] = []  # why modules ran on the portable engine
-        self.compiled = 0  # modules compiled to machine code
+        self.compiled = 0  # modules compiled to machine code (whole, or tiered with a native tier)
 
     def compile(
         self,
@@ -46,9 +55,8 @@ class NativeEngine:
         if reason is None:
             try:
                 if len(module.funcs) > LAZY_FUNCTIONS:
-                    code = lazy_code(module, interruptible)
-                else:
-                    code = compiled_code(module, interruptible)
+                    return self.tiered(module, namespace, interruptible)
+                code = compiled_code(module, interruptible)
             except NotLowered as error:
                 reason = str(error)
         if reason is not None or code is None:
@@ -60,6 +68,21 @@ class NativeEngine:
         self.compiled += 1
         first = module.num_imported_funcs()
         return {index: instance.code(index) for index in range(first, first + len(module.funcs))}
+
+    def tiered(
+        self, module: Module, namespace: dict[str, object], interruptible: bool
+    ) -> dict[int, Callable[..., Any]]:
+        from ..tiers import TieredFunctions
+        from .lower import llvm_type
+
+        # Nothing may turn out not to compile once the program runs: check the types now
+        # (every instruction of the feature sets the loader accepts is lowered).
+        for t in module.func_types():
+            for value_type in (*t.params, *t.results):
+                llvm_type(value_type)
+        tiers = TieredFunctions(module, namespace, interruptible, NativeTier(module, namespace, interruptible))
+        self.compiled += 1
+        return tiers.stand_ins()
 
 
 # Machine code depends only on the module (and whether it polls the stop flag): every
@@ -76,13 +99,39 @@ def module_key(module: Module, interruptible: bool) -> tuple[bytes, bool]:
     return hashlib.sha256(binary).digest(), interruptible
 
 
-# Modules with more functions than this compile each function on its first call, so a
-# large program starts at once and compiles only what it runs.
+def lazy_prefix(module: Module, interruptible: bool) -> str:
+    """The names of a module's lazily compiled code: from its content, so cached object code and
+    code made by another process match them; never those of its eager compilation (nor its cache
+    files)."""
+    key = module_key(module, interruptible)
+    return f"w{key[0].hex()[:24]}{'i' if interruptible else ''}L"
+
+
+# Modules with more functions than this are tiered (see NativeEngine).
 LAZY_FUNCTIONS = int(os.environ.get("WASMBOX_LAZY_FUNCTIONS", "400"))
 
 
+def function_object(module: Module, index: int, interruptible: bool, prefix: str | None = None) -> bytes:
+    """Object code of one function of a tiered module (any process can make it: the translation
+    worker does, see engines.translation_worker), from the code cache when it was made before."""
+    from .jit import jit
+    from .lower import ModuleLowering
+
+    prefix = prefix or lazy_prefix(module, interruptible)
+    cached = jit().cached_object(f"{prefix}_f{index}")
+    if cached is not None:  # no need to lower it at all
+        return cached
+    lowering = ModuleLowering(module, prefix, jit().triple, interruptible, True, index)
+    lowering.lower()
+    return jit().fast_object(lowering.ir)
+
+
 class LazyCode:
-    """A module compiled function by function: its stubs at once, each function on first call."""
+    """A module's functions compiled one at a time, called through the context's code table.
+
+    Its stubs (one per signature) send native calls to functions that are not
+    machine code yet into the host, which runs them on their current tier.
+    """
 
     def __init__(self, module: Module, interruptible: bool, prefix: str) -> None:
         from .jit import jit
@@ -99,21 +148,21 @@ class LazyCode:
         addresses = jit().add(stubs.ir, list(names.values()))
         self.stubs = {t: addresses[name] for t, name in names.items()}
 
-    def ensure(self, index: int) -> tuple[int, int]:
+    def names(self, index: int) -> tuple[str, str]:
+        return f"{self.prefix}_entry{index}", f"{self.prefix}_f{index}"
+
+    def ensure(self, index: int, data: bytes | None = None) -> tuple[int, int]:
+        """(entry, function) addresses of function ``index``, compiled here unless ``data`` (its
+        object code, made elsewhere) is given."""
         with self.lock:
             found = self.functions.get(index)
             if found is None:
                 from .jit import jit
-                from .lower import ModuleLowering
 
-                entry, function = f"{self.prefix}_entry{index}", f"{self.prefix}_f{index}"
-                cached = jit().cached_object(f"{self.prefix}_f{index}")
-                if cached is not None:  # no need to lower it at all
-                    addresses = jit().add_object(cached, [entry, function])
-                else:
-                    lowering = ModuleLowering(self.module, self.prefix, jit().triple, self.interruptible, True, index)
-                    lowering.lower()
-                    addresses = jit().add_fast(lowering.ir, [entry, function])
+                if data is None:
+                    data = function_object(self.module, index, self.interruptible, self.prefix)
+                entry, function = self.names(index)
+                addresses = jit().add_object(data, [entry, function])
                 found = self.functions[index] = (addresses[entry], addresses[function])
             return found
 
@@ -122,21 +171,46 @@ _lazy: dict[tuple[bytes, bool], LazyCode] = {}
 
 
 def lazy_code(module: Module, interruptible: bool) -> LazyCode:
-    from .lower import llvm_type
-
     key = module_key(module, interruptible)
     with _compiling:
         found = _lazy.get(key)
         if found is None:
-            # Nothing may turn out not to compile once the program runs: check the types now
-            # (every instruction of the feature sets the loader accepts is lowered).
-            for t in module.func_types():
-                for value_type in (*t.params, *t.results):
-                    llvm_type(value_type)
-            # A prefix of its own: lazy code must never be taken for the eager compilation's (nor its cache files).
-            prefix = f"w{key[0].hex()[:24]}{'i' if interruptible else ''}L"
-            found = _lazy[key] = LazyCode(module, interruptible, prefix)
+            found = _lazy[key] = LazyCode(module, interruptible, lazy_prefix(module, interruptible))
         return found
+
+
+class NativeTier:
+    """The machine-code tier of one tiered instance (see ``engines.tiers``).
+
+    Its native side (context record, code table, globals as native cells) is made
+    when its first function becomes machine code, so a run that never gets there
+    keeps Python's plain globals.
+    """
+
+    def __init__(self, module: Module, namespace: dict[str, object], interruptible: bool) -> None:
+        self.module = module
+        self.namespace = namespace
+        self.interruptible = interruptible
+        self.lock = threading.Lock()
+        self._instance: Any = None
+        self.functions = 0  # functions made machine code
+
+    def instance(self) -> Any:
+        from .host import NativeInstance
+
+        with self.lock:
+            if self._instance is None:
+                code = lazy_code(self.module, self.interruptible)
+                self._instance = NativeInstance(self.module, self.namespace, code, private_globals=True)
+            return self._instance
+
+    def compile(self, index: int, data: bytes | None = None) -> Callable[..., Any]:
+        """Make function ``index`` machine code (from ``data`` if the worker made it): native callers
+        reach it through the code table at once; the callable is for Python callers."""
+        instance = self.instance()
+        instance.compile_function(index, data)
+        self.functions += 1
+        return instance.code(index)  # type: ignore[no-any-return]
 
 
 def compiled_code(module: Module, interruptible: bool) -> tuple[dict[int, int], dict[int, int]]:

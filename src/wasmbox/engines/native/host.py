@@ -35,7 +35,6 @@ from ...runtime.operations import (
 from .abi import (
     CALL_INDIRECT,
     CATCH,
-    COMPILE,
     CONTEXT_FIELDS,
     FRAME_RING,
     HOST_CALL,
@@ -208,13 +207,36 @@ class CellGlobal(GlobalInstance):
         return ctypes.addressof(_VALUE_SLOT.__get__(self))
 
 
+class IntegerCellGlobal(CellGlobal):
+    """An i32 or i64 global in a native cell, read and written through a memoryview of its first
+    word: Python tiers of a tiered module touch globals (the stack pointer) on most calls, and
+    this costs a tenth of the general conversion."""
+
+    __slots__ = ()
+
+    @property  # type: ignore[override]
+    def value(self) -> Any:
+        return _VALUE_SLOT.__get__(self)[0]
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        _VALUE_SLOT.__get__(self)[0] = value  # run-time i32/i64 values are already unsigned
+
+    def cell_address(self) -> int:
+        return ctypes.addressof(_VALUE_SLOT.__get__(self).obj)
+
+
 def to_cell(glob: GlobalInstance) -> CellGlobal:
     if not isinstance(glob, CellGlobal):
         current = glob.value
         cell = (U64 * 2)()
         put(cell, 0, current, glob.type.valtype)
-        glob.__class__ = CellGlobal
-        _VALUE_SLOT.__set__(glob, cell)
+        if glob.type.valtype is I32 or glob.type.valtype is I64:
+            glob.__class__ = IntegerCellGlobal
+            _VALUE_SLOT.__set__(glob, memoryview(cell).cast("B").cast("Q"))
+        else:
+            glob.__class__ = CellGlobal
+            _VALUE_SLOT.__set__(glob, cell)
     assert isinstance(glob, CellGlobal)
     return glob
 
@@ -228,8 +250,16 @@ _lock = threading.Lock()
 class NativeInstance:
     """One instantiated module's native side: its context record and the callables the runtime uses."""
 
-    def __init__(self, module: Module, namespace: dict[str, Any], code: Any) -> None:
-        """``code`` is (entry addresses, function addresses) for an eagerly compiled module, or its LazyCode."""
+    def __init__(self, module: Module, namespace: dict[str, Any], code: Any, private_globals: bool = False) -> None:
+        """``code`` is (entry addresses, function addresses) for an eagerly compiled module, or its LazyCode.
+
+        Globals live in native cells.  Normally the global itself moves there
+        (``to_cell``: Python reads it through the cell); with ``private_globals``
+        (a tiered instance, whose Python tiers read globals on most calls) a
+        global keeps its Python value and native code gets a cell of its own,
+        copied to and from at every crossing between Python and machine code
+        (``synced``: the mutable ones; compilers emit one or two).
+        """
         self.module = module
         self.namespace = namespace
         self.func_types = module.func_types()
@@ -247,11 +277,22 @@ class NativeInstance:
             self.ctx.mem_base = memory.base_address()
             self.ctx.mem_size = ctypes.addressof(memory.size_cell)
         globals_ = []
+        self.synced: list[tuple[GlobalInstance, Any, ValType]] = []
+        self.cells: list[Any] = []
         index = 0
         while f"G{index}" in namespace:
             glob = namespace[f"G{index}"]
-            native = glob.type.valtype in (I32, I64, F32, F64, V128, FUNCREF, EXTERNREF)
-            globals_.append(to_cell(glob).cell_address() if native else 0)
+            valtype = glob.type.valtype
+            native = valtype in (I32, I64, F32, F64, V128, FUNCREF, EXTERNREF)
+            if native and private_globals and not isinstance(glob, CellGlobal):
+                cell = (U64 * 2)()
+                put(cell, 0, glob.value, valtype)
+                self.cells.append(cell)
+                if glob.type.mutable:
+                    self.synced.append((glob, cell, valtype))
+                globals_.append(ctypes.addressof(cell))
+            else:
+                globals_.append(to_cell(glob).cell_address() if native else 0)
             index += 1
         self.globals = (ctypes.c_void_p * max(len(globals_), 1))(*globals_)
         self.ctx.globals = ctypes.addressof(self.globals)
@@ -299,10 +340,11 @@ class NativeInstance:
                 self.code_table[index] = compiled[1] if compiled else self.lazy.stubs[self.func_types[index]]
         self.ctx.code = ctypes.addressof(self.code_table)
 
-    def compile_function(self, func_index: int) -> None:
-        """Lazy mode: make sure ``func_index`` is machine code and every table of it knows."""
+    def compile_function(self, func_index: int, data: bytes | None = None) -> None:
+        """Lazy mode: make sure ``func_index`` is machine code (``data``: its object code, if made
+        elsewhere) and every table of it knows."""
         assert self.lazy is not None
-        entry, function = self.lazy.ensure(func_index)
+        entry, function = self.lazy.ensure(func_index, data)
         self.entries[func_index] = ENTRY(entry)
         self.addresses[func_index] = function
         self.code_table[func_index] = function
@@ -334,7 +376,12 @@ class NativeInstance:
             if entry is None:
                 self.compile_function(func_index)
                 entry = self.entries[func_index]
-            entry(ctx_address, inputs, outputs)
+            if self.synced:
+                self.globals_to_native()
+                entry(ctx_address, inputs, outputs)
+                self.globals_to_python()
+            else:
+                entry(ctx_address, inputs, outputs)
             if self.ctx.trap:
                 self.raise_trap(entered_at)
             if not results:
@@ -348,6 +395,14 @@ class NativeInstance:
         call.native_ctx = ctx_address  # type: ignore[attr-defined]
         self.wrappers[func_index] = call
         return call
+
+    def globals_to_native(self) -> None:
+        for glob, cell, valtype in self.synced:
+            put(cell, 0, glob.value, valtype)
+
+    def globals_to_python(self) -> None:
+        for glob, cell, valtype in self.synced:
+            glob.value = get(cell, 0, valtype)
 
     def raise_trap(self, entered_at: int) -> None:
         code = self.ctx.trap
@@ -390,9 +445,17 @@ def _instance(ctx_address: int) -> NativeInstance:
 
 def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], t: FuncType, slots: Any) -> int:
     """Call into Python with the slots' values; nonzero (and ctx.trap set) when it failed."""
+    synced = instance.synced
     try:
         args = [get(slots, at, p) for at, p in zip(slot_layout(t.params), t.params, strict=True)]
-        result = function(*args)
+        if synced:
+            instance.globals_to_python()
+            try:
+                result = function(*args)
+            finally:
+                instance.globals_to_native()
+        else:
+            result = function(*args)
         values = () if result is None else result if isinstance(result, tuple) else (result,)
         for at, value, r in zip(slot_layout(t.results), values, t.results, strict=True):
             put(slots, at, value, r)
@@ -504,17 +567,6 @@ def _catch(ctx_address: int, tag_index: int, with_ref: int, slots: Any) -> int:
     return 1
 
 
-def _compile(ctx_address: int, func_index: int) -> int:
-    instance = _instance(ctx_address)
-    try:
-        instance.compile_function(func_index)
-        return 0
-    except BaseException as error:  # noqa: BLE001 - kept and re-raised by the entry wrapper
-        instance.pending = error
-        Context.from_address(ctx_address).trap = 7
-        return 1
-
-
 CALLBACKS = {
     HOST_CALL: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_host_call),
     CALL_INDIRECT: ctypes.CFUNCTYPE(
@@ -523,7 +575,6 @@ CALLBACKS = {
     MEMORY_GROW: ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32)(_memory_grow),
     RUNTIME_OP: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_runtime_op),
     REFRESH_TABLE: ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_refresh_table),
-    COMPILE: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64)(_compile),
     THROW: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, SlotArray)(_throw),
     THROW_REF: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64)(_throw_ref),
     CATCH: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int32, SlotArray)(_catch),

@@ -112,8 +112,9 @@ class Jit:
             self.engine.finalize_object()
             return {name: self.engine.get_function_address(name) for name in names}
 
-    def add_fast(self, module: ir.Module, names: list[str]) -> dict[str, int]:
-        """Compile ``module`` quickly (lazy functions): light optimisation, fast code generation."""
+    def fast_object(self, module: ir.Module) -> bytes:
+        """Object code for ``module``, compiled quickly (lazy functions: light optimisation, fast
+        code generation) or taken from the cache; any process may load it (see ``add_object``)."""
         path = self.cache / f"{module.name}.o"
         data = self.cached_object(module.name)
         if data is None:
@@ -125,7 +126,7 @@ class Jit:
             passes.run(parsed, llvm.create_pass_builder(self.fast_machine, llvm.create_pipeline_tuning_options(1)))
             data = self.fast_machine.emit_object(parsed)
             self._write(path, data)
-        return self.add_object(data, names)
+        return data
 
     def _write(self, path: Path, data: bytes) -> None:
         try:

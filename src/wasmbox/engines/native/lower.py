@@ -25,7 +25,6 @@ from ...ir.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, Ex
 from .abi import (
     CALL_INDIRECT,
     CATCH,
-    COMPILE,
     ENTRY_CODE,
     ENTRY_CTX,
     ENTRY_SIGNATURE,
@@ -138,8 +137,8 @@ class ModuleLowering:
     Eagerly, the IR module holds every function, and calls between them are
     direct.  Lazily (``lazy``), it holds one function (``only``), or none but
     the per-signature stubs (``only`` None): calls go through the context's
-    code table, whose entries start as stubs that compile their function on
-    its first call.
+    code table, whose entries are stubs into the host until their function
+    is machine code.
     """
 
     def __init__(
@@ -172,7 +171,6 @@ class ModuleLowering:
         self.memory_grow = self._declare(MEMORY_GROW, L32, [PTR, L32])
         self.runtime_op = self._declare(RUNTIME_OP, L32, [PTR, L32, PTR])
         self.refresh_table = self._declare(REFRESH_TABLE, ir.VoidType(), [PTR])
-        self.compile = self._declare(COMPILE, L32, [PTR, L64]) if lazy else None
         self.throw = self._declare(THROW, L32, [PTR, L32, PTR])
         self.throw_ref = self._declare(THROW_REF, L32, [PTR, L64])
         self.catch = self._declare(CATCH, L32, [PTR, L32, L32, PTR])
@@ -210,37 +208,30 @@ class ModuleLowering:
         return {t: f"{self.prefix}_stub{n}" for n, t in enumerate(sorted(types, key=repr))}
 
     def lower_stubs(self) -> None:
-        """``stub(ctx, args...)``: compile ``ctx.callee`` through the host, then call it."""
+        """``stub(ctx, args...)``: native code calling a function that is not machine code (yet) calls
+        through the host whatever runs it now (``f<callee>`` in the instance's namespace: a Python
+        tier), with the arguments and results in u64 slots."""
         for t, name in self.stub_names().items():
             signature = self.signature(t)
             stub = ir.Function(self.ir, signature, name)
             b = ir.IRBuilder(stub.append_basic_block())
             ctx = stub.args[0]
             callee = b.load(b.gep(ctx, [ir.Constant(L64, OFFSET["callee"])], source_etype=I8), typ=L64)
-            assert self.compile is not None
-            status = b.call(self.compile, [ctx, callee])
+            slots = b.alloca(ir.ArrayType(L64, max(slot_count(t.params), slot_count(t.results), 1)))
+            for at, value, p in zip(slot_layout(t.params), stub.args[1:], t.params, strict=True):
+                store_slot(b, slots, at, value, p)
+            status = b.call(self.host_call, [ctx, b.trunc(callee, L32), slots])
             failed = stub.append_basic_block("failed")
             ready = stub.append_basic_block("ready")
             b.cbranch(b.icmp_unsigned("!=", status, ir.Constant(L32, 0)), failed, ready)
             b.position_at_end(failed)
-            results = [zero(llvm_type(r)) for r in t.results]
-            if not results:
-                b.ret_void()
-            elif len(results) == 1:
-                b.ret(results[0])
-            else:
-                aggregate = ir.Constant(signature.return_type, ir.Undefined)
-                for i, value in enumerate(results):
-                    aggregate = b.insert_value(aggregate, value, i)
-                b.ret(aggregate)
+            _return(b, signature, [zero(llvm_type(r)) for r in t.results])
             b.position_at_end(ready)
-            table = b.load(b.gep(ctx, [ir.Constant(L64, OFFSET["code"])], source_etype=I8), typ=PTR)
-            address = b.load(b.gep(table, [callee], source_etype=L64), typ=L64)
-            result = b.call(b.inttoptr(address, signature.as_pointer()), list(stub.args), tail=True)
-            if isinstance(signature.return_type, ir.VoidType):
-                b.ret_void()
-            else:
-                b.ret(result)
+            _return(
+                b,
+                signature,
+                [load_slot(b, slots, at, r) for at, r in zip(slot_layout(t.results), t.results, strict=True)],
+            )
 
     def _entry(self, index: int) -> None:
         """``void entry(ctx, ptr args, ptr results)``: the C-ABI door Python calls through ctypes."""
@@ -271,6 +262,19 @@ class ModuleLowering:
         for at, out, r in zip(slot_layout(t.results), outputs, t.results, strict=True):
             store_slot(b, results, at, out, r)
         b.ret_void()
+
+
+def _return(b: ir.IRBuilder, signature: ir.FunctionType, values: list[ir.Value]) -> None:
+    """Return ``values`` as a function of ``signature`` returns them (nothing, one, or a struct)."""
+    if not values:
+        b.ret_void()
+    elif len(values) == 1:
+        b.ret(values[0])
+    else:
+        aggregate = ir.Constant(signature.return_type, ir.Undefined)
+        for i, value in enumerate(values):
+            aggregate = b.insert_value(aggregate, value, i)
+        b.ret(aggregate)
 
 
 def slot_pointer(b: ir.IRBuilder, base: ir.Value, index: int) -> ir.Value:

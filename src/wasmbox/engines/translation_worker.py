@@ -1,0 +1,203 @@
+"""Compilation off the main thread: a second process turns hot functions into Python code or machine code.
+
+Translating a function to Python (the portable engine's tier) costs about
+15 µs per instruction, mostly CPython's own ``compile``; done on the main
+thread, a large program waits for every function that gets hot.  A machine
+with a second core can do it meanwhile: this worker process decodes the
+module itself, translates and compiles what it is asked for, and sends back
+the marshalled code object, which the main process installs in a few
+microseconds.  Until then the function keeps running on the baseline
+interpreter.
+
+The native engine's tier works the same way: the worker lowers a function
+to LLVM IR and compiles it to object code, which the main process links into
+its JIT (the code names nothing of the process that made it; see
+``engines.native``).
+
+The protocol is frames of a 4-byte length and a pickle, over the worker's
+stdin and stdout; the worker only ever sees the module's bytes and function
+indices.  If the worker cannot start or dies, ``TranslationWorker.request``
+says so and the caller translates in-process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import marshal
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+# What a delivery receives: the kind ("python" or "native"), the code object or object code,
+# and for Python code (lines before the body, line map).
+Delivery = Callable[[str, Any, Any], None]
+Key = tuple[str, int, bool]  # (kind, function index, interruptible)
+
+
+def _write_frame(stream: IO[bytes], payload: object) -> None:
+    data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("<I", len(data)) + data)
+    stream.flush()
+
+
+def _read_frame(stream: IO[bytes]) -> Any:
+    header = stream.read(4)
+    if len(header) < 4:
+        raise EOFError
+    (size,) = struct.unpack("<I", header)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)  # noqa: S301 - frames come from our own worker process
+
+
+class TranslationWorker:
+    """One worker process for one module's binary; requests are answered in order."""
+
+    def __init__(self, data: bytes, features: frozenset[str]) -> None:
+        package_root = str(Path(__file__).resolve().parents[2])
+        environment = dict(os.environ)
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, environment.get("PYTHONPATH")]))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "wasmbox.engines.translation_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=environment,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.requests = self.process.stdin
+        self.replies = self.process.stdout
+        self.lock = threading.Lock()
+        self.waiting: dict[Key, list[Delivery]] = {}
+        self.alive = True
+        _write_frame(self.requests, (data, sorted(features)))
+        self.thread = threading.Thread(target=self._receive, name="wasmbox-translations", daemon=True)
+        self.thread.start()
+        atexit.register(self.close)
+
+    def request(self, kind: str, index: int, interruptible: bool, priority: float, deliver: Delivery) -> bool:
+        """Ask for function ``index`` as ``kind`` code; ``deliver`` runs (on the receiving thread)
+        when it is ready.  The worker takes the highest ``priority`` first.  False when the
+        worker is gone: make it in-process instead."""
+        with self.lock:
+            if not self.alive:
+                return False
+            key = (kind, index, interruptible)
+            first = key not in self.waiting
+            self.waiting.setdefault(key, []).append(deliver)
+            if first and not self._send((*key, priority)):
+                del self.waiting[key]
+                return False
+        return True
+
+    def prioritize(self, kind: str, index: int, interruptible: bool, priority: float) -> None:
+        """A waiting function got hotter: the worker should take it sooner."""
+        with self.lock:
+            if self.alive and (kind, index, interruptible) in self.waiting:
+                self._send((kind, index, interruptible, priority))
+
+    def _send(self, frame: tuple[str, int, bool, float]) -> bool:
+        try:
+            _write_frame(self.requests, frame)
+            return True
+        except OSError:
+            self.alive = False
+            return False
+
+    def _receive(self) -> None:
+        try:
+            while True:
+                kind, index, interruptible, payload, extra = _read_frame(self.replies)
+                with self.lock:
+                    deliveries = self.waiting.pop((kind, index, interruptible), [])
+                if payload is None:
+                    continue  # the worker could not make it: the function stays where it is
+                code = marshal.loads(payload) if kind == "python" else payload
+                for deliver in deliveries:
+                    deliver(kind, code, extra)
+        except (EOFError, OSError, pickle.UnpicklingError, ValueError):
+            pass
+        finally:
+            with self.lock:
+                self.alive = False
+                self.waiting.clear()
+
+    def close(self) -> None:
+        """Stop the worker now: what it was making is no longer wanted (a compilation in progress
+        may take seconds; its cache file is written atomically, or not at all)."""
+        with self.lock:
+            self.alive = False
+        try:
+            self.requests.close()
+        except OSError:
+            pass
+        if self.process.poll() is None:
+            self.process.terminate()
+
+
+def serve() -> None:
+    """The worker's loop: decode the module, then make the most wanted pending function."""
+    from ..binary.decode import decode_module
+    from .interp import translator_for
+
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    data, features = _read_frame(requests)
+    module = decode_module(data, frozenset(features), lazy=True)
+    module.binary = data
+    func_types = module.func_types()
+    pending: dict[Key, float] = {}
+    done: set[Key] = set()
+    ready = threading.Condition()
+    finished = False
+
+    def read_requests() -> None:
+        nonlocal finished
+        try:
+            while True:
+                kind, index, interruptible, priority = _read_frame(requests)
+                with ready:
+                    key = (kind, index, interruptible)
+                    if key not in done:
+                        pending[key] = max(priority, pending.get(key, priority))
+                        ready.notify()
+        except EOFError:
+            with ready:
+                finished = True
+                ready.notify()
+
+    threading.Thread(target=read_requests, daemon=True).start()
+    while True:
+        with ready:
+            while not pending and not finished:
+                ready.wait()
+            if not pending:
+                return
+            key = max(pending, key=pending.__getitem__)
+            del pending[key]
+            done.add(key)
+        kind, index, interruptible = key
+        reply: tuple[Any, ...]
+        try:
+            if kind == "native":
+                from .native.engine import function_object
+
+                reply = (*key, function_object(module, index, interruptible), None)
+            else:
+                translator = translator_for(module, index, func_types, interruptible)
+                source = translator.translate()
+                code = marshal.dumps(compile(source, f"<wasm function {index}>", "exec"))
+                reply = (*key, code, (translator.head_lines, translator.line_starts))
+        except Exception:  # noqa: BLE001 - the main process keeps the function on the baseline tier
+            reply = (*key, None, None)
+        _write_frame(replies, reply)
+
+
+if __name__ == "__main__":
+    serve()
