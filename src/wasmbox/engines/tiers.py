@@ -101,9 +101,10 @@ class TieredFunctions:
         )
         return function.run
 
-    def hot(self, function: BaselineFunction) -> Callable[..., Any] | None:
-        """``function`` ran enough to move up: to machine code if its calls are long (native
-        engine), else to the portable engine's Python.
+    def hot(self, function: BaselineFunction, running: int) -> Callable[..., Any] | None:
+        """``function`` ran enough to move up (``running``: blocks of the call in progress, 0 at
+        a call's start): to machine code if its calls are long (native engine), else to the
+        portable engine's Python.
 
         With a worker the code is made there and installed when it arrives
         (None now: the function stays on the baseline meanwhile and reports
@@ -112,11 +113,19 @@ class TieredFunctions:
         """
         index = function.index
         function.hot_after = max(2 * function.executed, function.hot_after + 1)
-        long_calls = function.executed >= NATIVE_BLOCKS_PER_CALL * max(function.calls, 1)
-        # Its own calls would cross from machine code to Python (the callees' tiers) at microseconds each.
-        few_calls_out = function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT <= function.executed
-        native = self.native is not None and long_calls and few_calls_out and self.size(index) <= NATIVE_AT_MOST
-        kind = "native" if native else "python"
+        eligible = (
+            self.native is not None
+            and self.size(index) <= NATIVE_AT_MOST
+            # its own calls would cross from machine code to Python at microseconds each
+            and function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT <= function.executed
+        )
+        completed = function.calls - (1 if running else 0)
+        long_calls = running >= NATIVE_BLOCKS_PER_CALL or (
+            completed > 0 and function.executed - running >= NATIVE_BLOCKS_PER_CALL * completed
+        )
+        if eligible and not completed and not long_calls and index not in self.requested:
+            return None  # its first call, not long yet: decide when it is longer or has ended
+        kind = "native" if eligible and long_calls else "python"
         priority = function.executed / self.size(index)
         if index in self.requested:
             if self.worker is not None:
@@ -128,7 +137,7 @@ class TieredFunctions:
             self.requested.add(index)
             return None
         function.on_hot = None
-        if native:
+        if kind == "native":
             code = self.native.compile(index)
         else:
             code = translate_function(self.module, index, self.namespace, self.func_types, self.interruptible)
@@ -155,7 +164,7 @@ class TieredFunctions:
         return deliver
 
 
-# One worker per large module with a binary (instances of a module share it); none when
+# One worker per large module (instances of a module share it); none when
 # disabled (WASMBOX_TRANSLATION_WORKER=0), on one core, or when it cannot start.
 WORKER_FUNCTIONS = int(os.environ.get("WASMBOX_WORKER_FUNCTIONS", "400"))
 _workers: dict[int, TranslationWorker | None] = {}
@@ -169,9 +178,14 @@ def translation_worker(module: Module) -> TranslationWorker | None:
             return _workers[key]
         worker = None
         enabled = os.environ.get("WASMBOX_TRANSLATION_WORKER", "1") != "0" and (os.cpu_count() or 1) > 1
-        if enabled and module.binary is not None and len(module.funcs) > WORKER_FUNCTIONS:
+        if enabled and len(module.funcs) > WORKER_FUNCTIONS:
+            from ..binary.encode import encode_module
+
+            # The worker decodes the module itself: from the bytes it came from, or the ones it encodes to
+            # (the same function indices either way).
+            binary = module.binary if module.binary is not None else encode_module(module)
             try:
-                worker = TranslationWorker(module.binary, _features_of(module))
+                worker = TranslationWorker(binary, _features_of(module))
             except OSError:
                 worker = None
         _workers[key] = worker

@@ -41,7 +41,7 @@ class BaselineFunction:
         namespace: dict[str, Any],
         operations: InstanceOperations,
         interruptible: bool,
-        on_hot: Callable[[BaselineFunction], Callable[..., Any] | None] | None = None,
+        on_hot: Callable[[BaselineFunction, int], Callable[..., Any] | None] | None = None,
         hot_after: int = 0,
     ) -> None:
         func_types = namespace.get("__wasm_func_types__")
@@ -69,9 +69,10 @@ class BaselineFunction:
             operations,
             stop_check,
         )
-        # Blocks executed so far; past ``hot_after`` a call tells ``on_hot`` (once), which returns
-        # the code to run instead (a compiled tier, which callers reach from then on), or None
-        # while that code is being made elsewhere.
+        # Blocks executed so far; past ``hot_after`` a call tells ``on_hot`` (with the blocks the
+        # call in progress has run, 0 at a call's start), which returns the code to run instead
+        # (a compiled tier, which callers reach from then on), or None while that code is being
+        # made elsewhere or the move is not decided yet.
         self.executed = 0
         self.calls = 0  # calls of it
         self.calls_out = 0  # calls it made
@@ -100,7 +101,7 @@ def _executor(
     def run(*args: Any) -> Any:
         function.calls += 1
         if function.on_hot is not None and function.executed >= function.hot_after:
-            moved = function.on_hot(function)
+            moved = function.on_hot(function, 0)
             if moved is not None:
                 return moved(*args)
         s = [*args, *zeros]
@@ -109,6 +110,7 @@ def _executor(
         pc = 0
         executed = 0
         calls_out = 0
+        in_call = 0  # blocks of this call counted into function.executed already
         # A long call that gets hot tells on_hot from inside, so the next call may run moved.
         report_at = function.hot_after - function.executed if function.on_hot is not None else never
         try:
@@ -124,9 +126,10 @@ def _executor(
                         if executed >= report_at:
                             function.executed += executed
                             function.calls_out += calls_out
+                            in_call += executed
                             executed = calls_out = 0
                             if function.on_hot is not None:
-                                function.on_hot(function)
+                                function.on_hot(function, in_call)
                             hot = function.on_hot is not None
                             report_at = function.hot_after - function.executed if hot else never
                         kind = block[1]

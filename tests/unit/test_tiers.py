@@ -1,0 +1,152 @@
+"""Tiered execution of large modules: results, moves between tiers, limits and traps on every tier.
+
+The module here has more functions than the tiering threshold (400), as real
+programs do; its exports are called until they move up, and must give the
+same results before and after.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import wasmbox
+from wasmbox import Instance, Module, Store
+from wasmbox.engines import tiers
+from wasmbox.errors import Exhaustion, Trap
+
+FILLER = 450
+
+
+def large_module_text() -> str:
+    filler = "\n".join(
+        f"  (func $f{i} (param i32) (result i32) (i32.add (local.get 0) (i32.const {i})))" for i in range(FILLER)
+    )
+    calls = "\n".join(f"      (local.set $s (i32.add (local.get $s) (call $f{i} (i32.const 1))))" for i in range(0, FILLER, 7))
+    return f"""(module
+  (memory (export "memory") 1)
+  (global $sp (mut i32) (i32.const 65536))
+{filler}
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (global.set $sp (i32.sub (global.get $sp) (i32.const 16)))
+    (i32.store (global.get $sp) (local.get $n))
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else (i32.add (call $fib (i32.sub (i32.load (global.get $sp)) (i32.const 1)))
+                     (call $fib (i32.sub (i32.load (global.get $sp)) (i32.const 2))))))
+    (global.set $sp (i32.add (global.get $sp) (i32.const 16))))
+  (func $sum (export "sum") (param $n i32) (result i64) (local $total i64)
+    (block $done
+      (loop $again
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $total (i64.add (local.get $total) (i64.extend_i32_u (local.get $n))))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $again)))
+    (local.get $total))
+  (func (export "call_all") (result i32) (local $s i32)
+{calls}
+      (local.get $s))
+  (func (export "spin") (loop $l (br $l)))
+  (func $deep (export "deep") (param i32) (result i32) (i32.add (call $deep (local.get 0)) (i32.const 1)))
+  (func $fails (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
+  (func (export "trap") (result i32) (call $fails (i32.const 0)))
+  (func (export "sp") (result i32) (global.get $sp))
+)"""
+
+
+def fib(n: int) -> int:
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+ENGINES = [e for e in ("interp", "native") if e in wasmbox.ENGINES]
+MODULE = Module(large_module_text())
+
+
+@pytest.fixture(autouse=True)
+def in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moves happen here, at once (no worker): what the tests observe is then deterministic."""
+    monkeypatch.setattr(tiers, "WORKER_FUNCTIONS", 10**9)
+    monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
+
+
+def function_index(name: str) -> int:
+    return next(e.index for e in MODULE.ir.exports if e.name == name)
+
+
+def tier_of(instance: Instance, name: str) -> str:
+    code = instance._instance.funcs[function_index(name)].code
+    if hasattr(code, "native_address"):
+        return "native"
+    filename = code.__code__.co_filename
+    return "python" if filename.startswith("<wasm function") else "baseline"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_results_are_the_same_on_every_tier(engine: str) -> None:
+    instance = Instance(Store(engine), MODULE)
+    fib_export = instance.exports["fib"]
+    assert tier_of(instance, "fib") == "baseline" or instance.exports["fib"](0) == 0
+    results = [fib_export(n) for n in range(2, 16)]
+    assert results == [fib(n) for n in range(2, 16)]
+    assert tier_of(instance, "fib") == "python"  # fib's calls are short: Python, not machine code
+    assert instance.exports["sp"]() == 65536  # the stack pointer global is back where it started
+    expected = sum(1 + i for i in range(0, FILLER, 7))
+    assert instance.exports["call_all"]() == expected
+    assert instance.exports["call_all"]() == expected
+
+
+def test_long_calls_become_machine_code_on_the_native_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    if "native" not in ENGINES:
+        pytest.skip("the native engine needs llvmlite")
+    monkeypatch.setattr(tiers, "NATIVE_BLOCKS_PER_CALL", 50)
+    instance = Instance(Store("native"), MODULE)
+    total = instance.exports["sum"]
+    assert total(1000) == 500500
+    assert total(1000) == 500500
+    assert tier_of(instance, "sum") == "native"
+    assert total(100_000) == 100_000 * 100_001 // 2
+    # Python tiers and machine code share the global: fib (Python) runs after sum (native).
+    assert instance.exports["fib"](10) == 55 and instance.exports["sp"]() == 65536
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_deadline_stops_a_loop_on_each_tier(engine: str) -> None:
+    store = Store(engine, deadline=0.2)
+    instance = Instance(store, MODULE)
+    for _ in range(2):  # the first run on the baseline, the second translated
+        with pytest.raises(Trap, match="deadline exceeded"):
+            instance.exports["spin"]()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_runaway_recursion_is_exhaustion(engine: str) -> None:
+    instance = Instance(Store(engine, max_call_depth=3000), MODULE)
+    for _ in range(2):
+        with pytest.raises(Exhaustion):
+            instance.exports["deep"](1)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_traps_name_the_functions_on_each_tier(engine: str) -> None:
+    instance = Instance(Store(engine), MODULE)
+    for _ in range(3):
+        with pytest.raises(Trap, match="integer divide by zero") as caught:
+            instance.exports["trap"]()
+        names = [frame.name for frame in caught.value.frames]
+        assert "$fails" in names
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_worker_delivers_translations(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tiers, "WORKER_FUNCTIONS", 400)
+    module = Module(large_module_text())  # a module of its own: its own worker
+    instance = Instance(Store(engine), module)
+    worker = tiers.translation_worker(module.ir)
+    assert worker is not None
+    fib_export = instance.exports["fib"]
+    deadline = time.monotonic() + 60
+    while tier_of(instance, "fib") != "python" and time.monotonic() < deadline:
+        assert fib_export(12) == 144
+    assert tier_of(instance, "fib") == "python"
+    assert fib_export(15) == 610
