@@ -23,7 +23,9 @@ def large_module_text() -> str:
     filler = "\n".join(
         f"  (func $f{i} (param i32) (result i32) (i32.add (local.get 0) (i32.const {i})))" for i in range(FILLER)
     )
-    calls = "\n".join(f"      (local.set $s (i32.add (local.get $s) (call $f{i} (i32.const 1))))" for i in range(0, FILLER, 7))
+    calls = "\n".join(
+        f"      (local.set $s (i32.add (local.get $s) (call $f{i} (i32.const 1))))" for i in range(0, FILLER, 7)
+    )
     return f"""(module
   (memory (export "memory") 1)
   (global $sp (mut i32) (i32.const 65536))

@@ -150,7 +150,7 @@ class TieredFunctions:
 
         def deliver(kind: str, payload: Any, extra: Any) -> None:
             if kind == "native":
-                code = self.native.compile(index, payload)
+                code = self.native.compile(index, payload, extra)
             else:
                 head_lines, line_starts = extra
                 self.namespace.setdefault("__wasm_lines__", {})[index] = (1 + head_lines, line_starts)

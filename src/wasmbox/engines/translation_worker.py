@@ -121,7 +121,10 @@ class TranslationWorker:
                     continue  # the worker could not make it: the function stays where it is
                 code = marshal.loads(payload) if kind == "python" else payload
                 for deliver in deliveries:
-                    deliver(kind, code, extra)
+                    try:
+                        deliver(kind, code, extra)
+                    except Exception:  # noqa: BLE001, S112 - that function stays on its tier; the rest go on
+                        continue
         except (EOFError, OSError, pickle.UnpicklingError, ValueError):
             pass
         finally:
@@ -154,6 +157,7 @@ def serve() -> None:
     func_types = module.func_types()
     pending: dict[Key, float] = {}
     done: set[Key] = set()
+    stubs_sent: set[bool] = set()
     ready = threading.Condition()
     finished = False
 
@@ -173,22 +177,37 @@ def serve() -> None:
                 ready.notify()
 
     threading.Thread(target=read_requests, daemon=True).start()
+    # Work for idle moments (nothing asked for half a second): later runs' start-up.
+    idle_work = [_build_validator] if available_native() else []
     while True:
         with ready:
-            while not pending and not finished:
-                ready.wait()
-            if not pending:
+            if not pending and not finished:
+                ready.wait(timeout=0.5 if idle_work else None)
+            if pending:
+                key = max(pending, key=pending.__getitem__)
+                del pending[key]
+                done.add(key)
+            elif finished:
                 return
-            key = max(pending, key=pending.__getitem__)
-            del pending[key]
-            done.add(key)
+            elif idle_work:
+                key = None
+            else:
+                continue
+        if key is None:
+            idle_work.pop()()
+            continue
         kind, index, interruptible = key
         reply: tuple[Any, ...]
         try:
             if kind == "native":
-                from .native.engine import function_object
+                from .native.engine import function_object, stubs_object
 
-                reply = (*key, function_object(module, index, interruptible), None)
+                code = function_object(module, index, interruptible)
+                stubs = None
+                if interruptible not in stubs_sent:  # the first machine code needs them
+                    stubs = stubs_object(module, interruptible)
+                    stubs_sent.add(interruptible)
+                reply = (*key, code, stubs)
             else:
                 translator = translator_for(module, index, func_types, interruptible)
                 source = translator.translate()
@@ -197,6 +216,22 @@ def serve() -> None:
         except Exception:  # noqa: BLE001 - the main process keeps the function on the baseline tier
             reply = (*key, None, None)
         _write_frame(replies, reply)
+
+
+def available_native() -> bool:
+    from .native import available
+
+    return available()
+
+
+def _build_validator() -> None:
+    """Idle time: build the optimised native validator for later runs (see native_validation)."""
+    try:
+        from ..native_validation import build_optimized
+
+        build_optimized()
+    except Exception:  # noqa: BLE001, S110 - only a later run's speed depends on it
+        pass
 
 
 if __name__ == "__main__":

@@ -33,22 +33,47 @@ def available() -> bool:
     return importlib.util.find_spec("llvmlite") is not None
 
 
-@cache
-def _validate_body() -> Any:
-    """The compiled ``validate_body`` (from the native engine's code cache when it was built before)."""
-    from ..engines.native.jit import jit
-    from .emit import FUNCTION_NAME, validator_module
-
+def _module_name() -> str:
     digest = hashlib.sha256()
     for name in _SOURCES:
         digest.update((Path(__file__).parent / name).read_bytes())
+    return f"wvalidator{digest.hexdigest()[:20]}"
+
+
+@cache
+def _validate_body() -> Any:
+    """The compiled ``validate_body``.
+
+    Optimised, it validates yosys.wasm in a quarter of a second but takes LLVM
+    two seconds to build; built fast, a second and a tenth of a second.  So the
+    optimised code comes from the code cache, and until some process has put it
+    there (``build_optimized``, which the translation worker does when idle)
+    this one builds the fast code.
+    """
+    from ..engines.native.jit import jit
+    from .emit import FUNCTION_NAME, validator_module
+
     compiler = jit()
-    module = validator_module(f"wvalidator{digest.hexdigest()[:20]}", compiler.triple)
-    address = compiler.add(module, [FUNCTION_NAME])[FUNCTION_NAME]
+    name = _module_name()
+    data = compiler.cached_object(name)
+    if data is None:
+        data = compiler.fast_object(validator_module(name + "fast", compiler.triple))
+    address = compiler.add_object(data, [FUNCTION_NAME])[FUNCTION_NAME]
     signature = ctypes.CFUNCTYPE(
         ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64
     )
     return signature(address)
+
+
+def build_optimized() -> None:
+    """Put the optimised validator in the code cache, unless it is there."""
+    from ..engines.native.jit import jit
+    from .emit import validator_module
+
+    compiler = jit()
+    name = _module_name()
+    if compiler.cached_object(name) is None:
+        compiler.optimized_object(validator_module(name, compiler.triple))
 
 
 def refused_bodies(

@@ -133,7 +133,8 @@ class LazyCode:
     machine code yet into the host, which runs them on their current tier.
     """
 
-    def __init__(self, module: Module, interruptible: bool, prefix: str) -> None:
+    def __init__(self, module: Module, interruptible: bool, prefix: str, stubs_object: bytes | None = None) -> None:
+        """``stubs_object``: the stubs' object code when another process made it (``stubs_object``)."""
         from .jit import jit
         from .lower import ModuleLowering
 
@@ -143,9 +144,12 @@ class LazyCode:
         self.functions: dict[int, tuple[int, int]] = {}  # index -> (entry, function) addresses
         self.lock = threading.RLock()
         stubs = ModuleLowering(module, prefix, jit().triple, interruptible, lazy=True)
-        stubs.lower_stubs()
         names = stubs.stub_names()
-        addresses = jit().add(stubs.ir, list(names.values()))
+        if stubs_object is not None:
+            addresses = jit().add_object(stubs_object, list(names.values()))
+        else:
+            stubs.lower_stubs()
+            addresses = jit().add(stubs.ir, list(names.values()))
         self.stubs = {t: addresses[name] for t, name in names.items()}
 
     def names(self, index: int) -> tuple[str, str]:
@@ -167,15 +171,26 @@ class LazyCode:
             return found
 
 
+def stubs_object(module: Module, interruptible: bool) -> bytes:
+    """Object code of a tiered module's stubs (one per signature; the translation worker makes it
+    with the first function it compiles, so the main thread need not lower 300 stubs)."""
+    from .jit import jit
+    from .lower import ModuleLowering
+
+    stubs = ModuleLowering(module, lazy_prefix(module, interruptible), jit().triple, interruptible, lazy=True)
+    stubs.lower_stubs()
+    return jit().fast_object(stubs.ir)
+
+
 _lazy: dict[tuple[bytes, bool], LazyCode] = {}
 
 
-def lazy_code(module: Module, interruptible: bool) -> LazyCode:
+def lazy_code(module: Module, interruptible: bool, stubs: bytes | None = None) -> LazyCode:
     key = module_key(module, interruptible)
     with _compiling:
         found = _lazy.get(key)
         if found is None:
-            found = _lazy[key] = LazyCode(module, interruptible, lazy_prefix(module, interruptible))
+            found = _lazy[key] = LazyCode(module, interruptible, lazy_prefix(module, interruptible), stubs)
         return found
 
 
@@ -195,19 +210,20 @@ class NativeTier:
         self._instance: Any = None
         self.functions = 0  # functions made machine code
 
-    def instance(self) -> Any:
+    def instance(self, stubs: bytes | None = None) -> Any:
         from .host import NativeInstance
 
         with self.lock:
             if self._instance is None:
-                code = lazy_code(self.module, self.interruptible)
+                code = lazy_code(self.module, self.interruptible, stubs)
                 self._instance = NativeInstance(self.module, self.namespace, code, private_globals=True)
             return self._instance
 
-    def compile(self, index: int, data: bytes | None = None) -> Callable[..., Any]:
-        """Make function ``index`` machine code (from ``data`` if the worker made it): native callers
-        reach it through the code table at once; the callable is for Python callers."""
-        instance = self.instance()
+    def compile(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
+        """Make function ``index`` machine code (from ``data`` if the worker made it, with ``stubs``
+        the first time): native callers reach it through the code table at once; the callable is
+        for Python callers."""
+        instance = self.instance(stubs)
         instance.compile_function(index, data)
         self.functions += 1
         return instance.code(index)  # type: ignore[no-any-return]

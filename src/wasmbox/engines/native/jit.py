@@ -97,6 +97,19 @@ class Jit:
             self.engine.finalize_object()
             return {name: self.engine.get_function_address(name) for name in names}
 
+    def optimized_object(self, module: ir.Module) -> bytes:
+        """Object code for ``module`` at full optimisation, written to the cache (for code another
+        process, or a later run, will load: see ``native_validation``)."""
+        parsed = llvm.parse_assembly(str(module))
+        parsed.name = module.name
+        parsed.verify()
+        options = llvm.create_pipeline_tuning_options(speed_level=OPTIMIZATION_LEVEL)
+        builder = llvm.create_pass_builder(self.machine, options)
+        builder.getModulePassManager().run(parsed, builder)
+        data: bytes = self.machine.emit_object(parsed)
+        self._write(self._path(parsed), data)
+        return data
+
     def cached_object(self, name: str) -> bytes | None:
         """The cached object code of the IR module ``name``, if any."""
         try:
