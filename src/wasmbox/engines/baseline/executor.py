@@ -26,7 +26,7 @@ from typing import Any
 from ...errors import Trap, WasmException
 from ...ir.module import Module
 from ...runtime.operations import call_indirect
-from .blocks import CALL, CALL_INDIRECT, JUMP, BlockBuilder
+from .blocks import CALL, CALL_INDIRECT, GOTO, JUMP, BlockBuilder
 from .operations import ZERO, InstanceOperations
 from .structure import match_constructs
 
@@ -92,7 +92,7 @@ def _executor(
     results = builder.results
     ns = namespace
     # The executor's globals are the instance's namespace: it names nothing global itself.
-    jump, direct, indirect = JUMP, CALL, CALL_INDIRECT
+    goto, jump, direct, indirect = GOTO, JUMP, CALL, CALL_INDIRECT
     resolve = call_indirect
     wasm_exception = WasmException
 
@@ -133,7 +133,9 @@ def _executor(
                             hot = function.on_hot is not None
                             report_at = function.hot_after - function.executed if hot else never
                         kind = block[1]
-                        if kind == jump:
+                        if kind == goto:
+                            pc = block[2]
+                        elif kind == jump:
                             pc = block[2](s)
                             if pc < 0:
                                 break
