@@ -192,3 +192,13 @@ def test_outputs_are_valid_speedscope_collapsed_stacks_and_svg(
     root = ElementTree.fromstring(svg.read_text())
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert len(root.findall(".//{http://www.w3.org/2000/svg}rect")) > 10
+
+
+def test_a_caught_exception_closes_the_frames_it_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    collapsed = tmp_path / "stacks.txt"
+    program = Path(__file__).parent / "programs" / "catch.wat"
+    assert main(["profile", "--collapsed", str(collapsed), "--invoke", "run", str(program)]) == 0
+    assert capsys.readouterr().out.strip() == "12"
+    paths = {line.rsplit(" ", 1)[0] for line in collapsed.read_text().splitlines()}
+    assert "$run;$after" in paths and "$run;$middle;$thrower" in paths
+    assert not any(path.startswith("$run;$middle;$thrower;") for path in paths)

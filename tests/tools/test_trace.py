@@ -170,3 +170,11 @@ def test_hooks_are_compiled_only_for_stores_with_an_observer() -> None:
     assert not names_used(Store()) & hooks
     assert names_used(Store(observer=Everything())) >= hooks
     assert names_used(Store(observer=Observer())) & hooks == {"ENTER", "LEAVE"}
+
+
+def test_a_caught_exception_ends_the_frames_it_left(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """$thrower and $middle end without returning; $after is then a call of $run again, one level deep."""
+    status = main(["trace", "-o", str(tmp_path / "t.txt"), "--invoke", "run", str(PROGRAMS / "catch.wat")])
+    assert status == 0 and capsys.readouterr().out.strip() == "12"
+    calls = [line for line in (tmp_path / "t.txt").read_text().splitlines() if "→" in line]
+    assert calls == ["→ $run()", "  → $middle(i32:5)", "    → $thrower(i32:5)", "  → $after()"]

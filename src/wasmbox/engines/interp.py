@@ -1135,6 +1135,8 @@ class FunctionTranslator:
                 if clause.tag is not None:
                     self.lines.append(f"{pad}if exc.tag is TAG{clause.tag}:")
                     body = pad + "    "
+                if self.observed:
+                    self.lines.append(f"{body}CAUGHT({self.func_index})")
                 target = clause.target
                 count = len(tag_types[clause.tag].params) if clause.tag is not None else 0
                 slots = [f"s{target.base + i}" for i in range(count + clause.with_ref)]
@@ -1419,7 +1421,9 @@ class InterpEngine:
             namespace[f"TYPE{i}"] = t
         namespace["__wasm_lines__"] = line_maps
         if observer is not None:
-            namespace.update(ENTER=observer.enter, OBSERVE=observer.instruction, LEAVE=observer.leave)
+            namespace.update(
+                ENTER=observer.enter, OBSERVE=observer.instruction, LEAVE=observer.leave, CAUGHT=observer.caught
+            )
         code = compile("".join(sources), "<wasm module>", "exec")
         exec(code, namespace)  # noqa: S102 - the source is generated from a validated module
         return {first + offset: namespace[f"f{first + offset}"] for offset in range(len(module.funcs))}  # type: ignore[misc]

@@ -112,6 +112,10 @@ class Debugger(Observer):
     def unwound(self) -> None:
         self.frames.clear()
 
+    def caught(self, func_index: int) -> None:
+        while self.frames and self.frames[-1].func_index != func_index:
+            self.frames.pop()
+
     def instruction(self, func_index: int, position: int, stack: tuple[Any, ...], locals_: tuple[Any, ...]) -> None:
         frame = self.frames[-1]
         frame.position, frame.stack, frame.locals = position, stack, locals_

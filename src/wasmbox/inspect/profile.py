@@ -82,6 +82,11 @@ class Profiler(Observer):
             self._close(now)
         self._end = now
 
+    def caught(self, func_index: int) -> None:
+        now = time.perf_counter_ns()
+        while self._open and self._open[-1].func_index != func_index:
+            self._close(now)
+
     def _close(self, now: int) -> None:
         activation = self._open.pop()
         elapsed = now - activation.started

@@ -118,13 +118,24 @@ class Tracer(Observer):
 
     def unwound(self) -> None:
         while self.frames:
-            frame = self.frames.pop()
-            if frame.pending is not None and frame.shown:
-                self._complete(frame, None, ())
+            self._abandon()
+
+    def caught(self, func_index: int) -> None:
+        while self.frames and self.frames[-1].func_index != func_index:
+            self._abandon("threw")
+        if self.frames and self.frames[-1].pending is not None:
+            self._complete(self.frames[-1], None, (), "threw")  # the call or throw the exception left
+
+    def _abandon(self, how: str = "trapped") -> None:
+        frame = self.frames.pop()
+        if frame.pending is not None and frame.shown:
+            self._complete(frame, None, (), how)
 
     # --- output --------------------------------------------------------------------
-    def _complete(self, frame: _Frame, after: tuple[Any, ...] | None, types: tuple[ValType | None, ...]) -> None:
-        """Write the pending instruction of ``frame`` with the stack it left (None: it trapped)."""
+    def _complete(
+        self, frame: _Frame, after: tuple[Any, ...] | None, types: tuple[ValType | None, ...], how: str = "trapped"
+    ) -> None:
+        """Write the pending instruction of ``frame`` with the stack it left (None: it trapped, or ``how``)."""
         assert frame.pending is not None
         position, before = frame.pending
         frame.pending = None
@@ -143,6 +154,7 @@ class Tracer(Observer):
                 "offset": offset,
                 "instr": text,
                 "stack": None if after is None else [json_value(v, t) for v, t in zip(after, types, strict=True)],
+                **({"ended": how} if after is None else {}),
             }
             source_line = self.view.source_line(func_index, position)
             if source_line is not None:
@@ -152,7 +164,7 @@ class Tracer(Observer):
             self._write_json(record)
         else:
             if after is None:
-                shown = "trapped"
+                shown = how
             else:
                 shown = "[" + ", ".join(format_value(v, t) for v, t in zip(after, types, strict=True)) + "]"
             line = f"{'  ' * frame.depth}{self.view.names[func_index]} @{offset:#06x}  {text:<28} {shown}"

@@ -12,7 +12,9 @@ hooks cost nothing when off.  With one, the engine calls
   ``results`` unchanged.
 
 A trap or ``proc_exit`` unwinds frames without ``leave``: the tool that
-started the call is told with ``unwound()``.
+started the call is told with ``unwound()``.  An exception caught by a
+``try_table`` unwinds the frames above the catching one: ``caught(func_index)``
+says which function caught it (its innermost activation goes on).
 """
 
 from __future__ import annotations
@@ -43,3 +45,6 @@ class Observer:
 
     def unwound(self) -> None:
         """Every open frame ended abnormally (a trap, an exit)."""
+
+    def caught(self, func_index: int) -> None:
+        """A wasm exception was caught in ``func_index``: the frames above it ended abnormally."""
