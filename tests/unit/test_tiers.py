@@ -152,3 +152,23 @@ def test_the_worker_delivers_translations(engine: str, monkeypatch: pytest.Monke
         assert fib_export(12) == 144
     assert tier_of(instance, "fib") == "python"
     assert fib_export(15) == 610
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_second_run_starts_on_the_translations_the_first_left(
+    engine: str, tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    first = Instance(Store(engine), Module(large_module_text()))
+    for n in range(12):
+        first.exports["fib"](n)
+    assert tier_of(first, "fib") == "python"
+    second = Instance(Store(engine), Module(large_module_text()))
+    assert second.exports["fib"](2) == 1  # one short call: on the baseline it would not move yet
+    assert tier_of(second, "fib") == "python"
+    assert [second.exports["fib"](n) for n in range(12)] == [fib(n) for n in range(12)]
+    # Without the first run's cache, that one short call leaves fib on the baseline.
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path / "empty"))
+    third = Instance(Store(engine), Module(large_module_text()))
+    assert third.exports["fib"](2) == 1
+    assert tier_of(third, "fib") == "baseline"

@@ -1356,18 +1356,27 @@ def translator_for(
     return translator
 
 
-def translate_function(
-    module: Module, index: int, namespace: dict[str, Any], func_types: list[FuncType], interruptible: bool
-) -> Callable[..., Any]:
-    """Translate one function into an instance's namespace (where the others may already be) and return it.
+def translation(
+    module: Module, index: int, func_types: list[FuncType], interruptible: bool
+) -> tuple[Any, int, list[tuple[int, int]]]:
+    """One function translated and compiled on its own: (code object, lines before its body, line map).
 
-    Its generated lines are numbered from 1 in a code object of its own; the
-    line map goes to ``__wasm_lines__`` as the whole-module translation's do.
+    Its generated lines are numbered from 1 in a code object of its own, so the
+    code can be made in another process or come from the disk (``tiers``).
     """
     translator = translator_for(module, index, func_types, interruptible)
     source = translator.translate()
-    namespace.setdefault("__wasm_lines__", {})[index] = (1 + translator.head_lines, translator.line_starts)  # type: ignore[index]
-    exec(compile(source, f"<wasm function {index}>", "exec"), namespace)  # noqa: S102 - from a validated module
+    code = compile(source, f"<wasm function {index}>", "exec")
+    return code, translator.head_lines, translator.line_starts
+
+
+def install_translation(
+    namespace: dict[str, Any], index: int, code: Any, head_lines: int, line_starts: list[tuple[int, int]]
+) -> Callable[..., Any]:
+    """Define a translated function in an instance's namespace (where the others may already be) and
+    return it; its line map goes to ``__wasm_lines__`` as the whole-module translation's do."""
+    namespace.setdefault("__wasm_lines__", {})[index] = (1 + head_lines, line_starts)
+    exec(code, namespace)  # noqa: S102 - translated from a validated module
     return namespace[f"f{index}"]  # type: ignore[no-any-return]
 
 

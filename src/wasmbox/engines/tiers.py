@@ -27,6 +27,7 @@ worker takes the hottest first.
 
 from __future__ import annotations
 
+import marshal
 import os
 import threading
 import weakref
@@ -34,8 +35,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..ir.module import Module
+from . import translation_cache
 from .baseline import BaselineFunction, InstanceOperations, install, start_lazily
-from .interp import translate_function
+from .interp import install_translation, translation
 from .translation_worker import Delivery, TranslationWorker
 
 # Executed blocks per body instruction before a function is translated: a block is about
@@ -78,7 +80,9 @@ class TieredFunctions:
             namespace[f"TYPE{i}"] = t
         self.worker = translation_worker(module)
         self.translated = 0  # functions moved to the portable engine's code
+        self.from_disk = 0  # of which the disk cache had the code (hot in an earlier run)
         self.requested: set[int] = set()  # asked of the worker, not arrived yet
+        self.on_disk = translation_cache.known(module)
 
     def size(self, index: int) -> int:
         return max(len(self.module.funcs[index - self.first].body), 1)
@@ -91,8 +95,16 @@ class TieredFunctions:
         return code
 
     def begin(self, index: int) -> Callable[..., Any]:
-        if self.native is not None and native_at_first_call(index):
+        """A function's first call: on the tier an earlier run left it on (its code on disk), else
+        on the baseline interpreter."""
+        if self.native is not None and (native_at_first_call(index) or self.native.cached(index)):
             return self.native.compile(index)  # type: ignore[no-any-return]
+        if f"f{index}{'i' if self.interruptible else ''}.code" in self.on_disk:
+            found = translation_cache.load(self.module, index, self.interruptible)
+            if found is not None:
+                self.translated += 1
+                self.from_disk += 1
+                return install_translation(self.namespace, index, *found)
         limit = TRANSLATE_AFTER * self.size(index)
         if self.worker is not None:
             limit = min(limit, TRANSLATE_AFTER_AT_MOST)
@@ -140,7 +152,11 @@ class TieredFunctions:
         if kind == "native":
             code = self.native.compile(index)
         else:
-            code = translate_function(self.module, index, self.namespace, self.func_types, self.interruptible)
+            code_object, head_lines, line_starts = translation(self.module, index, self.func_types, self.interruptible)
+            translation_cache.store(
+                self.module, index, self.interruptible, marshal.dumps(code_object), head_lines, line_starts
+            )
+            code = install_translation(self.namespace, index, code_object, head_lines, line_starts)
             self.translated += 1
         install(self.namespace, index, code)
         return code  # type: ignore[no-any-return]
@@ -152,10 +168,7 @@ class TieredFunctions:
             if kind == "native":
                 code = self.native.compile(index, payload, extra)
             else:
-                head_lines, line_starts = extra
-                self.namespace.setdefault("__wasm_lines__", {})[index] = (1 + head_lines, line_starts)
-                exec(payload, self.namespace)  # noqa: S102 - translated from this validated module by our worker
-                code = self.namespace[f"f{index}"]
+                code = install_translation(self.namespace, index, payload, *extra)
                 self.translated += 1
             install(self.namespace, index, code)
             function.on_hot = None

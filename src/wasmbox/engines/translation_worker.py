@@ -148,7 +148,8 @@ class TranslationWorker:
 def serve() -> None:
     """The worker's loop: decode the module, then make the most wanted pending function."""
     from ..binary.decode import decode_module
-    from .interp import translator_for
+    from . import translation_cache
+    from .interp import translation
 
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     data, features = _read_frame(requests)
@@ -209,10 +210,10 @@ def serve() -> None:
                     stubs_sent.add(interruptible)
                 reply = (*key, code, stubs)
             else:
-                translator = translator_for(module, index, func_types, interruptible)
-                source = translator.translate()
-                code = marshal.dumps(compile(source, f"<wasm function {index}>", "exec"))
-                reply = (*key, code, (translator.head_lines, translator.line_starts))
+                code_object, head_lines, line_starts = translation(module, index, func_types, interruptible)
+                code = marshal.dumps(code_object)
+                translation_cache.store(module, index, interruptible, code, head_lines, line_starts)
+                reply = (*key, code, (head_lines, line_starts))
         except Exception:  # noqa: BLE001 - the main process keeps the function on the baseline tier
             reply = (*key, None, None)
         _write_frame(replies, reply)

@@ -204,6 +204,18 @@ class Module:
     # Where the module came from, for messages and byte offsets (not part of its meaning).
     source_name: str | None = field(default=None, compare=False, repr=False)
     binary: bytes | None = field(default=None, compare=False, repr=False)
+    _digest: bytes | None = field(default=None, compare=False, repr=False)
+
+    def digest(self) -> bytes:
+        """SHA-256 of the module's binary (its encoding, for a module parsed from text): the key of
+        everything compiled from it, here and in other processes.  Computed once."""
+        if self._digest is None:
+            import hashlib
+
+            from ..binary.encode import encode_module
+
+            self._digest = hashlib.sha256(self.binary if self.binary is not None else encode_module(self)).digest()
+        return self._digest
 
     # --- index spaces (imports first, then definitions) -------------------
     def imported(self, kind: ExternKind) -> list[Import]:

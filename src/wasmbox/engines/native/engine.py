@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import threading
@@ -93,10 +92,7 @@ _compiling = threading.Lock()
 
 
 def module_key(module: Module, interruptible: bool) -> tuple[bytes, bool]:
-    from ...binary.encode import encode_module
-
-    binary = module.binary if module.binary is not None else encode_module(module)
-    return hashlib.sha256(binary).digest(), interruptible
+    return module.digest(), interruptible
 
 
 def lazy_prefix(module: Module, interruptible: bool) -> str:
@@ -209,6 +205,19 @@ class NativeTier:
         self.lock = threading.Lock()
         self._instance: Any = None
         self.functions = 0  # functions made machine code
+        self.prefix = lazy_prefix(module, interruptible)
+        self._on_disk: frozenset[str] | None = None
+
+    def cached(self, index: int) -> bool:
+        """Whether function ``index``'s machine code is in the code cache (an earlier run made it)."""
+        if self._on_disk is None:
+            from .jit import jit
+
+            try:
+                self._on_disk = frozenset(os.listdir(jit().cache))
+            except OSError:
+                self._on_disk = frozenset()
+        return f"{self.prefix}_f{index}.o" in self._on_disk
 
     def instance(self, stubs: bytes | None = None) -> Any:
         from .host import NativeInstance

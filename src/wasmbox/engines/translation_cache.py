@@ -1,0 +1,79 @@
+"""Translated functions on disk, so a second run of a large program starts with its hot code ready.
+
+A function that got hot enough to be translated to Python is stored as its
+marshalled code object (with the lines of its head and its line map) under
+``$WASMBOX_CACHE/python/<translator>-<Python>/<module digest>/``: the
+translator's version is a hash of its source, and code objects are tied to
+the exact Python version (its magic number).  On a later run the function
+starts on that code at its first call instead of on the baseline interpreter.
+Writes are atomic (a temporary file renamed), reads that fail are misses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import marshal
+import os
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from ..ir.module import Module
+
+Translation = tuple[Any, int, list[tuple[int, int]]]  # code object, head lines, line map
+
+
+def cache_root() -> Path:
+    base = Path(os.environ.get("WASMBOX_CACHE", Path.home() / ".cache" / "wasmbox" / "native"))
+    return base / "python"
+
+
+@cache
+def translator_version() -> str:
+    digest = hashlib.sha256()
+    for name in ("interp.py", "translation_cache.py"):
+        digest.update((Path(__file__).parent / name).read_bytes())
+    digest.update(importlib.util.MAGIC_NUMBER)
+    return digest.hexdigest()[:16]
+
+
+def directory(module: Module) -> Path:
+    return cache_root() / translator_version() / module.digest().hex()[:32]
+
+
+def _path(module: Module, index: int, interruptible: bool) -> Path:
+    return directory(module) / f"f{index}{'i' if interruptible else ''}.code"
+
+
+def load(module: Module, index: int, interruptible: bool) -> Translation | None:
+    try:
+        head_lines, line_starts, code = marshal.loads(_path(module, index, interruptible).read_bytes())
+        return marshal.loads(code), head_lines, [tuple(pair) for pair in line_starts]  # type: ignore[misc]
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+
+
+def store(
+    module: Module, index: int, interruptible: bool, code: bytes, head_lines: int, line_starts: list[Any]
+) -> None:
+    """Keep a translation (``code``: the marshalled code object); a read-only or full disk only costs
+    the next run its translation."""
+    target = _path(module, index, interruptible)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = marshal.dumps((head_lines, [list(pair) for pair in line_starts], code))
+        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial:
+            partial.write(data)
+        os.replace(partial.name, target)
+    except OSError:
+        pass
+
+
+def known(module: Module) -> frozenset[str]:
+    """The file names cached for ``module`` (one listing instead of a failed open per function)."""
+    try:
+        return frozenset(os.listdir(directory(module)))
+    except OSError:
+        return frozenset()
