@@ -50,7 +50,7 @@ def _path(module: Module, index: int, interruptible: bool) -> Path:
 def load(module: Module, index: int, interruptible: bool) -> Translation | None:
     try:
         head_lines, line_starts, code = marshal.loads(_path(module, index, interruptible).read_bytes())
-        return marshal.loads(code), head_lines, [tuple(pair) for pair in line_starts]  # type: ignore[misc]
+        return marshal.loads(code), head_lines, list(line_starts)
     except (OSError, EOFError, ValueError, TypeError):
         return None
 
@@ -63,7 +63,7 @@ def store(
     target = _path(module, index, interruptible)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        data = marshal.dumps((head_lines, [list(pair) for pair in line_starts], code))
+        data = marshal.dumps((head_lines, tuple(line_starts), code))  # pairs stay tuples
         with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial:
             partial.write(data)
         os.replace(partial.name, target)
