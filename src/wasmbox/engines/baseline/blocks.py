@@ -24,7 +24,7 @@ from ...errors import Trap, WasmException
 from ...ir import instructions as ins
 from ...ir.instructions import Catch
 from ...ir.types import FuncType, ValType
-from .operations import FIXED, InstanceOperations, constant, constant_value, local_operation
+from .operations import FIXED, LOAD_FROM_LOCAL, InstanceOperations, constant, constant_value, fused, local_operation
 
 # How a block ends, for the executor.
 JUMP = 0  # (ops, JUMP, terminator): terminator(s) returns the next block's start
@@ -85,6 +85,7 @@ for _name, _effect in {
     EFFECT[ins.BY_NAME[_name]] = _effect
 
 _LOCALS = frozenset(ins.BY_NAME[n] for n in ("local.get", "local.set", "local.tee"))
+_LOCAL_GET, _I32_CONST, _I64_CONST = ins.BY_NAME["local.get"], ins.BY_NAME["i32.const"], ins.BY_NAME["i64.const"]
 _CONSTANTS = frozenset(ins.BY_NAME[n] for n in ("i32.const", "i64.const", "f32.const", "f64.const", "v128.const"))
 _OP = ins.BY_NAME
 
@@ -159,21 +160,43 @@ class BlockBuilder:
         if start in self.loop_headers and self.stop_check is not None:
             operations.append(self.stop_check)
         position = start
+        last: tuple[str, Any] | None = None  # ("local", index) or ("const", value) just pushed
         while True:
             instr = body[position]
             op = instr.op
             effect = EFFECT.get(op)
             if effect is not None:
+                # A local.get or integer constant just before is fused into what consumes it
+                # (a binary operation's right operand, a load's address) where a fused form exists.
+                pushed = last
+                last = None
                 if op in _LOCALS:
                     operations.append(local_operation(op.name, instr.imm[0]))
+                    if op is _LOCAL_GET:
+                        last = ("local", instr.imm[0])
                 elif op in _CONSTANTS:
-                    operations.append(constant(constant_value(op.name, instr.imm)))
+                    value = constant_value(op.name, instr.imm)
+                    operations.append(constant(value))
+                    if op is _I32_CONST or op is _I64_CONST:
+                        last = ("const", value)
                 elif op is not _NOP:
-                    fixed = FIXED.get(op.name)
-                    operations.append(fixed if fixed is not None else self.operations.get(op.name, instr.imm))
+                    name = op.name
+                    combined = None
+                    if pushed is not None:
+                        if name in LOAD_FROM_LOCAL:
+                            if pushed[0] == "local":
+                                combined = self.operations.load_from_local(name, instr.imm[1], pushed[1])
+                        else:
+                            combined = fused(name, *pushed)
+                    if combined is not None:
+                        operations[-1] = combined
+                    else:
+                        fixed = FIXED.get(name)
+                        operations.append(fixed if fixed is not None else self.operations.get(name, instr.imm))
                 length += effect
                 position += 1
                 continue
+            last = None
             name = op.name
             following = position + 1
             if name == "block":

@@ -77,6 +77,41 @@ for _name, _function in simd.OPERATIONS.items():
     FIXED[_name] = _fixed_operation(_name, f"simd_{_name.replace('.', '_')}({_placeholders})")
 
 
+def _fused_factory(name: str, template: str, operand: str) -> Callable[[Any], Operation]:
+    """A binary operation whose right operand comes from a local (``operand`` "local") or a constant
+    ("const") instead of the stack: ``local.get``/``*.const`` and the operation as one callable."""
+    right = "s[x]" if operand == "local" else "x"
+    source = f"def make(x):\n    def op(s):\n        s[-1] = {template.format('s[-1]', right)}\n    return op\n"
+    return _generated(source, "make")  # type: ignore[no-any-return]
+
+
+# Binary integer operations (the commonest in compiled code: address arithmetic, compares) with
+# a fused form per kind of right operand; templates that read an operand twice are left alone.
+FUSED: dict[tuple[str, str], Callable[[Any], Operation]] = {}
+for _name, _template in PURE.items():
+    if _name[:3] in ("i32", "i64") and _operand_count(_name) == 2 and _template.count("{1}") == 1:
+        if _template.count("{0}") == 1:
+            for _kind in ("local", "const"):
+                FUSED[(_name, _kind)] = _fused_factory(_name, _template, _kind)
+
+
+def _load_from_local_factory(name: str) -> Callable[[Any, int, int], Operation]:
+    fmt, post = LOADS[name]
+    unpack = f"{STRUCT_NAMES[fmt]}_unpack"
+    source = (
+        "def make(memory, offset, x):\n"
+        f"    unpack = {unpack}\n"
+        "    def op(s):\n"
+        f"        s.append({post.format('unpack(memory.view, s[x] + offset)[0]')})\n"
+        "    return op\n"
+    )
+    return _generated(source, "make")  # type: ignore[no-any-return]
+
+
+# A load whose address is a local: ``local.get`` and the load as one callable.
+LOAD_FROM_LOCAL = {_name: _load_from_local_factory(_name) for _name in LOADS}
+
+
 def _drop(s: list[Any]) -> None:
     s.pop()
 
@@ -219,6 +254,24 @@ def local_operation(name: str, index: int) -> Operation:
     return (_local_get if name == "local.get" else _local_set if name == "local.set" else _local_tee)(index)
 
 
+def fused(name: str, kind: str, value: Any) -> Operation | None:
+    """The fused form of binary operation ``name`` with its right operand from a local or a
+    constant (``kind``), if it has one; small operands' forms are shared."""
+    factory = FUSED.get((name, kind))
+    if factory is None:
+        return None
+    if kind == "local" and value < 64 or kind == "const" and -256 <= value <= 0xFFFF:
+        key = (name, kind, value)
+        found = _FUSED_CACHE.get(key)
+        if found is None:
+            found = _FUSED_CACHE[key] = factory(value)
+        return found
+    return factory(value)
+
+
+_FUSED_CACHE: dict[tuple[str, str, Any], Operation] = {}
+
+
 class InstanceOperations:
     """Operations that reach one instance's state (memory, globals, tables, segments),
     made on first use and shared by all its functions."""
@@ -233,6 +286,13 @@ class InstanceOperations:
         found = self._cache.get(key)
         if found is None:
             found = self._cache[key] = self._make(name, imm)
+        return found
+
+    def load_from_local(self, name: str, offset: int, local: int) -> Operation:
+        key = ("load_from_local", name, offset, local)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = LOAD_FROM_LOCAL[name](self.memory, offset, local)
         return found
 
     def _make(self, name: str, imm: tuple[Any, ...]) -> Operation:  # noqa: C901 - one branch per family
@@ -370,4 +430,14 @@ def constant_value(name: str, imm: tuple[Any, ...]) -> object:
 
 ZERO: dict[ValType, object] = {I32: 0, I64: 0, F32: 0.0, F64: 0.0, V128: bytes(16)}
 
-__all__ = ["FIXED", "InstanceOperations", "ZERO", "call_indirect", "constant", "constant_value", "local_operation"]
+__all__ = [
+    "FIXED",
+    "LOAD_FROM_LOCAL",
+    "InstanceOperations",
+    "ZERO",
+    "call_indirect",
+    "constant",
+    "constant_value",
+    "fused",
+    "local_operation",
+]
