@@ -73,10 +73,31 @@ def test_script_passes_with_mixed_tiers(path: Path, monkeypatch: pytest.MonkeyPa
     assert result.engine.fallbacks == []
 
 
+@pytest.mark.parametrize("path", core_wast_files(), ids=lambda p: p.name)
+def test_script_passes_entering_machine_code_at_loops(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiered, every function on the baseline, and every loop it reaches entering machine code at
+    once with the frame as it is (on-stack replacement): each call half interpreted, half native."""
+    osr_mode(monkeypatch)
+    require_testsuite()
+    result = run_script(path, "native", WASM_2_0)
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.engine.fallbacks == []
+
+
+def osr_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wasmbox.engines import tiers
+    from wasmbox.engines.native import engine
+
+    monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
+    monkeypatch.setattr(tiers, "osr_at_every_loop", lambda index: True)
+    monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 10**6)
+    monkeypatch.setattr(tiers, "TRANSLATE_AFTER_AT_MOST", 10**9)
+
+
 EXCEPTION_SCRIPTS = [Path(__file__).parent / "wast" / "exceptions.wast"]
 
 
-@pytest.mark.parametrize("lazy", ["eager", "lazy", "mixed"])
+@pytest.mark.parametrize("lazy", ["eager", "lazy", "mixed", "osr"])
 @pytest.mark.parametrize(
     "path",
     EXCEPTION_SCRIPTS + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")],
@@ -89,7 +110,9 @@ def test_exception_handling(path: Path, lazy: str, monkeypatch: pytest.MonkeyPat
     from wasmbox.engines import tiers
     from wasmbox.engines.native import engine
 
-    if lazy != "eager":
+    if lazy == "osr":
+        osr_mode(monkeypatch)
+    elif lazy != "eager":
         monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
         monkeypatch.setattr(tiers, "native_at_first_call", lambda index: lazy == "lazy" or index % 2 == 0)
     result = run_script(path, "native")

@@ -8,6 +8,7 @@ same results before and after.
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
@@ -19,7 +20,7 @@ from wasmbox.errors import Exhaustion, Trap
 FILLER = 450
 
 
-def large_module_text() -> str:
+def large_module_text(variant: int = 0) -> str:
     filler = "\n".join(
         f"  (func $f{i} (param i32) (result i32) (i32.add (local.get 0) (i32.const {i})))" for i in range(FILLER)
     )
@@ -54,6 +55,7 @@ def large_module_text() -> str:
   (func $fails (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))
   (func (export "trap") (result i32) (call $fails (i32.const 0)))
   (func (export "sp") (result i32) (global.get $sp))
+  (func (export "variant") (result i32) (i32.const {variant}))
 )"""
 
 
@@ -172,3 +174,27 @@ def test_a_second_run_starts_on_the_translations_the_first_left(
     third = Instance(Store(engine), Module(large_module_text()))
     assert third.exports["fib"](2) == 1
     assert tier_of(third, "fib") == "baseline"
+
+
+def test_a_long_first_call_moves_to_machine_code_at_its_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sum(n) is called once and loops n times: it enters machine code in the middle of that call
+    (on-stack replacement) and returns what the interpreter would have."""
+    if "native" not in ENGINES:
+        pytest.skip("the native engine needs llvmlite")
+    monkeypatch.setattr(tiers, "OSR_AFTER", 2000)
+    made: list[tiers.TieredFunctions] = []
+    original = tiers.TieredFunctions.stand_ins
+
+    def recording(self: tiers.TieredFunctions) -> dict[int, object]:
+        made.append(self)
+        return original(self)
+
+    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", recording)
+    # A module of its own, never run before: no code cache has its sum already.
+    instance = Instance(Store("native"), Module(large_module_text(uuid.uuid4().int % 1_000_000 + 1)))
+    assert instance.exports["sum"](300_000) == 300_000 * 300_001 // 2
+    (tiered,) = made
+    function = tiered.baseline[function_index("sum")]
+    assert function.osr, "the loop got no entry into machine code"
+    assert function.executed < 300_000  # the interpreter ran only the start of the loop
+    assert tiered.native.osr_entries == 1

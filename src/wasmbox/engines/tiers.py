@@ -54,9 +54,21 @@ NATIVE_AT_MOST = int(os.environ.get("WASMBOX_NATIVE_AT_MOST", "4000"))
 NATIVE_BLOCKS_PER_CALL_OUT = int(os.environ.get("WASMBOX_NATIVE_BLOCKS_PER_CALL_OUT", "100"))
 
 
+# Blocks one call runs on the baseline before its loop gets an entry into machine code (native
+# engine; on-stack replacement), and the largest function that gets one.
+OSR_AFTER = int(os.environ.get("WASMBOX_OSR_AFTER", "20000"))
+OSR_AT_MOST = int(os.environ.get("WASMBOX_OSR_AT_MOST", "20000"))
+
+
 def native_at_first_call(index: int) -> bool:
     """Whether function ``index`` becomes machine code at its first call (tests set this; normally
     a function must earn it)."""
+    return False
+
+
+def osr_at_every_loop(index: int) -> bool:
+    """Whether every loop of function ``index`` on the baseline enters machine code at once, the
+    first time it is reached (tests set this, to run calls half interpreted, half native)."""
     return False
 
 
@@ -76,12 +88,18 @@ class TieredFunctions:
         self.func_types = module.func_types()
         self.first = module.num_imported_funcs()
         namespace["__wasm_func_types__"] = self.func_types
+        namespace["__tiers__"] = self  # for tools and tests: what each function runs on
+        self.baseline: dict[int, BaselineFunction] = {}
         for i, t in enumerate(module.types):
             namespace[f"TYPE{i}"] = t
         self.worker = translation_worker(module)
         self.translated = 0  # functions moved to the portable engine's code
         self.from_disk = 0  # of which the disk cache had the code (hot in an earlier run)
         self.requested: set[int] = set()  # asked of the worker, not arrived yet
+        self.osr_requested: set[tuple[int, int]] = set()  # (function, loop position)
+        # Moved to a compiled tier: new calls run there; a call in progress on the baseline goes on
+        # reporting, so that it can still get a way out (on-stack replacement) if it runs long.
+        self.moved: set[int] = set()
         self.on_disk = translation_cache.known(module)
 
     def size(self, index: int) -> int:
@@ -108,15 +126,62 @@ class TieredFunctions:
         limit = TRANSLATE_AFTER * self.size(index)
         if self.worker is not None:
             limit = min(limit, TRANSLATE_AFTER_AT_MOST)
+        probe = self.enter_loop_now if self.native is not None and osr_at_every_loop(index) else None
         function = BaselineFunction(
-            self.module, index, self.namespace, self.operations, self.interruptible, on_hot=self.hot, hot_after=limit
+            self.module,
+            index,
+            self.namespace,
+            self.operations,
+            self.interruptible,
+            on_hot=self.hot,
+            hot_after=limit,
+            osr_probe=probe,
         )
+        self.baseline[index] = function
         return function.run
 
-    def hot(self, function: BaselineFunction, running: int) -> Callable[..., Any] | None:
+    def enter_loop_now(self, function: BaselineFunction, header: int) -> None:
+        """Tests: give the loop whose header is ``header`` its machine-code entry at once."""
+        position = header - 1
+        function.osr[header] = self.native.osr(function.index, position)
+
+    def innermost_loop(self, function: BaselineFunction, block: int) -> int | None:
+        """The position of the innermost ``loop`` around ``block`` (a block start), if any."""
+        context = function.builder.contexts.get(block)
+        if context is None:
+            return None
+        for construct in reversed(context[0]):
+            if construct.kind == "loop":
+                return construct.opener
+        return None
+
+    def osr_wanted(self, function: BaselineFunction, running: int, block: int) -> None:
+        """A long call in progress: ask for an entry into machine code at the loop it is in."""
+        if running < OSR_AFTER or self.size(function.index) > OSR_AT_MOST:
+            return
+        if function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT > function.executed:
+            return  # it calls out too much: machine code would cross back into Python all the time
+        position = self.innermost_loop(function, block)
+        if position is None or position + 1 in function.osr or (function.index, position) in self.osr_requested:
+            return
+        self.osr_requested.add((function.index, position))
+        kind = f"osr:{position}"
+        header = position + 1
+        if self.worker is not None:
+
+            def deliver(_: str, payload: Any, stubs: Any) -> None:
+                function.osr[header] = self.native.osr(function.index, position, payload, stubs)
+
+            if self.worker.request(kind, function.index, self.interruptible, float(running), deliver):
+                return
+        function.osr[header] = self.native.osr(function.index, position)
+
+    def hot(self, function: BaselineFunction, running: int, block: int) -> Callable[..., Any] | None:
         """``function`` ran enough to move up (``running``: blocks of the call in progress, 0 at
-        a call's start): to machine code if its calls are long (native engine), else to the
-        portable engine's Python.
+        a call's start; ``block``: where it is): to machine code if its calls are long (native
+        engine), else to the portable engine's Python.  A call in progress long enough gets an
+        entry into machine code at the loop it is in (on-stack replacement), so it need not
+        finish on the baseline.
 
         With a worker the code is made there and installed when it arrives
         (None now: the function stays on the baseline meanwhile and reports
@@ -125,6 +190,10 @@ class TieredFunctions:
         """
         index = function.index
         function.hot_after = max(2 * function.executed, function.hot_after + 1)
+        if self.native is not None and running:
+            self.osr_wanted(function, running, block)
+        if index in self.moved:
+            return None  # new calls run its new code; only a call still in progress reports
         eligible = (
             self.native is not None
             and self.size(index) <= NATIVE_AT_MOST
@@ -148,7 +217,7 @@ class TieredFunctions:
         ):
             self.requested.add(index)
             return None
-        function.on_hot = None
+        self.moved.add(index)
         if kind == "native":
             code = self.native.compile(index)
         else:
@@ -171,7 +240,7 @@ class TieredFunctions:
                 code = install_translation(self.namespace, index, payload, *extra)
                 self.translated += 1
             install(self.namespace, index, code)
-            function.on_hot = None
+            self.moved.add(index)
             self.requested.discard(index)
 
         return deliver

@@ -200,10 +200,13 @@ def serve() -> None:
         kind, index, interruptible = key
         reply: tuple[Any, ...]
         try:
-            if kind == "native":
-                from .native.engine import function_object, stubs_object
+            if kind == "native" or kind.startswith("osr:"):
+                from .native.engine import function_object, osr_object, stubs_object
 
-                code = function_object(module, index, interruptible)
+                if kind == "native":
+                    code = function_object(module, index, interruptible)
+                else:
+                    code = osr_object(module, index, int(kind[4:]), interruptible)
                 stubs = None
                 if interruptible not in stubs_sent:  # the first machine code needs them
                     stubs = stubs_object(module, interruptible)

@@ -41,8 +41,9 @@ class BaselineFunction:
         namespace: dict[str, Any],
         operations: InstanceOperations,
         interruptible: bool,
-        on_hot: Callable[[BaselineFunction, int], Callable[..., Any] | None] | None = None,
+        on_hot: Callable[[BaselineFunction, int, int], Callable[..., Any] | None] | None = None,
         hot_after: int = 0,
+        osr_probe: Callable[[BaselineFunction, int], None] | None = None,
     ) -> None:
         func_types = namespace.get("__wasm_func_types__")
         if func_types is None:
@@ -70,14 +71,19 @@ class BaselineFunction:
             stop_check,
         )
         # Blocks executed so far; past ``hot_after`` a call tells ``on_hot`` (with the blocks the
-        # call in progress has run, 0 at a call's start), which returns the code to run instead
-        # (a compiled tier, which callers reach from then on), or None while that code is being
-        # made elsewhere or the move is not decided yet.
+        # call in progress has run and the block it is in; 0 and -1 at a call's start), which
+        # returns the code to run instead (a compiled tier, which callers reach from then on),
+        # or None while that code is being made elsewhere or the move is not decided yet.
         self.executed = 0
         self.calls = 0  # calls of it
         self.calls_out = 0  # calls it made
         self.hot_after = hot_after if on_hot is not None else sys.maxsize
         self.on_hot = on_hot
+        # On-stack replacement: loop header block -> a callable that takes this frame's values
+        # there and runs the rest of the call as machine code.  A call in progress that reaches
+        # a header with an entry moves.  ``osr_probe`` (tests) is told of every header reached.
+        self.osr: dict[int, Callable[[list[Any]], Any]] = {}
+        self.osr_probe = osr_probe
         zeros = [ZERO.get(t) for t in local_types[len(self.type.params) :]]
         self.run = _executor(self, namespace, zeros, stop_check)
 
@@ -97,11 +103,14 @@ def _executor(
     wasm_exception = WasmException
 
     never = sys.maxsize
+    osr = function.osr
+    probe = function.osr_probe
+    headers = builder.loop_headers
 
     def run(*args: Any) -> Any:
         function.calls += 1
         if function.on_hot is not None and function.executed >= function.hot_after:
-            moved = function.on_hot(function, 0)
+            moved = function.on_hot(function, 0, -1)
             if moved is not None:
                 return moved(*args)
         s = [*args, *zeros]
@@ -113,6 +122,7 @@ def _executor(
         in_call = 0  # blocks of this call counted into function.executed already
         # A long call that gets hot tells on_hot from inside, so the next call may run moved.
         report_at = function.hot_after - function.executed if function.on_hot is not None else never
+        resume = None
         try:
             while True:
                 try:
@@ -129,15 +139,18 @@ def _executor(
                             in_call += executed
                             executed = calls_out = 0
                             if function.on_hot is not None:
-                                function.on_hot(function, in_call)
+                                function.on_hot(function, in_call, pc)
                             hot = function.on_hot is not None
                             report_at = function.hot_after - function.executed if hot else never
                         kind = block[1]
-                        if kind == goto:
-                            pc = block[2]
-                        elif kind == jump:
-                            pc = block[2](s)
+                        if kind == goto or kind == jump:
+                            pc = block[2] if kind == goto else block[2](s)
                             if pc < 0:
+                                break
+                            if probe is not None and pc in headers and pc not in osr:
+                                probe(function, pc)
+                            if osr and pc in osr:
+                                resume = osr[pc]
                                 break
                         elif kind == direct:
                             calls_out += 1
@@ -182,6 +195,8 @@ def _executor(
         finally:
             function.executed += executed
             function.calls_out += calls_out
+        if resume is not None:  # outside the try: native code has run this call's try_tables itself
+            return resume(s)
         if results == 0:
             return None
         if results == 1:

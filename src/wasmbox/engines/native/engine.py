@@ -122,6 +122,21 @@ def function_object(module: Module, index: int, interruptible: bool, prefix: str
     return jit().fast_object(lowering.ir)
 
 
+def osr_object(module: Module, index: int, position: int, interruptible: bool) -> bytes:
+    """Object code of function ``index``'s entry at the ``loop`` at ``position`` (on-stack
+    replacement: see lower.FunctionLowering), from the cache when it was made before."""
+    from .jit import jit
+    from .lower import ModuleLowering
+
+    prefix = lazy_prefix(module, interruptible)
+    lowering = ModuleLowering(module, prefix, jit().triple, interruptible, True, index, osr=position)
+    cached = jit().cached_object(lowering.ir.name)
+    if cached is not None:
+        return cached
+    lowering.lower()
+    return jit().fast_object(lowering.ir)
+
+
 class LazyCode:
     """A module's functions compiled one at a time, called through the context's code table.
 
@@ -205,6 +220,7 @@ class NativeTier:
         self.lock = threading.Lock()
         self._instance: Any = None
         self.functions = 0  # functions made machine code
+        self.osr_entries = 0  # entries at loops of calls in progress (on-stack replacement)
         self.prefix = lazy_prefix(module, interruptible)
         self._on_disk: frozenset[str] | None = None
 
@@ -227,6 +243,26 @@ class NativeTier:
                 code = lazy_code(self.module, self.interruptible, stubs)
                 self._instance = NativeInstance(self.module, self.namespace, code, private_globals=True)
             return self._instance
+
+    def osr(
+        self, index: int, position: int, data: bytes | None = None, stubs: bytes | None = None
+    ) -> Callable[[list[Any]], Any]:
+        """Function ``index``'s entry at the loop at ``position`` (``data``: its object code, if made
+        elsewhere), as a callable taking the baseline's frame (see NativeInstance.osr_code)."""
+        from ...validate import operand_types
+        from .jit import jit
+        from .lower import osr_entry_name
+
+        instance = self.instance(stubs)
+        if data is None:
+            data = osr_object(self.module, index, position, self.interruptible)
+        name = osr_entry_name(self.prefix, index, position)
+        address = jit().add_object(data, [name])[name]
+        function = self.module.funcs[index - self.module.num_imported_funcs()]
+        local_types = [*self.module.types[function.type_index].params, *function.locals]
+        stack = [t for t in operand_types(self.module, index)[position] if t is not None]
+        self.osr_entries += 1
+        return instance.osr_code(index, address, local_types + stack)  # type: ignore[no-any-return]
 
     def compile(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
         """Make function ``index`` machine code (from ``data`` if the worker made it, with ``stubs``

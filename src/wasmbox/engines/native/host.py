@@ -404,6 +404,38 @@ class NativeInstance:
         for glob, cell, valtype in self.synced:
             glob.value = get(cell, 0, valtype)
 
+    def osr_code(self, func_index: int, entry_address: int, types: list[ValType]) -> Callable[[list[Any]], Any]:
+        """An on-stack-replacement entry of ``func_index``: called with the baseline interpreter's
+        frame (locals, then the operand stack, of ``types``), it runs the rest of the call as
+        machine code and returns the call's results."""
+        results = self.func_types[func_index].results
+        layout, out_layout = slot_layout(types), slot_layout(results)
+        count, out_count = max(slot_count(types), 1), max(slot_count(results), 1)
+        entry = ENTRY(entry_address)
+        ctx_address = self.ctx_address
+
+        def resume(frame: list[Any]) -> Any:
+            state = (U64 * count)()
+            for at, value, t in zip(layout, frame, types, strict=True):
+                put(state, at, value, t)
+            outputs = (U64 * out_count)()
+            entered_at = self.ctx.depth
+            if self.synced:
+                self.globals_to_native()
+                entry(ctx_address, state, outputs)
+                self.globals_to_python()
+            else:
+                entry(ctx_address, state, outputs)
+            if self.ctx.trap:
+                self.raise_trap(entered_at)
+            if not results:
+                return None
+            if len(results) == 1:
+                return get(outputs, 0, results[0])
+            return tuple(get(outputs, at, r) for at, r in zip(out_layout, results, strict=True))
+
+        return resume
+
     def raise_trap(self, entered_at: int) -> None:
         code = self.ctx.trap
         self.ctx.trap = 0

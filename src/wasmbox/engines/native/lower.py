@@ -149,12 +149,18 @@ class ModuleLowering:
         interruptible: bool,
         lazy: bool = False,
         only: int | None = None,
+        osr: int | None = None,
     ) -> None:
+        """``osr``: instead of function ``only`` itself, its entry at the ``loop`` at that position
+        (``osr_name``): it takes the locals and operand stack the baseline interpreter had there."""
         self.module = module
         self.prefix = prefix
         self.interruptible = interruptible
         self.lazy = lazy
+        self.osr = osr
         name = prefix if not lazy else f"{prefix}_stubs" if only is None else f"{prefix}_f{only}"
+        if osr is not None:
+            name = f"{name}_osr{osr}"
         self.ir = ir.Module(name=name)
         self.ir.triple = triple
         self.func_types = module.func_types()
@@ -163,6 +169,10 @@ class ModuleLowering:
         self.functions: dict[int, ir.Function] = {}
         for index, t in enumerate(self.func_types):
             if index >= self.first_defined and (not lazy or index == only):
+                if osr is not None:
+                    osr_signature = ir.FunctionType(return_type(t.results), [PTR, PTR])
+                    self.functions[index] = ir.Function(self.ir, osr_signature, osr_name(prefix, index, osr))
+                    continue
                 signature = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
                 # Not internal: the host reads their addresses for tables' mirrors.
                 self.functions[index] = ir.Function(self.ir, signature, f"{prefix}_f{index}")
@@ -196,7 +206,7 @@ class ModuleLowering:
 
     def lower(self) -> None:
         for index, function in self.functions.items():
-            FunctionLowering(self, index, function).lower()
+            FunctionLowering(self, index, function, self.osr).lower()
             self._entry(index)
 
     def signature(self, t: FuncType) -> ir.FunctionType:
@@ -234,9 +244,11 @@ class ModuleLowering:
             )
 
     def _entry(self, index: int) -> None:
-        """``void entry(ctx, ptr args, ptr results)``: the C-ABI door Python calls through ctypes."""
+        """``void entry(ctx, ptr args, ptr results)``: the C-ABI door Python calls through ctypes
+        (for an OSR entry ``args`` is the state it takes, passed on as it is)."""
         t = self.func_types[index]
-        entry = ir.Function(self.ir, ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR]), f"{self.prefix}_entry{index}")
+        name = f"{self.prefix}_entry{index}" if self.osr is None else osr_entry_name(self.prefix, index, self.osr)
+        entry = ir.Function(self.ir, ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR]), name)
         ctx, args, results = entry.args
         b = ir.IRBuilder(entry.append_basic_block())
         # The outermost entry sets the stack limit STACK_BUDGET below itself; nested
@@ -248,7 +260,10 @@ class ModuleLowering:
         b.store(b.select(outermost, b.sub(here, ir.Constant(L64, STACK_BUDGET)), limit), limit_pointer)
         depth_pointer = b.gep(ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
         depth = b.load(depth_pointer, typ=L64)
-        values = [load_slot(b, args, at, p) for at, p in zip(slot_layout(t.params), t.params, strict=True)]
+        if self.osr is None:
+            values = [load_slot(b, args, at, p) for at, p in zip(slot_layout(t.params), t.params, strict=True)]
+        else:
+            values = [args]
         value = b.call(self.functions[index], [ctx, *values])
         b.store(limit, limit_pointer)
         b.store(depth, depth_pointer)
@@ -262,6 +277,14 @@ class ModuleLowering:
         for at, out, r in zip(slot_layout(t.results), outputs, t.results, strict=True):
             store_slot(b, results, at, out, r)
         b.ret_void()
+
+
+def osr_name(prefix: str, index: int, position: int) -> str:
+    return f"{prefix}_f{index}_osr{position}"
+
+
+def osr_entry_name(prefix: str, index: int, position: int) -> str:
+    return f"{prefix}_entry{index}_osr{position}"
 
 
 def _return(b: ir.IRBuilder, signature: ir.FunctionType, values: list[ir.Value]) -> None:
@@ -325,10 +348,14 @@ def store_slot(b: ir.IRBuilder, base: ir.Value, index: int, value: ir.Value, t: 
 
 
 class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
-    def __init__(self, owner: ModuleLowering, index: int, function: ir.Function) -> None:
+    def __init__(self, owner: ModuleLowering, index: int, function: ir.Function, osr: int | None = None) -> None:
+        """``osr``: lower the entry at the ``loop`` at this position (on-stack replacement): the
+        function's second argument holds its locals and the operand stack there, as u64 slots
+        (locals first), and execution starts at that loop's header."""
         self.owner = owner
         self.index = index
         self.function = function
+        self.osr = osr
         self.module = owner.module
         self.type = owner.func_types[index]
         body = self.module.funcs[index - owner.first_defined]
@@ -463,10 +490,17 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.ctx = self.function.args[0]
         self.unwind = self.function.append_basic_block("unwind")
         self.locals = [self.b.alloca(llvm_type(t)) for t in self.local_types]
-        for slot, value in zip(self.locals, self.function.args[1:], strict=False):
-            self.b.store(value, slot)
-        for slot, t in list(zip(self.locals, self.local_types, strict=True))[len(self.type.params) :]:
-            self.b.store(zero(llvm_type(t)), slot)
+        if self.osr is not None:
+            state = self.function.args[1]
+            layout = slot_layout(self.local_types)
+            for slot, at, t in zip(self.locals, layout, self.local_types, strict=True):
+                self.b.store(load_slot(self.b, state, at, t), slot)
+            self.state_slot = slot_count(self.local_types)  # where the operand stack's values start
+        else:
+            for slot, value in zip(self.locals, self.function.args[1:], strict=False):
+                self.b.store(value, slot)
+            for slot, t in list(zip(self.locals, self.local_types, strict=True))[len(self.type.params) :]:
+                self.b.store(zero(llvm_type(t)), slot)
         # The store's max_call_depth: one more frame, or a trap. Returns give it back; the
         # entry trampoline restores it when a trap unwinds.
         depth_pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
@@ -482,7 +516,13 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         if self.owner.interruptible:
             self.check_stop()
         body = self.function.append_basic_block("body")
-        self.b.branch(body)
+        if self.osr is not None:
+            # The function's own start is not entered (LLVM drops it): the OSR block, filled when
+            # lowering reaches the loop, enters that loop's header.
+            self.osr_block = self.function.append_basic_block("osr")
+            self.b.branch(self.osr_block)
+        else:
+            self.b.branch(body)
         self.b.position_at_end(body)
         results = self.type.results
         ret = self.function.append_basic_block("return")
@@ -556,10 +596,13 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         if kind == "loop":
             header = self.function.append_basic_block("loop")
             slots = self.slots_for(params)
+            spilled = self.enter_by_osr(header, slots) if self.osr == self.position else None
             for value, slot in zip(self.pop_n(len(params)), slots, strict=True):
                 self.b.store(value, slot)
             self.b.branch(header)
             self.b.position_at_end(header)
+            if spilled is not None:
+                self.stack = [self.b.load(slot, typ=t) for slot, t in spilled]
             self.stack.extend(self.b.load(s, typ=llvm_type(t)) for s, t in zip(slots, params, strict=True))
             self.controls.append(Control("loop", height, params, results, header, end, slots, end_slots))
             if self.owner.interruptible:
@@ -575,6 +618,29 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.b.cbranch(test, then, control.else_block)
             self.b.position_at_end(then)
         self.controls.append(control)
+
+    def enter_by_osr(self, header: ir.Block, param_slots: list[ir.AllocaInstr]) -> list[tuple[ir.AllocaInstr, ir.Type]]:
+        """The loop OSR enters: fill the OSR block (the values below the loop's parameters from
+        the state into slots of their own, the parameters into the loop's slots, then to the
+        header), and spill those values on the ordinary path too, so both paths reach the header
+        with them in the same slots.  Returns (slot, type) of the values below."""
+        from ...validate import operand_types
+
+        types = [t for t in operand_types(self.module, self.index)[self.position] if t is not None]
+        assert len(types) == len(self.stack)  # reachable code: every type is known
+        below = len(self.stack) - len(param_slots)
+        spilled = [(self.entry_alloca(value.type), value.type) for value in self.stack[:below]]
+        for (slot, _), value in zip(spilled, self.stack[:below], strict=True):
+            self.b.store(value, slot)  # the ordinary path (never entered in this function)
+        saved = self.b.block
+        self.b.position_at_end(self.osr_block)
+        layout = slot_layout(types)
+        targets = [slot for slot, _ in spilled] + list(param_slots)
+        for slot, at, t in zip(targets, layout, types, strict=True):
+            self.b.store(load_slot(self.b, self.function.args[1], self.state_slot + at, t), slot)
+        self.b.branch(header)
+        self.b.position_at_end(saved)
+        return spilled
 
     def close_arm(self, control: Control, reachable: bool) -> None:
         """The code of the current arm falls into the construct's end."""
