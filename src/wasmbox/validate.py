@@ -17,7 +17,7 @@ from . import native_validation
 from .errors import MalformedError, ValidationError
 from .ir import instructions as ins
 from .ir.instructions import Catch, Imm, Instruction
-from .ir.module import Expr, Module, SegmentMode
+from .ir.module import Expr, Module, SegmentMode, block_signature
 from .ir.types import (
     EXNREF,
     F32,
@@ -283,15 +283,9 @@ def _check_const_expr(c: Context, expr: Expr, expected: ValType, where: str) -> 
 
 
 def _block_signature(c: Context, block_type: object) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
-    if block_type is None:
-        return (), ()
-    if isinstance(block_type, ValType):
-        return (), (block_type,)
-    assert isinstance(block_type, int)
-    if block_type >= len(c.types):
+    if isinstance(block_type, int) and block_type >= len(c.types):
         raise _Fail(f"unknown type {block_type}")
-    t = c.types[block_type]
-    return t.params, t.results
+    return block_signature(block_type, c.types)
 
 
 def validate_function(

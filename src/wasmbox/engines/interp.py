@@ -35,7 +35,7 @@ from .. import numeric, simd
 from ..errors import Trap, WasmException
 from ..ir import instructions as ins
 from ..ir.instructions import Catch, Instruction
-from ..ir.module import Module
+from ..ir.module import Module, block_signature
 from ..ir.types import F32, F64, I32, I64, V128, FuncType, ValType
 from ..runtime.observer import Observer
 from ..runtime.operations import (
@@ -569,13 +569,8 @@ class FunctionTranslator:
 
     # --- translation ----------------------------------------------------------
     def block_arity(self, block_type: object) -> tuple[int, int]:
-        if block_type is None:
-            return 0, 0
-        if isinstance(block_type, ValType):
-            return 0, 1
-        assert isinstance(block_type, int)
-        t = self.types[block_type]
-        return len(t.params), len(t.results)
+        params, results = block_signature(block_type, self.types)
+        return len(params), len(results)
 
     def translate(self) -> str:
         params = [f"l{i}" for i in range(len(self.func_type.params))]

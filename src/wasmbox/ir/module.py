@@ -18,6 +18,18 @@ from .types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValT
 Expr = list[Instruction]
 
 
+def block_signature(block_type: object, types: list[FuncType]) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
+    """A block type's parameters and results: none (empty), one result (a value type), or those of a
+    function type (a type index into ``types``, which the caller has checked)."""
+    if block_type is None:
+        return (), ()
+    if isinstance(block_type, ValType):
+        return (), (block_type,)
+    assert isinstance(block_type, int)
+    t = types[block_type]
+    return t.params, t.results
+
+
 @dataclass
 class Import:
     module: str

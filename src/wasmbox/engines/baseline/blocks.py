@@ -23,7 +23,8 @@ from typing import Any, NamedTuple
 from ...errors import Trap, WasmException
 from ...ir import instructions as ins
 from ...ir.instructions import Catch
-from ...ir.types import FuncType, ValType
+from ...ir.module import block_signature
+from ...ir.types import FuncType
 from .operations import FIXED, LOAD_FROM_LOCAL, InstanceOperations, constant, constant_value, fused, local_operation
 
 # How a block ends, for the executor.
@@ -125,13 +126,8 @@ class BlockBuilder:
         self.loop_headers: set[int] = set()
 
     def block_signature(self, block_type: object) -> tuple[int, int]:
-        if block_type is None:
-            return 0, 0
-        if isinstance(block_type, ValType):
-            return 0, 1
-        assert isinstance(block_type, int)
-        t = self.types[block_type]
-        return len(t.params), len(t.results)
+        params, results = block_signature(block_type, self.types)
+        return len(params), len(results)
 
     def reach(self, start: int, controls: tuple[Construct, ...], length: int) -> None:
         if start not in self.contexts:

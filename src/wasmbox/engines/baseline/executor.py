@@ -152,26 +152,13 @@ def _executor(
                             if osr and pc in osr:
                                 resume = osr[pc]
                                 break
-                        elif kind == direct:
+                        elif kind == direct or kind == indirect:
                             calls_out += 1
-                            callee = ns[block[2]]
-                            count = block[3]
-                            if count:
-                                arguments = s[-count:]
-                                del s[-count:]
-                                value = callee(*arguments)
+                            if kind == direct:
+                                callee = ns[block[2]]
                             else:
-                                value = callee()
-                            count = block[4]
-                            if count == 1:
-                                s.append(value)
-                            elif count:
-                                s.extend(value)
-                            pc = block[5]
-                        elif kind == indirect:
-                            calls_out += 1
-                            table, expected = block[2]
-                            callee = resolve(table, s.pop(), expected)
+                                table, expected = block[2]
+                                callee = resolve(table, s.pop(), expected)
                             count = block[3]
                             if count:
                                 arguments = s[-count:]

@@ -221,8 +221,11 @@ class NativeTier:
         self._instance: Any = None
         self.functions = 0  # functions made machine code
         self.osr_entries = 0  # entries at loops of calls in progress (on-stack replacement)
-        self.prefix = lazy_prefix(module, interruptible)
         self._on_disk: frozenset[str] | None = None
+
+    @property
+    def prefix(self) -> str:
+        return lazy_prefix(self.module, self.interruptible)
 
     def cached(self, index: int) -> bool:
         """Whether function ``index``'s machine code is in the code cache (an earlier run made it)."""

@@ -370,25 +370,11 @@ class NativeInstance:
                 inputs = (U64 * in_count)()
                 for at, v, p in zip(in_layout, args, params, strict=True):
                     put(inputs, at, v, p)
-            outputs = (U64 * out_count)()
-            entered_at = self.ctx.depth
             entry = self.entries.get(func_index)
             if entry is None:
                 self.compile_function(func_index)
                 entry = self.entries[func_index]
-            if self.synced:
-                self.globals_to_native()
-                entry(ctx_address, inputs, outputs)
-                self.globals_to_python()
-            else:
-                entry(ctx_address, inputs, outputs)
-            if self.ctx.trap:
-                self.raise_trap(entered_at)
-            if not results:
-                return None
-            if len(results) == 1:
-                return get(outputs, 0, results[0])
-            return tuple(get(outputs, at, r) for at, r in zip(out_layout, results, strict=True))
+            return self.enter(entry, inputs, results, out_count, out_layout)
 
         call.__name__ = f"native_f{func_index}"
         call.native_address = self.addresses.get(func_index, 0)  # type: ignore[attr-defined]
@@ -412,29 +398,35 @@ class NativeInstance:
         layout, out_layout = slot_layout(types), slot_layout(results)
         count, out_count = max(slot_count(types), 1), max(slot_count(results), 1)
         entry = ENTRY(entry_address)
-        ctx_address = self.ctx_address
 
         def resume(frame: list[Any]) -> Any:
             state = (U64 * count)()
             for at, value, t in zip(layout, frame, types, strict=True):
                 put(state, at, value, t)
-            outputs = (U64 * out_count)()
-            entered_at = self.ctx.depth
-            if self.synced:
-                self.globals_to_native()
-                entry(ctx_address, state, outputs)
-                self.globals_to_python()
-            else:
-                entry(ctx_address, state, outputs)
-            if self.ctx.trap:
-                self.raise_trap(entered_at)
-            if not results:
-                return None
-            if len(results) == 1:
-                return get(outputs, 0, results[0])
-            return tuple(get(outputs, at, r) for at, r in zip(out_layout, results, strict=True))
+            return self.enter(entry, state, results, out_count, out_layout)
 
         return resume
+
+    def enter(
+        self, entry: Any, inputs: Any, results: tuple[ValType, ...], out_count: int, out_layout: list[int]
+    ) -> Any:
+        """Run an entry trampoline (globals synced around it, a trap raised after it) and return the
+        results it left, in the engines' calling convention."""
+        outputs = (U64 * out_count)()
+        entered_at = self.ctx.depth
+        if self.synced:
+            self.globals_to_native()
+            entry(self.ctx_address, inputs, outputs)
+            self.globals_to_python()
+        else:
+            entry(self.ctx_address, inputs, outputs)
+        if self.ctx.trap:
+            self.raise_trap(entered_at)
+        if not results:
+            return None
+        if len(results) == 1:
+            return get(outputs, 0, results[0])
+        return tuple(get(outputs, at, r) for at, r in zip(out_layout, results, strict=True))
 
     def raise_trap(self, entered_at: int) -> None:
         code = self.ctx.trap

@@ -20,7 +20,7 @@ from llvmlite import ir
 
 from ...ir import instructions as ins
 from ...ir.instructions import Catch, Instruction
-from ...ir.module import Module
+from ...ir.module import Module, block_signature
 from ...ir.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, ExternKind, FuncType, ValType
 from .abi import (
     CALL_INDIRECT,
@@ -466,13 +466,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         return values
 
     def block_signature(self, block_type: object) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
-        if block_type is None:
-            return (), ()
-        if isinstance(block_type, ValType):
-            return (), (block_type,)
-        assert isinstance(block_type, int)
-        t = self.module.types[block_type]
-        return t.params, t.results
+        return block_signature(block_type, self.module.types)
 
     def slots_for(self, types: tuple[ValType, ...]) -> list[ir.AllocaInstr]:
         return [self.entry_alloca(llvm_type(t)) for t in types]
