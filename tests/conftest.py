@@ -25,3 +25,10 @@ def core_wast_files(suite: str = "core-2.0") -> list[Path]:
 def require_testsuite() -> None:
     if not CORE_2_0.is_dir():
         pytest.skip(f"spec test suite not found at {CORE_2_0} (set WASMBOX_TESTSUITE)")
+
+
+def exception_scripts() -> list[Path]:
+    """Exception handling scripts every engine runs: our own, and core-3.0's that need nothing else
+    of Wasm 3.0 (its try_table.wast also needs tail calls and GC types)."""
+    own = [ROOT / "tests" / "spec" / "wast" / "exceptions.wast"]
+    return own + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")]

@@ -8,12 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, require_testsuite
+from tests.conftest import core_wast_files, exception_scripts, require_testsuite
 
 from wasmbox.ir.instructions import WASM_2_0
 from wasmbox.wast import run_script
-
-EXCEPTION_SCRIPTS = [Path(__file__).parent / "wast" / "exceptions.wast"]
 
 
 @pytest.mark.parametrize("path", core_wast_files(), ids=lambda p: p.name)
@@ -26,7 +24,7 @@ def test_script_passes_on_the_baseline_interpreter(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    EXCEPTION_SCRIPTS + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")],
+    exception_scripts(),
     ids=lambda p: p.name,
 )
 def test_exception_handling_on_the_baseline_interpreter(path: Path) -> None:

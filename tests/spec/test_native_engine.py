@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, require_testsuite
+from tests.conftest import core_wast_files, exception_scripts, require_testsuite
 
 from wasmbox.engines.native import available
 from wasmbox.ir.instructions import WASM_2_0
@@ -94,13 +94,10 @@ def osr_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER_AT_MOST", 10**9)
 
 
-EXCEPTION_SCRIPTS = [Path(__file__).parent / "wast" / "exceptions.wast"]
-
-
 @pytest.mark.parametrize("lazy", ["eager", "lazy", "mixed", "osr"])
 @pytest.mark.parametrize(
     "path",
-    EXCEPTION_SCRIPTS + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")],
+    exception_scripts(),
     ids=lambda p: p.name,
 )
 def test_exception_handling(path: Path, lazy: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, require_testsuite
+from tests.conftest import core_wast_files, exception_scripts, require_testsuite
 
 from wasmbox import native_validation
 from wasmbox.binary.decode import MAX_LOCALS, EncodedBody, decode_module
@@ -25,8 +25,6 @@ from wasmbox.text.script import parse_script
 from wasmbox.validate import _Fail, validate_declarations, validate_function
 
 pytestmark = pytest.mark.skipif(not native_validation.available(), reason="the native validator needs llvmlite")
-
-OWN_SCRIPTS = [Path(__file__).parent / "wast" / "exceptions.wast"]
 
 
 def script_binaries(path: Path, features: frozenset[str]) -> Iterator[tuple[int, bytes]]:
@@ -92,7 +90,7 @@ def test_native_validator_agrees_on_core_scripts(path: Path) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    OWN_SCRIPTS + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")],
+    exception_scripts(),
     ids=lambda p: p.name,
 )
 def test_native_validator_agrees_on_exception_handling(path: Path) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, require_testsuite
+from tests.conftest import core_wast_files, exception_scripts, require_testsuite
 
 from wasmbox.ir.instructions import WASM_2_0
 from wasmbox.wast import run_script
@@ -35,12 +35,9 @@ def test_runner_reports_wrong_results_and_traps(tmp_path: Path) -> None:
     assert (result.passed, result.failed) == (2, 3)
 
 
-EXCEPTION_SCRIPTS = [Path(__file__).parent / "wast" / "exceptions.wast"]
-
-
 @pytest.mark.parametrize(
     "path",
-    EXCEPTION_SCRIPTS + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")],
+    exception_scripts(),
     ids=lambda p: p.name,
 )
 def test_exception_handling_on_the_portable_engine(path: Path) -> None:
