@@ -24,7 +24,17 @@ from __future__ import annotations
 from .api import ENGINES, Func, Global, Instance, Linker, Memory, Module, Store, Table, func
 from .binary.decode import decode_module as decode
 from .binary.encode import encode_module as encode
-from .errors import Exhaustion, LinkError, MalformedError, Trap, ValidationError, WasiExit, WasmError
+from .errors import (
+    ConcurrentUseError,
+    Exhaustion,
+    LinkError,
+    MalformedError,
+    OutOfBoundsError,
+    Trap,
+    ValidationError,
+    WasiExit,
+    WasmError,
+)
 from .ir.types import F32, F64, I32, I64, V128, FuncType, GlobalType, ValType
 from .load import load_module, load_module_file
 from .text.parser import parse_module_text as parse_wat
@@ -38,6 +48,7 @@ __all__ = [
     "I32",
     "I64",
     "V128",
+    "ConcurrentUseError",
     "Exhaustion",
     "Func",
     "FuncType",
@@ -49,6 +60,7 @@ __all__ = [
     "MalformedError",
     "Memory",
     "Module",
+    "OutOfBoundsError",
     "Store",
     "Table",
     "Trap",

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import numeric
 from .engines.registry import DEFAULT_ENGINE, ENGINE_CLASSES
-from .errors import LinkError, Trap, WasiExit
+from .errors import Exhaustion, LinkError, OutOfBoundsError, Trap, WasiExit, WasmException
 from .ir.module import Module as ModuleIR
-from .ir.types import F32, F64, FUNCREF, I32, I64, V128, FuncType, GlobalType, ValType
+from .ir.types import F32, F64, FUNCREF, I32, I64, MAX_PAGES, V128, FuncType, GlobalType, ValType
 from .load import load_module
 from .runtime.instance import Extern, ModuleInstance, call_function, instantiate
 from .runtime.memory import MemoryInstance
-from .runtime.objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
+from .runtime.objects import MAX_TABLE_SIZE, FunctionInstance, GlobalInstance, TableInstance, TagInstance
 from .runtime.observer import Observer
 from .runtime.sandbox import DEFAULT_MAX_TABLE_ELEMENTS, Sandbox
 from .validate import validate_module
@@ -154,7 +154,11 @@ def to_runtime(value: object, t: ValType, what: str) -> object:
     if t is F32 or t is F64:
         if not isinstance(value, int | float):
             raise TypeError(f"{what}: expected a float for {t.text}, got {type(value).__name__}")
-        return numeric.f32_round(float(value)) if t is F32 else float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise TypeError(f"{what}: {value} is too large for {t.text}") from None
+        return numeric.f32_round(number) if t is F32 else number
     if t is V128:
         if isinstance(value, int):
             return (value & ((1 << 128) - 1)).to_bytes(16, "little")
@@ -287,22 +291,45 @@ def _host_function(func_type: FuncType, function: Callable[..., Any]) -> Functio
         python_args = [from_runtime(a, t) for a, t in zip(args, func_type.params, strict=True)]
         try:
             result = function(*python_args)
-        except (Trap, WasiExit):
+        except (Trap, WasiExit, WasmException):
             raise
+        except RecursionError:
+            raise Exhaustion("call stack exhausted", f"host function {name} ran out of Python stack") from None
         except Exception as error:
             raise Trap(
                 "host function failed", f"host function {name} raised {type(error).__name__}: {error}"
             ) from error
-        results = func_type.results
-        if not results:
-            return None
-        if len(results) == 1:
-            return to_runtime(result, results[0], f"result of host function {name}")
-        if not isinstance(result, tuple) or len(result) != len(results):
-            raise Trap("host function failed", f"host function {name} must return {len(results)} values")
-        return tuple(to_runtime(r, t, f"result of host function {name}") for r, t in zip(result, results, strict=True))
+        return _host_results(result, func_type.results, name)
 
     return FunctionInstance(func_type, code, name=name, host=True)
+
+
+def _host_results(result: object, results: tuple[ValType, ...], name: str) -> object:
+    """A host function's return value checked against its type, in the engines' convention; a
+    value of the wrong type or count is the host function failing (a trap), never a guess."""
+    what = f"result of host function {name}"
+    try:
+        if not results:
+            if result is not None:
+                raise TypeError(f"host function {name} has no results but returned {type(result).__name__}")
+            return None
+        if len(results) == 1:
+            return to_runtime(result, results[0], what)
+        if not isinstance(result, tuple | list) or len(result) != len(results):
+            raise TypeError(f"host function {name} must return {len(results)} values (a tuple or list)")
+        return tuple(to_runtime(r, t, what) for r, t in zip(result, results, strict=True))
+    except TypeError as error:
+        raise Trap("host function failed", str(error)) from None
+
+
+def _count(value: object, what: str, maximum: int) -> int:
+    """An integer argument of the API in ``0..maximum``, checked before anything changes
+    (a negative delta once shrank a memory below its bounds checks)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__}")
+    if not 0 <= value <= maximum:
+        raise ValueError(f"{what} must be between 0 and {maximum}, got {value}")
+    return value
 
 
 class Memory:
@@ -318,6 +345,7 @@ class Memory:
 
     @property
     def data_len(self) -> int:
+        """Size in bytes."""
         return self._instance.size
 
     @property
@@ -325,33 +353,67 @@ class Memory:
         """The current bytes; a new view is needed after ``grow``."""
         return self._instance.view
 
-    def read(self, address: int, length: int) -> bytes:
-        return self._instance.read(address, length)
+    def _span(self, address: object, length: object) -> tuple[int, int]:
+        size = self._instance.size
+        start = _count(address, "address", size)
+        count = _count(length, "length", size)
+        if start + count > size:
+            raise OutOfBoundsError(f"memory access {start}+{count} outside {size} bytes")
+        return start, count
 
-    def write(self, address: int, data: bytes) -> None:
-        self._instance.write(address, data)
+    def read(self, address: int, length: int) -> bytes:
+        """``length`` bytes from ``address`` (``OutOfBoundsError`` past the end)."""
+        start, count = self._span(address, length)
+        return bytes(self._instance.view[start : start + count])
+
+    def write(self, address: int, data: bytes | bytearray | memoryview) -> None:
+        """Write ``data`` at ``address`` (``OutOfBoundsError``, and nothing written, past the end)."""
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"data must be bytes-like, got {type(data).__name__}")
+        data = memoryview(data).cast("B")
+        start, count = self._span(address, data.nbytes)
+        self._instance.view[start : start + count] = data
 
     def grow(self, pages: int) -> int:
-        """Grow by ``pages``; the old size, or -1 when the memory cannot grow."""
-        return numeric.signed32(self._instance.grow(pages))
+        """Grow by ``pages`` (an int from 0 to 65536); the old size, or -1 when the memory
+        cannot grow that far (its maximum, or the store's ``max_memory_pages``)."""
+        return numeric.signed32(self._instance.grow(_count(pages, "pages", MAX_PAGES)))
 
 
 class Table:
+    """A table of references (``funcref``: :class:`Func` or None; ``externref``: any object)."""
+
     def __init__(self, instance: TableInstance) -> None:
         self._instance = instance
 
     @property
     def size(self) -> int:
+        """Number of elements."""
         return len(self._instance.elements)
 
+    def _index(self, index: object) -> int:
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TypeError(f"table index must be an int, got {type(index).__name__}")
+        if not 0 <= index < len(self._instance.elements):
+            raise OutOfBoundsError(f"table index {index} outside {len(self._instance.elements)} elements")
+        return index
+
     def get(self, index: int) -> object:
-        return from_runtime(self._instance.elements[index], self._instance.type.element)
+        """The element at ``index`` (``OutOfBoundsError`` past the end)."""
+        return from_runtime(self._instance.elements[self._index(index)], self._instance.type.element)
 
     def set(self, index: int, value: object) -> None:
-        self._instance.elements[index] = to_runtime(value, self._instance.type.element, "table element")
+        """Set the element at ``index`` (``OutOfBoundsError`` past the end; ``TypeError`` for a
+        value of the wrong type, which leaves the table as it was)."""
+        element = to_runtime(value, self._instance.type.element, "table element")
+        self._instance.elements[self._index(index)] = element
 
     def grow(self, delta: int, value: object = None) -> int:
-        return numeric.signed32(self._instance.grow(delta, to_runtime(value, self._instance.type.element, "value")))
+        """Grow by ``delta`` elements set to ``value``; the old size, or -1 when the table cannot
+        grow that far (its maximum, or the store's ``max_table_elements``)."""
+        count = _count(delta, "delta", MAX_TABLE_SIZE)
+        element = to_runtime(value, self._instance.type.element, "value")
+        return numeric.signed32(self._instance.grow(count, element))
 
 
 class Global:

@@ -87,8 +87,27 @@ class ValidationError(WasmError):
         )
 
 
+class ImplementationLimitError(ValidationError):
+    """A module beyond one of wasmbox's implementation limits (``wasmbox.limits``: the ones V8 and
+    wasmtime enforce): more parameters, locals, br_table targets, functions, ... than any engine
+    accepts.  A ``ValidationError``, so every path that refuses invalid modules refuses it."""
+
+
 class LinkError(WasmError):
     """Imports that do not match what a module asks for."""
+
+
+class ConcurrentUseError(WasmError, RuntimeError):
+    """A store was entered from a second thread while a call was running in it.
+
+    A store runs one call at a time (its call accounting and the native engine's
+    context records belong to the thread running it); give each thread its own store.
+    """
+
+
+class OutOfBoundsError(WasmError, IndexError):
+    """An address or index given to the embedding API lies outside the memory or table
+    (also an ``IndexError``, so code written for sequences catches it)."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import gc
 import os
 from collections.abc import Iterator
 
-from . import native_validation
+from . import limits, native_validation
 from .errors import MalformedError, ValidationError
 from .ir import instructions as ins
 from .ir.instructions import Catch, Imm, Instruction
@@ -201,7 +201,7 @@ def validate_declarations(module: Module) -> Context:
         size, noun = space_sizes[export.kind]
         if export.index >= size:
             raise ValidationError(f"unknown {noun} {export.index}")
-
+    _check_implementation_limits(module, c)
     return c
 
 
@@ -239,7 +239,7 @@ NATIVE_VALIDATION_BYTES = int(os.environ.get("WASMBOX_NATIVE_VALIDATION_BYTES", 
 def _bodies_to_check(module: Module) -> list[int]:
     """The defined functions whose bodies Python must validate: all of them, or, when the native
     validator checked the undecoded ones, the decoded ones and those it refused."""
-    from .binary.decode import MAX_LOCALS, EncodedBody
+    from .binary.decode import EncodedBody
 
     bodies: list[tuple[int, int, int]] = []
     source = None
@@ -251,9 +251,29 @@ def _bodies_to_check(module: Module) -> list[int]:
     if source is None or size < NATIVE_VALIDATION_BYTES or not native_validation.available():
         return list(range(len(module.funcs)))
     undecoded = [index for index, _, _ in bodies]
-    refused = native_validation.refused_bodies(module, source.data, bodies, source.features, MAX_LOCALS)
+    refused = native_validation.refused_bodies(module, source.data, bodies, source.features, limits.MAX_LOCALS)
     pending = set(undecoded)
     return sorted({*refused, *(i for i in range(len(module.funcs)) if i not in pending)})
+
+
+def _check_implementation_limits(module: Module, c: Context) -> None:
+    """Counts beyond what any engine accepts (see ``wasmbox.limits``)."""
+    for count, limit, what in (
+        (len(module.types), limits.MAX_TYPES, "types"),
+        (len(c.funcs), limits.MAX_FUNCTIONS, "functions"),
+        (len(module.imports), limits.MAX_IMPORTS, "imports"),
+        (len(module.exports), limits.MAX_EXPORTS, "exports"),
+        (len(c.globals), limits.MAX_GLOBALS, "globals"),
+        (len(c.tags), limits.MAX_TAGS, "tags"),
+        (len(module.datas), limits.MAX_DATA_SEGMENTS, "data segments"),
+        (len(module.elements), limits.MAX_ELEMENT_SEGMENTS, "element segments"),
+        (len(c.tables), limits.MAX_TABLES, "tables"),
+        (len(c.memories), limits.MAX_MEMORIES, "memories"),
+    ):
+        limits.check(count, limit, what)
+    for index, func_type in enumerate(module.types):
+        limits.check(len(func_type.params), limits.MAX_PARAMS, f"parameters of type {index}")
+        limits.check(len(func_type.results), limits.MAX_RESULTS, f"results of type {index}")
 
 
 def _check_limits(limits: Limits, bound: int, kind: str) -> None:

@@ -17,10 +17,11 @@ import pytest
 from tests.conftest import core_wast_files, exception_scripts, require_testsuite
 
 from wasmbox import native_validation
-from wasmbox.binary.decode import MAX_LOCALS, EncodedBody, decode_module
+from wasmbox.binary.decode import EncodedBody, decode_module
 from wasmbox.binary.encode import encode_module
 from wasmbox.errors import MalformedError, ValidationError
 from wasmbox.ir.instructions import ALL_FEATURES, WASM_2_0
+from wasmbox.limits import MAX_LOCALS
 from wasmbox.text.script import parse_script
 from wasmbox.validate import _Fail, validate_declarations, validate_function
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 
-from ..errors import MalformedError
+from .. import limits
+from ..errors import ImplementationLimitError, MalformedError
 from ..ir import instructions as ins
 from ..ir.instructions import Imm, Instruction, Opcode
 from ..ir.module import (
@@ -49,7 +50,6 @@ VERSION = b"\x01\x00\x00\x00"
 # Sections in the order they must appear (tags after memories, data count
 # before code).
 SECTION_ORDER = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12, 11: 13}
-MAX_LOCALS = 50_000
 
 
 def decode_module(
@@ -151,7 +151,12 @@ def _block_type(r: Reader) -> tuple[object, ...]:
 
 
 def _br_table(r: Reader) -> tuple[object, ...]:
+    start = r.pos
     n = r.length()
+    if n > limits.MAX_BR_TABLE_TARGETS:
+        raise ImplementationLimitError(
+            f"br_table: {n} targets exceed the implementation limit of {limits.MAX_BR_TABLE_TARGETS}", offset=start
+        )
     labels = tuple(r.u32() for _ in range(n))
     return (labels, r.u32())
 
@@ -380,7 +385,7 @@ def decode_code_entry(r: Reader, end: int, has_data_count: bool) -> tuple[list[V
         n = r.u32()
         total += n
         t = read_valtype(r)
-        if total > MAX_LOCALS:
+        if total > limits.MAX_LOCALS:
             # The spec allows 2^32-1; like wasmtime we refuse more than
             # an engine could ever allocate instead of exhausting memory.
             raise r.error("too many locals", start)
@@ -621,6 +626,11 @@ class _Decoder:
         for i in range(count):
             size = r.length()
             start = r.pos
+            if size > limits.MAX_FUNCTION_SIZE:
+                raise ImplementationLimitError(
+                    f"function body of {size} bytes exceeds the implementation limit of {limits.MAX_FUNCTION_SIZE}",
+                    offset=start,
+                )
             type_index = type_indices[i] if i < len(type_indices) else 0
             if self.lazy:
                 source = EncodedBody(r.data, start, start + size, r.end, r.features, self.m.data_count is not None)

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import numeric, simd
-from ..errors import Trap, WasmException
+from ..errors import Exhaustion, Trap, WasmException
 from ..ir import instructions as ins
 from ..ir.instructions import Catch, Instruction
 from ..ir.module import Module, block_signature
@@ -51,8 +52,10 @@ from ..runtime.operations import (
     table_init,
     table_set,
 )
+from ..runtime.sandbox import frame_units
 
 M32 = "0xFFFFFFFF"
+_SLOT_NAME = re.compile(r"\bs(\d+)\b")
 M64 = "0xFFFFFFFFFFFFFFFF"
 
 # Pure operations: (template, ) with {0}, {1} the operands.  They cannot trap
@@ -435,6 +438,11 @@ class FunctionTranslator:
     try_clauses: dict[int, list[CatchClause]] = field(default_factory=dict)
     current_try: int = 0
     max_loop_nesting: int = MAX_LOOP_NESTING
+    # A function that makes calls counts its frame into the store's call accounting
+    # (``CALLS``, see runtime.sandbox): ``caller_depth`` is what it found there, restored when it
+    # returns, ``frame_depth`` what it counts while active, restored when it catches.  Leaves
+    # cannot recurse and skip it.
+    accounts_calls: bool = False
 
     # --- emission -----------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -565,6 +573,8 @@ class FunctionTranslator:
             result = f"({', '.join(e.expr for e in values)})"
         if self.observed:
             result = f"LEAVE({self.func_index}, {result})"
+        if self.accounts_calls:
+            self.emit("CALLS[0] = caller_depth")
         self.emit(f"return {result}")
 
     # --- translation ----------------------------------------------------------
@@ -578,6 +588,7 @@ class FunctionTranslator:
         body_lines_start = len(self.lines)
         skip_depth = 0
         self.has_try = any(instr.op is ins.OP_TRY_TABLE for instr in self.body)
+        self.accounts_calls = any(instr.op in ins.CALL_OPS for instr in self.body)
         if self.has_try:
             self.max_loop_nesting = MAX_LOOP_NESTING_WITH_TRY
         self.structured, self.structured_block_positions = structured_constructs(self.body, self.max_loop_nesting)
@@ -615,6 +626,11 @@ class FunctionTranslator:
         head = [f"def f{self.func_index}({', '.join(params)}):"]
         if self.interruptible:
             head.append("    if SANDBOX.stop: raise Trap(SANDBOX.stop)")
+        if self.accounts_calls:
+            head.append("    caller_depth = CALLS[0]")
+            head.append(f"    frame_depth = caller_depth + {self.frame_units(body)}")
+            head.append("    if frame_depth > CALLS[1]: raise Exhaustion()")
+            head.append("    CALLS[0] = frame_depth")
         if self.has_memory:
             head.append("    mv = M0.view")
         for i, t in enumerate(self.local_types[len(params) :], start=len(params)):
@@ -645,6 +661,12 @@ class FunctionTranslator:
         body = self.lines
         self.head_lines = len(head)
         return "\n".join(head + [line[8:] for line in body]) + "\n"
+
+    def frame_units(self, body: list[str]) -> int:
+        """What this function's frame costs in the store's call accounting: by its locals and the
+        operand stack slots its code uses (``s0``, ``s1``, ...)."""
+        slots = max((int(n) + 1 for line in body for n in _SLOT_NAME.findall(line)), default=0)
+        return frame_units(len(self.local_types) + slots)
 
     def observe(self, position: int) -> None:
         """Call the observer with this frame's operand stack and locals, as they are now."""
@@ -1052,6 +1074,8 @@ class FunctionTranslator:
         self.lines.append(DEDENT)
         self.lines.append(pad + "except WasmException as exc:")
         inner = pad + "    "
+        if self.accounts_calls:
+            self.lines.append(f"{inner}CALLS[0] = frame_depth")
         if self.has_memory:
             self.lines.append(inner + "mv = M0.view")  # a callee may have grown the memory
         for n, try_id in enumerate(sorted(ids)):
@@ -1145,6 +1169,8 @@ class FunctionTranslator:
                     result = "None" if not slots else slots[0] if len(slots) == 1 else f"({', '.join(slots)})"
                     if self.observed:
                         result = f"LEAVE({self.func_index}, {result})"
+                    if self.accounts_calls:
+                        self.lines.append(f"{body}CALLS[0] = caller_depth")
                     self.lines.append(f"{body}return {result}")
                 else:
                     assert target.level is not None
@@ -1301,6 +1327,7 @@ def base_namespace() -> dict[str, object]:
 
     namespace.update(
         Trap=Trap,
+        Exhaustion=Exhaustion,
         WasmException=WasmException,
         throw_ref=throw_ref,
         fabs=math.fabs,

@@ -37,6 +37,7 @@ from typing import Any
 from ..ir.module import Module
 from . import translation_cache
 from .baseline import BaselineFunction, InstanceOperations, install, start_lazily
+from .baseline.blocks import Controls
 from .interp import install_translation, translation
 from .translation_worker import Delivery, TranslationWorker
 
@@ -150,9 +151,11 @@ class TieredFunctions:
         context = function.builder.contexts.get(block)
         if context is None:
             return None
-        for construct in reversed(context[0]):
-            if construct.kind == "loop":
-                return construct.opener
+        node: Controls | None = context[0]
+        while node is not None:
+            if node.construct.kind == "loop":
+                return node.construct.opener
+            node = node.outer
         return None
 
     def osr_wanted(self, function: BaselineFunction, running: int, block: int) -> None:

@@ -659,6 +659,8 @@ OP_ELSE, OP_END = BY_NAME["else"], BY_NAME["end"]
 OP_SELECT, OP_SELECT_T = BY_NAME["select"], BY_NAME["select_t"]
 END = OP_END.bare
 BLOCK_OPENERS = frozenset((OP_BLOCK, OP_LOOP, OP_IF, OP_TRY_TABLE))
+# Instructions that call a function: a function with none of them is a leaf (it cannot recurse).
+CALL_OPS = frozenset((BY_NAME["call"], BY_NAME["call_indirect"]))
 
 
 class Catch:

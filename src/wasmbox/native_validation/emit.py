@@ -21,6 +21,7 @@ from collections.abc import Callable
 from llvmlite import ir
 
 from ..ir.types import ValType
+from ..limits import MAX_BR_TABLE_TARGETS
 from .tables import (
     CONTEXT_OFFSET,
     FC_BASE,
@@ -618,6 +619,7 @@ class ValidatorEmitter:
         b = self.b
         count = self.read_unsigned()
         self.refuse_if(b.icmp_unsigned(">", count, b.sub(self.end, self.get(self.pos))))
+        self.refuse_if(b.icmp_unsigned(">", count, const(MAX_BR_TABLE_TARGETS)))  # Python names the limit
         labels_at = self.get(self.pos)
         self.count_loop(count, lambda _: self.read_unsigned())
         default_types, default_count = self.label_types(self.read_unsigned())

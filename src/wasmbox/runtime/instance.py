@@ -24,7 +24,7 @@ from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
 from .observer import Observer
 from .operations import memory_init, table_init
-from .sandbox import DEFAULT_SANDBOX, RESOURCE_LIMIT, Sandbox
+from .sandbox import RESOURCE_LIMIT, Sandbox
 
 Extern = FunctionInstance | TableInstance | MemoryInstance | GlobalInstance | TagInstance
 
@@ -45,7 +45,7 @@ class Engine(Protocol):
 @dataclass
 class ModuleInstance:
     module: Module
-    sandbox: Sandbox = field(default_factory=lambda: DEFAULT_SANDBOX)
+    sandbox: Sandbox = field(default_factory=Sandbox)
     funcs: list[FunctionInstance] = field(default_factory=list)
     tables: list[TableInstance] = field(default_factory=list)
     memories: list[MemoryInstance] = field(default_factory=list)
@@ -121,7 +121,7 @@ def instantiate(
     module: Module,
     imports: Mapping[tuple[str, str], Extern],
     engine: Engine,
-    sandbox: Sandbox = DEFAULT_SANDBOX,
+    sandbox: Sandbox | None = None,
     before_start: Callable[[ModuleInstance], None] | None = None,
     observer: Observer | None = None,
 ) -> ModuleInstance:
@@ -131,6 +131,8 @@ def instantiate(
     are in place, before the start function runs: host modules that need the
     guest's memory (WASI) bind it there.
     """
+    if sandbox is None:
+        sandbox = Sandbox()
     instance = ModuleInstance(module, sandbox)
     for imp in module.imports:
         provided = imports.get((imp.module, imp.name))
@@ -188,6 +190,7 @@ def instantiate(
     namespace["__wasm_names__"] = module.names.functions
     namespace["__wasm_module__"] = module
     namespace["SANDBOX"] = sandbox
+    namespace["CALLS"] = sandbox.calls
     namespace["ELEMS"] = elements
     namespace["DATAS"] = datas
     compiled = engine.compile(module, namespace, sandbox.interruptible, sandbox.fuel is not None, observer)
@@ -252,7 +255,9 @@ def call_function(function: FunctionInstance, args: list[object]) -> object:
     """Call with run-time values under the store's sandbox; Python-level
     failures become wasm traps, and every trap gets its wasm backtrace."""
     owner = function.module
-    sandbox = owner.sandbox if isinstance(owner, ModuleInstance) else DEFAULT_SANDBOX
+    if not isinstance(owner, ModuleInstance):  # a host function: no wasm of any store runs here
+        return function.code(*args)
+    sandbox = owner.sandbox
     state = sandbox.enter()
     try:
         return function.code(*args)
@@ -262,7 +267,7 @@ def call_function(function: FunctionInstance, args: list[object]) -> object:
         raise
     except RecursionError as error:
         exhausted = Exhaustion("call stack exhausted")
-        exhausted.frames = wasm_frames(error.__traceback__)[:20]
+        exhausted.frames = wasm_frames(error.__traceback__)
         raise exhausted from None
     except struct.error as error:
         out_of_bounds = Trap("out of bounds memory access")
@@ -272,6 +277,9 @@ def call_function(function: FunctionInstance, args: list[object]) -> object:
         sandbox.leave(state)
 
 
+BACKTRACE_FRAMES = 256  # innermost frames a trap's backtrace shows
+
+
 def wasm_frames(traceback: TracebackType | None) -> list[TrapFrame]:
     """The wasm functions in a Python traceback, innermost first.
 
@@ -279,17 +287,19 @@ def wasm_frames(traceback: TracebackType | None) -> list[TrapFrame]:
     module (``__wasm_module__``), its function names (``__wasm_names__``) and
     a map from generated lines to instructions (``__wasm_lines__``).
     """
-    frames = []
+    found = []
     while traceback is not None:
         frame = traceback.tb_frame
         names = frame.f_globals.get("__wasm_names__")
         code_name = frame.f_code.co_name
         if names is not None and code_name.startswith("f") and code_name[1:].isdigit():
-            index = int(code_name[1:])
-            position = _instruction_at(frame.f_globals.get("__wasm_lines__"), index, traceback.tb_lineno)
-            frames.append(_describe_frame(frame.f_globals, index, position))
+            found.append((frame.f_globals, int(code_name[1:]), traceback.tb_lineno))
         traceback = traceback.tb_next
-    return frames[::-1]
+    frames = []
+    for namespace, index, line in reversed(found[-BACKTRACE_FRAMES:]):  # deep recursion: its tip
+        position = _instruction_at(namespace.get("__wasm_lines__"), index, line)
+        frames.append(_describe_frame(namespace, index, position))
+    return frames
 
 
 def _instruction_at(line_maps: Any, func_index: int, line: int) -> int | None:

@@ -13,6 +13,7 @@ import ctypes
 import mmap
 from typing import Any
 
+from ..errors import Exhaustion
 from ..ir.types import MAX_PAGES, PAGE_SIZE, MemoryType
 
 MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)  # Linux value; not exported by CPython 3.11
@@ -28,7 +29,14 @@ class MemoryInstance:
         self.pages = limits.min
         reserve = max(self.max_pages, self.pages, 1) * PAGE_SIZE
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE
-        self._map = mmap.mmap(-1, reserve, flags=flags)
+        try:
+            self._map = mmap.mmap(-1, reserve, flags=flags)
+        except (OSError, OverflowError) as error:  # address space used up (RLIMIT_AS, or many instances)
+            raise Exhaustion(
+                "resource limit exceeded",
+                f"resource limit exceeded: cannot reserve {reserve >> 20} MiB of address space for a memory "
+                f"of up to {self.max_pages} pages ({error})",
+            ) from None
         self.view = memoryview(self._map)[: self.pages * PAGE_SIZE]
         # A native engine reads the size from a ctypes cell it attaches here; grow keeps it current.
         self.size_cell: Any = None
@@ -44,9 +52,10 @@ class MemoryInstance:
 
     def grow(self, delta: int) -> int:
         """``memory.grow``: the old size in pages, or 0xFFFFFFFF (-1) when the
-        memory cannot grow that far.  New pages read as zero."""
+        memory cannot grow that far.  New pages read as zero.  The size never shrinks: native
+        code checks bounds against it."""
         old = self.pages
-        if delta > self.max_pages - old:
+        if not 0 <= delta <= self.max_pages - old:
             return 0xFFFFFFFF
         if delta:
             self.pages = old + delta

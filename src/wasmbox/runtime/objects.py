@@ -18,7 +18,7 @@ class FunctionInstance:
     ``None``, one value, or a tuple for several results.
     """
 
-    __slots__ = ("type", "code", "module", "index", "name", "host")
+    __slots__ = ("type", "code", "module", "index", "name", "host", "__weakref__")
 
     def __init__(
         self,
@@ -41,9 +41,11 @@ class FunctionInstance:
 
 
 class ElementList(list):  # type: ignore[type-arg]
-    """A table's elements, which tell a watcher (a native engine's mirror of the table) when they change.
+    """A table's elements, which tell a watcher (a native engine's mirror of the table) what changed.
 
-    Reads are plain list reads; only writes, which are rare, pay for the notice.
+    Reads are plain list reads; only writes, which are rare, pay for the notice.  A write of one
+    element or of a same-length slice, and an append, say where (the mirror updates just that,
+    so a write costs O(1) however large the table); anything else says only that it changed.
     """
 
     __slots__ = ("watcher",)
@@ -54,28 +56,44 @@ class ElementList(list):  # type: ignore[type-arg]
 
     def _changed(self) -> None:
         if self.watcher is not None:
-            self.watcher.dirty = 1
+            self.watcher.changed()
 
     def __setitem__(self, index: Any, value: Any) -> None:
+        length = len(self)
         super().__setitem__(index, value)
-        self._changed()
+        watcher = self.watcher
+        if watcher is None:
+            return
+        if isinstance(index, int):
+            watcher.set(index % length if index < 0 else index)
+            return
+        start, stop, step = index.indices(length)
+        if step == 1 and len(self) == length:
+            watcher.set_range(start, max(stop - start, 0))
+        else:
+            watcher.changed()
 
     def __delitem__(self, index: Any) -> None:
         super().__delitem__(index)
         self._changed()
 
     def __iadd__(self, values: Iterable[object]) -> ElementList:  # type: ignore[override, misc]
+        length = len(self)
         super().__iadd__(values)
-        self._changed()
+        if self.watcher is not None:
+            self.watcher.appended(length)
         return self
 
     def append(self, value: object) -> None:
         super().append(value)
-        self._changed()
+        if self.watcher is not None:
+            self.watcher.appended(len(self) - 1)
 
     def extend(self, values: Iterable[object]) -> None:
+        length = len(self)
         super().extend(values)
-        self._changed()
+        if self.watcher is not None:
+            self.watcher.appended(length)
 
     def insert(self, index: Any, value: object) -> None:
         super().insert(index, value)
@@ -102,14 +120,14 @@ class TableInstance:
 
     def grow(self, delta: int, value: object) -> int:
         old = len(self.elements)
-        if delta > self.max - old:
+        if not 0 <= delta <= self.max - old:
             return 0xFFFFFFFF
         self.elements.extend([value] * delta)
         return old
 
 
 class GlobalInstance:
-    __slots__ = ("type", "value")
+    __slots__ = ("type", "value", "__weakref__")
 
     def __init__(self, global_type: GlobalType, value: object) -> None:
         self.type = global_type

@@ -56,8 +56,8 @@ class BaselineEngine:
         metered: bool = False,
         observer: Observer | None = None,
     ) -> dict[int, Callable[..., Any]]:
-        if metered or observer is not None:
-            # Fuel and observation are compiled into the portable engine's code only.
+        if observer is not None:
+            # Observation is compiled into the portable engine's code only.
             from ..interp import InterpEngine
 
             return InterpEngine().compile(module, namespace, interruptible, metered, observer)
@@ -66,7 +66,7 @@ class BaselineEngine:
         operations = InstanceOperations(namespace)
 
         def begin(index: int) -> Callable[..., Any]:
-            return BaselineFunction(module, index, namespace, operations, interruptible).run
+            return BaselineFunction(module, index, namespace, operations, interruptible, metered=metered).run
 
         first = module.num_imported_funcs()
         code = {}

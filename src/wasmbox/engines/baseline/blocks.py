@@ -25,6 +25,7 @@ from ...ir import instructions as ins
 from ...ir.instructions import Catch
 from ...ir.module import block_signature
 from ...ir.types import FuncType
+from ...runtime.sandbox import frame_units
 from .operations import FIXED, LOAD_FROM_LOCAL, InstanceOperations, constant, constant_value, fused, local_operation
 
 # How a block ends, for the executor.
@@ -48,6 +49,40 @@ class Construct(NamedTuple):
     results: int
     end: int  # position of its end
     try_id: int = 0
+
+
+class Controls(NamedTuple):
+    """The constructs open at a point, innermost first, as a persistent linked list: entering a
+    construct shares everything around it (a tuple per block start made 30,000 nested blocks cost
+    the square of that in time and memory)."""
+
+    construct: Construct  # the innermost
+    outer: Controls | None
+    innermost_try: int  # id of the innermost try_table among them (0: none)
+
+    def inside(self, construct: Construct) -> Controls:
+        return Controls(construct, self, construct.try_id if construct.kind == "try" else self.innermost_try)
+
+    def at(self, depth: int) -> Controls:
+        """The constructs from label ``depth`` outwards."""
+        node = self
+        for _ in range(depth):
+            assert node.outer is not None
+            node = node.outer
+        return node
+
+    def labels(self, deepest: int) -> list[Controls]:
+        """``at(0)`` to ``at(deepest)`` in one walk (a br_table's targets)."""
+        nodes = [self]
+        for _ in range(deepest):
+            outer = nodes[-1].outer
+            assert outer is not None
+            nodes.append(outer)
+        return nodes
+
+    def around(self) -> Controls:
+        assert self.outer is not None
+        return self.outer
 
 
 @dataclass
@@ -106,8 +141,12 @@ class BlockBuilder:
         tag_types: list[FuncType],
         operations: InstanceOperations,
         stop_check: Callable[[list[Any]], None] | None,
+        fuel: Callable[[int], Callable[[list[Any]], None]] | None = None,
     ) -> None:
+        """``fuel``: for a metered store, the operation that charges a block's instructions (all
+        but ``end``/``else``), put first in every block."""
         self.body = body
+        self.fuel = fuel
         self.ends = ends
         self.elses = elses
         self.types = types
@@ -119,37 +158,42 @@ class BlockBuilder:
         self.results = len(func_type.results)
         function = Construct("func", -1, local_count, 0, self.results, len(body) - 1)
         # Block start -> (the constructs open there, the value list's length there).
-        self.contexts: dict[int, tuple[tuple[Construct, ...], int]] = {0: ((function,), local_count)}
+        self.contexts: dict[int, tuple[Controls, int]] = {0: (Controls(function, None, 0), local_count)}
         self.try_parents: dict[int, int] = {}
         self.try_catches: dict[int, list[CatchTarget]] = {}
         self.block_try: dict[int, int] = {}  # block start -> innermost try_table id
         self.loop_headers: set[int] = set()
+        # What a frame costs in the store's call accounting: by the longest value list (locals and
+        # operand stack) the blocks prepared so far can make, so it grows as blocks are reached.
+        self.longest = local_count
+        self.units = frame_units(local_count)
 
     def block_signature(self, block_type: object) -> tuple[int, int]:
         params, results = block_signature(block_type, self.types)
         return len(params), len(results)
 
-    def reach(self, start: int, controls: tuple[Construct, ...], length: int) -> None:
+    def reach(self, start: int, controls: Controls, length: int) -> None:
         if start not in self.contexts:
             self.contexts[start] = (controls, length)
 
-    def branch(self, controls: tuple[Construct, ...], depth: int, length: int) -> Terminator:
-        """The terminator of a branch to label ``depth`` taken with the value list at ``length``."""
-        target = controls[-1 - depth]
+    def branch(self, label: Controls, length: int) -> Terminator:
+        """The terminator of a branch to ``label`` (the constructs from the target outwards) taken
+        with the value list at ``length``."""
+        target = label.construct
         if target.kind == "func":
             return _returning
         if target.kind == "loop":
             start, arity = target.opener + 1, target.params
-            self.reach(start, controls[: len(controls) - depth], target.base + arity)
+            self.reach(start, label, target.base + arity)
         else:
             start, arity = target.end + 1, target.results
-            self.reach(start, controls[: len(controls) - 1 - depth], target.base + arity)
+            self.reach(start, label.around(), target.base + arity)
         return _jump(start, length, target.base, arity)
 
     def prepare(self, start: int) -> Block:
         """Make the block starting at ``start`` (its context must be known: execution got here)."""
         controls, length = self.contexts[start]
-        innermost_try = next((c.try_id for c in reversed(controls) if c.kind == "try"), 0)
+        innermost_try = controls.innermost_try
         self.block_try[start] = innermost_try
         body = self.body
         operations: list[Callable[[list[Any]], None]] = []
@@ -190,6 +234,9 @@ class BlockBuilder:
                         fixed = FIXED.get(name)
                         operations.append(fixed if fixed is not None else self.operations.get(name, instr.imm))
                 length += effect
+                if length > self.longest:
+                    self.longest = length
+                    self.units = frame_units(length)
                 position += 1
                 continue
             last = None
@@ -198,21 +245,23 @@ class BlockBuilder:
             if name == "block":
                 params, results = self.block_signature(instr.imm[0])
                 base = length - params
-                controls = (*controls, Construct("block", position, base, params, results, self.ends[position]))
+                controls = controls.inside(Construct("block", position, base, params, results, self.ends[position]))
                 position = following
                 continue
             ops = tuple(operations)
+            if self.fuel is not None:
+                ops = (self.fuel(position - start + (0 if op is _END or op is _ELSE else 1)), *ops)
             if name == "loop":
                 params, results = self.block_signature(instr.imm[0])
                 loop = Construct("loop", position, length - params, params, results, self.ends[position])
                 self.loop_headers.add(following)
-                self.reach(following, (*controls, loop), length)
+                self.reach(following, controls.inside(loop), length)
                 return (ops, GOTO, following)
             if name == "if":
                 params, results = self.block_signature(instr.imm[0])
                 length -= 1
                 construct = Construct("if", position, length - params, params, results, self.ends[position])
-                inside = (*controls, construct)
+                inside = controls.inside(construct)
                 self.reach(following, inside, length)
                 if position in self.elses:
                     other = self.elses[position] + 1
@@ -222,29 +271,30 @@ class BlockBuilder:
                     self.reach(other, controls, construct.base + results)
                 return (ops, JUMP, _if(following, other))
             if name == "else":
-                construct = controls[-1]
+                construct = controls.construct
                 after = construct.end + 1
-                self.reach(after, controls[:-1], construct.base + construct.results)
+                self.reach(after, controls.around(), construct.base + construct.results)
                 return (ops, GOTO, after)
             if name == "end":
-                construct = controls[-1]
+                construct = controls.construct
                 if construct.kind == "func":
                     return (ops, RETURN)
-                self.reach(following, controls[:-1], construct.base + construct.results)
+                self.reach(following, controls.around(), construct.base + construct.results)
                 return (ops, GOTO, following)
             if name == "br":
-                terminator = self.branch(controls, instr.imm[0], length)
+                terminator = self.branch(controls.at(instr.imm[0]), length)
                 target = getattr(terminator, "start", None)
                 return (ops, GOTO, target) if target is not None else (ops, JUMP, terminator)
             if name == "br_if":
                 length -= 1
-                taken = self.branch(controls, instr.imm[0], length)
+                taken = self.branch(controls.at(instr.imm[0]), length)
                 self.reach(following, controls, length)
                 return (ops, JUMP, _branch_if(taken, following))
             if name == "br_table":
                 length -= 1
                 labels, default = instr.imm
-                by_depth = {depth: self.branch(controls, depth, length) for depth in {*labels, default}}
+                nodes = controls.labels(max((default, *labels)))
+                by_depth = {depth: self.branch(nodes[depth], length) for depth in {*labels, default}}
                 return (ops, JUMP, _branch_table([by_depth[d] for d in labels], by_depth[default]))
             if name == "return":
                 return (ops, RETURN)
@@ -269,9 +319,7 @@ class BlockBuilder:
                 return (ops, GOTO, following)
             raise NotImplementedError(f"the baseline interpreter does not run {name}")
 
-    def try_table(
-        self, position: int, imm: tuple[Any, ...], controls: tuple[Construct, ...], length: int, parent: int
-    ) -> None:
+    def try_table(self, position: int, imm: tuple[Any, ...], controls: Controls, length: int, parent: int) -> None:
         """Open a try_table: its clauses are resolved against the constructs around it."""
         block_type, clauses = imm
         params, results = self.block_signature(block_type)
@@ -283,19 +331,20 @@ class BlockBuilder:
             with_ref = kind in (Catch.CATCH_REF, Catch.CATCH_ALL_REF)
             payload = len(self.tag_types[tag_index].params) if tagged else 0
             tag = self.namespace[f"TAG{tag_index}"] if tagged else None
-            target = controls[-1 - label]
+            node = controls.at(label)
+            target = node.construct
             if target.kind == "func":
                 catches.append(CatchTarget(tag, payload, with_ref, target.base, -1))
                 continue
             if target.kind == "loop":
-                start, inside = target.opener + 1, controls[: len(controls) - label]
+                start, inside = target.opener + 1, node
             else:
-                start, inside = target.end + 1, controls[: len(controls) - 1 - label]
+                start, inside = target.end + 1, node.around()
             self.reach(start, inside, target.base + payload + with_ref)
             catches.append(CatchTarget(tag, payload, with_ref, target.base, start))
         self.try_catches[try_id] = catches
         construct = Construct("try", position, length - params, params, results, self.ends[position], try_id)
-        self.reach(position + 1, (*controls, construct), length)
+        self.reach(position + 1, controls.inside(construct), length)
 
     def catch(self, exception: WasmException, block: int, s: list[Any]) -> int:
         """Where an exception raised in ``block`` continues: the first matching clause of the
@@ -314,7 +363,7 @@ class BlockBuilder:
         raise exception
 
 
-_NOP = _OP["nop"]
+_NOP, _END, _ELSE = _OP["nop"], ins.OP_END, ins.OP_ELSE
 
 
 def _returning(s: list[Any]) -> int:

@@ -23,7 +23,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from ...errors import Trap, WasmException
+from ...errors import Exhaustion, Trap, WasmException
+from ...ir.instructions import CALL_OPS
 from ...ir.module import Module
 from ...runtime.operations import call_indirect
 from .blocks import CALL, CALL_INDIRECT, GOTO, JUMP, BlockBuilder
@@ -44,6 +45,7 @@ class BaselineFunction:
         on_hot: Callable[[BaselineFunction, int, int], Callable[..., Any] | None] | None = None,
         hot_after: int = 0,
         osr_probe: Callable[[BaselineFunction, int], None] | None = None,
+        metered: bool = False,
     ) -> None:
         func_types = namespace.get("__wasm_func_types__")
         if func_types is None:
@@ -69,6 +71,7 @@ class BaselineFunction:
             tag_types,
             operations,
             stop_check,
+            _fuel_charges(sandbox) if metered else None,
         )
         # Blocks executed so far; past ``hot_after`` a call tells ``on_hot`` (with the blocks the
         # call in progress has run and the block it is in; 0 and -1 at a call's start), which
@@ -103,6 +106,10 @@ def _executor(
     wasm_exception = WasmException
 
     never = sys.maxsize
+    calls = namespace["CALLS"]
+    accounts = any(instr.op in CALL_OPS for instr in builder.body)  # leaves cannot recurse
+    exhausted = Exhaustion
+    call_with = _call_with
     osr = function.osr
     probe = function.osr_probe
     headers = builder.loop_headers
@@ -113,6 +120,12 @@ def _executor(
             moved = function.on_hot(function, 0, -1)
             if moved is not None:
                 return moved(*args)
+        # The store's call accounting (see runtime.sandbox): restored on the way out, whichever way.
+        caller_depth = calls[0]
+        frame_depth = caller_depth + builder.units if accounts else caller_depth
+        if frame_depth > calls[1]:
+            raise exhausted()
+        calls[0] = frame_depth
         s = [*args, *zeros]
         if stop_check is not None:
             stop_check(s)
@@ -159,13 +172,23 @@ def _executor(
                             else:
                                 table, expected = block[2]
                                 callee = resolve(table, s.pop(), expected)
+                            # Arguments as a plain call's (never ``callee(*list)``): CPython runs a
+                            # plain call to a Python function without a C frame, so wasm recursion
+                            # costs no C stack here.
                             count = block[3]
-                            if count:
-                                arguments = s[-count:]
-                                del s[-count:]
-                                value = callee(*arguments)
-                            else:
+                            if count == 0:
                                 value = callee()
+                            elif count == 1:
+                                value = callee(s.pop())
+                            elif count == 2:
+                                value = callee(s[-2], s[-1])
+                                del s[-2:]
+                            elif count == 3:
+                                value = callee(s[-3], s[-2], s[-1])
+                                del s[-3:]
+                            else:
+                                value = call_with(count)(callee, s)
+                                del s[-count:]
                             count = block[4]
                             if count == 1:
                                 s.append(value)
@@ -176,12 +199,14 @@ def _executor(
                             break
                     break
                 except wasm_exception as exception:
+                    calls[0] = frame_depth
                     pc = catch(exception, pc, s)
                     if pc < 0:
                         break
         finally:
             function.executed += executed
             function.calls_out += calls_out
+            calls[0] = caller_depth
         if resume is not None:  # outside the try: native code has run this call's try_tables itself
             return resume(s)
         if results == 0:
@@ -195,6 +220,40 @@ def _executor(
     namespace.setdefault("__builtins__", builtins)
     code = run.__code__.replace(co_name=f"f{function.index}", co_qualname=f"f{function.index}")
     return types.FunctionType(code, namespace, f"f{function.index}", None, run.__closure__)
+
+
+_CALLERS: dict[int, Callable[[Callable[..., Any], list[Any]], Any]] = {}
+
+
+def _call_with(count: int) -> Callable[[Callable[..., Any], list[Any]], Any]:
+    """``caller(callee, s)`` calls ``callee`` with the top ``count`` values of ``s`` as a plain call
+    (no C frame, unlike ``callee(*values)``)."""
+    caller = _CALLERS.get(count)
+    if caller is None:
+        arguments = ", ".join(f"s[{i - count}]" for i in range(count))
+        scope: dict[str, Any] = {}
+        exec(f"def caller(callee, s):\n    return callee({arguments})\n", scope)  # noqa: S102
+        caller = _CALLERS[count] = scope["caller"]
+    return caller
+
+
+def _fuel_charges(sandbox: Any) -> Callable[[int], Callable[[list[Any]], None]]:
+    """The operation charging ``count`` instructions of fuel (one per count, shared)."""
+    charges: dict[int, Callable[[list[Any]], None]] = {}
+
+    def charge_for(count: int) -> Callable[[list[Any]], None]:
+        found = charges.get(count)
+        if found is None:
+
+            def charge(s: list[Any]) -> None:
+                sandbox.fuel -= count
+                if sandbox.fuel < 0:
+                    raise Trap("out of fuel")
+
+            found = charges[count] = charge
+        return found
+
+    return charge_for
 
 
 def _stop_check(sandbox: Any) -> Callable[[list[Any]], None]:

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import operator
+import sys
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -82,59 +85,246 @@ assert (TableMirror.length.offset, TableMirror.entries.offset, TableMirror.dirty
     MIRROR_ENTRIES,
     MIRROR_DIRTY,
 )
-_MIRRORS: dict[int, tuple[TableMirror, Any]] = {}  # mirror address -> (mirror, table)
-_ENTRY_ARRAYS: dict[int, Any] = {}  # mirror address -> its current entry array (kept alive)
 
 
-def mirror_of(table: Any) -> TableMirror:
+class MirrorState:
+    """Keeps one table's mirror current as its elements change (it is the ElementList's watcher).
+
+    A write updates its one entry and an append fills entries while the capacity lasts, so a write
+    costs O(1) however large the table; anything else (a shrink, a reordering slice) marks the
+    mirror dirty, and native code has it rebuilt (``REFRESH_TABLE``) before its next call_indirect.
+    Only funcref tables are mirrored entry by entry; others are never called through.
+    """
+
+    __slots__ = ("mirror", "table", "entries", "capacity", "funcref", "__weakref__")
+
+    def __init__(self, table: Any) -> None:
+        self.mirror = TableMirror()
+        self.mirror.dirty = 1
+        self.table = table
+        self.entries: Any = None
+        self.capacity = 0
+        self.funcref = table.type.element is FUNCREF
+
+    @property
+    def address(self) -> int:
+        return ctypes.addressof(self.mirror)
+
+    def rebuild(self) -> None:
+        elements = self.table.elements
+        length = len(elements)
+        capacity = length + length // 4 + 8  # room to grow by appends without a rebuild
+        entries = (TableEntry * capacity)()
+        if self.funcref:
+            present = itertools.compress(range(length), map(operator.is_not, elements, itertools.repeat(None)))
+            for i in present:
+                _fill_entry(entries[i], elements[i])
+        self.entries, self.capacity = entries, capacity
+        self.mirror.entries = ctypes.addressof(entries)
+        self.mirror.length = length
+        self.mirror.dirty = 0
+
+    def set(self, index: int) -> None:
+        if not self.mirror.dirty:
+            if self.funcref:
+                _fill_entry(self.entries[index], self.table.elements[index])
+            else:
+                self.mirror.dirty = 1
+
+    def set_range(self, start: int, count: int) -> None:
+        for index in range(start, start + count):
+            self.set(index)
+
+    def appended(self, old_length: int) -> None:
+        if self.mirror.dirty:
+            return
+        elements = self.table.elements
+        if len(elements) > self.capacity or not self.funcref:
+            self.mirror.dirty = 1
+            return
+        for index in range(old_length, len(elements)):
+            _fill_entry(self.entries[index], elements[index])
+        self.mirror.length = len(elements)
+
+    def changed(self) -> None:
+        self.mirror.dirty = 1
+
+
+def _fill_entry(entry: TableEntry, function: Any) -> None:
+    if function is None:
+        entry.code = entry.signature = entry.ctx = 0
+        return
+    entry.signature = signature_id(function.type)
+    entry.code = getattr(function.code, "native_address", 0)
+    entry.ctx = getattr(function.code, "native_ctx", 0)
+
+
+_mirror_states: weakref.WeakSet[MirrorState] = weakref.WeakSet()
+
+
+def mirror_of(table: Any) -> MirrorState:
     """The table's mirror, made on first use and kept current through its ElementList."""
     elements = table.elements
-    mirror = getattr(elements, "watcher", None)
-    if mirror is None:
-        mirror = TableMirror()
-        mirror.dirty = 1
-        elements.watcher = mirror
-        _MIRRORS[ctypes.addressof(mirror)] = (mirror, table)
-    return mirror  # type: ignore[no-any-return]
+    state = getattr(elements, "watcher", None)
+    if state is None:
+        state = elements.watcher = MirrorState(table)
+        _mirror_states.add(state)
+    return state  # type: ignore[no-any-return]
 
 
-def _refresh_table(mirror_address: int) -> None:
-    mirror, table = _MIRRORS[mirror_address]
-    elements = table.elements
-    entries = (TableEntry * max(len(elements), 1))()
-    for i, function in enumerate(elements):
-        if function is None:
-            continue
-        entry = entries[i]
-        entry.signature = signature_id(function.type)
-        entry.code = getattr(function.code, "native_address", 0)
-        entry.ctx = getattr(function.code, "native_ctx", 0)
-    _ENTRY_ARRAYS[mirror_address] = entries
-    mirror.entries = ctypes.addressof(entries)
-    mirror.length = len(elements)
-    mirror.dirty = 0
+def mark_mirrors_stale() -> None:
+    """A function became machine code: entries that call it through the host may call it directly."""
+    for state in list(_mirror_states):
+        state.changed()
 
 
-# References cross into native code as handles: 0 is null, others index this registry.
-# Objects stay registered (and alive) for the life of the process.
-_objects: list[Any] = [None]
-_handles: dict[int, int] = {}
+class _WeakEntry(weakref.ref):  # type: ignore[type-arg]
+    """A registry entry whose object a global's cell keeps alive (``pin``), not the registry."""
+
+    __slots__ = ()
 
 
-def handle_of(value: Any) -> int:
-    if value is None:
-        return 0
-    found = _handles.get(id(value))
-    if found is None:
-        with _lock:
-            found = _handles.setdefault(id(value), len(_objects))
-            if found == len(_objects):
-                _objects.append(value)
-    return found
+class HandleRegistry:
+    """References crossing into native code as handles: 0 is null, others index ``objects``.
+
+    A handle must stay valid while native code may hold it: in a running call's frames, or in a
+    reference-typed global's cell.  A handle handed to native code is held strongly until the
+    next collection, which runs when many were made and no native call runs in any thread: then
+    every handle no cell holds is freed, and a handle a cell holds becomes weak, the cell keeping
+    its object alive itself (``pin``) - so an instance that only its own globals refer to is not
+    kept alive by the registry.  (Registering every function of every instance for the life of
+    the process once kept each dropped instance, its memory and its tables alive.)
+    """
+
+    def __init__(self) -> None:
+        self.objects: list[Any] = [None]
+        self.keys: list[int] = [0]  # id() of each handle's object when it was registered
+        self.by_id: dict[int, int] = {}
+        self.free: list[int] = []
+        self.lock = threading.Lock()
+        self.running = 0  # native calls in progress, in all threads
+        self.made = 0  # handles made since the last collection
+
+    def _entry(self, value: Any) -> int | None:
+        found = self.by_id.get(id(value))
+        if found is None:
+            return None
+        held = self.objects[found]
+        if held is value:
+            return found
+        if type(held) is _WeakEntry and held() is value:
+            return found
+        return None  # an id reused after its object died
+
+    def handle_of(self, value: Any) -> int:
+        """The handle of ``value`` for native code (held strongly until the next collection)."""
+        if value is None:
+            return 0
+        found = self._entry(value)
+        if found is not None and self.objects[found] is value:
+            return found
+        with self.lock:
+            found = self._entry(value)
+            if found is None:
+                found = self.free.pop() if self.free else len(self.objects)
+                if found == len(self.objects):
+                    self.objects.append(value)
+                    self.keys.append(0)
+                self.keys[found] = id(value)
+                self.by_id[id(value)] = found
+                self.made += 1
+            self.objects[found] = value
+        return found
+
+    def pinned_handle(self, cell: Any, value: Any) -> int:
+        """The handle of ``value`` for a global's ``cell``, which keeps it alive: a new entry is
+        weak.  The object the cell held before is held strongly again (native code may still
+        have its handle) until the next collection."""
+        previous = getattr(cell, "pin", None)
+        if previous is not None and previous is not value:
+            self.handle_of(previous)
+        cell.pin = value
+        if value is None:
+            return 0
+        found = self._entry(value)
+        if found is not None:
+            return found
+        with self.lock:
+            found = self._entry(value)
+            if found is None:
+                found = self.free.pop() if self.free else len(self.objects)
+                if found == len(self.objects):
+                    self.objects.append(None)
+                    self.keys.append(0)
+                self.keys[found] = id(value)
+                try:
+                    self.objects[found] = _WeakEntry(value)
+                except TypeError:  # not weakly referable (an int, a str): no cycle through it
+                    self.objects[found] = value
+                self.by_id[id(value)] = found
+                self.made += 1
+        return found
+
+    def object_of(self, handle: int) -> Any:
+        held = self.objects[handle]
+        return held() if type(held) is _WeakEntry else held
+
+    def begin_call(self) -> None:
+        with self.lock:
+            self.running += 1
+
+    def end_call(self) -> None:
+        with self.lock:
+            self.running -= 1
+
+    def maybe_collect(self) -> None:
+        """Collect if many handles were made since the last time and no native call runs.  Called
+        where no handle is in flight: before a call from Python encodes its arguments, and when a
+        new instance is made."""
+        if self.made > max(1024, len(self.by_id) // 2):
+            with self.lock:
+                if self.running == 0:
+                    self._collect()
+
+    def _collect(self) -> None:
+        """Free every handle no cell holds, make those cells hold weak (the cells pin their objects)
+        and clear instances' function handles that were freed (``ref.func`` registers them again)."""
+        instances = list(_INSTANCES.values())
+        cells = [cell for instance in instances for cell in getattr(instance, "reference_cells", ())]
+        cells += [_VALUE_SLOT.__get__(glob) for glob in list(_reference_globals)]
+        live = {0}
+        for cell in cells:
+            handle = cell[0]
+            live.add(handle)
+            cell.pin = self.object_of(handle)  # native code may have stored it: pin what it holds now
+        objects = self.objects
+        for handle in range(1, len(objects)):
+            held = objects[handle]
+            if held is None:
+                continue
+            value = held() if type(held) is _WeakEntry else held
+            if value is None or handle not in live:
+                key = self.keys[handle]
+                if self.by_id.get(key) == handle:
+                    del self.by_id[key]
+                objects[handle] = None
+                self.free.append(handle)
+            elif type(held) is not _WeakEntry:
+                try:
+                    objects[handle] = _WeakEntry(value)
+                except TypeError:
+                    pass
+        for instance in instances:
+            references: Any = getattr(instance, "func_refs", ())
+            for index, handle in enumerate(references):
+                if handle and handle not in live:
+                    references[index] = 0
+        self.made = 0
 
 
-def object_of(handle: int) -> Any:
-    return _objects[handle]
+_registry = HandleRegistry()
+handle_of = _registry.handle_of
+object_of = _registry.object_of
 
 
 def encode(value: Any, t: ValType) -> int:
@@ -201,7 +391,7 @@ class CellGlobal(GlobalInstance):
 
     @value.setter
     def value(self, value: Any) -> None:
-        put(_VALUE_SLOT.__get__(self), 0, value, self.type.valtype)
+        put_cell(_VALUE_SLOT.__get__(self), value, self.type.valtype)
 
     def cell_address(self) -> int:
         return ctypes.addressof(_VALUE_SLOT.__get__(self))
@@ -226,11 +416,19 @@ class IntegerCellGlobal(CellGlobal):
         return ctypes.addressof(_VALUE_SLOT.__get__(self).obj)
 
 
+def put_cell(cell: Any, value: Any, t: ValType) -> None:
+    """Write a global's value into its native cell; a reference is pinned by the cell."""
+    if t is FUNCREF or t is EXTERNREF:
+        cell[0] = _registry.pinned_handle(cell, value)
+    else:
+        put(cell, 0, value, t)
+
+
 def to_cell(glob: GlobalInstance) -> CellGlobal:
     if not isinstance(glob, CellGlobal):
         current = glob.value
         cell = (U64 * 2)()
-        put(cell, 0, current, glob.type.valtype)
+        put_cell(cell, current, glob.type.valtype)
         if glob.type.valtype is I32 or glob.type.valtype is I64:
             glob.__class__ = IntegerCellGlobal
             _VALUE_SLOT.__set__(glob, memoryview(cell).cast("B").cast("Q"))
@@ -238,11 +436,18 @@ def to_cell(glob: GlobalInstance) -> CellGlobal:
             glob.__class__ = CellGlobal
             _VALUE_SLOT.__set__(glob, cell)
     assert isinstance(glob, CellGlobal)
+    if glob.type.valtype is FUNCREF or glob.type.valtype is EXTERNREF:
+        _reference_globals.add(glob)
     return glob
 
 
+# Globals whose cells hold handles (the registry keeps what they refer to).
+_reference_globals: weakref.WeakSet[CellGlobal] = weakref.WeakSet()
+
+
 # --- instances and their callbacks ---------------------------------------------------------------
-_INSTANCES: dict[int, NativeInstance] = {}
+# By the id in their context records; an instance nothing else holds is dropped from here too.
+_INSTANCES: weakref.WeakValueDictionary[int, NativeInstance] = weakref.WeakValueDictionary()
 _ids = itertools.count(1)
 _lock = threading.Lock()
 
@@ -279,6 +484,7 @@ class NativeInstance:
         globals_ = []
         self.synced: list[tuple[GlobalInstance, Any, ValType]] = []
         self.cells: list[Any] = []
+        self.reference_cells: list[Any] = []  # private cells holding handles (see HandleRegistry)
         index = 0
         while f"G{index}" in namespace:
             glob = namespace[f"G{index}"]
@@ -286,8 +492,10 @@ class NativeInstance:
             native = valtype in (I32, I64, F32, F64, V128, FUNCREF, EXTERNREF)
             if native and private_globals and not isinstance(glob, CellGlobal):
                 cell = (U64 * 2)()
-                put(cell, 0, glob.value, valtype)
+                put_cell(cell, glob.value, valtype)
                 self.cells.append(cell)
+                if valtype is FUNCREF or valtype is EXTERNREF:
+                    self.reference_cells.append(cell)
                 if glob.type.mutable:
                     self.synced.append((glob, cell, valtype))
                 globals_.append(ctypes.addressof(cell))
@@ -300,25 +508,25 @@ class NativeInstance:
         if sandbox.stop_cell is None:
             sandbox.stop_cell = ctypes.c_int32(0)
         self.sandbox = sandbox
+        self.calls = sandbox.calls  # the store's call accounting (see runtime.sandbox)
         self.ctx.stop = ctypes.addressof(sandbox.stop_cell)
-        self.ctx.depth_limit = sandbox.max_call_depth
         self.frames = (U64 * FRAME_RING)()
-        references: list[int] = []
-        while f"F{len(references)}" in namespace:
-            references.append(handle_of(namespace[f"F{len(references)}"]))
-        self.func_refs = (U64 * max(len(references), 1))(*references)
+        _registry.maybe_collect()
+        # Each function's handle for ref.func, registered when native code first asks (0 until then).
+        self.func_refs = (U64 * max(len(self.func_types), 1))()
         self.ctx.func_refs = ctypes.addressof(self.func_refs)
         self.signatures = (U64 * max(len(module.types), 1))(*[signature_id(t) for t in module.types])
         self.ctx.signatures = ctypes.addressof(self.signatures)
         # What runtime.instance's frame description reads (it caches byte offsets there).
         self._debug_namespace: dict[str, Any] = {"__wasm_names__": module.names.functions, "__wasm_module__": module}
         self.ctx.frames = ctypes.addressof(self.frames)
-        mirrors = []
+        self.mirrors: dict[int, MirrorState] = {}  # by address, for REFRESH_TABLE
         index = 0
         while f"T{index}" in namespace:
-            mirrors.append(ctypes.addressof(mirror_of(namespace[f"T{index}"])))
+            state = mirror_of(namespace[f"T{index}"])
+            self.mirrors[state.address] = state
             index += 1
-        self.tables = (ctypes.c_void_p * max(len(mirrors), 1))(*mirrors)
+        self.tables = (ctypes.c_void_p * max(len(self.mirrors), 1))(*self.mirrors)
         self.ctx.tables = ctypes.addressof(self.tables)
         self.ctx_address = ctypes.addressof(self.ctx)
         self.lazy = None if isinstance(code, tuple) else code
@@ -351,8 +559,7 @@ class NativeInstance:
         wrapper = self.wrappers.get(func_index)
         if wrapper is not None:
             wrapper.native_address = function
-            for mirror, _ in _MIRRORS.values():
-                mirror.dirty = 1
+            mark_mirrors_stale()
 
     def code(self, func_index: int) -> Callable[..., Any]:
         """The function in the engines' calling convention: run-time values in, None/value/tuple out."""
@@ -364,6 +571,8 @@ class NativeInstance:
         ctx_address = self.ctx_address
 
         def call(*args: Any) -> Any:
+            if _registry.made > 1024:
+                _registry.maybe_collect()
             if simple:
                 inputs = (U64 * in_count)(*[encode(v, p) for v, p in zip(args, params, strict=True)])
             else:
@@ -384,7 +593,7 @@ class NativeInstance:
 
     def globals_to_native(self) -> None:
         for glob, cell, valtype in self.synced:
-            put(cell, 0, glob.value, valtype)
+            put_cell(cell, glob.value, valtype)
 
     def globals_to_python(self) -> None:
         for glob, cell, valtype in self.synced:
@@ -413,14 +622,26 @@ class NativeInstance:
         """Run an entry trampoline (globals synced around it, a trap raised after it) and return the
         results it left, in the engines' calling convention."""
         outputs = (U64 * out_count)()
-        entered_at = self.ctx.depth
-        if self.synced:
-            self.globals_to_native()
-            entry(self.ctx_address, inputs, outputs)
-            self.globals_to_python()
-        else:
-            entry(self.ctx_address, inputs, outputs)
-        if self.ctx.trap:
+        ctx, calls = self.ctx, self.calls
+        # Native frames count on from the store's accounting, against its limit, and keep
+        # above the lowest stack address this thread allows (set when the store was entered).
+        entered_at = calls[0]
+        ctx.depth = entered_at
+        ctx.depth_limit = calls[1]
+        ctx.stack_limit = self.sandbox.stack_limit
+        ctx.trap = 0
+        _registry.begin_call()
+        try:
+            if self.synced:
+                self.globals_to_native()
+                entry(self.ctx_address, inputs, outputs)
+                self.globals_to_python()
+            else:
+                entry(self.ctx_address, inputs, outputs)
+        finally:
+            calls[0] = entered_at
+            _registry.end_call()
+        if ctx.trap:
             self.raise_trap(entered_at)
         if not results:
             return None
@@ -470,6 +691,9 @@ def _instance(ctx_address: int) -> NativeInstance:
 def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], t: FuncType, slots: Any) -> int:
     """Call into Python with the slots' values; nonzero (and ctx.trap set) when it failed."""
     synced = instance.synced
+    calls = instance.calls
+    saved = calls[0]
+    calls[0] = instance.ctx.depth  # Python frames count on from the native frames below them
     try:
         args = [get(slots, at, p) for at, p in zip(slot_layout(t.params), t.params, strict=True)]
         if synced:
@@ -480,7 +704,9 @@ def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], 
                 instance.globals_to_native()
         else:
             result = function(*args)
-        values = () if result is None else result if isinstance(result, tuple) else (result,)
+        # By the type's count, not the value: one result may be None (a null reference).
+        count = len(t.results)
+        values = (result,) if count == 1 else () if count == 0 else result
         for at, value, r in zip(slot_layout(t.results), values, t.results, strict=True):
             put(slots, at, value, r)
         return 0
@@ -492,6 +718,8 @@ def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], 
         instance.pending = error
         instance.ctx.trap = TRAP["host"]
         return 1
+    finally:
+        calls[0] = saved
 
 
 def _host_call(ctx_address: int, func_index: int, slots: Any) -> int:
@@ -512,6 +740,15 @@ def _call_indirect(ctx_address: int, type_index: int, table_index: int, element:
     return _call_through_slots(instance, function, expected, slots)
 
 
+def _refresh_table(ctx_address: int, mirror_address: int) -> None:
+    instance = _instance(ctx_address)
+    try:
+        instance.mirrors[mirror_address].rebuild()
+    except BaseException as error:  # noqa: BLE001 - kept and re-raised by the entry wrapper
+        instance.pending = error
+        instance.ctx.trap = TRAP["host"]
+
+
 def _memory_grow(ctx_address: int, delta: int) -> int:
     instance = _instance(ctx_address)
     return int(instance.namespace["M0"].grow(delta))
@@ -524,6 +761,8 @@ def _runtime_op(ctx_address: int, code: int, slots: Any) -> int:
     try:
         if name == "table.size":
             slots[0] = len(ns[f"T{slots[1]}"].elements)
+        elif name == "ref.func":
+            slots[0] = instance.func_refs[slots[1]] = handle_of(ns[f"F{slots[1]}"])
         elif name == "table.copy":
             table_copy(ns[f"T{slots[1]}"], ns[f"T{slots[2]}"], slots[3], slots[4], slots[5])
         elif name == "table.init":
@@ -591,6 +830,32 @@ def _catch(ctx_address: int, tag_index: int, with_ref: int, slots: Any) -> int:
     return 1
 
 
+_CALLBACK_FUNCTIONS = frozenset(
+    (_host_call, _call_indirect, _memory_grow, _runtime_op, _refresh_table, _throw, _throw_ref, _catch)
+)
+_previous_unraisable_hook = sys.unraisablehook
+
+
+def _unraisable(unraisable: Any) -> None:
+    """An exception that escaped one of the callbacks above (a signal's ``KeyboardInterrupt`` can be
+    raised on a callback's very first line, before its own handler): ctypes would print it and
+    return garbage to native code.  It becomes the instance's pending exception and trap instead,
+    which native code checks after every callback, so the call ends with it."""
+    traceback = unraisable.exc_traceback
+    if unraisable.object in _CALLBACK_FUNCTIONS and traceback is not None:
+        ctx_address = traceback.tb_frame.f_locals.get("ctx_address")
+        instance = _INSTANCES.get(Context.from_address(ctx_address).instance_id) if ctx_address else None
+        if instance is not None:
+            if instance.pending is None:
+                instance.pending = unraisable.exc_value
+            instance.ctx.trap = TRAP["host"]
+            return
+    _previous_unraisable_hook(unraisable)
+
+
+sys.unraisablehook = _unraisable
+
+
 CALLBACKS = {
     HOST_CALL: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_host_call),
     CALL_INDIRECT: ctypes.CFUNCTYPE(
@@ -598,7 +863,7 @@ CALLBACKS = {
     )(_call_indirect),
     MEMORY_GROW: ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32)(_memory_grow),
     RUNTIME_OP: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_runtime_op),
-    REFRESH_TABLE: ctypes.CFUNCTYPE(None, ctypes.c_void_p)(_refresh_table),
+    REFRESH_TABLE: ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(_refresh_table),
     THROW: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, SlotArray)(_throw),
     THROW_REF: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64)(_throw_ref),
     CATCH: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int32, SlotArray)(_catch),

@@ -102,6 +102,7 @@ STACK_BUDGET = 4 << 20
 # name -> (operand types, result type or None); references travel as handles (I64).
 RUNTIME_SIGNATURES: dict[str, tuple[tuple[ValType, ...], ValType | None]] = {
     "table.size": ((), I32),
+    "ref.func": ((), I64),
     "table.copy": ((I32, I32, I32), None),
     "table.init": ((I32, I32, I32), None),
     "elem.drop": ((), None),
@@ -180,7 +181,7 @@ class ModuleLowering:
         self.call_indirect = self._declare(CALL_INDIRECT, L32, [PTR, L32, L32, L32, PTR])
         self.memory_grow = self._declare(MEMORY_GROW, L32, [PTR, L32])
         self.runtime_op = self._declare(RUNTIME_OP, L32, [PTR, L32, PTR])
-        self.refresh_table = self._declare(REFRESH_TABLE, ir.VoidType(), [PTR])
+        self.refresh_table = self._declare(REFRESH_TABLE, ir.VoidType(), [PTR, PTR])
         self.throw = self._declare(THROW, L32, [PTR, L32, PTR])
         self.throw_ref = self._declare(THROW_REF, L32, [PTR, L64])
         self.catch = self._declare(CATCH, L32, [PTR, L32, L32, PTR])
@@ -472,13 +473,16 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         return [self.entry_alloca(llvm_type(t)) for t in types]
 
     def entry_alloca(self, t: ir.Type) -> ir.AllocaInstr:
-        """A stack slot allocated in the entry block, where SROA can promote it."""
-        with self.b.goto_block(self.entry_block):
-            self.b.position_at_start(self.entry_block)
-            return self.b.alloca(t)
+        """A stack slot allocated in the function's first block, where SROA can promote it.
+
+        That block holds only allocas and gets its branch to ``entry`` when the function is
+        done, so each alloca is appended (inserting before a terminator costs a search of the
+        block: 50,000 nested typed blocks took minutes)."""
+        return self.allocas.alloca(t)
 
     # --- the function ------------------------------------------------------------------
     def lower(self) -> None:
+        self.allocas = ir.IRBuilder(self.function.append_basic_block("allocas"))
         self.entry_block = self.function.append_basic_block("entry")
         self.b = ir.IRBuilder(self.entry_block)
         self.ctx = self.function.args[0]
@@ -500,6 +504,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         depth_pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
         depth = self.b.add(self.b.load(depth_pointer, typ=L64), ir.Constant(L64, 1))
         self.b.store(depth, depth_pointer)
+        self.frame_depth = depth
         # (No frame note here: a trap notes its own place, and every call notes its call site.)
         self.trap_if(self.b.icmp_unsigned(">", depth, self.ctx_field("depth_limit", L64)), "call stack exhausted")
         # The stack check: this frame must lie above the limit set at entry (the
@@ -530,6 +535,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         depth_pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
         self.b.store(self.b.sub(self.b.load(depth_pointer, typ=L64), ir.Constant(L64, 1)), depth_pointer)
         self.emit_ret([self.b.load(slot, typ=llvm_type(t)) for slot, t in zip(end_slots, results, strict=True)])
+        self.allocas.branch(self.entry_block)
 
     def emit_ret(self, values: list[ir.Value]) -> None:
         rtype = self.function.function_type.return_type
@@ -738,8 +744,22 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         elif name == "ref.is_null":
             self.stack.append(b.zext(b.icmp_unsigned("==", self.pop(), ir.Constant(L64, 0)), L32))
         elif name == "ref.func":
+            # The function's handle, registered by the host the first time (see host.HandleRegistry).
             handles = self.ctx_field("func_refs", PTR)
-            self.stack.append(b.load(b.gep(handles, [ir.Constant(L64, imm[0])], source_etype=L64), typ=L64))
+            known = b.load(b.gep(handles, [ir.Constant(L64, imm[0])], source_etype=L64), typ=L64)
+            cached = b.block
+            register = self.function.append_basic_block("ref_func_register")
+            done = self.function.append_basic_block("ref_func_done")
+            b.cbranch(b.icmp_unsigned("!=", known, ir.Constant(L64, 0)), done, register)
+            b.position_at_end(register)
+            self.runtime_op("ref.func", instr)
+            registered, registered_in = self.pop(), b.block
+            b.branch(done)
+            b.position_at_end(done)
+            handle = b.phi(L64)
+            handle.add_incoming(known, cached)
+            handle.add_incoming(registered, registered_in)
+            self.stack.append(handle)
         elif name in RUNTIME_OPS:
             self.runtime_op(name, instr)
         elif name == "call":
@@ -833,6 +853,8 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         outer = self.failure_target()  # where an uncaught exception goes next
         saved = b.block
         b.position_at_end(dispatch)
+        # The frames the exception left did not give back their depth: this frame's is current again.
+        b.store(self.frame_depth, b.gep(self.ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8))
         for kind, tag_index, label in catches:
             target = self.controls[-1 - label]
             payload = list(self.tag_type(tag_index).params) if kind in (Catch.CATCH, Catch.CATCH_REF) else []
@@ -841,6 +863,11 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             slots = self.entry_alloca(ir.ArrayType(L64, max(slot_count(types), 1)))
             tag_operand = ir.Constant(L32, tag_index if kind in (Catch.CATCH, Catch.CATCH_REF) else 0xFFFFFFFF)
             matched = b.call(self.owner.catch, [self.ctx, tag_operand, ir.Constant(L32, int(with_ref)), slots])
+            # Still unwinding the exception, or did the host fail meanwhile (trap code changed)?
+            answered = self.function.append_basic_block("catch_answered")
+            unwinding = b.icmp_unsigned("==", self.ctx_field("trap", L64), ir.Constant(L64, TRAP["exception"]))
+            b.cbranch(unwinding, answered, self.unwind)
+            b.position_at_end(answered)
             take = self.function.append_basic_block("caught")
             following = self.function.append_basic_block("next_catch")
             b.cbranch(b.icmp_unsigned("!=", matched, ir.Constant(L32, 0)), take, following)
@@ -920,8 +947,9 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         fresh = self.function.append_basic_block("table_fresh")
         b.cbranch(b.icmp_unsigned("!=", dirty, ir.Constant(L32, 0)), refresh, fresh)
         b.position_at_end(refresh)
-        b.call(self.owner.refresh_table, [mirror])
-        b.branch(fresh)
+        b.call(self.owner.refresh_table, [self.ctx, mirror])
+        refreshed = b.icmp_unsigned("!=", self.ctx_field("trap", L64), ir.Constant(L64, 0))
+        b.cbranch(refreshed, self.unwind, fresh)
         b.position_at_end(fresh)
         length = b.load(b.gep(mirror, [ir.Constant(L64, MIRROR_LENGTH)], source_etype=I8), typ=L64)
         b.store(element, b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap_detail"])], source_etype=I8))
@@ -979,11 +1007,11 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         for at, value, p in zip(slot_layout(t.params), args, t.params, strict=True):
             store_slot(self.b, slots, at, value, p)
         function, call_args = call(slots)
-        status = self.b.call(function, call_args)
-        failed = self.b.icmp_unsigned("!=", status, ir.Constant(L32, 0))
-        ok = self.function.append_basic_block("host_ok")
-        self.b.cbranch(failed, self.failure_target(), ok)
-        self.b.position_at_end(ok)
+        self.b.call(function, call_args)
+        # The context's trap, not the returned status: a callback that died of an exception
+        # raised outside its own handler (a signal's KeyboardInterrupt on its first line)
+        # returns garbage, but the runtime's unraisable hook still sets the trap (host.py).
+        self.check_trap_after_call()
         self.stack.extend(
             load_slot(self.b, slots, at, r) for at, r in zip(slot_layout(t.results), t.results, strict=True)
         )
@@ -1006,9 +1034,10 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.b.store(ir.Constant(L64, value), slot_pointer(self.b, slots, 1 + i))
         for i, (value, t) in enumerate(zip(operands, operand_types, strict=True)):
             store_slot(self.b, slots, 1 + len(instr.imm) + i, value, t)
-        status = self.b.call(self.owner.runtime_op, [self.ctx, ir.Constant(L32, code), slots])
+        self.b.call(self.owner.runtime_op, [self.ctx, ir.Constant(L32, code), slots])
+        trapped = self.b.icmp_unsigned("!=", self.ctx_field("trap", L64), ir.Constant(L64, 0))
         ok = self.function.append_basic_block("op_ok")
-        self.b.cbranch(self.b.icmp_unsigned("!=", status, ir.Constant(L32, 0)), self.unwind, ok)
+        self.b.cbranch(trapped, self.unwind, ok)
         self.b.position_at_end(ok)
         if result_type is not None:
             self.stack.append(load_slot(self.b, slots, 0, result_type))
