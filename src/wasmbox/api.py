@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .wasi import WasiConfig, WasiInstance
 
 _ENGINE_CLASSES = ENGINE_CLASSES
+WASI_MODULE = "wasi_snapshot_preview1"
 ENGINES: tuple[str, ...] = tuple(_ENGINE_CLASSES)
 
 
@@ -117,8 +118,8 @@ class Module:
     Raises :class:`MalformedError` or :class:`ValidationError`.
     """
 
-    def __init__(self, source: bytes | bytearray | str, name: str | None = None) -> None:
-        data = bytes(source) if isinstance(source, bytes | bytearray) else source
+    def __init__(self, source: bytes | bytearray | memoryview | str, name: str | None = None) -> None:
+        data = bytes(source) if isinstance(source, bytes | bytearray | memoryview) else source
         # Bodies stay bytes until used: validation checks them (natively, for large modules).
         self.ir: ModuleIR = load_module(data, name, lazy=True)
         validate_module(self.ir)
@@ -127,6 +128,63 @@ class Module:
     @classmethod
     def from_file(cls, path: str | Path) -> Module:
         return cls(Path(path).read_bytes(), str(path))
+
+    @classmethod
+    def _from_ir(cls, ir: ModuleIR, name: str | None) -> Module:
+        module = cls.__new__(cls)
+        module.ir = ir
+        module.name = name
+        return module
+
+    def compile(self) -> Module:
+        """Make the module's machine code now (it is otherwise made when the module gets hot), so
+        that ``serialize`` and pickling carry it and other processes need not compile it.  A no-op
+        without llvmlite.  Returns the module."""
+        from .engines.native import available
+
+        if available():
+            from .engines.native.engine import compiled_code
+
+            compiled_code(self.ir, False)
+        return self
+
+    @property
+    def compiled(self) -> bool:
+        """Whether this process has the module's machine code (made here, or brought along by
+        ``deserialize`` or unpickling), so running it needs no compilation."""
+        from .engines.native import available
+
+        if not available():
+            return False
+        from .engines.native.engine import is_compiled
+
+        return is_compiled(self.ir, False)
+
+    def serialize(self) -> bytes:
+        """The module as bytes ``Module.deserialize`` loads in another process of this wasmbox on this
+        kind of machine, with the machine code this process has for it (see ``compile``)."""
+        from .serialize import serialize
+
+        return serialize(self.ir, self.name)
+
+    @classmethod
+    def deserialize(cls, data: bytes | bytearray | memoryview) -> Module:
+        """A module from ``serialize``'s bytes, not validated again (so: only bytes your own processes
+        made); raises :class:`SerializationError` for bytes of another version or machine, cut short
+        or changed."""
+        from .serialize import deserialize
+
+        ir, name = deserialize(data)
+        return cls._from_ir(ir, name)
+
+    @classmethod
+    def deserialize_file(cls, path: str | Path) -> Module:
+        return cls.deserialize(Path(path).read_bytes())
+
+    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
+        # Pickling (multiprocessing, concurrent.futures, dask) ships the serialized module: its
+        # machine code goes along.
+        return (Module.deserialize, (self.serialize(),))
 
     @property
     def imports(self) -> list[tuple[str, str, str]]:
@@ -549,13 +607,23 @@ class Linker:
         missing = [f"{m}.{n}" for m, n, _ in module.imports if (m, n) not in self._definitions]
         if missing:
             raise LinkError(f"unknown import {missing[0]}")
-        instance = Instance.__new__(Instance)
-        instance._init(self.store, module, self._definitions, self._bind_wasi if self._wasi is not None else None)
-        return instance
+        definitions = self._definitions
+        bind = None
+        if self._wasi is not None and any(m == WASI_MODULE for m, _, _ in module.imports):
+            # WASI functions of this instance's own, on its own memory: two guests linked here never
+            # read or write each other's memory.
+            from .wasi.guest import GuestMemory
 
-    def _bind_wasi(self, instance: ModuleInstance) -> None:
-        # The guest's memory exists only once instantiation made it, and a
-        # start function may already call WASI.
-        memory = instance.exports.get("memory")
-        if isinstance(memory, MemoryInstance):
-            self._wasi.bind(memory)
+            guest = GuestMemory()
+            definitions = {**definitions, **self._wasi.imports(guest)}
+
+            def bind(instance: ModuleInstance) -> None:
+                # The guest's memory exists only once instantiation made it, and a start function
+                # may already call WASI.
+                memory = instance.exports.get("memory")
+                if isinstance(memory, MemoryInstance):
+                    guest.memory = memory
+
+        instance = Instance.__new__(Instance)
+        instance._init(self.store, module, definitions, bind)
+        return instance

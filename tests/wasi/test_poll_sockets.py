@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.wasi.harness import compile_c, run_wasmbox
 
-from wasmbox.wasi.abi import ERRNO, EVENTTYPE_CLOCK, EVENTTYPE_FD_READ, FILETYPE
+from wasmbox.wasi.abi import ERRNO, EVENTTYPE_CLOCK, EVENTTYPE_FD_READ, EVENTTYPE_FD_WRITE, FILETYPE
 
 
 def talk(port: int, replies: list[bytes]) -> None:
@@ -36,6 +36,13 @@ def test_poll_and_sockets(tmp_path: Path) -> None:
     assert any(line.startswith("stdin_ready=0 events=1 [userdata=31 error=0") for line in lines)
     assert "stdin_text=input" in lines
     assert f"bad_fd_event=0 events=1 [userdata=41 error={ERRNO['badf']} type={read} nbytes=0]" in lines
+    write = EVENTTYPE_FD_WRITE
+    notcapable = ERRNO["notcapable"]
+    assert (
+        f"write_only_events=0 events=2 [userdata=42 error={notcapable} type={read} nbytes=0]"
+        f" [userdata=43 error=0 type={write} nbytes=0]" in lines
+    )
+    assert f"read_only_write_event=0 events=1 [userdata=44 error={notcapable} type={write} nbytes=0]" in lines
     assert f"listener_type={FILETYPE['socket_stream']}" in lines
     assert any(line.startswith("socket_readable=0 events=1 [userdata=51 error=0") for line in lines)
     assert "peeked=ping" in lines and "received=ping roflags=0" in lines and "sent=4" in lines
@@ -45,5 +52,6 @@ def test_poll_and_sockets(tmp_path: Path) -> None:
         assert values[label] == 0, label
     assert values["accept_nothing_pending"] == ERRNO["again"]
     assert values["recv_on_file"] == ERRNO["notsock"]
+    assert values["send_with_flags"] == ERRNO["inval"]  # siflags: none are defined, "it must be set to zero"
     assert replies == [b"pong"]
     listener.close()

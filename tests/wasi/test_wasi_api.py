@@ -122,3 +122,32 @@ def test_random_get_checks_the_buffer_before_drawing_anything(monkeypatch: pytes
     assert random_get(16, 0xFFFFFFFF) == EFAULT and drawn == []
     assert random_get(16, 8) == 0 and drawn == [8]
     wasi.close()
+
+
+def test_each_instance_on_one_linker_gets_its_own_memory() -> None:
+    """Two instances on one linker with WASI: once, WASI bound to whichever instance last exported
+    a memory, and one guest's fd_write printed the other's bytes (args_sizes_get wrote into it)."""
+    out = io.BytesIO()
+    linker = Linker(Store())
+    linker.define_wasi(WasiConfig(argv=["prog", "arg1"], stdout=out))
+    writer = Module(
+        """(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 100) "mine\\n")
+          (data (i32.const 0) "\\64\\00\\00\\00\\05\\00\\00\\00")
+          (func (export "go") (result i32)
+            (drop (call $sizes (i32.const 200) (i32.const 204)))
+            (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+            (i32.load (i32.const 200))))"""
+    )
+    other = Module(
+        '(module (memory (export "memory") 1) (data (i32.const 100) "THEIRS") '
+        '(func (export "peek") (result i32) (i32.load (i32.const 200))))'
+    )
+    first = linker.instantiate(writer)
+    second = linker.instantiate(other)
+    assert first.exports["go"]() == 2  # argc, written into its own memory
+    assert second.exports["peek"]() == 0  # nothing written into the other one
+    assert out.getvalue() == b"mine\n"

@@ -80,6 +80,15 @@ def errno_from_os(error: OSError) -> int:
     return _FROM_HOST.get(error.errno or 0, EIO)
 
 
+# --- sizes the host bounds (the witx names none; these are Linux's, which wasi-libc shares) ---
+# PATH_MAX counts the terminating NUL, so the longest path is one byte less (wasmtime answers
+# ENAMETOOLONG from 4096 bytes on too, where it hands Linux the whole path: path_open, path_filestat_get,
+# a symlink's contents).  Every path argument and a symlink's contents are held to it.
+PATH_MAX = 4096
+# readv/writev refuse more buffers than this with EINVAL (POSIX: "iovcnt ... greater than {IOV_MAX}");
+# wasi-libc's <limits.h> says the same number, so no libc program passes more.
+IOV_MAX = 1024
+
 # --- rights (a 64-bit flag set) ----------------------------------------------
 RIGHT_NAMES = (
     "fd_datasync fd_read fd_seek fd_fdstat_set_flags fd_sync fd_tell fd_write fd_advise fd_allocate "

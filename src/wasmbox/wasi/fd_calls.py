@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 
 from .abi import (
     ADVICE_NAMES,
@@ -25,6 +26,7 @@ from .abi import (
     FSTFLAG_MTIM_NOW,
     PREOPENTYPE_DIR,
     PRESTAT,
+    RIGHT,
     SUCCESS,
     WHENCE_CUR,
     WHENCE_END,
@@ -38,6 +40,13 @@ from .guest import GuestMemory
 _ADVICE = [getattr(os, f"POSIX_FADV_{name.upper()}", 0) for name in ADVICE_NAMES]
 _WHENCE = {WHENCE_SET: os.SEEK_SET, WHENCE_CUR: os.SEEK_CUR, WHENCE_END: os.SEEK_END}
 _FDFLAG_ALL = 0b11111
+CHECK_EVERY = 1024  # directory entries listed or written between two checks of the store's stop flag
+
+
+def _require_tell(descriptor: Descriptor) -> None:
+    """fd_tell, or fd_seek, which "implies rights::fd_tell" (witx)."""
+    if not descriptor.rights_base & (RIGHT["fd_tell"] | RIGHT["fd_seek"]):
+        raise WasiError(ENOTCAPABLE, "descriptor lacks the fd_tell right")
 
 
 def signed64(value: int) -> int:
@@ -115,10 +124,10 @@ class FdCalls:
         self.memory.slice(nwritten_ptr, 4)
         written = 0
         if descriptor.stream is not None:
-            data = b"".join(buffers)
-            descriptor.stream.write(data)
+            for buffer in buffers:  # one at a time: a guest's gigabytes are not copied all at once
+                descriptor.stream.write(bytes(buffer))
+                written += len(buffer)
             descriptor.stream.flush()
-            written = len(data)
         elif buffers:
             written = os.writev(self._host_fd(descriptor), buffers)
         self.memory.put_u32(nwritten_ptr, written)
@@ -147,8 +156,11 @@ class FdCalls:
         if whence not in _WHENCE:
             raise WasiError(EINVAL, f"whence {whence}")
         delta = signed64(offset)
-        # A seek that only asks where we are needs fd_tell, not fd_seek (witx).
-        descriptor.require("fd_tell" if delta == 0 and whence == WHENCE_CUR else "fd_seek")
+        # A seek that only asks where we are needs fd_tell, which fd_seek implies (witx).
+        if delta == 0 and whence == WHENCE_CUR:
+            _require_tell(descriptor)
+        else:
+            descriptor.require("fd_seek")
         self.memory.slice(newoffset_ptr, 8)
         position = os.lseek(self._host_fd(descriptor), delta, _WHENCE[whence])
         self.memory.put_u64(newoffset_ptr, position)
@@ -156,7 +168,8 @@ class FdCalls:
 
     def fd_tell(self, fd: int, offset_ptr: int) -> int:
         descriptor = self.fds.get(fd)
-        descriptor.require("fd_tell")
+        _require_tell(descriptor)
+        self.memory.slice(offset_ptr, 8)
         self.memory.put_u64(offset_ptr, os.lseek(self._host_fd(descriptor), 0, os.SEEK_CUR))
         return SUCCESS
 
@@ -291,9 +304,11 @@ class FdCalls:
         self.memory.slice(buf, buf_len)
         self.memory.slice(bufused_ptr, 4)
         if cookie == 0 or not descriptor.listing:
-            descriptor.listing = _list_directory(host_fd)
+            descriptor.listing = _list_directory(host_fd, self.waits.check)
         out = bytearray()
         for index in range(cookie, len(descriptor.listing)):
+            if (index - cookie) % CHECK_EVERY == CHECK_EVERY - 1:
+                self.waits.check()
             name, inode, filetype = descriptor.listing[index]
             encoded = name.encode("utf-8", "surrogateescape")
             out += DIRENT.pack(index + 1, inode, len(encoded), filetype) + encoded
@@ -305,14 +320,20 @@ class FdCalls:
         return SUCCESS
 
 
-def _list_directory(host_fd: int) -> list[tuple[str, int, int]]:
-    """``.``, ``..`` and the directory's entries in the host's order, with inode and type."""
+def _list_directory(host_fd: int, check: Callable[[], None]) -> list[tuple[str, int, int]]:
+    """``.``, ``..`` and the directory's entries in the host's order, with inode and type.
+
+    A guest can fill a directory with as many entries as the file system holds, so ``check``
+    (the store's stop flag) runs every ``CHECK_EVERY`` entries.
+    """
     own = os.fstat(host_fd)
     directory = FILETYPE["directory"]
     # ".." reports the directory's own inode: the parent of a preopen lies outside the sandbox.
     entries = [(".", own.st_ino, directory), ("..", own.st_ino, directory)]
     with os.scandir(host_fd) as scan:
         for entry in scan:
+            if len(entries) % CHECK_EVERY == 0:
+                check()
             if entry.is_symlink():
                 filetype = FILETYPE["symbolic_link"]
             elif entry.is_dir(follow_symlinks=False):

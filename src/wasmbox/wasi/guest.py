@@ -4,7 +4,9 @@ Every pointer a guest passes is checked against the memory's current size
 before it is touched; a bad one becomes ``Fault``, which the call turns into
 EFAULT.  Nothing here allocates in proportion to a guest-given length until
 that length has been checked against the memory, so "huge lengths" cost
-nothing.
+nothing.  Paths and iovec arrays are bounded before their memory is even
+looked at: a path of ``PATH_MAX`` bytes or more is ENAMETOOLONG, more than
+``IOV_MAX`` buffers EINVAL, whatever the pointers say.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import struct
 from collections.abc import Iterator
 
 from ..runtime.memory import MemoryInstance
-from .abi import ERRNO, IOVEC, WasiError
+from .abi import EINVAL, ENAMETOOLONG, ERRNO, IOV_MAX, IOVEC, PATH_MAX, WasiError
 
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
@@ -60,14 +62,22 @@ class GuestMemory:
         layout.pack_into(self.slice(address, layout.size), 0, *values)
 
     def string(self, address: int, length: int) -> str:
-        """A path or name argument: WASI strings are UTF-8, anything else is EILSEQ."""
+        """A string argument: WASI strings are UTF-8, anything else is EILSEQ."""
         try:
             return self.read(address, length).decode("utf-8")
         except UnicodeDecodeError:
             raise WasiError(ERRNO["ilseq"], "string is not UTF-8") from None
 
+    def path(self, address: int, length: int) -> str:
+        """A path (or a symlink's contents): ENAMETOOLONG from ``PATH_MAX`` bytes on, before any is read."""
+        if length >= PATH_MAX:
+            raise WasiError(ENAMETOOLONG, f"a path of {length} bytes does not fit PATH_MAX ({PATH_MAX}) with its NUL")
+        return self.string(address, length)
+
     def iovecs(self, address: int, count: int) -> Iterator[memoryview]:
-        """The buffers of an iovec/ciovec array, each checked before any is used."""
+        """The buffers of an iovec/ciovec array, each checked before any is used; EINVAL past ``IOV_MAX``."""
+        if count > IOV_MAX:
+            raise WasiError(EINVAL, f"{count} buffers, more than IOV_MAX ({IOV_MAX})")
         table = self.slice(address, count * IOVEC.size)
         buffers = []
         for base, length in IOVEC.iter_unpack(table):

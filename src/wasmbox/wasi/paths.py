@@ -9,7 +9,15 @@ sees a path that could leave the base directory:
 * ``..`` pops the stack of directories walked so far, and popping past the
   base is refused (EPERM), even if a later component would come back inside;
 * symlinks are read with ``readlinkat`` and their components spliced into the
-  walk, at most ``MAX_SYMLINK_EXPANSIONS`` times (then ELOOP, as for a loop).
+  walk, at most ``MAX_SYMLINK_EXPANSIONS`` times (then ELOOP, as for a loop);
+* an empty path names nothing (ENOENT, as POSIX says and wasmtime answers),
+  while ``"."`` names the base directory itself.
+
+The walk is bounded: a path and each symlink's contents are shorter than
+``PATH_MAX`` (the callers check paths; longer contents are refused), so at
+most about 41 x 2048 components are walked, and the caller's ``check`` (the
+store's stop flag) runs every ``CHECK_EVERY`` of them, so a deadline still
+ends a long walk.
 
 The result is a directory descriptor plus one final name, for the caller to
 use with the ``*at`` system calls and ``follow_symlinks=False`` /
@@ -22,13 +30,14 @@ from __future__ import annotations
 import os
 import stat
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .abi import EINVAL, ELOOP, ENOTDIR, EPERM, WasiError, errno_from_os
+from .abi import EINVAL, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EPERM, PATH_MAX, WasiError, errno_from_os
 
 MAX_SYMLINK_EXPANSIONS = 40  # Linux's MAXSYMLINKS
+CHECK_EVERY = 256  # components walked between two calls of the caller's stop check
 _WALK_FLAGS = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_PATH", os.O_RDONLY)
 
 
@@ -56,23 +65,41 @@ def _components(path: str) -> tuple[deque[str], bool]:
 def _read_link(name: str, dir_fd: int) -> str | None:
     """The target if ``name`` is a symlink, None if it is something else or absent."""
     try:
-        return os.readlink(name, dir_fd=dir_fd)
+        target = os.readlink(name, dir_fd=dir_fd)
     except OSError:
         return None
+    if len(os.fsencode(target)) >= PATH_MAX:
+        raise WasiError(ENAMETOOLONG, f"symlink {name!r} holds more than PATH_MAX bytes")
+    return target
+
+
+def _no_check() -> None:
+    pass
 
 
 @contextmanager
-def resolve(base_fd: int, path: str, *, follow_final: bool) -> Iterator[Resolved]:
-    """Walk ``path`` beneath ``base_fd``; the directories opened on the way close on exit."""
+def resolve(
+    base_fd: int, path: str, *, follow_final: bool, check: Callable[[], None] = _no_check
+) -> Iterator[Resolved]:
+    """Walk ``path`` beneath ``base_fd``; the directories opened on the way close on exit.
+
+    ``check`` is called every ``CHECK_EVERY`` components; it raises to end the walk.
+    """
     if "\0" in path:
         raise WasiError(EINVAL, "path contains a NUL byte, which no host path can hold")
+    if not path:
+        raise WasiError(ENOENT, "an empty path names no file")
     pending, must_be_directory = _components(path)
     follow_final = follow_final or must_be_directory
     walked: list[int] = []  # directories opened below base_fd, innermost last
     expansions = 0
+    walked_components = 0
     try:
         final = "."
         while pending:
+            walked_components += 1
+            if walked_components % CHECK_EVERY == 0:
+                check()
             component = pending.popleft()
             last = not pending
             if component == "..":
@@ -89,6 +116,8 @@ def resolve(base_fd: int, path: str, *, follow_final: bool) -> Iterator[Resolved
                 expansions += 1
                 if expansions > MAX_SYMLINK_EXPANSIONS:
                     raise WasiError(ELOOP, f"too many symbolic links in {path!r}")
+                if not target:
+                    raise WasiError(ENOENT, f"symlink {component!r} is empty")  # as Linux resolves one
                 spliced, slash = _components(target)
                 if last and slash:
                     must_be_directory = True

@@ -38,6 +38,7 @@ from .blocking import Waits
 from .descriptors import Descriptor, DescriptorTable
 from .guest import GuestMemory
 
+CHECK_EVERY = 1024  # subscriptions read or events written between two checks of the store's stop flag
 _SHUTDOWN = {SDFLAG_RD: socket.SHUT_RD, SDFLAG_WR: socket.SHUT_WR, SDFLAG_RD | SDFLAG_WR: socket.SHUT_RDWR}
 
 
@@ -77,7 +78,10 @@ class PollCalls:
         immediate: list[_Event] = []
         clocks: list[tuple[float, int]] = []  # (monotonic deadline in s, userdata)
         waiting: dict[int, list[tuple[int, int]]] = {}  # host fd -> [(userdata, eventtype)]
-        for userdata, tag, contents in SUBSCRIPTION.iter_unpack(raw):
+        # A guest can pass millions of subscriptions: the store's stop flag is checked as they are read.
+        for index, (userdata, tag, contents) in enumerate(SUBSCRIPTION.iter_unpack(raw)):
+            if index % CHECK_EVERY == CHECK_EVERY - 1:
+                self.waits.check()
             if tag == EVENTTYPE_CLOCK:
                 clock_id, timeout, _precision, flags = SUBSCRIPTION_CLOCK.unpack_from(contents)
                 try:
@@ -88,7 +92,9 @@ class PollCalls:
                 (fd,) = SUBSCRIPTION_FD.unpack_from(contents)
                 try:
                     descriptor = self.fds.get(fd)
-                    descriptor.require("poll_fd_readwrite")
+                    # witx: poll_fd_readwrite covers fd_read events "if rights::fd_read is set",
+                    # fd_write events if fd_write is.
+                    descriptor.require("poll_fd_readwrite", "fd_read" if tag == EVENTTYPE_FD_READ else "fd_write")
                 except WasiError as error:
                     immediate.append(_Event(userdata, error.errno, tag))
                     continue
@@ -101,6 +107,8 @@ class PollCalls:
                 raise WasiError(EINVAL, f"unknown subscription type {tag}")
         events = immediate or self._wait(clocks, waiting)
         for index, event in enumerate(events):
+            if index % CHECK_EVERY == CHECK_EVERY - 1:
+                self.waits.check()
             self.memory.put(
                 EVENT, out_ptr + index * EVENT.size, event.userdata, event.error, event.type, event.nbytes, event.flags
             )
@@ -175,16 +183,37 @@ class PollCalls:
         buffers = [b for b in self.memory.iovecs(ri_data, ri_data_len) if len(b)]
         self.memory.slice(ro_datalen_ptr, 4)
         self.memory.slice(ro_flags_ptr, 2)
-        if buffers and sock.getblocking():
-            self.waits.until_readable(sock.fileno())
-        count, _, message_flags, _ = sock.recvmsg_into(buffers, 0, host_flags) if buffers else (0, [], 0, None)
+        if buffers and sock.getblocking() and self.waits.interruptible and host_flags == socket.MSG_WAITALL:
+            # The kernel would block until every buffer is full, past any deadline: wait in slices.
+            count, message_flags = self._receive_all(sock, buffers)
+        else:
+            if buffers and sock.getblocking():
+                self.waits.until_readable(sock.fileno())
+            count, _, message_flags, _ = sock.recvmsg_into(buffers, 0, host_flags) if buffers else (0, [], 0, None)
         self.memory.put_u32(ro_datalen_ptr, count)
         truncated = ROFLAG_RECV_DATA_TRUNCATED if message_flags & socket.MSG_TRUNC else 0
         self.memory.write(ro_flags_ptr, truncated.to_bytes(2, "little"))
         return SUCCESS
 
+    def _receive_all(self, sock: socket.socket, buffers: list[memoryview]) -> tuple[int, int]:
+        """``recv`` with MSG_WAITALL, as reads that each wait in slices: until full, or the peer is done."""
+        total, message_flags = 0, 0
+        while buffers:
+            self.waits.until_readable(sock.fileno())
+            count, _, message_flags, _ = sock.recvmsg_into(buffers, 0, 0)
+            if count == 0:
+                break
+            total += count
+            while buffers and count >= len(buffers[0]):
+                count -= len(buffers.pop(0))
+            if buffers:
+                buffers[0] = buffers[0][count:]
+        return total, message_flags
+
     def sock_send(self, fd: int, si_data: int, si_data_len: int, si_flags: int, so_datalen_ptr: int) -> int:
         sock = self._socket(fd, "fd_write")
+        if si_flags:
+            raise WasiError(EINVAL, "siflags: no flags are defined, so it must be zero (witx)")
         buffers = [b for b in self.memory.iovecs(si_data, si_data_len) if len(b)]
         self.memory.slice(so_datalen_ptr, 4)
         self.memory.put_u32(so_datalen_ptr, sock.sendmsg(buffers) if buffers else 0)

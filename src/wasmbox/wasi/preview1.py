@@ -99,8 +99,10 @@ SIGNATURES: dict[str, tuple[str, str]] = {
 }
 _TYPES = {"i": I32, "I": I64}
 _CLOCK_IDS = (time.CLOCK_REALTIME, time.CLOCK_MONOTONIC, time.CLOCK_PROCESS_CPUTIME_ID, time.CLOCK_THREAD_CPUTIME_ID)
-# Signals whose default action is to do nothing; the rest end the guest.
-_IGNORED_SIGNALS = {"none", "chld", "cont", "urg", "winch"}
+# Signals whose default action is to do nothing ("Action: Ignored" in the witx; "cont" continues a
+# process that is running); the rest end the guest.
+_IGNORED_SIGNALS = {"none", "pipe", "chld", "cont", "urg", "winch"}
+_RANDOM_SLICE = 1 << 20  # bytes of randomness drawn between two checks of the store's stop flag
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,8 @@ class WasiInstance(FdCalls, PathCalls, PollCalls):
 
     def __init__(self, config: WasiConfig, sandbox: Sandbox | None = None) -> None:
         self.config = config
-        self.memory = GuestMemory()
+        self.memory = GuestMemory()  # the calling instance's memory, during a call
+        self.default_memory = self.memory  # what ``bind`` binds: for functions made without a memory
         self.waits = Waits(sandbox)
         self.fds = DescriptorTable()
         self._closer = weakref.finalize(self, self.fds.close_all)
@@ -191,13 +194,17 @@ class WasiInstance(FdCalls, PathCalls, PollCalls):
         self._closer()
 
     def bind(self, memory: MemoryInstance) -> None:
-        self.memory.memory = memory
+        self.default_memory.memory = memory
 
-    def imports(self) -> dict[tuple[str, str], FunctionInstance]:
+    def imports(self, memory: GuestMemory | None = None) -> dict[tuple[str, str], FunctionInstance]:
+        """The host functions, reading and writing ``memory``: the memory of the instance that imports
+        them (a linker gives each instance its own), by default the one ``bind`` sets.  Several
+        instances share the descriptors and configuration, never each other's memory."""
+        memory = memory if memory is not None else self.default_memory
         result = {}
         for name, (params, results) in SIGNATURES.items():
             func_type = FuncType(tuple(_TYPES[c] for c in params), tuple(_TYPES[c] for c in results))
-            code = _guarded(getattr(self, name))
+            code = _guarded(_in_memory(self, memory, getattr(self, name)))
             result[(MODULE, name)] = FunctionInstance(func_type, code, name=f"{MODULE}.{name}", host=True)
         return result
 
@@ -245,7 +252,13 @@ class WasiInstance(FdCalls, PathCalls, PollCalls):
 
     def random_get(self, buf: int, buf_len: int) -> int:
         target = self.memory.slice(buf, buf_len)  # checked before anything is drawn
-        target[:] = os.urandom(buf_len)
+        # Drawn a slice at a time: a guest asking for gigabytes makes no gigabyte copy, and a
+        # deadline still ends the call.
+        for start in range(0, buf_len, _RANDOM_SLICE):
+            if start:
+                self.waits.check()
+            end = min(start + _RANDOM_SLICE, buf_len)
+            target[start:end] = os.urandom(end - start)
         return SUCCESS
 
     # --- process -------------------------------------------------------------------------
@@ -266,6 +279,19 @@ class WasiInstance(FdCalls, PathCalls, PollCalls):
     def sched_yield(self) -> int:
         os.sched_yield()
         return SUCCESS
+
+
+def _in_memory(
+    wasi: WasiInstance, memory: GuestMemory, function: Callable[..., int | None]
+) -> Callable[..., int | None]:
+    """``function`` run against ``memory``: the calling instance's (a store runs one call at a time,
+    so switching it per call is safe)."""
+
+    def call(*args: Any) -> int | None:
+        wasi.memory = memory
+        return function(*args)
+
+    return call
 
 
 def _guarded(function: Callable[..., int | None]) -> Callable[..., int | None]:

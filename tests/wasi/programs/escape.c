@@ -45,6 +45,8 @@ int main(void) {
   SHOW("set_times_symlink_out_follow",
        __wasi_path_filestat_set_times(DIR_FD, FOLLOW, "linkout", 1, 1, __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_MTIM));
   SHOW("readlink_symlink_out", __wasi_path_readlink(DIR_FD, "linkout", (uint8_t *)buf, sizeof buf, &n));
+  /* linkabs holds the host's absolute path: reading it would reveal where the sandbox lives */
+  SHOW("readlink_symlink_absolute", __wasi_path_readlink(DIR_FD, "linkabs", (uint8_t *)buf, sizeof buf, &n));
 
   /* changing things outside */
   SHOW("mkdir_dotdot", __wasi_path_create_directory(DIR_FD, "../newdir"));

@@ -137,7 +137,10 @@ static void directory_calls(void) {
   SHOW("rename", __wasi_path_rename(DIR_FD, "hard.txt", DIR_FD, "sub/renamed.txt"));
   SHOW("rename_missing", __wasi_path_rename(DIR_FD, "hard.txt", DIR_FD, "x.txt"));
 
-  SHOW("open_directory", open_at(DIR_FD, "sub", __WASI_OFLAGS_DIRECTORY, ALL_RIGHTS, 0, &dir));
+  /* A directory is not opened for writing (open(2): EISDIR); the file rights asked for besides are
+     dropped, since they do not apply to a directory. */
+  SHOW("open_directory_for_write", open_at(DIR_FD, "sub", __WASI_OFLAGS_DIRECTORY, ALL_RIGHTS, 0, &dir));
+  SHOW("open_directory", open_at(DIR_FD, "sub", __WASI_OFLAGS_DIRECTORY, ALL_RIGHTS & ~__WASI_RIGHTS_FD_WRITE, 0, &dir));
   SHOW("read_directory_fd", read_buf(dir, buf, 8, &n));
   /* Read the listing through a small buffer so the cookie must carry the walk. */
   __wasi_dircookie_t cookie = 0;

@@ -67,6 +67,16 @@ int main(void) {
   subscribe_fd(&subs[0], 41, __WASI_EVENTTYPE_FD_READ, 999);
   report("bad_fd_event", __wasi_poll_oneoff(subs, events, 1, &n), events, n);
 
+  /* poll_fd_readwrite covers fd_read events only with fd_read, fd_write events only with fd_write */
+  __wasi_fd_t write_only;
+  open_at(DIR_FD, "data.txt", 0, __WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_POLL_FD_READWRITE, 0, &write_only);
+  subscribe_fd(&subs[0], 42, __WASI_EVENTTYPE_FD_READ, write_only);
+  subscribe_fd(&subs[1], 43, __WASI_EVENTTYPE_FD_WRITE, write_only);
+  report("write_only_events", __wasi_poll_oneoff(subs, events, 2, &n), events, n);
+  subscribe_fd(&subs[0], 44, __WASI_EVENTTYPE_FD_WRITE, file);
+  report("read_only_write_event", __wasi_poll_oneoff(subs, events, 1, &n), events, n);
+  __wasi_fd_close(write_only);
+
   /* sockets */
   __wasi_fdstat_t fs;
   SHOW("listener_fdstat", __wasi_fd_fdstat_get(LISTENER, &fs));
@@ -84,6 +94,7 @@ int main(void) {
   SHOW("recv", __wasi_sock_recv(conn, &iov, 1, __WASI_RIFLAGS_RECV_WAITALL, &n, &roflags));
   printf("received=%.*s roflags=%u\n", (int)n, data, roflags);
   __wasi_ciovec_t out = {(const uint8_t *)"pong", 4};
+  SHOW("send_with_flags", __wasi_sock_send(conn, &out, 1, 1, &n));
   SHOW("send", __wasi_sock_send(conn, &out, 1, 0, &n));
   printf("sent=%lu\n", n);
   SHOW("shutdown_write", __wasi_sock_shutdown(conn, __WASI_SDFLAGS_WR));

@@ -39,6 +39,7 @@ int main(int argc, char **argv) {
   SHOW("sched_yield", __wasi_sched_yield());
   SHOW("proc_raise_none", raw_proc_raise(0));
   SHOW("proc_raise_bad", raw_proc_raise(99));
+  SHOW("proc_raise_pipe", raw_proc_raise(13 /* pipe: "Action: Ignored" */));
   fflush(stdout);
   if (argc > 2 && strcmp(argv[2], "raise") == 0) raw_proc_raise(6 /* abrt */);
   __wasi_proc_exit(argc > 1 ? atoi(argv[1]) : 0);
