@@ -7,7 +7,6 @@ from pathlib import Path
 from .binary.decode import MAGIC, decode_module
 from .errors import MalformedError
 from .ir.module import Module
-from .text.parser import parse_module_text
 
 
 def is_binary(data: bytes) -> bool:
@@ -29,6 +28,8 @@ def load_module(source: bytes | str, name: str | None = None, lazy: bool = False
             raise MalformedError(e.message, offset=e.offset, source=name) from None
         module.binary = source
     else:
+        from .text.parser import parse_module_text  # only text needs the parser
+
         module = parse_module_text(source, name)
     module.source_name = name
     return module

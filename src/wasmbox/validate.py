@@ -13,7 +13,7 @@ import gc
 import os
 from collections.abc import Iterator
 
-from . import limits, native_validation
+from . import limits
 from .errors import MalformedError, ValidationError
 from .ir import instructions as ins
 from .ir.instructions import Catch, Imm, Instruction
@@ -248,7 +248,11 @@ def _bodies_to_check(module: Module) -> list[int]:
             source = function.source
             bodies.append((index, source.start, source.end))
     size = sum(end - start for _, start, end in bodies)
-    if source is None or size < NATIVE_VALIDATION_BYTES or not native_validation.available():
+    if source is None or size < NATIVE_VALIDATION_BYTES:
+        return list(range(len(module.funcs)))
+    from . import native_validation  # only large modules: it costs a JIT
+
+    if not native_validation.available():
         return list(range(len(module.funcs)))
     undecoded = [index for index, _, _ in bodies]
     refused = native_validation.refused_bodies(module, source.data, bodies, source.features, limits.MAX_LOCALS)

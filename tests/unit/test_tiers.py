@@ -71,6 +71,7 @@ MODULE = Module(large_module_text())
 def in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Moves happen here, at once (no worker): what the tests observe is then deterministic."""
     monkeypatch.setattr(tiers, "WORKER_FUNCTIONS", 10**9)
+    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
 
 
@@ -144,6 +145,7 @@ def test_traps_name_the_functions_on_each_tier(engine: str) -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_worker_delivers_translations(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tiers, "WORKER_FUNCTIONS", 400)
+    monkeypatch.delenv("WASMBOX_TRANSLATION_WORKER")
     module = Module(large_module_text())  # a module of its own: its own worker
     instance = Instance(Store(engine), module)
     worker = tiers.translation_worker(module.ir)

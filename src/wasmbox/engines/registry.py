@@ -9,9 +9,11 @@ from .baseline import BaselineEngine
 from .interp import InterpEngine
 from .native import NativeEngine
 from .native import available as native_available
+from .tiers import TieredEngine
 
 ENGINE_CLASSES: dict[str, Callable[[], Any]] = {"interp": InterpEngine, "baseline": BaselineEngine}
 if native_available():
     ENGINE_CLASSES["native"] = NativeEngine
-# What "auto" picks: machine code when llvmlite is there, else the portable engine.
-DEFAULT_ENGINE = "native" if "native" in ENGINE_CLASSES else "interp"
+ENGINE_CLASSES["tiered"] = TieredEngine
+# What "auto" picks: tiers (baseline, Python, machine code when llvmlite is there), which start at once.
+DEFAULT_ENGINE = "tiered"

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..ir.module import Module
+from ..runtime.observer import Observer
 from . import translation_cache
 from .baseline import BaselineFunction, InstanceOperations, install, start_lazily
 from .baseline.blocks import Controls
@@ -93,7 +94,12 @@ class TieredFunctions:
         self.baseline: dict[int, BaselineFunction] = {}
         for i, t in enumerate(module.types):
             namespace[f"TYPE{i}"] = t
-        self.worker = translation_worker(module)
+        self._worker: TranslationWorker | None | bool = False  # False: not asked for yet
+        # Small modules translate hot functions here (a few milliseconds each); the worker makes
+        # large modules' translations and all machine code.
+        self.translations_worker = len(module.funcs) > WORKER_FUNCTIONS
+        self.module_requested = False  # whole-module machine code asked for (small modules)
+        self.module_timer: threading.Timer | None = None
         self.translated = 0  # functions moved to the portable engine's code
         self.from_disk = 0  # of which the disk cache had the code (hot in an earlier run)
         self.requested: set[int] = set()  # asked of the worker, not arrived yet
@@ -102,6 +108,14 @@ class TieredFunctions:
         # reporting, so that it can still get a way out (on-stack replacement) if it runs long.
         self.moved: set[int] = set()
         self.on_disk = translation_cache.known(module)
+
+    @property
+    def worker(self) -> TranslationWorker | None:
+        """The module's translation worker, started when first needed (a module that never gets
+        hot starts no process)."""
+        if self._worker is False:
+            self._worker = translation_worker(self.module)
+        return self._worker  # type: ignore[return-value]
 
     def size(self, index: int) -> int:
         return max(len(self.module.funcs[index - self.first].body), 1)
@@ -118,15 +132,19 @@ class TieredFunctions:
         on the baseline interpreter."""
         if self.native is not None and (native_at_first_call(index) or self.native.cached(index)):
             return self.native.compile(index)  # type: ignore[no-any-return]
+        if self.native is not None and self.native.whole and not self.module_requested:
+            # A small module an earlier run made machine code for was hot then: use it from the start.
+            if translation_cache.native_marker(self.interruptible) in self.on_disk and self.native.on_disk():
+                self.module_requested = True
+                self.install_module(None)
+                return self.namespace[f"f{index}"]  # type: ignore[no-any-return]
         if f"f{index}{'i' if self.interruptible else ''}.code" in self.on_disk:
             found = translation_cache.load(self.module, index, self.interruptible)
             if found is not None:
                 self.translated += 1
                 self.from_disk += 1
                 return install_translation(self.namespace, index, *found)
-        limit = TRANSLATE_AFTER * self.size(index)
-        if self.worker is not None:
-            limit = min(limit, TRANSLATE_AFTER_AT_MOST)
+        limit = min(TRANSLATE_AFTER * self.size(index), TRANSLATE_AFTER_AT_MOST)
         probe = self.enter_loop_now if self.native is not None and osr_at_every_loop(index) else None
         function = BaselineFunction(
             self.module,
@@ -162,6 +180,8 @@ class TieredFunctions:
         """A long call in progress: ask for an entry into machine code at the loop it is in."""
         if running < OSR_AFTER or self.size(function.index) > OSR_AT_MOST:
             return
+        if self.native.whole and not self.native.ready():
+            return  # the entry needs the module's machine code: asked for already (see hot)
         if function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT > function.executed:
             return  # it calls out too much: machine code would cross back into Python all the time
         position = self.innermost_loop(function, block)
@@ -192,13 +212,22 @@ class TieredFunctions:
         and returned to run instead.
         """
         index = function.index
-        function.hot_after = max(2 * function.executed, function.hot_after + 1)
+        # Report again when the count doubles, but a long call at least every OSR_AFTER blocks (so it
+        # finds its way into machine code soon after that arrives).
+        function.hot_after = max(min(2 * function.executed, function.executed + OSR_AFTER), function.hot_after + 1)
+        if self.native is not None and self.native.whole and self.module_timer is None:
+            # Machine code for the whole module once it has run a while (a short run never pays
+            # for LLVM; the code is made off the main thread and arrives as the program goes on).
+            self.module_timer = threading.Timer(MODULE_NATIVE_AFTER, self.request_module)
+            self.module_timer.daemon = True
+            self.module_timer.start()
         if self.native is not None and running:
             self.osr_wanted(function, running, block)
         if index in self.moved:
             return None  # new calls run its new code; only a call still in progress reports
         eligible = (
             self.native is not None
+            and not self.native.whole
             and self.size(index) <= NATIVE_AT_MOST
             # its own calls would cross from machine code to Python at microseconds each
             and function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT <= function.executed
@@ -211,13 +240,12 @@ class TieredFunctions:
             return None  # its first call, not long yet: decide when it is longer or has ended
         kind = "native" if eligible and long_calls else "python"
         priority = function.executed / self.size(index)
+        worker = self.worker if kind == "native" or self.translations_worker else None
         if index in self.requested:
-            if self.worker is not None:
-                self.worker.prioritize(kind, index, self.interruptible, priority)
+            if worker is not None:
+                worker.prioritize(kind, index, self.interruptible, priority)
             return None
-        if self.worker is not None and self.worker.request(
-            kind, index, self.interruptible, priority, self._deliverer(function)
-        ):
+        if worker is not None and worker.request(kind, index, self.interruptible, priority, self._deliverer(function)):
             self.requested.add(index)
             return None
         self.moved.add(index)
@@ -232,6 +260,35 @@ class TieredFunctions:
             self.translated += 1
         install(self.namespace, index, code)
         return code  # type: ignore[no-any-return]
+
+    def request_module(self) -> None:
+        """A small module has run a while (on the timer's thread): ask for its whole machine code
+        (the worker makes it while the program goes on; an earlier run's copy in the code cache is
+        loaded at once; without a worker it is made here)."""
+        if self.module_requested:
+            return
+        self.module_requested = True
+        worker = self.worker
+        if worker is not None and not self.native.on_disk():
+
+            def deliver(_: str, payload: Any, __: Any) -> None:
+                self.install_module(payload)
+
+            if worker.request("module", -1, self.interruptible, -1.0, deliver):
+                return
+        try:
+            self.install_module(None)
+        except Exception:  # noqa: BLE001 - the module stays on the Python tiers
+            pass
+
+    def install_module(self, data: bytes | None) -> None:
+        """Every function to the whole module's machine code (``data``: its object code, from the
+        worker)."""
+        instance = self.native.load(data)
+        for index in range(self.first, self.first + len(self.module.funcs)):
+            install(self.namespace, index, instance.code(index))
+            self.moved.add(index)
+            self.requested.discard(index)
 
     def _deliverer(self, function: BaselineFunction) -> Delivery:
         index = function.index
@@ -249,9 +306,11 @@ class TieredFunctions:
         return deliver
 
 
-# One worker per large module (instances of a module share it); none when
+# One worker per module that gets hot (instances of a module share it); none when
 # disabled (WASMBOX_TRANSLATION_WORKER=0), on one core, or when it cannot start.
 WORKER_FUNCTIONS = int(os.environ.get("WASMBOX_WORKER_FUNCTIONS", "400"))
+# Seconds a small module runs before its whole machine code is asked for.
+MODULE_NATIVE_AFTER = float(os.environ.get("WASMBOX_MODULE_NATIVE_AFTER", "0.2"))
 _workers: dict[int, TranslationWorker | None] = {}
 _workers_lock = threading.Lock()
 
@@ -263,7 +322,7 @@ def translation_worker(module: Module) -> TranslationWorker | None:
             return _workers[key]
         worker = None
         enabled = os.environ.get("WASMBOX_TRANSLATION_WORKER", "1") != "0" and (os.cpu_count() or 1) > 1
-        if enabled and len(module.funcs) > WORKER_FUNCTIONS:
+        if enabled:
             from ..binary.encode import encode_module
 
             # The worker decodes the module itself: from the bytes it came from, or the ones it encodes to
@@ -294,3 +353,40 @@ def _features_of(module: Module) -> frozenset[str]:
     from ..ir.instructions import DEFAULT_FEATURES
 
     return DEFAULT_FEATURES
+
+
+class TieredEngine:
+    """The default engine: every module starts at once and moves up as it runs.
+
+    Functions start on the baseline interpreter at their first call; hot ones
+    move to the portable engine's Python (translated by the worker process);
+    and when the module is hot it moves to machine code, made off the main
+    thread: a small module's whole code at once (``WholeModuleTier``), a large
+    module's function by function (``NativeTier``), long calls in progress
+    entering at their loops.  No module waits for LLVM before its first
+    instruction.  Fuel and observers are compiled into the portable engine's
+    code, so such stores run on it.
+    """
+
+    name = "tiered"
+
+    def compile(
+        self,
+        module: Module,
+        namespace: dict[str, object],
+        interruptible: bool = False,
+        metered: bool = False,
+        observer: Observer | None = None,
+    ) -> dict[int, Callable[..., Any]]:
+        from .interp import InterpEngine
+        from .native import available
+
+        if metered or observer is not None:
+            return InterpEngine().compile(module, namespace, interruptible, metered, observer)
+        native: Any = None
+        if available():
+            from .native.engine import LAZY_FUNCTIONS, NativeTier, WholeModuleTier
+
+            tier = NativeTier if len(module.funcs) > LAZY_FUNCTIONS else WholeModuleTier
+            native = tier(module, namespace, interruptible)
+        return TieredFunctions(module, namespace, interruptible, native).stand_ins()  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ir.module import Module
+from .sealed import seal, unseal
 
 Translation = tuple[Any, int, list[tuple[int, int]]]  # code object, head lines, line map
 
@@ -49,7 +50,10 @@ def _path(module: Module, index: int, interruptible: bool) -> Path:
 
 def load(module: Module, index: int, interruptible: bool) -> Translation | None:
     try:
-        head_lines, line_starts, code = marshal.loads(_path(module, index, interruptible).read_bytes())
+        data = unseal(_path(module, index, interruptible).read_bytes())
+        if data is None:
+            return None
+        head_lines, line_starts, code = marshal.loads(data)
         return marshal.loads(code), head_lines, list(line_starts)
     except (OSError, EOFError, ValueError, TypeError):
         return None
@@ -65,7 +69,7 @@ def store(
         target.parent.mkdir(parents=True, exist_ok=True)
         data = marshal.dumps((head_lines, tuple(line_starts), code))  # pairs stay tuples
         with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial:
-            partial.write(data)
+            partial.write(seal(data))
         os.replace(partial.name, target)
     except OSError:
         pass
@@ -77,3 +81,17 @@ def known(module: Module) -> frozenset[str]:
         return frozenset(os.listdir(directory(module)))
     except OSError:
         return frozenset()
+
+
+def native_marker(interruptible: bool) -> str:
+    """The file name saying an earlier run made this module's whole machine code (the native code
+    cache's own directory depends on LLVM, which this check must not load)."""
+    return f"module{'i' if interruptible else ''}.native"
+
+
+def mark_native(module: Module, interruptible: bool) -> None:
+    try:
+        directory(module).mkdir(parents=True, exist_ok=True)
+        (directory(module) / native_marker(interruptible)).touch()
+    except OSError:
+        pass

@@ -10,9 +10,9 @@ microseconds.  Until then the function keeps running on the baseline
 interpreter.
 
 The native engine's tier works the same way: the worker lowers a function
-to LLVM IR and compiles it to object code, which the main process links into
-its JIT (the code names nothing of the process that made it; see
-``engines.native``).
+(or, for a small module, the whole module) to LLVM IR and compiles it to
+object code, which the main process links into its JIT (the code names
+nothing of the process that made it; see ``engines.native``).
 
 The protocol is frames of a 4-byte length and a pickle, over the worker's
 stdin and stdout; the worker only ever sees the module's bytes and function
@@ -200,7 +200,11 @@ def serve() -> None:
         kind, index, interruptible = key
         reply: tuple[Any, ...]
         try:
-            if kind == "native" or kind.startswith("osr:"):
+            if kind == "module":  # a small module's whole machine code (see native.WholeModuleTier)
+                from .native.engine import module_object
+
+                reply = (*key, module_object(module, interruptible), None)
+            elif kind == "native" or kind.startswith("osr:"):
                 from .native.engine import function_object, osr_object, stubs_object
 
                 if kind == "native":

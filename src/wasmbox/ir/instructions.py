@@ -14,7 +14,7 @@ shared singletons (``Opcode.bare``) so decoding large bodies allocates little.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .types import F32, F64, I32, I64, V128, ValType
 
@@ -79,6 +79,14 @@ class Opcode:
 
     def __repr__(self) -> str:
         return f"<Opcode {self.name}>"
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # Every phase compares opcodes by identity: a pickled module must get the very same ones.
+        return (opcode_named, (self.name,))
+
+
+def opcode_named(name: str) -> Opcode:
+    return BY_NAME[name]
 
 
 class Instruction(NamedTuple):

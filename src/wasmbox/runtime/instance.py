@@ -293,11 +293,17 @@ def wasm_frames(traceback: TracebackType | None) -> list[TrapFrame]:
         names = frame.f_globals.get("__wasm_names__")
         code_name = frame.f_code.co_name
         if names is not None and code_name.startswith("f") and code_name[1:].isdigit():
-            found.append((frame.f_globals, int(code_name[1:]), traceback.tb_lineno))
+            found.append((frame, int(code_name[1:]), traceback.tb_lineno))
         traceback = traceback.tb_next
     frames = []
-    for namespace, index, line in reversed(found[-BACKTRACE_FRAMES:]):  # deep recursion: its tip
-        position = _instruction_at(namespace.get("__wasm_lines__"), index, line)
+    for frame, index, line in reversed(found[-BACKTRACE_FRAMES:]):  # deep recursion: its tip
+        namespace = frame.f_globals
+        executing: Any = frame.f_locals.get("function")
+        if hasattr(executing, "builder"):  # the baseline interpreter: it knows its block and operation
+            locals_ = frame.f_locals
+            position = executing.builder.position_of(locals_.get("pc"), locals_.get("op"), locals_.get("at_call"))
+        else:  # translated code: its line
+            position = _instruction_at(namespace.get("__wasm_lines__"), index, line)
         frames.append(_describe_frame(namespace, index, position))
     return frames
 

@@ -22,9 +22,8 @@ callers fall back to the store's limits alone.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import mmap
-import platform
+import os
 import threading
 from collections.abc import Callable
 
@@ -39,7 +38,7 @@ _READ_SP_CODE = {
 
 def _libc() -> ctypes.CDLL | None:
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or None)
+        return ctypes.CDLL(None)  # the process's own symbols: libc's among them
     except OSError:
         return None
 
@@ -48,7 +47,7 @@ _LIBC = _libc()
 
 
 def _machine_code_reader() -> Callable[[], int] | None:
-    code = _READ_SP_CODE.get(platform.machine().lower())
+    code = _READ_SP_CODE.get(os.uname().machine.lower())
     if code is None or _LIBC is None or not hasattr(_LIBC, "mprotect"):
         return None
     try:

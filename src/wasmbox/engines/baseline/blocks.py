@@ -167,10 +167,25 @@ class BlockBuilder:
         # operand stack) the blocks prepared so far can make, so it grows as blocks are reached.
         self.longest = local_count
         self.units = frame_units(local_count)
+        # Block start -> (its operations, the instruction each came from, its last instruction).
+        self.positions: dict[int, tuple[tuple[Any, ...], tuple[int, ...], int]] = {}
 
     def block_signature(self, block_type: object) -> tuple[int, int]:
         params, results = block_signature(block_type, self.types)
         return len(params), len(results)
+
+    def position_of(self, block: int, operation: Any, at_call: bool) -> int | None:
+        """The instruction a frame was at: in ``block``, the ``operation`` that raised, or its last
+        instruction (a call in progress, a branch)."""
+        found = self.positions.get(block)
+        if found is None:
+            return None
+        ops, positions, last = found
+        if not at_call:
+            for op, position in zip(ops, positions, strict=True):
+                if op is operation:
+                    return position
+        return last
 
     def reach(self, start: int, controls: Controls, length: int) -> None:
         if start not in self.contexts:
@@ -197,8 +212,10 @@ class BlockBuilder:
         self.block_try[start] = innermost_try
         body = self.body
         operations: list[Callable[[list[Any]], None]] = []
+        op_positions: list[int] = []  # the instruction each operation came from (for backtraces)
         if start in self.loop_headers and self.stop_check is not None:
             operations.append(self.stop_check)
+            op_positions.append(start)
         position = start
         last: tuple[str, Any] | None = None  # ("local", index) or ("const", value) just pushed
         while True:
@@ -212,11 +229,13 @@ class BlockBuilder:
                 last = None
                 if op in _LOCALS:
                     operations.append(local_operation(op.name, instr.imm[0]))
+                    op_positions.append(position)
                     if op is _LOCAL_GET:
                         last = ("local", instr.imm[0])
                 elif op in _CONSTANTS:
                     value = constant_value(op.name, instr.imm)
                     operations.append(constant(value))
+                    op_positions.append(position)
                     if op is _I32_CONST or op is _I64_CONST:
                         last = ("const", value)
                 elif op is not _NOP:
@@ -230,9 +249,11 @@ class BlockBuilder:
                             combined = fused(name, *pushed)
                     if combined is not None:
                         operations[-1] = combined
+                        op_positions[-1] = position
                     else:
                         fixed = FIXED.get(name)
                         operations.append(fixed if fixed is not None else self.operations.get(name, instr.imm))
+                        op_positions.append(position)
                 length += effect
                 if length > self.longest:
                     self.longest = length
@@ -251,6 +272,8 @@ class BlockBuilder:
             ops = tuple(operations)
             if self.fuel is not None:
                 ops = (self.fuel(position - start + (0 if op is _END or op is _ELSE else 1)), *ops)
+                op_positions.insert(0, start)
+            self.positions[start] = (ops, tuple(op_positions), position)
             if name == "loop":
                 params, results = self.block_signature(instr.imm[0])
                 loop = Construct("loop", position, length - params, params, results, self.ends[position])

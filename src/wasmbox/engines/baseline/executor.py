@@ -136,6 +136,7 @@ def _executor(
         # A long call that gets hot tells on_hot from inside, so the next call may run moved.
         report_at = function.hot_after - function.executed if function.on_hot is not None else never
         resume = None
+        at_call = False  # for backtraces (runtime.instance.wasm_frames): where this frame stands
         try:
             while True:
                 try:
@@ -176,6 +177,7 @@ def _executor(
                             # plain call to a Python function without a C frame, so wasm recursion
                             # costs no C stack here.
                             count = block[3]
+                            at_call = True
                             if count == 0:
                                 value = callee()
                             elif count == 1:
@@ -189,6 +191,7 @@ def _executor(
                             else:
                                 value = call_with(count)(callee, s)
                                 del s[-count:]
+                            at_call = False  # noqa: F841 - read through f_locals by backtraces
                             count = block[4]
                             if count == 1:
                                 s.append(value)

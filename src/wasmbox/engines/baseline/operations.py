@@ -13,8 +13,9 @@ statement of each instruction's semantics.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
+from typing import Any, TypeVar
 
 from ... import numeric, simd
 from ...ir import instructions as ins
@@ -37,6 +38,37 @@ from ..interp import LANE_WIDTH, LOADS, PURE, SIMD_LOADS, STORES, STRUCT_NAMES, 
 Operation = Callable[[list[Any]], None]
 
 _NAMESPACE = base_namespace()
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Generated(Mapping[K, V]):
+    """A table of generated functions whose keys are known at once and whose functions are made
+    on first use: compiling all of them on import cost 60 ms of every start, and a module uses a
+    fraction of the instruction set."""
+
+    def __init__(self, makers: dict[K, Callable[[], V]]) -> None:
+        self._makers = makers
+        self._made: dict[K, V] = {}
+
+    def __getitem__(self, key: K) -> V:
+        found = self._made.get(key)
+        if found is None:
+            found = self._made[key] = self._makers[key]()
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._makers
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+    def add(self, key: K, value: V) -> None:
+        self._makers[key] = lambda: value
 
 
 def _generated(source: str, name: str) -> Any:
@@ -67,14 +99,14 @@ def _fixed_operation(name: str, template: str) -> Operation:
     return _generated("\n".join(lines) + "\n", "op")  # type: ignore[no-any-return]
 
 
-FIXED: dict[str, Operation] = {}
-for _name, _template in {**PURE, **TRAPPING}.items():
-    FIXED[_name] = _fixed_operation(_name, _template)
+_fixed_makers: dict[str, Callable[[], Operation]] = {
+    name: partial(_fixed_operation, name, template) for name, template in {**PURE, **TRAPPING}.items()
+}
 for _name, _function in simd.OPERATIONS.items():
-    _count = _operand_count(_name)
-    _placeholders = ", ".join(f"{{{i}}}" for i in range(_count))
+    _placeholders = ", ".join(f"{{{i}}}" for i in range(_operand_count(_name)))
     _NAMESPACE[f"simd_{_name.replace('.', '_')}"] = _function
-    FIXED[_name] = _fixed_operation(_name, f"simd_{_name.replace('.', '_')}({_placeholders})")
+    _fixed_makers[_name] = partial(_fixed_operation, _name, f"simd_{_name.replace('.', '_')}({_placeholders})")
+FIXED: Generated[str, Operation] = Generated(_fixed_makers)
 
 
 def _fused_factory(name: str, template: str, operand: str) -> Callable[[Any], Operation]:
@@ -87,12 +119,15 @@ def _fused_factory(name: str, template: str, operand: str) -> Callable[[Any], Op
 
 # Binary integer operations (the commonest in compiled code: address arithmetic, compares) with
 # a fused form per kind of right operand; templates that read an operand twice are left alone.
-FUSED: dict[tuple[str, str], Callable[[Any], Operation]] = {}
-for _name, _template in PURE.items():
-    if _name[:3] in ("i32", "i64") and _operand_count(_name) == 2 and _template.count("{1}") == 1:
-        if _template.count("{0}") == 1:
-            for _kind in ("local", "const"):
-                FUSED[(_name, _kind)] = _fused_factory(_name, _template, _kind)
+FUSED: Generated[tuple[str, str], Callable[[Any], Operation]] = Generated(
+    {
+        (name, kind): partial(_fused_factory, name, template, kind)
+        for name, template in PURE.items()
+        if name[:3] in ("i32", "i64") and _operand_count(name) == 2
+        if template.count("{1}") == 1 and template.count("{0}") == 1
+        for kind in ("local", "const")
+    }
+)
 
 
 def _load_from_local_factory(name: str) -> Callable[[Any, int, int], Operation]:
@@ -109,7 +144,9 @@ def _load_from_local_factory(name: str) -> Callable[[Any, int, int], Operation]:
 
 
 # A load whose address is a local: ``local.get`` and the load as one callable.
-LOAD_FROM_LOCAL = {_name: _load_from_local_factory(_name) for _name in LOADS}
+LOAD_FROM_LOCAL: Generated[str, Callable[[Any, int, int], Operation]] = Generated(
+    {name: partial(_load_from_local_factory, name) for name in LOADS}
+)
 
 
 def _drop(s: list[Any]) -> None:
@@ -123,9 +160,9 @@ def _select(s: list[Any]) -> None:
         s[-1] = second
 
 
-FIXED["drop"] = _drop
-FIXED["select"] = _select
-FIXED["select_t"] = _select
+FIXED.add("drop", _drop)
+FIXED.add("select", _select)
+FIXED.add("select_t", _select)
 
 
 def _load_factory(name: str) -> Callable[[Any, int], Operation]:
@@ -166,13 +203,13 @@ def _simd_load_factory(name: str) -> Callable[[Any, int], Operation]:
     return _generated(source, "make")  # type: ignore[no-any-return]
 
 
-MEMORY_FACTORIES: dict[str, Callable[[Any, int], Operation]] = {}
-for _name in LOADS:
-    MEMORY_FACTORIES[_name] = _load_factory(_name)
-for _name in STORES:
-    MEMORY_FACTORIES[_name] = _store_factory(_name)
-for _name in SIMD_LOADS:
-    MEMORY_FACTORIES[_name] = _simd_load_factory(_name)
+MEMORY_FACTORIES: Generated[str, Callable[[Any, int], Operation]] = Generated(
+    {
+        **{name: partial(_load_factory, name) for name in LOADS},
+        **{name: partial(_store_factory, name) for name in STORES},
+        **{name: partial(_simd_load_factory, name) for name in SIMD_LOADS},
+    }
+)
 
 
 def _v128_store(memory: Any, offset: int) -> Operation:
@@ -183,7 +220,7 @@ def _v128_store(memory: Any, offset: int) -> Operation:
     return op
 
 
-MEMORY_FACTORIES["v128.store"] = _v128_store
+MEMORY_FACTORIES.add("v128.store", _v128_store)
 
 
 def _lane_load(memory: Any, offset: int, lane: int, width: int) -> Operation:

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import threading
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from ...ir.module import Module
 from ...runtime.observer import Observer
+from .. import translation_cache
 from ..interp import InterpEngine
 from .abi import NotLowered
+
+OPTIMIZATION_LEVEL = 2
+FAST_CODEGEN_LEVEL = 0
+_SOURCES = ("abi.py", "lower.py", "simd.py", "jit.py", "host.py")
+
+
+@cache
+def engine_version() -> str:
+    """A fingerprint of the code that decides what machine code a module becomes (it names the code
+    cache, and serialized modules carry it)."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _SOURCES:
+        digest.update((here / name).read_bytes())
+    digest.update(f"O{OPTIMIZATION_LEVEL} fast O{FAST_CODEGEN_LEVEL}".encode())
+    return digest.hexdigest()[:16]
 
 
 def available() -> bool:
@@ -88,6 +108,10 @@ class NativeEngine:
 # instance reaches its own state through its context record, so instances of one module
 # share one compilation.  Keyed by the module's bytes.
 _compiled: dict[tuple[bytes, bool], tuple[dict[int, int], dict[int, int]]] = {}
+# The object code behind each (kept for Module.serialize), and object code handed over by another
+# process (Module.deserialize), linked when the module is first run.
+_objects: dict[tuple[bytes, bool], bytes] = {}
+_adopted: dict[tuple[bytes, bool], bytes] = {}
 _compiling = threading.Lock()
 
 
@@ -96,11 +120,9 @@ def module_key(module: Module, interruptible: bool) -> tuple[bytes, bool]:
 
 
 def lazy_prefix(module: Module, interruptible: bool) -> str:
-    """The names of a module's lazily compiled code: from its content, so cached object code and
-    code made by another process match them; never those of its eager compilation (nor its cache
-    files)."""
-    key = module_key(module, interruptible)
-    return f"w{key[0].hex()[:24]}{'i' if interruptible else ''}L"
+    """The names of a module's lazily compiled code: never those of its eager compilation (nor its
+    cache files)."""
+    return eager_prefix(module, interruptible) + "L"
 
 
 # Modules with more functions than this are tiered (see NativeEngine).
@@ -206,12 +228,15 @@ def lazy_code(module: Module, interruptible: bool, stubs: bytes | None = None) -
 
 
 class NativeTier:
-    """The machine-code tier of one tiered instance (see ``engines.tiers``).
+    """The machine-code tier of one tiered instance of a large module, function by function (see
+    ``engines.tiers``).
 
     Its native side (context record, code table, globals as native cells) is made
     when its first function becomes machine code, so a run that never gets there
     keeps Python's plain globals.
     """
+
+    whole = False
 
     def __init__(self, module: Module, namespace: dict[str, object], interruptible: bool) -> None:
         self.module = module
@@ -277,26 +302,168 @@ class NativeTier:
         return instance.code(index)  # type: ignore[no-any-return]
 
 
-def compiled_code(module: Module, interruptible: bool) -> tuple[dict[int, int], dict[int, int]]:
-    """(entry trampoline, function) addresses by function index, compiling on first sight."""
+class WholeModuleTier:
+    """The machine-code tier of a tiered instance of a small module: the whole module at once.
+
+    A small module compiles whole in a second or two, and compiled whole its
+    functions call one another directly (and LLVM inlines across them), where
+    a function compiled alone calls through the code table; so when the
+    module gets hot its whole machine code is made (by the translation worker,
+    meanwhile the program runs on the Python tiers) and every function moves
+    at once.  Long calls in progress then enter it at their loops (on-stack
+    replacement, as in ``NativeTier``).
+    """
+
+    whole = True
+
+    def __init__(self, module: Module, namespace: dict[str, object], interruptible: bool) -> None:
+        self.module = module
+        self.namespace = namespace
+        self.interruptible = interruptible
+        self.lock = threading.Lock()
+        self._instance: Any = None
+        self.functions = 0
+        self.osr_entries = 0
+
+    @property
+    def prefix(self) -> str:
+        return lazy_prefix(self.module, self.interruptible)
+
+    def ready(self) -> bool:
+        return self._instance is not None
+
+    def cached(self, index: int) -> bool:
+        """Whether this process has the module's machine code (another instance made it)."""
+        return is_compiled(self.module, self.interruptible)
+
+    def on_disk(self) -> bool:
+        """Whether an earlier run left the module's machine code in the code cache."""
+        from .jit import jit
+
+        return (jit().cache / f"{eager_prefix(self.module, self.interruptible)}.o").exists()
+
+    def load(self, data: bytes | None = None) -> Any:
+        """The instance's native side, made once (``data``: the module's object code, if the worker
+        made it; else from the cache or compiled here)."""
+        from .host import NativeInstance, mark_mirrors_stale
+
+        with self.lock:
+            if self._instance is None:
+                code = compiled_code(self.module, self.interruptible, data)
+                self._instance = NativeInstance(self.module, self.namespace, code, private_globals=True)
+                mark_mirrors_stale()  # table entries of these functions may now call them directly
+            return self._instance
+
+    def compile(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
+        self.functions += 1
+        return self.load(data).code(index)  # type: ignore[no-any-return]
+
+    def osr(
+        self, index: int, position: int, data: bytes | None = None, stubs: bytes | None = None
+    ) -> Callable[[list[Any]], Any]:
+        """Function ``index``'s entry at the loop at ``position`` (lowered as a lazily compiled
+        function is: its calls go through the code table, which holds the whole module's code)."""
+        from ...validate import operand_types
+        from .jit import jit
+        from .lower import osr_entry_name
+
+        instance = self.load()
+        if data is None:
+            data = osr_object(self.module, index, position, self.interruptible)
+        name = osr_entry_name(self.prefix, index, position)
+        address = jit().add_object(data, [name])[name]
+        function = self.module.funcs[index - self.module.num_imported_funcs()]
+        local_types = [*self.module.types[function.type_index].params, *function.locals]
+        stack = [t for t in operand_types(self.module, index)[position] if t is not None]
+        self.osr_entries += 1
+        return instance.osr_code(index, address, local_types + stack)  # type: ignore[no-any-return]
+
+
+def eager_prefix(module: Module, interruptible: bool) -> str:
+    """The names of a module's whole-module compilation: from its content, so cached object code and
+    code made by another process match them."""
+    key = module_key(module, interruptible)
+    return f"w{key[0].hex()[:24]}{'i' if interruptible else ''}"
+
+
+def module_object(module: Module, interruptible: bool) -> bytes:
+    """Object code of the whole module at full optimisation, from the code cache when a run made it
+    before (then nothing is lowered: loading it costs what reading the file costs).  Any process can
+    make it: the translation worker does, for tiered modules.  Raises NotLowered."""
     from .jit import jit
     from .lower import ModuleLowering
+
+    compiler = jit()
+    prefix = eager_prefix(module, interruptible)
+    data = compiler.cached_object(prefix)
+    if data is None:
+        lowering = ModuleLowering(module, prefix, compiler.triple, interruptible)
+        lowering.lower()
+        data = compiler.optimized_object(lowering.ir)
+        translation_cache.mark_native(module, interruptible)
+    return data
+
+
+def compiled_code(
+    module: Module, interruptible: bool, data: bytes | None = None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """(entry trampoline, function) addresses by function index, compiling on first sight (``data``:
+    the module's object code, when another process made it)."""
+    from .jit import jit
 
     key = module_key(module, interruptible)
     with _compiling:
         found = _compiled.get(key)
         if found is not None:
             return found
-        compiler = jit()
-        # Names come from the module's content, so cached object code matches them in any process.
-        prefix = f"w{key[0].hex()[:24]}{'i' if interruptible else ''}"
-        lowering = ModuleLowering(module, prefix, compiler.triple, interruptible)
-        lowering.lower()
-        names = [f"{prefix}_{kind}{index}" for index in lowering.functions for kind in ("entry", "f")]
-        addresses = compiler.add(lowering.ir, names)
+        if data is None:
+            data = _adopted.pop(key, None)
+            fingerprint = _adopted_fingerprints.pop(key, None)
+            if data is not None and fingerprint is not None and fingerprint != machine_fingerprint():
+                data = None  # made for another CPU or LLVM: never run it
+        if data is None:
+            data = module_object(module, interruptible)
+        prefix = eager_prefix(module, interruptible)
+        first = module.num_imported_funcs()
+        indices = range(first, first + len(module.funcs))
+        names = [f"{prefix}_{kind}{index}" for index in indices for kind in ("entry", "f")]
+        addresses = jit().add_object(data, names)
         result = (
-            {index: addresses[f"{prefix}_entry{index}"] for index in lowering.functions},
-            {index: addresses[f"{prefix}_f{index}"] for index in lowering.functions},
+            {index: addresses[f"{prefix}_entry{index}"] for index in indices},
+            {index: addresses[f"{prefix}_f{index}"] for index in indices},
         )
         _compiled[key] = result
+        _objects[key] = data
         return result
+
+
+def is_compiled(module: Module, interruptible: bool) -> bool:
+    """Whether this process has the module's whole-module machine code already (or was handed it)."""
+    key = module_key(module, interruptible)
+    return key in _compiled or key in _adopted
+
+
+def object_code(module: Module, interruptible: bool) -> bytes | None:
+    """The module's whole-module object code, if this process has it."""
+    key = module_key(module, interruptible)
+    return _objects.get(key) or _adopted.get(key)
+
+
+def machine_fingerprint() -> str:
+    """What machine code depends on besides the module and the lowering: LLVM and the CPU (loads
+    LLVM; a serialized module's code is checked against it when it is linked)."""
+    from .jit import jit
+
+    return jit().cache.name
+
+
+def adopt_checked(module: Module, interruptible: bool, data: bytes, fingerprint: str) -> None:
+    """``adopt`` code made on a machine of ``fingerprint``: checked when it is linked; made for
+    another CPU or LLVM, it is dropped there and the module compiled here instead."""
+    key = module_key(module, interruptible)
+    if key not in _compiled:
+        _adopted[key] = data
+        _adopted_fingerprints[key] = fingerprint
+
+
+_adopted_fingerprints: dict[tuple[bytes, bool], str] = {}

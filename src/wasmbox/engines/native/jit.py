@@ -21,19 +21,8 @@ from pathlib import Path
 import llvmlite.binding as llvm
 from llvmlite import ir
 
-OPTIMIZATION_LEVEL = 2
-FAST_CODEGEN_LEVEL = 0
-_SOURCES = ("abi.py", "lower.py", "simd.py", "jit.py", "host.py")
-
-
-def engine_version() -> str:
-    """A fingerprint of the code that decides what machine code a module becomes."""
-    digest = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in _SOURCES:
-        digest.update((here / name).read_bytes())
-    digest.update(f"O{OPTIMIZATION_LEVEL} fast O{FAST_CODEGEN_LEVEL}".encode())
-    return digest.hexdigest()[:16]
+from ..sealed import seal, unseal
+from .engine import FAST_CODEGEN_LEVEL, OPTIMIZATION_LEVEL, engine_version
 
 
 class Jit:
@@ -71,13 +60,7 @@ class Jit:
     def _load(self, module: llvm.ModuleRef) -> bytes | None:
         if not module.name.startswith("w"):  # only wasm modules (not the JIT's empty first one)
             return None
-        path = self._path(module)
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        self.cache_hits += 1
-        return data
+        return self.cached_object(module.name)
 
     def _store(self, module: llvm.ModuleRef, buffer: bytes) -> None:
         if module.name.startswith("w"):
@@ -87,7 +70,7 @@ class Jit:
         """Verify, optimise and compile ``module`` (or take its code from the cache); the addresses of ``names``."""
         parsed = llvm.parse_assembly(str(module))
         parsed.name = module.name
-        if not self._path(parsed).exists():
+        if self.cached_object(module.name) is None:
             parsed.verify()
             options = llvm.create_pipeline_tuning_options(speed_level=OPTIMIZATION_LEVEL)
             builder = llvm.create_pass_builder(self.machine, options)
@@ -111,10 +94,18 @@ class Jit:
         return data
 
     def cached_object(self, name: str) -> bytes | None:
-        """The cached object code of the IR module ``name``, if any."""
+        """The cached object code of the IR module ``name``, if any (a damaged file is removed)."""
+        path = self.cache / f"{name}.o"
         try:
-            data = (self.cache / f"{name}.o").read_bytes()
+            blob = path.read_bytes()
         except OSError:
+            return None
+        data = unseal(blob)
+        if data is None:
+            try:
+                path.unlink()
+            except OSError:
+                pass
             return None
         self.cache_hits += 1
         return data
@@ -145,7 +136,7 @@ class Jit:
         try:
             self.cache.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=self.cache, delete=False) as partial:
-                partial.write(data)
+                partial.write(seal(data))
             os.replace(partial.name, path)
         except OSError:
             pass  # a read-only or full disk only costs the next run a compile
