@@ -93,6 +93,11 @@ class ImplementationLimitError(ValidationError):
     accepts.  A ``ValidationError``, so every path that refuses invalid modules refuses it."""
 
 
+class SerializationError(WasmError):
+    """Bytes given to ``Module.deserialize`` that are not a module serialized by this wasmbox on this
+    kind of machine: another format or version, cut short, or changed."""
+
+
 class LinkError(WasmError):
     """Imports that do not match what a module asks for."""
 
