@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from .binary.decode import decode_module, instruction_offset
 from .binary.encode import encode_module
 from .errors import MalformedError, Trap, ValidationError, WasiExit, WasmError
+from .interrupts import INTERRUPTED, StopOnSigint
 from .ir.module import Module
 from .ir.types import ValType
 from .load import is_binary, load_module, load_module_file
@@ -28,6 +29,9 @@ from .wast import ENGINES as WAST_ENGINES
 if TYPE_CHECKING:
     from .runtime.observer import Observer
     from .wasi import WasiConfig
+
+
+EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT
 
 
 def _fail(message: str) -> int:
@@ -84,7 +88,8 @@ def validate_placed(module: Module, data: bytes) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     data = Path(args.input).read_bytes()
-    module = load_module(data, args.input)
+    # As Module does: bodies stay bytes, a large module's checked by the native validator.
+    module = load_module(data, args.input, lazy=True)
     validate_placed(module, data)
     if args.verbose:
         print(f"{args.input}: valid")
@@ -92,14 +97,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_objdump(args: argparse.Namespace) -> int:
-    from .inspect.objdump import objdump
+    from .inspect.objdump import objdump_lines
 
     data = Path(args.input).read_bytes()
     if not is_binary(data):
         return _fail(f"{args.input}: not a WebAssembly binary (objdump reads .wasm files)")
     if not (args.headers or args.details or args.disassemble):
         return _fail("objdump: at least one of -h, -x or -d is required")
-    sys.stdout.write(objdump(data, Path(args.input).name, args.headers, args.details, args.disassemble))
+    for line in objdump_lines(data, Path(args.input).name, args.headers, args.details, args.disassemble):
+        sys.stdout.write(line + "\n")
     return 0
 
 
@@ -171,7 +177,8 @@ def execute(args: argparse.Namespace, observer: Observer | None = None) -> int:
     if args.fuel is not None and args.fuel < 0:
         return _fail("--fuel must not be negative")
     try:
-        store = Store(args.engine, deadline=args.timeout, fuel=args.fuel, observer=observer)
+        # Always interruptible: Ctrl-C stops the guest (see interrupts.StopOnSigint).
+        store = Store(args.engine, deadline=args.timeout, fuel=args.fuel, observer=observer, interruptible=True)
     except ValueError as error:
         return _fail(str(error))
     module = Module.from_file(args.input)
@@ -180,7 +187,9 @@ def execute(args: argparse.Namespace, observer: Observer | None = None) -> int:
     if args.invoke is not None:
         config.argv = [args.input]
     wasi = linker.define_wasi(config)
+    sigint = StopOnSigint(store)
     try:
+        sigint.__enter__()
         instance = linker.instantiate(module)
         if observer is not None:
             observer.attach(instance._instance)
@@ -198,9 +207,9 @@ def execute(args: argparse.Namespace, observer: Observer | None = None) -> int:
             return _fail(f"{args.invoke} takes {len(params)} arguments, got {len(args.args)}")
         try:
             values = [_parse_argument(a, t) for a, t in zip(args.args, params, strict=True)]
-        except ValueError as error:
+            result = target(*values)  # a value its type cannot hold is a TypeError
+        except (ValueError, TypeError) as error:
             return _fail(f"bad argument: {error}")
-        result = target(*values)
     except WasiExit as exit_:
         if observer is not None:
             observer.unwound()
@@ -208,13 +217,23 @@ def execute(args: argparse.Namespace, observer: Observer | None = None) -> int:
     except Trap as trap:
         if observer is not None:
             observer.unwound()
+        if sigint.interrupted and trap.kind == INTERRUPTED:
+            print(f"wasmbox: interrupted{_backtrace(trap)}", file=sys.stderr)
+            return EXIT_INTERRUPTED
         return _fail(f"{args.input}: wasm trap: {trap}")
     finally:
+        sigint.__exit__(None, None, None)
         wasi.close()
     if result is not None:
         for value in result if isinstance(result, tuple) else (result,):
             print(value)
     return 0
+
+
+def _backtrace(trap: Trap) -> str:
+    text = str(trap)
+    at = text.find("\nwasm backtrace:")
+    return text[at:] if at >= 0 else ""
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -415,13 +434,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every failure is one ``wasmbox: error:`` line (a trap adds its wasm
+    backtrace), never a Python traceback (set ``WASMBOX_DEBUG=1`` to see one).  Exit statuses:
+    0 success, the guest's own for ``proc_exit``, 1 an error or a trap, 2 bad usage, 130 Ctrl-C."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
     except WasmError as error:
         return _fail(_describe(error, args.input))
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as error:
         return _fail(f"{error.filename or args.input}: {error.strerror}")
+    except KeyboardInterrupt:
+        print("wasmbox: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (RecursionError, MemoryError) as error:
+        return _fail(f"{args.input}: out of host resources ({type(error).__name__})")
+    except Exception as error:  # noqa: BLE001 - a bug of ours: one line, not a traceback
+        if os.environ.get("WASMBOX_DEBUG"):
+            raise
+        return _fail(f"internal error: {type(error).__name__}: {error} (please report it; WASMBOX_DEBUG=1 shows more)")
 
 
 def console_main() -> int:

@@ -30,6 +30,8 @@ def load_module(source: bytes | str, name: str | None = None, lazy: bool = False
     else:
         from .text.parser import parse_module_text  # only text needs the parser
 
+        if isinstance(source, bytes):
+            source = _as_text(source, name)
         module = parse_module_text(source, name)
     module.source_name = name
     return module
@@ -37,3 +39,17 @@ def load_module(source: bytes | str, name: str | None = None, lazy: bool = False
 
 def load_module_file(path: str | Path) -> Module:
     return load_module(Path(path).read_bytes(), str(path))
+
+
+def _as_text(data: bytes, name: str | None) -> str:
+    """Bytes without the binary header are text, if they can be: an empty input or bytes that are not
+    UTF-8 text are no module at all (not a text module with an odd first character)."""
+    if not data.strip():
+        raise MalformedError("empty input: not a WebAssembly module", source=name)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\0" in text:
+        raise MalformedError("not a WebAssembly module: no binary header (\\0asm) and not UTF-8 text", source=name)
+    return text

@@ -1431,9 +1431,9 @@ class InterpEngine:
         by function as each gets hot, starting on the baseline interpreter
         (``engines.tiers``), unless fuel or an observer asks for the whole.
         """
-        if len(module.funcs) > TIERED_FUNCTIONS and not metered and observer is None:
-            from .tiers import TieredFunctions
+        from .tiers import TieredFunctions, unwieldy
 
+        if (len(module.funcs) > TIERED_FUNCTIONS or unwieldy(module)) and not metered and observer is None:
             return TieredFunctions(module, namespace, interruptible).stand_ins()
         func_types = module.func_types()
         first = module.num_imported_funcs()

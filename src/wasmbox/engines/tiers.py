@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -60,6 +61,27 @@ NATIVE_BLOCKS_PER_CALL_OUT = int(os.environ.get("WASMBOX_NATIVE_BLOCKS_PER_CALL_
 # engine; on-stack replacement), and the largest function that gets one.
 OSR_AFTER = int(os.environ.get("WASMBOX_OSR_AFTER", "20000"))
 OSR_AT_MOST = int(os.environ.get("WASMBOX_OSR_AT_MOST", "20000"))
+
+
+# Functions whose compilation costs far more than running them on the baseline can (a hostile
+# module's 50,000 locals or 30,000 nested blocks: Python's compiler and LLVM take seconds to
+# minutes over them, wasmtime a fraction of a second) stay on the baseline interpreter.
+UNWIELDY_LOCALS = 4096
+UNWIELDY_NESTING = 1024
+UNWIELDY_INSTRUCTIONS = 200_000
+
+
+def unwieldy_function(locals_: int, body: list[Any]) -> bool:
+    if locals_ > UNWIELDY_LOCALS or len(body) > UNWIELDY_INSTRUCTIONS:
+        return True
+    from .baseline.structure import nesting_depth
+
+    return nesting_depth(body) > UNWIELDY_NESTING
+
+
+def unwieldy(module: Module) -> bool:
+    """Whether some function of ``module`` should never be compiled (see ``unwieldy_function``)."""
+    return any(unwieldy_function(len(f.locals), f.body) for f in module.funcs)
 
 
 def native_at_first_call(index: int) -> bool:
@@ -99,6 +121,7 @@ class TieredFunctions:
         # large modules' translations and all machine code.
         self.translations_worker = len(module.funcs) > WORKER_FUNCTIONS
         self.module_requested = False  # whole-module machine code asked for (small modules)
+        self.unwieldy = False  # a function that must not be compiled has run: no whole-module code
         self.module_timer: threading.Timer | None = None
         self.translated = 0  # functions moved to the portable engine's code
         self.from_disk = 0  # of which the disk cache had the code (hot in an earlier run)
@@ -145,6 +168,10 @@ class TieredFunctions:
                 self.from_disk += 1
                 return install_translation(self.namespace, index, *found)
         limit = min(TRANSLATE_AFTER * self.size(index), TRANSLATE_AFTER_AT_MOST)
+        function_ir = self.module.funcs[index - self.first]
+        if unwieldy_function(len(function_ir.locals), function_ir.body):
+            limit = sys.maxsize  # it stays here (and the whole module stays off LLVM)
+            self.unwieldy = True
         probe = self.enter_loop_now if self.native is not None and osr_at_every_loop(index) else None
         function = BaselineFunction(
             self.module,
@@ -215,7 +242,7 @@ class TieredFunctions:
         # Report again when the count doubles, but a long call at least every OSR_AFTER blocks (so it
         # finds its way into machine code soon after that arrives).
         function.hot_after = max(min(2 * function.executed, function.executed + OSR_AFTER), function.hot_after + 1)
-        if self.native is not None and self.native.whole and self.module_timer is None:
+        if self.native is not None and self.native.whole and self.module_timer is None and not self.unwieldy:
             # Machine code for the whole module once it has run a while (a short run never pays
             # for LLVM; the code is made off the main thread and arrives as the program goes on).
             self.module_timer = threading.Timer(MODULE_NATIVE_AFTER, self.request_module)

@@ -8,6 +8,7 @@ reuses the decoder's readers, so it can never disagree with it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..binary.decode import decode_module, read_expr
@@ -68,11 +69,17 @@ def section_headers(data: bytes) -> list[SectionHeader]:
 
 
 def objdump(data: bytes, filename: str, headers: bool, details: bool, disassemble: bool) -> str:
-    module = decode_module(data)
+    return "\n".join(objdump_lines(data, filename, headers, details, disassemble)) + "\n"
+
+
+def objdump_lines(data: bytes, filename: str, headers: bool, details: bool, disassemble: bool) -> Iterator[str]:
+    """The report line by line, made as it is printed: function bodies are decoded only by the
+    disassembly, one at a time (a 69 MB module's first lines come at once)."""
+    module = decode_module(data, lazy=True)
     sections = section_headers(data)
-    out = [f"\n{filename}:\tfile format wasm 0x1\n"]
+    yield f"\n{filename}:\tfile format wasm 0x1\n"
     if headers:
-        out.append("Sections:\n")
+        yield "Sections:\n"
         for s in sections:
             line = f"{s.name:>9} start=0x{s.start:08x} end=0x{s.end:08x} (size=0x{s.end - s.start:08x})"
             if s.custom_name is not None:
@@ -81,16 +88,15 @@ def objdump(data: bytes, filename: str, headers: bool, details: bool, disassembl
                 line += f" start: {module.start}"
             elif s.count is not None:
                 line += f" count: {s.count}"
-            out.append(line)
-        out.append("")
+            yield line
+        yield ""
     if details:
-        out.append("Section Details:\n")
-        out.extend(_details(module, sections))
-        out.append("")
+        yield "Section Details:\n"
+        yield from _details(module, sections)
+        yield ""
     if disassemble:
-        out.append("Code Disassembly:\n")
-        out.extend(_disassembly(data, module, sections))
-    return "\n".join(out) + "\n"
+        yield "Code Disassembly:\n"
+        yield from _disassembly(data, module, sections)
 
 
 def _func_label(module: Module, index: int) -> str:
@@ -161,12 +167,11 @@ def _details(module: Module, sections: list[SectionHeader]) -> list[str]:
     return lines
 
 
-def _disassembly(data: bytes, module: Module, sections: list[SectionHeader]) -> list[str]:
+def _disassembly(data: bytes, module: Module, sections: list[SectionHeader]) -> Iterator[str]:
     code = next((s for s in sections if s.id == 10), None)
     if code is None:
-        return []
+        return
     printer = _Printer(module)
-    lines: list[str] = []
     r = Reader(data, code.start)
     count = r.u32()
     first = module.num_imported_funcs()
@@ -174,7 +179,7 @@ def _disassembly(data: bytes, module: Module, sections: list[SectionHeader]) -> 
         size = r.u32()
         start = r.pos
         index = first + i
-        lines.append(f"{start:06x} {_func_label(module, index)}:")
+        yield f"{start:06x} {_func_label(module, index)}:"
         printer.func_index = index
         for _ in range(r.u32()):
             r.u32()
@@ -189,8 +194,7 @@ def _disassembly(data: bytes, module: Module, sections: list[SectionHeader]) -> 
             raw = " ".join(f"{b:02x}" for b in data[begin:end])
             if len(raw) > 26:
                 raw = raw[:23] + "..."
-            lines.append(f" {begin:06x}: {raw:<26} | {'  ' * depth}{printer.instruction(instr)}")
+            yield f" {begin:06x}: {raw:<26} | {'  ' * depth}{printer.instruction(instr)}"
             if instr.op.name in ("block", "loop", "if", "else"):
                 depth += 1
         r.pos = start + size
-    return lines

@@ -51,8 +51,9 @@ class Waits:
             time.sleep(min(remaining, SLICE) if self.interruptible else remaining)
 
     def until_readable(self, host_fd: int) -> None:
-        """Before a read that may block: wait for data in slices (files never block)."""
-        if not self.interruptible or _never_blocks(host_fd):
+        """Before a read that may block: wait for data in slices (files never block, and a
+        descriptor the guest made non-blocking must answer EAGAIN, not wait)."""
+        if not self.interruptible or _never_blocks(host_fd) or not os.get_blocking(host_fd):
             return
         poller = select.poll()
         poller.register(host_fd, select.POLLIN)

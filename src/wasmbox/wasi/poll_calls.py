@@ -156,7 +156,7 @@ class PollCalls:
         if flags & ~FDFLAG_NONBLOCK:
             raise WasiError(EINVAL, f"sock_accept flags {flags:#x}")
         self.memory.slice(fd_ptr, 4)
-        if listener.getblocking():
+        if os.get_blocking(listener.fileno()):  # the host's flag: the guest may have cleared it
             self.waits.until_readable(listener.fileno())
         connection, _ = listener.accept()
         connection.setblocking(not flags & FDFLAG_NONBLOCK)
@@ -183,11 +183,11 @@ class PollCalls:
         buffers = [b for b in self.memory.iovecs(ri_data, ri_data_len) if len(b)]
         self.memory.slice(ro_datalen_ptr, 4)
         self.memory.slice(ro_flags_ptr, 2)
-        if buffers and sock.getblocking() and self.waits.interruptible and host_flags == socket.MSG_WAITALL:
+        if buffers and os.get_blocking(sock.fileno()) and self.waits.interruptible and host_flags == socket.MSG_WAITALL:
             # The kernel would block until every buffer is full, past any deadline: wait in slices.
             count, message_flags = self._receive_all(sock, buffers)
         else:
-            if buffers and sock.getblocking():
+            if buffers and os.get_blocking(sock.fileno()):
                 self.waits.until_readable(sock.fileno())
             count, _, message_flags, _ = sock.recvmsg_into(buffers, 0, host_flags) if buffers else (0, [], 0, None)
         self.memory.put_u32(ro_datalen_ptr, count)

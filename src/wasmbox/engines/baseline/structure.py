@@ -31,3 +31,18 @@ def match_constructs(body: list[Instruction]) -> tuple[dict[int, int], dict[int,
             if body[opener].op is op_if:
                 elses[opener] = position
     return ends, elses
+
+
+def nesting_depth(body: list[Instruction]) -> int:
+    """The deepest nesting of blocks, loops, ifs and try_tables in a body."""
+    openers, op_end = ins.BLOCK_OPENERS, ins.OP_END
+    depth = deepest = 0
+    for instr in body:
+        op = instr.op
+        if op in openers:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif op is op_end:
+            depth -= 1
+    return deepest

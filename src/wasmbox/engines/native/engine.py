@@ -73,7 +73,9 @@ class NativeEngine:
         code: Any = None
         if reason is None:
             try:
-                if len(module.funcs) > LAZY_FUNCTIONS:
+                from ..tiers import unwieldy
+
+                if len(module.funcs) > LAZY_FUNCTIONS or unwieldy(module):
                     return self.tiered(module, namespace, interruptible)
                 code = compiled_code(module, interruptible)
             except NotLowered as error:

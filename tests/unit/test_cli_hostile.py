@@ -1,0 +1,103 @@
+"""The command line on hostile input and Ctrl-C, run as a user runs it: in a subprocess.
+
+Whatever the input, the output is one ``wasmbox: error:`` line (a trap adds its wasm backtrace) and an
+exit status; never a Python traceback.  Ctrl-C stops a running guest on every engine with status 130.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from wasmbox import ENGINES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wasmbox(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "wasmbox.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def assert_one_error(result: subprocess.CompletedProcess[str], status: int = 1) -> str:
+    assert result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("wasmbox: error: "), result.stderr
+    return first
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> dict[str, Path]:
+    contents: dict[str, bytes] = {
+        "empty.wasm": b"",
+        "random.bin": bytes(range(256)) * 4,
+        "truncated.wasm": b"\0asm\1\0\0\0\1\5\1\x60",
+        "bad.wat": b"(module (func (result i32) (i64.cnst 1)))",
+        "invalid.wat": b"(module (func (result i32) (i64.const 1)))",
+        "args.wat": b'(module (func (export "add") (param i32 i32) (result i32) '
+        b"(i32.add (local.get 0) (local.get 1))))",
+        "trap.wat": b'(module (func (export "_start") unreachable))',
+        "deep.wat": b'(module (func $f (export "_start") (call $f)))',
+        # a type section of one function type with 1,001 i32 parameters (1,006 bytes: 0xEE 0x07)
+        "params.wasm": b"\0asm\1\0\0\0\1" + bytes([0xEE, 0x07, 1, 0x60, 0xE9, 0x07]) + b"\x7f" * 1001 + b"\0",
+    }
+    paths = {}
+    for name, data in contents.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        paths[name] = path
+    return paths
+
+
+def test_bad_modules_are_one_line(files: dict[str, Path]) -> None:
+    for name in ("empty.wasm", "random.bin", "truncated.wasm", "bad.wat", "invalid.wat"):
+        for command in ("validate", "run", "wasm2wat"):
+            line = assert_one_error(wasmbox(command, str(files[name])))
+            assert name in line
+    assert "@0x9: length out of bounds" in assert_one_error(wasmbox("validate", str(files["truncated.wasm"])))
+    assert "not a WebAssembly module" in assert_one_error(wasmbox("run", str(files["random.bin"])))
+
+
+def test_bad_arguments_are_one_line(files: dict[str, Path]) -> None:
+    args = str(files["args.wat"])
+    for values in (["4294967296", "1"], ["x", "1"], ["1"], ["1.5", "2"]):
+        assert_one_error(wasmbox("run", "--invoke", "add", args, *values))
+    assert_one_error(wasmbox("run", "--invoke", "nonesuch", args))
+    assert_one_error(wasmbox("run", "--fuel", "-5", args))
+    assert wasmbox("run", "--invoke", "add", args, "-1", "2").stdout == "1\n"
+
+
+def test_traps_and_limits_are_one_error_and_a_backtrace(files: dict[str, Path]) -> None:
+    line = assert_one_error(wasmbox("run", str(files["trap.wat"])))
+    assert "wasm trap: unreachable" in line
+    line = assert_one_error(wasmbox("run", str(files["deep.wat"])))
+    assert "call stack exhausted" in line
+    assert "implementation limit" in assert_one_error(wasmbox("validate", str(files["params.wasm"])))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ctrl_c_stops_a_running_guest(engine: str, tmp_path: Path) -> None:
+    loop = tmp_path / "loop.wat"
+    loop.write_text('(module (func (export "_start") (loop $l (br $l))))')
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "wasmbox.cli", "run", "--engine", engine, str(loop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    time.sleep(1.5)  # well inside the loop
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=30)
+    assert child.returncode == 130, err
+    assert err.startswith("wasmbox: interrupted") and "Traceback" not in err, err
