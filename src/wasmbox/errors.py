@@ -99,7 +99,50 @@ class SerializationError(WasmError):
 
 
 class LinkError(WasmError):
-    """Imports that do not match what a module asks for."""
+    """Imports that do not match what a module asks for, or a linker definition that cannot be made."""
+
+
+class UnknownImportError(LinkError):
+    """An import nothing provides.  ``module`` and ``name`` name it; ``expected`` is the type the
+    module asks for, as text (``func (i32) -> i32``)."""
+
+    def __init__(self, module: str, name: str, expected: str) -> None:
+        self.module = module
+        self.name = name
+        self.expected = expected
+        super().__init__(f"unknown import {module}.{name}: expected {expected}, found nothing")
+
+    def __reduce__(self) -> tuple[type[UnknownImportError], tuple[str, str, str]]:
+        return (type(self), (self.module, self.name, self.expected))  # pickles across processes
+
+
+class IncompatibleImportError(LinkError):
+    """An import provided with the wrong kind or type: ``expected`` is the type the module asks for,
+    ``found`` the type of what was given (both as text, a memory's or table's current size as its
+    minimum, as the spec's import matching reads them)."""
+
+    def __init__(self, module: str, name: str, expected: str, found: str) -> None:
+        self.module = module
+        self.name = name
+        self.expected = expected
+        self.found = found
+        super().__init__(f"incompatible import {module}.{name}: expected {expected}, found {found}")
+
+    def __reduce__(self) -> tuple[type[IncompatibleImportError], tuple[str, str, str, str]]:
+        return (type(self), (self.module, self.name, self.expected, self.found))
+
+
+class DuplicateDefinitionError(LinkError):
+    """A ``Linker`` definition of a (module, name) already defined there, while the linker's
+    ``allow_shadowing`` is off (the default, as in wasmtime)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+        super().__init__(f"{module}.{name} is already defined in this linker (set allow_shadowing to replace it)")
+
+    def __reduce__(self) -> tuple[type[DuplicateDefinitionError], tuple[str, str]]:
+        return (type(self), (self.module, self.name))
 
 
 class ConcurrentUseError(WasmError, RuntimeError):
@@ -176,9 +219,12 @@ class WasmException(WasmError):
     """A wasm exception (``throw``) that no ``try_table`` caught: ``tag`` and its ``payload`` values."""
 
     def __init__(self, tag: object, payload: tuple[object, ...]) -> None:
+        # No message made here: guests throw and catch these by the million; __str__ makes it.
         self.tag = tag
         self.payload = payload
-        super().__init__(f"uncaught wasm exception ({len(payload)} values)")
+
+    def __str__(self) -> str:
+        return f"uncaught wasm exception ({len(self.payload)} values)"
 
 
 class WasiExit(WasmError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -135,9 +136,14 @@ class GlobalInstance:
 
 
 class TagInstance:
-    """An exception tag: exceptions carry one; ``catch`` clauses compare them by identity."""
+    """An exception tag: exceptions carry one; ``catch`` clauses compare them by identity (machine code
+    by ``native_id``, unique in the process)."""
 
-    __slots__ = ("type",)
+    __slots__ = ("type", "native_id")
 
     def __init__(self, func_type: FuncType) -> None:
         self.type = func_type
+        self.native_id = next(_tag_ids)
+
+
+_tag_ids = itertools.count(1)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...errors import Exhaustion, Trap, WasmException
-from ...ir.instructions import CALL_OPS
+from ...ir.instructions import CALL_OPS, OP_TRY_TABLE
 from ...ir.module import Module
 from ...runtime.operations import call_indirect
 from .blocks import CALL, CALL_INDIRECT, GOTO, JUMP, BlockBuilder
@@ -108,6 +108,7 @@ def _executor(
     never = sys.maxsize
     calls = namespace["CALLS"]
     accounts = any(instr.op in CALL_OPS for instr in builder.body)  # leaves cannot recurse
+    has_try = any(instr.op is OP_TRY_TABLE for instr in builder.body)
     exhausted = Exhaustion
     call_with = _call_with
     osr = function.osr
@@ -202,6 +203,8 @@ def _executor(
                             break
                     break
                 except wasm_exception as exception:
+                    if not has_try:
+                        raise  # nothing here catches: on to the caller at once
                     calls[0] = frame_depth
                     pc = catch(exception, pc, s)
                     if pc < 0:

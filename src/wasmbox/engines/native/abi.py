@@ -31,6 +31,9 @@ CONTEXT_FIELDS = (
     ("signatures", "ptr"),  # -> u64 process-wide signature id of each of the module's types
     ("code", "ptr"),  # -> u64 address of each function's code (lazy mode: a stub into the host until compiled)
     ("callee", "i64"),  # lazy mode: the function a call is for, read by the stub
+    ("exn_tag", "i64"),  # the exception in flight is native: its tag's id (0: the host holds it as an object)
+    ("exn_payload", "ptr"),  # -> u64 slots of the native exception's payload
+    ("tags", "ptr"),  # -> u64 process-wide id of each tag in the module's tag index space
 )
 FRAME_RING = 1024  # the innermost frames a backtrace can show
 OFFSET = {name: index * 8 for index, (name, _) in enumerate(CONTEXT_FIELDS)}
@@ -59,7 +62,6 @@ CALL_INDIRECT = "wasmbox_call_indirect"  # i32 (ctx, i32 type_index, i32 table, 
 MEMORY_GROW = "wasmbox_memory_grow"  # i32 (ctx, i32 delta) -> old pages or -1
 RUNTIME_OP = "wasmbox_runtime_op"  # i32 (ctx, i32 op, ptr slots): table and segment operations
 REFRESH_TABLE = "wasmbox_refresh_table"  # void (ctx, ptr mirror): rebuild a mirror whose table changed
-THROW = "wasmbox_throw"  # i32 (ctx, i32 tag, ptr slots): make the pending exception (always returns 12)
 THROW_REF = "wasmbox_throw_ref"  # i32 (ctx, i64 exnref): rethrow
 CATCH = "wasmbox_catch"  # i32 (ctx, i32 tag or -1, i32 want_ref, ptr slots): 1 and the payload if it matches
 

@@ -48,7 +48,6 @@ from .abi import (
     OFFSET,
     REFRESH_TABLE,
     RUNTIME_OP,
-    THROW,
     THROW_REF,
     TRAP,
     TRAP_KINDS,
@@ -517,6 +516,15 @@ class NativeInstance:
         self.ctx.func_refs = ctypes.addressof(self.func_refs)
         self.signatures = (U64 * max(len(module.types), 1))(*[signature_id(t) for t in module.types])
         self.ctx.signatures = ctypes.addressof(self.signatures)
+        # Exceptions machine code throws and catches itself: its tags' ids, and room for any payload.
+        tags: list[Any] = []
+        while f"TAG{len(tags)}" in namespace:
+            tags.append(namespace[f"TAG{len(tags)}"])
+        self.tags_by_id = {tag.native_id: tag for tag in tags}
+        self.tag_ids = (U64 * max(len(tags), 1))(*[tag.native_id for tag in tags])
+        self.ctx.tags = ctypes.addressof(self.tag_ids)
+        self.exn_payload = (U64 * max([slot_count(tag.type.params) for tag in tags] + [1]))()
+        self.ctx.exn_payload = ctypes.addressof(self.exn_payload)
         # What runtime.instance's frame description reads (it caches byte offsets there).
         self._debug_namespace: dict[str, Any] = {"__wasm_names__": module.names.functions, "__wasm_module__": module}
         self.ctx.frames = ctypes.addressof(self.frames)
@@ -649,6 +657,18 @@ class NativeInstance:
             return get(outputs, 0, results[0])
         return tuple(get(outputs, at, r) for at, r in zip(out_layout, results, strict=True))
 
+    def take_native_exception(self) -> None:
+        """An exception machine code threw (tag id and payload in the context record) becomes the
+        object the host holds (``exception``): it is leaving machine code, or caught by reference."""
+        tag_id = self.ctx.exn_tag
+        if not tag_id:
+            return
+        self.ctx.exn_tag = 0
+        tag = self.tags_by_id[tag_id]
+        params = tag.type.params
+        payload = tuple(get(self.exn_payload, at, p) for at, p in zip(slot_layout(params), params, strict=True))
+        self.exception = WasmException(tag, payload)
+
     def raise_trap(self, entered_at: int) -> None:
         code = self.ctx.trap
         self.ctx.trap = 0
@@ -658,6 +678,7 @@ class NativeInstance:
             assert pending is not None
             raise pending
         if kind == "exception":
+            self.take_native_exception()
             exception, self.exception = self.exception, None
             assert exception is not None
             raise exception
@@ -712,6 +733,7 @@ def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], 
         return 0
     except WasmException as exception:  # a wasm exception from another instance: catchable here too
         instance.exception = exception
+        instance.ctx.exn_tag = 0
         instance.ctx.trap = TRAP["exception"]
         return 1
     except BaseException as error:  # noqa: BLE001 - kept and re-raised by the entry wrapper
@@ -788,15 +810,6 @@ def _runtime_op(ctx_address: int, code: int, slots: Any) -> int:
         return 1
 
 
-def _throw(ctx_address: int, tag_index: int, slots: Any) -> int:
-    instance = _instance(ctx_address)
-    tag = instance.namespace[f"TAG{tag_index}"]
-    payload = tuple(get(slots, at, p) for at, p in zip(slot_layout(tag.type.params), tag.type.params, strict=True))
-    instance.exception = WasmException(tag, payload)
-    instance.ctx.trap = TRAP["exception"]
-    return TRAP["exception"]
-
-
 def _throw_ref(ctx_address: int, handle: int) -> int:
     instance = _instance(ctx_address)
     exception = object_of(handle)
@@ -804,6 +817,7 @@ def _throw_ref(ctx_address: int, handle: int) -> int:
         instance.ctx.trap = TRAP["null exception reference"]
     else:
         instance.exception = exception
+        instance.ctx.exn_tag = 0  # the exception in flight is this object
         instance.ctx.trap = TRAP["exception"]
     return int(instance.ctx.trap)
 
@@ -812,6 +826,7 @@ def _catch(ctx_address: int, tag_index: int, with_ref: int, slots: Any) -> int:
     """Whether the pending exception matches a catch clause (tag_index 0xFFFFFFFF: catch_all); if so,
     the payload (for a tagged clause) and the exnref go to the slots and the exception is taken."""
     instance = _instance(ctx_address)
+    instance.take_native_exception()
     exception = instance.exception
     if exception is None:
         return 0
@@ -831,7 +846,7 @@ def _catch(ctx_address: int, tag_index: int, with_ref: int, slots: Any) -> int:
 
 
 _CALLBACK_FUNCTIONS = frozenset(
-    (_host_call, _call_indirect, _memory_grow, _runtime_op, _refresh_table, _throw, _throw_ref, _catch)
+    (_host_call, _call_indirect, _memory_grow, _runtime_op, _refresh_table, _throw_ref, _catch)
 )
 _previous_unraisable_hook = sys.unraisablehook
 
@@ -864,7 +879,6 @@ CALLBACKS = {
     MEMORY_GROW: ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32)(_memory_grow),
     RUNTIME_OP: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_runtime_op),
     REFRESH_TABLE: ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(_refresh_table),
-    THROW: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, SlotArray)(_throw),
     THROW_REF: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64)(_throw_ref),
     CATCH: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int32, SlotArray)(_catch),
 }

@@ -38,7 +38,6 @@ from .abi import (
     OFFSET,
     REFRESH_TABLE,
     RUNTIME_OP,
-    THROW,
     THROW_REF,
     TRAP,
     NotLowered,
@@ -182,7 +181,6 @@ class ModuleLowering:
         self.memory_grow = self._declare(MEMORY_GROW, L32, [PTR, L32])
         self.runtime_op = self._declare(RUNTIME_OP, L32, [PTR, L32, PTR])
         self.refresh_table = self._declare(REFRESH_TABLE, ir.VoidType(), [PTR, PTR])
-        self.throw = self._declare(THROW, L32, [PTR, L32, PTR])
         self.throw_ref = self._declare(THROW_REF, L32, [PTR, L64])
         self.catch = self._declare(CATCH, L32, [PTR, L32, L32, PTR])
         self._intrinsics: dict[tuple[str, tuple[ir.Type, ...]], ir.Function] = {}
@@ -831,22 +829,48 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         return self.module.types[type_indices[tag_index]]  # type: ignore[index]
 
     def throw(self, tag_index: int) -> None:
-        """Hand the payload to the host, which makes the exception; then fail as a trap would."""
+        """Put the payload and the tag's id in the context record, then fail as a trap would: a
+        ``try_table`` in machine code catches it there, with no call into the host (the host makes
+        a Python exception of it only when it leaves machine code or is caught by reference)."""
+        b = self.b
         t = self.tag_type(tag_index)
         values = self.pop_n(len(t.params))
-        slots = self.entry_alloca(ir.ArrayType(L64, max(slot_count(t.params), 1)))
+        buffer = self.ctx_field("exn_payload", PTR)
         for at, value, p in zip(slot_layout(t.params), values, t.params, strict=True):
-            store_slot(self.b, slots, at, value, p)
+            store_slot(b, buffer, at, value, p)
+        b.store(self.tag_id(tag_index), b.gep(self.ctx, [ir.Constant(L64, OFFSET["exn_tag"])], source_etype=I8))
+        trap = b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap"])], source_etype=I8)
+        b.store(ir.Constant(L64, TRAP["exception"]), trap)
         self.note_frame()
-        self.b.call(self.owner.throw, [self.ctx, ir.Constant(L32, tag_index), slots])
-        self.b.branch(self.failure_target())
+        b.branch(self.failure_target())
+
+    def tag_id(self, tag_index: int) -> ir.Value:
+        tags = self.ctx_field("tags", PTR)
+        pointer = self.b.gep(tags, [ir.Constant(L64, tag_index)], source_etype=L64)
+        return self.tag(self.b.load(pointer, typ=L64), "runtime")
+
+    def caught(self, target: Control, values: list[ir.Value]) -> None:
+        """A clause matched: the exception is gone; branch to its label with ``values``."""
+        b = self.b
+        b.store(ir.Constant(L64, 0), b.gep(self.ctx, [ir.Constant(L64, OFFSET["exn_tag"])], source_etype=I8))
+        b.store(ir.Constant(L64, 0), b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap"])], source_etype=I8))
+        carried = target.slots if target.kind == "loop" else target.end_slots
+        if target.kind != "loop":
+            target.reached = True
+        for value, slot in zip(values, carried, strict=True):
+            b.store(value, slot)
+        b.branch(target.label)
 
     def try_table(self, block_type: object, catches: Any) -> None:
         """A block whose calls and throws, when an exception comes out of them, go to its catch clauses.
 
-        The clauses are tried in order by the host (tag identity); a match clears the
-        exception and branches to its label (relative to the try_table's enclosing blocks)
-        with the payload and/or the exnref; no match passes the exception outwards.
+        Clauses are tried in order, by tag identity; a match clears the exception and branches to
+        its label (relative to the try_table's enclosing blocks) with the payload and/or the
+        exnref; no match passes the exception outwards.  An exception thrown by machine code
+        (``exn_tag`` set: its payload in the context record) is matched here by tag id, with no
+        call into the host; one the host holds as an object (from Python, or rethrown by
+        reference), and every clause that wants the exnref, asks the host (``CATCH``), which makes
+        the object first if needed.
         """
         b = self.b
         dispatch = self.function.append_basic_block("catch")
@@ -855,10 +879,29 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         b.position_at_end(dispatch)
         # The frames the exception left did not give back their depth: this frame's is current again.
         b.store(self.frame_depth, b.gep(self.ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8))
+        exn_tag_pointer = b.gep(self.ctx, [ir.Constant(L64, OFFSET["exn_tag"])], source_etype=I8)
         for kind, tag_index, label in catches:
             target = self.controls[-1 - label]
             payload = list(self.tag_type(tag_index).params) if kind in (Catch.CATCH, Catch.CATCH_REF) else []
             with_ref = kind in (Catch.CATCH_REF, Catch.CATCH_ALL_REF)
+            next_clause = self.function.append_basic_block("next_catch")
+
+            hosted = self.function.append_basic_block("hosted_exception")
+            if not with_ref:
+                native = self.function.append_basic_block("native_exception")
+                in_flight = b.load(exn_tag_pointer, typ=L64)
+                b.cbranch(b.icmp_unsigned("!=", in_flight, ir.Constant(L64, 0)), native, hosted)
+                b.position_at_end(native)
+                if kind == Catch.CATCH:
+                    matched_here = self.function.append_basic_block("caught_natively")
+                    b.cbranch(b.icmp_unsigned("==", in_flight, self.tag_id(tag_index)), matched_here, next_clause)
+                    b.position_at_end(matched_here)
+                buffer = self.ctx_field("exn_payload", PTR)
+                values = [load_slot(b, buffer, at, t) for at, t in zip(slot_layout(payload), payload, strict=True)]
+                self.caught(target, values)
+            else:
+                b.branch(hosted)
+            b.position_at_end(hosted)
             types = [*payload, EXNREF] if with_ref else payload
             slots = self.entry_alloca(ir.ArrayType(L64, max(slot_count(types), 1)))
             tag_operand = ir.Constant(L32, tag_index if kind in (Catch.CATCH, Catch.CATCH_REF) else 0xFFFFFFFF)
@@ -868,19 +911,11 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             unwinding = b.icmp_unsigned("==", self.ctx_field("trap", L64), ir.Constant(L64, TRAP["exception"]))
             b.cbranch(unwinding, answered, self.unwind)
             b.position_at_end(answered)
-            take = self.function.append_basic_block("caught")
-            following = self.function.append_basic_block("next_catch")
-            b.cbranch(b.icmp_unsigned("!=", matched, ir.Constant(L32, 0)), take, following)
-            b.position_at_end(take)
-            b.store(ir.Constant(L64, 0), b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap"])], source_etype=I8))
-            values = [load_slot(b, slots, at, t) for at, t in zip(slot_layout(types), types, strict=True)]
-            carried = target.slots if target.kind == "loop" else target.end_slots
-            if target.kind != "loop":
-                target.reached = True
-            for value, slot in zip(values, carried, strict=True):
-                b.store(value, slot)
-            b.branch(target.label)
-            b.position_at_end(following)
+            caught = self.function.append_basic_block("caught")
+            b.cbranch(b.icmp_unsigned("!=", matched, ir.Constant(L32, 0)), caught, next_clause)
+            b.position_at_end(caught)
+            self.caught(target, [load_slot(b, slots, at, t) for at, t in zip(slot_layout(types), types, strict=True)])
+            b.position_at_end(next_clause)
         b.branch(outer)
         b.position_at_end(saved)
         self.open_block("block", block_type)
