@@ -35,7 +35,8 @@ a timeout too; processes the child starts are not included) and kills a child wh
 resident memory after all cycles minus after the first 10, and for ``caught-exceptions`` after the call minus
 before it.
 
-A wasmbox row PASSes when the module was refused (``ValidationError`` or ``MalformedError``), or when it
+A wasmbox row PASSes when the module was refused (``ValidationError``, ``ImplementationLimitError`` or
+``MalformedError``), or when it
 ended in a value or a typed wasmbox error within 10x of wasmtime-py's ``wall s`` (times below ``--time-floor``,
 default 0, count as the floor) with a peak of at most 256 MB.  Where wasmtime-py has no time (it refused the
 module, or ran out of time or memory), only the 256 MB bound applies; but ``params-1001``, over the
@@ -544,7 +545,7 @@ def refused(row: dict[str, Any]) -> bool:
     """Whether the runtime refused the module as malformed or invalid (wasmtime-py: while compiling it)."""
     if row["kind"] != "typed":
         return False
-    if row["outcome"].split(":")[0] in ("ValidationError", "MalformedError"):
+    if row["outcome"].split(":")[0] in ("ValidationError", "MalformedError", "ImplementationLimitError"):
         return True
     return bool(row["outcome"].startswith("WasmtimeError") and row.get("phase") == "load")
 

@@ -121,7 +121,7 @@ def _executor(
             moved = function.on_hot(function, 0, -1)
             if moved is not None:
                 return moved(*args)
-        # The store's call accounting (see runtime.sandbox): restored on the way out, whichever way.
+        # The store's call accounting (see runtime.sandbox).
         caller_depth = calls[0]
         frame_depth = caller_depth + builder.units if accounts else caller_depth
         if frame_depth > calls[1]:
@@ -138,81 +138,81 @@ def _executor(
         report_at = function.hot_after - function.executed if function.on_hot is not None else never
         resume = None
         at_call = False  # for backtraces (runtime.instance.wasm_frames): where this frame stands
-        try:
-            while True:
-                try:
-                    while True:
-                        block = blocks[pc]
-                        if block is None:
-                            block = blocks[pc] = prepare(pc)
-                        for op in block[0]:
-                            op(s)
-                        executed += 1
-                        if executed >= report_at:
-                            function.executed += executed
-                            function.calls_out += calls_out
-                            in_call += executed
-                            executed = calls_out = 0
-                            if function.on_hot is not None:
-                                function.on_hot(function, in_call, pc)
-                            hot = function.on_hot is not None
-                            report_at = function.hot_after - function.executed if hot else never
-                        kind = block[1]
-                        if kind == goto or kind == jump:
-                            pc = block[2] if kind == goto else block[2](s)
-                            if pc < 0:
-                                break
-                            if probe is not None and pc in headers and pc not in osr:
-                                probe(function, pc)
-                            if osr and pc in osr:
-                                resume = osr[pc]
-                                break
-                        elif kind == direct or kind == indirect:
-                            calls_out += 1
-                            if kind == direct:
-                                callee = ns[block[2]]
-                            else:
-                                table, expected = block[2]
-                                callee = resolve(table, s.pop(), expected)
-                            # Arguments as a plain call's (never ``callee(*list)``): CPython runs a
-                            # plain call to a Python function without a C frame, so wasm recursion
-                            # costs no C stack here.
-                            count = block[3]
-                            at_call = True
-                            if count == 0:
-                                value = callee()
-                            elif count == 1:
-                                value = callee(s.pop())
-                            elif count == 2:
-                                value = callee(s[-2], s[-1])
-                                del s[-2:]
-                            elif count == 3:
-                                value = callee(s[-3], s[-2], s[-1])
-                                del s[-3:]
-                            else:
-                                value = call_with(count)(callee, s)
-                                del s[-count:]
-                            at_call = False  # noqa: F841 - read through f_locals by backtraces
-                            count = block[4]
-                            if count == 1:
-                                s.append(value)
-                            elif count:
-                                s.extend(value)
-                            pc = block[5]
-                        else:
+        while True:
+            try:
+                while True:
+                    block = blocks[pc]
+                    if block is None:
+                        block = blocks[pc] = prepare(pc)
+                    for op in block[0]:
+                        op(s)
+                    executed += 1
+                    if executed >= report_at:
+                        function.executed += executed
+                        function.calls_out += calls_out
+                        in_call += executed
+                        executed = calls_out = 0
+                        if function.on_hot is not None:
+                            function.on_hot(function, in_call, pc)
+                        hot = function.on_hot is not None
+                        report_at = function.hot_after - function.executed if hot else never
+                    kind = block[1]
+                    if kind == goto or kind == jump:
+                        pc = block[2] if kind == goto else block[2](s)
+                        if pc < 0:
                             break
-                    break
-                except wasm_exception as exception:
-                    if not has_try:
-                        raise  # nothing here catches: on to the caller at once
-                    calls[0] = frame_depth
-                    pc = catch(exception, pc, s)
-                    if pc < 0:
+                        if probe is not None and pc in headers and pc not in osr:
+                            probe(function, pc)
+                        if osr and pc in osr:
+                            resume = osr[pc]
+                            break
+                    elif kind == direct or kind == indirect:
+                        calls_out += 1
+                        if kind == direct:
+                            callee = ns[block[2]]
+                        else:
+                            table, expected = block[2]
+                            callee = resolve(table, s.pop(), expected)
+                        # Arguments as a plain call's (never ``callee(*list)``): CPython runs a
+                        # plain call to a Python function without a C frame, so wasm recursion
+                        # costs no C stack here.
+                        count = block[3]
+                        at_call = True
+                        if count == 0:
+                            value = callee()
+                        elif count == 1:
+                            value = callee(s.pop())
+                        elif count == 2:
+                            value = callee(s[-2], s[-1])
+                            del s[-2:]
+                        elif count == 3:
+                            value = callee(s[-3], s[-2], s[-1])
+                            del s[-3:]
+                        else:
+                            value = call_with(count)(callee, s)
+                            del s[-count:]
+                        at_call = False  # noqa: F841 - read through f_locals by backtraces
+                        count = block[4]
+                        if count == 1:
+                            s.append(value)
+                        elif count:
+                            s.extend(value)
+                        pc = block[5]
+                    else:
                         break
-        finally:
-            function.executed += executed
-            function.calls_out += calls_out
-            calls[0] = caller_depth
+                break
+            except wasm_exception as exception:
+                if not has_try:
+                    raise  # nothing here catches: on to the caller at once
+                calls[0] = frame_depth
+                pc = catch(exception, pc, s)
+                if pc < 0:
+                    break
+        # Counted on the way out of a call that returns; one that traps leaves them uncounted, and
+        # the store's count is restored by whoever catches (a try_table, or the store's entry).
+        function.executed += executed
+        function.calls_out += calls_out
+        calls[0] = caller_depth
         if resume is not None:  # outside the try: native code has run this call's try_tables itself
             return resume(s)
         if results == 0:

@@ -94,13 +94,9 @@ class NativeEngine:
         self, module: Module, namespace: dict[str, object], interruptible: bool
     ) -> dict[int, Callable[..., Any]]:
         from ..tiers import TieredFunctions
-        from .lower import llvm_type
 
-        # Nothing may turn out not to compile once the program runs: check the types now
-        # (every instruction of the feature sets the loader accepts is lowered).
-        for t in module.func_types():
-            for value_type in (*t.params, *t.results):
-                llvm_type(value_type)
+        # (Every value type and every instruction of the feature sets the loader accepts is lowered,
+        # so nothing can turn out not to compile once the program runs; LLVM loads when needed.)
         tiers = TieredFunctions(module, namespace, interruptible, NativeTier(module, namespace, interruptible))
         self.compiled += 1
         return tiers.stand_ins()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import mmap
 import operator
 import sys
 import threading
@@ -95,26 +96,34 @@ class MirrorState:
     Only funcref tables are mirrored entry by entry; others are never called through.
     """
 
-    __slots__ = ("mirror", "table", "entries", "capacity", "funcref", "__weakref__")
+    __slots__ = ("mirror", "table", "entries", "area", "capacity", "funcref", "__weakref__")
 
     def __init__(self, table: Any) -> None:
         self.mirror = TableMirror()
         self.mirror.dirty = 1
         self.table = table
         self.entries: Any = None
+        self.area: mmap.mmap | None = None
         self.capacity = 0
         self.funcref = table.type.element is FUNCREF
+        if table.elements.count(None) == len(table.elements):  # a new table: all null, nothing to scan
+            self.rebuild(empty=True)
 
     @property
     def address(self) -> int:
         return ctypes.addressof(self.mirror)
 
-    def rebuild(self) -> None:
+    def rebuild(self, empty: bool = False) -> None:
+        """Make the mirror afresh from the elements (``empty``: they are all null)."""
         elements = self.table.elements
         length = len(elements)
         capacity = length + length // 4 + 8  # room to grow by appends without a rebuild
-        entries = (TableEntry * capacity)()
-        if self.funcref:
+        # An anonymous mapping: pages of null entries are never touched, so a table of ten million
+        # mostly empty entries costs memory for the entries it holds only.
+        area = mmap.mmap(-1, capacity * ctypes.sizeof(TableEntry))
+        entries = (TableEntry * capacity).from_buffer(area)
+        self.area = area
+        if self.funcref and not empty:
             present = itertools.compress(range(length), map(operator.is_not, elements, itertools.repeat(None)))
             for i in present:
                 _fill_entry(entries[i], elements[i])
