@@ -56,12 +56,37 @@ def test_runaway_recursion_is_exhaustion_not_a_crash() -> None:
         instance(store, Func(store, FuncType((I32,), (I32,)), lambda x: x)).exports["deep"](0)
 
 
-def test_fuel_runs_on_the_portable_engine() -> None:
+def test_fuel_is_metered_in_machine_code() -> None:
+    """Fuel once moved a native store to the portable engine (600x slower on a hot loop)."""
     store = Store("native", fuel=1000)
     spin = instance(store, Func(store, FuncType((I32,), (I32,)), lambda x: x)).exports["spin"]
     with pytest.raises(Trap, match="out of fuel"):
         spin()
-    assert store.engine.fallbacks and "fuel" in store.engine.fallbacks[0]
+    assert store.engine.fallbacks == [] and store.engine.compiled == 1
+    assert store.fuel_remaining() == 0
+
+
+@pytest.mark.parametrize("calls", [0, 1, 7, 100])
+def test_native_fuel_counts_what_the_portable_engine_counts(calls: int) -> None:
+    """Every executed instruction but end/else costs one unit, on every engine, host calls included."""
+    source = """(module (import "h" "f" (func $f (param i32) (result i32)))
+      (func $g (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+      (func (export "run") (param i32) (result i32) (local i32)
+        (block $done (loop $l
+          (br_if $done (i32.eqz (local.get 0)))
+          (local.set 1 (i32.add (local.get 1) (call $g (call $f (local.get 0)))))
+          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br $l)))
+        (if (result i32) (i32.gt_u (local.get 1) (i32.const 10)) (then (local.get 1)) (else (i32.const 0)))))"""
+    used = {}
+    for engine in ("native", "interp", "baseline"):
+        store = Store(engine, fuel=10**6)
+        host = Func(store, FuncType((I32,), (I32,)), lambda x: x + 1)
+        result = Instance(store, Module(source), {"h": {"f": host}}).exports["run"](calls)
+        remaining = store.fuel_remaining()
+        assert remaining is not None
+        used[engine] = (result, 10**6 - remaining)
+    assert used["native"] == used["interp"] == used["baseline"], used
 
 
 def test_a_second_process_takes_the_code_from_the_disk_cache(tmp_path: Path) -> None:

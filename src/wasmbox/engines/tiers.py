@@ -408,8 +408,15 @@ class TieredEngine:
         from .interp import InterpEngine
         from .native import available
 
-        if metered or observer is not None:
+        if observer is not None:
             return InterpEngine().compile(module, namespace, interruptible, metered, observer)
+        if metered:
+            # Fuel is compiled into the code: machine code where there is some, else the portable engine.
+            if available():
+                from .native import NativeEngine
+
+                return NativeEngine().compile(module, namespace, interruptible, metered)  # type: ignore[no-any-return]
+            return InterpEngine().compile(module, namespace, interruptible, metered)
         native: Any = None
         if available():
             from .native.engine import LAZY_FUNCTIONS, NativeTier, WholeModuleTier

@@ -34,6 +34,7 @@ CONTEXT_FIELDS = (
     ("exn_tag", "i64"),  # the exception in flight is native: its tag's id (0: the host holds it as an object)
     ("exn_payload", "ptr"),  # -> u64 slots of the native exception's payload
     ("tags", "ptr"),  # -> u64 process-wide id of each tag in the module's tag index space
+    ("fuel", "ptr"),  # -> i64 fuel left (metered code only): the store's, copied in and out at crossings
 )
 FRAME_RING = 1024  # the innermost frames a backtrace can show
 OFFSET = {name: index * 8 for index, (name, _) in enumerate(CONTEXT_FIELDS)}
@@ -53,6 +54,7 @@ TRAP_KINDS = {
     11: "indirect call type mismatch",
     12: "exception",  # a wasm exception is unwinding; the host holds it (try_table may catch it)
     13: "null exception reference",
+    14: "out of fuel",
 }
 TRAP = {kind: code for code, kind in TRAP_KINDS.items()}
 

@@ -66,18 +66,19 @@ class NativeEngine:
         from .host import NativeInstance
 
         reason = None
-        if metered:
-            reason = "fuel metering runs on the portable engine"
-        elif observer is not None:
+        if observer is not None:
             reason = "observed runs (trace, debug, profile) use the portable engine"
         code: Any = None
         if reason is None:
             try:
                 from ..tiers import unwieldy
 
-                if len(module.funcs) > LAZY_FUNCTIONS or unwieldy(module):
+                if (len(module.funcs) > LAZY_FUNCTIONS or unwieldy(module)) and not metered:
                     return self.tiered(module, namespace, interruptible)
-                code = compiled_code(module, interruptible)
+                if metered and unwieldy(module):
+                    reason = "a function too unwieldy to compile, under fuel: the portable engine meters it"
+                else:
+                    code = compiled_code(module, interruptible, metered=metered)
             except NotLowered as error:
                 reason = str(error)
         if reason is not None or code is None:
@@ -85,7 +86,7 @@ class NativeEngine:
             return InterpEngine().compile(module, namespace, interruptible, metered, observer)
         for i, t in enumerate(module.types):
             namespace[f"TYPE{i}"] = t
-        instance = NativeInstance(module, namespace, code)
+        instance = NativeInstance(module, namespace, code, metered=metered)
         self.compiled += 1
         first = module.num_imported_funcs()
         return {index: instance.code(index) for index in range(first, first + len(module.funcs))}
@@ -105,16 +106,17 @@ class NativeEngine:
 # Machine code depends only on the module (and whether it polls the stop flag): every
 # instance reaches its own state through its context record, so instances of one module
 # share one compilation.  Keyed by the module's bytes.
-_compiled: dict[tuple[bytes, bool], tuple[dict[int, int], dict[int, int]]] = {}
+_compiled: dict[tuple[bytes, bool, bool], tuple[dict[int, int], dict[int, int]]] = {}
 # The object code behind each (kept for Module.serialize), and object code handed over by another
 # process (Module.deserialize), linked when the module is first run.
-_objects: dict[tuple[bytes, bool], bytes] = {}
-_adopted: dict[tuple[bytes, bool], bytes] = {}
+_objects: dict[tuple[bytes, bool, bool], bytes] = {}
+_adopted: dict[tuple[bytes, bool, bool], bytes] = {}
 _compiling = threading.Lock()
 
 
-def module_key(module: Module, interruptible: bool) -> tuple[bytes, bool]:
-    return module.digest(), interruptible
+def module_key(module: Module, interruptible: bool, metered: bool = False) -> tuple[bytes, bool, bool]:
+    """What a module's machine code depends on: its content, and which checks are compiled in."""
+    return module.digest(), interruptible, metered
 
 
 def lazy_prefix(module: Module, interruptible: bool) -> str:
@@ -213,7 +215,7 @@ def stubs_object(module: Module, interruptible: bool) -> bytes:
     return jit().fast_object(stubs.ir)
 
 
-_lazy: dict[tuple[bytes, bool], LazyCode] = {}
+_lazy: dict[tuple[bytes, bool, bool], LazyCode] = {}
 
 
 def lazy_code(module: Module, interruptible: bool, stubs: bytes | None = None) -> LazyCode:
@@ -377,14 +379,14 @@ class WholeModuleTier:
         return instance.osr_code(index, address, local_types + stack)  # type: ignore[no-any-return]
 
 
-def eager_prefix(module: Module, interruptible: bool) -> str:
+def eager_prefix(module: Module, interruptible: bool, metered: bool = False) -> str:
     """The names of a module's whole-module compilation: from its content, so cached object code and
     code made by another process match them."""
-    key = module_key(module, interruptible)
-    return f"w{key[0].hex()[:24]}{'i' if interruptible else ''}"
+    key = module_key(module, interruptible, metered)
+    return f"w{key[0].hex()[:24]}{'i' if interruptible else ''}{'f' if metered else ''}"
 
 
-def module_object(module: Module, interruptible: bool) -> bytes:
+def module_object(module: Module, interruptible: bool, metered: bool = False) -> bytes:
     """Object code of the whole module at full optimisation, from the code cache when a run made it
     before (then nothing is lowered: loading it costs what reading the file costs).  Any process can
     make it: the translation worker does, for tiered modules.  Raises NotLowered."""
@@ -392,24 +394,25 @@ def module_object(module: Module, interruptible: bool) -> bytes:
     from .lower import ModuleLowering
 
     compiler = jit()
-    prefix = eager_prefix(module, interruptible)
+    prefix = eager_prefix(module, interruptible, metered)
     data = compiler.cached_object(prefix)
     if data is None:
-        lowering = ModuleLowering(module, prefix, compiler.triple, interruptible)
+        lowering = ModuleLowering(module, prefix, compiler.triple, interruptible, metered=metered)
         lowering.lower()
         data = compiler.optimized_object(lowering.ir)
-        translation_cache.mark_native(module, interruptible)
+        if not metered:
+            translation_cache.mark_native(module, interruptible)
     return data
 
 
 def compiled_code(
-    module: Module, interruptible: bool, data: bytes | None = None
+    module: Module, interruptible: bool, data: bytes | None = None, metered: bool = False
 ) -> tuple[dict[int, int], dict[int, int]]:
     """(entry trampoline, function) addresses by function index, compiling on first sight (``data``:
     the module's object code, when another process made it)."""
     from .jit import jit
 
-    key = module_key(module, interruptible)
+    key = module_key(module, interruptible, metered)
     with _compiling:
         found = _compiled.get(key)
         if found is not None:
@@ -420,8 +423,8 @@ def compiled_code(
             if data is not None and fingerprint is not None and fingerprint != machine_fingerprint():
                 data = None  # made for another CPU or LLVM: never run it
         if data is None:
-            data = module_object(module, interruptible)
-        prefix = eager_prefix(module, interruptible)
+            data = module_object(module, interruptible, metered)
+        prefix = eager_prefix(module, interruptible, metered)
         first = module.num_imported_funcs()
         indices = range(first, first + len(module.funcs))
         names = [f"{prefix}_{kind}{index}" for index in indices for kind in ("entry", "f")]
@@ -464,4 +467,4 @@ def adopt_checked(module: Module, interruptible: bool, data: bytes, fingerprint:
         _adopted_fingerprints[key] = fingerprint
 
 
-_adopted_fingerprints: dict[tuple[bytes, bool], str] = {}
+_adopted_fingerprints: dict[tuple[bytes, bool, bool], str] = {}

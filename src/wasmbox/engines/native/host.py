@@ -463,7 +463,9 @@ _lock = threading.Lock()
 class NativeInstance:
     """One instantiated module's native side: its context record and the callables the runtime uses."""
 
-    def __init__(self, module: Module, namespace: dict[str, Any], code: Any, private_globals: bool = False) -> None:
+    def __init__(
+        self, module: Module, namespace: dict[str, Any], code: Any, private_globals: bool = False, metered: bool = False
+    ) -> None:
         """``code`` is (entry addresses, function addresses) for an eagerly compiled module, or its LazyCode.
 
         Globals live in native cells.  Normally the global itself moves there
@@ -517,6 +519,10 @@ class NativeInstance:
             sandbox.stop_cell = ctypes.c_int32(0)
         self.sandbox = sandbox
         self.calls = sandbox.calls  # the store's call accounting (see runtime.sandbox)
+        # Metered code charges this cell; the store's fuel is copied in and out at every crossing.
+        self.metered = metered
+        self.fuel = ctypes.c_int64(0)
+        self.ctx.fuel = ctypes.addressof(self.fuel)
         self.ctx.stop = ctypes.addressof(sandbox.stop_cell)
         self.frames = (U64 * FRAME_RING)()
         _registry.maybe_collect()
@@ -648,6 +654,9 @@ class NativeInstance:
         ctx.stack_limit = self.sandbox.stack_limit
         ctx.trap = 0
         _registry.begin_call()
+        metered = self.metered
+        if metered:
+            self.fuel.value = self.sandbox.fuel
         try:
             if self.synced:
                 self.globals_to_native()
@@ -657,6 +666,8 @@ class NativeInstance:
                 entry(self.ctx_address, inputs, outputs)
         finally:
             calls[0] = entered_at
+            if metered:
+                self.sandbox.fuel = self.fuel.value
             _registry.end_call()
         if ctx.trap:
             self.raise_trap(entered_at)
@@ -724,6 +735,9 @@ def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], 
     calls = instance.calls
     saved = calls[0]
     calls[0] = instance.ctx.depth  # Python frames count on from the native frames below them
+    metered = instance.metered
+    if metered:  # the host function (and wasm it calls) spends from the same fuel
+        instance.sandbox.fuel = instance.fuel.value
     try:
         args = [get(slots, at, p) for at, p in zip(slot_layout(t.params), t.params, strict=True)]
         if synced:
@@ -751,6 +765,8 @@ def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], 
         return 1
     finally:
         calls[0] = saved
+        if metered:
+            instance.fuel.value = instance.sandbox.fuel
 
 
 def _host_call(ctx_address: int, func_index: int, slots: Any) -> int:

@@ -114,6 +114,15 @@ RUNTIME_SIGNATURES: dict[str, tuple[tuple[ValType, ...], ValType | None]] = {
 }
 RUNTIME_OPS = tuple(RUNTIME_SIGNATURES)
 
+# Where control may leave a straight run of code: metered code charges its fuel before these.
+FUEL_BOUNDARIES = frozenset(
+    ins.BY_NAME[name]
+    for name in (
+        "block", "loop", "if", "else", "end", "br", "br_if", "br_table", "return", "unreachable",
+        "call", "call_indirect", "throw", "throw_ref", "try_table",
+    )
+)  # fmt: skip
+
 
 @dataclass
 class Control:
@@ -150,12 +159,14 @@ class ModuleLowering:
         lazy: bool = False,
         only: int | None = None,
         osr: int | None = None,
+        metered: bool = False,
     ) -> None:
         """``osr``: instead of function ``only`` itself, its entry at the ``loop`` at that position
         (``osr_name``): it takes the locals and operand stack the baseline interpreter had there."""
         self.module = module
         self.prefix = prefix
         self.interruptible = interruptible
+        self.metered = metered  # charge fuel per basic block (see FunctionLowering.count_fuel)
         self.lazy = lazy
         self.osr = osr
         name = prefix if not lazy else f"{prefix}_stubs" if only is None else f"{prefix}_f{only}"
@@ -361,6 +372,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.local_types = list(self.type.params) + body.locals
         self.body = body.body
         self.stack: list[ir.Value] = []
+        self.pending_fuel = 0  # instructions since fuel was last charged (metered code)
         self.controls: list[Control] = []
         self.traps: dict[int, ir.Block] = {}
         self.trap_words: dict[int, ir.PhiInstr] = {}
@@ -570,7 +582,25 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
                     self.else_arm(False)
                     dead = False
                 continue
+            if self.owner.metered:
+                self.count_fuel(op)
             dead = self.instruction(instr)
+
+    def count_fuel(self, op: Any) -> None:
+        """Every executed instruction but ``end``/``else`` costs one unit of fuel, charged (and checked)
+        once per straight run of code: wherever control may leave it, the instructions counted so
+        far are subtracted from the store's fuel, as the portable engine does."""
+        cost = 0 if op is ins.OP_END or op is ins.OP_ELSE else 1
+        if op not in FUEL_BOUNDARIES:
+            self.pending_fuel += cost
+            return
+        amount, self.pending_fuel = self.pending_fuel + cost, 0
+        if amount:
+            b = self.b
+            cell = self.ctx_field("fuel", PTR)
+            left = b.sub(self.tag(b.load(cell, typ=L64), "runtime"), ir.Constant(L64, amount))
+            self.tag(b.store(left, cell), "runtime")
+            self.trap_if(b.icmp_signed("<", left, ir.Constant(L64, 0)), "out of fuel")
 
     # --- control ---------------------------------------------------------------------------
     def branch_to(self, depth: int) -> None:
