@@ -41,7 +41,7 @@ from . import translation_cache
 from .baseline import BaselineFunction, InstanceOperations, install, start_lazily
 from .baseline.blocks import Controls
 from .interp import install_translation, translation
-from .translation_worker import Delivery, TranslationWorker
+from .translation_worker import Delivery, TranslationWorker, in_background
 
 # Executed blocks per body instruction before a function is translated: a block is about
 # four instructions, the interpreter ~6x slower per instruction than translated code and
@@ -123,6 +123,7 @@ class TieredFunctions:
         self.module_requested = False  # whole-module machine code asked for (small modules)
         self.unwieldy = False  # a function that must not be compiled has run: no whole-module code
         self.module_timer: threading.Timer | None = None
+        self.module_due = False  # the timer asked for the module's code; the main thread makes it
         self.translated = 0  # functions moved to the portable engine's code
         self.from_disk = 0  # of which the disk cache had the code (hot in an earlier run)
         self.requested: set[int] = set()  # asked of the worker, not arrived yet
@@ -242,6 +243,10 @@ class TieredFunctions:
         # Report again when the count doubles, but a long call at least every OSR_AFTER blocks (so it
         # finds its way into machine code soon after that arrives).
         function.hot_after = max(min(2 * function.executed, function.executed + OSR_AFTER), function.hot_after + 1)
+        if self.module_due:  # no worker: made here, on the main thread (see request_module)
+            self.module_due = False
+            self.install_module(None)
+            return self.namespace[f"f{index}"] if not running else None  # type: ignore[no-any-return]
         if self.native is not None and self.native.whole and self.module_timer is None and not self.unwieldy:
             # Machine code for the whole module once it has run a while (a short run never pays
             # for LLVM; the code is made off the main thread and arrives as the program goes on).
@@ -289,24 +294,33 @@ class TieredFunctions:
         return code  # type: ignore[no-any-return]
 
     def request_module(self) -> None:
-        """A small module has run a while (on the timer's thread): ask for its whole machine code
-        (the worker makes it while the program goes on; an earlier run's copy in the code cache is
-        loaded at once; without a worker it is made here)."""
+        """A small module has run a while (on the timer's thread): ask the worker for its whole
+        machine code (made while the program goes on), or load an earlier run's copy from the code
+        cache.  Without a worker the main thread makes it at the next report (``module_due``): LLVM
+        compiling on a daemon thread could still be at it when the process exits."""
         if self.module_requested:
             return
         self.module_requested = True
         worker = self.worker
-        if worker is not None and not self.native.on_disk():
+        on_disk = translation_cache.native_marker(self.interruptible) in translation_cache.known(self.module)
+        if worker is not None and not on_disk:
 
             def deliver(_: str, payload: Any, __: Any) -> None:
                 self.install_module(payload)
 
             if worker.request("module", -1, self.interruptible, -1.0, deliver):
                 return
-        try:
-            self.install_module(None)
-        except Exception:  # noqa: BLE001 - the module stays on the Python tiers
-            pass
+        if not on_disk:
+            self.module_due = True
+            return
+
+        def load() -> None:
+            try:
+                self.install_module(None)
+            except Exception:  # noqa: BLE001 - the module stays on the Python tiers
+                pass
+
+        in_background(load)
 
     def install_module(self, data: bytes | None) -> None:
         """Every function to the whole module's machine code (``data``: its object code, from the

@@ -23,6 +23,7 @@ says so and the caller translates in-process.
 from __future__ import annotations
 
 import atexit
+import functools
 import marshal
 import os
 import pickle
@@ -38,6 +39,27 @@ from typing import IO, Any
 # and for Python code (lines before the body, line map).
 Delivery = Callable[[str, Any, Any], None]
 Key = tuple[str, int, bool]  # (kind, function index, interruptible)
+
+
+_background = threading.Lock()
+_exiting = False
+
+
+def in_background(work: Callable[[], None]) -> None:
+    """Run ``work`` (on a daemon thread: installing what the worker made, loading machine code) so
+    that the process never exits in the middle of it: LLVM's own state is torn down at exit, and a
+    thread still inside it then crashes the process.  At exit, work in progress is waited for (it is
+    short: linking object code, exec of code objects) and no new work starts."""
+    with _background:
+        if not _exiting:
+            work()
+
+
+@atexit.register
+def _stop_background_work() -> None:
+    global _exiting
+    _exiting = True
+    _background.acquire()  # waits for work in progress; held to the end, so none starts again
 
 
 def _write_frame(stream: IO[bytes], payload: object) -> None:
@@ -122,7 +144,7 @@ class TranslationWorker:
                 code = marshal.loads(payload) if kind == "python" else payload
                 for deliver in deliveries:
                     try:
-                        deliver(kind, code, extra)
+                        in_background(functools.partial(deliver, kind, code, extra))
                     except Exception:  # noqa: BLE001, S112 - that function stays on its tier; the rest go on
                         continue
         except (EOFError, OSError, pickle.UnpicklingError, ValueError):
