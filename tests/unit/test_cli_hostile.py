@@ -101,3 +101,28 @@ def test_ctrl_c_stops_a_running_guest(engine: str, tmp_path: Path) -> None:
     _, err = child.communicate(timeout=30)
     assert child.returncode == 130, err
     assert err.startswith("wasmbox: interrupted") and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("worker", ["1", "0"])
+def test_exit_while_machine_code_is_being_made_is_clean(worker: str, tmp_path: Path) -> None:
+    """A program that ends while the module's machine code is being made or linked (on a worker's
+    delivery thread, or a timer's) once crashed the process at exit (SIGSEGV, LLVM assertions)."""
+    bench = Path(os.environ.get("WASMBOX_BENCH", ROOT.parent / "shared" / "bench")) / "wasm" / "sieve.wasm"
+    if not bench.exists():
+        pytest.skip(f"bench programs not found at {bench.parent} (set WASMBOX_BENCH)")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "WASMBOX_TRANSLATION_WORKER": worker,
+    }
+    for run in range(2):
+        env["WASMBOX_CACHE"] = str(tmp_path / f"cache{run}")  # cold: the code is being made as it exits
+        result = subprocess.run(
+            [sys.executable, "-m", "wasmbox.cli", "run", str(bench), "20000"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip() == "checksum: 124410"
