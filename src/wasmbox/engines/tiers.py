@@ -245,7 +245,9 @@ class TieredFunctions:
         function.hot_after = max(min(2 * function.executed, function.executed + OSR_AFTER), function.hot_after + 1)
         if self.module_due:  # no worker: made here, on the main thread (see request_module)
             self.module_due = False
-            self.install_module(None)
+            from .native.engine import QUICK
+
+            self.install_module(None, QUICK)
             return self.namespace[f"f{index}"] if not running else None  # type: ignore[no-any-return]
         if self.native is not None and self.native.whole and self.module_timer is None and not self.unwieldy:
             # Machine code for the whole module once it has run a while (a short run never pays
@@ -305,8 +307,8 @@ class TieredFunctions:
         on_disk = translation_cache.native_marker(self.interruptible) in translation_cache.known(self.module)
         if worker is not None and not on_disk:
 
-            def deliver(_: str, payload: Any, __: Any) -> None:
-                self.install_module(payload)
+            def deliver(_: str, payload: Any, variant: Any) -> None:
+                self.install_module(payload, variant)
 
             if worker.request("module", -1, self.interruptible, -1.0, deliver):
                 return
@@ -322,10 +324,10 @@ class TieredFunctions:
 
         in_background(load)
 
-    def install_module(self, data: bytes | None) -> None:
-        """Every function to the whole module's machine code (``data``: its object code, from the
-        worker)."""
-        instance = self.native.load(data)
+    def install_module(self, data: bytes | None, variant: str = "") -> None:
+        """Every function to the whole module's machine code (``data``: its object code of ``variant``,
+        from the worker)."""
+        instance = self.native.load(data, variant)
         for index in range(self.first, self.first + len(self.module.funcs)):
             install(self.namespace, index, instance.code(index))
             self.moved.add(index)
@@ -375,7 +377,9 @@ def translation_worker(module: Module) -> TranslationWorker | None:
                 worker = None
         _workers[key] = worker
         if worker is not None:
-            weakref.finalize(module, _forget, key, worker)
+            # A module dropped while the program runs stops its worker; at exit the worker is only
+            # detached (see TranslationWorker.detach), so it can finish the code cache's work.
+            weakref.finalize(module, _forget, key, worker).atexit = False
         return worker
 
 

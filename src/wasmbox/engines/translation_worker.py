@@ -102,7 +102,7 @@ class TranslationWorker:
         _write_frame(self.requests, (data, sorted(features)))
         self.thread = threading.Thread(target=self._receive, name="wasmbox-translations", daemon=True)
         self.thread.start()
-        atexit.register(self.close)
+        atexit.register(self.detach)
 
     def request(self, kind: str, index: int, interruptible: bool, priority: float, deliver: Delivery) -> bool:
         """Ask for function ``index`` as ``kind`` code; ``deliver`` runs (on the receiving thread)
@@ -157,14 +157,19 @@ class TranslationWorker:
     def close(self) -> None:
         """Stop the worker now: what it was making is no longer wanted (a compilation in progress
         may take seconds; its cache file is written atomically, or not at all)."""
+        self.detach()
+        if self.process.poll() is None:
+            self.process.terminate()
+
+    def detach(self) -> None:
+        """The process is ending: ask nothing more.  The worker finishes the optimised code it was
+        making for the code cache (the next run starts on it) and exits by itself."""
         with self.lock:
             self.alive = False
         try:
             self.requests.close()
         except OSError:
             pass
-        if self.process.poll() is None:
-            self.process.terminate()
 
 
 def serve() -> None:
@@ -201,31 +206,40 @@ def serve() -> None:
 
     threading.Thread(target=read_requests, daemon=True).start()
     # Work for idle moments (nothing asked for half a second): later runs' start-up.
-    idle_work = [_build_validator] if available_native() else []
+    idle_work: list[Callable[[], object]] = [_build_validator] if available_native() else []
+    # Code for the code cache, made when idle and, if the program ends first, after it has.
+    cache_work: list[Callable[[], object]] = []
     while True:
         with ready:
             if not pending and not finished:
-                ready.wait(timeout=0.5 if idle_work else None)
+                ready.wait(timeout=0.5 if idle_work or cache_work else None)
             if pending:
                 key = max(pending, key=pending.__getitem__)
                 del pending[key]
                 done.add(key)
-            elif finished:
+            elif finished and not cache_work:
                 return
-            elif idle_work:
+            elif idle_work or cache_work:
                 key = None
             else:
                 continue
         if key is None:
-            idle_work.pop()()
+            try:
+                (cache_work or idle_work).pop()()
+            except Exception:  # noqa: BLE001, S112 - only a later run's speed depends on it
+                pass
             continue
         kind, index, interruptible = key
         reply: tuple[Any, ...]
         try:
             if kind == "module":  # a small module's whole machine code (see native.WholeModuleTier)
-                from .native.engine import module_object
+                from .native.engine import QUICK, module_object
 
-                reply = (*key, module_object(module, interruptible), None)
+                # Quick code now, so the program reaches machine code soon; fully optimised code
+                # for the code cache when idle (or after the program ended), so the next run starts
+                # on it.
+                reply = (*key, module_object(module, interruptible, QUICK), QUICK)
+                cache_work.append(functools.partial(module_object, module, interruptible))
             elif kind == "native" or kind.startswith("osr:"):
                 from .native.engine import function_object, osr_object, stubs_object
 
@@ -245,7 +259,11 @@ def serve() -> None:
                 reply = (*key, code, (head_lines, line_starts))
         except Exception:  # noqa: BLE001 - the main process keeps the function on the baseline tier
             reply = (*key, None, None)
-        _write_frame(replies, reply)
+        try:
+            _write_frame(replies, reply)
+        except OSError:  # the program has ended: only the code cache's work is left
+            with ready:
+                finished = True
 
 
 def available_native() -> bool:

@@ -78,7 +78,7 @@ class NativeEngine:
                 if metered and unwieldy(module):
                     reason = "a function too unwieldy to compile, under fuel: the portable engine meters it"
                 else:
-                    code = compiled_code(module, interruptible, metered=metered)
+                    code = compiled_code(module, interruptible, variant=FUEL if metered else "")
             except NotLowered as error:
                 reason = str(error)
         if reason is not None or code is None:
@@ -106,17 +106,22 @@ class NativeEngine:
 # Machine code depends only on the module (and whether it polls the stop flag): every
 # instance reaches its own state through its context record, so instances of one module
 # share one compilation.  Keyed by the module's bytes.
-_compiled: dict[tuple[bytes, bool, bool], tuple[dict[int, int], dict[int, int]]] = {}
+_compiled: dict[tuple[bytes, str], tuple[dict[int, int], dict[int, int]]] = {}
 # The object code behind each (kept for Module.serialize), and object code handed over by another
 # process (Module.deserialize), linked when the module is first run.
-_objects: dict[tuple[bytes, bool, bool], bytes] = {}
-_adopted: dict[tuple[bytes, bool, bool], bytes] = {}
+_objects: dict[tuple[bytes, str], bytes] = {}
+_adopted: dict[tuple[bytes, str], bytes] = {}
 _compiling = threading.Lock()
 
 
-def module_key(module: Module, interruptible: bool, metered: bool = False) -> tuple[bytes, bool, bool]:
-    """What a module's machine code depends on: its content, and which checks are compiled in."""
-    return module.digest(), interruptible, metered
+# Variants of a module's whole-module code, as letters of its names: fuel metering compiled in, and
+# "quick" code (light optimisation, fast code generation: a cold start's first machine code).
+FUEL, QUICK = "f", "q"
+
+
+def module_key(module: Module, interruptible: bool, variant: str = "") -> tuple[bytes, str]:
+    """What a module's machine code depends on: its content, the checks compiled in, how it was made."""
+    return module.digest(), ("i" if interruptible else "") + variant
 
 
 def lazy_prefix(module: Module, interruptible: bool) -> str:
@@ -215,7 +220,7 @@ def stubs_object(module: Module, interruptible: bool) -> bytes:
     return jit().fast_object(stubs.ir)
 
 
-_lazy: dict[tuple[bytes, bool, bool], LazyCode] = {}
+_lazy: dict[tuple[bytes, str], LazyCode] = {}
 
 
 def lazy_code(module: Module, interruptible: bool, stubs: bytes | None = None) -> LazyCode:
@@ -334,7 +339,7 @@ class WholeModuleTier:
 
     def cached(self, index: int) -> bool:
         """Whether this process has the module's machine code (another instance made it)."""
-        return is_compiled(self.module, self.interruptible)
+        return is_compiled(self.module, self.interruptible) or is_compiled(self.module, self.interruptible, QUICK)
 
     def on_disk(self) -> bool:
         """Whether an earlier run left the module's machine code in the code cache."""
@@ -342,14 +347,17 @@ class WholeModuleTier:
 
         return (jit().cache / f"{eager_prefix(self.module, self.interruptible)}.o").exists()
 
-    def load(self, data: bytes | None = None) -> Any:
-        """The instance's native side, made once (``data``: the module's object code, if the worker
-        made it; else from the cache or compiled here)."""
+    def load(self, data: bytes | None = None, variant: str = "") -> Any:
+        """The instance's native side, made once (``data``: the module's object code of ``variant``,
+        if the worker made it; else from the cache or compiled here)."""
         from .host import NativeInstance, mark_mirrors_stale
 
         with self.lock:
             if self._instance is None:
-                code = compiled_code(self.module, self.interruptible, data)
+                if not data and not variant and not is_compiled(self.module, self.interruptible):
+                    if is_compiled(self.module, self.interruptible, QUICK):
+                        variant = QUICK  # another instance made the quick code: use it too
+                code = compiled_code(self.module, self.interruptible, data, variant)
                 self._instance = NativeInstance(self.module, self.namespace, code, private_globals=True)
                 mark_mirrors_stale()  # table entries of these functions may now call them directly
             return self._instance
@@ -379,14 +387,14 @@ class WholeModuleTier:
         return instance.osr_code(index, address, local_types + stack)  # type: ignore[no-any-return]
 
 
-def eager_prefix(module: Module, interruptible: bool, metered: bool = False) -> str:
+def eager_prefix(module: Module, interruptible: bool, variant: str = "") -> str:
     """The names of a module's whole-module compilation: from its content, so cached object code and
     code made by another process match them."""
-    key = module_key(module, interruptible, metered)
-    return f"w{key[0].hex()[:24]}{'i' if interruptible else ''}{'f' if metered else ''}"
+    digest, flags = module_key(module, interruptible, variant)
+    return f"w{digest.hex()[:24]}{flags}"
 
 
-def module_object(module: Module, interruptible: bool, metered: bool = False) -> bytes:
+def module_object(module: Module, interruptible: bool, variant: str = "") -> bytes:
     """Object code of the whole module at full optimisation, from the code cache when a run made it
     before (then nothing is lowered: loading it costs what reading the file costs).  Any process can
     make it: the translation worker does, for tiered modules.  Raises NotLowered."""
@@ -394,25 +402,27 @@ def module_object(module: Module, interruptible: bool, metered: bool = False) ->
     from .lower import ModuleLowering
 
     compiler = jit()
-    prefix = eager_prefix(module, interruptible, metered)
+    prefix = eager_prefix(module, interruptible, variant)
     data = compiler.cached_object(prefix)
     if data is None:
-        lowering = ModuleLowering(module, prefix, compiler.triple, interruptible, metered=metered)
+        lowering = ModuleLowering(module, prefix, compiler.triple, interruptible, metered=FUEL in variant)
         lowering.lower()
+        if QUICK in variant:
+            return compiler.fast_object(lowering.ir)
         data = compiler.optimized_object(lowering.ir)
-        if not metered:
+        if not variant:
             translation_cache.mark_native(module, interruptible)
     return data
 
 
 def compiled_code(
-    module: Module, interruptible: bool, data: bytes | None = None, metered: bool = False
+    module: Module, interruptible: bool, data: bytes | None = None, variant: str = ""
 ) -> tuple[dict[int, int], dict[int, int]]:
     """(entry trampoline, function) addresses by function index, compiling on first sight (``data``:
     the module's object code, when another process made it)."""
     from .jit import jit
 
-    key = module_key(module, interruptible, metered)
+    key = module_key(module, interruptible, variant)
     with _compiling:
         found = _compiled.get(key)
         if found is not None:
@@ -423,8 +433,8 @@ def compiled_code(
             if data is not None and fingerprint is not None and fingerprint != machine_fingerprint():
                 data = None  # made for another CPU or LLVM: never run it
         if data is None:
-            data = module_object(module, interruptible, metered)
-        prefix = eager_prefix(module, interruptible, metered)
+            data = module_object(module, interruptible, variant)
+        prefix = eager_prefix(module, interruptible, variant)
         first = module.num_imported_funcs()
         indices = range(first, first + len(module.funcs))
         names = [f"{prefix}_{kind}{index}" for index in indices for kind in ("entry", "f")]
@@ -438,9 +448,9 @@ def compiled_code(
         return result
 
 
-def is_compiled(module: Module, interruptible: bool) -> bool:
+def is_compiled(module: Module, interruptible: bool, variant: str = "") -> bool:
     """Whether this process has the module's whole-module machine code already (or was handed it)."""
-    key = module_key(module, interruptible)
+    key = module_key(module, interruptible, variant)
     return key in _compiled or key in _adopted
 
 
@@ -467,4 +477,4 @@ def adopt_checked(module: Module, interruptible: bool, data: bytes, fingerprint:
         _adopted_fingerprints[key] = fingerprint
 
 
-_adopted_fingerprints: dict[tuple[bytes, bool, bool], str] = {}
+_adopted_fingerprints: dict[tuple[bytes, str], str] = {}
