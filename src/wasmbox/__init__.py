@@ -1,5 +1,9 @@
 """wasmbox: a WebAssembly toolkit written in Python.
 
+The embedding API (``api``; modelled on wasmtime-py's core API): ``Store``, ``Module``, ``Instance``,
+``Linker``, ``Func`` (with ``Caller`` and ``call_async``), ``Memory``, ``Table``, ``Global``, ``Tag``,
+the types, and the errors.
+
 The toolchain API: parse or decode a module, validate it, encode or print it.
 
 >>> import wasmbox
@@ -21,22 +25,56 @@ True
 
 from __future__ import annotations
 
-from .api import ENGINES, Func, Global, Instance, Linker, Memory, Module, Store, Table, func
+from .api import (
+    ENGINES,
+    Caller,
+    ExportType,
+    Func,
+    Global,
+    ImportType,
+    Instance,
+    Linker,
+    Memory,
+    Module,
+    Store,
+    Table,
+    Tag,
+    TagType,
+    func,
+)
 from .binary.decode import decode_module as decode
 from .binary.encode import encode_module as encode
 from .errors import (
     ConcurrentUseError,
+    DuplicateDefinitionError,
     Exhaustion,
+    IncompatibleImportError,
     LinkError,
     MalformedError,
     OutOfBoundsError,
     SerializationError,
     Trap,
+    UnknownImportError,
     ValidationError,
     WasiExit,
     WasmError,
+    WasmException,
 )
-from .ir.types import F32, F64, I32, I64, V128, FuncType, GlobalType, ValType
+from .ir.types import (
+    EXTERNREF,
+    F32,
+    F64,
+    FUNCREF,
+    I32,
+    I64,
+    V128,
+    FuncType,
+    GlobalType,
+    Limits,
+    MemoryType,
+    TableType,
+    ValType,
+)
 from .load import load_module, load_module_file
 from .text.parser import parse_module_text as parse_wat
 from .text.printer import print_module as print_wat
@@ -44,32 +82,46 @@ from .validate import validate_module as validate
 
 __all__ = [
     "ENGINES",
+    "EXTERNREF",
     "F32",
     "F64",
+    "FUNCREF",
     "I32",
     "I64",
     "V128",
+    "Caller",
     "ConcurrentUseError",
+    "DuplicateDefinitionError",
     "Exhaustion",
+    "ExportType",
     "Func",
     "FuncType",
     "Global",
     "GlobalType",
+    "ImportType",
+    "IncompatibleImportError",
     "Instance",
+    "Limits",
     "LinkError",
     "Linker",
     "MalformedError",
     "Memory",
+    "MemoryType",
     "Module",
     "OutOfBoundsError",
     "SerializationError",
     "Store",
     "Table",
+    "TableType",
+    "Tag",
+    "TagType",
     "Trap",
+    "UnknownImportError",
     "ValType",
     "ValidationError",
     "WasiExit",
     "WasmError",
+    "WasmException",
     "func",
     "decode",
     "encode",

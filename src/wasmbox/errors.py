@@ -199,6 +199,7 @@ class Trap(WasmError):
 
     @property
     def backtrace(self) -> list[str]:
+        """The names of the wasm functions that were running, innermost first."""
         return [frame.name for frame in self.frames]
 
     def __str__(self) -> str:

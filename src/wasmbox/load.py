@@ -38,6 +38,7 @@ def load_module(source: bytes | str, name: str | None = None, lazy: bool = False
 
 
 def load_module_file(path: str | Path) -> Module:
+    """``load_module`` of a file's bytes, errors naming the file (not validated)."""
     return load_module(Path(path).read_bytes(), str(path))
 
 

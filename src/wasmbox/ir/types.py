@@ -24,10 +24,12 @@ class ValType(enum.Enum):
 
     @property
     def text(self) -> str:
+        """The name in the text format (``i32``, ``funcref``, ...)."""
         return self.name.lower()
 
     @property
     def is_reference(self) -> bool:
+        """Whether values of this type are references (``funcref``, ``externref``, ``exnref``)."""
         return self in (ValType.FUNCREF, ValType.EXTERNREF, ValType.EXNREF)
 
     @property
@@ -63,6 +65,8 @@ class ExternKind(enum.IntEnum):
 
 @dataclass(frozen=True)
 class FuncType:
+    """A function's signature: the types of its parameters and of its results."""
+
     params: tuple[ValType, ...] = ()
     results: tuple[ValType, ...] = ()
 
@@ -74,6 +78,9 @@ class FuncType:
 
 @dataclass(frozen=True)
 class Limits:
+    """The size of a memory (in 64 KiB pages) or a table (in elements): at least ``min``, at most
+    ``max`` (None: no maximum)."""
+
     min: int
     max: int | None = None
 
@@ -83,17 +90,23 @@ class Limits:
 
 @dataclass(frozen=True)
 class TableType:
+    """A table: the reference type of its elements and its limits."""
+
     element: ValType
     limits: Limits
 
 
 @dataclass(frozen=True)
 class MemoryType:
+    """A linear memory: its limits in 64 KiB pages."""
+
     limits: Limits
 
 
 @dataclass(frozen=True)
 class GlobalType:
+    """A global: its value type and whether it may be set (``mutable``)."""
+
     valtype: ValType
     mutable: bool = False
 

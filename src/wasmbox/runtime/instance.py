@@ -1,9 +1,11 @@
 """Module instances and instantiation (spec section "Instantiation").
 
-``instantiate`` matches imports by type (``LinkError`` otherwise), allocates
-globals, tables and memories, has the engine compile the functions, applies
-active element and data segments in order (a failing one traps, leaving the
-earlier ones applied, as in Wasm 2.0) and runs the start function.
+``instantiate`` matches imports by type (``UnknownImportError`` or
+``IncompatibleImportError``, both ``LinkError``s naming the import and its
+expected and found types), allocates globals, tables and memories, has the
+engine compile the functions, applies active element and data segments in
+order (a failing one traps, leaving the earlier ones applied, as in Wasm 2.0)
+and runs the start function.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Any, Protocol
 
 from .. import numeric
 from ..binary.decode import function_instruction_offsets
-from ..errors import Exhaustion, LinkError, Trap, TrapFrame
-from ..ir.module import Expr, Module, SegmentMode
+from ..errors import Exhaustion, IncompatibleImportError, Trap, TrapFrame, UnknownImportError
+from ..ir.module import Expr, Import, Module, SegmentMode
 from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
@@ -54,6 +56,38 @@ class ModuleInstance:
     exports: dict[str, Extern] = field(default_factory=dict)
 
 
+class CallerAwareFunction(FunctionInstance):
+    """A host function that is given the instance calling it (wasmtime's ``Caller``).
+
+    Engines call a host function as a plain callable, ``code(*args)``, with no word of who calls, so
+    the calling instance is bound ahead of time: ``instantiate`` gives every instance that imports a
+    caller-aware function its own ``FunctionInstance``, whose ``code`` is ``bind(instance)``, before
+    the instance's functions are compiled against their imports.  The function as defined, before
+    any instance imports it (called from Python, say), runs ``bind(None)``.
+
+    What the calling instance is, precisely: the instance that imported the function.  A specialised
+    copy stays caller-aware, so an instance importing it from another's exports gets its own copy
+    bound to itself; only a call through a table from a different instance (``call_indirect`` on an
+    element another instance stored) reports the instance that imported it, not the one calling.
+    """
+
+    __slots__ = ("bind",)
+
+    def __init__(
+        self,
+        func_type: FuncType,
+        bind: Callable[[ModuleInstance | None], Callable[..., Any]],
+        name: str | None = None,
+        caller: ModuleInstance | None = None,
+    ) -> None:
+        super().__init__(func_type, bind(caller), name=name, host=True)
+        self.bind = bind
+
+    def for_caller(self, caller: ModuleInstance) -> CallerAwareFunction:
+        """This function as ``caller`` imports it."""
+        return CallerAwareFunction(self.type, self.bind, self.name, caller)
+
+
 def _limits_match(actual: Limits, expected: Limits) -> bool:
     """Import subtyping of limits: at least as large, at most as permissive."""
     if actual.min < expected.min:
@@ -63,35 +97,73 @@ def _limits_match(actual: Limits, expected: Limits) -> bool:
     return actual.max is not None and actual.max <= expected.max
 
 
-def check_import(kind: ExternKind, expected: object, provided: Extern, types: list[FuncType]) -> None:
-    mismatch = LinkError("incompatible import type")
-    if kind == ExternKind.FUNC:
-        assert isinstance(expected, int)
-        if not isinstance(provided, FunctionInstance) or provided.type != types[expected]:
-            raise mismatch
-    elif kind == ExternKind.TABLE:
-        assert isinstance(expected, TableType)
-        if not isinstance(provided, TableInstance) or provided.type.element is not expected.element:
-            raise mismatch
-        current = Limits(len(provided.elements), provided.type.limits.max)
-        if not _limits_match(current, expected.limits):
-            raise mismatch
-    elif kind == ExternKind.MEMORY:
-        assert isinstance(expected, MemoryType)
-        if not isinstance(provided, MemoryInstance):
-            raise mismatch
-        if not _limits_match(Limits(provided.pages, provided.type.limits.max), expected.limits):
-            raise mismatch
-    elif kind == ExternKind.TAG:
-        assert isinstance(expected, int)
-        if not isinstance(provided, TagInstance) or provided.type != types[expected]:
-            raise mismatch
-    elif kind == ExternKind.GLOBAL:
-        assert isinstance(expected, GlobalType)
-        if not isinstance(provided, GlobalInstance) or provided.type != expected:
-            raise mismatch
-    else:
-        raise LinkError(f"imports of kind {kind.text} are not supported by this runtime yet")
+ExternType = FuncType | TableType | MemoryType | GlobalType
+
+
+def func_type_text(func_type: FuncType) -> str:
+    """``(i32, i64) -> f32``: a function type as link errors and reprs show it."""
+    params = ", ".join(t.text for t in func_type.params)
+    results = func_type.results
+    shown = results[0].text if len(results) == 1 else "(" + ", ".join(t.text for t in results) + ")"
+    return f"({params}) -> {shown}"
+
+
+def extern_type_text(kind: ExternKind, extern_type: ExternType) -> str:
+    """An import's or extern's type in words: ``func (i32) -> i32``, ``memory (min 1, max none)``,
+    ``table funcref (min 2, max 10)``, ``global (mut i64)``, ``tag (i32) -> ()``."""
+    if isinstance(extern_type, FuncType):
+        return f"{'tag' if kind == ExternKind.TAG else 'func'} {func_type_text(extern_type)}"
+    if isinstance(extern_type, TableType):
+        return f"table {extern_type.element.text} {_limits_text(extern_type.limits)}"
+    if isinstance(extern_type, MemoryType):
+        return f"memory {_limits_text(extern_type.limits)}"
+    value = extern_type.valtype.text
+    return f"global (mut {value})" if extern_type.mutable else f"global {value}"
+
+
+def _limits_text(limits: Limits) -> str:
+    return f"(min {limits.min}, max {'none' if limits.max is None else limits.max})"
+
+
+def current_type(extern: Extern) -> tuple[ExternKind, ExternType]:
+    """What an extern is now, as import matching sees it: a table's or memory's current size is its
+    minimum (spec section "Import Subtyping" matches the instance, not its declaration)."""
+    if isinstance(extern, FunctionInstance):
+        return ExternKind.FUNC, extern.type
+    if isinstance(extern, TableInstance):
+        return ExternKind.TABLE, TableType(extern.type.element, Limits(len(extern.elements), extern.type.limits.max))
+    if isinstance(extern, MemoryInstance):
+        return ExternKind.MEMORY, MemoryType(Limits(extern.pages, extern.type.limits.max))
+    if isinstance(extern, TagInstance):
+        return ExternKind.TAG, extern.type
+    return ExternKind.GLOBAL, extern.type
+
+
+def expected_type(imp: Import, types: list[FuncType]) -> ExternType:
+    """The type an import asks for (functions and tags name theirs by index)."""
+    return types[imp.desc] if isinstance(imp.desc, int) else imp.desc
+
+
+def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
+    """Raise ``IncompatibleImportError`` unless ``provided`` matches ``imp`` (spec section "Import
+    Subtyping": the same kind; functions, tags and globals of the same type; tables and memories at
+    least as large, with a maximum no larger)."""
+    expected = expected_type(imp, types)
+    kind, found = current_type(provided)
+    if kind == imp.kind:
+        if isinstance(expected, TableType):
+            assert isinstance(found, TableType)
+            matches = found.element is expected.element and _limits_match(found.limits, expected.limits)
+        elif isinstance(expected, MemoryType):
+            assert isinstance(found, MemoryType)
+            matches = _limits_match(found.limits, expected.limits)
+        else:
+            matches = found == expected
+        if matches:
+            return
+    raise IncompatibleImportError(
+        imp.module, imp.name, extern_type_text(imp.kind, expected), extern_type_text(kind, found)
+    )
 
 
 def evaluate_const(expr: Expr, globals_: list[GlobalInstance], funcs: list[FunctionInstance]) -> object:
@@ -127,6 +199,7 @@ def instantiate(
 ) -> ModuleInstance:
     """Instantiate a validated module; ``imports`` maps (module, name) to externs.
 
+    A ``CallerAwareFunction`` among the imports is specialised for this instance (see that class).
     ``before_start`` sees the instance once its exports exist and its segments
     are in place, before the start function runs: host modules that need the
     guest's memory (WASI) bind it there.
@@ -137,8 +210,12 @@ def instantiate(
     for imp in module.imports:
         provided = imports.get((imp.module, imp.name))
         if provided is None:
-            raise LinkError(f"unknown import {imp.module}.{imp.name}")
-        check_import(imp.kind, imp.desc, provided, module.types)
+            expected = extern_type_text(imp.kind, expected_type(imp, module.types))
+            raise UnknownImportError(imp.module, imp.name, expected)
+        check_import(imp, provided, module.types)
+        if isinstance(provided, CallerAwareFunction):
+            # Its own copy, bound to this instance, before the engine compiles calls to it.
+            provided = provided.for_caller(instance)
         if imp.kind == ExternKind.FUNC:
             instance.funcs.append(provided)  # type: ignore[arg-type]
         elif imp.kind == ExternKind.TABLE:

@@ -100,6 +100,7 @@ class _Names:
 
 
 def print_module(module: Module) -> str:
+    """The module in the text format, as ``wasm2wat`` writes it (it reads back to the same binary)."""
     return _Printer(module).module()
 
 

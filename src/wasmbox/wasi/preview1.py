@@ -119,9 +119,13 @@ class WasiConfig:
 
     ``preopens`` maps guest names to host directories (a path or a
     ``Preopen``); nothing outside them is reachable.  ``stdin`` may be bytes
-    or a binary stream; ``None`` for any stdio stream inherits the host
-    process's own file descriptor.  ``sockets`` are listening sockets the
-    guest may ``sock_accept`` on; they follow the preopened directories.
+    or a binary stream (with ``read``); ``stdout`` and ``stderr`` binary
+    streams (with ``write``), such as ``io.BytesIO()`` or ``sys.stdout.buffer``;
+    ``None`` for any stdio stream inherits the host process's own file
+    descriptor.  Anything else (a text stream, a path) is a ``TypeError`` here,
+    when the configuration is made, not at the guest's first write.
+    ``sockets`` are listening sockets the guest may ``sock_accept`` on; they
+    follow the preopened directories.
     """
 
     argv: Sequence[str] = ("main",)
@@ -131,6 +135,36 @@ class WasiConfig:
     stdout: BinaryIO | None = None
     stderr: BinaryIO | None = None
     sockets: Sequence[socket.socket] = ()
+
+    def __post_init__(self) -> None:
+        _check_stdio("stdin", self.stdin, "read")
+        _check_stdio("stdout", self.stdout, "write")
+        _check_stdio("stderr", self.stderr, "write")
+
+
+def _check_stdio(name: str, stream: object, method: str) -> None:
+    """A stdio stream of a ``WasiConfig``: None, a binary stream with ``method``, or (stdin) bytes.
+    WASI moves bytes, so a text stream or a path is a mistake to name now, with its remedy."""
+    if stream is None or (method == "read" and isinstance(stream, bytes | bytearray)):
+        return
+    mode = "rb" if method == "read" else "wb"
+    if isinstance(stream, bytes | bytearray):
+        raise TypeError(f"WasiConfig {name} must be a binary stream or None, not bytes: capture it with io.BytesIO()")
+    if isinstance(stream, str | os.PathLike):
+        raise TypeError(
+            f"WasiConfig {name} must be a binary stream or None, not a path: "
+            f"to use a file, open it in binary mode (open(path, {mode!r}))"
+        )
+    file_mode = getattr(stream, "mode", None)  # "w", "r+": a text file of another class
+    if isinstance(stream, io.TextIOBase) or (isinstance(file_mode, str) and "b" not in file_mode):
+        raise TypeError(
+            f"WasiConfig {name} must be a binary stream, not a text stream ({type(stream).__name__}): "
+            f"use a binary stream such as io.BytesIO(), sys.{name}.buffer, or a file opened with {mode!r}"
+        )
+    if not callable(getattr(stream, method, None)):
+        raise TypeError(
+            f"WasiConfig {name} must be a binary stream with a {method}() method, got {type(stream).__name__}"
+        )
 
 
 def _stdio(host_fd: int, stream: BinaryIO | bytes | None) -> Descriptor:
