@@ -156,13 +156,18 @@ def validate_declarations(module: Module) -> Context:
     if len(c.memories) > 1:
         raise ValidationError("multiple memories")
 
+    # Wasm 2.0 constant expressions read imported globals only; 3.0 also the defined globals before
+    # the one being initialised (and, in segments, all of them).
+    extended = ins.EXTENDED_CONST in module.features
     for index, glob in enumerate(module.globals):
-        _check_const_expr(c, glob.init, glob.type.valtype, f"global {c.num_imported_globals + index}")
+        visible = c.num_imported_globals + (index if extended else 0)
+        _check_const_expr(c, glob.init, glob.type.valtype, f"global {c.num_imported_globals + index}", visible)
+    visible = len(c.globals) if extended else c.num_imported_globals
 
     for index, seg in enumerate(module.elements):
         where = f"elem segment {index}"
         for expr in seg.init:
-            _check_const_expr(c, expr, seg.type, where)
+            _check_const_expr(c, expr, seg.type, where, visible)
         if seg.mode is SegmentMode.ACTIVE:
             if seg.table >= len(c.tables):
                 raise ValidationError(f"unknown table {seg.table}")
@@ -171,14 +176,14 @@ def validate_declarations(module: Module) -> Context:
                     f"type mismatch: {where} of {seg.type.text} in table of {c.tables[seg.table].element.text}"
                 )
             assert seg.offset is not None
-            _check_const_expr(c, seg.offset, I32, where)
+            _check_const_expr(c, seg.offset, I32, where, visible)
 
     for index, data in enumerate(module.datas):
         if data.mode is SegmentMode.ACTIVE:
             if data.memory >= len(c.memories):
                 raise ValidationError(f"unknown memory {data.memory}")
             assert data.offset is not None
-            _check_const_expr(c, data.offset, I32, f"data segment {index}")
+            _check_const_expr(c, data.offset, I32, f"data segment {index}", visible)
 
     if module.start is not None:
         if module.start >= len(c.funcs):
@@ -289,14 +294,17 @@ def _check_limits(limits: Limits, bound: int, kind: str) -> None:
         raise ValidationError("size minimum must not be greater than maximum")
 
 
-def _check_const_expr(c: Context, expr: Expr, expected: ValType, where: str) -> None:
+def _check_const_expr(c: Context, expr: Expr, expected: ValType, where: str, visible_globals: int) -> None:
+    """A constant expression: constant instructions only, reading immutable globals among the first
+    ``visible_globals``, leaving one value of the ``expected`` type."""
     global_get = _OP["global.get"]
+    allowed = ins.constant_ops(c.module.features)
     for instr in expr[:-1]:
-        if instr.op not in ins.CONSTANT_OPS:
+        if instr.op not in allowed:
             raise ValidationError(f"constant expression required ({where}: {instr!r})")
         if instr.op is global_get:
             index = instr.imm[0]
-            if index >= c.num_imported_globals:
+            if index >= visible_globals:
                 raise ValidationError(f"unknown global {index}")
             if c.globals[index].mutable:
                 raise ValidationError(f"constant expression required ({where}: mutable global {index})")

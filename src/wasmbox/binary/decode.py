@@ -431,7 +431,7 @@ class EncodedBody:
 class _Decoder:
     def __init__(self, data: bytes, features: frozenset[str], lazy: bool = False) -> None:
         self.r = Reader(data, features=features)
-        self.m = Module()
+        self.m = Module(features=features)
         self.uses_data_instructions = False
         self.lazy = lazy
 

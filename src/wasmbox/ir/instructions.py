@@ -641,8 +641,16 @@ for _line in _SIMD.strip().splitlines():
 # Feature sets.  Every opcode names its feature above; a decoder or parser
 # given a feature set knows only the opcodes (and types, sections) in it.
 WASM_2_0 = frozenset(("mvp", "sign-extension", "nontrapping-float-to-int", "bulk-memory", "reference-types", "simd"))
+# Wasm 3.0 features, each named as its proposal was; ALL_FEATURES holds those implemented.
 EXCEPTIONS = "exceptions"
-ALL_FEATURES = WASM_2_0 | {EXCEPTIONS}
+EXTENDED_CONST = "extended-const"  # i32/i64 add, sub, mul and global.get of defined globals in constant exprs
+TAIL_CALL = "tail-call"
+MULTI_MEMORY = "multi-memory"
+MEMORY64 = "memory64"
+FUNCTION_REFERENCES = "function-references"
+GC = "gc"
+RELAXED_SIMD = "relaxed-simd"
+ALL_FEATURES = WASM_2_0 | {EXCEPTIONS, EXTENDED_CONST}
 DEFAULT_FEATURES = ALL_FEATURES
 _TABLES: dict[frozenset[str], tuple[list[Opcode | None], dict[int, dict[int, Opcode]], dict[str, Opcode]]] = {}
 
@@ -681,11 +689,21 @@ class Catch:
     TEXT = ("catch", "catch_ref", "catch_all", "catch_all_ref")
 
 
-# Constant instructions allowed in constant expressions (Wasm 2.0).
+# Constant instructions allowed in constant expressions (Wasm 2.0), and those extended constant
+# expressions add (Wasm 3.0).
 CONSTANT_OPS = frozenset(
     BY_NAME[n]
     for n in ("i32.const", "i64.const", "f32.const", "f64.const", "v128.const", "ref.null", "ref.func", "global.get")
 )
+EXTENDED_CONSTANT_OPS = CONSTANT_OPS | frozenset(
+    BY_NAME[n] for n in ("i32.add", "i32.sub", "i32.mul", "i64.add", "i64.sub", "i64.mul")
+)
+
+
+def constant_ops(features: frozenset[str]) -> frozenset[Opcode]:
+    """The instructions a constant expression may use under ``features``."""
+    return EXTENDED_CONSTANT_OPS if EXTENDED_CONST in features else CONSTANT_OPS
+
 
 # Text-format names that differ from the binary table's (select_t prints as select).
 TEXT_NAME = {OP_SELECT_T: "select"}

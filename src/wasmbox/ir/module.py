@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .instructions import Instruction
+from .instructions import DEFAULT_FEATURES, Instruction
 from .types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValType
 
 Expr = list[Instruction]
@@ -213,6 +213,8 @@ class Module:
     data_count: int | None = None
     customs: list[CustomSection] = field(default_factory=list)
     names: Names = field(default_factory=Names)
+    # The features the module was read with: the validator accepts what they allow (Wasm 2.0 or 3.0).
+    features: frozenset[str] = field(default=DEFAULT_FEATURES, compare=False, repr=False)
     # Where the module came from, for messages and byte offsets (not part of its meaning).
     source_name: str | None = field(default=None, compare=False, repr=False)
     binary: bytes | None = field(default=None, compare=False, repr=False)

@@ -11,6 +11,7 @@ and runs the start function.
 from __future__ import annotations
 
 import bisect
+import operator
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 from .. import numeric
 from ..binary.decode import function_instruction_offsets
 from ..errors import Exhaustion, IncompatibleImportError, Trap, TrapFrame, UnknownImportError
+from ..ir.instructions import Instruction
 from ..ir.module import Expr, Import, Module, SegmentMode
 from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
 from .memory import MemoryInstance
@@ -167,8 +169,34 @@ def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
 
 
 def evaluate_const(expr: Expr, globals_: list[GlobalInstance], funcs: list[FunctionInstance]) -> object:
-    """Evaluate a constant expression (Wasm 2.0: a single constant instruction)."""
-    instr = expr[0]
+    """Evaluate a validated constant expression: usually one constant instruction; with extended
+    constant expressions (Wasm 3.0) a short stack program of constants, global reads and i32/i64
+    add, sub and mul, which wrap as in code."""
+    if len(expr) == 2:  # the common case: one instruction and end
+        return _constant(expr[0], globals_, funcs)
+    stack: list[Any] = []
+    for instr in expr[:-1]:
+        arithmetic = _CONST_ARITHMETIC.get(instr.op.name)
+        if arithmetic is None:
+            stack.append(_constant(instr, globals_, funcs))
+        else:
+            operation, mask = arithmetic
+            right = stack.pop()
+            stack.append(operation(stack.pop(), right) & mask)
+    return stack[-1]
+
+
+_CONST_ARITHMETIC: dict[str, tuple[Callable[[int, int], int], int]] = {
+    "i32.add": (operator.add, numeric.MASK32),
+    "i32.sub": (operator.sub, numeric.MASK32),
+    "i32.mul": (operator.mul, numeric.MASK32),
+    "i64.add": (operator.add, numeric.MASK64),
+    "i64.sub": (operator.sub, numeric.MASK64),
+    "i64.mul": (operator.mul, numeric.MASK64),
+}
+
+
+def _constant(instr: Instruction, globals_: list[GlobalInstance], funcs: list[FunctionInstance]) -> object:
     name = instr.op.name
     if name == "i32.const":
         return instr.imm[0] & numeric.MASK32

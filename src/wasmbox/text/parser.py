@@ -234,7 +234,7 @@ class ModuleParser:
         self.source = source
         self.features = features
         self.opcodes = ins.opcode_tables(features)[2]
-        self.module = Module()
+        self.module = Module(features=features)
         if module_id is not None:
             self.module.names.module = module_id.text[1:]
         self.type_ids: dict[str, int] = {}
