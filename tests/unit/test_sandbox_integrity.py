@@ -363,7 +363,10 @@ def test_sigint_never_makes_a_native_call_return_a_wrong_value() -> None:
     and the call went on with garbage (19 of 40 calls returned wrong sums)."""
     script = textwrap.dedent(
         """
-        import sys
+        import signal, sys
+        # A process started in the background by a shell without job control inherits SIGINT ignored,
+        # and Python then never raises KeyboardInterrupt: make the child's handling the default.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         from wasmbox import Func, FuncType, I32, Instance, Module, Store
         store = Store("native")
         module = Module('''(module (import "h" "inc" (func $inc (param i32) (result i32)))
