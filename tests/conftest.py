@@ -32,3 +32,25 @@ def exception_scripts() -> list[Path]:
     of Wasm 3.0 (its try_table.wast also needs tail calls and GC types)."""
     own = [ROOT / "tests" / "spec" / "wast" / "exceptions.wast"]
     return own + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")]
+
+
+# core-3.0 scripts that need only the Wasm 3.0 features wasmbox implements (exception handling has its
+# own list above), by feature; each engine runs them all.
+WASM3_SCRIPTS = {
+    "extended-const": ("data",),
+    "relaxed-simd": (
+        "i16x8_relaxed_q15mulr_s",
+        "i32x4_relaxed_trunc",
+        "i8x16_relaxed_swizzle",
+        "relaxed_dot_product",
+        "relaxed_laneselect",
+        "relaxed_madd_nmadd",
+        "relaxed_min_max",
+    ),
+}
+
+
+def wasm3_scripts() -> list[Path]:
+    """The core-3.0 scripts of WASM3_SCRIPTS (none when the suite is missing: the tests then skip)."""
+    wanted = {stem for stems in WASM3_SCRIPTS.values() for stem in stems}
+    return [p for p in core_wast_files("core-3.0") if p.stem in wanted]

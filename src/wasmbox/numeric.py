@@ -19,7 +19,9 @@ from __future__ import annotations
 import array
 import math
 import struct
+import sys
 from collections.abc import Callable
+from fractions import Fraction
 
 from .errors import Trap
 
@@ -276,6 +278,47 @@ def f32_div(a: float, b: float) -> float:
 
 def f32_sqrt(a: float) -> float:
     return f32_round(f64_sqrt(a))
+
+
+F32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
+
+
+def _round_exact(value: Fraction, precision: int, min_exponent: int, largest: float) -> float:
+    """``value`` (not zero) rounded once, to nearest with ties to even, to a binary float of
+    ``precision`` significand bits whose smallest step is 2**min_exponent (±inf past ``largest``)."""
+    magnitude = abs(value)
+    exponent = magnitude.numerator.bit_length() - magnitude.denominator.bit_length()
+    if Fraction(2) ** exponent > magnitude:  # now 2**exponent <= magnitude < 2**(exponent + 1)
+        exponent -= 1
+    step = max(exponent - precision + 1, min_exponent)
+    steps = round(magnitude / Fraction(2) ** step)  # round() of a Fraction ties to even
+    result = math.inf if steps * Fraction(2) ** step > Fraction(largest) else math.ldexp(float(steps), step)
+    return -result if value < 0 else result
+
+
+def _fused_multiply_add(a: float, b: float, c: float, precision: int, min_exponent: int, largest: float) -> float:
+    """a*b + c with a single rounding (IEEE 754 fusedMultiplyAdd), for relaxed SIMD's madd."""
+    if a != a or b != b or c != c:
+        return _nan_result(a, b, c)
+    if math.isinf(a) or math.isinf(b):
+        r = a * b + c  # inf*0, or inf plus the opposite inf, is NaN; otherwise the infinity
+        return math.nan if r != r else r
+    if math.isinf(c):
+        return c
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:  # an exact zero sum is -0 only when both addends are -0
+        product_negative = (math.copysign(1.0, a) < 0) != (math.copysign(1.0, b) < 0)
+        both_negative_zero = a * b == 0 and product_negative and math.copysign(1.0, c) < 0
+        return -0.0 if both_negative_zero else 0.0
+    return _round_exact(exact, precision, min_exponent, largest)
+
+
+def f32_fma(a: float, b: float, c: float) -> float:
+    return _fused_multiply_add(a, b, c, 24, -149, F32_MAX)
+
+
+def f64_fma(a: float, b: float, c: float) -> float:
+    return _fused_multiply_add(a, b, c, 53, -1074, sys.float_info.max)
 
 
 def _round_integral(rounder: Callable[[float], int]) -> Callable[[float], float]:

@@ -355,6 +355,67 @@ def replace_lane(shape: str) -> Callable[[bytes, int, object], bytes]:
     return replace_int
 
 
+# Relaxed SIMD (Wasm 3.0).  The spec lets each of these instructions return one of a few results (the
+# ones different hardware gives); wasmbox always returns the same one, on every engine:
+# - swizzle, trunc, laneselect, min/max and q15mulr behave as their strict counterparts (out-of-range
+#   swizzle indices give 0, truncation saturates, laneselect is a bitwise select, min/max propagate
+#   NaN and order -0 below +0, q15mulr saturates);
+# - madd/nmadd are fused: a*b + c (nmadd: -a*b + c) rounded once;
+# - the i8x16 dot products treat both operands as signed; the i16 pair sums wrap (only -128*-128
+#   twice, 32768, is out of range), and the i32x4 form adds their pairwise sums and c, wrapping.
+# These are the results of wasmtime's deterministic relaxed SIMD (Config.relaxed_simd_deterministic).
+RELAXED_AS_STRICT = {
+    "i8x16.relaxed_swizzle": "i8x16.swizzle",
+    "i32x4.relaxed_trunc_f32x4_s": "i32x4.trunc_sat_f32x4_s",
+    "i32x4.relaxed_trunc_f32x4_u": "i32x4.trunc_sat_f32x4_u",
+    "i32x4.relaxed_trunc_f64x2_s_zero": "i32x4.trunc_sat_f64x2_s_zero",
+    "i32x4.relaxed_trunc_f64x2_u_zero": "i32x4.trunc_sat_f64x2_u_zero",
+    "i8x16.relaxed_laneselect": "v128.bitselect",
+    "i16x8.relaxed_laneselect": "v128.bitselect",
+    "i32x4.relaxed_laneselect": "v128.bitselect",
+    "i64x2.relaxed_laneselect": "v128.bitselect",
+    "f32x4.relaxed_min": "f32x4.min",
+    "f32x4.relaxed_max": "f32x4.max",
+    "f64x2.relaxed_min": "f64x2.min",
+    "f64x2.relaxed_max": "f64x2.max",
+    "i16x8.relaxed_q15mulr_s": "i16x8.q15mulr_sat_s",
+}
+for _relaxed, _strict in RELAXED_AS_STRICT.items():
+    _register(_relaxed, OPERATIONS[_strict])
+
+
+def _multiply_add(shape: str, negate: bool) -> Callable[[bytes, bytes, bytes], bytes]:
+    unpack, pack = FLOAT_SHAPES[shape]
+    fused = n.f32_fma if shape == "f32x4" else n.f64_fma
+    sign = -1.0 if negate else 1.0
+
+    def multiply_add(a: bytes, b: bytes, c: bytes) -> bytes:
+        return pack([fused(sign * x, y, z) for x, y, z in zip(unpack(a), unpack(b), unpack(c), strict=True)])
+
+    return multiply_add
+
+
+for _shape in FLOAT_SHAPES:
+    _register(f"{_shape}.relaxed_madd", _multiply_add(_shape, False))
+    _register(f"{_shape}.relaxed_nmadd", _multiply_add(_shape, True))
+
+
+def _pair_products(a: bytes, b: bytes) -> list[int]:
+    """Sums of adjacent signed i8 products: the eight exact i16-lane values of the dot product."""
+    x, y = ilanes(a, "i8x16", True), ilanes(b, "i8x16", True)
+    return [x[i] * y[i] + x[i + 1] * y[i + 1] for i in range(0, 16, 2)]
+
+
+def _dot_i8x16_i7x16_add(a: bytes, b: bytes, c: bytes) -> bytes:
+    pairs = [(p + 0x8000 & 0xFFFF) - 0x8000 for p in _pair_products(a, b)]  # wrapped to i16
+    sums = [pairs[i] + pairs[i + 1] for i in range(0, 8, 2)]
+    return ipack([s + t for s, t in zip(sums, ilanes(c, "i32x4", True), strict=True)], "i32x4")
+
+
+_register("i16x8.relaxed_dot_i8x16_i7x16_s", lambda a, b: ipack(_pair_products(a, b), "i16x8"))
+_register("i32x4.relaxed_dot_i8x16_i7x16_add_s", _dot_i8x16_i7x16_add)
+
+
 LANE_OPERATIONS: dict[str, Callable[..., object]] = {}
 for _shape in list(INT_SHAPES) + list(FLOAT_SHAPES):
     LANE_OPERATIONS[f"{_shape}.replace_lane"] = replace_lane(_shape)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite
+from tests.conftest import core_wast_files, exception_scripts, require_testsuite, wasm3_scripts
 
 from wasmbox.ir.instructions import WASM_2_0
 from wasmbox.wast import run_script
@@ -31,3 +31,11 @@ def test_exception_handling_on_the_baseline_interpreter(path: Path) -> None:
     result = run_script(path, "baseline")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed >= 13
+
+
+@pytest.mark.parametrize("path", wasm3_scripts(), ids=lambda p: p.name)
+def test_wasm3_features_on_the_baseline_interpreter(path: Path) -> None:
+    """core-3.0 scripts of the implemented Wasm 3.0 features (extended constant expressions, relaxed SIMD)."""
+    result = run_script(path, "baseline")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed > 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite
+from tests.conftest import core_wast_files, exception_scripts, require_testsuite, wasm3_scripts
 
 from wasmbox.engines.native import available
 from wasmbox.ir.instructions import WASM_2_0
@@ -115,3 +115,11 @@ def test_exception_handling(path: Path, lazy: str, monkeypatch: pytest.MonkeyPat
     result = run_script(path, "native")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed >= 13 and result.engine.fallbacks == []
+
+
+@pytest.mark.parametrize("path", wasm3_scripts(), ids=lambda p: p.name)
+def test_wasm3_features_on_the_native_engine(path: Path) -> None:
+    """core-3.0 scripts of the implemented Wasm 3.0 features (extended constant expressions, relaxed SIMD)."""
+    result = run_script(path, "native")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed > 0

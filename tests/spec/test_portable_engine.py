@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite
+from tests.conftest import core_wast_files, exception_scripts, require_testsuite, wasm3_scripts
 
 from wasmbox.ir.instructions import WASM_2_0
 from wasmbox.wast import run_script
@@ -57,5 +57,13 @@ def test_script_passes_tiered(path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(interp, "TIERED_FUNCTIONS", 0)
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
     result = run_script(path, "interp", WASM_2_0)
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed > 0
+
+
+@pytest.mark.parametrize("path", wasm3_scripts(), ids=lambda p: p.name)
+def test_wasm3_features_on_the_portable_engine(path: Path) -> None:
+    """core-3.0 scripts of the implemented Wasm 3.0 features (extended constant expressions, relaxed SIMD)."""
+    result = run_script(path, "interp")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed > 0

@@ -828,7 +828,7 @@ class FunctionTranslator:
                     for i in range(saved, len(self.lines)):
                         self.lines[i] = "    " + self.lines[i]
             self.dead = True
-        elif op.feature == "simd":
+        elif op.feature in ("simd", "relaxed-simd"):
             self.simd_instruction(name, op, imm)
         elif name == "try_table":
             self.try_table(imm[0], imm[1])

@@ -638,6 +638,34 @@ for _line in _SIMD.strip().splitlines():
     _c, _n, _s = _line.split()
     _define(_n, int(_c, 16), _s, prefix=0xFD, feature="simd")
 
+# Relaxed SIMD (Wasm 3.0): results the spec lets a platform choose; wasmbox's one choice per
+# instruction is in wasmbox.simd.RELAXED.
+_RELAXED_SIMD = """
+100 i8x16.relaxed_swizzle vv>v
+101 i32x4.relaxed_trunc_f32x4_s v>v
+102 i32x4.relaxed_trunc_f32x4_u v>v
+103 i32x4.relaxed_trunc_f64x2_s_zero v>v
+104 i32x4.relaxed_trunc_f64x2_u_zero v>v
+105 f32x4.relaxed_madd vvv>v
+106 f32x4.relaxed_nmadd vvv>v
+107 f64x2.relaxed_madd vvv>v
+108 f64x2.relaxed_nmadd vvv>v
+109 i8x16.relaxed_laneselect vvv>v
+10A i16x8.relaxed_laneselect vvv>v
+10B i32x4.relaxed_laneselect vvv>v
+10C i64x2.relaxed_laneselect vvv>v
+10D f32x4.relaxed_min vv>v
+10E f32x4.relaxed_max vv>v
+10F f64x2.relaxed_min vv>v
+110 f64x2.relaxed_max vv>v
+111 i16x8.relaxed_q15mulr_s vv>v
+112 i16x8.relaxed_dot_i8x16_i7x16_s vv>v
+113 i32x4.relaxed_dot_i8x16_i7x16_add_s vvv>v
+"""
+for _line in _RELAXED_SIMD.strip().splitlines():
+    _c, _n, _s = _line.split()
+    _define(_n, int(_c, 16), _s, prefix=0xFD, feature="relaxed-simd")
+
 # Feature sets.  Every opcode names its feature above; a decoder or parser
 # given a feature set knows only the opcodes (and types, sections) in it.
 WASM_2_0 = frozenset(("mvp", "sign-extension", "nontrapping-float-to-int", "bulk-memory", "reference-types", "simd"))
@@ -650,7 +678,7 @@ MEMORY64 = "memory64"
 FUNCTION_REFERENCES = "function-references"
 GC = "gc"
 RELAXED_SIMD = "relaxed-simd"
-ALL_FEATURES = WASM_2_0 | {EXCEPTIONS, EXTENDED_CONST}
+ALL_FEATURES = WASM_2_0 | {EXCEPTIONS, EXTENDED_CONST, RELAXED_SIMD}
 DEFAULT_FEATURES = ALL_FEATURES
 _TABLES: dict[frozenset[str], tuple[list[Opcode | None], dict[int, dict[int, Opcode]], dict[str, Opcode]]] = {}
 

@@ -765,7 +765,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.memory_fill()
         elif name == "memory.copy":
             self.memory_copy()
-        elif op.feature == "simd":
+        elif op.feature in ("simd", "relaxed-simd"):
             self.simd_instruction(name, imm)
         elif name == "ref.null":
             self.stack.append(ir.Constant(L64, 0))

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from llvmlite import ir
 
+from ...simd import RELAXED_AS_STRICT
+
 if TYPE_CHECKING:
     from .lower import FunctionLowering
 
@@ -400,6 +402,50 @@ def _register() -> None:  # noqa: C901, PLR0912 - the table of SIMD instructions
     SIMD["f64x2.convert_low_i32x4_u"] = _convert("f64x2", False, True)
     SIMD["f32x4.demote_f64x2_zero"] = _demote
     SIMD["f64x2.promote_low_f32x4"] = _promote
+    _register_relaxed()
+
+
+def _register_relaxed() -> None:
+    """Relaxed SIMD with the results wasmbox.simd documents (the same on every engine): most as their
+    strict counterparts, multiply-add fused (llvm.fma), dot products signed."""
+    for relaxed, strict in RELAXED_AS_STRICT.items():
+        SIMD[relaxed] = SIMD[strict]
+    for shape in ("f32x4", "f64x2"):
+        SIMD[f"{shape}.relaxed_madd"] = _fused_multiply_add(shape, False)
+        SIMD[f"{shape}.relaxed_nmadd"] = _fused_multiply_add(shape, True)
+    SIMD["i16x8.relaxed_dot_i8x16_i7x16_s"] = lambda f, a, c: back(f, _pair_products(f, a, c))
+    SIMD["i32x4.relaxed_dot_i8x16_i7x16_add_s"] = _dot_i8x16_i7x16_add
+
+
+def _fused_multiply_add(shape: str, negate: bool) -> Lowering:
+    t = vector(shape)
+
+    def lower(f: FunctionLowering, a: ir.Value, c: ir.Value, addend: ir.Value) -> ir.Value:
+        x = as_shape(f, a, shape)
+        if negate:
+            x = f.b.fneg(x)
+        name = f"llvm.fma.{vname(t)}"
+        return back(f, intrinsic(f, name, t, [x, as_shape(f, c, shape), as_shape(f, addend, shape)]))
+
+    return lower
+
+
+def _pair_products(f: FunctionLowering, a: ir.Value, c: ir.Value) -> ir.Value:
+    """<8 x i16>: sums of adjacent signed i8 products, wrapping."""
+    wide = ir.VectorType(I16, 16)
+    product = f.b.mul(f.b.sext(as_shape(f, a, "i8x16"), wide), f.b.sext(as_shape(f, c, "i8x16"), wide))
+    undefined = ir.Constant(wide, ir.Undefined)
+    even = f.b.shuffle_vector(product, undefined, mask_of(list(range(0, 16, 2))))
+    odd = f.b.shuffle_vector(product, undefined, mask_of(list(range(1, 16, 2))))
+    return f.b.add(even, odd)
+
+
+def _dot_i8x16_i7x16_add(f: FunctionLowering, a: ir.Value, c: ir.Value, addend: ir.Value) -> ir.Value:
+    pairs = f.b.sext(_pair_products(f, a, c), ir.VectorType(I32, 8))
+    undefined = ir.Constant(pairs.type, ir.Undefined)
+    even = f.b.shuffle_vector(pairs, undefined, mask_of([0, 2, 4, 6]))
+    odd = f.b.shuffle_vector(pairs, undefined, mask_of([1, 3, 5, 7]))
+    return back(f, f.b.add(f.b.add(even, odd), as_shape(f, addend, "i32x4")))
 
 
 _register()
