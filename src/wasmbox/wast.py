@@ -18,6 +18,7 @@ from . import numeric
 from .engines.registry import ENGINE_CLASSES
 from .errors import Exhaustion, LinkError, MalformedError, Trap, ValidationError, WasmError, WasmException
 from .ir.instructions import ALL_FEATURES
+from .ir.module import Module
 from .ir.types import (
     F32,
     F64,
@@ -161,6 +162,8 @@ class ScriptRunner:
         self.registry: dict[str, dict[str, Extern]] = {"spectest": spectest_module()}
         self.instances: dict[str, ModuleInstance] = {}
         self.current: ModuleInstance | None = None
+        self.definitions: dict[str, Module] = {}  # (module definition $M ...) by name
+        self.last_definition: Module | None = None
 
     def imports(self) -> dict[tuple[str, str], Extern]:
         return {(module, name): extern for module, externs in self.registry.items() for name, extern in externs.items()}
@@ -179,6 +182,20 @@ class ScriptRunner:
             self.current = instance
             if command.module is not None and command.module.name:
                 self.instances[command.module.name] = instance
+        elif kind == "module_definition":
+            assert command.module is not None
+            module = command.module.load(self.features)
+            validate_module(module)
+            self.last_definition = module
+            if command.module.name:
+                self.definitions[command.module.name] = module
+        elif kind == "module_instance":
+            assert command.action is not None
+            definition = self.definition_for(command.action.module)
+            instance = instantiate(definition, self.imports(), self.engine, self.sandbox)
+            self.current = instance
+            if command.name:
+                self.instances[command.name] = instance
         elif kind == "register":
             assert command.action is not None and command.name is not None
             instance = self.instance_for(command.action.module)
@@ -247,6 +264,15 @@ class ScriptRunner:
         except Trap as trap:
             raise AssertionError(f"trapped with {trap.kind!r} ({type(trap).__name__}), expected {message!r}") from None
         raise AssertionError(f"returned normally; expected trap {message!r}")
+
+    def definition_for(self, name: str | None) -> Module:
+        if name is None:
+            if self.last_definition is None:
+                raise AssertionError("no module defined")
+            return self.last_definition
+        if name not in self.definitions:
+            raise AssertionError(f"unknown module definition {name}")
+        return self.definitions[name]
 
     def instance_for(self, name: str | None) -> ModuleInstance:
         if name is None:

@@ -124,7 +124,7 @@ def parse_command(node: Node, source: str | None = None) -> Command:
     head = node.head()
     items = node.items
     if head == "module":
-        return Command("module", node.line, module=parse_module_source(node, source))
+        return _module_command(node, source)
     if head == "register":
         name = _string(items[1])
         module = items[2].text if len(items) > 2 and isinstance(items[2], Token) else None
@@ -158,6 +158,26 @@ def parse_command(node: Node, source: str | None = None) -> Command:
             raise unexpected(target)
         return Command(head, node.line, module=parse_module_source(target, source), message=_string(items[2]))  # type: ignore[arg-type]
     raise text_error(f"unknown script command {head}", node)
+
+
+def _module_command(node: SExpr, source: str | None) -> Command:
+    """``(module ...)``, or the Wasm 3.0 script forms ``(module definition $M? ...)``, which only
+    validates a module (and names it), and ``(module instance $I? $M?)``, which instantiates a named
+    definition (or the latest one) as a new instance: instantiation is generative."""
+    items = node.items
+    form = items[1] if len(items) > 1 and isinstance(items[1], Token) and items[1].kind == "keyword" else None
+    if form is not None and form.text == "definition":
+        without = SExpr([items[0], *items[2:]], node.line, node.column)
+        return Command("module_definition", node.line, module=parse_module_source(without, source))
+    if form is not None and form.text == "instance":
+        names: list[str | None] = []
+        for item in items[2:]:
+            if not isinstance(item, Token) or item.kind != "id" or len(names) == 2:
+                raise unexpected(item)
+            names.append(item.text)
+        instance, definition = (names + [None, None])[:2]  # the instance's name first, then the definition's
+        return Command("module_instance", node.line, name=instance, action=Action("get", definition, "", [], node.line))
+    return Command("module", node.line, module=parse_module_source(node, source))
 
 
 def _string(node: Node) -> str:
