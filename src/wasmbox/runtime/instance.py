@@ -392,16 +392,20 @@ def wasm_frames(traceback: TracebackType | None) -> list[TrapFrame]:
     module (``__wasm_module__``), its function names (``__wasm_names__``) and
     a map from generated lines to instructions (``__wasm_lines__``).
     """
-    found = []
+    entries = []
     while traceback is not None:
-        frame = traceback.tb_frame
-        names = frame.f_globals.get("__wasm_names__")
-        code_name = frame.f_code.co_name
-        if names is not None and code_name.startswith("f") and code_name[1:].isdigit():
-            found.append((frame, int(code_name[1:]), traceback.tb_lineno))
+        entries.append(traceback)
         traceback = traceback.tb_next
+    found = []  # innermost first; only the tip of a deep recursion is looked at (a trap at depth
+    for entry in reversed(entries):  # 20,000 once spent most of its time describing frames)
+        frame = entry.tb_frame
+        code_name = frame.f_code.co_name
+        if code_name.startswith("f") and code_name[1:].isdigit() and "__wasm_names__" in frame.f_globals:
+            found.append((frame, int(code_name[1:]), entry.tb_lineno))
+            if len(found) == BACKTRACE_FRAMES:
+                break
     frames = []
-    for frame, index, line in reversed(found[-BACKTRACE_FRAMES:]):  # deep recursion: its tip
+    for frame, index, line in found:
         namespace = frame.f_globals
         executing: Any = frame.f_locals.get("function")
         if hasattr(executing, "builder"):  # the baseline interpreter: it knows its block and operation
