@@ -1,5 +1,6 @@
-"""``Module``: a validated module, independent of any store; its imports and exports with their
-types, and its serialized form for other processes (``serialize``, pickling)."""
+"""``Module``: a validated module, independent of any store; the features it was read with, its
+imports and exports with their types, and its serialized form for other processes (``serialize``,
+pickling)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..features import FeatureChoice, feature_set
 from ..ir.module import Module as ModuleIR
 from ..ir.types import ExternKind, FuncType, GlobalType, MemoryType, TableType
 from ..load import load_module
@@ -15,10 +17,11 @@ from ..validate import validate_module
 from .extern_types import ExportType, ImportType, as_extern_type
 
 
-def _load(source: bytes | bytearray | memoryview | str, name: str | None) -> ModuleIR:
+def _load(source: bytes | bytearray | memoryview | str, name: str | None, features: FeatureChoice) -> ModuleIR:
+    chosen = feature_set(features)  # a bad choice is refused before the source is read
     data = bytes(source) if isinstance(source, bytes | bytearray | memoryview) else source
     # Bodies stay bytes until used: validation checks them (natively, for large modules).
-    ir = load_module(data, name, lazy=True)
+    ir = load_module(data, name, lazy=True, features=chosen)
     validate_module(ir)
     return ir
 
@@ -27,22 +30,46 @@ class Module:
     """A validated module, from binary bytes or WAT text.
 
     Raises :class:`MalformedError` or :class:`ValidationError`.
+
+    ``features`` chooses what the module may use, as wasmtime's ``Config`` flags do: ``"all"``
+    (the default: every feature wasmbox implements), ``"2.0"`` (the WebAssembly 2.0 standard), or
+    an iterable of feature names, the whole set (e.g. ``wasmbox.WASM_2_0 | {"exceptions"}``;
+    ``wasmbox.FEATURES`` has the sets and, under ``"all"``, every name).  A name wasmbox does not
+    know is a ``ValueError``.  An instruction, type or section outside the set is malformed
+    (:class:`MalformedError`, as a decoder that never heard of it would say); a construct the set's
+    validation rules refuse, such as an extended constant expression under ``"2.0"``, is invalid
+    (:class:`ValidationError`).
+
+    The switch lives here, not on :class:`Store`: a module is read and validated once, apart from
+    any store, and then runs in every store and on every engine (in wasmtime a module is compiled
+    for one ``Engine``, so the switches sit on the engine's ``Config``).
     """
 
-    def __init__(self, source: bytes | bytearray | memoryview | str, name: str | None = None) -> None:
-        self.ir: ModuleIR = _load(source, name)
+    def __init__(
+        self, source: bytes | bytearray | memoryview | str, name: str | None = None, *, features: FeatureChoice = "all"
+    ) -> None:
+        self.ir: ModuleIR = _load(source, name, features)
         self.name = name
 
     @staticmethod
-    def validate(source: bytes | bytearray | memoryview | str) -> None:
-        """Check that ``source`` (binary bytes or WAT text) is a valid module, without keeping it:
-        returns None, or raises :class:`MalformedError` or :class:`ValidationError`."""
-        _load(source, None)
+    def validate(source: bytes | bytearray | memoryview | str, *, features: FeatureChoice = "all") -> None:
+        """Check that ``source`` (binary bytes or WAT text) is a valid module under ``features`` (as
+        for ``Module``), without keeping it: returns None, or raises :class:`MalformedError` or
+        :class:`ValidationError`."""
+        _load(source, None, features)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> Module:
-        """The module in the file at ``path`` (binary or text); errors name the file."""
-        return cls(Path(path).read_bytes(), str(path))
+    def from_file(cls, path: str | Path, *, features: FeatureChoice = "all") -> Module:
+        """The module in the file at ``path`` (binary or text), read with ``features`` (as for
+        ``Module``); errors name the file."""
+        chosen = feature_set(features)  # a bad choice is refused before the file is read
+        return cls(Path(path).read_bytes(), str(path), features=chosen)
+
+    @property
+    def features(self) -> frozenset[str]:
+        """The names of the features the module was read and validated with (kept by ``serialize``
+        and pickling)."""
+        return self.ir.features
 
     @classmethod
     def _from_ir(cls, ir: ModuleIR, name: str | None) -> Module:

@@ -26,6 +26,10 @@ class Store:
     :class:`wasmbox.runtime.observer.Observer`) sees every function entry and
     exit, and every instruction if it asks to: the tracer, debugger and
     profiler are observers.
+
+    A store has no feature switch: what modules may use is chosen when a :class:`Module` is read
+    (``Module(source, features="2.0")``), once and apart from any store; a store runs every module
+    that validated, on whichever engine it has.
     """
 
     def __init__(
