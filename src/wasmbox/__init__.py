@@ -2,7 +2,8 @@
 
 The embedding API (``api``; modelled on wasmtime-py's core API): ``Store``, ``Module``, ``Instance``,
 ``Linker``, ``Func`` (with ``Caller`` and ``call_async``), ``Memory``, ``Table``, ``Global``, ``Tag``,
-the types, and the errors.
+the types, the errors, and the feature switches ``Module(..., features=...)`` takes (``FEATURES``,
+``WASM_2_0``, ``ALL_FEATURES``).
 
 The toolchain API: parse or decode a module, validate it, encode or print it.
 
@@ -60,6 +61,8 @@ from .errors import (
     WasmError,
     WasmException,
 )
+from .features import FEATURES
+from .ir.instructions import ALL_FEATURES, WASM_2_0
 from .ir.types import (
     EXTERNREF,
     F32,
@@ -81,14 +84,17 @@ from .text.printer import print_module as print_wat
 from .validate import validate_module as validate
 
 __all__ = [
+    "ALL_FEATURES",
     "ENGINES",
     "EXTERNREF",
     "F32",
     "F64",
+    "FEATURES",
     "FUNCREF",
     "I32",
     "I64",
     "V128",
+    "WASM_2_0",
     "Caller",
     "ConcurrentUseError",
     "DuplicateDefinitionError",

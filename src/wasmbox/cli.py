@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from .binary.decode import decode_module, instruction_offset
 from .binary.encode import encode_module
 from .errors import MalformedError, Trap, ValidationError, WasiExit, WasmError
+from .features import FEATURES, feature_set
 from .interrupts import INTERRUPTED, StopOnSigint
 from .ir.module import Module
 from .ir.types import ValType
@@ -89,7 +90,7 @@ def validate_placed(module: Module, data: bytes) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     data = Path(args.input).read_bytes()
     # As Module does: bodies stay bytes, a large module's checked by the native validator.
-    module = load_module(data, args.input, lazy=True)
+    module = load_module(data, args.input, lazy=True, features=args.features)
     validate_placed(module, data)
     if args.verbose:
         print(f"{args.input}: valid")
@@ -110,17 +111,15 @@ def cmd_objdump(args: argparse.Namespace) -> int:
 
 
 def cmd_wast(args: argparse.Namespace) -> int:  # noqa: D103
-    from .ir.instructions import ALL_FEATURES, WASM_2_0
     from .wast import run_script
 
-    features = WASM_2_0 if args.features == "2.0" else ALL_FEATURES
     paths: list[Path] = []
     for name in args.paths:
         path = Path(name)
         paths.extend(sorted(path.rglob("*.wast")) if path.is_dir() else [path])
     passed = failed = 0
     for path in paths:
-        result = run_script(path, args.engine, features)
+        result = run_script(path, args.engine, args.features)
         passed += result.passed
         failed += result.failed
         print(f"{path}: {result.passed} passed, {result.failed} failed")
@@ -181,7 +180,7 @@ def execute(args: argparse.Namespace, observer: Observer | None = None) -> int:
         store = Store(args.engine, deadline=args.timeout, fuel=args.fuel, observer=observer, interruptible=True)
     except ValueError as error:
         return _fail(str(error))
-    module = Module.from_file(args.input)
+    module = Module.from_file(args.input, features=args.features)
     linker = Linker(store)
     config = _wasi_config(args)
     if args.invoke is not None:
@@ -303,9 +302,28 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return status
 
 
+def _features_argument(text: str) -> frozenset[str]:
+    """``--features``: a set by name (``2.0``, ``all``) or feature names separated by commas."""
+    try:
+        return feature_set(text if text in FEATURES else [name.strip() for name in text.split(",")])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _features_option(p: argparse.ArgumentParser, default: str, help_text: str) -> None:
+    p.add_argument(
+        "--features",
+        default=default,
+        type=_features_argument,
+        metavar="SET",
+        help=f"{help_text}; or feature names separated by commas (default: {default})",
+    )
+
+
 def _program_arguments(p: argparse.ArgumentParser) -> None:
     """The options every command that runs a program takes, then PROG and its ARGS."""
     p.add_argument("--engine", default="auto", help="execution engine (default: the fastest available)")
+    _features_option(p, "all", "what the program may use: 2.0 (the WebAssembly 2.0 standard) or all")
     p.add_argument("--invoke", metavar="NAME", help="call this export with ARGS and print its results")
     p.add_argument("--timeout", type=float, metavar="S", help="stop the program after S seconds (a trap)")
     p.add_argument("--fuel", type=int, metavar="N", help="stop the program after N instructions (a trap)")
@@ -367,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("validate", help="check that a .wasm or .wat module is valid")
     p.add_argument("input")
     p.add_argument("-v", "--verbose", action="store_true")
+    _features_option(p, "all", "what the module may use: 2.0 (the WebAssembly 2.0 standard) or all")
     p.set_defaults(run=cmd_validate)
 
     # -h means section headers here, as in wabt, so help is --help only.
@@ -421,12 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
     p.add_argument("--engine", default="interp", choices=sorted(WAST_ENGINES), help="execution engine")
-    p.add_argument(
-        "--features",
-        default="2.0",
-        choices=["2.0", "all"],
-        help="feature set: 2.0 (default, what the engines run) or all (adds exception handling syntax)",
-    )
+    _features_option(p, "2.0", "feature set: 2.0 (what the spec suite's scripts are) or all (adds Wasm 3.0 syntax)")
     p.add_argument("--show", type=int, default=5, help="failures to print per file")
     p.add_argument("paths", nargs="+")
     p.set_defaults(run=cmd_wast, input=None)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .binary.decode import MAGIC, decode_module
 from .errors import MalformedError
+from .ir.instructions import DEFAULT_FEATURES
 from .ir.module import Module
 
 
@@ -13,16 +14,20 @@ def is_binary(data: bytes) -> bool:
     return data[:4] == MAGIC
 
 
-def load_module(source: bytes | str, name: str | None = None, lazy: bool = False) -> Module:
+def load_module(
+    source: bytes | str, name: str | None = None, lazy: bool = False, features: frozenset[str] = DEFAULT_FEATURES
+) -> Module:
     """Decode a binary module or parse a text one (not validated).
 
     Errors carry ``name`` so messages say which file was wrong.  ``lazy``
     leaves a binary's function bodies undecoded until used (for callers that
-    validate at once: see ``decode_module``).
+    validate at once: see ``decode_module``).  ``features``: what the module
+    may use (see ``wasmbox.features``); it is recorded as ``Module.features``,
+    which the validator goes by.
     """
     if isinstance(source, bytes) and is_binary(source):
         try:
-            module = decode_module(source, lazy=lazy)
+            module = decode_module(source, features, lazy=lazy)
         except MalformedError as e:
             e.source = name
             raise MalformedError(e.message, offset=e.offset, source=name) from None
@@ -32,14 +37,14 @@ def load_module(source: bytes | str, name: str | None = None, lazy: bool = False
 
         if isinstance(source, bytes):
             source = _as_text(source, name)
-        module = parse_module_text(source, name)
+        module = parse_module_text(source, name, features)
     module.source_name = name
     return module
 
 
-def load_module_file(path: str | Path) -> Module:
+def load_module_file(path: str | Path, features: frozenset[str] = DEFAULT_FEATURES) -> Module:
     """``load_module`` of a file's bytes, errors naming the file (not validated)."""
-    return load_module(Path(path).read_bytes(), str(path))
+    return load_module(Path(path).read_bytes(), str(path), features=features)
 
 
 def _as_text(data: bytes, name: str | None) -> str:

@@ -54,7 +54,7 @@ def serialize(module: Module, name: str | None) -> bytes:
 
     binary = module.binary if module.binary is not None else encode_module(module)
     objects: list[tuple[bool, bytes]] = []
-    header: dict[str, object] = {**_identity(), "name": name, "features": sorted(_features(module))}
+    header: dict[str, object] = {**_identity(), "name": name, "features": sorted(module.features)}
     if available():
         from .engines.native.engine import machine_fingerprint, object_code
 
@@ -141,14 +141,3 @@ def _check_identity(header: dict[str, object]) -> None:
             raise SerializationError(
                 f"serialized module was made for another {what} ({header.get(key)!r}, this is {expected[key]!r})"
             )
-
-
-def _features(module: Module) -> frozenset[str]:
-    from .binary.decode import EncodedBody
-
-    for function in module.funcs:
-        if isinstance(function.source, EncodedBody):
-            return function.source.features
-    from .ir.instructions import DEFAULT_FEATURES
-
-    return DEFAULT_FEATURES

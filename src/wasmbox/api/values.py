@@ -1,0 +1,71 @@
+"""Values crossing between Python and wasm.
+
+i32/i64 are (signed) ints, f32/f64 floats, v128 16 bytes (or an int), funcref a :class:`Func` or
+None, externref any Python object (None is null).  Engines hold i32/i64 unsigned, f32 rounded to
+single precision and a funcref as a ``FunctionInstance``; these functions convert both ways.
+"""
+
+from __future__ import annotations
+
+from .. import numeric
+from ..ir.types import F32, F64, FUNCREF, I32, I64, V128, ValType
+
+
+def to_runtime(value: object, t: ValType, what: str) -> object:
+    """Convert a Python value for a wasm parameter of type ``t``."""
+    if t is I32 or t is I64:
+        bits = 32 if t is I32 else 64
+        if not isinstance(value, int):
+            raise TypeError(f"{what}: expected an int for {t.text}, got {type(value).__name__}")
+        if not -(1 << (bits - 1)) <= value < (1 << bits):
+            raise TypeError(f"{what}: {value} does not fit in {t.text}")
+        return value & ((1 << bits) - 1)
+    if t is F32 or t is F64:
+        if not isinstance(value, int | float):
+            raise TypeError(f"{what}: expected a float for {t.text}, got {type(value).__name__}")
+        try:
+            number = float(value)
+        except OverflowError:
+            raise TypeError(f"{what}: {value} is too large for {t.text}") from None
+        return numeric.f32_round(number) if t is F32 else number
+    if t is V128:
+        if isinstance(value, int):
+            return (value & ((1 << 128) - 1)).to_bytes(16, "little")
+        if not isinstance(value, bytes | bytearray) or len(value) != 16:
+            raise TypeError(f"{what}: expected 16 bytes or an int for v128")
+        return bytes(value)
+    if t is FUNCREF:
+        if value is None:
+            return None
+        # A funcref is a Func, and a Func converts its arguments here: the package's one import
+        # cycle, closed when a funcref first crosses.
+        from .functions import Func
+
+        if not isinstance(value, Func):
+            raise TypeError(f"{what}: expected a Func or None for funcref, got {type(value).__name__}")
+        return value._instance
+    return value  # externref: any object
+
+
+def from_runtime(value: object, t: ValType) -> object:
+    """Convert a run-time value of type ``t`` for Python: i32/i64 signed, a funcref as a :class:`Func`."""
+    # Engines may hold i32 results of comparisons as Python bools (they are
+    # ints); users get plain ints.
+    if t is I32:
+        return numeric.signed32(int(value))  # type: ignore[call-overload]
+    if t is I64:
+        return numeric.signed64(int(value))  # type: ignore[call-overload]
+    if t is FUNCREF:
+        from .functions import Func  # see to_runtime
+
+        return None if value is None else Func._wrap(value)  # type: ignore[arg-type]
+    return value
+
+
+def default_value(t: ValType) -> object:
+    """The zero of a value type, in the engines' representation."""
+    if t is F32 or t is F64:
+        return 0.0
+    if t is V128:
+        return bytes(16)
+    return None if t.is_reference else 0
