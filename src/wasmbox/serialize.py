@@ -28,6 +28,7 @@ import struct
 import sys
 
 from .errors import SerializationError
+from .ir.instructions import ALL_FEATURES
 from .ir.module import Module
 
 MAGIC = b"wasmbox-serialized-module\n"
@@ -112,7 +113,8 @@ def deserialize(data: bytes | bytearray | memoryview) -> tuple[Module, str | Non
         raise SerializationError(f"serialized module is malformed: {error}") from None
     from .binary.decode import decode_module
 
-    features = frozenset(header.get("features") or ())
+    recorded = header.get("features")  # every header this version writes has them; all features otherwise
+    features = frozenset(recorded) if isinstance(recorded, list) else ALL_FEATURES
     name = header.get("name")
     module = decode_module(binary, features, lazy=True)
     module.binary = binary
