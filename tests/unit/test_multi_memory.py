@@ -5,6 +5,7 @@ wasmtime-py as the oracle.  Wasm 2.0 refuses all of it as before."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +336,28 @@ def test_the_store_limits_every_memory(engine: str) -> None:
     assert exports["sizes"]() == (2, 2, 2)
     with pytest.raises(Trap, match="resource limit exceeded"):
         Instance(Store(engine, max_memory_pages=2), Module("(module (memory 1) (memory 3))"))
+
+
+def test_wasi_uses_the_memory_exported_as_memory(engine: str) -> None:
+    """The guest's "memory" export is what WASI reads, whatever its index (here memory 1)."""
+    from wasmbox import Linker
+    from wasmbox.wasi import WasiConfig
+
+    source = """(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (memory $scratch 1)
+      (memory $main (export "memory") 1)
+      (data (memory $main) (i32.const 8) "hi\\n")
+      (data (memory $scratch) (i32.const 8) "no\\n")
+      (func (export "_start")
+        (i32.store $main (i32.const 0) (i32.const 8)) (i32.store $main (i32.const 4) (i32.const 3))
+        (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 20)))))"""
+    out = io.BytesIO()
+    linker = Linker(Store(engine))
+    linker.define_wasi(WasiConfig(stdout=out))  # type: ignore[arg-type]
+    instance = linker.instantiate(Module(source))
+    instance.exports["_start"]()  # type: ignore[operator]
+    assert out.getvalue() == b"hi\n"
 
 
 # --- tools -------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Native functions are entered through their ``entry`` trampolines with
 ``ctypes`` (which releases the GIL, so a deadline timer can set the stop
 flag meanwhile).  Native code calls back into Python for imports, indirect
-calls, ``memory.grow`` and table/segment bookkeeping through four ``ctypes``
-callbacks bound to symbols in the JIT; the context record's ``instance_id``
+calls, ``memory.grow`` (of any memory: its index is an argument) and
+table/segment bookkeeping through ``ctypes`` callbacks bound to symbols in
+the JIT; the context record's ``instance_id``
 says which instance a callback is for.  A Python exception inside a
 callback is kept, the native frames unwind with trap code "host", and the
 entry wrapper raises the very same exception.

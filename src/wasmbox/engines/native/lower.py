@@ -7,6 +7,14 @@ phi nodes.  Traps write their code to the context record and return zeros;
 every call is followed by a test of that code, so a trap unwinds native
 frames by ordinary returns (no setjmp/longjmp), up to the entry trampoline
 that Python called.
+
+Linear memory is bounds-checked explicitly, with no guard pages, the same
+way for every memory (``FunctionLowering.effective_address``): the end of
+the access, computed in 64 bits, must not pass the memory's current size.
+Memory 0 is reached through the context's own fields (its base and size
+cell: the fast path every program uses); any other memory, with multiple
+memories, through its record in ``ctx.memories`` (``abi.MEMORY_RECORD``),
+one load further, which LLVM hoists out of loops like the rest.
 """
 
 from __future__ import annotations
@@ -1111,13 +1119,6 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.stack.append(load_slot(self.b, slots, 0, result_type))
 
     # --- memory ----------------------------------------------------------------------------
-    # Bounds: no guard pages.  Every access computes ``end = zext(address) + offset + width`` in 64
-    # bits (it cannot wrap: each term is below 2^33) and traps when ``end`` exceeds the memory's
-    # current byte size, read from the size cell its MemoryInstance keeps current on grow.  Memory 0's
-    # base and size cell are fields of the context itself; any other memory's are in its
-    # MEMORY_RECORD (``ctx.memories[index]``), one load further.  Bases never move (memories are
-    # reserved whole up front) and records are never written by machine code, so all these loads are
-    # tagged "runtime" and LLVM may hoist them out of loops that only touch linear memory.
     def memory_record_field(self, memory: int, field: int) -> ir.Value:
         """Where memory ``memory``'s base or size-cell pointer is stored (memory > 0)."""
         records = self.ctx_field("memories", PTR)
@@ -1136,7 +1137,15 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
 
     def effective_address(self, address: ir.Value, offset: int, width: int | ir.Value, memory: int = 0) -> ir.Value:
         """The host pointer for ``width`` bytes at ``address + offset`` of memory ``memory``, trapping
-        when out of bounds."""
+        when out of bounds.
+
+        No guard pages: ``end = zext(address) + offset + width`` in 64 bits (it cannot wrap: each term
+        is below 2^33) must not exceed the memory's current byte size, read from the size cell its
+        ``MemoryInstance`` keeps current on grow (and which a shared, imported memory shares).  Memory
+        0's base and size cell are fields of the context itself; any other memory's are in its
+        ``MEMORY_RECORD`` (``ctx.memories[index]``), one load further.  Bases never move (memories are
+        reserved whole up front) and machine code never writes the records, so these loads are tagged
+        "runtime" and LLVM may hoist them out of loops that only touch linear memory."""
         b = self.b
         start = b.add(b.zext(address, L64), ir.Constant(L64, offset))
         extent = ir.Constant(L64, width) if isinstance(width, int) else b.zext(width, L64)
