@@ -425,7 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--features",
         default="2.0",
         choices=["2.0", "all"],
-        help="feature set: 2.0 (default, what the engines run) or all (adds exception handling syntax)",
+        help="feature set: 2.0 (default) or all (adds the Wasm 3.0 features implemented: exception handling, "
+        "extended constant expressions, multiple memories)",
     )
     p.add_argument("--show", type=int, default=5, help="failures to print per file")
     p.add_argument("paths", nargs="+")
