@@ -440,7 +440,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
     p.add_argument("--engine", default="interp", choices=sorted(WAST_ENGINES), help="execution engine")
-    _features_option(p, "2.0", "feature set: 2.0 (what the spec suite's scripts are) or all (adds Wasm 3.0 syntax)")
+    _features_option(
+        p,
+        "2.0",
+        "feature set: 2.0 (what core-2.0's scripts are) or all (adds the Wasm 3.0 features implemented: exception "
+        "handling, extended constant expressions, multiple memories, relaxed SIMD)",
+    )
     p.add_argument("--show", type=int, default=5, help="failures to print per file")
     p.add_argument("paths", nargs="+")
     p.set_defaults(run=cmd_wast, input=None)

@@ -153,7 +153,7 @@ def validate_declarations(module: Module) -> Context:
         _check_limits(table.type.limits, 0xFFFFFFFF, "table")
     for memory in module.memories:
         _check_limits(memory.type.limits, MAX_PAGES, "memory")
-    if len(c.memories) > 1:
+    if len(c.memories) > 1 and ins.MULTI_MEMORY not in module.features:
         raise ValidationError("multiple memories")
 
     # Wasm 2.0 constant expressions read imported globals only; 3.0 also the defined globals before
@@ -378,9 +378,12 @@ def validate_function(
             raise _Fail(f"unknown label {depth}", position)
         return ctrls[-1 - depth]
 
+    def check_memory_index(index: int) -> None:
+        if index >= len(c.memories):
+            raise _Fail(f"unknown memory {index}", position)
+
     def check_memory(instr: Instruction) -> None:
-        if not c.memories:
-            raise _Fail("unknown memory 0", position)
+        check_memory_index(instr.imm[2])
         if instr.imm[0] > instr.op.align:
             raise _Fail("alignment must not be larger than natural", position)
 
@@ -412,7 +415,7 @@ def validate_function(
             if kind in _CHECKED_KINDS:
                 if kind == Imm.MEMARG or kind == Imm.MEMARG_LANE:
                     check_memory(instr)
-                    if kind == Imm.MEMARG_LANE and instr.imm[2] >= op.lanes:
+                    if kind == Imm.MEMARG_LANE and instr.imm[3] >= op.lanes:
                         raise _Fail("invalid lane index", position)
                 elif kind == Imm.LANE:
                     if instr.imm[0] >= op.lanes:
@@ -421,11 +424,10 @@ def validate_function(
                     if any(lane >= 32 for lane in instr.imm[0]):
                         raise _Fail("invalid lane index", position)
                 elif kind == Imm.MEMORY or kind == Imm.MEMORY_COPY:
-                    if not c.memories:
-                        raise _Fail("unknown memory 0", position)
+                    for memory_index in instr.imm:
+                        check_memory_index(memory_index)
                 elif kind == Imm.MEMORY_INIT:
-                    if not c.memories:
-                        raise _Fail("unknown memory 0", position)
+                    check_memory_index(instr.imm[1])
                     if instr.imm[0] >= c.data_count:
                         raise _Fail(f"unknown data segment {instr.imm[0]}", position)
                 elif kind == Imm.DATA:

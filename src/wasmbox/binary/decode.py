@@ -127,12 +127,26 @@ def _zero_byte(r: Reader) -> int:
     return 0
 
 
-def _memarg(r: Reader) -> tuple[int, int]:
+def _memarg(r: Reader) -> tuple[int, int, int]:
+    """(alignment exponent, offset, memory index).  With multiple memories (Wasm 3.0) bit 6 of the
+    alignment field says a memory index follows it, before the offset; flags of 128 and above are
+    malformed, and alignments from 32 to 63 are left to validation ("alignment must not be larger
+    than natural").  Wasm 2.0 has no memory index: flags of 32 and above are malformed."""
     start = r.pos
     align = r.u32()
-    if align >= 32:
+    if align < 32:
+        return align, r.u32(), 0
+    if ins.MULTI_MEMORY not in r.features or align >= 128:
         raise r.error("malformed memop flags", start)
-    return align, r.u32()
+    if align < 64:
+        return align, r.u32(), 0
+    memory = r.u32()
+    return align - 64, r.u32(), memory
+
+
+def _memory_index(r: Reader) -> int:
+    """A memory index: any u32 with multiple memories, else the zero byte of Wasm 2.0."""
+    return r.u32() if ins.MULTI_MEMORY in r.features else _zero_byte(r)
 
 
 def _block_type(r: Reader) -> tuple[object, ...]:
@@ -212,10 +226,10 @@ IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
     Imm.F64: _f64,
     Imm.SELECT_T: _select_t,
     Imm.HEAPTYPE: lambda r: (read_reftype(r),),
-    Imm.MEMORY: lambda r: (_zero_byte(r),),
-    Imm.MEMORY_INIT: lambda r: (r.u32(), _zero_byte(r)),
+    Imm.MEMORY: lambda r: (_memory_index(r),),
+    Imm.MEMORY_INIT: lambda r: (r.u32(), _memory_index(r)),
     Imm.DATA: lambda r: (r.u32(),),
-    Imm.MEMORY_COPY: lambda r: (_zero_byte(r), _zero_byte(r)),
+    Imm.MEMORY_COPY: lambda r: (_memory_index(r), _memory_index(r)),
     Imm.ELEM: lambda r: (r.u32(),),
     Imm.TABLE_INIT: lambda r: (r.u32(), r.u32()),
     Imm.TABLE_COPY: lambda r: (r.u32(), r.u32()),
@@ -364,7 +378,7 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
                     key = (op, b, data[pos + 1])
                     instr = memarg_cache.get(key)
                     if instr is None:
-                        instr = memarg_cache[key] = Instruction(op, (b, data[pos + 1]))
+                        instr = memarg_cache[key] = Instruction(op, (b, data[pos + 1], 0))
                     append(instr)
                     pos += 2
                     continue

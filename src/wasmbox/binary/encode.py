@@ -183,8 +183,12 @@ def _block_type(bt: object) -> bytes:
     return sleb(bt)  # type: ignore[arg-type]
 
 
-def _memarg(align: int, offset: int) -> bytes:
-    return uleb(align) + uleb(offset)
+def _memarg(align: int, offset: int, memory: int) -> bytes:
+    # Memory 0 takes the Wasm 2.0 form; another memory sets bit 6 of the alignment field and its
+    # index comes between alignment and offset (multiple memories, Wasm 3.0).
+    if memory == 0:
+        return uleb(align) + uleb(offset)
+    return uleb(align | 0x40) + uleb(memory) + uleb(offset)
 
 
 IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
@@ -213,7 +217,7 @@ IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
     Imm.V128: bytes,
     Imm.SHUFFLE: bytes,
     Imm.LANE: lambda lane: bytes((lane,)),
-    Imm.MEMARG_LANE: lambda align, offset, lane: _memarg(align, offset) + bytes((lane,)),
+    Imm.MEMARG_LANE: lambda align, offset, memory, lane: _memarg(align, offset, memory) + bytes((lane,)),
     Imm.TAG: uleb,
     Imm.TRY_TABLE: lambda block_type, catches: _block_type(block_type) + _vec(catches, _catch),
 }

@@ -43,6 +43,7 @@ from ..runtime.operations import (
     call_indirect,
     load_bytes,
     memory_copy,
+    memory_copy_between,
     memory_fill,
     memory_init,
     store_bytes,
@@ -707,7 +708,7 @@ class FunctionTranslator:
         elif name in LOADS:
             fmt, post = LOADS[name]
             address = self.pop()
-            raw = f"{STRUCT_NAMES[fmt]}_unpack(mv, {self.address(address, imm[1])})[0]"
+            raw = f"{STRUCT_NAMES[fmt]}_unpack({self.view(imm[2])}, {self.address(address, imm[1])})[0]"
             self.push_slot_value(post.format(raw))
         elif name in STORES:
             fmt, convert = STORES[name]
@@ -716,7 +717,7 @@ class FunctionTranslator:
             stored = convert.format(value.expr)
             if value.expr.isdigit():
                 stored = str(eval(stored, {}))  # noqa: S307 - a mask of an integer literal
-            self.emit(f"{STRUCT_NAMES[fmt]}_pack(mv, {self.address(address, imm[1])}, {stored})")
+            self.emit(f"{STRUCT_NAMES[fmt]}_pack({self.view(imm[2])}, {self.address(address, imm[1])}, {stored})")
         elif name == "nop":
             pass
         elif name == "unreachable":
@@ -735,11 +736,12 @@ class FunctionTranslator:
             value = self.pop()
             self.emit(f"G{imm[0]}.value = {value.expr}")
         elif name == "memory.size":
-            self.push_slot_value("M0.pages")
+            self.push_slot_value(f"M{imm[0]}.pages")
         elif name == "memory.grow":
             delta = self.pop()
-            self.push_slot_value(f"M0.grow({delta.expr})")
-            self.emit("mv = M0.view")
+            self.push_slot_value(f"M{imm[0]}.grow({delta.expr})")
+            if imm[0] == 0:
+                self.emit("mv = M0.view")
         elif name == "call":
             callee = self.func_types[imm[0]]
             args = self.pop_n(len(callee.params))
@@ -849,6 +851,9 @@ class FunctionTranslator:
             self.stack.append(Entry("None", frozenset()))
         elif name == "ref.func":
             self.stack.append(Entry(f"F{imm[0]}", frozenset()))
+        elif name == "memory.copy" and imm[0] != imm[1]:
+            operands = self.pop_n(3)
+            self.emit(f"memory_copy_between(M{imm[0]}, M{imm[1]}, {', '.join(e.expr for e in operands)})")
         elif name in TABLE_AND_BULK:
             count = len(op.params) if op.params is not None else TABLE_ARITY[name]
             operands = self.pop_n(count)
@@ -885,25 +890,26 @@ class FunctionTranslator:
         elif name in SIMD_LOADS:
             size, template = SIMD_LOADS[name]
             address = self.pop()
-            raw = f"load_bytes(M0, {address.expr} + {imm[1]}, {size})"
+            raw = f"load_bytes(M{imm[2]}, {address.expr} + {imm[1]}, {size})"
             self.push_slot_value(template.format(raw))
         elif name == "v128.store":
             value = self.pop()
             address = self.pop()
-            self.emit(f"store_bytes(M0, {address.expr} + {imm[1]}, {value.expr})")
+            self.emit(f"store_bytes(M{imm[2]}, {address.expr} + {imm[1]}, {value.expr})")
         elif name.startswith("v128.load") and name.endswith("_lane"):
             width = LANE_WIDTH[name[9:-5]]
             vector = self.pop()
             address = self.pop()
-            lane = imm[2]
-            raw = f"load_bytes(M0, {address.expr} + {imm[1]}, {width})"
+            lane = imm[3]
+            raw = f"load_bytes(M{imm[2]}, {address.expr} + {imm[1]}, {width})"
             self.push_slot_value(f"{vector.expr}[:{lane * width}] + {raw} + {vector.expr}[{(lane + 1) * width}:]")
         elif name.startswith("v128.store") and name.endswith("_lane"):
             width = LANE_WIDTH[name[10:-5]]
             vector = self.pop()
             address = self.pop()
-            lane = imm[2]
-            self.emit(f"store_bytes(M0, {address.expr} + {imm[1]}, {vector.expr}[{lane * width}:{(lane + 1) * width}])")
+            lane = imm[3]
+            piece = f"{vector.expr}[{lane * width}:{(lane + 1) * width}]"
+            self.emit(f"store_bytes(M{imm[2]}, {address.expr} + {imm[1]}, {piece})")
         else:  # pragma: no cover - every SIMD opcode is covered above
             raise UnsupportedInstruction(f"the portable engine does not run {name} yet")
 
@@ -913,6 +919,12 @@ class FunctionTranslator:
             bits = numeric.f64_bits(value)
             return f"f64_from_bits({bits})"
         return repr(value)
+
+    @staticmethod
+    def view(memory: int) -> str:
+        """The bytes of a memory as generated code reaches them: memory 0 through the local ``mv``
+        (refreshed after anything that may grow it), any other through its instance each time."""
+        return "mv" if memory == 0 else f"M{memory}.view"
 
     @staticmethod
     def address(address: Entry, offset: int) -> str:
@@ -1301,9 +1313,9 @@ TABLE_AND_BULK = {
     "table.copy": "table_copy(T{imm[0]}, T{imm[1]}, {0}, {1}, {2})",
     "table.init": "table_init(T{imm[1]}, ELEMS, {imm[0]}, {0}, {1}, {2})",
     "elem.drop": "ELEMS.__setitem__({imm[0]}, ())",
-    "memory.copy": "memory_copy(M0, {0}, {1}, {2})",
-    "memory.fill": "memory_fill(M0, {0}, {1}, {2})",
-    "memory.init": "memory_init(M0, DATAS, {imm[0]}, {0}, {1}, {2})",
+    "memory.copy": "memory_copy(M{imm[0]}, {0}, {1}, {2})",
+    "memory.fill": "memory_fill(M{imm[0]}, {0}, {1}, {2})",
+    "memory.init": "memory_init(M{imm[1]}, DATAS, {imm[0]}, {0}, {1}, {2})",
     "data.drop": "DATAS.__setitem__({imm[0]}, b'')",
 }
 
@@ -1338,6 +1350,7 @@ def base_namespace() -> dict[str, object]:
         table_copy=table_copy,
         table_init=table_init,
         memory_copy=memory_copy,
+        memory_copy_between=memory_copy_between,
         memory_fill=memory_fill,
         memory_init=memory_init,
         call_indirect=call_indirect,

@@ -12,7 +12,9 @@ them resumes the program.  Commands::
 
 ``FUNC+OFFSET`` counts bytes from the function's first instruction; ``@OFFSET``
 is a byte offset in the module (as ``wasmbox objdump -d`` shows); ``LINE`` is a
-line of the ``.wat`` source for modules run from text.
+line of the ``.wat`` source for modules run from text.  ``mem`` and ``watch``
+address memory 0 (the one a module with several memories exports as its main
+memory by convention); the tracer names the memory of each access.
 """
 
 from __future__ import annotations

@@ -160,7 +160,9 @@ class Tracer(Observer):
             if source_line is not None:
                 record["line"] = source_line
             if touched is not None:
-                record["memory"] = {"address": touched[0], "bytes": touched[1].hex()}
+                record["memory"] = {"address": touched[1], "bytes": touched[2].hex()}
+                if touched[0]:
+                    record["memory"]["index"] = touched[0]
             self._write_json(record)
         else:
             if after is None:
@@ -169,11 +171,13 @@ class Tracer(Observer):
                 shown = "[" + ", ".join(format_value(v, t) for v, t in zip(after, types, strict=True)) + "]"
             line = f"{'  ' * frame.depth}{self.view.names[func_index]} @{offset:#06x}  {text:<28} {shown}"
             if touched is not None:
-                address, data = touched
-                line += f"  mem[{address:#x}]={data.hex(' ')}"
+                memory, address, data = touched
+                line += f"  mem{memory or ''}[{address:#x}]={data.hex(' ')}"
             self._write_text(line)
 
-    def _memory_touched(self, func_index: int, position: int, before: tuple[Any, ...]) -> tuple[int, bytes] | None:
+    def _memory_touched(self, func_index: int, position: int, before: tuple[Any, ...]) -> tuple[int, int, bytes] | None:
+        """(memory index, address, bytes now there) of a load or store; lines name memories other
+        than 0 (``mem1[...]``), JSON records give their ``index``."""
         instr = self.view.instruction(func_index, position)
         if instr.op.imm not in (Imm.MEMARG, Imm.MEMARG_LANE) or self.instance is None or not self.instance.memories:
             return None
@@ -181,8 +185,9 @@ class Tracer(Observer):
         address = before[-1] if plain_load else before[-2]
         start = address + instr.imm[1]
         width = access_width(instr.op.name)
-        view = self.instance.memories[0].view
-        return start, bytes(view[start : start + width])
+        memory = instr.imm[2]
+        view = self.instance.memories[memory].view
+        return memory, start, bytes(view[start : start + width])
 
     def _count(self) -> None:
         self.lines += 1

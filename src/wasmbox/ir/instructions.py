@@ -31,14 +31,14 @@ class Imm:
     LOCAL = "local"
     GLOBAL = "global"
     TABLE = "table"
-    MEMARG = "memarg"  # (align exponent, offset)
+    MEMARG = "memarg"  # (align exponent, offset, memory index)
     I32 = "i32"
     I64 = "i64"
     F32 = "f32"  # raw IEEE bits, so NaN payloads survive
     F64 = "f64"
     SELECT_T = "select_t"  # (value types tuple,)
     HEAPTYPE = "heaptype"  # reference ValType
-    MEMORY = "memory"  # memory index (always 0 in Wasm 2.0)
+    MEMORY = "memory"  # (memory index,): always 0 in Wasm 2.0
     MEMORY_INIT = "memory_init"  # (data index, memory index)
     DATA = "data"
     MEMORY_COPY = "memory_copy"  # (dst memory, src memory)
@@ -48,7 +48,7 @@ class Imm:
     V128 = "v128"  # 16 bytes, little-endian
     SHUFFLE = "shuffle"  # 16 lane indices as bytes
     LANE = "lane"  # lane index
-    MEMARG_LANE = "memarg_lane"  # (align exponent, offset, lane index)
+    MEMARG_LANE = "memarg_lane"  # (align exponent, offset, memory index, lane index)
     TAG = "tag"  # tag index
     TRY_TABLE = "try_table"  # (blocktype, catch clauses): each (kind, tag | None, label)
 
@@ -673,12 +673,12 @@ WASM_2_0 = frozenset(("mvp", "sign-extension", "nontrapping-float-to-int", "bulk
 EXCEPTIONS = "exceptions"
 EXTENDED_CONST = "extended-const"  # i32/i64 add, sub, mul and global.get of defined globals in constant exprs
 TAIL_CALL = "tail-call"
-MULTI_MEMORY = "multi-memory"
+MULTI_MEMORY = "multi-memory"  # memory indices in memargs and memory instructions, any number of memories
 MEMORY64 = "memory64"
 FUNCTION_REFERENCES = "function-references"
 GC = "gc"
 RELAXED_SIMD = "relaxed-simd"
-ALL_FEATURES = WASM_2_0 | {EXCEPTIONS, EXTENDED_CONST, RELAXED_SIMD}
+ALL_FEATURES = WASM_2_0 | {EXCEPTIONS, EXTENDED_CONST, MULTI_MEMORY, RELAXED_SIMD}
 DEFAULT_FEATURES = ALL_FEATURES
 _TABLES: dict[frozenset[str], tuple[list[Opcode | None], dict[int, dict[int, Opcode]], dict[str, Opcode]]] = {}
 

@@ -65,6 +65,7 @@ class ValidatorEmitter:
         self.pos = self.variable("pos", start)
         self.vsp = self.variable("vsp", const(0))
         self.csp = self.variable("csp", const(0))
+        self.memory_index = self.variable("memory", const(0))  # a memarg's (see memarg)
         self.fields = {
             name: self.b.load(
                 self.b.gep(self.ctx, [const(offset)], source_etype=I8),
@@ -533,10 +534,16 @@ class ValidatorEmitter:
         self.lane()
 
     def memory_bytes(self, count: int) -> None:
-        """Instructions on memory 0 that name it with zero bytes."""
-        self.need_memory()
+        """The memory indices of memory.size/grow/fill/copy/init: any known memory with multiple
+        memories (Wasm 3.0), else the zero byte that names memory 0."""
+        multi = self.b.icmp_unsigned("!=", self.fields["multi_memory"], const(0))
         for _ in range(count):
-            self.zero_byte()
+            self.when(multi, lambda: self.read_index(self.fields["memories"]))
+            self.when(self.b.not_(multi), self.need_memory_zero_byte)
+
+    def need_memory_zero_byte(self) -> None:
+        self.need_memory()
+        self.zero_byte()
 
     def memory_init(self) -> None:
         self.data_index()
@@ -553,10 +560,21 @@ class ValidatorEmitter:
         self.refuse_if(self.b.icmp_unsigned("!=", self.read_byte(), const(0)))
 
     def memarg(self) -> None:
-        align = self.read_unsigned()
+        """Alignment flags, a memory index when bit 6 is set (multiple memories only), the offset.
+        Flags of 128 and more leave an alignment above any natural one, so they are refused."""
+        b = self.b
+        flags = self.read_unsigned()
+        named = b.and_(
+            b.icmp_unsigned("!=", self.fields["multi_memory"], const(0)),
+            b.icmp_unsigned("!=", b.and_(flags, const(64)), const(0)),
+        )
+        memory = self.memory_index
+        self.set(memory, const(0))
+        self.when(named, lambda: self.set(memory, self.read_unsigned()))
+        align = b.select(named, b.sub(flags, const(64)), flags)
         self.read_unsigned()  # the offset
-        self.need_memory()
-        self.refuse_if(self.b.icmp_unsigned(">", align, self.entry_field("align")))
+        self.refuse_if(b.icmp_unsigned(">=", self.get(memory), self.fields["memories"]))
+        self.refuse_if(b.icmp_unsigned(">", align, self.entry_field("align")))
 
     def lane(self) -> None:
         self.refuse_if(self.b.icmp_unsigned(">=", self.read_byte(), self.entry_field("lanes")))
@@ -791,6 +809,7 @@ _COUNTS = frozenset(
         "elems",
         "tags",
         "exceptions",
+        "multi_memory",
         "max_locals",
     )
 )

@@ -211,6 +211,7 @@ CONTEXT_FIELDS: list[tuple[str, Any]] = [
     ("tags", ctypes.c_int64),
     ("declared", ctypes.c_void_p),  # u8[functions]: 1 where ref.func may name it
     ("exceptions", ctypes.c_int64),  # exnref is a value type
+    ("multi_memory", ctypes.c_int64),  # memargs and memory instructions may name any memory
     ("max_locals", ctypes.c_int64),
     ("values", ctypes.c_void_p),  # scratch: the operand stack of types
     ("values_capacity", ctypes.c_int64),
@@ -292,6 +293,7 @@ class ContextData:
                 declared[index] = 1
         context.declared = array(ctypes.c_uint8, list(declared))
         context.exceptions = int(ins.EXCEPTIONS in features)
+        context.multi_memory = int(ins.MULTI_MEMORY in features)
         context.max_locals = max_locals
         for name, capacity, width in (
             ("values", VALUES_CAPACITY, 1),

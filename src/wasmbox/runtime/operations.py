@@ -55,6 +55,17 @@ def memory_copy(memory: Any, dst: int, src: int, count: int) -> None:
     view[dst : dst + count] = bytes(view[src : src + count])
 
 
+def memory_copy_between(destination: Any, source: Any, dst: int, src: int, count: int) -> None:
+    """``memory.copy`` between two memory indices (multiple memories): both ranges are checked
+    before any byte moves.  Two imports may name the same memory, whose ranges may overlap."""
+    if destination is source:
+        memory_copy(destination, dst, src, count)
+        return
+    if dst + count > destination.size or src + count > source.size:
+        raise Trap(OUT_OF_BOUNDS_MEMORY)
+    destination.view[dst : dst + count] = source.view[src : src + count]
+
+
 def memory_fill(memory: Any, dst: int, value: int, count: int) -> None:
     if dst + count > memory.size:
         raise Trap(OUT_OF_BOUNDS_MEMORY)

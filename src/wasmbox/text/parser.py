@@ -1018,7 +1018,24 @@ class FunctionBodyParser:
             return index
         return self.module.uint(token)
 
-    def memarg(self, op: Opcode, cursor: _Cursor) -> tuple[int, int]:
+    def memory_index(self, cursor: _Cursor, before_lane: bool = False) -> int:
+        """An optional memory index (multiple memories, Wasm 3.0; memory 0 when absent).  Before a
+        lane index a bare number is the memory only when another number or a memarg follows it."""
+        if ins.MULTI_MEMORY not in self.module.features or not self.has_index(cursor):
+            return 0
+        if before_lane and cursor.peek_atom("keyword") is not None:
+            following = cursor.items[cursor.i + 1] if cursor.i + 1 < len(cursor.items) else None
+            if not (
+                isinstance(following, Token)
+                and following.kind == "keyword"
+                and (following.text[:1].isdigit() or following.text.startswith(("offset=", "align=")))
+            ):
+                return 0
+        return self.index("memory", cursor)
+
+    def memarg(self, op: Opcode, cursor: _Cursor, before_lane: bool = False) -> tuple[int, int, int]:
+        """(alignment exponent, offset, memory index) of a load or store."""
+        memory = self.memory_index(cursor, before_lane)
         offset = 0
         align = op.align
         atom = cursor.peek_atom("keyword")
@@ -1037,7 +1054,7 @@ class FunctionBodyParser:
             if value == 0 or value & (value - 1):
                 raise text_error("alignment must be a power of two", atom)
             align = value.bit_length() - 1
-        return align, offset
+        return align, offset, memory
 
     def _keyword_value(self, token: Token, prefix: str, bits: int) -> int:
         try:
@@ -1136,14 +1153,21 @@ class FunctionBodyParser:
                 return (REFTYPE_BY_HEAP_TEXT[heap.text],)
             raise unexpected(heap)
         if kind == Imm.MEMORY:
-            return (0,)
+            return (self.memory_index(cursor),)
         if kind == Imm.MEMORY_INIT:
+            # ``memory.init $data`` or, with multiple memories, ``memory.init $memory $data``.
             self.module.uses_data_instructions = True
-            return (self.index("data", cursor), 0)
+            first = self.index_token(cursor)
+            if ins.MULTI_MEMORY in self.module.features and self.has_index(cursor):
+                return (self.index("data", cursor), self.module.resolve("memory", first))
+            return (self.module.resolve("data", first), 0)
         if kind == Imm.DATA:
             self.module.uses_data_instructions = True
             return (self.index("data", cursor),)
         if kind == Imm.MEMORY_COPY:
+            if ins.MULTI_MEMORY in self.module.features and self.has_index(cursor):
+                destination = self.index("memory", cursor)
+                return (destination, self.index("memory", cursor))
             return (0, 0)
         if kind == Imm.ELEM:
             return (self.index("elem", cursor),)
@@ -1174,8 +1198,7 @@ class FunctionBodyParser:
         if kind == Imm.LANE:
             return (self.lane_index(cursor),)
         if kind == Imm.MEMARG_LANE:
-            align, offset = self.memarg(op, cursor)
-            return (align, offset, self.lane_index(cursor))
+            return (*self.memarg(op, cursor, before_lane=True), self.lane_index(cursor))
         if kind == Imm.TAG:
             return (self.index("tag", cursor),)
         raise AssertionError(kind)

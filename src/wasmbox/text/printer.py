@@ -314,13 +314,14 @@ class _Printer:
         if kind == Imm.LOCAL:
             return f"{name} {self.names.local(self.func_index, imm[0])}"
         if kind == Imm.MEMARG or kind == Imm.MEMARG_LANE:
-            text = name
+            # A memory other than 0 is named before the memarg (multiple memories, Wasm 3.0).
+            text = f"{name} {imm[2]}" if imm[2] else name
             if imm[1]:
                 text += f" offset={imm[1]}"
             if imm[0] != op.align:
                 text += f" align={1 << imm[0]}"
             if kind == Imm.MEMARG_LANE:
-                text += f" {imm[2]}"
+                text += f" {imm[3]}"
             return text
         if kind == Imm.I32 or kind == Imm.I64:
             return f"{name} {imm[0]}"
@@ -333,9 +334,9 @@ class _Printer:
         if kind == Imm.HEAPTYPE:
             return f"{name} {imm[0].heap_text}"
         if kind == Imm.MEMORY or kind == Imm.MEMORY_COPY:
-            return name
+            return " ".join((name, *map(str, imm))) if any(imm) else name
         if kind == Imm.MEMORY_INIT:
-            return f"{name} {imm[0]}"
+            return f"{name} {imm[1]} {imm[0]}" if imm[1] else f"{name} {imm[0]}"
         if kind == Imm.TABLE_INIT:
             return f"{name} {imm[1]} {imm[0]}"
         if kind == Imm.TABLE_COPY:

@@ -244,7 +244,7 @@ class BlockBuilder:
                     if pushed is not None:
                         if name in LOAD_FROM_LOCAL:
                             if pushed[0] == "local":
-                                combined = self.operations.load_from_local(name, instr.imm[1], pushed[1])
+                                combined = self.operations.load_from_local(name, instr.imm[1], instr.imm[2], pushed[1])
                         else:
                             combined = fused(name, *pushed)
                     if combined is not None:

@@ -24,6 +24,7 @@ from ...runtime.operations import (
     call_indirect,
     load_bytes,
     memory_copy,
+    memory_copy_between,
     memory_fill,
     memory_init,
     store_bytes,
@@ -315,7 +316,6 @@ class InstanceOperations:
 
     def __init__(self, namespace: dict[str, Any]) -> None:
         self.namespace = namespace
-        self.memory = namespace.get("M0")
         self._cache: dict[tuple[object, ...], Operation] = {}
 
     def get(self, name: str, imm: tuple[Any, ...]) -> Operation:
@@ -325,19 +325,20 @@ class InstanceOperations:
             found = self._cache[key] = self._make(name, imm)
         return found
 
-    def load_from_local(self, name: str, offset: int, local: int) -> Operation:
-        key = ("load_from_local", name, offset, local)
+    def load_from_local(self, name: str, offset: int, memory: int, local: int) -> Operation:
+        key = ("load_from_local", name, offset, memory, local)
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = LOAD_FROM_LOCAL[name](self.memory, offset, local)
+            found = self._cache[key] = LOAD_FROM_LOCAL[name](self.namespace[f"M{memory}"], offset, local)
         return found
 
     def _make(self, name: str, imm: tuple[Any, ...]) -> Operation:  # noqa: C901 - one branch per family
         ns = self.namespace
-        memory: Any = self.memory
         factory = MEMORY_FACTORIES.get(name)
         if factory is not None:
-            return factory(memory, imm[1])
+            return factory(ns[f"M{imm[2]}"], imm[1])
+        # Every memory is reached the same way (through its instance): memory 0 has no faster path here.
+        memory: Any = ns[f"M{imm[1] if name == 'memory.init' else imm[0]}"] if name.startswith("memory.") else None
         if name == "global.get":
             glob = ns[f"G{imm[0]}"]
             return _global_get(glob)
@@ -350,6 +351,9 @@ class InstanceOperations:
         if name == "memory.fill":
             return _three(lambda d, v, n: memory_fill(memory, d, v, n))
         if name == "memory.copy":
+            if imm[0] != imm[1]:
+                source = ns[f"M{imm[1]}"]
+                return _three(lambda d, src, n: memory_copy_between(memory, source, d, src, n))
             return _three(lambda d, src, n: memory_copy(memory, d, src, n))
         if name == "memory.init":
             datas, segment = ns["DATAS"], imm[0]
@@ -377,9 +381,9 @@ class InstanceOperations:
 
             return shuffle
         if name.startswith("v128.load") and name.endswith("_lane"):
-            return _lane_load(memory, imm[1], imm[2], LANE_WIDTH[name[9:-5]])
+            return _lane_load(ns[f"M{imm[2]}"], imm[1], imm[3], LANE_WIDTH[name[9:-5]])
         if name.startswith("v128.store") and name.endswith("_lane"):
-            return _lane_store(memory, imm[1], imm[2], LANE_WIDTH[name[10:-5]])
+            return _lane_store(ns[f"M{imm[2]}"], imm[1], imm[3], LANE_WIDTH[name[10:-5]])
         raise NotImplementedError(f"the baseline interpreter does not run {name}")
 
     def _table(self, name: str, imm: tuple[Any, ...]) -> Operation:

@@ -35,6 +35,7 @@ CONTEXT_FIELDS = (
     ("exn_payload", "ptr"),  # -> u64 slots of the native exception's payload
     ("tags", "ptr"),  # -> u64 process-wide id of each tag in the module's tag index space
     ("fuel", "ptr"),  # -> i64 fuel left (metered code only): the store's, copied in and out at crossings
+    ("memories", "ptr"),  # -> a MEMORY_RECORD per memory index (multiple memories; memory 0 also above)
 )
 FRAME_RING = 1024  # the innermost frames a backtrace can show
 OFFSET = {name: index * 8 for index, (name, _) in enumerate(CONTEXT_FIELDS)}
@@ -61,11 +62,16 @@ TRAP = {kind: code for code, kind in TRAP_KINDS.items()}
 # Host entry points generated code calls by name (bound with llvm.add_symbol).
 HOST_CALL = "wasmbox_host_call"  # i32 (ctx, i32 func_index, ptr slots)
 CALL_INDIRECT = "wasmbox_call_indirect"  # i32 (ctx, i32 type_index, i32 table, i32 element, ptr slots)
-MEMORY_GROW = "wasmbox_memory_grow"  # i32 (ctx, i32 delta) -> old pages or -1
+MEMORY_GROW = "wasmbox_memory_grow"  # i32 (ctx, i32 delta, i32 memory) -> old pages or -1
 RUNTIME_OP = "wasmbox_runtime_op"  # i32 (ctx, i32 op, ptr slots): table and segment operations
 REFRESH_TABLE = "wasmbox_refresh_table"  # void (ctx, ptr mirror): rebuild a mirror whose table changed
 THROW_REF = "wasmbox_throw_ref"  # i32 (ctx, i64 exnref): rethrow
 CATCH = "wasmbox_catch"  # i32 (ctx, i32 tag or -1, i32 want_ref, ptr slots): 1 and the payload if it matches
+
+# A memory as native code sees it, one record per memory index: {ptr base; ptr -> u64 byte size}.
+# Memory 0 is also in the context's own fields (mem_base, mem_size): the fast path, one load fewer.
+# Every access is checked explicitly against the size (no guard pages): see FunctionLowering.
+MEMORY_BASE, MEMORY_SIZE, MEMORY_RECORD = 0, 8, 16
 
 # A table as native code sees it: {u64 length; ptr entries; i32 dirty}; each entry is
 # {ptr code; u64 signature; ptr ctx}: the function's native code and its instance's

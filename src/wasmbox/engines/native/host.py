@@ -3,8 +3,9 @@
 Native functions are entered through their ``entry`` trampolines with
 ``ctypes`` (which releases the GIL, so a deadline timer can set the stop
 flag meanwhile).  Native code calls back into Python for imports, indirect
-calls, ``memory.grow`` and table/segment bookkeeping through four ``ctypes``
-callbacks bound to symbols in the JIT; the context record's ``instance_id``
+calls, ``memory.grow`` (of any memory: its index is an argument) and
+table/segment bookkeeping through ``ctypes`` callbacks bound to symbols in
+the JIT; the context record's ``instance_id``
 says which instance a callback is for.  A Python exception inside a
 callback is kept, the native frames unwind with trap code "host", and the
 entry wrapper raises the very same exception.
@@ -485,12 +486,17 @@ class NativeInstance:
             self.id = next(_ids)
         _INSTANCES[self.id] = self
         self.ctx.instance_id = self.id
-        memory = namespace.get("M0")
-        if memory is not None:
+        # Every memory's base and size cell (see abi.MEMORY_RECORD); memory 0's also in the context.
+        records: list[int] = []
+        while f"M{len(records) // 2}" in namespace:
+            memory = namespace[f"M{len(records) // 2}"]
             if memory.size_cell is None:
                 memory.size_cell = U64(memory.size)
-            self.ctx.mem_base = memory.base_address()
-            self.ctx.mem_size = ctypes.addressof(memory.size_cell)
+            records += (memory.base_address(), ctypes.addressof(memory.size_cell))
+        self.memory_records = (U64 * max(len(records), 1))(*records)
+        self.ctx.memories = ctypes.addressof(self.memory_records)
+        if records:
+            self.ctx.mem_base, self.ctx.mem_size = records[0], records[1]
         globals_ = []
         self.synced: list[tuple[GlobalInstance, Any, ValType]] = []
         self.cells: list[Any] = []
@@ -796,9 +802,9 @@ def _refresh_table(ctx_address: int, mirror_address: int) -> None:
         instance.ctx.trap = TRAP["host"]
 
 
-def _memory_grow(ctx_address: int, delta: int) -> int:
+def _memory_grow(ctx_address: int, delta: int, memory: int) -> int:
     instance = _instance(ctx_address)
-    return int(instance.namespace["M0"].grow(delta))
+    return int(instance.namespace[f"M{memory}"].grow(delta))
 
 
 def _runtime_op(ctx_address: int, code: int, slots: Any) -> int:
@@ -817,7 +823,7 @@ def _runtime_op(ctx_address: int, code: int, slots: Any) -> int:
         elif name == "elem.drop":
             ns["ELEMS"][slots[1]] = []
         elif name == "memory.init":
-            memory_init(ns["M0"], ns["DATAS"], slots[1], slots[3], slots[4], slots[5])
+            memory_init(ns[f"M{slots[2]}"], ns["DATAS"], slots[1], slots[3], slots[4], slots[5])
         elif name == "data.drop":
             ns["DATAS"][slots[1]] = b""
         elif name == "table.get":
@@ -901,7 +907,7 @@ CALLBACKS = {
     CALL_INDIRECT: ctypes.CFUNCTYPE(
         ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32, ctypes.c_uint32, SlotArray
     )(_call_indirect),
-    MEMORY_GROW: ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32)(_memory_grow),
+    MEMORY_GROW: ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32)(_memory_grow),
     RUNTIME_OP: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_runtime_op),
     REFRESH_TABLE: ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(_refresh_table),
     THROW_REF: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64)(_throw_ref),

@@ -7,6 +7,14 @@ phi nodes.  Traps write their code to the context record and return zeros;
 every call is followed by a test of that code, so a trap unwinds native
 frames by ordinary returns (no setjmp/longjmp), up to the entry trampoline
 that Python called.
+
+Linear memory is bounds-checked explicitly, with no guard pages, the same
+way for every memory (``FunctionLowering.effective_address``): the end of
+the access, computed in 64 bits, must not pass the memory's current size.
+Memory 0 is reached through the context's own fields (its base and size
+cell: the fast path every program uses); any other memory, with multiple
+memories, through its record in ``ctx.memories`` (``abi.MEMORY_RECORD``),
+one load further, which LLVM hoists out of loops like the rest.
 """
 
 from __future__ import annotations
@@ -31,7 +39,10 @@ from .abi import (
     ENTRY_SIZE,
     FRAME_RING,
     HOST_CALL,
+    MEMORY_BASE,
     MEMORY_GROW,
+    MEMORY_RECORD,
+    MEMORY_SIZE,
     MIRROR_DIRTY,
     MIRROR_ENTRIES,
     MIRROR_LENGTH,
@@ -189,7 +200,7 @@ class ModuleLowering:
                 self.functions[index] = ir.Function(self.ir, signature, f"{prefix}_f{index}")
         self.host_call = self._declare(HOST_CALL, L32, [PTR, L32, PTR])
         self.call_indirect = self._declare(CALL_INDIRECT, L32, [PTR, L32, L32, L32, PTR])
-        self.memory_grow = self._declare(MEMORY_GROW, L32, [PTR, L32])
+        self.memory_grow = self._declare(MEMORY_GROW, L32, [PTR, L32, L32])
         self.runtime_op = self._declare(RUNTIME_OP, L32, [PTR, L32, PTR])
         self.refresh_table = self._declare(REFRESH_TABLE, ir.VoidType(), [PTR, PTR])
         self.throw_ref = self._declare(THROW_REF, L32, [PTR, L64])
@@ -737,7 +748,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             operands = self.pop_n(len(op.params or ()))
             self.stack.append(NUMERIC[name](self, *operands))
         elif op.imm == ins.Imm.MEMARG and name in ACCESS:
-            self.memory_access(name, imm[1])
+            self.memory_access(name, imm[1], imm[2])
         elif name == "nop":
             pass
         elif name == "unreachable":
@@ -755,16 +766,16 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         elif name == "global.set":
             self.tag(b.store(self.pop(), self.global_cell(imm[0])), "global")
         elif name == "memory.size":
-            size = self.tag(b.load(self.ctx_field("mem_size", PTR), typ=L64), "runtime")
+            size = self.tag(b.load(self.memory_size_cell(imm[0]), typ=L64), "runtime")
             self.stack.append(b.trunc(b.lshr(size, ir.Constant(L64, 16)), L32))
         elif name == "memory.grow":
             delta = self.pop()
-            self.stack.append(b.call(self.owner.memory_grow, [self.ctx, delta]))
+            self.stack.append(b.call(self.owner.memory_grow, [self.ctx, delta, ir.Constant(L32, imm[0])]))
             self.check_trap_after_call()
         elif name == "memory.fill":
-            self.memory_fill()
+            self.memory_fill(imm[0])
         elif name == "memory.copy":
-            self.memory_copy()
+            self.memory_copy(imm[0], imm[1])
         elif op.feature in ("simd", "relaxed-simd"):
             self.simd_instruction(name, imm)
         elif name == "ref.null":
@@ -1108,45 +1119,71 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.stack.append(load_slot(self.b, slots, 0, result_type))
 
     # --- memory ----------------------------------------------------------------------------
-    def effective_address(self, address: ir.Value, offset: int, width: int | ir.Value) -> ir.Value:
-        """The host pointer for ``width`` bytes at ``address + offset``, trapping when out of bounds."""
+    def memory_record_field(self, memory: int, field: int) -> ir.Value:
+        """Where memory ``memory``'s base or size-cell pointer is stored (memory > 0)."""
+        records = self.ctx_field("memories", PTR)
+        return self.b.gep(records, [ir.Constant(L64, memory * MEMORY_RECORD + field)], source_etype=I8)
+
+    def memory_base(self, memory: int) -> ir.Value:
+        if memory == 0:
+            return self.ctx_field("mem_base", PTR)
+        return self.tag(self.b.load(self.memory_record_field(memory, MEMORY_BASE), typ=PTR), "runtime")
+
+    def memory_size_cell(self, memory: int) -> ir.Value:
+        """A pointer to the u64 byte size of memory ``memory``."""
+        if memory == 0:
+            return self.ctx_field("mem_size", PTR)
+        return self.tag(self.b.load(self.memory_record_field(memory, MEMORY_SIZE), typ=PTR), "runtime")
+
+    def effective_address(self, address: ir.Value, offset: int, width: int | ir.Value, memory: int = 0) -> ir.Value:
+        """The host pointer for ``width`` bytes at ``address + offset`` of memory ``memory``, trapping
+        when out of bounds.
+
+        No guard pages: ``end = zext(address) + offset + width`` in 64 bits (it cannot wrap: each term
+        is below 2^33) must not exceed the memory's current byte size, read from the size cell its
+        ``MemoryInstance`` keeps current on grow (and which a shared, imported memory shares).  Memory
+        0's base and size cell are fields of the context itself; any other memory's are in its
+        ``MEMORY_RECORD`` (``ctx.memories[index]``), one load further.  Bases never move (memories are
+        reserved whole up front) and machine code never writes the records, so these loads are tagged
+        "runtime" and LLVM may hoist them out of loops that only touch linear memory."""
         b = self.b
         start = b.add(b.zext(address, L64), ir.Constant(L64, offset))
         extent = ir.Constant(L64, width) if isinstance(width, int) else b.zext(width, L64)
-        size = self.tag(b.load(self.ctx_field("mem_size", PTR), typ=L64), "runtime")
+        size = self.tag(b.load(self.memory_size_cell(memory), typ=L64), "runtime")
         end = b.add(start, extent)
         self.trap_if(b.icmp_unsigned(">", end, size), "out of bounds memory access")
-        return b.gep(self.ctx_field("mem_base", PTR), [start], source_etype=I8)
+        return b.gep(self.memory_base(memory), [start], source_etype=I8)
 
-    def memory_access(self, name: str, offset: int) -> None:
+    def memory_access(self, name: str, offset: int, memory: int) -> None:
         stored_type, width, convert = ACCESS[name]
         if ".store" in name:
             value = self.pop()
             address = self.pop()
-            pointer = self.effective_address(address, offset, width)
+            pointer = self.effective_address(address, offset, width, memory)
             if convert is not None:
                 value = self.b.trunc(value, ir.IntType(width * 8))
             self.tag(self.b.store(value, pointer, align=1), "memory")
             return
         address = self.pop()
-        pointer = self.effective_address(address, offset, width)
+        pointer = self.effective_address(address, offset, width, memory)
         loaded = self.tag(self.b.load(pointer, typ=stored_type, align=1), "memory")
         if convert is not None:
             loaded = convert(self.b, loaded)
         self.stack.append(loaded)
 
-    def memory_fill(self) -> None:
+    def memory_fill(self, memory: int) -> None:
         destination, value, count = self.pop_n(3)
-        pointer = self.effective_address(destination, 0, count)
+        pointer = self.effective_address(destination, 0, count, memory)
         byte = self.b.trunc(value, I8)
         self.call_intrinsic(
             "llvm.memset.p0.i64", ir.VoidType(), [pointer, byte, self.b.zext(count, L64), ir.Constant(I1, 0)]
         )
 
-    def memory_copy(self) -> None:
+    def memory_copy(self, target_memory: int, source_memory: int) -> None:
+        # memmove: two imports may be the same memory, so even different indices may overlap.
         destination, source, count = self.pop_n(3)
-        target = self.effective_address(destination, 0, count)
-        origin = self.effective_address(source, 0, count)
+        target = self.effective_address(destination, 0, count, target_memory)
+        origin = self.effective_address(source, 0, count, source_memory)
         self.call_intrinsic(
             "llvm.memmove.p0.p0.i64", ir.VoidType(), [target, origin, self.b.zext(count, L64), ir.Constant(I1, 0)]
         )

@@ -498,39 +498,39 @@ _LANE_TYPES = {"8": I8, "16": I16, "32": I32, "64": I64}
 
 
 def memory(f: FunctionLowering, name: str, imm: tuple[Any, ...]) -> None:  # noqa: C901 - one branch per family
-    offset = imm[1]
+    offset, memory = imm[1], imm[2]
     b = f.b
     if name == "v128.load":
         address = f.pop()
-        f.stack.append(f.tag(b.load(f.effective_address(address, offset, 16), typ=V128, align=1), "memory"))
+        f.stack.append(f.tag(b.load(f.effective_address(address, offset, 16, memory), typ=V128, align=1), "memory"))
     elif name == "v128.store":
         value = f.pop()
         address = f.pop()
-        f.tag(b.store(value, f.effective_address(address, offset, 16), align=1), "memory")
+        f.tag(b.store(value, f.effective_address(address, offset, 16, memory), align=1), "memory")
     elif name in _EXTEND_LOADS:
         lane, count, signed = _EXTEND_LOADS[name]
         address = f.pop()
-        loaded = b.load(f.effective_address(address, offset, 8), typ=ir.VectorType(lane, count), align=1)
+        loaded = b.load(f.effective_address(address, offset, 8, memory), typ=ir.VectorType(lane, count), align=1)
         t = ir.VectorType(wider(lane), count)
         f.stack.append(back(f, b.sext(loaded, t) if signed else b.zext(loaded, t)))
     elif name in _SPLAT_LOADS:
         lane = _SPLAT_LOADS[name]
         address = f.pop()
-        loaded = b.load(f.effective_address(address, offset, lane.width // 8), typ=lane, align=1)
+        loaded = b.load(f.effective_address(address, offset, lane.width // 8, memory), typ=lane, align=1)
         f.stack.append(back(f, splat_of(f, loaded, ir.VectorType(lane, 128 // lane.width))))
     elif name in _ZERO_LOADS:
         lane = _ZERO_LOADS[name]
         address = f.pop()
-        loaded = b.load(f.effective_address(address, offset, lane.width // 8), typ=lane, align=1)
+        loaded = b.load(f.effective_address(address, offset, lane.width // 8, memory), typ=lane, align=1)
         t = ir.VectorType(lane, 128 // lane.width)
         f.stack.append(back(f, b.insert_element(ir.Constant(t, [0] * t.count), loaded, ir.Constant(I32, 0))))
     elif name.endswith("_lane"):
         lane = _LANE_TYPES[name.split(".")[1][4 if name.startswith("v128.load") else 5 :].split("_")[0]]
         t = ir.VectorType(lane, 128 // lane.width)
-        lane_index = ir.Constant(I32, imm[2])
+        lane_index = ir.Constant(I32, imm[3])
         v = f.pop()
         address = f.pop()
-        pointer = f.effective_address(address, offset, lane.width // 8)
+        pointer = f.effective_address(address, offset, lane.width // 8, memory)
         if name.startswith("v128.load"):
             loaded = b.load(pointer, typ=lane, align=1)
             f.stack.append(back(f, b.insert_element(b.bitcast(v, t), loaded, lane_index)))
