@@ -73,7 +73,7 @@ def tail_entry(body: Callable[..., Any], arity: int) -> Callable[..., Any]:
         scope: dict[str, Any] = {}
         exec(source, scope)  # noqa: S102 - generated from an arity
         factory = _ENTRY_FACTORIES[arity] = scope["factory"]
-    entry = factory(body, TailCall, settle)
+    entry: Any = factory(body, TailCall, settle)
     entry.tail_body = body
     entry.__name__ = f"tail_entry_{body.__name__}"
     return entry  # type: ignore[no-any-return]

@@ -207,7 +207,7 @@ def _executor(
                     elif kind == tail:
                         # return_call(_indirect): the callee, then this frame ends (see TAIL_CALL).
                         target = block[2]
-                        at_call = True
+                        at_call = True  # noqa: F841 - read through f_locals by backtraces
                         callee = ns[target] if target.__class__ is str else resolve(target[0], s.pop(), target[1])
                         count = block[3]
                         tail_call = tail_call_of(callee, tuple(s[len(s) - count :]) if count else ())
