@@ -363,8 +363,14 @@ class WholeModuleTier:
             return self._instance
 
     def compile(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
+        from .host import mark_mirrors_stale
+
         self.functions += 1
-        return self.load(data).code(index)  # type: ignore[no-any-return]
+        code = self.load(data).code(index)
+        # The caller installs it next: table entries then rebuilt call it directly, not through the host
+        # (which a chain of return_call_indirect would have nested in, one host call per call).
+        mark_mirrors_stale()
+        return code  # type: ignore[no-any-return]
 
     def osr(
         self, index: int, position: int, data: bytes | None = None, stubs: bytes | None = None
