@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite
+from tests.conftest import core_wast_files, exception_scripts, require_testsuite, tail_call_scripts
 
 from wasmbox import native_validation
 from wasmbox.binary.decode import EncodedBody, decode_module
@@ -95,4 +95,9 @@ def test_native_validator_agrees_on_core_scripts(path: Path) -> None:
     ids=lambda p: p.name,
 )
 def test_native_validator_agrees_on_exception_handling(path: Path) -> None:
+    check_script(path, ALL_FEATURES)
+
+
+@pytest.mark.parametrize("path", tail_call_scripts(), ids=lambda p: p.name)
+def test_native_validator_agrees_on_tail_calls(path: Path) -> None:
     check_script(path, ALL_FEATURES)

@@ -161,7 +161,10 @@ class TieredFunctions:
     def begin(self, index: int) -> Callable[..., Any]:
         """A function's first call: on the tier an earlier run left it on (its code on disk), else
         on the baseline interpreter."""
-        if self.native is not None and (native_at_first_call(index) or self.native.cached(index)):
+        per_function = self.native is not None and not self.native.whole
+        lazy_native_allowed = not (per_function and self.makes_tail_calls(index))
+        wanted = self.native is not None and (native_at_first_call(index) or self.native.cached(index))
+        if wanted and lazy_native_allowed:
             return self.native.compile(index)  # type: ignore[no-any-return]
         if self.native is not None and self.native.whole and not self.module_requested:
             # A small module an earlier run made machine code for was hot then: use it from the start.
@@ -180,7 +183,8 @@ class TieredFunctions:
         if unwieldy_function(len(function_ir.locals), function_ir.body):
             limit = sys.maxsize  # it stays here (and the whole module stays off LLVM)
             self.unwieldy = True
-        probe = self.enter_loop_now if self.native is not None and osr_at_every_loop(index) else None
+        osr_allowed = self.native is not None and not self.makes_tail_calls(index)
+        probe = self.enter_loop_now if osr_allowed and osr_at_every_loop(index) else None
         function = BaselineFunction(
             self.module,
             index,
