@@ -27,6 +27,12 @@ def require_testsuite() -> None:
         pytest.skip(f"spec test suite not found at {CORE_2_0} (set WASMBOX_TESTSUITE)")
 
 
+def tail_call_scripts() -> list[Path]:
+    """core-3.0's tail call scripts every engine runs (return_call_ref.wast needs typed function
+    references, which wasmbox does not have)."""
+    return [p for p in core_wast_files("core-3.0") if p.stem in ("return_call", "return_call_indirect")]
+
+
 def exception_scripts() -> list[Path]:
     """Exception handling scripts every engine runs: our own, and core-3.0's that need nothing else
     of Wasm 3.0 (its try_table.wast also needs tail calls and GC types)."""

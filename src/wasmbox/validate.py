@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from . import limits
 from .errors import MalformedError, ValidationError
@@ -573,15 +573,21 @@ def validate_function(
             pop_all(callee.params)
             vals.extend(callee.results)
         elif name == "call_indirect":
-            type_index, table_index = instr.imm
-            if check_table(table_index) is not FUNCREF:
-                raise _Fail("type mismatch: call_indirect needs a funcref table", position)
-            if type_index >= len(c.types):
-                raise _Fail(f"unknown type {type_index}", position)
+            callee = _indirect_callee(c, check_table, name, instr.imm, position)
             pop(I32)
-            callee = c.types[type_index]
             pop_all(callee.params)
             vals.extend(callee.results)
+        elif name == "return_call" or name == "return_call_indirect":
+            # Tail calls (Wasm 3.0): the callee's results become the caller's, so they must match.
+            if name == "return_call":
+                callee = check_func(instr.imm[0])
+            else:
+                callee = _indirect_callee(c, check_table, name, instr.imm, position)
+                pop(I32)
+            if callee.results != func_type.results:
+                raise _Fail(f"type mismatch: {name} returns {list(callee.results)}", position)
+            pop_all(callee.params)
+            mark_unreachable()
         elif name == "drop":
             pop()
         elif name == "select":
@@ -657,6 +663,18 @@ def operand_types(module: Module, func_index: int, context: Context | None = Non
     c = context if context is not None else Context(module)
     validate_function(c, module.types[function.type_index], function.locals, function.body, stack_types)
     return stack_types
+
+
+def _indirect_callee(
+    c: Context, check_table: Callable[[int], ValType], name: str, imm: tuple[int, int], position: int
+) -> FuncType:
+    """The type ``call_indirect`` and ``return_call_indirect`` call with, once their table is checked."""
+    type_index, table_index = imm
+    if check_table(table_index) is not FUNCREF:
+        raise _Fail(f"type mismatch: {name} needs a funcref table", position)
+    if type_index >= len(c.types):
+        raise _Fail(f"unknown type {type_index}", position)
+    return c.types[type_index]
 
 
 def _block_signature_at(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite, wasm3_scripts
+from tests.conftest import core_wast_files, exception_scripts, require_testsuite, tail_call_scripts, wasm3_scripts
 
 from wasmbox.ir.instructions import WASM_2_0
 from wasmbox.wast import run_script
@@ -39,3 +39,10 @@ def test_wasm3_features_on_the_baseline_interpreter(path: Path) -> None:
     result = run_script(path, "baseline")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed > 0
+
+
+@pytest.mark.parametrize("path", tail_call_scripts(), ids=lambda p: p.name)
+def test_tail_calls_on_the_baseline_interpreter(path: Path) -> None:
+    result = run_script(path, "baseline")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed >= 40

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite, wasm3_scripts
+from tests.conftest import core_wast_files, exception_scripts, require_testsuite, tail_call_scripts, wasm3_scripts
 
 from wasmbox.engines.native import available
 from wasmbox.ir.instructions import WASM_2_0
@@ -123,3 +123,22 @@ def test_wasm3_features_on_the_native_engine(path: Path) -> None:
     result = run_script(path, "native")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed > 0
+
+
+@pytest.mark.parametrize("lazy", ["eager", "lazy", "mixed", "osr"])
+@pytest.mark.parametrize("path", tail_call_scripts(), ids=lambda p: p.name)
+def test_tail_calls(path: Path, lazy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """return_call/return_call_indirect: musttail between tail entries when compiled whole; when tiered
+    function by function (or entered at loops), functions making tail calls stay on the Python tiers,
+    whose tail calls cross into machine code and back."""
+    from wasmbox.engines import tiers
+    from wasmbox.engines.native import engine
+
+    if lazy == "osr":
+        osr_mode(monkeypatch)
+    elif lazy != "eager":
+        monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
+        monkeypatch.setattr(tiers, "native_at_first_call", lambda index: lazy == "lazy" or index % 2 == 0)
+    result = run_script(path, "native")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed >= 40 and result.engine.fallbacks == []

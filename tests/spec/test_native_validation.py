@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite, wasm3_scripts
+from tests.conftest import core_wast_files, exception_scripts, require_testsuite, tail_call_scripts, wasm3_scripts
 
 from wasmbox import native_validation
 from wasmbox.binary.decode import EncodedBody, decode_module
@@ -100,4 +100,9 @@ def test_native_validator_agrees_on_exception_handling(path: Path) -> None:
 
 @pytest.mark.parametrize("path", wasm3_scripts(), ids=lambda p: p.name)
 def test_native_validator_agrees_on_wasm3_features(path: Path) -> None:
+    check_script(path, ALL_FEATURES)
+
+
+@pytest.mark.parametrize("path", tail_call_scripts(), ids=lambda p: p.name)
+def test_native_validator_agrees_on_tail_calls(path: Path) -> None:
     check_script(path, ALL_FEATURES)

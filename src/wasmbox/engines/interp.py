@@ -54,6 +54,7 @@ from ..runtime.operations import (
     table_set,
 )
 from ..runtime.sandbox import frame_units
+from ..runtime.tail_calls import TailCall, tail_entry
 
 M32 = "0xFFFFFFFF"
 _SLOT_NAME = re.compile(r"\bs(\d+)\b")
@@ -444,6 +445,9 @@ class FunctionTranslator:
     # returns, ``frame_depth`` what it counts while active, restored when it catches.  Leaves
     # cannot recurse and skip it.
     accounts_calls: bool = False
+    # A function making tail calls is defined as its body, then replaced in the namespace by its
+    # entry (``TAIL_ENTRY``, see runtime.tail_calls); a body's frame is ``f<index>`` for backtraces.
+    makes_tail_calls: bool = False
 
     # --- emission -----------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -589,7 +593,10 @@ class FunctionTranslator:
         body_lines_start = len(self.lines)
         skip_depth = 0
         self.has_try = any(instr.op is ins.OP_TRY_TABLE for instr in self.body)
-        self.accounts_calls = any(instr.op in ins.CALL_OPS for instr in self.body)
+        self.makes_tail_calls = ins.makes_tail_calls(self.body)
+        # Observed code makes its tail calls as calls (see tail_call): they nest, and count.
+        calls = ins.CALL_OPS | ins.TAIL_CALL_OPS if self.observed else ins.CALL_OPS
+        self.accounts_calls = any(instr.op in calls for instr in self.body)
         if self.has_try:
             self.max_loop_nesting = MAX_LOOP_NESTING_WITH_TRY
         self.structured, self.structured_block_positions = structured_constructs(self.body, self.max_loop_nesting)
@@ -640,6 +647,9 @@ class FunctionTranslator:
             head.append("    et = 0")
         if self.observed:
             head.append(f"    ENTER({self.func_index}, {_tuple(params)})")
+        tail = ""
+        if self.makes_tail_calls and not self.observed:
+            tail = f"f{self.func_index} = TAIL_ENTRY(f{self.func_index}, {len(params)})\n"
         if self.levels[0].segments != {0}:
             head.append("    pc = 0")
             head.append("    while True:")
@@ -656,12 +666,12 @@ class FunctionTranslator:
             self.wrap_in_handler(top, 8)
             self.indent_regions()
             self.head_lines = len(head)
-            return "\n".join(head + self.lines) + "\n"
+            return "\n".join(head + self.lines) + "\n" + tail
         self.lines = body
         self.indent_regions()
         body = self.lines
         self.head_lines = len(head)
-        return "\n".join(head + [line[8:] for line in body]) + "\n"
+        return "\n".join(head + [line[8:] for line in body]) + "\n" + tail
 
     def frame_units(self, body: list[str]) -> int:
         """What this function's frame costs in the store's call accounting: by its locals and the
@@ -752,6 +762,14 @@ class FunctionTranslator:
             args = self.pop_n(len(callee.params))
             target = f"call_indirect(T{imm[1]}, {index.expr}, TYPE{imm[0]})"
             self.call(target, callee, args)
+        elif name == "return_call":
+            callee = self.func_types[imm[0]]
+            self.tail_call(f"f{imm[0]}", callee, self.pop_n(len(callee.params)))
+        elif name == "return_call_indirect":
+            callee = self.types[imm[0]]
+            index = self.pop()
+            args = self.pop_n(len(callee.params))
+            self.tail_call(f"call_indirect(T{imm[1]}, {index.expr}, TYPE{imm[0]})", callee, args)
         elif name == "return":
             self.emit_return()
             self.dead = True
@@ -946,6 +964,25 @@ class FunctionTranslator:
             self.emit("mv = M0.view")  # the callee may have grown the memory
         for i in range(results):
             self.stack.append(Entry(f"s{base + i}"))
+
+    def tail_call(self, target: str, callee: FuncType, args: list[Entry]) -> None:
+        """``return_call``/``return_call_indirect``: return a ``TailCall`` for the entry's trampoline
+        (``runtime.tail_calls``) to make, after this frame is gone: its share of the call accounting
+        is given back first.  ``target`` is evaluated here, so an indirect call's traps are this
+        frame's.  Observed code (trace, debug, profile) calls and returns instead, so observers see
+        frames open and close as they always do (its stack then grows with each tail call)."""
+        if self.observed:
+            self.call(target, callee, args)
+            self.emit_return()
+        else:
+            self.charge_fuel()
+            call = f"TailCall({target}, {_tuple([e.expr for e in args]) if args else '()'})"
+            if self.accounts_calls:
+                self.emit(f"tail_call = {call}")
+                self.emit("CALLS[0] = caller_depth")
+                call = "tail_call"
+            self.emit(f"return {call}")
+        self.dead = True
 
     def open_block(self, kind: str, block_type: object) -> None:
         params, results = self.block_arity(block_type)
@@ -1354,6 +1391,8 @@ def base_namespace() -> dict[str, object]:
         memory_fill=memory_fill,
         memory_init=memory_init,
         call_indirect=call_indirect,
+        TailCall=TailCall,
+        TAIL_ENTRY=tail_entry,
         load_bytes=load_bytes,
         store_bytes=store_bytes,
         shuffle=simd.shuffle,

@@ -35,6 +35,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from ..ir.instructions import makes_tail_calls
 from ..ir.module import Module
 from ..runtime.observer import Observer
 from . import translation_cache
@@ -141,6 +142,12 @@ class TieredFunctions:
             self._worker = translation_worker(self.module)
         return self._worker  # type: ignore[return-value]
 
+    def makes_tail_calls(self, index: int) -> bool:
+        """Whether function ``index`` makes tail calls: such a function stays off code compiled function
+        by function (its tail calls would nest there: see native.lower), on the Python tiers, whose
+        tail calls run in constant stack; whole-module machine code takes it."""
+        return makes_tail_calls(self.module.funcs[index - self.first].body)
+
     def size(self, index: int) -> int:
         return max(len(self.module.funcs[index - self.first].body), 1)
 
@@ -154,7 +161,10 @@ class TieredFunctions:
     def begin(self, index: int) -> Callable[..., Any]:
         """A function's first call: on the tier an earlier run left it on (its code on disk), else
         on the baseline interpreter."""
-        if self.native is not None and (native_at_first_call(index) or self.native.cached(index)):
+        per_function = self.native is not None and not self.native.whole
+        lazy_native_allowed = not (per_function and self.makes_tail_calls(index))
+        wanted = self.native is not None and (native_at_first_call(index) or self.native.cached(index))
+        if wanted and lazy_native_allowed:
             return self.native.compile(index)  # type: ignore[no-any-return]
         if self.native is not None and self.native.whole and not self.module_requested:
             # A small module an earlier run made machine code for was hot then: use it from the start.
@@ -173,7 +183,8 @@ class TieredFunctions:
         if unwieldy_function(len(function_ir.locals), function_ir.body):
             limit = sys.maxsize  # it stays here (and the whole module stays off LLVM)
             self.unwieldy = True
-        probe = self.enter_loop_now if self.native is not None and osr_at_every_loop(index) else None
+        osr_allowed = self.native is not None and not self.makes_tail_calls(index)
+        probe = self.enter_loop_now if osr_allowed and osr_at_every_loop(index) else None
         function = BaselineFunction(
             self.module,
             index,
@@ -206,7 +217,7 @@ class TieredFunctions:
 
     def osr_wanted(self, function: BaselineFunction, running: int, block: int) -> None:
         """A long call in progress: ask for an entry into machine code at the loop it is in."""
-        if running < OSR_AFTER or self.size(function.index) > OSR_AT_MOST:
+        if running < OSR_AFTER or self.size(function.index) > OSR_AT_MOST or self.makes_tail_calls(function.index):
             return
         if self.native.whole and not self.native.ready():
             return  # the entry needs the module's machine code: asked for already (see hot)
@@ -263,6 +274,7 @@ class TieredFunctions:
             self.native is not None
             and not self.native.whole
             and self.size(index) <= NATIVE_AT_MOST
+            and not self.makes_tail_calls(index)
             # its own calls would cross from machine code to Python at microseconds each
             and function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT <= function.executed
         )

@@ -154,6 +154,10 @@ _define("return", 0x0F)
 _define("call", 0x10, None, Imm.FUNC)
 _define("call_indirect", 0x11, None, Imm.CALL_INDIRECT)
 
+# --- Tail calls (Wasm 3.0): the callee's frame replaces the caller's ----------
+_define("return_call", 0x12, None, Imm.FUNC, feature="tail-call")
+_define("return_call_indirect", 0x13, None, Imm.CALL_INDIRECT, feature="tail-call")
+
 # --- Exception handling (Wasm 3.0) ----------------------------------------
 _define("throw", 0x08, None, Imm.TAG, feature="exceptions")
 _define("throw_ref", 0x0A, None, feature="exceptions")
@@ -678,7 +682,7 @@ MEMORY64 = "memory64"
 FUNCTION_REFERENCES = "function-references"
 GC = "gc"
 RELAXED_SIMD = "relaxed-simd"
-ALL_FEATURES = WASM_2_0 | {EXCEPTIONS, EXTENDED_CONST, MULTI_MEMORY, RELAXED_SIMD}
+ALL_FEATURES = WASM_2_0 | {EXCEPTIONS, EXTENDED_CONST, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL}
 DEFAULT_FEATURES = ALL_FEATURES
 _TABLES: dict[frozenset[str], tuple[list[Opcode | None], dict[int, dict[int, Opcode]], dict[str, Opcode]]] = {}
 
@@ -705,6 +709,15 @@ END = OP_END.bare
 BLOCK_OPENERS = frozenset((OP_BLOCK, OP_LOOP, OP_IF, OP_TRY_TABLE))
 # Instructions that call a function: a function with none of them is a leaf (it cannot recurse).
 CALL_OPS = frozenset((BY_NAME["call"], BY_NAME["call_indirect"]))
+# Tail calls: they leave the function as ``return`` does, so they do not make it a caller whose
+# frame stays below the callee's (a function with only these still cannot grow the stack).
+OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT = BY_NAME["return_call"], BY_NAME["return_call_indirect"]
+TAIL_CALL_OPS = frozenset((OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT))
+
+
+def makes_tail_calls(body: list[Instruction]) -> bool:
+    """Whether a function body holds a ``return_call`` or ``return_call_indirect``."""
+    return any(instr.op in TAIL_CALL_OPS for instr in body)
 
 
 class Catch:

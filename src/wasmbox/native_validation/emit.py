@@ -452,6 +452,8 @@ class ValidatorEmitter:
             Kind.RETURN: self.return_,
             Kind.CALL: self.call,
             Kind.CALL_INDIRECT: self.call_indirect,
+            Kind.RETURN_CALL: self.return_call,
+            Kind.RETURN_CALL_INDIRECT: self.return_call_indirect,
             Kind.THROW: self.throw,
             Kind.THROW_REF: self.throw_ref,
             Kind.TRY_TABLE: self.try_table,
@@ -666,13 +668,30 @@ class ValidatorEmitter:
         self.push_types(results, n_results)
 
     def call_indirect(self) -> None:
+        params, n_params, results, n_results = self.indirect_type()
+        self.pop_types(params, n_params)
+        self.push_types(results, n_results)
+
+    def indirect_type(self) -> tuple[ir.Value, ir.Value, ir.Value, ir.Value]:
+        """Read call_indirect's immediates, check its table and pop the element index: the callee's type."""
         type_index = self.read_index(self.fields["types"])
         element = self.table_type()
         self.refuse_if(self.b.icmp_unsigned("!=", element, const(ValType.FUNCREF.value)))
         self.pop(const(ValType.I32.value))
-        params, n_params, results, n_results = self.function_type(type_index)
+        return self.function_type(type_index)
+
+    def tail_call(self, params: ir.Value, n_params: ir.Value, results: ir.Value, n_results: ir.Value) -> None:
+        """A tail call's callee must return what this function returns; then it is ``return``-like."""
+        self.same_types(results, n_results, self.results, self.n_results)
         self.pop_types(params, n_params)
-        self.push_types(results, n_results)
+        self.mark_unreachable()
+
+    def return_call(self) -> None:
+        index = self.read_index(self.fields["funcs"])
+        self.tail_call(*self.function_type(self.i32_at(self.fields["func_types"], index)))
+
+    def return_call_indirect(self) -> None:
+        self.tail_call(*self.indirect_type())
 
     def tag_params(self, tag: ir.Value) -> tuple[ir.Value, ir.Value]:
         params, n_params, _, _ = self.function_type(self.i32_at(self.fields["tag_types"], tag))

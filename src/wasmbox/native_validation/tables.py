@@ -58,6 +58,8 @@ class Kind(enum.IntEnum):
     TABLE_SIZE = 30
     TABLE_GROW = 31
     TABLE_FILL = 32
+    RETURN_CALL = 33
+    RETURN_CALL_INDIRECT = 34
 
 
 class Immediate(enum.IntEnum):
@@ -115,6 +117,8 @@ _SPECIAL = {
     "return": Kind.RETURN,
     "call": Kind.CALL,
     "call_indirect": Kind.CALL_INDIRECT,
+    "return_call": Kind.RETURN_CALL,
+    "return_call_indirect": Kind.RETURN_CALL_INDIRECT,
     "throw": Kind.THROW,
     "throw_ref": Kind.THROW_REF,
     "try_table": Kind.TRY_TABLE,

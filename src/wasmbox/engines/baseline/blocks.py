@@ -34,6 +34,9 @@ CALL = 1  # (ops, CALL, namespace key, params, results, next)
 CALL_INDIRECT = 2  # (ops, CALL_INDIRECT, (table, type), params, results, next)
 RETURN = 3  # (ops, RETURN): the results are on top of the stack
 GOTO = 4  # (ops, GOTO, next block's start): no test, no values to move
+# (ops, TAIL_CALL, namespace key or (table, type), params): return_call(_indirect); the executor
+# returns a runtime.tail_calls.TailCall for its entry to make the call once its frame is gone.
+TAIL_CALL = 5
 
 Terminator = Callable[[list[Any]], int]
 Block = tuple[Any, ...]
@@ -332,6 +335,11 @@ class BlockBuilder:
                 self.reach(following, controls, length - 1 - len(t.params) + len(t.results))
                 target = (self.namespace[f"T{instr.imm[1]}"], self.namespace[f"TYPE{instr.imm[0]}"])
                 return (ops, CALL_INDIRECT, target, len(t.params), len(t.results), following)
+            if name == "return_call":
+                return (ops, TAIL_CALL, f"f{instr.imm[0]}", len(self.func_types[instr.imm[0]].params))
+            if name == "return_call_indirect":
+                target = (self.namespace[f"T{instr.imm[1]}"], self.namespace[f"TYPE{instr.imm[0]}"])
+                return (ops, TAIL_CALL, target, len(self.types[instr.imm[0]].params))
             if name == "throw":
                 tag = self.namespace[f"TAG{instr.imm[0]}"]
                 return (ops, JUMP, _throw(tag, len(self.tag_types[instr.imm[0]].params)))

@@ -24,10 +24,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ...errors import Exhaustion, Trap, WasmException
-from ...ir.instructions import CALL_OPS, OP_TRY_TABLE
+from ...ir.instructions import CALL_OPS, OP_TRY_TABLE, makes_tail_calls
 from ...ir.module import Module
 from ...runtime.operations import call_indirect
-from .blocks import CALL, CALL_INDIRECT, GOTO, JUMP, BlockBuilder
+from ...runtime.tail_calls import TailCall, tail_entry
+from .blocks import CALL, CALL_INDIRECT, GOTO, JUMP, TAIL_CALL, BlockBuilder
 from .operations import ZERO, InstanceOperations
 from .structure import match_constructs
 
@@ -89,6 +90,9 @@ class BaselineFunction:
         self.osr_probe = osr_probe
         zeros = [ZERO.get(t) for t in local_types[len(self.type.params) :]]
         self.run = _executor(self, namespace, zeros, stop_check)
+        if makes_tail_calls(function.body):
+            # Its tail calls return a TailCall: its callers call the entry that makes them.
+            self.run = tail_entry(self.run, len(self.type.params))
 
 
 def _executor(
@@ -101,7 +105,8 @@ def _executor(
     results = builder.results
     ns = namespace
     # The executor's globals are the instance's namespace: it names nothing global itself.
-    goto, jump, direct, indirect = GOTO, JUMP, CALL, CALL_INDIRECT
+    goto, jump, direct, indirect, tail = GOTO, JUMP, CALL, CALL_INDIRECT, TAIL_CALL
+    tail_call_of = TailCall
     resolve = call_indirect
     wasm_exception = WasmException
 
@@ -137,6 +142,7 @@ def _executor(
         # A long call that gets hot tells on_hot from inside, so the next call may run moved.
         report_at = function.hot_after - function.executed if function.on_hot is not None else never
         resume = None
+        tail_call = None
         at_call = False  # for backtraces (runtime.instance.wasm_frames): where this frame stands
         while True:
             try:
@@ -198,6 +204,14 @@ def _executor(
                         elif count:
                             s.extend(value)
                         pc = block[5]
+                    elif kind == tail:
+                        # return_call(_indirect): the callee, then this frame ends (see TAIL_CALL).
+                        target = block[2]
+                        at_call = True  # noqa: F841 - read through f_locals by backtraces
+                        callee = ns[target] if target.__class__ is str else resolve(target[0], s.pop(), target[1])
+                        count = block[3]
+                        tail_call = tail_call_of(callee, tuple(s[len(s) - count :]) if count else ())
+                        break
                     else:
                         break
                 break
@@ -215,6 +229,8 @@ def _executor(
         calls[0] = caller_depth
         if resume is not None:  # outside the try: native code has run this call's try_tables itself
             return resume(s)
+        if tail_call is not None:
+            return tail_call
         if results == 0:
             return None
         if results == 1:

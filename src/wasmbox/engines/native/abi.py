@@ -36,6 +36,7 @@ CONTEXT_FIELDS = (
     ("tags", "ptr"),  # -> u64 process-wide id of each tag in the module's tag index space
     ("fuel", "ptr"),  # -> i64 fuel left (metered code only): the store's, copied in and out at crossings
     ("memories", "ptr"),  # -> a MEMORY_RECORD per memory index (multiple memories; memory 0 also above)
+    ("tail_args", "ptr"),  # -> u64 slots: a tail call's arguments, read by the callee's tail entry at once
 )
 FRAME_RING = 1024  # the innermost frames a backtrace can show
 OFFSET = {name: index * 8 for index, (name, _) in enumerate(CONTEXT_FIELDS)}
@@ -74,7 +75,8 @@ CATCH = "wasmbox_catch"  # i32 (ctx, i32 tag or -1, i32 want_ref, ptr slots): 1 
 MEMORY_BASE, MEMORY_SIZE, MEMORY_RECORD = 0, 8, 16
 
 # A table as native code sees it: {u64 length; ptr entries; i32 dirty}; each entry is
-# {ptr code; u64 signature; ptr ctx}: the function's native code and its instance's
-# context (0 when it is not native code), and its signature's process-wide id (0: null).
+# {ptr code; u64 signature; ptr ctx; ptr tail}: the function's native code and its instance's
+# context (0 when it is not native code), its signature's process-wide id (0: null), and its
+# tail entry (``return_call_indirect``'s target; 0 when its module makes no tail calls).
 MIRROR_LENGTH, MIRROR_ENTRIES, MIRROR_DIRTY = 0, 8, 16
-ENTRY_CODE, ENTRY_SIGNATURE, ENTRY_CTX, ENTRY_SIZE = 0, 8, 16, 24
+ENTRY_CODE, ENTRY_SIGNATURE, ENTRY_CTX, ENTRY_TAIL, ENTRY_SIZE = 0, 8, 16, 24, 32

@@ -106,7 +106,7 @@ class NativeEngine:
 # Machine code depends only on the module (and whether it polls the stop flag): every
 # instance reaches its own state through its context record, so instances of one module
 # share one compilation.  Keyed by the module's bytes.
-_compiled: dict[tuple[bytes, str], tuple[dict[int, int], dict[int, int]]] = {}
+_compiled: dict[tuple[bytes, str], tuple[dict[int, int], dict[int, int], dict[int, int]]] = {}
 # The object code behind each (kept for Module.serialize), and object code handed over by another
 # process (Module.deserialize), linked when the module is first run.
 _objects: dict[tuple[bytes, str], bytes] = {}
@@ -363,8 +363,14 @@ class WholeModuleTier:
             return self._instance
 
     def compile(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
+        from .host import mark_mirrors_stale
+
         self.functions += 1
-        return self.load(data).code(index)  # type: ignore[no-any-return]
+        code = self.load(data).code(index)
+        # The caller installs it next: table entries then rebuilt call it directly, not through the host
+        # (which a chain of return_call_indirect would have nested in, one host call per call).
+        mark_mirrors_stale()
+        return code  # type: ignore[no-any-return]
 
     def osr(
         self, index: int, position: int, data: bytes | None = None, stubs: bytes | None = None
@@ -417,9 +423,10 @@ def module_object(module: Module, interruptible: bool, variant: str = "") -> byt
 
 def compiled_code(
     module: Module, interruptible: bool, data: bytes | None = None, variant: str = ""
-) -> tuple[dict[int, int], dict[int, int]]:
-    """(entry trampoline, function) addresses by function index, compiling on first sight (``data``:
-    the module's object code, when another process made it)."""
+) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+    """(entry trampoline, function, tail entry) addresses by function index, compiling on first sight
+    (``data``: the module's object code, when another process made it).  Tail entries exist when the
+    module makes tail calls (see lower.ModuleLowering)."""
     from .jit import jit
 
     key = module_key(module, interruptible, variant)
@@ -437,11 +444,14 @@ def compiled_code(
         prefix = eager_prefix(module, interruptible, variant)
         first = module.num_imported_funcs()
         indices = range(first, first + len(module.funcs))
-        names = [f"{prefix}_{kind}{index}" for index in indices for kind in ("entry", "f")]
+        # Tail entries are looked up by name (0: absent), so cached object code is loaded without
+        # decoding a body to see whether the module makes tail calls.
+        names = [f"{prefix}_{kind}{index}" for index in indices for kind in ("entry", "f", "t")]
         addresses = jit().add_object(data, names)
         result = (
             {index: addresses[f"{prefix}_entry{index}"] for index in indices},
             {index: addresses[f"{prefix}_f{index}"] for index in indices},
+            {index: addresses[f"{prefix}_t{index}"] for index in indices if addresses[f"{prefix}_t{index}"]},
         )
         _compiled[key] = result
         _objects[key] = data

@@ -41,6 +41,8 @@ from .abi import (
     CALL_INDIRECT,
     CATCH,
     CONTEXT_FIELDS,
+    ENTRY_SIZE,
+    ENTRY_TAIL,
     FRAME_RING,
     HOST_CALL,
     MEMORY_GROW,
@@ -72,7 +74,15 @@ for _name, _offset in OFFSET.items():
 
 
 class TableEntry(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint64), ("signature", ctypes.c_uint64), ("ctx", ctypes.c_uint64)]
+    _fields_ = [
+        ("code", ctypes.c_uint64),
+        ("signature", ctypes.c_uint64),
+        ("ctx", ctypes.c_uint64),
+        ("tail", ctypes.c_uint64),
+    ]
+
+
+assert ctypes.sizeof(TableEntry) == ENTRY_SIZE and TableEntry.tail.offset == ENTRY_TAIL
 
 
 class TableMirror(ctypes.Structure):
@@ -161,11 +171,12 @@ class MirrorState:
 
 def _fill_entry(entry: TableEntry, function: Any) -> None:
     if function is None:
-        entry.code = entry.signature = entry.ctx = 0
+        entry.code = entry.signature = entry.ctx = entry.tail = 0
         return
     entry.signature = signature_id(function.type)
     entry.code = getattr(function.code, "native_address", 0)
     entry.ctx = getattr(function.code, "native_ctx", 0)
+    entry.tail = getattr(function.code, "native_tail_address", 0)
 
 
 _mirror_states: weakref.WeakSet[MirrorState] = weakref.WeakSet()
@@ -559,7 +570,12 @@ class NativeInstance:
         self.ctx.tables = ctypes.addressof(self.tables)
         self.ctx_address = ctypes.addressof(self.ctx)
         self.lazy = None if isinstance(code, tuple) else code
-        entries, addresses = code if self.lazy is None else ({}, {})
+        entries, addresses, tail_addresses = code if self.lazy is None else ({}, {}, {})
+        # Tail entries of a whole module that makes tail calls (see lower.ModuleLowering), and the
+        # slots its tail calls pass their arguments in.
+        self.tail_addresses: dict[int, int] = dict(tail_addresses)
+        self.tail_args = (U64 * max([slot_count(t.params) for t in module.types] + [1]))()
+        self.ctx.tail_args = ctypes.addressof(self.tail_args)
         self.entries = {index: ENTRY(address) for index, address in entries.items()}
         self.addresses: dict[int, int] = dict(addresses)
         self.wrappers: dict[int, Any] = {}
@@ -617,6 +633,7 @@ class NativeInstance:
         call.__name__ = f"native_f{func_index}"
         call.native_address = self.addresses.get(func_index, 0)  # type: ignore[attr-defined]
         call.native_ctx = ctx_address  # type: ignore[attr-defined]
+        call.native_tail_address = self.tail_addresses.get(func_index, 0)  # type: ignore[attr-defined]
         self.wrappers[func_index] = call
         return call
 

@@ -15,6 +15,27 @@ Memory 0 is reached through the context's own fields (its base and size
 cell: the fast path every program uses); any other memory, with multiple
 memories, through its record in ``ctx.memories`` (``abi.MEMORY_RECORD``),
 one load further, which LLVM hoists out of loops like the rest.
+
+Tail calls (``return_call``, ``return_call_indirect``) are LLVM ``musttail``
+calls, which the code generator must make as jumps, so a chain of them runs
+in constant stack.  ``musttail`` needs the caller's and the callee's
+prototypes to match, and a wasm tail call only guarantees that their
+*results* match.  So a module that makes tail calls gives every defined
+function a second door of one uniform prototype per result type, its *tail
+entry* ``R t<index>(ctx, ptr args)``, taking its parameters from u64 slots
+(the context's ``tail_args``, which a tail call fills just before it jumps;
+the callee reads them before anything else).  A function that makes tail
+calls is lowered as its tail entry (so its own tail calls are ``musttail``
+from a matching prototype) and its ordinary door ``f<index>`` only passes
+its parameters on; any other function keeps its body in ``f<index>`` and
+its tail entry passes the slots on to it.  Ordinary calls, and modules
+without tail calls, are lowered exactly as before.  (The alternatives: one
+uniform prototype for every function would slow every ordinary call; a
+trampoline through the host, every tail call.)  Tail calls that leave this
+instance's machine code (an imported function, a table entry of another
+instance or of the host) and tail calls in lazily compiled code (the tiers
+keep functions making tail calls on the Python tiers, which trampoline) are
+made as a call and a return.
 """
 
 from __future__ import annotations
@@ -37,6 +58,7 @@ from .abi import (
     ENTRY_CTX,
     ENTRY_SIGNATURE,
     ENTRY_SIZE,
+    ENTRY_TAIL,
     FRAME_RING,
     HOST_CALL,
     MEMORY_BASE,
@@ -130,7 +152,7 @@ FUEL_BOUNDARIES = frozenset(
     ins.BY_NAME[name]
     for name in (
         "block", "loop", "if", "else", "end", "br", "br_if", "br_table", "return", "unreachable",
-        "call", "call_indirect", "throw", "throw_ref", "try_table",
+        "call", "call_indirect", "throw", "throw_ref", "try_table", "return_call", "return_call_indirect",
     )
 )  # fmt: skip
 
@@ -198,6 +220,12 @@ class ModuleLowering:
                 signature = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
                 # Not internal: the host reads their addresses for tables' mirrors.
                 self.functions[index] = ir.Function(self.ir, signature, f"{prefix}_f{index}")
+        # Tail entries (see the module's docstring): eager whole-module code of a module making tail calls.
+        self.tail_entries: dict[int, ir.Function] = {}
+        if not lazy and osr is None and any(ins.makes_tail_calls(f.body) for f in module.funcs):
+            for index in self.functions:
+                t = self.func_types[index]
+                self.tail_entries[index] = ir.Function(self.ir, tail_signature(t), f"{prefix}_t{index}")
         self.host_call = self._declare(HOST_CALL, L32, [PTR, L32, PTR])
         self.call_indirect = self._declare(CALL_INDIRECT, L32, [PTR, L32, L32, L32, PTR])
         self.memory_grow = self._declare(MEMORY_GROW, L32, [PTR, L32, L32])
@@ -227,8 +255,35 @@ class ModuleLowering:
 
     def lower(self) -> None:
         for index, function in self.functions.items():
-            FunctionLowering(self, index, function, self.osr).lower()
+            tail = self.tail_entries.get(index)
+            if tail is not None and ins.makes_tail_calls(self.module.funcs[index - self.first_defined].body):
+                FunctionLowering(self, index, tail, tail_body=True).lower()
+                self._pass_on(function, tail, self.func_types[index], through_slots=True)
+            else:
+                FunctionLowering(self, index, function, self.osr).lower()
+                if tail is not None:
+                    self._pass_on(tail, function, self.func_types[index], through_slots=False)
             self._entry(index)
+
+    def _pass_on(self, door: ir.Function, body: ir.Function, t: FuncType, through_slots: bool) -> None:
+        """Define ``door`` as a call of ``body`` with the same parameters: from its arguments into
+        slots of its own (an ordinary door to a tail entry), or from the slots it is given into
+        arguments (a tail entry to an ordinary function)."""
+        b = ir.IRBuilder(door.append_basic_block())
+        ctx = door.args[0]
+        if through_slots:
+            slots = b.alloca(ir.ArrayType(L64, max(slot_count(t.params), 1)))
+            for at, value, p in zip(slot_layout(t.params), door.args[1:], t.params, strict=True):
+                store_slot(b, slots, at, value, p)
+            result = b.call(body, [ctx, slots])
+        else:
+            args = door.args[1]
+            values = [load_slot(b, args, at, p) for at, p in zip(slot_layout(t.params), t.params, strict=True)]
+            result = b.call(body, [ctx, *values])
+        if t.results:
+            b.ret(result)
+        else:
+            b.ret_void()
 
     def signature(self, t: FuncType) -> ir.FunctionType:
         return ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
@@ -300,6 +355,11 @@ class ModuleLowering:
         b.ret_void()
 
 
+def tail_signature(t: FuncType) -> ir.FunctionType:
+    """A tail entry's prototype: the results of ``t``; parameters in u64 slots (see the module's docstring)."""
+    return ir.FunctionType(return_type(t.results), [PTR, PTR])
+
+
 def osr_name(prefix: str, index: int, position: int) -> str:
     return f"{prefix}_f{index}_osr{position}"
 
@@ -369,14 +429,18 @@ def store_slot(b: ir.IRBuilder, base: ir.Value, index: int, value: ir.Value, t: 
 
 
 class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
-    def __init__(self, owner: ModuleLowering, index: int, function: ir.Function, osr: int | None = None) -> None:
+    def __init__(
+        self, owner: ModuleLowering, index: int, function: ir.Function, osr: int | None = None, tail_body: bool = False
+    ) -> None:
         """``osr``: lower the entry at the ``loop`` at this position (on-stack replacement): the
         function's second argument holds its locals and the operand stack there, as u64 slots
-        (locals first), and execution starts at that loop's header."""
+        (locals first), and execution starts at that loop's header.  ``tail_body``: lower it as its
+        tail entry, its parameters in the slots of its second argument."""
         self.owner = owner
         self.index = index
         self.function = function
         self.osr = osr
+        self.tail_body = tail_body
         self.module = owner.module
         self.type = owner.func_types[index]
         body = self.module.funcs[index - owner.first_defined]
@@ -515,6 +579,13 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             for slot, at, t in zip(self.locals, layout, self.local_types, strict=True):
                 self.b.store(load_slot(self.b, state, at, t), slot)
             self.state_slot = slot_count(self.local_types)  # where the operand stack's values start
+        elif self.tail_body:
+            # Read at once: the slots are the context's, which the next tail call fills again.
+            params = self.type.params
+            for slot, at, t in zip(self.locals, slot_layout(params), params, strict=False):
+                self.b.store(load_slot(self.b, self.function.args[1], at, t), slot)
+            for slot, t in list(zip(self.locals, self.local_types, strict=True))[len(params) :]:
+                self.b.store(zero(llvm_type(t)), slot)
         else:
             for slot, value in zip(self.locals, self.function.args[1:], strict=False):
                 self.b.store(value, slot)
@@ -808,6 +879,12 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         elif name == "return":
             self.branch_to(len(self.controls) - 1)
             return True
+        elif name == "return_call":
+            self.return_call(imm[0])
+            return True
+        elif name == "return_call_indirect":
+            self.return_call_indirect(imm[0], imm[1])
+            return True
         elif name in ("block", "loop", "if"):
             self.open_block(name, imm[0])
         elif name == "try_table":
@@ -1016,6 +1093,50 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         t = self.module.types[type_index]
         element = b.zext(self.pop(), L64)
         args = self.pop_n(len(t.params))
+        entry = self.table_entry(type_index, table_index, element)
+        code = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CODE)], source_etype=I8), typ=L64)
+        target_ctx = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CTX)], source_etype=I8), typ=PTR)
+        own = b.and_(b.icmp_unsigned("!=", code, ir.Constant(L64, 0)), b.icmp_unsigned("==", target_ctx, self.ctx))
+        direct = self.function.append_basic_block("call_direct")
+        hosted = self.function.append_basic_block("call_hosted")
+        joined = self.function.append_basic_block("call_joined")
+        result_slots = self.slots_for(t.results)
+        b.cbranch(own, direct, hosted)
+        # Same instance: a native call through the code pointer.
+        b.position_at_end(direct)
+        signature_type = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
+        result = b.call(b.inttoptr(code, signature_type.as_pointer()), [self.ctx, *args])
+        self.check_trap_after_call()
+        height = len(self.stack)
+        self.push_results(t, result)
+        for value, slot in zip(self.pop_n(len(self.stack) - height), result_slots, strict=True):
+            b.store(value, slot)
+        b.branch(joined)
+        # Anything else (a host function, another instance's code): through the host.
+        b.position_at_end(hosted)
+        self.hosted_indirect_call(type_index, table_index, element, args)
+        for value, slot in zip(self.pop_n(len(t.results)), result_slots, strict=True):
+            b.store(value, slot)
+        b.branch(joined)
+        b.position_at_end(joined)
+        self.stack.extend(b.load(s, typ=llvm_type(r)) for s, r in zip(result_slots, t.results, strict=True))
+
+    def hosted_indirect_call(self, type_index: int, table_index: int, element: ir.Value, args: list[ir.Value]) -> None:
+        """An indirect call the host makes (its results pushed): the table entry is not this instance's code."""
+        element32 = self.b.trunc(element, L32)
+        self.through_slots(
+            self.module.types[type_index],
+            args,
+            lambda slots: [
+                self.owner.call_indirect,
+                [self.ctx, ir.Constant(L32, type_index), ir.Constant(L32, table_index), element32, slots],
+            ],
+        )
+
+    def table_entry(self, type_index: int, table_index: int, element: ir.Value) -> ir.Value:
+        """The mirror entry an indirect call calls (refreshed first if the table changed), after the
+        checks that trap: an element out of range, a null one, one of another type."""
+        b = self.b
         table_pointers = self.ctx_field("tables", PTR)
         mirror = b.load(b.gep(table_pointers, [ir.Constant(L64, table_index * 8)], source_etype=I8), typ=PTR)
         dirty = b.load(b.gep(mirror, [ir.Constant(L64, MIRROR_DIRTY)], source_etype=I8), typ=L32)
@@ -1041,40 +1162,59 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             b.load(b.gep(signatures, [ir.Constant(L64, type_index)], source_etype=L64), typ=L64), "runtime"
         )
         self.trap_if(b.icmp_unsigned("!=", signature, expected), "indirect call type mismatch")
-        code = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CODE)], source_etype=I8), typ=L64)
+        return entry
+
+    # --- tail calls (see the module's docstring) ------------------------------------------------
+    def return_call(self, func_index: int) -> None:
+        """``return_call``: a jump to the callee's tail entry, or (no tail entry: an import, lazily
+        compiled code) a call and a return."""
+        target = self.owner.tail_entries.get(func_index)
+        if target is None or not self.tail_body:
+            self.call(func_index)
+            self.branch_to(len(self.controls) - 1)
+            return
+        t = self.owner.func_types[func_index]
+        self.jump_to_tail_entry(target, t, self.pop_n(len(t.params)))
+
+    def return_call_indirect(self, type_index: int, table_index: int) -> None:
+        """``return_call_indirect``: the checks of call_indirect, then a jump to the entry's tail entry
+        when it is this instance's code, or a call through the host and a return otherwise."""
+        if not self.tail_body:
+            self.indirect_call(type_index, table_index)
+            self.branch_to(len(self.controls) - 1)
+            return
+        b = self.b
+        t = self.module.types[type_index]
+        element = b.zext(self.pop(), L64)
+        args = self.pop_n(len(t.params))
+        entry = self.table_entry(type_index, table_index, element)
+        tail = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_TAIL)], source_etype=I8), typ=L64)
         target_ctx = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CTX)], source_etype=I8), typ=PTR)
-        own = b.and_(b.icmp_unsigned("!=", code, ir.Constant(L64, 0)), b.icmp_unsigned("==", target_ctx, self.ctx))
-        direct = self.function.append_basic_block("call_direct")
-        hosted = self.function.append_basic_block("call_hosted")
-        joined = self.function.append_basic_block("call_joined")
-        result_slots = self.slots_for(t.results)
+        own = b.and_(b.icmp_unsigned("!=", tail, ir.Constant(L64, 0)), b.icmp_unsigned("==", target_ctx, self.ctx))
+        direct = self.function.append_basic_block("tail_call_direct")
+        hosted = self.function.append_basic_block("tail_call_hosted")
         b.cbranch(own, direct, hosted)
-        # Same instance: a native call through the code pointer.
         b.position_at_end(direct)
-        signature_type = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
-        result = b.call(b.inttoptr(code, signature_type.as_pointer()), [self.ctx, *args])
-        self.check_trap_after_call()
-        height = len(self.stack)
-        self.push_results(t, result)
-        for value, slot in zip(self.pop_n(len(self.stack) - height), result_slots, strict=True):
-            b.store(value, slot)
-        b.branch(joined)
-        # Anything else (a host function, another instance's code): through the host.
+        self.jump_to_tail_entry(b.inttoptr(tail, tail_signature(t).as_pointer()), t, args)
         b.position_at_end(hosted)
-        element32 = b.trunc(element, L32)
-        self.through_slots(
-            t,
-            args,
-            lambda slots: [
-                self.owner.call_indirect,
-                [self.ctx, ir.Constant(L32, type_index), ir.Constant(L32, table_index), element32, slots],
-            ],
-        )
-        for value, slot in zip(self.pop_n(len(t.results)), result_slots, strict=True):
-            b.store(value, slot)
-        b.branch(joined)
-        b.position_at_end(joined)
-        self.stack.extend(b.load(s, typ=llvm_type(r)) for s, r in zip(result_slots, t.results, strict=True))
+        self.note_frame()
+        self.hosted_indirect_call(type_index, table_index, element, args)
+        self.branch_to(len(self.controls) - 1)
+
+    def jump_to_tail_entry(self, target: ir.Value, t: FuncType, args: list[ir.Value]) -> None:
+        """Put the arguments in the context's tail slots, give back this frame's depth, and leave by a
+        ``musttail`` call (a jump: this frame is gone) whose results are this function's."""
+        b = self.b
+        slots = self.ctx_field("tail_args", PTR)
+        for at, value, p in zip(slot_layout(t.params), args, t.params, strict=True):
+            store_slot(b, slots, at, value, p)
+        depth_pointer = b.gep(self.ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
+        b.store(b.sub(self.frame_depth, ir.Constant(L64, 1)), depth_pointer)
+        result = b.call(target, [self.ctx, slots], tail="musttail")
+        if t.results:
+            b.ret(result)
+        else:
+            b.ret_void()
 
     def through_slots(self, t: FuncType, args: list[ir.Value], call: Callable[[ir.Value], list[Any]]) -> None:
         """A call the host makes: arguments and results pass through an array of u64 slots."""
