@@ -119,7 +119,8 @@ def expect_step(page: Page, record: dict[str, Any], *, stack: bool = True) -> No
     assert current["instr"] == record["instr"] and current["func"] == record["func"]
     assert int(current["offset"]) == record["offset"] and int(current["line"]) == record["line"]
     assert page.eval_on_selector(".line.current", "node => Number(node.dataset.line)") == record["line"]
-    assert page.inner_text(".line.current .tx").strip().startswith(record["instr"].split()[0])
+    if record["instr"] != "end":  # a function's final end is implicit, on the line of its last instruction
+        assert page.inner_text(".line.current .tx").strip().startswith(record["instr"].split()[0])
     if stack:
         assert shown_stack(page) == [f"{v['type']}:{v['value']}" for v in record["stack"]]
     if "memory" in record:
@@ -177,9 +178,10 @@ def test_clicking_a_line_sets_a_breakpoint_to_run_to(
     page.screenshot(path=str(screenshots / f"step-{calls[0]}-breakpoint.png"))
     page.click("#run")
     at_step(page, calls[1])
-    page.click("#out")
-    out = page.eval_on_selector("#current", "node => Number(node.dataset.step)")
-    assert trace[out]["func"] == "$max" and trace[out]["instr"] == "end"
+    page.click("#out")  # lands just after $max's end ran, back in $solve
+    out = min(step for step, r in trace.items() if step > calls[1] and r["func"] == "$max" and r["instr"] == "end")
+    at_step(page, out)
+    expect_step(page, trace[out], stack=False)  # the trace shows $max's result, the page $solve's stack
 
 
 def test_self_contained_page_works_from_a_file(page: Page, run: tuple[Path, dict[int, dict[str, Any]]]) -> None:
