@@ -320,6 +320,12 @@ def _features_option(p: argparse.ArgumentParser, default: str, help_text: str) -
     )
 
 
+def cmd_explore(args: argparse.Namespace) -> int:
+    from .inspect.explore.command import cmd_explore as explore
+
+    return explore(args)
+
+
 def _program_arguments(p: argparse.ArgumentParser) -> None:
     """The options every command that runs a program takes, then PROG and its ARGS."""
     p.add_argument("--engine", default="auto", help="execution engine (default: the fastest available)")
@@ -437,6 +443,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--svg", metavar="FILE", help="write a flame graph picture")
     _program_operands(p)
     p.set_defaults(run=cmd_profile)
+
+    p = commands.add_parser(
+        "explore",
+        help="record a run and step through it in a browser (stack, locals, memory, calls; back and forth)",
+        description=after_prog,
+    )
+    _program_arguments(p)
+    from .inspect.explore.command import add_arguments as explore_arguments
+
+    explore_arguments(p)
+    p.set_defaults(run=cmd_explore)
 
     p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
     p.add_argument("--engine", default="interp", choices=sorted(WAST_ENGINES), help="execution engine")

@@ -3,7 +3,9 @@
 This is the stack machine made visible.  The engine calls the tracer before
 each instruction with the frame's operand stack; an instruction's line is
 written when the next event of its frame arrives, because that event carries
-the stack the instruction left behind.  A ``call`` completes only when its
+the stack the instruction left behind (``--json`` numbers instructions in the
+order they started, ``"step": 1, 2, ...``: ``wasmbox explore`` numbers its
+steps the same way).  A ``call`` completes only when its
 callee returns, so the callee's lines (one level deeper, after a ``→`` line
 with its arguments) come before the caller's ``call`` line, which shows the
 results pushed.
@@ -31,7 +33,7 @@ class TraceLimitReached(Exception):
 class _Frame:
     func_index: int
     shown: bool
-    pending: tuple[int, tuple[Any, ...]] | None = None  # (position, stack before)
+    pending: tuple[int, tuple[Any, ...], int] | None = None  # (position, stack before, step)
     depth: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -70,6 +72,7 @@ class Tracer(Observer):
         self.as_json = as_json
         self.frames: list[_Frame] = []
         self.lines = 0
+        self.steps = 0  # instructions executed, traced or not: a JSON record's "step"
         self.instance: ModuleInstance | None = None
 
     def _wanted_index(self, name: str) -> int:
@@ -107,7 +110,8 @@ class Tracer(Observer):
         frame = self.frames[-1]
         if frame.pending is not None:
             self._complete(frame, stack, self.view.stack_types(func_index, position))
-        frame.pending = (position, stack)
+        self.steps += 1
+        frame.pending = (position, stack, self.steps)
 
     def leave(self, func_index: int, results: Any) -> Any:
         frame = self.frames.pop()
@@ -137,7 +141,7 @@ class Tracer(Observer):
     ) -> None:
         """Write the pending instruction of ``frame`` with the stack it left (None: it trapped, or ``how``)."""
         assert frame.pending is not None
-        position, before = frame.pending
+        position, before, step = frame.pending
         frame.pending = None
         if not frame.shown:
             return
@@ -148,6 +152,7 @@ class Tracer(Observer):
         if self.as_json:
             record: dict[str, Any] = {
                 "event": "instr",
+                "step": step,
                 "depth": frame.depth,
                 "func": self.view.names[func_index],
                 "func_index": func_index,

@@ -1,0 +1,123 @@
+"""``wasmbox explore``: record PROG (or ``--open`` a saved run), then save it, write a page, or serve it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import webbrowser
+from pathlib import Path
+from typing import Any
+
+from ...ir.module import Module
+from ...ir.types import ExternKind
+from ...load import is_binary, load_module_file
+from ..view import ModuleView
+from .page import embedded_page
+from .recorder import ExploreLimitReached, Recorder
+from .recording import Recording, RecordingError
+from .source import source_text
+
+DEFAULT_LIMIT = 1_000_000
+
+
+def describe(module: Module, path: str) -> dict[str, Any]:
+    """What the page shows of the module besides the run: its text, functions, globals."""
+    data = Path(path).read_bytes()
+    wat = None if is_binary(data) else data.decode("utf-8", "replace")
+    source = source_text(module, wat)
+    view = ModuleView(module)
+    functions: list[dict[str, Any]] = []
+    for index in range(len(module.func_types())):
+        entry: dict[str, Any] = {"name": view.names[index], "imported": index < view.first_defined}
+        if not entry["imported"]:
+            body = view.function(index).body
+            entry["locals"] = [view.local_name(index, local) for local in range(len(view.local_types(index)))]
+            entry["instrs"] = [view.text(index, position) for position in range(len(body))]
+            entry["offsets"] = [view.offset(index, position) for position in range(len(body))]
+        functions.append(entry)
+    exported = {e.index: e.name for e in module.exports if e.kind is ExternKind.GLOBAL}
+    global_count = len(module.imported(ExternKind.GLOBAL)) + len(module.globals)
+    return {
+        "program": Path(path).name,
+        "source": {"text": source.text, "kind": source.kind, "lines": source.lines},
+        "first_defined": view.first_defined,
+        "functions": functions,
+        "globals": [exported.get(index, f"global[{index}]") for index in range(global_count)],
+    }
+
+
+def record(args: argparse.Namespace) -> Recording | int:
+    """Run PROG under the recorder; the recording, or an exit status when the run could not start."""
+    from ...cli import execute
+
+    module = load_module_file(args.input)
+    limit = DEFAULT_LIMIT if args.limit is None else args.limit
+    recorder = Recorder(module, limit=limit)
+    try:
+        status = execute(args, recorder)
+    except ExploreLimitReached:
+        ended = f"stopped after {limit} steps (--limit)"
+    else:
+        if recorder.count == 0 and status != 0:
+            return status  # nothing ran: the error is already reported
+        ended = f"ended with a trap or exit (status {status})" if recorder.unwound_at else f"finished (status {status})"
+    recording = recorder.finish(ended)
+    recording.info = describe(module, args.input)
+    return recording
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from ...cli import _fail
+
+    if args.limit is not None and args.limit < 1:
+        return _fail("--limit must be at least 1")
+    if args.open:
+        if args.input:
+            return _fail("give either PROG or --open RUN.json, not both")
+        try:
+            recording = Recording.from_json(Path(args.open).read_text(encoding="utf-8"))
+        except (RecordingError, UnicodeDecodeError) as error:
+            return _fail(f"{args.open}: {error}")
+    elif not args.input:
+        return _fail("explore needs PROG (or --open RUN.json)")
+    else:
+        recorded = record(args)
+        if isinstance(recorded, int):
+            return recorded
+        recording = recorded
+        print(f"wasmbox explore: recorded {recording.steps} steps; {recording.status}", file=sys.stderr)
+    if args.save:
+        Path(args.save).write_text(recording.to_json(), encoding="utf-8")
+    if args.html:
+        Path(args.html).write_text(embedded_page(recording), encoding="utf-8")
+    if args.save or args.html:
+        return 0
+    return serve(recording, args.port, not args.no_browser)
+
+
+def serve(recording: Recording, port: int, open_browser: bool) -> int:
+    from .server import ExplorerServer
+
+    server = ExplorerServer(recording, port)
+    print(f"wasmbox explore: serving on {server.url}  (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    if open_browser:
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """``explore``'s own options (the program options come from the CLI's shared set)."""
+    p.add_argument("--limit", type=int, metavar="N", help=f"record at most N steps (default {DEFAULT_LIMIT:,})")
+    p.add_argument("--save", metavar="RUN.json", help="save the recording (reopen it with --open)")
+    p.add_argument("--open", metavar="RUN.json", help="explore a saved recording instead of running PROG")
+    p.add_argument("--html", metavar="FILE", help="write one self-contained page with the recording inside")
+    p.add_argument("--port", type=int, default=0, help="serve on this port of 127.0.0.1 (default: any free one)")
+    p.add_argument("--no-browser", action="store_true", help="print the page's address, do not open a browser")
+    p.add_argument("input", nargs="?", metavar="PROG")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
