@@ -211,11 +211,11 @@ def execute(args: argparse.Namespace, observer: Observer | None = None) -> int:
             return _fail(f"bad argument: {error}")
     except WasiExit as exit_:
         if observer is not None:
-            observer.unwound()
+            observer.unwound(exit_)
         return exit_.code
     except Trap as trap:
         if observer is not None:
-            observer.unwound()
+            observer.unwound(trap)
         if sigint.interrupted and trap.kind == INTERRUPTED:
             print(f"wasmbox: interrupted{_backtrace(trap)}", file=sys.stderr)
             return EXIT_INTERRUPTED

@@ -170,6 +170,26 @@ def test_limit_stops_the_run_and_keeps_what_was_recorded(tmp_path: Path) -> None
     assert recording.cont[99] == 100
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("(i32.div_s (i32.const 1) (i32.const 0)) drop", "trapped: integer divide by zero"),
+        ("(call $exit (i32.const 3))", "exited with code 3"),
+    ],
+)
+def test_the_page_says_how_the_run_ended(tmp_path: Path, body: str, expected: str) -> None:
+    """The trap's message or the exit code reaches the recording (and so the page), not only the terminal."""
+    program = tmp_path / "ends.wat"
+    program.write_text(
+        '(module (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))'
+        f' (memory (export "memory") 1) (func (export "_start") {body}))'
+    )
+    saved = tmp_path / "run.json"
+    main(["explore", "--save", str(saved), str(program)])
+    recording = Recording.from_json(saved.read_text())
+    assert recording.status.startswith(expected), recording.status
+
+
 def test_html_page_carries_the_recording(tmp_path: Path) -> None:
     page = tmp_path / "run.html"
     assert main(["explore", "--html", str(page), str(CALORIES)]) == 0

@@ -111,7 +111,7 @@ class Debugger(Observer):
             self._say(f"{self.view.names[func_index]} returned [{shown}]")
         return results
 
-    def unwound(self) -> None:
+    def unwound(self, reason: BaseException | None = None) -> None:
         self.frames.clear()
 
     def caught(self, func_index: int) -> None:

@@ -76,7 +76,7 @@ class Profiler(Observer):
         self._close(time.perf_counter_ns())
         return results
 
-    def unwound(self) -> None:
+    def unwound(self, reason: BaseException | None = None) -> None:
         now = time.perf_counter_ns()
         while self._open:
             self._close(now)

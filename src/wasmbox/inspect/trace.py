@@ -120,7 +120,7 @@ class Tracer(Observer):
             self._complete(frame, values, self.view.result_types(func_index))
         return results
 
-    def unwound(self) -> None:
+    def unwound(self, reason: BaseException | None = None) -> None:
         while self.frames:
             self._abandon()
 

@@ -43,8 +43,8 @@ class Observer:
         """A wasm function returns ``results`` (None, one value, or a tuple)."""
         return results
 
-    def unwound(self) -> None:
-        """Every open frame ended abnormally (a trap, an exit)."""
+    def unwound(self, reason: BaseException | None = None) -> None:
+        """Every open frame ended abnormally: ``reason`` is the trap or WASI exit, when known."""
 
     def caught(self, func_index: int) -> None:
         """A wasm exception was caught in ``func_index``: the frames above it ended abnormally."""

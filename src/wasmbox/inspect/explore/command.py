@@ -8,6 +8,7 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
+from ...errors import WasiExit
 from ...ir.module import Module
 from ...ir.types import ExternKind
 from ...load import is_binary, load_module_file
@@ -60,10 +61,22 @@ def record(args: argparse.Namespace) -> Recording | int:
     else:
         if recorder.count == 0 and status != 0:
             return status  # nothing ran: the error is already reported
-        ended = f"ended with a trap or exit (status {status})" if recorder.unwound_at else f"finished (status {status})"
+        ended = _how_it_ended(recorder, status)
     recording = recorder.finish(ended)
     recording.info = describe(module, args.input)
     return recording
+
+
+def _how_it_ended(recorder: Recorder, status: int) -> str:
+    """The run's end as the page shows it: the trap's message (first line), the exit code, or success."""
+    reason = recorder.ended_by
+    if isinstance(reason, WasiExit):
+        return f"exited with code {reason.code} (proc_exit; status {status})"
+    if reason is not None:
+        return f"trapped: {str(reason).splitlines()[0]} (status {status})"
+    if recorder.unwound_at:
+        return f"ended with a trap or exit (status {status})"
+    return f"finished (status {status})"
 
 
 def cmd_explore(args: argparse.Namespace) -> int:

@@ -88,6 +88,7 @@ class Recorder(Observer):
         self.frames: list[_Frame] = []
         self.count = 0
         self.unwound_at: int | None = None  # the step count when a trap or exit ended the run
+        self.ended_by: BaseException | None = None  # that trap or exit
         self.instance: ModuleInstance | None = None
         self.shadow = bytearray()  # memory as the recording knows it
         self.pending: _Pending | None = None
@@ -183,8 +184,9 @@ class Recorder(Observer):
             self.recording.results = encoded
         return results
 
-    def unwound(self) -> None:
+    def unwound(self, reason: BaseException | None = None) -> None:
         self.unwound_at = self.count
+        self.ended_by = reason
         self.pending = None  # the instruction that was running did not finish
         self._diff_memory(self.count - 1)  # a host function may have written before it ended the run
         self.frames.clear()
