@@ -50,7 +50,7 @@ def _describe(error: WasmError, path: str) -> str:
 
 
 def cmd_wat2wasm(args: argparse.Namespace) -> int:
-    module = load_module_file(args.input)
+    module = load_module_file(args.input, features=args.features)
     if not args.no_check:
         validate_module(module)
     if args.no_debug_names:
@@ -64,7 +64,7 @@ def cmd_wat2wasm(args: argparse.Namespace) -> int:
 
 def cmd_wasm2wat(args: argparse.Namespace) -> int:
     data = Path(args.input).read_bytes()
-    module = decode_module(data)
+    module = decode_module(data, args.features)
     if not args.no_check:
         validate_placed(module, data)
     text = print_module(module)
@@ -380,12 +380,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output file (default: INPUT with .wasm)")
     p.add_argument("--no-check", action="store_true", help="skip validation")
     p.add_argument("--no-debug-names", action="store_true", help="leave out the name section")
+    _features_option(p, "all", "what the module may use: 2.0 (the WebAssembly 2.0 standard) or all")
     p.set_defaults(run=cmd_wat2wasm)
 
     p = commands.add_parser("wasm2wat", help="print a .wasm binary as text")
     p.add_argument("input")
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--no-check", action="store_true", help="skip validation")
+    _features_option(p, "all", "what the module may use: 2.0 (the WebAssembly 2.0 standard) or all")
     p.set_defaults(run=cmd_wasm2wat)
 
     p = commands.add_parser("validate", help="check that a .wasm or .wat module is valid")

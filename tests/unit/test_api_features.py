@@ -123,3 +123,16 @@ def test_cli_validate_and_run_take_features(tmp_path: Path, capsys: pytest.Captu
         main(["validate", "--features", "threads", str(path)])
     assert usage.value.code == 2
     assert "unknown feature 'threads'" in capsys.readouterr().err
+
+
+def test_wat2wasm_and_wasm2wat_take_features(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "tail.wat"
+    source.write_text("(module (func $f (return_call $f)))")
+    assert main(["wat2wasm", "--features", "2.0", str(source)]) != 0
+    assert "tail-call" in capsys.readouterr().err
+    assert main(["wat2wasm", str(source)]) == 0
+    binary = tmp_path / "tail.wasm"
+    assert main(["wasm2wat", "--features", "2.0", str(binary)]) != 0
+    capsys.readouterr()
+    assert main(["wasm2wat", "--features", "all", str(binary)]) == 0
+    assert "return_call" in capsys.readouterr().out
