@@ -51,7 +51,7 @@ def record(args: argparse.Namespace) -> Recording | int:
     """Run PROG under the recorder; the recording, or an exit status when the run could not start."""
     from ...cli import execute
 
-    module = load_module_file(args.input)
+    module = load_module_file(args.input, features=args.features)
     limit = DEFAULT_LIMIT if args.limit is None else args.limit
     recorder = Recorder(module, limit=limit)
     try:
