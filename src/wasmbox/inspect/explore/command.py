@@ -16,7 +16,7 @@ from ..view import ModuleView
 from .page import embedded_page
 from .recorder import ExploreLimitReached, Recorder
 from .recording import Recording, RecordingError
-from .source import source_text
+from .source import DwarfSource, source_text
 
 DEFAULT_LIMIT = 1_000_000
 
@@ -27,6 +27,7 @@ def describe(module: Module, path: str) -> dict[str, Any]:
     wat = None if is_binary(data) else data.decode("utf-8", "replace")
     source = source_text(module, wat)
     view = ModuleView(module)
+    source_lines = DwarfSource.of(module, data, Path(path).parent) if wat is None else None
     functions: list[dict[str, Any]] = []
     for index in range(len(module.func_types())):
         entry: dict[str, Any] = {"name": view.names[index], "imported": index < view.first_defined}
@@ -35,6 +36,8 @@ def describe(module: Module, path: str) -> dict[str, Any]:
             entry["locals"] = [view.local_name(index, local) for local in range(len(view.local_types(index)))]
             entry["instrs"] = [view.text(index, position) for position in range(len(body))]
             entry["offsets"] = [view.offset(index, position) for position in range(len(body))]
+            if source_lines is not None:
+                entry["src"] = [source_lines.index_of(offset) for offset in entry["offsets"]]
         functions.append(entry)
     exported = {e.index: e.name for e in module.exports if e.kind is ExternKind.GLOBAL}
     global_count = len(module.imported(ExternKind.GLOBAL)) + len(module.globals)
@@ -44,6 +47,7 @@ def describe(module: Module, path: str) -> dict[str, Any]:
         "first_defined": view.first_defined,
         "functions": functions,
         "globals": [exported.get(index, f"global[{index}]") for index in range(global_count)],
+        "source_lines": source_lines.texts if source_lines is not None else [],
     }
 
 

@@ -279,7 +279,8 @@
     describe(record) {
       const [f, p] = record;
       const func = this.meta.functions[f];
-      return { func, text: func.instrs[p], offset: func.offsets[p], line: this.lineOf(f, p) };
+      const src = func.src && func.src[p] >= 0 ? this.meta.source_lines[func.src[p]] : "";
+      return { func, text: func.instrs[p], offset: func.offsets[p], line: this.lineOf(f, p), src };
     }
 
     drawCurrent(current, next) {
@@ -308,6 +309,8 @@
             (what.line ? `, line ${what.line}` : "")),
           make("strong", "", what.text),
         );
+        if (what.src) box.append(make("span", "source", `source: ${what.src}`));
+        box.dataset.source = what.src;
       } else {
         box.dataset.step = "0";
         box.append(make("span", "where", "step 0: nothing has run yet"));
