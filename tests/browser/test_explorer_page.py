@@ -205,3 +205,30 @@ def test_self_contained_page_works_from_a_file(page: Page, run: tuple[Path, dict
     )
     at_step(page, written)
     expect_step(page, trace[written])
+
+
+def test_a_c_program_shows_its_c_line(page: Page, tmp_path: Path, screenshots: Path) -> None:
+    """The C example keeps its DWARF line table: a step in main shows wordcount.c's line and its text."""
+    program = ROOT / "examples" / "wasi_c" / "wordcount.wasm"
+    saved, html = tmp_path / "run.json", tmp_path / "run.html"
+    assert main(["explore", "--save", str(saved), "--html", str(html), "--limit", "3000", str(program)]) == 0
+    recording = Recording.from_json(saved.read_text())
+    texts = recording.info["source_lines"]
+    wanted = {i for i, text in enumerate(texts) if text.startswith("wordcount.c:")}
+    functions = recording.info["functions"]
+    index = next(  # the first instruction run whose line is in wordcount.c (step index + 1 on the page)
+        i
+        for i in range(recording.steps)
+        if (src := functions[recording.func[i]].get("src")) and src[recording.position[i]] in wanted
+    )
+    step = index + 1
+    page.goto(html.as_uri())
+    page.evaluate("window.explorer.ready")
+    page.fill("#position", str(step))
+    page.press("#position", "Enter")
+    at_step(page, step)
+    shown = page.get_attribute("#current", "data-source") or ""
+    assert shown.startswith("wordcount.c:") and "  " in shown, shown
+    assert page.inner_text("#current .source").startswith("wordcount.c:")
+    assert shown == texts[functions[recording.func[index]]["src"][recording.position[index]]]
+    page.screenshot(path=str(screenshots / "c-source-line.png"))

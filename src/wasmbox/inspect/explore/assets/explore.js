@@ -309,7 +309,13 @@
             (what.line ? `, line ${what.line}` : "")),
           make("strong", "", what.text),
         );
-        if (what.src) box.append(make("span", "source", `source: ${what.src}`));
+        if (what.src) {
+          const [place, ...text] = what.src.split("  ");
+          const short = place.split("/").slice(-2).join("/");  // the file and its directory
+          const node = make("span", "source", `${short}  ${text.join("  ")}`);
+          node.title = place;
+          box.append(node);
+        }
         box.dataset.source = what.src;
       } else {
         box.dataset.step = "0";
