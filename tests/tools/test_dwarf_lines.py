@@ -108,3 +108,4 @@ def test_the_explorer_names_the_c_line_of_each_step(tmp_path: Path) -> None:
     main_function = by_name["$__original_main"]  # wasi-libc's name for the program's main
     files = {texts[i].split("  ")[0].rsplit(":", 1)[0] for i in main_function["src"] if i >= 0}
     assert "wordcount.c" in files  # with libc lines of what was inlined into it
+    assert recording.info["globals"][0] == "$__stack_pointer"  # from the name section's global names

@@ -8,7 +8,8 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-from ...errors import WasiExit
+from ...binary.reader import Reader
+from ...errors import WasiExit, WasmError
 from ...ir.module import Module
 from ...ir.types import ExternKind
 from ...load import is_binary, load_module_file
@@ -40,13 +41,14 @@ def describe(module: Module, path: str) -> dict[str, Any]:
                 entry["src"] = [source_lines.index_of(offset) for offset in entry["offsets"]]
         functions.append(entry)
     exported = {e.index: e.name for e in module.exports if e.kind is ExternKind.GLOBAL}
+    named = _global_names(module.names.others.get(7, b""))
     global_count = len(module.imported(ExternKind.GLOBAL)) + len(module.globals)
     return {
         "program": Path(path).name,
         "source": {"text": source.text, "kind": source.kind, "lines": source.lines},
         "first_defined": view.first_defined,
         "functions": functions,
-        "globals": [exported.get(index, f"global[{index}]") for index in range(global_count)],
+        "globals": [_global_name(index, named, exported) for index in range(global_count)],
         "source_lines": source_lines.texts if source_lines is not None else [],
     }
 
@@ -69,6 +71,20 @@ def record(args: argparse.Namespace) -> Recording | int:
     recording = recorder.finish(ended)
     recording.info = describe(module, args.input)
     return recording
+
+
+def _global_names(payload: bytes) -> dict[int, str]:
+    """The name section's global names (subsection 7, which linkers such as wasm-ld write):
+    a vector of (index, name); an unreadable payload names nothing."""
+    try:
+        reader = Reader(payload)
+        return {reader.u32(): "$" + reader.name() for _ in range(reader.u32())} if payload else {}
+    except WasmError:
+        return {}
+
+
+def _global_name(index: int, named: dict[int, str], exported: dict[int, str]) -> str:
+    return named.get(index) or exported.get(index) or f"global[{index}]"
 
 
 def _how_it_ended(recorder: Recorder, status: int) -> str:
