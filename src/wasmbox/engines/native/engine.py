@@ -232,6 +232,25 @@ def lazy_code(module: Module, interruptible: bool, stubs: bytes | None = None) -
         return found
 
 
+def _osr_code(
+    instance: Any, module: Module, prefix: str, interruptible: bool, index: int, position: int, data: bytes | None
+) -> Callable[[list[Any]], Any]:
+    """Link function ``index``'s entry at the loop at ``position`` (its object code ``data``, or made
+    now) into ``instance``: a callable taking the baseline's frame (see NativeInstance.osr_code)."""
+    from ...validate import operand_types
+    from .jit import jit
+    from .lower import osr_entry_name
+
+    if data is None:
+        data = osr_object(module, index, position, interruptible)
+    name = osr_entry_name(prefix, index, position)
+    address = jit().add_object(data, [name])[name]
+    function = module.funcs[index - module.num_imported_funcs()]
+    local_types = [*module.types[function.type_index].params, *function.locals]
+    stack = [t for t in operand_types(module, index)[position] if t is not None]
+    return instance.osr_code(index, address, local_types + stack)  # type: ignore[no-any-return]
+
+
 class NativeTier:
     """The machine-code tier of one tiered instance of a large module, function by function (see
     ``engines.tiers``).
@@ -282,20 +301,9 @@ class NativeTier:
     ) -> Callable[[list[Any]], Any]:
         """Function ``index``'s entry at the loop at ``position`` (``data``: its object code, if made
         elsewhere), as a callable taking the baseline's frame (see NativeInstance.osr_code)."""
-        from ...validate import operand_types
-        from .jit import jit
-        from .lower import osr_entry_name
-
-        instance = self.instance(stubs)
-        if data is None:
-            data = osr_object(self.module, index, position, self.interruptible)
-        name = osr_entry_name(self.prefix, index, position)
-        address = jit().add_object(data, [name])[name]
-        function = self.module.funcs[index - self.module.num_imported_funcs()]
-        local_types = [*self.module.types[function.type_index].params, *function.locals]
-        stack = [t for t in operand_types(self.module, index)[position] if t is not None]
+        code = _osr_code(self.instance(stubs), self.module, self.prefix, self.interruptible, index, position, data)
         self.osr_entries += 1
-        return instance.osr_code(index, address, local_types + stack)  # type: ignore[no-any-return]
+        return code
 
     def compile(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
         """Make function ``index`` machine code (from ``data`` if the worker made it, with ``stubs``
@@ -377,20 +385,9 @@ class WholeModuleTier:
     ) -> Callable[[list[Any]], Any]:
         """Function ``index``'s entry at the loop at ``position`` (lowered as a lazily compiled
         function is: its calls go through the code table, which holds the whole module's code)."""
-        from ...validate import operand_types
-        from .jit import jit
-        from .lower import osr_entry_name
-
-        instance = self.load()
-        if data is None:
-            data = osr_object(self.module, index, position, self.interruptible)
-        name = osr_entry_name(self.prefix, index, position)
-        address = jit().add_object(data, [name])[name]
-        function = self.module.funcs[index - self.module.num_imported_funcs()]
-        local_types = [*self.module.types[function.type_index].params, *function.locals]
-        stack = [t for t in operand_types(self.module, index)[position] if t is not None]
+        code = _osr_code(self.load(), self.module, self.prefix, self.interruptible, index, position, data)
         self.osr_entries += 1
-        return instance.osr_code(index, address, local_types + stack)  # type: ignore[no-any-return]
+        return code
 
 
 def eager_prefix(module: Module, interruptible: bool, variant: str = "") -> str:
