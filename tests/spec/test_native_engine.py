@@ -94,6 +94,19 @@ def osr_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER_AT_MOST", 10**9)
 
 
+def tiering_mode(monkeypatch: pytest.MonkeyPatch, lazy: str) -> None:
+    """Compile whole ("eager"), function by function ("lazy"), half of the functions ("mixed"), or
+    enter machine code at loops ("osr")."""
+    from wasmbox.engines import tiers
+    from wasmbox.engines.native import engine
+
+    if lazy == "osr":
+        osr_mode(monkeypatch)
+    elif lazy != "eager":
+        monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
+        monkeypatch.setattr(tiers, "native_at_first_call", lambda index: lazy == "lazy" or index % 2 == 0)
+
+
 @pytest.mark.parametrize("lazy", ["eager", "lazy", "mixed", "osr"])
 @pytest.mark.parametrize(
     "path",
@@ -104,14 +117,7 @@ def test_exception_handling(path: Path, lazy: str, monkeypatch: pytest.MonkeyPat
     """try_table/throw/throw_ref (Wasm 3.0): our own script, and core-3.0's that need nothing else of 3.0;
     compiled whole, function by function, or half of the functions on the Python tiers (exceptions
     then cross between machine code and Python)."""
-    from wasmbox.engines import tiers
-    from wasmbox.engines.native import engine
-
-    if lazy == "osr":
-        osr_mode(monkeypatch)
-    elif lazy != "eager":
-        monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
-        monkeypatch.setattr(tiers, "native_at_first_call", lambda index: lazy == "lazy" or index % 2 == 0)
+    tiering_mode(monkeypatch, lazy)
     result = run_script(path, "native")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed >= 13 and result.engine.fallbacks == []
@@ -131,14 +137,7 @@ def test_tail_calls(path: Path, lazy: str, monkeypatch: pytest.MonkeyPatch) -> N
     """return_call/return_call_indirect: musttail between tail entries when compiled whole; when tiered
     function by function (or entered at loops), functions making tail calls stay on the Python tiers,
     whose tail calls cross into machine code and back."""
-    from wasmbox.engines import tiers
-    from wasmbox.engines.native import engine
-
-    if lazy == "osr":
-        osr_mode(monkeypatch)
-    elif lazy != "eager":
-        monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
-        monkeypatch.setattr(tiers, "native_at_first_call", lambda index: lazy == "lazy" or index % 2 == 0)
+    tiering_mode(monkeypatch, lazy)
     result = run_script(path, "native")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed >= 40 and result.engine.fallbacks == []
