@@ -117,15 +117,18 @@ def cmd_wast(args: argparse.Namespace) -> int:  # noqa: D103
     for name in args.paths:
         path = Path(name)
         paths.extend(sorted(path.rglob("*.wast")) if path.is_dir() else [path])
-    passed = failed = 0
+    passed = failed = unsupported = 0
     for path in paths:
         result = run_script(path, args.engine, args.features)
         passed += result.passed
         failed += result.failed
-        print(f"{path}: {result.passed} passed, {result.failed} failed")
+        unsupported += result.unsupported
+        extra = f", {result.unsupported} unsupported" if result.unsupported else ""
+        print(f"{path}: {result.passed} passed, {result.failed} failed{extra}")
         for failure in result.failures[: args.show]:
             print(f"  {failure}")
-    print(f"{passed} passed, {failed} failed")
+    # Unsupported commands (component instantiation) are neither passed nor failed.
+    print(f"{passed} passed, {failed} failed" + (f", {unsupported} unsupported" if unsupported else ""))
     return 1 if failed else 0
 
 
