@@ -460,6 +460,13 @@ def build_parser() -> argparse.ArgumentParser:
     explore_arguments(p)
     p.set_defaults(run=cmd_explore)
 
+    p = commands.add_parser("wit", help="parse and resolve WIT (a file, or a directory with deps/) and print it")
+    from .wit.command import add_arguments as wit_arguments
+    from .wit.command import run as cmd_wit
+
+    wit_arguments(p)
+    p.set_defaults(run=cmd_wit)
+
     p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
     p.add_argument("--engine", default="interp", choices=sorted(WAST_ENGINES), help="execution engine")
     _features_option(

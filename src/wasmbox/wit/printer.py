@@ -1,0 +1,291 @@
+"""Resolved WIT back to text: the root package, then each dependency as a nested ``package ... { }`` block.
+
+The output parses again (with this parser, wasm-tools and wit-bindgen) to the same packages, which the tests
+check. The layout follows wasm-tools' (two-space indent, ``use`` items first, resources with their functions).
+"""
+
+from __future__ import annotations
+
+from .lexer import KEYWORDS
+from .model import (
+    Alias,
+    Enum,
+    Flags,
+    Function,
+    FutureOf,
+    Handle,
+    Interface,
+    ListOf,
+    MapOf,
+    OptionOf,
+    Package,
+    Primitive,
+    Record,
+    Resolve,
+    Resource,
+    ResultOf,
+    StreamOf,
+    TupleOf,
+    Type,
+    TypeDef,
+    Variant,
+    World,
+)
+from .syntax import Gate
+
+
+def print_resolve(resolve: Resolve) -> str:
+    """The root package, then every other package it was resolved with, nested."""
+    out = _Writer()
+    out.package(resolve.root, nested=False)
+    for package in resolve.packages:
+        if package is not resolve.root:
+            out.package(package, nested=True)
+    return "".join(out.lines)
+
+
+def name(text: str) -> str:
+    """An identifier as WIT writes it: ``%`` before a keyword."""
+    return f"%{text}" if text in KEYWORDS else text
+
+
+def type_text(type_: Type | None) -> str:
+    """A type as written where it is used: named types by name, structural types spelled out."""
+    if type_ is None:
+        return "_"
+    if isinstance(type_, Primitive):
+        return type_.name
+    if type_.name is not None:
+        return name(type_.name)
+    return structure_text(type_.kind)
+
+
+def structure_text(kind: object) -> str:
+    """A structural type spelled out (``list<u8>``, ``borrow<r>``, ...)."""
+    if isinstance(kind, ListOf):
+        length = "" if kind.length is None else f", {kind.length}"
+        return f"list<{type_text(kind.element)}{length}>"
+    if isinstance(kind, OptionOf):
+        return f"option<{type_text(kind.inner)}>"
+    if isinstance(kind, ResultOf):
+        if kind.ok is None and kind.err is None:
+            return "result"
+        if kind.err is None:
+            return f"result<{type_text(kind.ok)}>"
+        return f"result<{type_text(kind.ok)}, {type_text(kind.err)}>"
+    if isinstance(kind, TupleOf):
+        return f"tuple<{', '.join(type_text(item) for item in kind.items)}>"
+    if isinstance(kind, MapOf):
+        return f"map<{type_text(kind.key)}, {type_text(kind.value)}>"
+    if isinstance(kind, Handle):
+        resource = name(kind.resource.name or "")
+        return f"borrow<{resource}>" if kind.borrowed else resource
+    if isinstance(kind, FutureOf | StreamOf):
+        keyword = "future" if isinstance(kind, FutureOf) else "stream"
+        return keyword if kind.inner is None else f"{keyword}<{type_text(kind.inner)}>"
+    if isinstance(kind, Alias):
+        return type_text(kind.target)
+    raise ValueError(f"a {type(kind).__name__} has no structural text")
+
+
+def function_signature(function: Function, *, skip_self: bool = False) -> str:
+    params = function.params[1:] if skip_self else function.params
+    written = ", ".join(f"{name(param)}: {type_text(type_)}" for param, type_ in params)
+    prefix = "async func" if function.is_async else "func"
+    result = "" if function.result is None else f" -> {type_text(function.result)}"
+    return f"{prefix}({written}){result}"
+
+
+def gate_lines(gate: Gate) -> list[str]:
+    lines: list[str] = []
+    if gate.since is not None:
+        lines.append(f"@since(version = {gate.since})")
+    if gate.unstable is not None:
+        lines.append(f"@unstable(feature = {gate.unstable})")
+    if gate.deprecated is not None:
+        lines.append(f"@deprecated(version = {gate.deprecated})")
+    return lines
+
+
+def interface_path(interface: Interface, here: Package | None) -> str:
+    """How code in package ``here`` names ``interface``: by name at home, by full path elsewhere."""
+    if interface.package is here or interface.package is None:
+        return name(interface.name or "")
+    return interface.qualified_name
+
+
+_NO_GATE = Gate()
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.depth = 0
+
+    def line(self, text: str = "") -> None:
+        self.lines.append(("  " * self.depth + text).rstrip() + "\n")
+
+    def docs(self, docs: str, gate: Gate = _NO_GATE) -> None:
+        for doc in docs.splitlines() if docs else []:
+            self.line(f"/// {doc}".rstrip())
+        for text in gate_lines(gate):
+            self.line(text)
+
+    def package(self, package: Package, *, nested: bool) -> None:
+        if self.lines:
+            self.line()
+        self.docs(package.docs)
+        if nested:
+            self.line(f"package {package.name} {{")
+            self.depth += 1
+        else:
+            self.line(f"package {package.name};")
+            self.line()
+        first = True
+        for interface in package.interfaces.values():
+            if not first:
+                self.line()
+            first = False
+            self.docs(interface.docs, interface.stability)
+            self.line(f"interface {name(interface.name or '')} {{")
+            self.interface_items(interface, package)
+            self.line("}")
+        for world in package.worlds.values():
+            if not first:
+                self.line()
+            first = False
+            self.world(world, package)
+        if nested:
+            self.depth -= 1
+            self.line("}")
+
+    def interface_items(self, interface: Interface, package: Package | None) -> None:
+        self.depth += 1
+        types = list(interface.types.values())
+        self.uses(types, interface, package)
+        local = [typedef for typedef in types if not _is_use(typedef, interface)]
+        for typedef in local:
+            self.typedef(typedef, interface)
+        for function in interface.functions.values():
+            if function.resource is None:
+                self.docs(function.docs, function.stability)
+                self.line(f"{name(function.name)}: {function_signature(function)};")
+        self.depth -= 1
+
+    def uses(self, types: list[TypeDef], owner: Interface | World, package: Package | None) -> None:
+        groups: dict[int, tuple[Interface, list[str], Gate]] = {}
+        for typedef in types:
+            if not _is_use(typedef, owner):
+                continue
+            assert isinstance(typedef.kind, Alias) and isinstance(typedef.kind.target, TypeDef)
+            target = typedef.kind.target
+            source = target.owner
+            assert isinstance(source, Interface)
+            written = name(target.name or "")
+            if target.name != typedef.name:
+                written += f" as {name(typedef.name or '')}"
+            groups.setdefault(id(source), (source, [], typedef.stability))[1].append(written)
+        for source, names, gate in groups.values():
+            self.docs("", gate)
+            self.line(f"use {interface_path(source, package)}.{{{', '.join(names)}}};")
+        if groups:
+            self.line()
+
+    def typedef(self, typedef: TypeDef, owner: Interface | World) -> None:
+        self.docs(typedef.docs, typedef.stability)
+        kind = typedef.kind
+        title = name(typedef.name or "")
+        if isinstance(kind, Record):
+            self.block(f"record {title}", [(f.docs, f"{name(f.name)}: {type_text(f.type)},") for f in kind.fields])
+        elif isinstance(kind, Variant):
+            cases = [
+                (case.docs, name(case.name) + ("" if case.type is None else f"({type_text(case.type)})") + ",")
+                for case in kind.cases
+            ]
+            self.block(f"variant {title}", cases)
+        elif isinstance(kind, Enum):
+            self.block(f"enum {title}", [(_doc(kind.docs, i), f"{name(case)},") for i, case in enumerate(kind.cases)])
+        elif isinstance(kind, Flags):
+            self.block(f"flags {title}", [(_doc(kind.docs, i), f"{name(f)},") for i, f in enumerate(kind.names)])
+        elif isinstance(kind, Resource):
+            functions = [] if not isinstance(owner, Interface) else _resource_functions(owner, typedef)
+            if not functions:
+                self.line(f"resource {title};")
+                return
+            self.line(f"resource {title} {{")
+            self.depth += 1
+            for function in functions:
+                self.docs(function.docs, function.stability)
+                if function.kind == "constructor":
+                    params = ", ".join(f"{name(p)}: {type_text(t)}" for p, t in function.params)
+                    explicit = isinstance(function.result, TypeDef) and isinstance(function.result.kind, ResultOf)
+                    result = f" -> {type_text(function.result)}" if explicit else ""
+                    self.line(f"constructor({params}){result};")
+                else:
+                    static = "static " if function.kind == "static" else ""
+                    signature = function_signature(function, skip_self=function.kind == "method")
+                    self.line(f"{name(function.item_name)}: {static}{signature};")
+            self.depth -= 1
+            self.line("}")
+        else:
+            target = type_text(kind.target) if isinstance(kind, Alias) else structure_text(kind)
+            self.line(f"type {title} = {target};")
+
+    def block(self, title: str, entries: list[tuple[str, str]]) -> None:
+        self.line(f"{title} {{")
+        self.depth += 1
+        for docs, text in entries:
+            self.docs(docs)
+            self.line(text)
+        self.depth -= 1
+        self.line("}")
+
+    def world(self, world: World, package: Package) -> None:
+        self.docs(world.docs, world.stability)
+        self.line(f"world {name(world.name)} {{")
+        self.depth += 1
+        types = [entry for entry in world.imports.values() if isinstance(entry, TypeDef)]
+        self.uses(types, world, package)
+        for typedef in types:
+            if not _is_use(typedef, world):
+                self.typedef(typedef, world)
+        for direction, items in (("import", world.imports), ("export", world.exports)):
+            for key, entry in items.items():
+                if isinstance(entry, TypeDef):
+                    continue
+                if isinstance(key, Interface):
+                    self.docs("", world.gates.get(key, Gate()))
+                    self.line(f"{direction} {interface_path(key, package)};")
+                elif isinstance(entry, Function):
+                    self.docs(entry.docs, entry.stability)
+                    self.line(f"{direction} {name(key)}: {function_signature(entry)};")
+                elif entry.package is None:
+                    self.docs(entry.docs, entry.stability)
+                    self.line(f"{direction} {name(key)}: interface {{")
+                    self.interface_items(entry, package)
+                    self.line("}")
+                else:
+                    self.docs("", world.gates.get(key, Gate()))
+                    self.line(f"{direction} {name(key)}: {interface_path(entry, package)};")
+        self.depth -= 1
+        self.line("}")
+
+
+def _doc(docs: list[str], index: int) -> str:
+    return docs[index] if index < len(docs) else ""
+
+
+def _is_use(typedef: TypeDef, owner: Interface | World) -> bool:
+    """Whether ``typedef`` was brought in by ``use`` (an alias of a type another interface owns)."""
+    kind = typedef.kind
+    return (
+        isinstance(kind, Alias)
+        and isinstance(kind.target, TypeDef)
+        and kind.target.name is not None
+        and isinstance(kind.target.owner, Interface)
+        and kind.target.owner is not owner
+    )
+
+
+def _resource_functions(interface: Interface, resource: TypeDef) -> list[Function]:
+    return [function for function in interface.functions.values() if function.resource is resource]
