@@ -51,6 +51,13 @@ _INTEGER_RANGES = {
 _WIDTH = {"bool": 1, "u8": 1, "s8": 1, "u16": 2, "s16": 2, "u32": 4, "s32": 4, "u64": 8, "s64": 8, "char": 4}
 
 
+_OUT_OF_BOUNDS = {
+    "string": "string content out-of-bounds",
+    "list": "list content out-of-bounds",
+    "realloc": "realloc return: beyond end of memory",
+}
+
+
 class GuestMemory(Protocol):
     """What the codec needs of a linear memory."""
 
@@ -58,6 +65,7 @@ class GuestMemory(Protocol):
 
     def write(self, offset: int, data: bytes) -> None: ...
 
+    @property
     def data_len(self) -> int: ...
 
 
@@ -102,10 +110,14 @@ class AbiContext:
         return self.memory
 
     def check_range(self, pointer: int, length: int, alignment: int, what: str) -> None:
+        """Trap unless ``pointer`` is aligned and ``length`` bytes from it are in the memory; the message
+        starts as wasmtime's do (``unaligned pointer``, ``string content out-of-bounds``, ...)."""
         if pointer % alignment:
-            raise Trap("unaligned pointer", f"canonical ABI: {what} pointer {pointer} is not {alignment}-aligned")
-        if pointer + length > self._memory().data_len():
-            raise Trap("out of bounds memory access", f"canonical ABI: {what} at {pointer}+{length} is out of bounds")
+            first = "realloc return: result not aligned" if what == "realloc" else "unaligned pointer"
+            raise Trap("unaligned pointer", f"{first}: {what} pointer {pointer} is not {alignment}-aligned")
+        if pointer + length > self._memory().data_len:
+            first = _OUT_OF_BOUNDS.get(what, "pointer out of bounds of memory")
+            raise Trap("out of bounds memory access", f"{first}: {what} at {pointer}+{length}")
 
     def read_int(self, pointer: int, width: int, signed: bool = False) -> int:
         return int.from_bytes(self._memory().read(pointer, width), "little", signed=signed)
@@ -117,7 +129,7 @@ class AbiContext:
         if self.realloc is None:
             raise Trap("unsupported", f"canonical ABI: lowering a {what} needs `realloc`, and none was given")
         pointer = self.realloc(0, 0, alignment, size)
-        self.check_range(pointer, size, alignment, f"{what} (from realloc)")
+        self.check_range(pointer, size, alignment, "realloc")
         return pointer
 
 
@@ -149,7 +161,7 @@ def load(cx: AbiContext, pointer: int, shape: Shape) -> Any:
         if index >= len(shape.labels):
             raise Trap(
                 "invalid variant discriminant",
-                f"canonical ABI: case {index} of a {shape.kind} with {len(shape.labels)} cases",
+                f"invalid variant discriminant: case {index} of a {shape.kind} with {len(shape.labels)} cases",
             )
         case = shape.cases[index]
         payload = None if case is None else load(cx, pointer + shape.payload_offset, case)
@@ -179,7 +191,7 @@ def _canonical_nan(value: float) -> float:
 
 def _char(code: int) -> str:
     if code >= 0x110000 or 0xD800 <= code <= 0xDFFF:
-        raise Trap("invalid char", f"canonical ABI: {code:#x} is not a Unicode scalar value")
+        raise Trap("invalid char", f"invalid `char` bit pattern: {code:#x} is not a Unicode scalar value")
     return chr(code)
 
 
@@ -200,7 +212,9 @@ def load_string_range(cx: AbiContext, pointer: int, tagged_units: int) -> str:
     try:
         return cx._memory().read(pointer, length).decode(codec)
     except UnicodeDecodeError as error:
-        raise Trap("invalid string", f"canonical ABI: the string is not valid {codec}: {error.reason}") from None
+        incomplete = error.reason == "unexpected end of data" and codec == "utf-8"
+        first = "incomplete utf-8 byte sequence" if incomplete else f"invalid {codec}"
+        raise Trap("invalid string", f"{first}: {error.reason}") from None
 
 
 def load_list_range(cx: AbiContext, pointer: int, length: int, shape: ListShape) -> Any:
@@ -218,7 +232,7 @@ def _finish_list(shape: ListShape, items: list[Any]) -> Any:
     if shape.as_bytes:
         return bytes(items)
     if shape.kind == "map":
-        return dict(items)
+        return [tuple(item) for item in items]  # pairs in order: a map may repeat a key (the last one wins)
     return items
 
 
@@ -474,7 +488,7 @@ def lift_flat(cx: AbiContext, reader: _FlatReader, shape: Shape) -> Any:
         if index >= len(shape.labels):
             raise Trap(
                 "invalid variant discriminant",
-                f"canonical ABI: case {index} of a {shape.kind} with {len(shape.labels)} cases",
+                f"invalid variant discriminant: case {index} of a {shape.kind} with {len(shape.labels)} cases",
             )
         slots = [reader.next() for _ in shape.flat[1:]]
         case = shape.cases[index]

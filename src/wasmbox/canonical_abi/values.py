@@ -6,7 +6,7 @@
 | char, string | ``str`` (one character for char) | |
 | ``list<u8>``, ``list<u8, N>`` | ``bytes`` | bytearray, memoryview, list of ints |
 | ``list<T>``, ``list<T, N>`` | ``list`` | any sequence |
-| ``map<K, V>`` | ``dict`` | a sequence of pairs |
+| ``map<K, V>`` | a ``list`` of ``(key, value)`` tuples, in order (``dict(v)`` gives a mapping) | a ``dict``, or pairs |
 | tuple | ``tuple`` | any sequence |
 | record | ``Record`` (attributes in snake_case) | a mapping by field name, or any object with the attributes |
 | variant | ``Variant(case, value)`` | an object with ``case`` and ``value`` |
