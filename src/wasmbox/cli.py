@@ -239,7 +239,26 @@ def _backtrace(trap: Trap) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if _is_component_file(args.input):
+        from .wasip2.command import run_component_file
+
+        return run_component_file(args)
     return execute(args)
+
+
+def _is_component_file(path: str) -> bool:
+    """Whether ``path`` holds a component (a binary with preamble layer 1, or text starting
+    ``(component``) rather than a core module."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(4096)
+    except OSError:
+        return False
+    if head[:4] == b"\0asm":
+        return head[6:8] == b"\x01\x00"
+    lines = [line.strip() for line in head.decode("utf-8", "replace").splitlines()]
+    text = " ".join(line for line in lines if line and not line.startswith(";;"))
+    return text.startswith("(component")
 
 
 def cmd_trace(args: argparse.Namespace) -> int:

@@ -308,9 +308,10 @@ class _Instantiation:
                     local.add(local.outer(target.count).entry(target.index))
             elif isinstance(decl, t.ExportDecl):
                 export_name = str(decl.name)
-                if export_name not in provided:
+                is_equal_type = decl.type.sort == t.ExternSort.TYPE and isinstance(decl.type.bound, t.Eq)
+                if export_name not in provided and not is_equal_type:
                     raise LinkError(f"import `{name}` has no export `{export_name}`")
-                item = self.bind(decl.type, provided[export_name], local, f"{name}.{export_name}")
+                item = self.bind(decl.type, provided.get(export_name), local, f"{name}.{export_name}")
                 bound[export_name] = item
                 if decl.type.sort == t.ExternSort.TYPE:
                     local.add(item)
