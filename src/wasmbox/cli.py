@@ -486,6 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
     wit_arguments(p)
     p.set_defaults(run=cmd_wit)
 
+    p = commands.add_parser("component", help="component tools: bindgen (typed Python bindings from WIT)")
+    from .component.command import add_arguments as component_arguments
+
+    component_arguments(p)
+
     p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
     p.add_argument("--engine", default="interp", choices=sorted(WAST_ENGINES), help="execution engine")
     _features_option(

@@ -252,9 +252,11 @@ class _Instantiation:
     def import_section(self, section: ir.ImportSection) -> None:
         for component_import in section.imports:
             name = str(component_import.name)
-            if name not in self.imports:
+            extern = component_import.type
+            is_equal_type = extern.sort == t.ExternSort.TYPE and isinstance(extern.bound, t.Eq)
+            if name not in self.imports and not is_equal_type:  # an (eq T) type import is T: nothing to give
                 raise LinkError(f"component import `{name}` was not provided")
-            item = self.bind(component_import.type, self.imports[name], self.types, name)
+            item = self.bind(extern, self.imports.get(name), self.types, name)
             self.append(_sort_kind(component_import.type.sort), item)
 
     def bind(self, extern: t.ExternType, provided: Any, space: TypeSpace, name: str) -> Any:
