@@ -272,6 +272,7 @@ class ComponentParser:
                 raise self.error("unexpected token", node)
             item = self.expect_list(node)
             head, i = self.head_of(item)
+            scope.outer_cache.clear()  # like wasm-tools: each definition gets its own implicit outer aliases
             handler = self.FIELD_HANDLERS.get(head or "")
             if handler is None:
                 raise self.error(f"unexpected token `{head}`", item)
@@ -918,6 +919,7 @@ class ComponentParser:
         inner = Scope(f"{kind} type", scope)
         for item in items:
             decl = self.expect_list(item)
+            inner.outer_cache.clear()
             head, i = self.head_of(decl)
             if head == "import" and kind == "component":
                 self.import_field(inner, decl, i)

@@ -310,7 +310,7 @@ class ComponentValidator:
                 if actual[0] != "type" or not isinstance(supplied, TypeNode) or supplied.kind != "resource":
                     raise ValidationError(f"type mismatch for import `{name}`: expected resource, found {actual[0]}")
                 assert expected[1].resource is not None and supplied.resource is not None
-                if expected[1].resource in component.abstract:
+                if expected[1].resource in component.abstract and expected[1].resource not in subst:
                     subst[expected[1].resource] = supplied.resource
                     continue
             try:
