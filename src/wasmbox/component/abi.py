@@ -221,3 +221,77 @@ def _check_needs(func: TypeNode, options: dict[str, object], context: str) -> No
         raise ValidationError("canonical option `realloc` is required")
     if context == "lower" and result_memory and "realloc" not in options:
         raise ValidationError("canonical option `realloc` is required")
+
+
+# --- sizes in linear memory (CanonicalABI.md "Alignment", "Element Size"), for 64-bit pointers -------------
+
+MAX_VALUE_SIZE = 1 << 28
+POINTER_SIZE = 8
+_SIZES = {"bool": 1, "s8": 1, "u8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4, "f32": 4, "char": 4}
+_SIZES.update({"s64": 8, "u64": 8, "f64": 8, "own": 4, "borrow": 4, "stream": 4, "future": 4, "error-context": 4})
+
+
+def _cases(node: TypeNode) -> tuple[TypeNode | None, ...]:
+    """The payloads of a type that despecializes to a variant."""
+    if node.kind == "enum":
+        return (None,) * len(node.labels)
+    if node.kind == "option":
+        return (None, node.items[0])
+    return node.items
+
+
+def _discriminant_size(count: int) -> int:
+    return 1 if count <= 1 << 8 else 2 if count <= 1 << 16 else 4
+
+
+def alignment(node: TypeNode) -> int:
+    kind = node.kind
+    if kind in _SIZES:
+        return _SIZES[kind]
+    if kind in ("string", "map") or (kind == "list" and node.length is None):
+        return POINTER_SIZE
+    if kind == "list":
+        assert node.items[0] is not None
+        return alignment(node.items[0])
+    if kind in ("record", "tuple"):
+        return max(alignment(item) for item in node.items if item is not None)
+    if kind == "flags":
+        return elem_size(node)
+    cases = _cases(node)
+    return max([_discriminant_size(len(cases))] + [alignment(case) for case in cases if case is not None])
+
+
+def _align_to(offset: int, align: int) -> int:
+    return -(-offset // align) * align
+
+
+def elem_size(node: TypeNode) -> int:
+    kind = node.kind
+    if kind in _SIZES:
+        return _SIZES[kind]
+    if kind in ("string", "map") or (kind == "list" and node.length is None):
+        return 2 * POINTER_SIZE
+    if kind == "list":
+        assert node.items[0] is not None and node.length is not None
+        return node.length * elem_size(node.items[0])
+    if kind in ("record", "tuple"):
+        size = 0
+        for item in node.items:
+            assert item is not None
+            size = _align_to(size, alignment(item)) + elem_size(item)
+        return _align_to(size, alignment(node))
+    if kind == "flags":
+        return 1 if len(node.labels) <= 8 else 2 if len(node.labels) <= 16 else 4
+    cases = _cases(node)
+    payload_align = max([1] + [alignment(case) for case in cases if case is not None])
+    size = _align_to(_discriminant_size(len(cases)), payload_align)
+    size += max([0] + [elem_size(case) for case in cases if case is not None])
+    return _align_to(size, alignment(node))
+
+
+def check_value_size(node: TypeNode) -> None:
+    """Binary.md: every defined value type's ``elem_size`` must be below 2**28."""
+    if node.kind in ("func", "resource", "instance", "component"):
+        return
+    if elem_size(node) >= MAX_VALUE_SIZE:
+        raise ValidationError(f"type exceeds maximum byte size of {MAX_VALUE_SIZE}")

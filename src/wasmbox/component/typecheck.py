@@ -104,8 +104,12 @@ def substitute(node: TypeNode, subst: dict[Resource, Resource], memo: dict[int, 
     items = tuple(None if item is None else substitute(item, subst, memo) for item in node.items)
     exports = {name: _substitute_extern(e, subst, memo) for name, e in node.exports.items()}
     imports = {name: _substitute_extern(e, subst, memo) for name, e in node.imports.items()}
+    abstract = tuple(_mapped(r, subst) for r in node.abstract)
+    fresh = tuple(_mapped(r, subst) for r in node.fresh)
     changed = (
         resource is not node.resource
+        or abstract != node.abstract
+        or fresh != node.fresh
         or any(a is not b for a, b in zip(items, node.items, strict=True))
         or any(exports[n][1] is not node.exports[n][1] for n in exports)
         or any(imports[n][1] is not node.imports[n][1] for n in imports)
@@ -121,12 +125,18 @@ def substitute(node: TypeNode, subst: dict[Resource, Resource], memo: dict[int, 
             node.is_async,
             exports,
             imports,
-            node.abstract,
-            node.fresh,
+            abstract,
+            fresh,
             node.named,
         )
     memo[id(node)] = result
     return result
+
+
+def _mapped(resource: Resource, subst: dict[Resource, Resource]) -> Resource:
+    while resource in subst:
+        resource = subst[resource]
+    return resource
 
 
 def _substitute_extern(extern: Extern, subst: dict[Resource, Resource], memo: dict[int, TypeNode]) -> Extern:

@@ -18,7 +18,7 @@ from ..ir.types import I32, ExternKind, GlobalType, MemoryType, TableType
 from ..ir.types import FuncType as CoreFuncType
 from ..validate import validate_module
 from . import types as t
-from .abi import check_canon
+from .abi import check_canon, check_value_size
 from .ir import (
     AliasSection,
     CanonSection,
@@ -100,6 +100,7 @@ class Scope:
     export_resources: dict[str, Resource] = field(default_factory=dict)
     abstract: list[Resource] = field(default_factory=list)
     fresh: list[Resource] = field(default_factory=list)
+    defined: list[Resource] = field(default_factory=list)  # resources this component defines
 
     def get(self, space: str, index: int) -> object:
         items = self.spaces[space]
@@ -140,7 +141,7 @@ class ComponentValidator:
             exports=dict(scope.exports),
             imports=dict(scope.imports),
             abstract=tuple(scope.abstract),
-            fresh=tuple(scope.fresh),
+            fresh=tuple(scope.fresh + scope.defined),  # every instantiation makes them anew
         )
 
     def section(self, scope: Scope, section: object) -> None:
@@ -162,7 +163,9 @@ class ComponentValidator:
                 self.alias(scope, alias)
         elif isinstance(section, TypeSection):
             for deftype in section.types:
-                scope.add("type", self.deftype(scope, deftype))
+                node = self.deftype(scope, deftype)
+                check_value_size(node)
+                scope.add("type", node)
         elif isinstance(section, CanonSection):
             for canon in section.canons:
                 space, value = check_canon(scope, canon)
@@ -455,7 +458,9 @@ class ComponentValidator:
                 dtor = scope.get("core func", d.destructor)
                 if dtor is not None and dtor != CoreFuncType((I32,), ()):
                     raise ValidationError("wrong signature for a destructor")
-            return TypeNode("resource", resource=Resource(local=True, owner=scope))
+            resource = Resource(local=True, owner=scope)
+            scope.defined.append(resource)
+            return TypeNode("resource", resource=resource)
         kind = "component type" if isinstance(d, t.ComponentType) else "instance type"
         inner = Scope(kind, scope)
         for decl in d.decls:
@@ -474,7 +479,9 @@ class ComponentValidator:
         if isinstance(decl, t.CoreTypeDecl):
             scope.add("core type", self.core_type(scope, decl.type))
         elif isinstance(decl, t.TypeDecl):
-            scope.add("type", self.deftype(scope, decl.type))
+            node = self.deftype(scope, decl.type)
+            check_value_size(node)
+            scope.add("type", node)
         elif isinstance(decl, t.AliasDecl):
             target = decl.alias.target
             if isinstance(target, t.CoreExportAlias):
@@ -504,6 +511,9 @@ class ComponentValidator:
             noun = "component" if e.sort == t.ExternSort.COMPONENT else "instance"
             if node.kind != noun:
                 raise ValidationError(f"type index {e.index} is not {'an' if noun == 'instance' else 'a'} {noun} type")
+            if noun == "instance":
+                # Each imported or exported instance has resources of its own, however many share its type.
+                node = substitute(node, {r: Resource(r.name) for r in _all_fresh(node)})
             return noun, node
         if e.sort == t.ExternSort.VALUE:
             raise ValidationError("value imports and exports are not supported (🪙 feature)")
@@ -549,12 +559,17 @@ class ComponentValidator:
         extern = self.sort_item(scope, export.item)
         if export.type is not None:
             ascribed = self.extern_type(scope, export.type, "ascription")
-            if ascribed[0] == "type" and isinstance(ascribed[1], TypeNode) and ascribed[1].kind == "resource":
-                if scope.fresh and ascribed[1].resource is scope.fresh[-1]:
-                    scope.fresh.pop()  # (sub resource) ascription: the export keeps the item's own resource
-                    ascribed = extern
+            subst: dict[Resource, Resource] = {}
+            if isinstance(export.type.bound, t.SubResource):
+                # Ascribing (sub resource) hides which resource this is: outside, a new abstract one.
+                actual = extern[1]
+                if extern[0] != "type" or not isinstance(actual, TypeNode) or actual.kind != "resource":
+                    raise ValidationError("ascribed type of export is not compatible: expected resource")
+                assert isinstance(ascribed[1], TypeNode) and ascribed[1].resource is not None
+                assert actual.resource is not None
+                subst[ascribed[1].resource] = actual.resource
             try:
-                check_extern(extern, ascribed, {})
+                check_extern(extern, ascribed, subst)
             except ValidationError as error:
                 raise ValidationError(
                     f"ascribed type of export is not compatible with item's type: {error.message}"
@@ -611,6 +626,15 @@ def _named_everywhere(node: TypeNode, allowed: tuple[str, ...], seen: set[int]) 
     if node.kind in DEFINED_KINDS:
         return node.named in allowed
     return all(_named_everywhere(item, allowed, seen) for item in node.items if item is not None)
+
+
+def _all_fresh(node: TypeNode) -> list[Resource]:
+    """The resources an instance type declares, its nested instances' included."""
+    found = list(node.fresh)
+    for sort, value in node.exports.values():
+        if sort == "instance" and isinstance(value, TypeNode):
+            found += _all_fresh(value)
+    return found
 
 
 def _contains_borrow(node: TypeNode) -> bool:
