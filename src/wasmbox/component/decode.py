@@ -156,20 +156,14 @@ class _ComponentDecoder:
         name = r.name()
         if tag < 2:
             return t.ExternName(name, tag)
-        implements = version = external_id = None
+        attributes = []
         for _ in range(r.u32()):
             kind_at = r.pos
             kind = r.byte()
-            value = r.name()
-            if kind == 0:
-                implements = value
-            elif kind == 1:
-                version = value
-            elif kind == 2:
-                external_id = value
-            else:
+            if kind > 2:
                 raise r.error(f"invalid leading byte (0x{kind:x}) for name attribute", kind_at)
-        return t.ExternName(name, tag, implements, version, external_id)
+            attributes.append((kind, r.name()))
+        return t.ExternName(name, tag, tuple(attributes))
 
     # --- sorts ------------------------------------------------------------------
     def core_sort(self) -> t.CoreSort:

@@ -330,12 +330,8 @@ class ComponentParser:
             i += 1
         if not attributes:
             return t.ExternName(name, 0), i
-        return (
-            t.ExternName(
-                name, 2, attributes.get("implements"), attributes.get("versionsuffix"), attributes.get("external-id")
-            ),
-            i,
-        )
+        codes = {label: code for code, label in enumerate(t.ATTRIBUTE_NAMES)}
+        return t.ExternName(name, 2, tuple((codes[kind], value) for kind, value in attributes.items())), i
 
     def core_module_field(self, scope: Scope, node: SExpr, i: int) -> None:
         items = node.items

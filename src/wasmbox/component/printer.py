@@ -54,11 +54,8 @@ def _valtype(v: t.ValType) -> str:
 
 def _name(n: t.ExternName) -> str:
     out = _string(n.name)
-    for keyword, value in (("implements", n.implements), ("versionsuffix", n.version_suffix)):
-        if value is not None:
-            out += f" ({keyword} {_string(value)})"
-    if n.external_id is not None:
-        out += f" (external-id {_string(n.external_id)})"
+    for code, value in n.attributes:
+        out += f" ({t.ATTRIBUTE_NAMES[code]} {_string(value)})"
     return out
 
 

@@ -46,10 +46,11 @@ class TypeNode:
     abstract: tuple[Resource, ...] = ()  # component: resources its imports declare
     fresh: tuple[Resource, ...] = ()  # component: resources its exports define
     named: str | None = None
+    origin: TypeNode | None = None  # the node this one renames
 
     def renamed(self, named: str) -> TypeNode:
         """The same type under a new name (what a type export or import introduces)."""
-        return TypeNode(
+        node = TypeNode(
             self.kind,
             self.labels,
             self.items,
@@ -62,6 +63,8 @@ class TypeNode:
             self.fresh,
             named,
         )
+        node.origin = self
+        return node
 
 
 PRIM_NODES = {p: TypeNode(p.text) for p in PrimType}
@@ -93,8 +96,9 @@ def resource_of(node: TypeNode, subst: dict[Resource, Resource]) -> Resource | N
 
 
 def substitute(node: TypeNode, subst: dict[Resource, Resource], memo: dict[int, TypeNode] | None = None) -> TypeNode:
-    """``node`` with its resources replaced as ``subst`` says (a copy only where something changes)."""
-    if not subst:
+    """``node`` with its resources replaced as ``subst`` says (a copy only where something changes);
+    ``memo`` may map type nodes (by identity) to the nodes that replace them."""
+    if not subst and not memo:
         return node
     memo = {} if memo is None else memo
     done = memo.get(id(node))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ValidationError
 from ..ir.module import Import, Module
-from ..ir.types import I32, ExternKind, GlobalType, MemoryType, TableType
+from ..ir.types import I32, MAX_PAGES, ExternKind, GlobalType, MemoryType, TableType
 from ..ir.types import FuncType as CoreFuncType
 from ..validate import validate_module
 from . import types as t
@@ -96,8 +96,13 @@ class Scope:
     exports: dict[str, Extern] = field(default_factory=dict)
     import_names: NameSet = field(default_factory=lambda: NameSet("import"))
     export_names: NameSet = field(default_factory=lambda: NameSet("export"))
-    import_resources: dict[str, Resource] = field(default_factory=dict)
-    export_resources: dict[str, Resource] = field(default_factory=dict)
+    # Resource types imported or exported under a plain name, for [constructor]/[method]/[static] names:
+    # the very type node the name introduced (a function must use that one, not another name for it).
+    import_resources: dict[str, TypeNode] = field(default_factory=dict)
+    # The type nodes imports (and exports) introduced, by identity: external visibility of types.
+    import_named: dict[int, TypeNode] = field(default_factory=dict)
+    export_named: dict[int, TypeNode] = field(default_factory=dict)
+    export_resources: dict[str, TypeNode] = field(default_factory=dict)
     abstract: list[Resource] = field(default_factory=list)
     fresh: list[Resource] = field(default_factory=list)
     defined: list[Resource] = field(default_factory=list)  # resources this component defines
@@ -130,8 +135,6 @@ def validate_component(component: Component) -> None:
 
 
 class ComponentValidator:
-    current_scope_kind = "component"
-
     def component(self, component: Component, parent: Scope | None) -> TypeNode:
         scope = Scope("component", parent)
         for section in component.sections:
@@ -189,6 +192,12 @@ class ComponentValidator:
     # --- core ------------------------------------------------------------------------
     def core_module(self, module: Module) -> ModuleNode:
         validate_module(module)
+        seen = set()
+        for imported in module.imports:
+            key = (imported.module, imported.name)
+            if key in seen:
+                raise ValidationError(f"duplicate import name `{imported.module}:{imported.name}`")
+            seen.add(key)
         node = ModuleNode()
         spaces: dict[int, list[object]] = {kind: [] for kind in range(5)}
         for imported in module.imports:
@@ -282,12 +291,14 @@ class ComponentValidator:
 
     def instance(self, scope: Scope, instance: Instantiate | InlineExports) -> TypeNode:
         if isinstance(instance, InlineExports):
-            exports: dict[str, Extern] = {}
-            names = NameSet("export")
+            bag = Scope("instance type", scope)
             for extern_name, item in instance.exports:
-                names.add(extern_name.name, parse_extern_name(extern_name.name))
-                exports[extern_name.name] = self.sort_item(scope, item)
-            return TypeNode("instance", exports=exports)
+                extern = _renamed(self.sort_item(scope, item), "export")
+                parsed = self.check_name(bag, extern_name, extern, "export")
+                bag.export_names.add(extern_name.name, parsed)
+                self.note_resource(bag.export_resources, parsed, extern)
+                bag.exports[extern_name.name] = extern
+            return TypeNode("instance", exports=bag.exports)
         component = scope.get("component", instance.component)
         assert isinstance(component, TypeNode)
         args: dict[str, Extern] = {}
@@ -322,8 +333,14 @@ class ComponentValidator:
                 raise ValidationError(f"type mismatch for import `{name}`: {error.message}") from None
         for resource in component.fresh:
             subst[resource] = Resource(resource.name)
+        # The instance's types are the ones supplied for its type imports, names included.
+        replaced: dict[int, TypeNode] = {}
+        for name, (sort, declared) in component.imports.items():
+            supplied = args[name][1]
+            if sort == "type" and isinstance(declared, TypeNode) and isinstance(supplied, TypeNode):
+                replaced[id(declared)] = supplied
         exports = {
-            name: ((sort, substitute(value, subst)) if isinstance(value, TypeNode) else (sort, value))
+            name: ((sort, substitute(value, subst, replaced)) if isinstance(value, TypeNode) else (sort, value))
             for name, (sort, value) in component.exports.items()
         }
         return TypeNode("instance", exports=exports)
@@ -527,6 +544,10 @@ class ComponentValidator:
     # --- imports and exports ------------------------------------------------------------------
     def check_name(self, scope: Scope, name: t.ExternName, extern: Extern, direction: str) -> ParsedName:
         parsed = parse_extern_name(name.name)
+        codes = [code for code, _ in name.attributes]
+        for code in set(codes):
+            if codes.count(code) > 1:
+                raise ValidationError(f"duplicate '{t.ATTRIBUTE_NAMES[code]}' option in name")
         if name.implements is not None:
             if extern[0] != "instance":
                 raise ValidationError("only instances can have an `implements` attribute")
@@ -549,8 +570,8 @@ class ComponentValidator:
         extern = _renamed(extern, "import")
         parsed = self.check_name(scope, imported.name, extern, "import")
         scope.import_names.add(imported.name.name, parsed)
-        self.current_scope_kind = scope.kind
-        self.check_visible(extern, ("import",), "import")
+        self.check_visible(scope, extern, scope.import_named, "import")
+        _name_types(extern, scope.import_named)
         scope.imports[imported.name.name] = extern
         self.note_resource(scope.import_resources, parsed, extern)
         scope.add(extern[0], extern[1])
@@ -581,51 +602,77 @@ class ComponentValidator:
         extern = _renamed(extern, "export")
         parsed = self.check_name(scope, name, extern, "export")
         scope.export_names.add(name.name, parsed)
-        self.current_scope_kind = scope.kind
-        self.check_visible(extern, ("import", "export"), "export")
+        self.check_visible(scope, extern, scope.import_named | scope.export_named, "export")
+        _name_types(extern, scope.export_named)
         scope.exports[name.name] = extern
         self.note_resource(scope.export_resources, parsed, extern)
         scope.add(extern[0], extern[1])
 
     @staticmethod
-    def note_resource(resources: dict[str, Resource], parsed: ParsedName, extern: Extern) -> None:
+    def note_resource(resources: dict[str, TypeNode], parsed: ParsedName, extern: Extern) -> None:
         node = extern[1]
         if parsed.kind == "label" and isinstance(node, TypeNode) and node.kind == "resource":
-            assert node.resource is not None
-            resources[parsed.canonical] = node.resource
+            resources[parsed.canonical] = node
 
-    def check_visible(self, extern: Extern, allowed: tuple[str, ...], direction: str) -> None:
+    @staticmethod
+    def check_visible(scope: Scope, extern: Extern, named: dict[int, TypeNode], direction: str) -> None:
         """Explainer "External visibility of types": a function or type that is imported or exported may
-        only mention records, variants, enums, flags and resources that are themselves imported (or,
-        for exports, exported)."""
-        sort, node = extern
-        if sort not in ("func", "type") or not isinstance(node, TypeNode):
+        only mention records, variants, enums, flags and resources that this very component (or component
+        type) imports (or, for exports, imports or exports).  Instance types are checked when an import
+        or export uses them."""
+        if scope.kind == "instance type":
             return
-        if self.current_scope_kind != "component":
-            return  # instance and component types: checked where they are used
-        roots = [item for item in node.items if item is not None]
-        if not all(_named_everywhere(root, allowed, set()) for root in roots):
-            raise ValidationError(f"{sort} not valid to be used as {direction}")
+        if not _visible(extern, named):
+            raise ValidationError(f"{extern[0]} not valid to be used as {direction}")
 
 
 def _renamed(extern: Extern, named: str) -> Extern:
-    """What an import or export introduces: its types (and those its instances export) become named."""
+    """What a type import or export introduces: a new name for the type (an instance's exports are
+    names already)."""
     sort, node = extern
     if sort == "type" and isinstance(node, TypeNode):
         return sort, node.renamed(named)
-    if sort == "instance" and isinstance(node, TypeNode):
-        exports = {name: _renamed(export, named) for name, export in node.exports.items()}
-        return sort, TypeNode("instance", exports=exports, fresh=node.fresh, named=node.named)
     return extern
 
 
-def _named_everywhere(node: TypeNode, allowed: tuple[str, ...], seen: set[int]) -> bool:
+def _visible(extern: Extern, named: dict[int, TypeNode]) -> bool:
+    sort, node = extern
+    if not isinstance(node, TypeNode):
+        return True
+    if node.kind == "instance" and sort in ("instance", "type"):
+        inner = dict(named)  # what an instance exports is named by that export
+        _name_types(("instance", node), inner)
+        return all(_visible(export, inner) for export in node.exports.values())
+    if sort not in ("func", "type") or node.kind == "component":
+        return True
+    return all(_named_everywhere(item, named, set()) for item in node.items if item is not None)
+
+
+def _named_everywhere(node: TypeNode, named: dict[int, TypeNode], seen: set[int]) -> bool:
     if id(node) in seen:
         return True
     seen.add(id(node))
     if node.kind in DEFINED_KINDS:
-        return node.named in allowed
-    return all(_named_everywhere(item, allowed, seen) for item in node.items if item is not None)
+        return id(node) in named
+    return all(_named_everywhere(item, named, seen) for item in node.items if item is not None)
+
+
+def _name_types(extern: Extern, named: dict[int, TypeNode]) -> None:
+    """Record the type nodes an import or export introduces (an instance's exported types included)."""
+    sort, node = extern
+    if not isinstance(node, TypeNode):
+        return
+    if sort == "type":
+        named[id(node)] = node
+    elif sort == "instance":
+        for export in node.exports.values():
+            _name_types(export, named)
+            # An instance's type exports name the types they rename too: the instance exports all it
+            # refers to (wasm-tools' "bag of exports").
+            renamed = export[1]
+            while isinstance(renamed, TypeNode) and export[0] == "type" and renamed.origin is not None:
+                renamed = renamed.origin
+                named[id(renamed)] = renamed
 
 
 def _all_fresh(node: TypeNode) -> list[Resource]:
@@ -644,7 +691,7 @@ def _contains_borrow(node: TypeNode) -> bool:
 
 
 def _check_annotated(
-    parsed: ParsedName, func: TypeNode, resource: Resource | None, resources: dict[str, Resource]
+    parsed: ParsedName, func: TypeNode, resource: TypeNode | None, resources: dict[str, TypeNode]
 ) -> None:
     params = func.items[:-1]
     result = func.items[-1]
@@ -669,9 +716,9 @@ def _check_annotated(
             raise ValidationError("function should take a first argument of `(borrow $T)`")
         target = first.items[0]
     assert target is not None
-    if target.resource not in resources.values():
+    if not any(target is node for node in resources.values()):
         raise ValidationError("resource used in function does not have a name in this context")
-    if resource is not target.resource:
+    if resource is not target:
         raise ValidationError(f"function does not match expected resource name `{parsed.resource}`")
 
 
@@ -711,4 +758,6 @@ def _declared_core_type(types: list[object], kind: ExternKind, desc: object) -> 
             raise ValidationError(f"type index {desc} is not a function type")
         return declared
     assert isinstance(desc, TableType | MemoryType | GlobalType)
+    if isinstance(desc, MemoryType) and max(desc.limits.min, desc.limits.max or 0) > MAX_PAGES:
+        raise ValidationError(f"memory size must be at most {MAX_PAGES} pages (4GiB)")
     return desc

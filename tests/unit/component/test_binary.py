@@ -53,7 +53,7 @@ def test_every_section_kind_round_trips() -> None:
             CanonSection([Canon("lower", (0,), (CanonOption("memory", 0), CanonOption("string-encoding=utf16")))]),
             ComponentSection(Component([])),
             ExportSection(
-                [ComponentExport(t.ExternName("r", 2, implements="a:b/c"), t.SortIndex(t.SortKind(t.Sort.TYPE), 2))]
+                [ComponentExport(t.ExternName("r", 2, ((0, "a:b/c"),)), t.SortIndex(t.SortKind(t.Sort.TYPE), 2))]
             ),
         ]
     )

@@ -78,7 +78,7 @@ def test_imports_of_every_sort() -> None:
         t.ExternSort.CORE_MODULE,
         t.ExternSort.INSTANCE,
     ]
-    assert imports[4].name == t.ExternName("e:f/g@1.0.0", 2, implements="e:f/g")
+    assert imports[4].name == t.ExternName("e:f/g@1.0.0", 2, ((0, "e:f/g"),))
 
 
 def test_printed_text_parses_back_to_the_same_binary() -> None:
