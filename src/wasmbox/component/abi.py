@@ -138,13 +138,15 @@ def check_canon(scope: Scope, canon: Canon) -> tuple[str, object]:
         _check_needs(func, options, "lift")
         if "async" not in options:
             expected = flatten_functype(func, "lift")
-            if core_func is not None and core_func != expected:
+            if isinstance(core_func, CoreFuncType) and core_func != expected:
+                if core_func.params != expected.params:
+                    raise ValidationError(
+                        f"lowered parameter types `{_types(expected.params)}` do not match parameter types "
+                        f"`{_types(core_func.params)}` of core function {canon.immediate('core_func')}"
+                    )
                 raise ValidationError(
-                    f"lowered parameter types `{list(expected.params)}` do not match parameter types "
-                    f"`{list(core_func.params)}`"  # type: ignore[attr-defined]
-                    if core_func.params != expected.params  # type: ignore[attr-defined]
-                    else f"lowered result types `{list(expected.results)}` do not match result types "
-                    f"`{list(core_func.results)}`"  # type: ignore[attr-defined]
+                    f"lowered result types `{_types(expected.results)}` do not match result types "
+                    f"`{_types(core_func.results)}` of core function {canon.immediate('core_func')}"
                 )
             post_return = options.get("post-return")
             if post_return is not None and post_return != CoreFuncType(expected.results, ()):
@@ -161,7 +163,7 @@ def check_canon(scope: Scope, canon: Canon) -> tuple[str, object]:
         if "async" in options:
             return "core func", None
         return "core func", flatten_functype(func, "lower")
-    if op in ("resource.new", "resource.drop", "resource.drop-async", "resource.rep"):
+    if op in ("resource.new", "resource.drop", "resource.rep"):
         index = canon.immediate("type")
         node = scope.type_node(index)  # type: ignore[arg-type]
         if node.kind != "resource":
@@ -186,6 +188,11 @@ def check_canon(scope: Scope, canon: Canon) -> tuple[str, object]:
         elif kind == "core_type":
             scope.get("core type", value)  # type: ignore[arg-type]
     return "core func", None
+
+
+def _types(types: tuple[CoreValType, ...]) -> str:
+    """Core types as wasm-tools lists them in its messages: ``[I32, I64]``."""
+    return "[" + ", ".join(t.name for t in types) + "]"
 
 
 def _kinds(op: str) -> tuple[str, ...]:

@@ -43,77 +43,86 @@ class ParsedName:
     canonical: str  # the strongly-unique key
 
 
-def _check_semver(version: str, name: str) -> None:
+def _check_semver(version: str) -> None:
     if not version:
-        raise ValidationError(f"`{name}` is not a valid extern name: empty string")
+        raise _NameError("empty string")
     core, _, build = version.partition("+")
     core, dash, pre = core.partition("-")
     parts = core.split(".")
     for i, part in enumerate(parts):
         if not part:
-            if i == len(parts) - 1 and i > 0:
-                raise ValidationError(f"`{name}` is not a valid extern name: unexpected end of input")
-            raise ValidationError(f"`{name}` is not a valid extern name: unexpected character '.'")
+            raise _NameError("unexpected end of input" if i == len(parts) - 1 and i > 0 else "unexpected character '.'")
         if _SEMVER_PART.fullmatch(part) is None:
-            bad = next((ch for ch in part if not ch.isdigit()), part[1:2] or part)
-            if part.isdigit():  # a leading zero
-                bad = part[1]
-            raise ValidationError(f"`{name}` is not a valid extern name: unexpected character '{bad}'")
+            bad = part[1] if part.isdigit() else next(ch for ch in part if not ch.isdigit())
+            raise _NameError(f"unexpected character '{bad}'")
     if len(parts) != 3:
-        raise ValidationError(f"`{name}` is not a valid extern name: unexpected end of input")
+        raise _NameError("unexpected end of input")
     for segments, present in ((pre, dash), (build, "+" in version)):
         if present and any(not s or _IDENTIFIER.fullmatch(s) is None for s in segments.split(".")):
-            raise ValidationError(f"`{name}` is not a valid extern name: empty identifier segment")
+            raise _NameError("empty identifier segment")
 
 
 def parse_extern_name(name: str) -> ParsedName:
     """Check ``name`` against the ``externname`` grammar; raise :class:`ValidationError` if it is not one."""
-    if ":" in name or "/" in name or "@" in name:
+    try:
+        return _parse_extern_name(name)
+    except _NameError as error:
+        raise ValidationError(f"`{name}` is not a valid extern name: {error}") from None
+
+
+class _NameError(Exception):
+    """Why a name is not an ``externname`` (wrapped into a ValidationError naming it)."""
+
+
+def _parse_extern_name(name: str) -> ParsedName:
+    if ":" in name:
         return _interface_name(name)
     for annotation in ("constructor", "method", "static"):
         prefix = f"[{annotation}]"
         if name.startswith(prefix):
             rest = name[len(prefix) :]
             if annotation == "constructor":
-                _check_plain_label(rest, name)
+                _check_plain_label(rest)
                 return ParsedName("constructor", rest, "[constructor]" + rest.lower())
             resource, dot, field = rest.partition(".")
             if not dot:
-                raise ValidationError(f"`{rest}` is not a valid extern name: failed to find `.` character")
-            _check_plain_label(resource, name)
-            _check_plain_label(field, name)
-            canonical = resource.lower() if resource.lower() == field.lower() else field.lower()
-            if resource.lower() != field.lower():
-                canonical = f"{resource.lower()}.{field.lower()}"
-            return ParsedName(annotation, resource, canonical)
+                raise _NameError("failed to find `.` character")
+            _check_plain_label(resource)
+            _check_plain_label(field)
+            if resource.lower() == field.lower():
+                return ParsedName(annotation, resource, resource.lower())
+            return ParsedName(annotation, resource, f"{resource.lower()}.{field.lower()}")
     if name.startswith("["):
-        raise ValidationError(f"`{name}` is not a valid extern name")
-    _check_plain_label(name, name)
+        raise _NameError("unknown annotation")
+    _check_plain_label(name)
     return ParsedName("label", None, name.lower())
 
 
-def _check_plain_label(label: str, name: str) -> None:
+def _check_plain_label(label: str) -> None:
     if not is_kebab(label):
-        raise ValidationError(f"`{label}` is not in kebab case")
+        raise _NameError(f"`{label}` is not in kebab case")
+
+
+def _check_words(words: str) -> None:
+    if _WORDS.fullmatch(words) is None:
+        raise _NameError(f"`{words}` is not in kebab case")
 
 
 def _interface_name(name: str) -> ParsedName:
     body, at, version = name.partition("@")
-    namespace, colon, rest = body.partition(":")
-    if not colon or _WORDS.fullmatch(namespace) is None:
-        raise ValidationError(f"`{name}` is not a valid extern name")
+    namespace, _, rest = body.partition(":")
+    _check_words(namespace)
     package, slash, interface = rest.partition("/")
     if ":" in package:
-        raise ValidationError(f"`{name}` is not a valid extern name: expected `/` after package name")
-    if not slash or _WORDS.fullmatch(package) is None:
-        raise ValidationError(f"`{name}` is not a valid extern name")
+        raise _NameError("expected `/` after package name")
+    _check_words(package)
+    if not slash:
+        raise _NameError("expected `/` after package name")
     if "/" in interface:
-        trailing = interface[interface.index("/") :]
-        raise ValidationError(f"`{name}` is not a valid extern name: trailing characters found: `{trailing}`")
-    if not is_kebab(interface):
-        raise ValidationError(f"`{interface}` is not in kebab case")
+        raise _NameError(f"trailing characters found: `{interface[interface.index('/') :]}`")
+    _check_plain_label(interface)
     if at:
-        _check_semver(version, name)
+        _check_semver(version)
     return ParsedName("interface", None, name.lower())
 
 

@@ -47,6 +47,7 @@ class TypeNode:
     fresh: tuple[Resource, ...] = ()  # component: resources its exports define
     named: str | None = None
     origin: TypeNode | None = None  # the node this one renames
+    is_definition: bool = False  # a primitive defined in a type section, rather than used in place
 
     def renamed(self, named: str) -> TypeNode:
         """The same type under a new name (what a type export or import introduces)."""
@@ -64,6 +65,7 @@ class TypeNode:
             named,
         )
         node.origin = self
+        node.is_definition = self.is_definition
         return node
 
 
@@ -177,7 +179,7 @@ def check_value(actual: TypeNode, expected: TypeNode, subst: dict[Resource, Reso
             return
         if a in prims and e in prims:
             raise ValidationError(f"expected primitive `{e}` found primitive `{a}`")
-        if e in prims:
+        if e in prims and expected.is_definition:
             raise ValidationError(f"expected primitive, found {a}")
         raise ValidationError(f"expected {e}, found {a}")
     if a != e:
@@ -255,7 +257,8 @@ def check_func(actual: TypeNode, expected: TypeNode, subst: dict[Resource, Resou
             raise ValidationError(f"type mismatch in function parameter `{name_e}`: {error.message}") from None
     ra, re_ = actual.items[-1], expected.items[-1]
     if (ra is None) != (re_ is None):
-        raise ValidationError("expected a result, found none" if re_ is not None else "expected no result, found one")
+        # (wasm-tools words it from the supplied function's side)
+        raise ValidationError("expected a result, found none" if ra is not None else "expected no result, found one")
     if ra is not None and re_ is not None:
         try:
             check_value(ra, re_, subst)

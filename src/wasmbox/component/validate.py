@@ -252,7 +252,7 @@ class ComponentValidator:
         node = ModuleNode()
         for decl in core_type.decls:
             if isinstance(decl, t.CoreModuleType):
-                raise ValidationError("core module types cannot be nested")
+                raise ValidationError("invalid leading byte (0x50) for type in a module type: module types cannot nest")
             if isinstance(decl, CoreFuncType | t.CoreRecType):
                 types.append(decl if isinstance(decl, CoreFuncType) else None)
             elif isinstance(decl, t.CoreOuterAlias):
@@ -322,7 +322,8 @@ class ComponentValidator:
             if expected[0] == "type" and isinstance(expected[1], TypeNode) and expected[1].kind == "resource":
                 supplied = actual[1]
                 if actual[0] != "type" or not isinstance(supplied, TypeNode) or supplied.kind != "resource":
-                    raise ValidationError(f"type mismatch for import `{name}`: expected resource, found {actual[0]}")
+                    found = "defined type" if actual[0] == "type" else actual[0]
+                    raise ValidationError(f"type mismatch for import `{name}`: expected resource, found {found}")
                 assert expected[1].resource is not None and supplied.resource is not None
                 if expected[1].resource in component.abstract and expected[1].resource not in subst:
                     subst[expected[1].resource] = supplied.resource
@@ -355,7 +356,8 @@ class ComponentValidator:
             if export is None:
                 raise ValidationError(f"instance {target.instance} has no export named `{target.name}`")
             if export[0] != space:
-                raise ValidationError(f"export `{target.name}` for instance {target.instance} is not a {space}")
+                noun = "module" if space == "core module" else space
+                raise ValidationError(f"export `{target.name}` for instance {target.instance} is not a {noun}")
             scope.add(space, export[1])
         elif isinstance(target, t.CoreExportAlias):
             core_instance = scope.get("core instance", target.instance)
@@ -412,7 +414,7 @@ class ComponentValidator:
 
     def deftype(self, scope: Scope, d: t.DefType) -> TypeNode:
         if isinstance(d, t.PrimType):
-            return PRIM_NODES[d]
+            return TypeNode(d.text, is_definition=True)
         if isinstance(d, t.Record):
             if not d.fields:
                 raise ValidationError("record type must have at least one field")
@@ -455,7 +457,7 @@ class ComponentValidator:
             if element is not None and _contains_borrow(element):
                 raise ValidationError("stream and future element types cannot contain a `borrow`")
             if isinstance(d, t.Stream) and element is not None and element.kind == "char":
-                raise ValidationError("`stream<char>` is not valid")
+                raise ValidationError("`stream<char>` is not valid at this time")
             return TypeNode("stream" if isinstance(d, t.Stream) else "future", items=(element,))
         if isinstance(d, t.Map):
             return TypeNode("map", items=(self.valtype(scope, d.key), self.valtype(scope, d.value)))
@@ -553,7 +555,10 @@ class ComponentValidator:
                 raise ValidationError("only instances can have an `implements` attribute")
             if parsed.kind != "label":
                 raise ValidationError(f"name `{name.name}` is not valid with `implements`")
-            implemented = parse_extern_name(name.implements)
+            try:
+                implemented = parse_extern_name(name.implements)
+            except ValidationError as error:
+                raise ValidationError(f"`{name.implements}` is not a valid name: {error.message}") from None
             if implemented.kind != "interface":
                 raise ValidationError(f"`{name.implements}` must be an interface name")
         resources = scope.import_resources if direction == "import" else scope.export_resources
@@ -700,6 +705,8 @@ def _check_annotated(
             raise ValidationError("static resource name is not known in this context")
         return
     if parsed.kind == "constructor":
+        if result is None:
+            raise ValidationError("function should return one value")
         handle = result
         if handle is not None and handle.kind == "result" and handle.items[0] is not None:
             handle = handle.items[0]
@@ -719,7 +726,8 @@ def _check_annotated(
     if not any(target is node for node in resources.values()):
         raise ValidationError("resource used in function does not have a name in this context")
     if resource is not target:
-        raise ValidationError(f"function does not match expected resource name `{parsed.resource}`")
+        label = next(name for name, node in resources.items() if node is target)
+        raise ValidationError(f"function does not match expected resource name `{label}`")
 
 
 def _outer_scope(scope: Scope, count: int) -> Scope | None:

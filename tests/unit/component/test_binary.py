@@ -70,14 +70,15 @@ def test_every_section_kind_round_trips() -> None:
         (b"\x00asm\x0d\x00\x02\x00", "unknown binary layer", 6),
         (b"\x00asm\x0e\x00\x01\x00", "unknown binary version", 4),
         (PREAMBLE + section(13, b""), "malformed section id", 8),
-        (PREAMBLE + section(7, b"\x01\x72"), "unexpected end", None),
+        (PREAMBLE + section(7, b"\x01\x72"), "unexpected end-of-file", None),
+        (PREAMBLE + b"\xff", "malformed section id", 8),
         (PREAMBLE + section(7, b"\x01\x55"), "invalid leading byte (0x55) for component defined type", 11),
         (
             PREAMBLE + section(6, b"\x01\x01\x02\x00\x00"),
             "invalid leading byte (0x1) for component outer alias kind",
             11,
         ),
-        (PREAMBLE + section(7, b"\x01\x72\x00") + b"\x07\x05", "length out of bounds", 14),
+        (PREAMBLE + section(7, b"\x01\x72\x00") + b"\x07\x05", "unexpected end-of-file", 14),
     ],
 )
 def test_malformed_components_say_what_and_where(data: bytes, message: str, offset: int | None) -> None:
