@@ -127,7 +127,7 @@ class ComponentParser(TypeParser):
             if head not in ("implements", "versionsuffix", "external-id"):
                 break
             if head in attributes:
-                raise self.error(f"duplicate '{head}' option in name", node)
+                raise self.error(f"unexpected token: duplicate '{head}' option in name", node)
             attributes[head] = self.string(node.items[1] if len(node.items) > 1 else None)
             i += 1
         if not attributes:
