@@ -5,7 +5,8 @@ with the script's verdict for each (the scripts were written against
 wasm-tools' validator).  Against those:
 
 1. decoding and re-encoding gives back the same bytes (``binary.wast``, which
-   spells some sections non-canonically on purpose, up to the IR);
+   spells some sections non-canonically on purpose, up to the IR), and the
+   printed text parses back to the same definitions;
 2. our text parser builds the same components as wasm-tools' from the scripts'
    text (sections compared after decoding; custom sections and the bytes of
    nested core modules, e.g. their name sections, aside);
@@ -31,6 +32,8 @@ from wasmbox.binary.decode import decode_module
 from wasmbox.component.decode import decode_component, is_component
 from wasmbox.component.encode import encode_component
 from wasmbox.component.ir import Component, ComponentSection, CoreModuleSection, CustomSection
+from wasmbox.component.parse import parse_component_text
+from wasmbox.component.printer import print_component
 from wasmbox.component.validate import validate_component
 from wasmbox.errors import MalformedError, ValidationError, WasmError
 from wasmbox.text.script import parse_script
@@ -91,6 +94,29 @@ def _structure(component: Component) -> list[object]:
     return out
 
 
+def _items(component: Component) -> list[object]:
+    """The definitions in order, however they are grouped into sections (the printer regroups them)."""
+    out: list[object] = []
+    for section in component.sections:
+        if isinstance(section, CustomSection):
+            continue
+        if isinstance(section, CoreModuleSection):
+            out.append("core module")
+        elif isinstance(section, ComponentSection):
+            out.append(_items(section.component))
+        else:
+            items = next(
+                (
+                    getattr(section, n)
+                    for n in ("instances", "types", "aliases", "canons", "imports", "exports")
+                    if hasattr(section, n)
+                ),
+                [section],
+            )
+            out.extend((type(section).__name__, item) for item in items)
+    return out
+
+
 def _verdict(data: bytes) -> tuple[str, str]:
     """``valid``, ``malformed`` or ``invalid``, with the error's message."""
     try:
@@ -126,6 +152,8 @@ def test_component_scripts_against_wasm_tools(script: Path, tmp_path: Path) -> N
             assert decode_component(encoded) == component, path.name
         else:
             assert encoded == data, path.name
+            # and the printed text reads back to the same definitions
+            assert _items(parse_component_text(print_component(component))) == _items(component), path.name
 
     # 2. text -> the same component as wasm-tools builds
     for script_command in parse_script(script.read_bytes(), str(script)):
