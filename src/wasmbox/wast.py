@@ -4,7 +4,9 @@ Results are compared bit for bit (floats by bit pattern, ``nan:canonical`` /
 ``nan:arithmetic`` by the spec's rules); an ``assert_trap`` must end in a
 :class:`Trap` whose kind matches the expected message; ``assert_invalid`` and
 ``assert_malformed`` must fail with ``ValidationError`` / ``MalformedError``.
-Nothing is skipped: a command the runtime cannot run counts as failed.
+Nothing is skipped: a command the runtime cannot run counts as failed, except
+commands that need a component instance, which count apart as *unsupported*
+(components are decoded, parsed and validated, not yet instantiated).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ from .text.script import Action, Command, Value, parse_script
 from .validate import validate_module
 
 ENGINES = ENGINE_CLASSES
+
+
+class Unsupported(Exception):
+    """A command wasmbox cannot run yet (component instantiation); counted apart, never as passed."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,8 @@ class ScriptResult:
     passed: int = 0
     failed: int = 0
     failures: list[str] = field(default_factory=list)
+    unsupported: int = 0
+    unsupported_notes: list[str] = field(default_factory=list)
     engine: Any = None  # the engine that ran it (the native one records its fallbacks)
 
 
@@ -164,6 +172,8 @@ class ScriptRunner:
         self.current: ModuleInstance | None = None
         self.definitions: dict[str, Module] = {}  # (module definition $M ...) by name
         self.last_definition: Module | None = None
+        self.component_names: set[str] = set()  # components (and their definitions) by name
+        self.current_is_component = False
 
     def imports(self) -> dict[tuple[str, str], Extern]:
         return {(module, name): extern for module, externs in self.registry.items() for name, extern in externs.items()}
@@ -174,10 +184,65 @@ class ScriptRunner:
         validate_module(module)
         return instantiate(module, self.imports(), self.engine, self.sandbox)
 
+    def load_component(self, command: Command) -> None:
+        """Decode or parse a component and validate it."""
+        from .component.validate import validate_component
+
+        assert command.module is not None
+        validate_component(command.module.load_component(self.features))
+
+    def run_component(self, command: Command) -> None:
+        """The component commands: validation works, instantiation raises :class:`Unsupported`."""
+        kind = command.kind
+        name = command.module.name if command.module is not None else command.name
+        if kind == "component_definition":
+            self.load_component(command)
+            if name:
+                self.component_names.add(name)
+            return
+        if kind == "component":
+            self.current_is_component = True
+            self.current = None
+            if name:
+                self.component_names.add(name)
+            self.load_component(command)
+        elif kind == "component_instance":
+            self.current_is_component = True
+            self.current = None
+            if command.name:
+                self.component_names.add(command.name)
+        raise Unsupported("component instantiation")
+
+    def targets_component(self, command: Command) -> bool:
+        action = command.action
+        if action is None or command.kind == "register":
+            return False
+        if action.module is None:
+            return self.current_is_component
+        return action.module in self.component_names
+
     def run(self, command: Command) -> None:
         """Run one command; raise AssertionError describing a failure."""
         kind = command.kind
+        if kind.startswith("component"):
+            self.run_component(command)
+            return
+        if command.module is not None and command.module.is_component:
+            if kind in ("assert_invalid", "assert_malformed"):
+                expected_error = ValidationError if kind == "assert_invalid" else MalformedError
+                try:
+                    self.load_component(command)
+                except expected_error:
+                    return
+                except WasmError as error:
+                    raise AssertionError(f"expected {expected_error.__name__}, got {error!r}") from None
+                raise AssertionError(f"component accepted; expected {command.message!r}")
+            self.load_component(command)
+            raise Unsupported("component instantiation")
+        if self.targets_component(command):
+            raise Unsupported("component instantiation")
         if kind == "module":
+            self.current_is_component = False
             instance = self.instantiate(command)
             self.current = instance
             if command.module is not None and command.module.name:
@@ -194,6 +259,7 @@ class ScriptRunner:
             definition = self.definition_for(command.action.module)
             instance = instantiate(definition, self.imports(), self.engine, self.sandbox)
             self.current = instance
+            self.current_is_component = False
             if command.name:
                 self.instances[command.name] = instance
         elif kind == "register":
@@ -317,6 +383,9 @@ def run_script(
         try:
             runner.run(command)
             result.passed += 1
+        except Unsupported as reason:
+            result.unsupported += 1
+            result.unsupported_notes.append(f"{path}:{command.line}: {command.kind}: unsupported: {reason}")
         except Exception as error:  # noqa: BLE001 - every failure of a command is reported, none stops the run
             result.failed += 1
             result.failures.append(f"{path}:{command.line}: {command.kind}: {type(error).__name__}: {error}")

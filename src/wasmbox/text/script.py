@@ -8,6 +8,7 @@ A script is parsed into a list of commands.  Modules are kept as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..binary.decode import decode_module
 from ..errors import MalformedError
@@ -17,6 +18,9 @@ from ..ir.types import REFTYPE_BY_HEAP_TEXT, VALTYPE_BY_TEXT, ValType
 from .lexer import Node, SExpr, Token, parse_sexprs, text_error
 from .literals import F32_FORMAT, F64_FORMAT, LiteralError, parse_float, parse_int
 from .parser import SIMD_SHAPES, ModuleParser, unexpected
+
+if TYPE_CHECKING:
+    from ..component.ir import Component
 
 
 @dataclass
@@ -30,6 +34,20 @@ class ModuleSource:
     fields: list[Node] = field(default_factory=list)
     data: bytes = b""
     source: str | None = None
+    is_component: bool = False  # ``(component ...)`` rather than ``(module ...)``
+
+    def load_component(self, features: frozenset[str] = DEFAULT_FEATURES) -> Component:
+        """The component this source holds (see :mod:`wasmbox.component.parse`)."""
+        from ..component.decode import decode_component
+        from ..component.parse import parse_component_fields, parse_component_text
+
+        if self.kind == "binary":
+            return decode_component(self.data, features)
+        if self.kind == "quote":
+            text = "(component " + self.data.decode("utf-8", "surrogateescape") + ")"
+            return parse_component_text(text, self.source, features)
+        ident = Token("id", self.name, self.line, 0) if self.name else None
+        return parse_component_fields(self.fields, ident, self.source, features)
 
     def load(self, features: frozenset[str] = DEFAULT_FEATURES) -> Module:
         if self.kind == "binary":
@@ -125,6 +143,12 @@ def parse_command(node: Node, source: str | None = None) -> Command:
     items = node.items
     if head == "module":
         return _module_command(node, source)
+    if head == "component":
+        command = _module_command(node, source)
+        command.kind = command.kind.replace("module", "component")
+        if command.module is not None:
+            command.module.is_component = True
+        return command
     if head == "register":
         name = _string(items[1])
         module = items[2].text if len(items) > 2 and isinstance(items[2], Token) else None
@@ -147,16 +171,18 @@ def parse_command(node: Node, source: str | None = None) -> Command:
     if head in ("assert_trap", "assert_exhaustion"):
         target = _list(items[1])
         message = _string(items[2])
-        if target.head() == "module":
-            return Command(
-                "assert_uninstantiable", node.line, module=parse_module_source(target, source), message=message
-            )
+        if target.head() in ("module", "component"):
+            target_source = parse_module_source(target, source)
+            target_source.is_component = target.head() == "component"
+            return Command("assert_uninstantiable", node.line, module=target_source, message=message)
         return Command(head, node.line, action=parse_action(target), message=message)  # type: ignore[arg-type]
     if head in ("assert_malformed", "assert_invalid", "assert_unlinkable", "assert_uninstantiable"):
         target = _list(items[1])
-        if target.head() != "module":
+        if target.head() not in ("module", "component"):
             raise unexpected(target)
-        return Command(head, node.line, module=parse_module_source(target, source), message=_string(items[2]))  # type: ignore[arg-type]
+        target_source = parse_module_source(target, source)
+        target_source.is_component = target.head() == "component"
+        return Command(head, node.line, module=target_source, message=_string(items[2]))
     raise text_error(f"unknown script command {head}", node)
 
 
@@ -203,11 +229,20 @@ def parse_action(node: SExpr) -> Action:
 
 
 _NAN_PATTERNS = ("nan:canonical", "nan:arithmetic")
+# Constants of component values (``u32.const``, ``str.const``, ``list.const`` ...): kept unparsed,
+# as a value with the pattern ``component``, until components can be instantiated.
+COMPONENT_VALUE_HEADS = frozenset(
+    "bool.const s8.const u8.const s16.const u16.const s32.const u32.const s64.const u64.const char.const "
+    "str.const list.const record.const tuple.const variant.const enum.const flags.const option.some "
+    "option.none result.ok result.err".split()
+)
 
 
 def parse_value(node: SExpr, expected: bool = False) -> Value:
     head = node.head()
     items = node.items[1:]
+    if head in COMPONENT_VALUE_HEADS:
+        return Value(ValType.I32, node, pattern="component")
     try:
         if head in ("i32.const", "i64.const"):
             bits = 32 if head == "i32.const" else 64
