@@ -15,6 +15,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TESTSUITE = Path(os.environ.get("WASMBOX_TESTSUITE", ROOT.parent / "shared" / "testsuite"))
 CORE_2_0 = TESTSUITE / "core-2.0"
+# The Component Model's spec tests (``test/*/*.wast`` of the component-model repository).
+COMPONENT_TESTS = Path(os.environ.get("WASMBOX_COMPONENT_TESTS", ROOT.parent / "shared" / "component-model" / "test"))
+
+
+def component_wast_files() -> list[Path]:
+    return sorted(COMPONENT_TESTS.rglob("*.wast")) if COMPONENT_TESTS.is_dir() else []
 
 
 def core_wast_files(suite: str = "core-2.0") -> list[Path]:

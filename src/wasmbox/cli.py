@@ -49,7 +49,27 @@ def _describe(error: WasmError, path: str) -> str:
     return text
 
 
+def _component_source(path: str) -> bytes | None:
+    """The file's bytes when it holds a component (binary or text), else None."""
+    from .component.load import is_component_source
+
+    data = Path(path).read_bytes()
+    return data if is_component_source(data) else None
+
+
 def cmd_wat2wasm(args: argparse.Namespace) -> int:
+    component_data = _component_source(args.input)
+    if component_data is not None:
+        from .component.encode import encode_component
+        from .component.load import load_component
+        from .component.validate import validate_component
+
+        component = load_component(component_data, args.input, args.features)
+        if not args.no_check:
+            validate_component(component)
+        output = args.output or str(Path(args.input).with_suffix(".wasm"))
+        Path(output).write_bytes(encode_component(component))
+        return 0
     module = load_module_file(args.input, features=args.features)
     if not args.no_check:
         validate_module(module)
@@ -64,10 +84,22 @@ def cmd_wat2wasm(args: argparse.Namespace) -> int:
 
 def cmd_wasm2wat(args: argparse.Namespace) -> int:
     data = Path(args.input).read_bytes()
-    module = decode_module(data, args.features)
-    if not args.no_check:
-        validate_placed(module, data)
-    text = print_module(module)
+    from .component.decode import is_component
+
+    if is_component(data):
+        from .component.load import load_component
+        from .component.printer import print_component
+        from .component.validate import validate_component
+
+        component = load_component(data, args.input, args.features)
+        if not args.no_check:
+            validate_component(component)
+        text = print_component(component)
+    else:
+        module = decode_module(data, args.features)
+        if not args.no_check:
+            validate_placed(module, data)
+        text = print_module(module)
     if args.output:
         Path(args.output).write_text(text)
     else:
@@ -88,6 +120,15 @@ def validate_placed(module: Module, data: bytes) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    component_data = _component_source(args.input)
+    if component_data is not None:
+        from .component.load import load_component
+        from .component.validate import validate_component
+
+        validate_component(load_component(component_data, args.input, args.features))
+        if args.verbose:
+            print(f"{args.input}: valid")
+        return 0
     data = Path(args.input).read_bytes()
     # As Module does: bodies stay bytes, a large module's checked by the native validator.
     module = load_module(data, args.input, lazy=True, features=args.features)
@@ -105,6 +146,14 @@ def cmd_objdump(args: argparse.Namespace) -> int:
         return _fail(f"{args.input}: not a WebAssembly binary (objdump reads .wasm files)")
     if not (args.headers or args.details or args.disassemble):
         return _fail("objdump: at least one of -h, -x or -d is required")
+    from .component.decode import is_component
+
+    if is_component(data):
+        from .component.objdump import component_objdump_lines
+
+        for line in component_objdump_lines(data, Path(args.input).name, args.headers, args.details):
+            sys.stdout.write(line + "\n")
+        return 0
     for line in objdump_lines(data, Path(args.input).name, args.headers, args.details, args.disassemble):
         sys.stdout.write(line + "\n")
     return 0
@@ -412,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     _features_option(p, "all", "what the module may use: 2.0 (the WebAssembly 2.0 standard) or all")
     p.set_defaults(run=cmd_wasm2wat)
 
-    p = commands.add_parser("validate", help="check that a .wasm or .wat module is valid")
+    p = commands.add_parser("validate", help="check that a .wasm or .wat module or component is valid")
     p.add_argument("input")
     p.add_argument("-v", "--verbose", action="store_true")
     _features_option(p, "all", "what the module may use: 2.0 (the WebAssembly 2.0 standard) or all")

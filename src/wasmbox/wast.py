@@ -264,6 +264,7 @@ class ScriptRunner:
             definition = self.definition_for(command.action.module)
             instance = instantiate(definition, self.imports(), self.engine, self.sandbox)
             self.current = instance
+            self.current_is_component = False
             if command.name:
                 self.instances[command.name] = instance
         elif kind == "register":

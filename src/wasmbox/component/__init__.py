@@ -1,19 +1,34 @@
-"""The Component Model: components' binary and text formats, validation, and running them from Python.
+"""The Component Model: components' binary and text formats, validation, tools, and running them from Python.
 
-``Component`` loads one and ``Component.instantiate`` runs it; values cross as ``wasmbox.canonical_abi``
-describes (``Record``, ``Variant``, ``Ok``/``Err``, ...); resources are ``RuntimeResource`` types whose values
-are ``ResourceValue`` objects.
+One job per module, around the IR (``ir.py`` sections, ``types.py`` type definitions) as the hub:
+``decode``/``encode`` (Binary.md), ``parse`` with ``parse_scope`` and ``parse_types`` (the Explainer's text
+format and the abbreviations the spec tests use), ``printer``, ``validate`` with ``typecheck`` (resolved types,
+subtyping), ``abi`` (canonical definitions, value sizes) and ``names`` (import and export names); ``load``
+tells components from core modules for the tools, ``objdump`` lists sections.
+
+Running: ``Component`` (``api.py``) loads one and ``Component.instantiate`` runs it (``instance.py`` walks
+the sections, ``functions.py`` lifts and lowers, ``resources.py`` keeps handle tables, ``type_space.py``
+resolves types for the canonical ABI); values cross as ``wasmbox.canonical_abi`` describes (``Record``,
+``Variant``, ``Ok``/``Err``, ...); resources are ``RuntimeResource`` types whose values are
+``ResourceValue`` objects. ``bindgen`` writes typed bindings from WIT; ``script`` runs ``.wast`` commands.
 """
 
 from __future__ import annotations
 
 from ..canonical_abi.values import Err, Ok, Record, Some, Variant
 from .api import Component
+from .decode import decode_component, is_component
+from .encode import encode_component
 from .instance import ComponentInstance
+from .ir import Component as ComponentIR
+from .parse import parse_component_text
+from .printer import print_component
 from .resources import ResourceValue, RuntimeResource
+from .validate import validate_component
 
 __all__ = [
     "Component",
+    "ComponentIR",
     "ComponentInstance",
     "Err",
     "Ok",
@@ -22,4 +37,10 @@ __all__ = [
     "RuntimeResource",
     "Some",
     "Variant",
+    "decode_component",
+    "encode_component",
+    "is_component",
+    "parse_component_text",
+    "print_component",
+    "validate_component",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..binary.decode import MAGIC, decode_module, read_global_type, read_limits, read_table_type, read_valtype
+from ..binary.decode import MAGIC, VERSION, decode_module, read_global_type, read_limits, read_table_type, read_valtype
 from ..binary.reader import Reader
 from ..errors import MalformedError
 from ..ir.instructions import ALL_FEATURES
@@ -61,9 +61,27 @@ def is_component(data: bytes) -> bool:
     return len(data) >= 8 and data[:4] == MAGIC and data[6:8] == COMPONENT_LAYER
 
 
+class _CoreModuleError(MalformedError):
+    """A nested core module's own error: it keeps the core decoder's words."""
+
+
+# Running out of bytes, in the component tests' (wasm-tools') words.
+_TRUNCATED = frozenset(("unexpected end of section or function", "length out of bounds", "unexpected end"))
+
+
 def decode_component(data: bytes | bytearray | memoryview, features: frozenset[str] = ALL_FEATURES) -> Component:
     """Decode a whole component binary; raises :class:`MalformedError`."""
-    raw = bytes(data)
+    try:
+        return _decode_component(bytes(data), features)
+    except _CoreModuleError as error:
+        raise MalformedError(error.message, offset=error.offset) from None
+    except MalformedError as error:
+        if error.message in _TRUNCATED:
+            raise MalformedError("unexpected end-of-file", offset=error.offset) from None
+        raise
+
+
+def _decode_component(raw: bytes, features: frozenset[str]) -> Component:
     reader = Reader(raw, features=features)
     if len(raw) < 8:
         raise MalformedError("unexpected end", offset=len(raw))
@@ -90,6 +108,8 @@ class _ComponentDecoder:
         while not r.at_end():
             section_start = r.pos
             section_id = r.byte()
+            if section_id > 12:
+                raise r.error("malformed section id", section_start)
             size = r.length()
             body_start = r.pos
             end = body_start + size
@@ -110,12 +130,13 @@ class _ComponentDecoder:
             return CustomSection(name, r.bytes(end - r.pos))
         if section_id == 1:
             raw = r.bytes(end - r.pos)
+            if raw[:4] == MAGIC and raw[4:8] != VERSION:
+                raise r.error("expected a version header for a module", end - len(raw) + 4)
             try:
                 module = decode_module(raw, r.features)
             except MalformedError as error:
-                if error.offset is None:
-                    raise
-                raise MalformedError(error.message, offset=error.offset + end - len(raw)) from None
+                offset = None if error.offset is None else error.offset + end - len(raw)
+                raise _CoreModuleError(error.message, offset=offset) from None
             return CoreModuleSection(module, raw)
         if section_id == 2:
             return CoreInstanceSection(self.vec(self.core_instance))
@@ -123,8 +144,13 @@ class _ComponentDecoder:
             return CoreTypeSection(self.vec(self.core_type))
         if section_id == 4:
             nested_start = r.pos
-            if r.bytes(8)[:8] != PREAMBLE:
-                raise r.error("malformed component preamble", nested_start)
+            preamble = r.bytes(8)
+            if preamble[:4] != MAGIC:
+                raise r.error("magic header not detected", nested_start)
+            if preamble[6:8] != COMPONENT_LAYER:
+                raise r.error("expected a version header for a component", nested_start + 4)
+            if preamble[4:6] != COMPONENT_VERSION:
+                raise r.error("unknown binary version", nested_start + 4)
             return ComponentSection(_ComponentDecoder(r).component())
         if section_id == 5:
             return InstanceSection(self.vec(self.instance))
@@ -152,24 +178,18 @@ class _ComponentDecoder:
         tag_at = r.pos
         tag = r.byte()
         if tag > 2:
-            raise r.error(f"invalid leading byte (0x{tag:x}) for component external name", tag_at)
+            raise r.error(f"invalid leading byte (0x{tag:x}) for component name", tag_at)
         name = r.name()
         if tag < 2:
             return t.ExternName(name, tag)
-        implements = version = external_id = None
+        attributes = []
         for _ in range(r.u32()):
             kind_at = r.pos
             kind = r.byte()
-            value = r.name()
-            if kind == 0:
-                implements = value
-            elif kind == 1:
-                version = value
-            elif kind == 2:
-                external_id = value
-            else:
-                raise r.error(f"invalid leading byte (0x{kind:x}) for name attribute", kind_at)
-        return t.ExternName(name, tag, implements, version, external_id)
+            if kind > 2:
+                raise r.error(f"invalid leading byte (0x{kind:x}) for name option", kind_at)
+            attributes.append((kind, r.name()))
+        return t.ExternName(name, tag, tuple(attributes))
 
     # --- sorts ------------------------------------------------------------------
     def core_sort(self) -> t.CoreSort:
@@ -186,7 +206,7 @@ class _ComponentDecoder:
         if code == 0:
             return t.SortKind(t.Sort.CORE, self.core_sort())
         if code > 5:
-            raise r.error(f"invalid leading byte (0x{code:x}) for sort", r.pos - 1)
+            raise r.error(f"invalid leading byte (0x{code:x}) for component external kind", r.pos - 1)
         return t.SortKind(t.Sort(code))
 
     def sort_index(self) -> t.SortIndex:
@@ -202,8 +222,9 @@ class _ComponentDecoder:
 
             def arg() -> tuple[str, int]:
                 name = r.name()
-                if r.byte() != 0x12:
-                    raise r.error("invalid leading byte for core instantiation argument", r.pos - 1)
+                kind = r.byte()
+                if kind != 0x12:
+                    raise r.error(f"invalid leading byte (0x{kind:x}) for instantiation arg kind", r.pos - 1)
                 return name, r.u32()
 
             return CoreInstantiate(module, tuple(self.vec(arg)))
@@ -224,6 +245,13 @@ class _ComponentDecoder:
     def alias(self) -> t.Alias:
         r = self.r
         kind_at = r.pos
+        first = r.peek()
+        target_at = kind_at + (2 if first == 0 else 1)
+        if first is not None and target_at < r.end and r.data[target_at] == 2:
+            # An outer alias: only core modules, core types, types and components may be aliased.
+            leading = r.data[kind_at + 1] if first == 0 else first
+            if (first == 0 and leading not in (0x10, 0x11)) or (first != 0 and first not in (3, 4)):
+                raise r.error(f"invalid leading byte (0x{leading:x}) for component outer alias kind", kind_at)
         kind = self.sort()
         code = r.byte()
         target: t.ExportAlias | t.CoreExportAlias | t.OuterAlias
@@ -253,14 +281,14 @@ class _ComponentDecoder:
             raise r.error(f"invalid leading byte (0x{code:x}) for component value type", at)
         return prim
 
-    def optional(self, item: Callable[[], T]) -> T | None:
+    def optional(self, item: Callable[[], T], what: str = "optional") -> T | None:
         r = self.r
         flag = r.byte()
         if flag == 0:
             return None
         if flag == 1:
             return item()
-        raise r.error(f"invalid leading byte (0x{flag:x}) for optional", r.pos - 1)
+        raise r.error(f"invalid leading byte (0x{flag:x}) for {what}", r.pos - 1)
 
     def label(self) -> str:
         return self.r.name()
@@ -279,8 +307,9 @@ class _ComponentDecoder:
             def case() -> tuple[str, t.ValType | None]:
                 label = self.label()
                 payload = self.optional(self.valtype)
-                if r.byte() != 0:
-                    raise r.error("invalid leading byte for variant case refinement", r.pos - 1)
+                refinement = r.byte()
+                if refinement != 0:
+                    raise r.error(f"invalid leading byte (0x{refinement:x}) for zero byte required", r.pos - 1)
                 return label, payload
 
             return t.Variant(tuple(self.vec(case)))
@@ -328,9 +357,12 @@ class _ComponentDecoder:
         code = r.byte()
         if code == 0:
             return self.valtype()
-        if code == 1 and r.byte() == 0:
-            return None
-        raise r.error("invalid leading byte for component function results", r.pos - 1)
+        if code == 1:
+            count = r.byte()
+            if count == 0:
+                return None
+            raise r.error(f"invalid leading byte (0x{count:x}) for number of results", r.pos - 1)
+        raise r.error(f"invalid leading byte (0x{code:x}) for component function results", r.pos - 1)
 
     def component_decl(self) -> t.Decl:
         r = self.r
@@ -358,7 +390,7 @@ class _ComponentDecoder:
         code = r.byte()
         if code == 0:
             if r.byte() != 0x11:
-                raise r.error("invalid leading byte for core module extern type", r.pos - 1)
+                raise r.error("invalid leading byte (0x0) for component external kind", at)
             return t.ExternType(t.ExternSort.CORE_MODULE, r.u32())
         if code in (1, 4, 5):
             return t.ExternType(t.ExternSort(code), r.u32())
@@ -381,7 +413,7 @@ class _ComponentDecoder:
     def export(self) -> ComponentExport:
         name = self.extern_name()
         item = self.sort_index()
-        return ComponentExport(name, item, self.optional(self.extern_type))
+        return ComponentExport(name, item, self.optional(self.extern_type, "optional component export type"))
 
     # --- core types ---------------------------------------------------------------------
     def core_type(self) -> t.CoreDefType:
@@ -446,14 +478,18 @@ class _ComponentDecoder:
         if code == 1:
             return self.core_type()
         if code == 2:
-            if r.byte() != 0x10 or r.byte() != 0x01:
-                raise r.error("invalid leading byte for core alias", r.pos - 1)
+            kind = r.byte()
+            if kind != 0x10:
+                raise r.error(f"invalid leading byte (0x{kind:x}) for outer alias kind", r.pos - 1)
+            target = r.byte()
+            if target != 0x01:
+                raise r.error(f"invalid leading byte (0x{target:x}) for outer alias target", r.pos - 1)
             return t.CoreOuterAlias(r.u32(), r.u32())
         if code == 3:
             name = r.name()
             kind, desc = self.core_extern_desc()
             return t.CoreExportDecl(name, desc, kind)
-        raise r.error(f"invalid leading byte (0x{code:x}) for type of core module declaration", r.pos - 1)
+        raise r.error(f"invalid leading byte (0x{code:x}) for type definition", r.pos - 1)
 
     def core_extern_desc(self) -> tuple[int, int | TableType | MemoryType | GlobalType]:
         r = self.r
@@ -482,15 +518,16 @@ class _ComponentDecoder:
         options: tuple[CanonOption, ...] = ()
         for kind in CANON_OPS[op][1]:
             if kind in ("core_func", "func"):
-                if r.byte() != 0:
-                    raise r.error("invalid leading byte for canonical function sort", r.pos - 1)
+                sort_byte = r.byte()
+                if sort_byte != 0:
+                    raise r.error(f"invalid leading byte (0x{sort_byte:x}) for canonical function {op}", r.pos - 1)
                 immediates.append(r.u32())
             elif kind in ("type", "core_type", "core_table", "core_memory", "u32"):
                 immediates.append(r.u32())
             elif kind in ("async", "cancel", "shared"):
                 flag = r.byte()
                 if flag > 1:
-                    raise r.error(f"invalid leading byte (0x{flag:x}) for {kind} flag", r.pos - 1)
+                    raise r.error("invalid boolean value", r.pos - 1)
                 immediates.append(bool(flag))
             elif kind == "core_valtype":
                 immediates.append(read_valtype(r))

@@ -106,11 +106,7 @@ def extern_name(n: t.ExternName) -> bytes:
     out = bytes((n.tag,)) + name(n.name)
     if n.tag < 2:
         return out
-    attributes = []
-    for code, value in ((0, n.implements), (1, n.version_suffix), (2, n.external_id)):
-        if value is not None:
-            attributes.append(bytes((code,)) + name(value))
-    return out + uleb(len(attributes)) + b"".join(attributes)
+    return out + _vec(n.attributes, lambda a: bytes((a[0],)) + name(a[1]))
 
 
 def sort(kind: t.SortKind) -> bytes:

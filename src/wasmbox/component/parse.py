@@ -15,23 +15,16 @@ parsed by the core module parser.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from ..binary.decode import decode_module
 from ..errors import MalformedError
 from ..ir.instructions import ALL_FEATURES
-from ..ir.module import Import
-from ..ir.types import VALTYPE_BY_TEXT, ExternKind, GlobalType, Limits, MemoryType, TableType
-from ..ir.types import FuncType as CoreFuncType
-from ..ir.types import ValType as CoreValType
 from ..text.lexer import Node, SExpr, Token, parse_sexprs, text_error
-from ..text.literals import parse_uint
 from ..text.parser import ModuleParser
 from . import types as t
 from .decode import decode_component
 from .ir import (
     CANON_OPS,
     CANON_OPTIONS,
-    AliasSection,
     Canon,
     CanonOption,
     CanonSection,
@@ -49,57 +42,15 @@ from .ir import (
     InlineExports,
     InstanceSection,
     Instantiate,
-    Section,
     Start,
     StartSection,
-    TypeSection,
 )
-
-CORE_SORTS = {s.text: s for s in t.CoreSort}
-COMPONENT_SORTS = {"func": t.Sort.FUNC, "value": t.Sort.VALUE, "type": t.Sort.TYPE}
-COMPONENT_SORTS.update({"component": t.Sort.COMPONENT, "instance": t.Sort.INSTANCE})
-OUTER_ALIASABLE = frozenset(("type", "component", "core module", "core type"))
-EXTERN_SORTS = {s.text: s for s in t.ExternSort}
-DEFVALTYPE_HEADS = frozenset("record variant list tuple flags enum option result own borrow stream future map".split())
+from .parse_scope import COMPONENT_SORTS, CORE_SORTS, Scope, sort_kind
+from .parse_types import TypeParser
 
 
-def sort_kind(text: str) -> t.SortKind:
-    if text.startswith("core "):
-        return t.SortKind(t.Sort.CORE, CORE_SORTS[text[5:]])
-    return t.SortKind(COMPONENT_SORTS[text])
-
-
-@dataclass
-class Scope:
-    """One component, component type, instance type or core module type: its
-    index spaces (identifiers and counts per sort) and what it has emitted."""
-
-    kind: str  # "component" | "component type" | "instance type" | "module type"
-    parent: Scope | None
-    ids: dict[str, dict[str, int]] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    sections: list[Section] = field(default_factory=list)
-    decls: list[object] = field(default_factory=list)
-    outer_cache: dict[tuple[str, str], int] = field(default_factory=dict)
-    pending_exports: list[ComponentExport] = field(default_factory=list)
-
-    def define(self, sort: str, token: Token | None) -> int:
-        index = self.counts.get(sort, 0)
-        self.counts[sort] = index + 1
-        if token is not None:
-            names = self.ids.setdefault(sort, {})
-            if token.text in names:
-                raise text_error(f"duplicate {sort} identifier {token.text}", token)
-            names[token.text] = index
-        return index
-
-
-class ComponentParser:
+class ComponentParser(TypeParser):
     """Parses the fields of one ``(component ...)`` (and everything nested in it)."""
-
-    def __init__(self, source: str | None = None, features: frozenset[str] = ALL_FEATURES) -> None:
-        self.source = source
-        self.features = features
 
     # --- entry points ---------------------------------------------------------------
     def parse(self, fields: list[Node], component_id: Token | None = None) -> Component:
@@ -116,155 +67,6 @@ class ComponentParser:
         self.component_fields(scope, fields)
         return Component(scope.sections)
 
-    # --- helpers -----------------------------------------------------------------------
-    def error(self, message: str, node: Node | None) -> MalformedError:
-        return text_error(message, node, self.source)
-
-    def expect_list(self, node: Node | None, head: str | None = None) -> SExpr:
-        if not isinstance(node, SExpr) or (head is not None and node.head() != head):
-            raise self.error(f"expected `({head or '...'} ...)`", node)
-        return node
-
-    def string(self, node: Node | None) -> str:
-        if not isinstance(node, Token) or node.kind != "string":
-            raise self.error("expected a string", node)
-        try:
-            return node.value.decode("utf-8")
-        except UnicodeDecodeError:
-            raise self.error("malformed UTF-8 encoding", node) from None
-
-    def number(self, node: Node | None) -> int:
-        if not isinstance(node, Token) or node.kind != "keyword":
-            raise self.error("expected a number", node)
-        try:
-            return parse_uint(node.text, 32)
-        except Exception:  # noqa: BLE001 - any literal error is a malformed number
-            raise self.error("malformed number", node) from None
-
-    @staticmethod
-    def head_of(node: SExpr) -> tuple[str | None, int]:
-        """The head keyword of a list, joining ``core X`` into one; and where the rest starts."""
-        head = node.head()
-        if head == "core" and len(node.items) > 1 and isinstance(node.items[1], Token):
-            return f"core {node.items[1].text}", 2
-        return head, 1
-
-    @staticmethod
-    def optional_id(items: list[Node], i: int) -> tuple[Token | None, int]:
-        if i < len(items) and isinstance(items[i], Token) and items[i].kind == "id":  # type: ignore[union-attr]
-            return items[i], i + 1  # type: ignore[return-value]
-        return None, i
-
-    def emit(self, scope: Scope, section_type: type, item: object) -> None:
-        """Append a definition to the scope: the last section when it is of the same kind."""
-        if scope.kind != "component":
-            scope.decls.append(item)
-            return
-        last = scope.sections[-1] if scope.sections else None
-        if section_type in (ComponentSection, StartSection, CoreModuleSection):
-            scope.sections.append(item)  # type: ignore[arg-type]
-        elif type(last) is section_type:
-            _section_items(last).append(item)  # type: ignore[arg-type]
-        else:
-            scope.sections.append(section_type([item]))
-
-    def emit_type(self, scope: Scope, deftype: t.DefType, token: Token | None = None) -> int:
-        if scope.kind == "module type":
-            raise self.error("component types inside a core module type", token)
-        self.emit(scope, TypeSection, deftype if scope.kind == "component" else t.TypeDecl(deftype))
-        return scope.define("type", token)
-
-    def emit_alias(self, scope: Scope, alias: t.Alias, token: Token | None = None) -> int:
-        self.emit(scope, AliasSection, alias if scope.kind == "component" else t.AliasDecl(alias))
-        return scope.define(alias.kind.text, token)
-
-    # --- identifiers and references ------------------------------------------------------
-    def resolve(self, scope: Scope, sort: str, node: Node | None) -> int:
-        if isinstance(node, Token) and node.kind == "id":
-            index = scope.ids.get(sort, {}).get(node.text)
-            if index is not None:
-                return index
-            cached = scope.outer_cache.get((sort, node.text))
-            if cached is not None:
-                return cached
-            return self.resolve_outer(scope, sort, node)
-        return self.number(node)
-
-    def resolve_outer(self, scope: Scope, sort: str, token: Token) -> int:
-        depth = 0
-        outer = scope
-        while outer.parent is not None:
-            outer = outer.parent
-            depth += 1
-            index = outer.ids.get(sort, {}).get(token.text)
-            if index is None:
-                continue
-            if sort not in OUTER_ALIASABLE:
-                raise self.error(f"outer item `{token.text[1:]}` is not a module, type, or component", token)
-            alias = t.Alias(sort_kind(sort), t.OuterAlias(depth, index))
-            new = self.emit_alias(scope, alias)
-            scope.outer_cache[(sort, token.text)] = new
-            return new
-        raise self.error(f"unknown {sort}: failed to find name `{token.text}`", token)
-
-    def outer_count(self, scope: Scope, node: Node | None) -> int:
-        """The ``ct`` of ``alias outer``: a number, or the identifier of an enclosing component."""
-        if isinstance(node, Token) and node.kind == "id":
-            depth = 0
-            outer: Scope | None = scope
-            while outer is not None:
-                if node.text in outer.ids.get("component self", {}):
-                    return depth
-                outer, depth = outer.parent, depth + 1
-            raise self.error(f"outer component `{node.text}` not found", node)
-        return self.number(node)
-
-    def outer_scope(self, scope: Scope, count: int) -> Scope | None:
-        outer: Scope | None = scope
-        for _ in range(count):
-            outer = outer.parent if outer is not None else None
-        return outer
-
-    def sort_ref(self, scope: Scope, node: Node | None, expected: str | None = None) -> tuple[str, int]:
-        """``(sort idx name*)``: a reference, through export aliases when names follow."""
-        ref = self.expect_list(node)
-        sort, i = self.head_of(ref)
-        if sort is None or (sort not in COMPONENT_SORTS and not (sort.startswith("core ") and sort[5:] in CORE_SORTS)):
-            raise self.error(f"unknown sort {sort}", ref)
-        if expected is not None and sort != expected:
-            if sort == "func" and expected == "core func":
-                pass  # ``(dtor (func $f))`` names a core function
-            else:
-                raise self.error(f"expected a {expected} reference, found {sort}", ref)
-            sort = expected
-        items = ref.items[i:]
-        if len(items) == 1:
-            return sort, self.resolve(scope, sort, items[0])
-        return sort, self.export_path(scope, sort, items, ref)
-
-    def export_path(self, scope: Scope, sort: str, items: list[Node], node: SExpr) -> int:
-        """``$instance "a" "b"``: alias each export in turn (instances, then the item)."""
-        if len(items) < 2:
-            raise self.error("expected an index", node)
-        # Core modules and core types are exported by component instances; other core sorts by core instances.
-        core = sort.startswith("core ") and sort not in ("core module", "core type")
-        instance = self.resolve(scope, "core instance" if core else "instance", items[0])
-        names = [self.string(item) for item in items[1:]]
-        for name in names[:-1]:
-            if core:
-                raise self.error("core instances cannot be nested", node)
-            alias = t.Alias(sort_kind("instance"), t.ExportAlias(instance, name))
-            instance = self.emit_alias(scope, alias)
-        target: t.ExportAlias | t.CoreExportAlias
-        target = t.CoreExportAlias(instance, names[-1]) if core else t.ExportAlias(instance, names[-1])
-        return self.emit_alias(scope, t.Alias(sort_kind(sort), target))
-
-    def index_or_ref(self, scope: Scope, node: Node | None, sort: str) -> int:
-        """An index given bare (``$x``, ``0``) or as ``(sort ...)``."""
-        if isinstance(node, SExpr):
-            return self.sort_ref(scope, node, sort)[1]
-        return self.resolve(scope, sort, node)
-
     # --- component fields -------------------------------------------------------------------
     def component_fields(self, scope: Scope, fields: list[Node]) -> None:
         for node in fields:
@@ -272,6 +74,7 @@ class ComponentParser:
                 raise self.error("unexpected token", node)
             item = self.expect_list(node)
             head, i = self.head_of(item)
+            scope.outer_cache.clear()  # like wasm-tools: each definition gets its own implicit outer aliases
             handler = self.FIELD_HANDLERS.get(head or "")
             if handler is None:
                 raise self.error(f"unexpected token `{head}`", item)
@@ -324,17 +127,13 @@ class ComponentParser:
             if head not in ("implements", "versionsuffix", "external-id"):
                 break
             if head in attributes:
-                raise self.error(f"duplicate '{head}' option in name", node)
+                raise self.error(f"unexpected token: duplicate '{head}' option in name", node)
             attributes[head] = self.string(node.items[1] if len(node.items) > 1 else None)
             i += 1
         if not attributes:
             return t.ExternName(name, 0), i
-        return (
-            t.ExternName(
-                name, 2, attributes.get("implements"), attributes.get("versionsuffix"), attributes.get("external-id")
-            ),
-            i,
-        )
+        codes = {label: code for code, label in enumerate(t.ATTRIBUTE_NAMES)}
+        return t.ExternName(name, 2, tuple((codes[kind], value) for kind, value in attributes.items())), i
 
     def core_module_field(self, scope: Scope, node: SExpr, i: int) -> None:
         items = node.items
@@ -353,8 +152,6 @@ class ComponentParser:
                     item.value if isinstance(item, Token) and item.kind == "string" else self._bad(item)
                     for item in rest[1:]
                 )
-                from ..binary.decode import decode_module
-
                 self.emit(scope, CoreModuleSection, CoreModuleSection(decode_module(raw, self.features), raw))
             else:
                 module = ModuleParser(list(rest), ident, self.source, self.features).parse()
@@ -418,95 +215,6 @@ class ComponentParser:
         core_type = self.core_deftype(scope, definition)
         self.emit(scope, CoreTypeSection, core_type if scope.kind == "component" else t.CoreTypeDecl(core_type))
         scope.define("core type", ident)
-
-    def core_deftype(self, scope: Scope, node: SExpr) -> t.CoreDefType:
-        head = node.head()
-        if head == "func":
-            return self.core_func_type(node.items[1:])
-        if head == "module":
-            module_scope = Scope("module type", scope)
-            for decl in node.items[1:]:
-                self.module_type_decl(module_scope, self.expect_list(decl))
-            return t.CoreModuleType(tuple(module_scope.decls))  # type: ignore[arg-type]
-        raise self.error(f"unsupported core type `{head}`", node)
-
-    def core_valtype(self, node: Node | None) -> CoreValType:
-        if isinstance(node, Token) and node.text in VALTYPE_BY_TEXT:
-            return VALTYPE_BY_TEXT[node.text]
-        raise self.error("unknown core value type", node)
-
-    def core_func_type(self, items: list[Node]) -> CoreFuncType:
-        params: list[CoreValType] = []
-        results: list[CoreValType] = []
-        for node in items:
-            group = self.expect_list(node)
-            head = group.head()
-            if head not in ("param", "result"):
-                raise self.error("unexpected token", group)
-            rest = group.items[1:]
-            if head == "param" and rest and isinstance(rest[0], Token) and rest[0].kind == "id":
-                rest = rest[1:]
-            (params if head == "param" else results).extend(self.core_valtype(item) for item in rest)
-        return CoreFuncType(tuple(params), tuple(results))
-
-    def module_type_decl(self, scope: Scope, node: SExpr) -> None:
-        head = node.head()
-        items = node.items
-        if head == "type":
-            ident, i = self.optional_id(items, 1)
-            scope.decls.append(self.core_deftype(scope, self.expect_list(items[i] if i < len(items) else None)))
-            scope.define("core type", ident)
-        elif head == "alias":
-            # (alias outer ct idx (type $id?))
-            if len(items) < 5 or not isinstance(items[1], Token) or items[1].text != "outer":
-                raise self.error("expected an outer alias", node)
-            count = self.outer_count(scope, items[2])
-            outer = self.outer_scope(scope, count)
-            index = self.resolve(outer, "core type", items[3]) if outer is not None else self.number(items[3])
-            target = self.expect_list(items[4], "type")
-            scope.decls.append(t.CoreOuterAlias(count, index))
-            scope.define("core type", self.optional_id(target.items, 1)[0])
-        elif head == "import":
-            module = self.string(items[1] if len(items) > 1 else None)
-            name = self.string(items[2] if len(items) > 2 else None)
-            kind, desc = self.core_extern_desc(scope, self.expect_list(items[3] if len(items) > 3 else None))
-            scope.decls.append(Import(module, name, ExternKind(kind), desc))
-        elif head == "export":
-            name = self.string(items[1] if len(items) > 1 else None)
-            kind, desc = self.core_extern_desc(scope, self.expect_list(items[2] if len(items) > 2 else None))
-            scope.decls.append(t.CoreExportDecl(name, desc, kind))
-        else:
-            raise self.error(f"unexpected token `{head}` in a core module type", node)
-
-    def core_extern_desc(self, scope: Scope, node: SExpr) -> tuple[int, int | TableType | MemoryType | GlobalType]:
-        head = node.head()
-        items = node.items
-        _, i = self.optional_id(items, 1)
-        rest = items[i:]
-        if head in ("func", "tag"):
-            kind = 0 if head == "func" else 4
-            if len(rest) == 1 and isinstance(rest[0], SExpr) and rest[0].head() == "type":
-                return kind, self.resolve(scope, "core type", rest[0].items[1] if len(rest[0].items) > 1 else None)
-            scope.decls.append(self.core_func_type(rest))
-            return kind, scope.define("core type", None)
-        if head == "memory":
-            return 2, MemoryType(self.limits(rest))
-        if head == "table":
-            return 1, TableType(self.core_valtype(rest[-1] if rest else None), self.limits(rest[:-1]))
-        if head == "global":
-            first = rest[0] if rest else None
-            if isinstance(first, SExpr) and first.head() == "mut":
-                return 3, GlobalType(self.core_valtype(first.items[1] if len(first.items) > 1 else None), True)
-            return 3, GlobalType(self.core_valtype(first))
-        raise self.error(f"unexpected core extern kind `{head}`", node)
-
-    def limits(self, items: list[Node]) -> Limits:
-        numbers = [self.number(item) for item in items]
-        if len(numbers) == 1:
-            return Limits(numbers[0])
-        if len(numbers) == 2:
-            return Limits(numbers[0], numbers[1])
-        raise self.error("malformed limits", items[0] if items else None)
 
     def core_func_field(self, scope: Scope, node: SExpr, i: int) -> None:
         items = node.items
@@ -703,6 +411,10 @@ class ComponentParser:
         kind = sort_kind(sort)
         self.emit_export(scope, ComponentExport(name, t.SortIndex(kind, index), ascribed), ident)
 
+    def declaration(self, scope: Scope, decl: SExpr, head: str, i: int) -> None:
+        handler = self.FIELD_HANDLERS[head]
+        handler(self, scope, decl, i)
+
     FIELD_HANDLERS = {
         "core module": core_module_field,
         "core instance": core_instance_field,
@@ -722,219 +434,6 @@ class ComponentParser:
         "import": import_field,
         "export": export_field,
     }
-
-    # --- extern descriptions and type uses -----------------------------------------------------
-    def extern_desc(self, scope: Scope, node: SExpr) -> tuple[Token | None, t.ExternType]:
-        sort, i = self.head_of(node)
-        items = node.items
-        ident, i = self.optional_id(items, i)
-        rest = items[i:]
-        if sort == "func":
-            return ident, t.ExternType(t.ExternSort.FUNC, self.func_type_use(scope, rest, node))
-        if sort == "component":
-            return ident, t.ExternType(t.ExternSort.COMPONENT, self.type_use_or_inline(scope, rest, node, "component"))
-        if sort == "instance":
-            return ident, t.ExternType(t.ExternSort.INSTANCE, self.type_use_or_inline(scope, rest, node, "instance"))
-        if sort == "core module":
-            return ident, t.ExternType(t.ExternSort.CORE_MODULE, self.core_module_type_use(scope, rest, node))
-        if sort == "type":
-            bound = self.expect_list(rest[0] if rest else None)
-            if bound.head() == "eq":
-                return ident, t.ExternType(t.ExternSort.TYPE, bound=t.Eq(self.type_index(scope, bound.items[1])))
-            if bound.head() == "sub" and len(bound.items) == 2 and isinstance(bound.items[1], Token):
-                if bound.items[1].text == "resource":
-                    return ident, t.ExternType(t.ExternSort.TYPE, bound=t.SubResource())
-            raise self.error("expected `(eq i)` or `(sub resource)`", bound)
-        if sort == "value":
-            first = rest[0] if rest else None
-            if isinstance(first, SExpr) and first.head() == "eq":
-                return ident, t.ExternType(t.ExternSort.VALUE, bound=t.Eq(self.resolve(scope, "value", first.items[1])))
-            return ident, t.ExternType(t.ExternSort.VALUE, value=self.valtype(scope, first))
-        raise self.error(f"unexpected extern kind `{sort}`", node)
-
-    def type_index(self, scope: Scope, node: Node | None) -> int:
-        return self.resolve(scope, "type", node)
-
-    def explicit_type_use(self, scope: Scope, items: list[Node]) -> int | None:
-        if len(items) == 1 and isinstance(items[0], SExpr) and items[0].head() == "type":
-            node = items[0]
-            if len(node.items) == 2 and isinstance(node.items[1], Token):
-                return self.type_index(scope, node.items[1])
-        return None
-
-    def func_type_use(self, scope: Scope, items: list[Node], node: SExpr) -> int:
-        index = self.explicit_type_use(scope, items)
-        if index is not None:
-            return index
-        return self.emit_type(scope, self.func_type(scope, items, node))
-
-    def type_use_or_inline(self, scope: Scope, items: list[Node], node: SExpr, kind: str) -> int:
-        index = self.explicit_type_use(scope, items)
-        if index is not None:
-            return index
-        return self.emit_type(scope, self.decl_type(scope, items, kind))
-
-    def core_module_type_use(self, scope: Scope, items: list[Node], node: SExpr) -> int:
-        if len(items) == 1 and isinstance(items[0], SExpr) and items[0].head() == "type":
-            return self.resolve(scope, "core type", items[0].items[1] if len(items[0].items) > 1 else None)
-        module_scope = Scope("module type", scope)
-        for decl in items:
-            self.module_type_decl(module_scope, self.expect_list(decl))
-        module_type = t.CoreModuleType(tuple(module_scope.decls))  # type: ignore[arg-type]
-        self.emit(scope, CoreTypeSection, module_type if scope.kind == "component" else t.CoreTypeDecl(module_type))
-        return scope.define("core type", None)
-
-    # --- types -------------------------------------------------------------------------------------
-    def valtype(self, scope: Scope, node: Node | None) -> t.ValType:
-        if isinstance(node, Token):
-            if node.kind == "keyword" and node.text in t.PRIM_BY_TEXT:
-                return t.PRIM_BY_TEXT[node.text]
-            return self.type_index(scope, node)
-        if isinstance(node, SExpr) and node.head() in DEFVALTYPE_HEADS:
-            return self.emit_type(scope, self.defvaltype(scope, node))
-        if isinstance(node, SExpr) and node.head() == "type" and len(node.items) == 2:
-            return self.type_index(scope, node.items[1])
-        raise self.error("expected a value type", node)
-
-    def optional_valtype(self, scope: Scope, items: list[Node], i: int) -> t.ValType | None:
-        return self.valtype(scope, items[i]) if i < len(items) else None
-
-    def labels(self, items: list[Node]) -> tuple[str, ...]:
-        return tuple(self.string(item) for item in items)
-
-    def defvaltype(self, scope: Scope, node: SExpr) -> t.DefValType:
-        head = node.head()
-        items = node.items
-        if head == "record":
-            fields = []
-            for item in items[1:]:
-                field_node = self.expect_list(item, "field")
-                fields.append(
-                    (self.string(field_node.items[1]), self.valtype(scope, field_node.items[2]))
-                    if len(field_node.items) == 3
-                    else self._bad_field(field_node)
-                )
-            return t.Record(tuple(fields))
-        if head == "variant":
-            cases = []
-            for item in items[1:]:
-                case = self.expect_list(item, "case")
-                _, j = self.optional_id(case.items, 1)
-                label = self.string(case.items[j] if j < len(case.items) else None)
-                payload = None
-                if j + 1 < len(case.items) and not (
-                    isinstance(case.items[j + 1], SExpr) and case.items[j + 1].head() == "refines"  # type: ignore[union-attr]
-                ):
-                    payload = self.valtype(scope, case.items[j + 1])
-                cases.append((label, payload))
-            return t.Variant(tuple(cases))
-        if head == "list":
-            element = self.valtype(scope, items[1] if len(items) > 1 else None)
-            return t.List(element, self.number(items[2]) if len(items) > 2 else None)
-        if head == "tuple":
-            return t.Tuple(tuple(self.valtype(scope, item) for item in items[1:]))
-        if head == "flags":
-            return t.Flags(self.labels(items[1:]))
-        if head == "enum":
-            return t.Enum(self.labels(items[1:]))
-        if head == "option":
-            return t.Option(self.valtype(scope, items[1] if len(items) > 1 else None))
-        if head == "result":
-            ok: t.ValType | None = None
-            error: t.ValType | None = None
-            for item in items[1:]:
-                if isinstance(item, SExpr) and item.head() == "error":
-                    error = self.valtype(scope, item.items[1] if len(item.items) > 1 else None)
-                else:
-                    ok = self.valtype(scope, item)
-            return t.Result(ok, error)
-        if head == "own":
-            return t.Own(self.type_index(scope, items[1] if len(items) > 1 else None))
-        if head == "borrow":
-            return t.Borrow(self.type_index(scope, items[1] if len(items) > 1 else None))
-        if head == "stream":
-            return t.Stream(self.optional_valtype(scope, items, 1))
-        if head == "future":
-            return t.Future(self.optional_valtype(scope, items, 1))
-        if head == "map":
-            key = self.valtype(scope, items[1] if len(items) > 1 else None)
-            return t.Map(key, self.valtype(scope, items[2] if len(items) > 2 else None))
-        raise self.error(f"unexpected type `{head}`", node)
-
-    def _bad_field(self, node: SExpr) -> tuple[str, t.ValType]:
-        raise self.error('expected `(field "name" type)`', node)
-
-    def deftype(self, scope: Scope, node: Node) -> t.DefType:
-        if isinstance(node, Token):
-            if node.kind == "keyword" and node.text in t.PRIM_BY_TEXT:
-                return t.PRIM_BY_TEXT[node.text]
-            raise self.error("expected a type definition", node)
-        node = self.expect_list(node)
-        head = node.head()
-        if head in DEFVALTYPE_HEADS:
-            return self.defvaltype(scope, node)
-        if head == "func":
-            return self.func_type(scope, node.items[1:], node)
-        if head in ("component", "instance"):
-            return self.decl_type(scope, node.items[1:], head)
-        if head == "resource":
-            rep: CoreValType | None = None
-            destructor = None
-            for item in node.items[1:]:
-                group = self.expect_list(item)
-                if group.head() == "rep":
-                    rep = self.core_valtype(group.items[1] if len(group.items) > 1 else None)
-                elif group.head() == "dtor":
-                    destructor = self.index_or_ref(scope, group.items[1] if len(group.items) > 1 else None, "core func")
-                else:
-                    raise self.error("unexpected token", group)
-            if rep is None:
-                raise self.error("expected `(rep i32)`", node)
-            return t.ResourceType(rep, destructor)
-        raise self.error(f"unexpected type `{head}`", node)
-
-    def func_type(self, scope: Scope, items: list[Node], node: SExpr) -> t.FuncType:
-        is_async = False
-        params = []
-        result = None
-        for item in items:
-            if isinstance(item, Token) and item.text == "async":
-                is_async = True
-                continue
-            group = self.expect_list(item)
-            if group.head() == "param":
-                if len(group.items) != 3:
-                    raise self.error('expected `(param "name" type)`', group)
-                params.append((self.string(group.items[1]), self.valtype(scope, group.items[2])))
-            elif group.head() == "result":
-                if len(group.items) != 2 or result is not None:
-                    raise self.error("expected one `(result type)`", group)
-                result = self.valtype(scope, group.items[1])
-            else:
-                raise self.error("unexpected token", group)
-        return t.FuncType(tuple(params), result, is_async)
-
-    def decl_type(self, scope: Scope, items: list[Node], kind: str) -> t.ComponentType | t.InstanceType:
-        inner = Scope(f"{kind} type", scope)
-        for item in items:
-            decl = self.expect_list(item)
-            head, i = self.head_of(decl)
-            if head == "import" and kind == "component":
-                self.import_field(inner, decl, i)
-            elif head == "export":
-                self.export_field(inner, decl, i)
-            elif head == "type":
-                self.type_field(inner, decl, i)
-            elif head == "core type":
-                self.core_type_field(inner, decl, i)
-            elif head == "alias":
-                self.alias_field(inner, decl, i)
-            else:
-                raise self.error(f"unexpected token `{head}` in a {kind} type", decl)
-        decls = tuple(inner.decls)
-        if kind == "component":
-            return t.ComponentType(decls)  # type: ignore[arg-type]
-        return t.InstanceType(decls)  # type: ignore[arg-type]
 
     # --- canonical definitions ---------------------------------------------------------------------
     def canon(
@@ -1018,13 +517,6 @@ class ComponentParser:
                 CanonOption(name, self.index_or_ref(scope, group.items[1] if len(group.items) > 1 else None, sort))
             )
         return options
-
-
-def _section_items(section: Section) -> list[object]:
-    for name in ("instances", "types", "aliases", "canons", "imports", "exports"):
-        if hasattr(section, name):
-            return getattr(section, name)  # type: ignore[no-any-return]
-    raise TypeError(section)
 
 
 def parse_component_fields(

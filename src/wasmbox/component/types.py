@@ -182,16 +182,33 @@ class ExternType:
     value: ValType | None = None
 
 
+ATTRIBUTE_NAMES = ("implements", "versionsuffix", "external-id")  # by their binary code
+
+
 @dataclass(frozen=True)
 class ExternName:
-    """An import or export name with its ``nameattributes`` encoding: ``tag`` is the
-    leading byte (0x00, 0x01 or 0x02 with attributes)."""
+    """An import or export name with its ``nameattributes`` encoding: ``tag`` is the leading byte
+    (0x00, 0x01, or 0x02 with ``attributes``: (code, value) pairs as written, repeats kept so that
+    validation can refuse them)."""
 
     name: str
     tag: int = 0
-    implements: str | None = None
-    version_suffix: str | None = None
-    external_id: str | None = None
+    attributes: tuple[tuple[int, str], ...] = ()
+
+    def attribute(self, code: int) -> str | None:
+        return next((value for kind, value in self.attributes if kind == code), None)
+
+    @property
+    def implements(self) -> str | None:
+        return self.attribute(0)
+
+    @property
+    def version_suffix(self) -> str | None:
+        return self.attribute(1)
+
+    @property
+    def external_id(self) -> str | None:
+        return self.attribute(2)
 
     def __str__(self) -> str:
         return self.name
