@@ -221,7 +221,7 @@ def test_variants_lift_to_variant_values() -> None:
       (core module $M (func (export "v") (param i32) (result i32) (local.get 0)))
       (core instance $m (instantiate $M))
       (type $v' (variant (case "none") (case "some-more")))
-      (export $v "v" (type $v'))
+      (export $v "choice" (type $v'))
       (func (export "v") (param "x" u32) (result $v) (canon lift (core func $m "v"))))"""
     exported = Component(text).instantiate().exports["v"]
     assert exported(1) == Variant("some-more")
