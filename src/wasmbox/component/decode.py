@@ -133,7 +133,10 @@ class _ComponentDecoder:
             if raw[:4] == MAGIC and raw[4:8] != VERSION:
                 raise r.error("expected a version header for a module", end - len(raw) + 4)
             try:
-                module = decode_module(raw, r.features)
+                # Bodies stay bytes until validation reads them (natively for large modules), as for a
+                # core module loaded by wasmbox.Module: a component may hold CPython (17 MB of code).
+                module = decode_module(raw, r.features, lazy=True)
+                module.binary = raw
             except MalformedError as error:
                 offset = None if error.offset is None else error.offset + end - len(raw)
                 raise _CoreModuleError(error.message, offset=offset) from None

@@ -3,7 +3,8 @@
 ``WasiHost(args=..., env=..., preopens=...)`` makes the instances a component imports; ``imports_for``
 matches a component's import names to them at any 0.2.x version (WASI promises that a 0.2 minor release only
 adds), and ``run_command`` runs a command component's ``wasi:cli/run`` export, turning ``exit`` into
-``WasiExit``. Sockets and HTTP are not provided yet: a component importing them fails to link, naming them.
+``WasiExit``. ``wasi:sockets`` links with the network denied (``sockets.py``); ``wasi:http`` is not provided
+yet: a component importing it fails to link, naming the import.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..errors import LinkError, Trap, WasiExit
 from .filesystem import FilesystemHost, filesystem_interfaces
 from .io import InputStream, OutputStream, Pollable, io_interfaces
 from .objects import HostObjects
+from .sockets import socket_interfaces
 
 _VERSIONED = re.compile(r"^(wasi:[a-z-]+/[a-z-]+)@0\.2\.(\d+)(?:-[0-9A-Za-z.-]+)?$")
 RUN_EXPORT = re.compile(r"^wasi:cli/run@0\.2\.\d+$")
@@ -56,10 +58,11 @@ class WasiHost:
     def close(self) -> None:
         self.filesystem.close()
 
-    def _interfaces(self) -> dict[str, dict[str, Any]]:
+    def _interfaces(self) -> dict[str, Mapping[str, Any]]:
         objects = self.objects
-        interfaces = io_interfaces(objects)
+        interfaces: dict[str, Mapping[str, Any]] = dict(io_interfaces(objects))
         interfaces.update(filesystem_interfaces(self.filesystem))
+        interfaces.update(socket_interfaces(objects))
 
         def exit_with(status: Any) -> None:
             raise WasiExit(1 if isinstance(status, Err) else 0)

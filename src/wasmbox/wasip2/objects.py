@@ -34,6 +34,12 @@ class HostObjects:
         self.next_rep = 1
         self.types = {name: RuntimeResource(name, None, self.drop) for name in RESOURCE_NAMES}
 
+    def add_type(self, name: str) -> RuntimeResource:
+        """The resource type ``name``, made on first use (for interfaces beyond the core set)."""
+        if name not in self.types:
+            self.types[name] = RuntimeResource(name, None, self.drop)
+        return self.types[name]
+
     def drop(self, rep: int) -> None:
         self.objects.pop(rep, None)
 
