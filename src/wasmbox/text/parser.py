@@ -1059,14 +1059,15 @@ class FunctionBodyParser:
         memory = self.memory_index(cursor, before_lane)
         offset = 0
         align = op.align
+        # memory64: offsets and alignments are u64 in the text (offsets in the binary too); validation
+        # refuses an offset of 2^32 and above for an i32 memory ("offset out of range") and any
+        # alignment above the natural one.
+        bits = 64 if ins.MEMORY64 in self.module.features else 32
         atom = cursor.peek_atom("keyword")
         if atom is not None and atom.text.startswith("offset="):
             cursor.i += 1
             if not is_known_keyword(atom.text):
                 raise unexpected(atom)
-            # memory64: offsets are u64 in the text as in the binary; validation refuses one of
-            # 2^32 and above for an i32 memory ("offset out of range").
-            bits = 64 if ins.MEMORY64 in self.module.features else 32
             try:
                 offset = self._keyword_value(atom, "offset=", bits)
             except MalformedError:
@@ -1074,7 +1075,7 @@ class FunctionBodyParser:
             atom = cursor.peek_atom("keyword")
         if atom is not None and atom.text.startswith("align="):
             cursor.i += 1
-            value = self._keyword_value(atom, "align=", 32)
+            value = self._keyword_value(atom, "align=", bits)
             if value == 0 or value & (value - 1):
                 raise text_error("alignment must be a power of two", atom)
             align = value.bit_length() - 1
