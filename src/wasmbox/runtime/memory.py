@@ -5,6 +5,10 @@ front with an anonymous ``mmap`` (no pages are committed until written), so
 ``memory.grow`` never moves the memory: its base address stays valid for any
 engine that addresses it by pointer, and Python sees it without copies
 through ``view``, a memoryview of exactly the current size.
+
+A 64-bit memory (memory64) is reserved the same way: its reach is its maximum
+or the store's ``max_memory_pages``, whichever is lower (4 GiB by default,
+so an i64 memory without a maximum does not reserve 2^64 bytes).
 """
 
 from __future__ import annotations
