@@ -5,9 +5,7 @@ but must never accept a body the Python decoder or validator rejects: that
 is checked for every code entry of every module the scripts contain —
 valid ones, ``assert_invalid`` and ``assert_malformed`` ones whose fault is
 in a body — as binaries (text modules are encoded first).  It should also
-accept every valid body, or large modules would fall back to Python, except
-in modules with a 64-bit memory or table (memory64), whose bodies it refuses
-by design (``native_validation.refused_bodies``).
+accept every valid body, or large modules would fall back to Python.
 """
 
 from __future__ import annotations
@@ -71,22 +69,15 @@ def verdicts(data: bytes, features: frozenset[str]) -> list[tuple[int, bool, boo
     return results
 
 
-def has_64_bit_addresses(data: bytes, features: frozenset[str]) -> bool:
-    """Whether a module that decodes has a 64-bit memory or table (the native validator refuses its bodies)."""
-    module = decode_module(data, features, lazy=True)
-    return any(t.is_64 for t in module.memory_types()) or any(t.is_64 for t in module.table_types())
-
-
 def check_script(path: Path, features: frozenset[str]) -> None:
     unsound, overcautious, bodies = [], [], 0
     for line, data in script_binaries(path, features):
         found = verdicts(data, features)
-        refuses_by_design = found is not None and has_64_bit_addresses(data, features)
         for index, python_accepts, native_accepts in found or []:
             bodies += 1
             if native_accepts and not python_accepts:
                 unsound.append(f"{path.name}:{line} function {index}")
-            if python_accepts and not native_accepts and not refuses_by_design:
+            if python_accepts and not native_accepts:
                 overcautious.append(f"{path.name}:{line} function {index}")
     assert not unsound, f"accepted by the native validator, rejected by Python: {unsound[:20]}"
     assert not overcautious, f"valid, but refused by the native validator: {overcautious[:20]}"

@@ -84,12 +84,7 @@ def refused_bodies(
     ``bodies`` gives (function, start, end) byte ranges of code entries in
     ``data`` (after the entry's size).  Module-level validation must have
     passed: type indices of functions and tags are trusted here.
-
-    The native validator knows only i32 addresses: with a 64-bit memory or table (memory64) it
-    would accept an i32 address Python refuses, so it refuses every body of such a module.
     """
-    if any(t.is_64 for t in module.memory_types()) or any(t.is_64 for t in module.table_types()):
-        return [function for function, _, _ in bodies]
     validate = _validate_body()
     context = ContextData(module, features, max_locals)
     buffer = ctypes.c_char_p(data)
