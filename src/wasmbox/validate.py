@@ -286,10 +286,8 @@ def _check_memory_type(memory_type: MemoryType, features: frozenset[str]) -> Non
     """The spec's "Memory Types" rule: at most 2^16 pages for an i32 memory, 2^48 for an i64 one."""
     if memory_type.is_64 and ins.MEMORY64 not in features:
         raise ValidationError("64-bit memories need the memory64 feature")
-    if memory_type.is_64:
-        _check_limits(memory_type.limits, memory_type.max_pages, "memory size must be at most 2^48 pages")
-    else:
-        _check_limits(memory_type.limits, memory_type.max_pages, "memory size must be at most 65536 pages (4GiB)")
+    bound = "2^48 pages" if memory_type.is_64 else "65536 pages (4GiB)"
+    _check_limits(memory_type.limits, memory_type.max_pages, f"memory size must be at most {bound}")
 
 
 def _check_table_type(table_type: TableType, features: frozenset[str]) -> None:
@@ -500,7 +498,7 @@ def validate_function(
                     dst, src = instr.imm
                     if check_table(dst) is not check_table(src):
                         raise _Fail("type mismatch: tables of different element types", position)
-                if has_64_bit and kind != Imm.LANE and kind != Imm.SHUFFLE and kind != Imm.ELEM and kind != Imm.DATA:
+                if has_64_bit:
                     signature = _address_signature(c, instr)
                     if signature is not None:
                         params, results = signature
