@@ -50,6 +50,38 @@ def exception_scripts() -> list[Path]:
 # own list above), by feature; each engine runs them all.
 WASM3_SCRIPTS = {
     "extended-const": ("data",),
+    # memory64 (and the u64 limits, offsets and alignments of its text and binary rules, which
+    # address/align/memory/simd_address of core-3.0 test on i32 memories).
+    "memory64": (
+        "address",
+        "address64",
+        "align",
+        "align64",
+        "binary_leb128_64",
+        "bulk64",
+        "call_indirect64",
+        "endianness64",
+        "float_memory64",
+        "load64",
+        "memory",
+        "memory64",
+        "memory64-imports",
+        "memory_copy64",
+        "memory_fill64",
+        "memory_grow64",
+        "memory_init64",
+        "memory_redundancy64",
+        "memory_trap64",
+        "simd_address",
+        "table64",
+        "table_copy64",
+        "table_copy_mixed",
+        "table_fill64",
+        "table_get64",
+        "table_grow64",
+        "table_set64",
+        "table_size64",
+    ),
     "relaxed-simd": (
         "i16x8_relaxed_q15mulr_s",
         "i32x4_relaxed_trunc",

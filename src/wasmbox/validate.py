@@ -25,12 +25,13 @@ from .ir.types import (
     FUNCREF,
     I32,
     I64,
-    MAX_PAGES,
     V128,
     ExternKind,
     FuncType,
     GlobalType,
     Limits,
+    MemoryType,
+    TableType,
     ValType,
 )
 
@@ -144,15 +145,10 @@ def validate_declarations(module: Module) -> Context:
     """Everything but the function bodies (limits, constant expressions, segments, start, exports);
     the context the bodies are checked in."""
     c = Context(module)
-    for imp in module.imports:
-        if imp.kind == ExternKind.TABLE:
-            _check_limits(imp.desc.limits, 0xFFFFFFFF, "table")  # type: ignore[union-attr]
-        elif imp.kind == ExternKind.MEMORY:
-            _check_limits(imp.desc.limits, MAX_PAGES, "memory")  # type: ignore[union-attr]
-    for table in module.tables:
-        _check_limits(table.type.limits, 0xFFFFFFFF, "table")
-    for memory in module.memories:
-        _check_limits(memory.type.limits, MAX_PAGES, "memory")
+    for table_type in c.tables:
+        _check_table_type(table_type, module.features)
+    for memory_type in c.memories:
+        _check_memory_type(memory_type, module.features)
     if len(c.memories) > 1 and ins.MULTI_MEMORY not in module.features:
         raise ValidationError("multiple memories")
 
@@ -176,14 +172,15 @@ def validate_declarations(module: Module) -> Context:
                     f"type mismatch: {where} of {seg.type.text} in table of {c.tables[seg.table].element.text}"
                 )
             assert seg.offset is not None
-            _check_const_expr(c, seg.offset, I32, where, visible)
+            _check_const_expr(c, seg.offset, c.tables[seg.table].address_type, where, visible)
 
     for index, data in enumerate(module.datas):
         if data.mode is SegmentMode.ACTIVE:
             if data.memory >= len(c.memories):
                 raise ValidationError(f"unknown memory {data.memory}")
             assert data.offset is not None
-            _check_const_expr(c, data.offset, I32, f"data segment {index}", visible)
+            address_type = c.memories[data.memory].address_type
+            _check_const_expr(c, data.offset, address_type, f"data segment {index}", visible)
 
     if module.start is not None:
         if module.start >= len(c.funcs):
@@ -285,13 +282,59 @@ def _check_implementation_limits(module: Module, c: Context) -> None:
         limits.check(len(func_type.results), limits.MAX_RESULTS, f"results of type {index}")
 
 
-def _check_limits(limits: Limits, bound: int, kind: str) -> None:
+def _check_memory_type(memory_type: MemoryType, features: frozenset[str]) -> None:
+    """The spec's "Memory Types" rule: at most 2^16 pages for an i32 memory, 2^48 for an i64 one."""
+    if memory_type.is_64 and ins.MEMORY64 not in features:
+        raise ValidationError("64-bit memories need the memory64 feature")
+    bound = "2^48 pages" if memory_type.is_64 else "65536 pages (4GiB)"
+    _check_limits(memory_type.limits, memory_type.max_pages, f"memory size must be at most {bound}")
+
+
+def _check_table_type(table_type: TableType, features: frozenset[str]) -> None:
+    """The spec's "Table Types" rule: at most 2^32-1 elements for an i32 table, 2^64-1 for i64."""
+    if table_type.is_64 and ins.MEMORY64 not in features:
+        raise ValidationError("64-bit tables need the memory64 feature")
+    _check_limits(table_type.limits, table_type.max_size, f"table size must be at most 2^{32 << table_type.is_64}-1")
+
+
+def _check_limits(limits: Limits, bound: int, too_large: str) -> None:
     if limits.min > bound or (limits.max is not None and limits.max > bound):
-        if kind == "memory":
-            raise ValidationError("memory size must be at most 65536 pages (4GiB)")
-        raise ValidationError("table size must be at most 2^32-1")
+        raise ValidationError(too_large)
     if limits.max is not None and limits.min > limits.max:
         raise ValidationError("size minimum must not be greater than maximum")
+
+
+def _address_signature(c: Context, instr: Instruction) -> tuple[tuple[ValType, ...], tuple[ValType, ...]] | None:
+    """The stack signature of a memory or table instruction whose memory or table has an i64
+    address type (memory64), or None when the table's i32 signature holds.  The address operand
+    of a load or store, a memory's or table's size and a bulk operation's ranges take the address
+    type; ``memory.copy``/``table.copy`` between an i32 and an i64 one take the narrower type for
+    the length (the spec's ``minat``).  Lengths of segments stay i32."""
+    op, imm = instr.op, instr.imm
+    params, results = op.params, op.results
+    assert params is not None and results is not None
+    kind = op.imm
+    if kind == Imm.MEMARG or kind == Imm.MEMARG_LANE:
+        if not c.memories[imm[2]].is_64:
+            return None
+        return (I64, *params[1:]), results
+    if kind == Imm.MEMORY:
+        if not c.memories[imm[0]].is_64:
+            return None
+        if op.name == "memory.fill":
+            return (I64, I32, I64), ()
+        return tuple(I64 for _ in params), tuple(I64 for _ in results)
+    if kind == Imm.MEMORY_COPY or kind == Imm.TABLE_COPY:
+        spaces = c.memories if kind == Imm.MEMORY_COPY else c.tables
+        dst, src = (spaces[index].address_type for index in imm)
+        if dst is I32 and src is I32:
+            return None
+        return (dst, src, I64 if dst is I64 and src is I64 else I32), ()
+    if kind == Imm.MEMORY_INIT or kind == Imm.TABLE_INIT:
+        if not (c.memories if kind == Imm.MEMORY_INIT else c.tables)[imm[1]].is_64:
+            return None
+        return (I64, I32, I32), ()
+    return None
 
 
 def _check_const_expr(c: Context, expr: Expr, expected: ValType, where: str, visible_globals: int) -> None:
@@ -386,11 +429,17 @@ def validate_function(
         check_memory_index(instr.imm[2])
         if instr.imm[0] > instr.op.align:
             raise _Fail("alignment must not be larger than natural", position)
+        if instr.imm[1] > 0xFFFFFFFF and not c.memories[instr.imm[2]].is_64:
+            raise _Fail("offset out of range", position)
 
     def check_table(index: int) -> ValType:
         if index >= len(c.tables):
             raise _Fail(f"unknown table {index}", position)
         return c.tables[index].element
+
+    def table_address(index: int) -> ValType:
+        """The address type of a table already checked."""
+        return c.tables[index].address_type
 
     def check_func(index: int) -> FuncType:
         if index >= len(c.funcs):
@@ -398,6 +447,7 @@ def validate_function(
         return c.funcs[index]
 
     local_count = len(local_types)
+    has_64_bit = any(t.is_64 for t in c.memories) or any(t.is_64 for t in c.tables)
     op_local_get = _OP["local.get"]
     instructions = enumerate(body) if stack_types is None else _recording(body, vals, stack_types)
     for position, instr in instructions:  # noqa: B007 - closures read position
@@ -412,6 +462,7 @@ def validate_function(
         if params is not None:
             # Fixed signature from the table, plus immediate checks by kind.
             kind = op.imm
+            results = op.results
             if kind in _CHECKED_KINDS:
                 if kind == Imm.MEMARG or kind == Imm.MEMARG_LANE:
                     check_memory(instr)
@@ -447,6 +498,10 @@ def validate_function(
                     dst, src = instr.imm
                     if check_table(dst) is not check_table(src):
                         raise _Fail("type mismatch: tables of different element types", position)
+                if has_64_bit:
+                    signature = _address_signature(c, instr)
+                    if signature is not None:
+                        params, results = signature
             frame = ctrls[-1]
             # Fast path: the operands are on the stack with the exact types.
             count = len(params)
@@ -454,12 +509,12 @@ def validate_function(
             if count == 2:
                 if available >= 2 and vals[-1] is params[1] and vals[-2] is params[0]:
                     del vals[-2:]
-                    vals.extend(op.results)  # type: ignore[arg-type]
+                    vals.extend(results)  # type: ignore[arg-type]
                     continue
             elif count == 1:
                 if available >= 1 and vals[-1] is params[0]:
                     vals.pop()
-                    vals.extend(op.results)  # type: ignore[arg-type]
+                    vals.extend(results)  # type: ignore[arg-type]
                     continue
             for t in reversed(params):
                 if len(vals) == frame.height:
@@ -469,7 +524,7 @@ def validate_function(
                 actual = vals.pop()
                 if actual is not t and actual is not None:
                     raise _Fail(f"type mismatch: {op.name} expects {t.text}, got {actual.text}", position)
-            vals.extend(op.results)  # type: ignore[arg-type]
+            vals.extend(results)  # type: ignore[arg-type]
             continue
 
         name = op.name
@@ -574,7 +629,7 @@ def validate_function(
             vals.extend(callee.results)
         elif name == "call_indirect":
             callee = _indirect_callee(c, check_table, name, instr.imm, position)
-            pop(I32)
+            pop(table_address(instr.imm[1]))
             pop_all(callee.params)
             vals.extend(callee.results)
         elif name == "return_call" or name == "return_call_indirect":
@@ -583,7 +638,7 @@ def validate_function(
                 callee = check_func(instr.imm[0])
             else:
                 callee = _indirect_callee(c, check_table, name, instr.imm, position)
-                pop(I32)
+                pop(table_address(instr.imm[1]))
             if callee.results != func_type.results:
                 raise _Fail(f"type mismatch: {name} returns {list(callee.results)}", position)
             pop_all(callee.params)
@@ -623,25 +678,27 @@ def validate_function(
             push(FUNCREF)
         elif name == "table.get":
             element = check_table(instr.imm[0])
-            pop(I32)
+            pop(table_address(instr.imm[0]))
             push(element)
         elif name == "table.set":
             element = check_table(instr.imm[0])
             pop(element)
-            pop(I32)
+            pop(table_address(instr.imm[0]))
         elif name == "table.size":
             check_table(instr.imm[0])
-            push(I32)
+            push(table_address(instr.imm[0]))
         elif name == "table.grow":
             element = check_table(instr.imm[0])
-            pop(I32)
+            address_type = table_address(instr.imm[0])
+            pop(address_type)
             pop(element)
-            push(I32)
+            push(address_type)
         elif name == "table.fill":
             element = check_table(instr.imm[0])
-            pop(I32)
+            address_type = table_address(instr.imm[0])
+            pop(address_type)
             pop(element)
-            pop(I32)
+            pop(address_type)
         else:  # pragma: no cover - every opcode without a signature is handled above
             raise AssertionError(f"no validation rule for {name}")
     raise _Fail("unexpected end of function body", len(body))

@@ -80,6 +80,7 @@ def spectest_module() -> dict[str, Extern]:
         "global_f32": GlobalInstance(GlobalType(F32), numeric.f32_round(666.6)),
         "global_f64": GlobalInstance(GlobalType(F64), 666.6),
         "table": TableInstance(TableType(FUNCREF, Limits(10, 20))),
+        "table64": TableInstance(TableType(FUNCREF, Limits(10, 20), is_64=True)),
         "memory": MemoryInstance(MemoryType(Limits(1, 2))),
     }
 

@@ -1,6 +1,6 @@
 """Mutated function bodies: the native validator never accepts one that the Python decoder or validator rejects.
 
-Bodies of seed modules (every instruction family, exception handling too)
+Bodies of seed modules (every instruction family, exception handling and memory64 too)
 are mutated in place — bytes replaced, so the code entry keeps its size and
 the module around it still decodes — and each body's two verdicts compared.
 CI-sized by default (1,000 cases); ``-m slow`` runs 40,000.
@@ -65,6 +65,36 @@ SEEDS_TEXT = [
           (try_table (catch_all_ref $inner) (call $thrower (local.get 0)))
           (unreachable))
         (throw_ref)))))""",
+    # memory64: an i64 and an i32 memory, an i64 and an i32 table (address-typed operands everywhere).
+    """(module
+  (type $t (func (param i32) (result i32)))
+  (memory $wide i64 1)
+  (memory $narrow 1)
+  (table $big i64 2 funcref)
+  (table $small 2 funcref)
+  (elem $e funcref (ref.func $id))
+  (data $d "hi")
+  (func $id (type $t) (local.get 0))
+  (func (param i64 i32 v128) (result i64)
+    (i64.store $wide offset=0x1_0000_0000 (local.get 0) (i64.const 1))
+    (i32.store $narrow offset=8 (local.get 1) (i32.const 2))
+    (drop (v128.load8_lane $wide 1 (local.get 0) (local.get 2)))
+    (memory.fill $wide (local.get 0) (i32.const 0) (i64.const 4))
+    (memory.copy $wide $narrow (local.get 0) (local.get 1) (i32.const 4))
+    (memory.copy $wide $wide (local.get 0) (i64.const 8) (i64.const 4))
+    (memory.init $wide $d (i64.const 0) (i32.const 0) (i32.const 1))
+    (drop (memory.grow $narrow (i32.const 0)))
+    (table.init $big $e (i64.const 0) (i32.const 0) (i32.const 1))
+    (table.copy $small $big (i32.const 0) (i64.const 0) (i32.const 1))
+    (drop (table.get $big (i64.const 1)))
+    (table.set $big (i64.const 0) (ref.func $id))
+    (table.fill $big (i64.const 0) (ref.null func) (i64.const 1))
+    (drop (table.grow $big (ref.null func) (i64.const 1)))
+    (drop (table.size $big))
+    (drop (call_indirect $big (type $t) (i32.const 1) (i64.const 0)))
+    (i64.add (memory.size $wide) (memory.grow $wide (i64.const 0))))
+  (elem declare func $id)
+)""",
 ]
 SEEDS = [encode_module(parse_module_text(text)) for text in SEEDS_TEXT]
 

@@ -131,6 +131,21 @@ def test_wasm3_features_on_the_native_engine(path: Path) -> None:
     assert result.passed > 0
 
 
+# memory64 scripts whose functions loop, call through 64-bit tables, grow and trap: run tiered too.
+MEMORY64_TIERED = ("memory_trap64", "memory_grow64", "memory_copy64", "call_indirect64", "table_grow64", "bulk64")
+
+
+@pytest.mark.parametrize("lazy", ["eager", "lazy", "mixed", "osr"])
+@pytest.mark.parametrize("path", [p for p in wasm3_scripts() if p.stem in MEMORY64_TIERED], ids=lambda p: p.name)
+def test_memory64_in_machine_code(path: Path, lazy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """64-bit memories and tables compiled whole, function by function, half on the Python tiers, or
+    entered at loops: nothing left to the portable engine."""
+    tiering_mode(monkeypatch, lazy)
+    result = run_script(path, "native")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed > 0 and result.engine.fallbacks == []
+
+
 @pytest.mark.parametrize("lazy", ["eager", "lazy", "mixed", "osr"])
 @pytest.mark.parametrize("path", tail_call_scripts(), ids=lambda p: p.name)
 def test_tail_calls(path: Path, lazy: str, monkeypatch: pytest.MonkeyPatch) -> None:

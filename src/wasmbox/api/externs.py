@@ -10,9 +10,9 @@ from typing import Generic, Self, TypeVar
 
 from .. import numeric
 from ..errors import OutOfBoundsError, Trap
-from ..ir.types import EXTERNREF, FUNCREF, MAX_PAGES, FuncType, GlobalType, Limits, MemoryType, TableType
+from ..ir.types import EXTERNREF, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType
 from ..runtime.memory import MemoryInstance
-from ..runtime.objects import MAX_TABLE_SIZE, GlobalInstance, TableInstance, TagInstance
+from ..runtime.objects import GlobalInstance, TableInstance, TagInstance
 from ..runtime.sandbox import RESOURCE_LIMIT
 from .extern_types import TagType
 from .store import Store
@@ -65,11 +65,19 @@ def _check_limits(limits: object, maximum: int, limit: int, what: str) -> None:
         raise Trap(RESOURCE_LIMIT, f"{RESOURCE_LIMIT}: {what} of {low} is over the store's limit of {limit}")
 
 
+def _check_address_type(is_64: object) -> None:
+    """``is_64`` of a new memory's or table's type: a bool (True: i64 addresses, memory64)."""
+    if not isinstance(is_64, bool):
+        raise TypeError(f"is_64 must be a bool, got {type(is_64).__name__}")
+
+
 class Memory(RuntimeView[MemoryInstance]):
     """A linear memory; ``buffer`` is a zero-copy view (numpy can wrap it).
 
     ``Memory(store, MemoryType(Limits(1, 4)))`` (or ``Memory.new``) makes a memory to import
-    (sizes in 64 KiB pages; the store's ``max_memory_pages`` bounds it as it bounds a module's own).
+    (sizes in 64 KiB pages; the store's ``max_memory_pages`` bounds it as it bounds a module's own);
+    ``MemoryType(Limits(1), is_64=True)`` makes a 64-bit one (memory64), for modules that import an
+    ``(memory i64 ...)``.
     ``Memory(memory_instance)`` wraps a runtime memory, as exports are made.
     """
 
@@ -79,7 +87,8 @@ class Memory(RuntimeView[MemoryInstance]):
             return
         sandbox = _check_new(store, "Memory", memory_type, MemoryType).sandbox
         assert isinstance(memory_type, MemoryType)
-        _check_limits(memory_type.limits, MAX_PAGES, sandbox.max_memory_pages, "memory pages")
+        _check_address_type(memory_type.is_64)
+        _check_limits(memory_type.limits, memory_type.max_pages, sandbox.max_memory_pages, "memory pages")
         self._instance = MemoryInstance(memory_type, sandbox.max_memory_pages)
 
     @classmethod
@@ -89,8 +98,10 @@ class Memory(RuntimeView[MemoryInstance]):
 
     @property
     def type(self) -> MemoryType:
-        """The memory's type now: its current size in pages as the minimum, and its maximum."""
-        return MemoryType(Limits(self._instance.pages, self._instance.type.limits.max))
+        """The memory's type now: its current size in pages as the minimum, its maximum and its
+        address type (``is_64``)."""
+        declared = self._instance.type
+        return MemoryType(Limits(self._instance.pages, declared.limits.max), declared.is_64)
 
     @property
     def size(self) -> int:
@@ -129,9 +140,11 @@ class Memory(RuntimeView[MemoryInstance]):
         self._instance.view[start : start + count] = data
 
     def grow(self, pages: int) -> int:
-        """Grow by ``pages`` (an int from 0 to 65536); the old size, or -1 when the memory
-        cannot grow that far (its maximum, or the store's ``max_memory_pages``)."""
-        return numeric.signed32(self._instance.grow(_count(pages, "pages", MAX_PAGES)))
+        """Grow by ``pages`` (an int from 0 to 65536, or to 2^48 for a 64-bit memory); the old size,
+        or -1 when the memory cannot grow that far (its maximum, or the store's ``max_memory_pages``)."""
+        memory_type = self._instance.type
+        old = self._instance.grow(_count(pages, "pages", memory_type.max_pages))
+        return numeric.signed64(old) if memory_type.is_64 else numeric.signed32(old)
 
 
 class Table(RuntimeView[TableInstance]):
@@ -149,7 +162,8 @@ class Table(RuntimeView[TableInstance]):
         assert isinstance(table_type, TableType)
         if table_type.element not in (FUNCREF, EXTERNREF):
             raise ValueError(f"a table holds funcref or externref, not {table_type.element.text}")
-        _check_limits(table_type.limits, MAX_TABLE_SIZE, sandbox.max_table_elements, "table elements")
+        _check_address_type(table_type.is_64)
+        _check_limits(table_type.limits, table_type.max_size, sandbox.max_table_elements, "table elements")
         value = to_runtime(init, table_type.element, "init")
         self._instance = TableInstance(table_type, value, sandbox.max_table_elements)
 
@@ -160,9 +174,10 @@ class Table(RuntimeView[TableInstance]):
 
     @property
     def type(self) -> TableType:
-        """The table's type now: its element type, its current size as the minimum, and its maximum."""
+        """The table's type now: its element type, its current size as the minimum, its maximum and its
+        address type (``is_64``)."""
         declared = self._instance.type
-        return TableType(declared.element, Limits(len(self._instance.elements), declared.limits.max))
+        return TableType(declared.element, Limits(len(self._instance.elements), declared.limits.max), declared.is_64)
 
     @property
     def size(self) -> int:
@@ -189,9 +204,11 @@ class Table(RuntimeView[TableInstance]):
     def grow(self, delta: int, value: object = None) -> int:
         """Grow by ``delta`` elements set to ``value``; the old size, or -1 when the table cannot
         grow that far (its maximum, or the store's ``max_table_elements``)."""
-        count = _count(delta, "delta", MAX_TABLE_SIZE)
-        element = to_runtime(value, self._instance.type.element, "value")
-        return numeric.signed32(self._instance.grow(count, element))
+        table_type = self._instance.type
+        count = _count(delta, "delta", table_type.max_size)
+        element = to_runtime(value, table_type.element, "value")
+        old = self._instance.grow(count, element)
+        return numeric.signed64(old) if table_type.is_64 else numeric.signed32(old)
 
 
 class Global(RuntimeView[GlobalInstance]):

@@ -100,17 +100,35 @@ def read_reftype(r: Reader) -> ValType:
     return t
 
 
-def read_limits(r: Reader) -> Limits:
-    # The flags are a 1-bit LEB128 in Wasm 2.0, so 0x81 0x00 is "too long".
-    if r.unsigned(1):
-        low = r.u32()
-        return Limits(low, r.u32())
-    return Limits(r.u32())
+def read_limits(r: Reader) -> tuple[Limits, bool]:
+    """Limits and whether they are a 64-bit memory's or table's (``is_64``).
+
+    Wasm 2.0 writes the flags as a 1-bit LEB128 (so 0x81 0x00 is "too long") and the bounds as
+    u32.  With memory64 (Wasm 3.0, "Limits" in the binary format) the flags are one byte: bit 0
+    says a maximum follows, bit 2 that the address type is i64; the bounds are u64 for either
+    address type, so an i32 memory of 2^32 pages is *invalid*, not malformed."""
+    if ins.MEMORY64 not in r.features:
+        if r.unsigned(1):
+            low = r.u32()
+            return Limits(low, r.u32()), False
+        return Limits(r.u32()), False
+    flags = r.byte()
+    if flags not in (0x00, 0x01, 0x04, 0x05):
+        raise r.error("malformed limits flags", r.pos - 1)
+    low = r.unsigned(64)
+    high = r.unsigned(64) if flags & 0x01 else None
+    return Limits(low, high), bool(flags & 0x04)
 
 
 def read_table_type(r: Reader) -> TableType:
     element = read_reftype(r)
-    return TableType(element, read_limits(r))
+    limits, is_64 = read_limits(r)
+    return TableType(element, limits, is_64)
+
+
+def read_memory_type(r: Reader) -> MemoryType:
+    limits, is_64 = read_limits(r)
+    return MemoryType(limits, is_64)
 
 
 def read_global_type(r: Reader) -> GlobalType:
@@ -131,17 +149,20 @@ def _memarg(r: Reader) -> tuple[int, int, int]:
     """(alignment exponent, offset, memory index).  With multiple memories (Wasm 3.0) bit 6 of the
     alignment field says a memory index follows it, before the offset; flags of 128 and above are
     malformed, and alignments from 32 to 63 are left to validation ("alignment must not be larger
-    than natural").  Wasm 2.0 has no memory index: flags of 32 and above are malformed."""
+    than natural").  Wasm 2.0 has no memory index: flags of 32 and above are malformed.  With
+    memory64 the offset is a u64 whatever the memory: validation refuses one of 2^32 and above
+    for an i32 memory ("offset out of range")."""
     start = r.pos
     align = r.u32()
+    offset_bits = 64 if ins.MEMORY64 in r.features else 32
     if align < 32:
-        return align, r.u32(), 0
+        return align, r.unsigned(offset_bits), 0
     if ins.MULTI_MEMORY not in r.features or align >= 128:
         raise r.error("malformed memop flags", start)
     if align < 64:
-        return align, r.u32(), 0
+        return align, r.unsigned(offset_bits), 0
     memory = r.u32()
-    return align - 64, r.u32(), memory
+    return align - 64, r.unsigned(offset_bits), memory
 
 
 def _memory_index(r: Reader) -> int:
@@ -490,7 +511,7 @@ class _Decoder:
             elif section_id == 4:
                 m.tables = self._vec(lambda: Table(read_table_type(r)))
             elif section_id == 5:
-                m.memories = self._vec(lambda: Memory(MemoryType(read_limits(r))))
+                m.memories = self._vec(lambda: Memory(read_memory_type(r)))
             elif section_id == 13:
                 m.tags = self._vec(lambda: Tag(read_tag_type(r)))
             elif section_id == 6:
@@ -570,7 +591,7 @@ class _Decoder:
         elif kind == 1:
             desc = read_table_type(r)
         elif kind == 2:
-            desc = MemoryType(read_limits(r))
+            desc = read_memory_type(r)
         elif kind == 3:
             desc = read_global_type(r)
         elif kind == 4 and ins.EXCEPTIONS in r.features:

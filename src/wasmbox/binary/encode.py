@@ -43,7 +43,7 @@ def encode_module(m: Module) -> bytes:
         (2, (lambda: _vec(m.imports, _import)) if m.imports else None),
         (3, (lambda: _vec(m.funcs, lambda f: uleb(f.type_index))) if m.funcs else None),
         (4, (lambda: _vec(m.tables, lambda t: _table_type(t.type))) if m.tables else None),
-        (5, (lambda: _vec(m.memories, lambda mem: _limits(mem.type.limits))) if m.memories else None),
+        (5, (lambda: _vec(m.memories, lambda mem: _memory_type(mem.type))) if m.memories else None),
         (13, (lambda: _vec(m.tags, lambda t: b"\x00" + uleb(t.type_index))) if m.tags else None),
         (6, (lambda: _vec(m.globals, lambda g: _global_type(g.type) + encode_expr(g.init))) if m.globals else None),
         (
@@ -91,14 +91,20 @@ def _functype(t: FuncType) -> bytes:
     return b"\x60" + _vec(t.params, _valtype) + _vec(t.results, _valtype)
 
 
-def _limits(limits: Limits) -> bytes:
+def _limits(limits: Limits, is_64: bool = False) -> bytes:
+    # Bit 0 of the flags: a maximum follows; bit 2: the address type is i64 (memory64).
+    address_flag = 0x04 if is_64 else 0x00
     if limits.max is None:
-        return b"\x00" + uleb(limits.min)
-    return b"\x01" + uleb(limits.min) + uleb(limits.max)
+        return bytes((address_flag,)) + uleb(limits.min)
+    return bytes((address_flag | 0x01,)) + uleb(limits.min) + uleb(limits.max)
 
 
 def _table_type(t: TableType) -> bytes:
-    return _valtype(t.element) + _limits(t.limits)
+    return _valtype(t.element) + _limits(t.limits, t.is_64)
+
+
+def _memory_type(t: MemoryType) -> bytes:
+    return _limits(t.limits, t.is_64)
 
 
 def _global_type(t: GlobalType) -> bytes:
@@ -113,7 +119,7 @@ def _import(imp: Import) -> bytes:
     if isinstance(desc, TableType):
         return head + _table_type(desc)
     if isinstance(desc, MemoryType):
-        return head + _limits(desc.limits)
+        return head + _memory_type(desc)
     return head + _global_type(desc)
 
 

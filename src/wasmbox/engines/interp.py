@@ -57,6 +57,8 @@ from ..runtime.sandbox import frame_units
 from ..runtime.tail_calls import TailCall, tail_entry
 
 M32 = "0xFFFFFFFF"
+# Above the largest memory this process could map, below what ``struct`` takes as an offset (2^63).
+BEYOND_ANY_MEMORY = 1 << 62
 _SLOT_NAME = re.compile(r"\bs(\d+)\b")
 M64 = "0xFFFFFFFFFFFFFFFF"
 
@@ -448,6 +450,10 @@ class FunctionTranslator:
     # A function making tail calls is defined as its body, then replaced in the namespace by its
     # entry (``TAIL_ENTRY``, see runtime.tail_calls); a body's frame is ``f<index>`` for backtraces.
     makes_tail_calls: bool = False
+    memories_64: tuple[bool, ...] = field(init=False)  # which memories have i64 addresses (memory64)
+
+    def __post_init__(self) -> None:
+        self.memories_64 = tuple(t.is_64 for t in self.module.memory_types())
 
     # --- emission -----------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -718,7 +724,7 @@ class FunctionTranslator:
         elif name in LOADS:
             fmt, post = LOADS[name]
             address = self.pop()
-            raw = f"{STRUCT_NAMES[fmt]}_unpack({self.view(imm[2])}, {self.address(address, imm[1])})[0]"
+            raw = f"{STRUCT_NAMES[fmt]}_unpack({self.view(imm[2])}, {self.address(address, imm[1], imm[2])})[0]"
             self.push_slot_value(post.format(raw))
         elif name in STORES:
             fmt, convert = STORES[name]
@@ -727,7 +733,8 @@ class FunctionTranslator:
             stored = convert.format(value.expr)
             if value.expr.isdigit():
                 stored = str(eval(stored, {}))  # noqa: S307 - a mask of an integer literal
-            self.emit(f"{STRUCT_NAMES[fmt]}_pack({self.view(imm[2])}, {self.address(address, imm[1])}, {stored})")
+            target = self.address(address, imm[1], imm[2])
+            self.emit(f"{STRUCT_NAMES[fmt]}_pack({self.view(imm[2])}, {target}, {stored})")
         elif name == "nop":
             pass
         elif name == "unreachable":
@@ -944,9 +951,15 @@ class FunctionTranslator:
         (refreshed after anything that may grow it), any other through its instance each time."""
         return "mv" if memory == 0 else f"M{memory}.view"
 
-    @staticmethod
-    def address(address: Entry, offset: int) -> str:
-        return f"{address.expr} + {offset}" if offset else address.expr
+    def address(self, address: Entry, offset: int, memory: int) -> str:
+        """The effective address of a scalar load or store, as ``struct`` reads it.  An i64
+        memory's address plus offset may pass 2^63, which ``struct`` refuses with OverflowError
+        instead of its usual struct.error (the store's entry makes that error the trap): such an
+        address is clamped to ``BEYOND_ANY_MEMORY``, out of bounds of every memory just the same."""
+        effective = f"{address.expr} + {offset}" if offset else address.expr
+        if self.memories_64[memory]:
+            return f"min({effective}, {BEYOND_ANY_MEMORY})"
+        return effective
 
     def call(self, target: str, callee: FuncType, args: list[Entry]) -> None:
         self.charge_fuel()

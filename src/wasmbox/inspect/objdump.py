@@ -129,13 +129,17 @@ def _details(module: Module, sections: list[SectionHeader]) -> list[str]:
         lines.append(f"Table[{len(module.tables)}]:")
         first = len(module.imported(ExternKind.TABLE))
         lines.extend(
-            f" - table[{first + i}] type={t.type.element.text} {t.type.limits}" for i, t in enumerate(module.tables)
+            f" - table[{first + i}] type={t.type.element.text} {t.type.limits}{' i64' * t.type.is_64}"
+            for i, t in enumerate(module.tables)
         )
     if 5 in present:
         # Defined memories are numbered after the imported ones (several of each with multiple memories).
         lines.append(f"Memory[{len(module.memories)}]:")
         first = len(module.imported(ExternKind.MEMORY))
-        lines.extend(f" - memory[{first + i}] pages: {m.type.limits}" for i, m in enumerate(module.memories))
+        lines.extend(
+            f" - memory[{first + i}] pages: {m.type.limits}{' i64' * m.type.is_64}"
+            for i, m in enumerate(module.memories)
+        )
     if 6 in present:
         lines.append(f"Global[{len(module.globals)}]:")
         for i, g in enumerate(module.globals):

@@ -682,7 +682,7 @@ MEMORY64 = "memory64"
 FUNCTION_REFERENCES = "function-references"
 GC = "gc"
 RELAXED_SIMD = "relaxed-simd"
-ALL_FEATURES = WASM_2_0 | {EXCEPTIONS, EXTENDED_CONST, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL}
+ALL_FEATURES = WASM_2_0 | {EXCEPTIONS, EXTENDED_CONST, MEMORY64, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL}
 DEFAULT_FEATURES = ALL_FEATURES
 _TABLES: dict[frozenset[str], tuple[list[Opcode | None], dict[int, dict[int, Opcode]], dict[str, Opcode]]] = {}
 

@@ -90,17 +90,42 @@ class Limits:
 
 @dataclass(frozen=True)
 class TableType:
-    """A table: the reference type of its elements and its limits."""
+    """A table: the reference type of its elements and its limits.  ``is_64``: the table is indexed
+    by i64 (table64, Wasm 3.0), else by i32."""
 
     element: ValType
     limits: Limits
+    is_64: bool = False
+
+    @property
+    def address_type(self) -> ValType:
+        """The type of the table's indices and sizes: i64 for a 64-bit table, else i32."""
+        return I64 if self.is_64 else I32
+
+    @property
+    def max_size(self) -> int:
+        """The largest size the spec lets a table of this address type declare."""
+        return MAX_TABLE_SIZE_64 if self.is_64 else MAX_TABLE_SIZE_32
 
 
 @dataclass(frozen=True)
 class MemoryType:
-    """A linear memory: its limits in 64 KiB pages."""
+    """A linear memory: its limits in 64 KiB pages.  ``is_64``: addresses are i64 (memory64,
+    Wasm 3.0), else i32; the argument's name is wasmtime's (``MemoryType(limits, is_64=True)``)."""
 
     limits: Limits
+    is_64: bool = False
+
+    @property
+    def address_type(self) -> ValType:
+        """The type of the memory's addresses, sizes in pages and lengths: i64 or i32."""
+        return I64 if self.is_64 else I32
+
+    @property
+    def max_pages(self) -> int:
+        """The most pages the spec lets a memory of this address type declare: 2^16 (4 GiB) for
+        i32, 2^48 (the whole 64-bit space) for i64."""
+        return MAX_PAGES_64 if self.is_64 else MAX_PAGES
 
 
 @dataclass(frozen=True)
@@ -112,4 +137,7 @@ class GlobalType:
 
 
 PAGE_SIZE = 65536
-MAX_PAGES = 65536
+MAX_PAGES = 65536  # an i32 memory's largest size (4 GiB)
+MAX_PAGES_64 = 1 << 48  # an i64 memory's: 2^64 bytes
+MAX_TABLE_SIZE_32 = 0xFFFFFFFF
+MAX_TABLE_SIZE_64 = 0xFFFFFFFFFFFFFFFF

@@ -66,6 +66,12 @@ class ValidatorEmitter:
         self.vsp = self.variable("vsp", const(0))
         self.csp = self.variable("csp", const(0))
         self.memory_index = self.variable("memory", const(0))  # a memarg's (see memarg)
+        self.table_index = self.variable("table", const(0))  # the last table immediate read (see table_type)
+        self.offset = self.variable("offset", const(0))  # a memarg's
+        # A fixed-signature instruction's operand and result types: the table's, until an immediate
+        # names a 64-bit memory or table (memory64), whose address type replaces them (see fixed).
+        self.operand_types = [self.variable(f"operand{i}", const(0)) for i in range(3)]
+        self.result_type = self.variable("result", const(0))
         self.fields = {
             name: self.b.load(
                 self.b.gep(self.ctx, [const(offset)], source_etype=I8),
@@ -490,6 +496,9 @@ class ValidatorEmitter:
     def fixed(self) -> None:
         """An instruction with a fixed signature: its immediate, then its operands and result."""
         b = self.b
+        for i, slot in enumerate(self.operand_types):
+            self.set(slot, self.entry_field(f"pop{i}"))
+        self.set(self.result_type, self.entry_field("push"))
         immediate = self.entry_field("immediate")
         switch = b.switch(immediate, self.fail)
         after = self.block("fixed_stack")
@@ -504,8 +513,8 @@ class ValidatorEmitter:
             Immediate.F64: lambda: self.skip(8),
             Immediate.V128: lambda: self.skip(16),
             Immediate.SHUFFLE: self.shuffle,
-            Immediate.MEMORY: lambda: self.memory_bytes(1),
-            Immediate.MEMORY_COPY: lambda: self.memory_bytes(2),
+            Immediate.MEMORY: self.memory_operation,
+            Immediate.MEMORY_COPY: self.memory_copy,
             Immediate.MEMORY_INIT: self.memory_init,
             Immediate.DATA: self.data_index,
             Immediate.ELEM: lambda: self.read_index(self.fields["elems"]),
@@ -520,14 +529,14 @@ class ValidatorEmitter:
         b.position_at_end(after)
         pops = self.entry_field("pops")
         for i in (2, 1, 0):
-            self.when(b.icmp_unsigned(">", pops, const(i)), self.operand_popper(f"pop{i}"))
+            self.when(b.icmp_unsigned(">", pops, const(i)), self.operand_popper(i))
         self.when(
-            b.icmp_unsigned("!=", self.entry_field("pushes"), const(0)), lambda: self.push(self.entry_field("push"))
+            b.icmp_unsigned("!=", self.entry_field("pushes"), const(0)), lambda: self.push(self.get(self.result_type))
         )
 
-    def operand_popper(self, field: str) -> Callable[[], None]:
+    def operand_popper(self, index: int) -> Callable[[], None]:
         def pop_operand() -> None:
-            self.pop(self.entry_field(field))
+            self.pop(self.get(self.operand_types[index]))
 
         return pop_operand
 
@@ -535,25 +544,49 @@ class ValidatorEmitter:
         self.memarg()
         self.lane()
 
-    def memory_bytes(self, count: int) -> None:
-        """The memory indices of memory.size/grow/fill/copy/init: any known memory with multiple
-        memories (Wasm 3.0), else the zero byte that names memory 0."""
+    def memory_reference(self) -> ir.Value:
+        """The memory index of memory.size/grow/fill/copy/init: any known memory with multiple
+        memories (Wasm 3.0), else the zero byte that names memory 0.  Its address type's code."""
         multi = self.b.icmp_unsigned("!=", self.fields["multi_memory"], const(0))
-        for _ in range(count):
-            self.when(multi, lambda: self.read_index(self.fields["memories"]))
-            self.when(self.b.not_(multi), self.need_memory_zero_byte)
+        self.set(self.memory_index, const(0))
+        self.when(multi, lambda: self.set(self.memory_index, self.read_index(self.fields["memories"])))
+        self.when(self.b.not_(multi), self.need_memory_zero_byte)
+        return self.byte_at(self.fields["memory_addresses"], self.get(self.memory_index))
 
     def need_memory_zero_byte(self) -> None:
         self.need_memory()
         self.zero_byte()
 
+    def memory_operation(self) -> None:
+        """memory.size/grow/fill: the memory's address type for the size, the delta and fill's range
+        (fill's value stays i32)."""
+        address = self.memory_reference()
+        b = self.b
+        pops = self.entry_field("pops")
+        self.when(b.icmp_unsigned(">=", pops, const(1)), lambda: self.set(self.operand_types[0], address))
+        self.when(b.icmp_unsigned("==", pops, const(3)), lambda: self.set(self.operand_types[2], address))
+        pushes = b.icmp_unsigned("!=", self.entry_field("pushes"), const(0))
+        self.when(pushes, lambda: self.set(self.result_type, address))
+
+    def memory_copy(self) -> None:
+        self.copy_operands(self.memory_reference(), self.memory_reference())
+
+    def copy_operands(self, destination: ir.Value, source: ir.Value) -> None:
+        """memory.copy/table.copy: each range in its own address type, the length in the narrower."""
+        b = self.b
+        wide = const(ValType.I64.value)
+        both_wide = b.and_(b.icmp_unsigned("==", destination, wide), b.icmp_unsigned("==", source, wide))
+        self.set(self.operand_types[0], destination)
+        self.set(self.operand_types[1], source)
+        self.set(self.operand_types[2], b.select(both_wide, wide, const(ValType.I32.value)))
+
     def memory_init(self) -> None:
         self.data_index()
-        self.memory_bytes(1)
+        self.set(self.operand_types[0], self.memory_reference())
 
     def table_size(self) -> None:
         self.table_type()
-        self.push(const(ValType.I32.value))
+        self.push(self.table_address())
 
     def need_memory(self) -> None:
         self.refuse_if(self.b.icmp_unsigned("==", self.fields["memories"], const(0)))
@@ -574,9 +607,16 @@ class ValidatorEmitter:
         self.set(memory, const(0))
         self.when(named, lambda: self.set(memory, self.read_unsigned()))
         align = b.select(named, b.sub(flags, const(64)), flags)
-        self.read_unsigned()  # the offset
+        # The offset: a u64 with memory64 (an i32 memory's must be below 2^32), else a u32.
+        memory64 = b.icmp_unsigned("!=", self.fields["memory64"], const(0))
+        self.when(memory64, lambda: self.set(self.offset, self.read_unsigned(64)))
+        self.when(b.not_(memory64), lambda: self.set(self.offset, self.read_unsigned()))
         self.refuse_if(b.icmp_unsigned(">=", self.get(memory), self.fields["memories"]))
         self.refuse_if(b.icmp_unsigned(">", align, self.entry_field("align")))
+        address = self.byte_at(self.fields["memory_addresses"], self.get(memory))
+        narrow = b.icmp_unsigned("!=", address, const(ValType.I64.value))
+        self.refuse_if(b.and_(narrow, b.icmp_unsigned(">", self.get(self.offset), const(0xFFFFFFFF))))
+        self.set(self.operand_types[0], address)  # loads', stores' and lane accesses' address
 
     def lane(self) -> None:
         self.refuse_if(self.b.icmp_unsigned(">=", self.read_byte(), self.entry_field("lanes")))
@@ -589,14 +629,26 @@ class ValidatorEmitter:
         self.read_index(self.fields["data_count"])
 
     def table_type(self) -> ir.Value:
-        return self.byte_at(self.fields["table_types"], self.read_index(self.fields["tables"]))
+        """Read a table index: the table's element type (its address type: ``table_address``)."""
+        index = self.read_index(self.fields["tables"])
+        self.set(self.table_index, index)
+        return self.byte_at(self.fields["table_types"], index)
+
+    def table_address(self) -> ir.Value:
+        """The address type code of the table ``table_type`` read last (i64 for a 64-bit table)."""
+        return self.byte_at(self.fields["table_addresses"], self.get(self.table_index))
 
     def table_init(self) -> None:
         element = self.byte_at(self.fields["elem_types"], self.read_index(self.fields["elems"]))
         self.refuse_if(self.b.icmp_unsigned("!=", element, self.table_type()))
+        self.set(self.operand_types[0], self.table_address())
 
     def table_copy(self) -> None:
-        self.refuse_if(self.b.icmp_unsigned("!=", self.table_type(), self.table_type()))
+        destination = self.table_type()
+        destination_address = self.table_address()
+        source = self.table_type()
+        self.refuse_if(self.b.icmp_unsigned("!=", destination, source))
+        self.copy_operands(destination_address, self.table_address())
 
     def open_block(self, kind: int) -> None:
         params, n_params, results, n_results = self.read_block_type()
@@ -677,7 +729,7 @@ class ValidatorEmitter:
         type_index = self.read_index(self.fields["types"])
         element = self.table_type()
         self.refuse_if(self.b.icmp_unsigned("!=", element, const(ValType.FUNCREF.value)))
-        self.pop(const(ValType.I32.value))
+        self.pop(self.table_address())
         return self.function_type(type_index)
 
     def tail_call(self, params: ir.Value, n_params: ir.Value, results: ir.Value, n_results: ir.Value) -> None:
@@ -795,25 +847,27 @@ class ValidatorEmitter:
 
     def table_get(self) -> None:
         element = self.table_type()
-        self.pop(const(ValType.I32.value))
+        self.pop(self.table_address())
         self.push(element)
 
     def table_set(self) -> None:
         element = self.table_type()
         self.pop(element)
-        self.pop(const(ValType.I32.value))
+        self.pop(self.table_address())
 
     def table_grow(self) -> None:
         element = self.table_type()
-        self.pop(const(ValType.I32.value))
+        address = self.table_address()
+        self.pop(address)
         self.pop(element)
-        self.push(const(ValType.I32.value))
+        self.push(address)
 
     def table_fill(self) -> None:
         element = self.table_type()
-        self.pop(const(ValType.I32.value))
+        address = self.table_address()
+        self.pop(address)
         self.pop(element)
-        self.pop(const(ValType.I32.value))
+        self.pop(address)
 
 
 _COUNTS = frozenset(
@@ -830,6 +884,7 @@ _COUNTS = frozenset(
         "exceptions",
         "multi_memory",
         "max_locals",
+        "memory64",
     )
 )
 

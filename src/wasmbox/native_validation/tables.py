@@ -223,6 +223,9 @@ CONTEXT_FIELDS: list[tuple[str, Any]] = [
     ("frames_capacity", ctypes.c_int64),
     ("locals", ctypes.c_void_p),  # scratch: local types
     ("locals_capacity", ctypes.c_int64),
+    ("memory_addresses", ctypes.c_void_p),  # u8[memories]: address type code (i32, or i64 with memory64)
+    ("table_addresses", ctypes.c_void_p),  # u8[tables]: the same for tables
+    ("memory64", ctypes.c_int64),  # memarg offsets are u64 (the memory's address type bounds them)
 ]
 CONTEXT_OFFSET = {name: 8 * i for i, (name, _) in enumerate(CONTEXT_FIELDS)}
 
@@ -281,7 +284,11 @@ class ContextData:
         tables = module.table_types()
         context.table_types = array(ctypes.c_uint8, [t.element.value for t in tables])
         context.tables = len(tables)
-        context.memories = len(module.memory_types())
+        memories = module.memory_types()
+        context.memories = len(memories)
+        context.memory_addresses = array(ctypes.c_uint8, [t.address_type.value for t in memories])
+        context.table_addresses = array(ctypes.c_uint8, [t.address_type.value for t in tables])
+        context.memory64 = int(ins.MEMORY64 in features)
         context.data_count = module.data_count if module.data_count is not None else len(module.datas)
         context.has_data_count = int(module.data_count is not None)
         context.elem_types = array(ctypes.c_uint8, [seg.type.value for seg in module.elements])

@@ -116,9 +116,10 @@ def extern_type_text(kind: ExternKind, extern_type: ExternType) -> str:
     if isinstance(extern_type, FuncType):
         return f"{'tag' if kind == ExternKind.TAG else 'func'} {func_type_text(extern_type)}"
     if isinstance(extern_type, TableType):
-        return f"table {extern_type.element.text} {_limits_text(extern_type.limits)}"
+        address = "i64 " if extern_type.is_64 else ""
+        return f"table {address}{extern_type.element.text} {_limits_text(extern_type.limits)}"
     if isinstance(extern_type, MemoryType):
-        return f"memory {_limits_text(extern_type.limits)}"
+        return f"memory {'i64 ' if extern_type.is_64 else ''}{_limits_text(extern_type.limits)}"
     value = extern_type.valtype.text
     return f"global (mut {value})" if extern_type.mutable else f"global {value}"
 
@@ -133,9 +134,10 @@ def current_type(extern: Extern) -> tuple[ExternKind, ExternType]:
     if isinstance(extern, FunctionInstance):
         return ExternKind.FUNC, extern.type
     if isinstance(extern, TableInstance):
-        return ExternKind.TABLE, TableType(extern.type.element, Limits(len(extern.elements), extern.type.limits.max))
+        limits = Limits(len(extern.elements), extern.type.limits.max)
+        return ExternKind.TABLE, TableType(extern.type.element, limits, extern.type.is_64)
     if isinstance(extern, MemoryInstance):
-        return ExternKind.MEMORY, MemoryType(Limits(extern.pages, extern.type.limits.max))
+        return ExternKind.MEMORY, MemoryType(Limits(extern.pages, extern.type.limits.max), extern.type.is_64)
     if isinstance(extern, TagInstance):
         return ExternKind.TAG, extern.type
     return ExternKind.GLOBAL, extern.type
@@ -155,10 +157,15 @@ def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
     if kind == imp.kind:
         if isinstance(expected, TableType):
             assert isinstance(found, TableType)
-            matches = found.element is expected.element and _limits_match(found.limits, expected.limits)
+            matches = (
+                found.element is expected.element
+                and found.is_64 == expected.is_64
+                and _limits_match(found.limits, expected.limits)
+            )
         elif isinstance(expected, MemoryType):
             assert isinstance(found, MemoryType)
-            matches = _limits_match(found.limits, expected.limits)
+            # The address types must be equal (memory64): an i64 memory is no i32 memory's subtype.
+            matches = found.is_64 == expected.is_64 and _limits_match(found.limits, expected.limits)
         else:
             matches = found == expected
         if matches:

@@ -5,6 +5,10 @@ front with an anonymous ``mmap`` (no pages are committed until written), so
 ``memory.grow`` never moves the memory: its base address stays valid for any
 engine that addresses it by pointer, and Python sees it without copies
 through ``view``, a memoryview of exactly the current size.
+
+A 64-bit memory (memory64) is reserved the same way: its reach is its maximum
+or the store's ``max_memory_pages``, whichever is lower (4 GiB by default,
+so an i64 memory without a maximum does not reserve 2^64 bytes).
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ class MemoryInstance:
     def __init__(self, memory_type: MemoryType, max_pages_limit: int = MAX_PAGES) -> None:
         self.type = memory_type
         limits = memory_type.limits
-        self.max_pages = min(limits.max if limits.max is not None else MAX_PAGES, max_pages_limit)
+        # An i64 memory without a maximum may reach 2^48 pages by its type; the store's limit
+        # (``max_pages_limit``, 4 GiB by default) is what bounds the reservation.
+        declared = limits.max if limits.max is not None else memory_type.max_pages
+        self.max_pages = min(declared, max_pages_limit)
         self.pages = limits.min
         reserve = max(self.max_pages, self.pages, 1) * PAGE_SIZE
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE
@@ -51,12 +58,12 @@ class MemoryInstance:
         return self.pages * PAGE_SIZE
 
     def grow(self, delta: int) -> int:
-        """``memory.grow``: the old size in pages, or 0xFFFFFFFF (-1) when the
-        memory cannot grow that far.  New pages read as zero.  The size never shrinks: native
-        code checks bounds against it."""
+        """``memory.grow``: the old size in pages, or -1 of the address type (0xFFFFFFFF, or
+        2^64-1 for an i64 memory) when the memory cannot grow that far.  New pages read as zero.
+        The size never shrinks: native code checks bounds against it."""
         old = self.pages
         if not 0 <= delta <= self.max_pages - old:
-            return 0xFFFFFFFF
+            return 0xFFFFFFFFFFFFFFFF if self.type.is_64 else 0xFFFFFFFF
         if delta:
             self.pages = old + delta
             self.view = memoryview(self._map)[: self.pages * PAGE_SIZE]

@@ -116,13 +116,14 @@ class TableInstance:
     def __init__(self, table_type: TableType, initial: object = None, max_elements: int = MAX_TABLE_SIZE) -> None:
         self.type = table_type
         self.elements: list[object] = ElementList([initial] * table_type.limits.min)
-        declared = table_type.limits.max if table_type.limits.max is not None else MAX_TABLE_SIZE
+        declared = table_type.limits.max if table_type.limits.max is not None else table_type.max_size
         self.max = min(declared, max_elements)
 
     def grow(self, delta: int, value: object) -> int:
+        """``table.grow``: the old size, or -1 of the table's address type when it cannot grow."""
         old = len(self.elements)
         if not 0 <= delta <= self.max - old:
-            return 0xFFFFFFFF
+            return 0xFFFFFFFFFFFFFFFF if self.type.is_64 else 0xFFFFFFFF
         self.elements.extend([value] * delta)
         return old
 

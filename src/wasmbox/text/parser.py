@@ -460,7 +460,10 @@ class ModuleParser:
         self.module.types.append(func_type)
         return len(self.module.types) - 1
 
-    def limits(self, cursor: _Cursor, bits: int = 32) -> Limits:
+    def limits(self, cursor: _Cursor) -> Limits:
+        # With memory64 the bounds are u64 for either address type: an i32 memory of 2^32 pages
+        # is invalid, not malformed.
+        bits = 64 if ins.MEMORY64 in self.features else 32
         low = self.uint(cursor.next(), bits)
         high = None
         atom = cursor.peek_atom("keyword")
@@ -468,9 +471,23 @@ class ModuleParser:
             high = self.uint(cursor.next(), bits)
         return Limits(low, high)
 
+    def address_type(self, cursor: _Cursor) -> bool:
+        """The optional address type before a memory's or table's limits (memory64): whether it
+        is i64."""
+        atom = cursor.peek_atom("keyword")
+        if ins.MEMORY64 in self.features and atom is not None and atom.text in ("i32", "i64"):
+            cursor.i += 1
+            return atom.text == "i64"
+        return False
+
     def table_type(self, cursor: _Cursor) -> TableType:
+        is_64 = self.address_type(cursor)
         limits = self.limits(cursor)
-        return TableType(self.reftype(cursor.next()), limits)
+        return TableType(self.reftype(cursor.next()), limits, is_64)
+
+    def memory_type(self, cursor: _Cursor) -> MemoryType:
+        is_64 = self.address_type(cursor)
+        return MemoryType(self.limits(cursor), is_64)
 
     def global_type(self, cursor: _Cursor) -> GlobalType:
         node = cursor.next()
@@ -518,9 +535,7 @@ class ModuleParser:
         elif kind == "table":
             self.module.imports.append(Import(module_name, item_name, ExternKind.TABLE, self.table_type(inner)))
         elif kind == "memory":
-            self.module.imports.append(
-                Import(module_name, item_name, ExternKind.MEMORY, MemoryType(self.limits(inner)))
-            )
+            self.module.imports.append(Import(module_name, item_name, ExternKind.MEMORY, self.memory_type(inner)))
         elif kind == "tag":
             type_index, _ = self.type_use(inner)
             self.module.imports.append(Import(module_name, item_name, ExternKind.TAG, type_index))
@@ -590,6 +605,8 @@ class ModuleParser:
             cursor.expect_done()
             self.module.imports.append(Import(imported[0], imported[1], ExternKind.TABLE, table_type))
             return
+        start = cursor.i
+        is_64 = self.address_type(cursor)
         atom = cursor.peek_atom("keyword")
         if atom is not None and atom.text in REFTYPE_KEYWORDS:
             element = self.reftype(cursor.next())
@@ -603,10 +620,11 @@ class ModuleParser:
             else:
                 init = self._elem_func_indices(inner)
             size = len(init)
-            self.module.tables.append(Table(TableType(element, Limits(size, size))))
-            offset = [Instruction(ins.BY_NAME["i32.const"], (0,)), ins.END]
+            self.module.tables.append(Table(TableType(element, Limits(size, size), is_64)))
+            offset = [Instruction(ins.BY_NAME["i64.const" if is_64 else "i32.const"], (0,)), ins.END]
             self.module.elements.append(ElementSegment(element, init, SegmentMode.ACTIVE, index, offset))
             return
+        cursor.i = start
         table_type = self.table_type(cursor)
         cursor.expect_done()
         self.module.tables.append(Table(table_type))
@@ -618,10 +636,12 @@ class ModuleParser:
         self._inline_exports(cursor, ExternKind.MEMORY, index)
         imported = self._inline_import(cursor)
         if imported is not None:
-            memory_type = MemoryType(self.limits(cursor))
+            memory_type = self.memory_type(cursor)
             cursor.expect_done()
             self.module.imports.append(Import(imported[0], imported[1], ExternKind.MEMORY, memory_type))
             return
+        start = cursor.i
+        is_64 = self.address_type(cursor)
         data_node = cursor.peek_list("data")
         if data_node is not None:
             cursor.i += 1
@@ -629,13 +649,14 @@ class ModuleParser:
             inner = _Cursor(data_node)
             data = b"".join(self.string(inner.next()) for _ in range(len(data_node.items) - 1))
             pages = -(-len(data) // 65536)
-            self.module.memories.append(Memory(MemoryType(Limits(pages, pages))))
-            offset = [Instruction(ins.BY_NAME["i32.const"], (0,)), ins.END]
+            self.module.memories.append(Memory(MemoryType(Limits(pages, pages), is_64)))
+            offset = [Instruction(ins.BY_NAME["i64.const" if is_64 else "i32.const"], (0,)), ins.END]
             self.module.datas.append(DataSegment(data, SegmentMode.ACTIVE, index, offset))
             return
-        limits = self.limits(cursor)
+        cursor.i = start
+        memory_type = self.memory_type(cursor)
         cursor.expect_done()
-        self.module.memories.append(Memory(MemoryType(limits)))
+        self.module.memories.append(Memory(memory_type))
 
     def _global_field(self, node: SExpr) -> None:
         cursor = _Cursor(node)
@@ -1038,19 +1059,23 @@ class FunctionBodyParser:
         memory = self.memory_index(cursor, before_lane)
         offset = 0
         align = op.align
+        # memory64: offsets and alignments are u64 in the text (offsets in the binary too); validation
+        # refuses an offset of 2^32 and above for an i32 memory ("offset out of range") and any
+        # alignment above the natural one.
+        bits = 64 if ins.MEMORY64 in self.module.features else 32
         atom = cursor.peek_atom("keyword")
         if atom is not None and atom.text.startswith("offset="):
             cursor.i += 1
             if not is_known_keyword(atom.text):
                 raise unexpected(atom)
             try:
-                offset = self._keyword_value(atom, "offset=", 32)
+                offset = self._keyword_value(atom, "offset=", bits)
             except MalformedError:
-                raise text_error("i32 constant out of range", atom) from None
+                raise text_error(f"i{bits} constant out of range", atom) from None
             atom = cursor.peek_atom("keyword")
         if atom is not None and atom.text.startswith("align="):
             cursor.i += 1
-            value = self._keyword_value(atom, "align=", 32)
+            value = self._keyword_value(atom, "align=", bits)
             if value == 0 or value & (value - 1):
                 raise text_error("alignment must be a power of two", atom)
             align = value.bit_length() - 1

@@ -133,9 +133,7 @@ class _Printer:
             self.lines.append(f"  (table (;{counters[ExternKind.TABLE] + offset};) {self._table_type(table.type)})")
         self._customs(4)
         for offset, memory in enumerate(m.memories):
-            self.lines.append(
-                f"  (memory (;{counters[ExternKind.MEMORY] + offset};) {self._limits(memory.type.limits)})"
-            )
+            self.lines.append(f"  (memory (;{counters[ExternKind.MEMORY] + offset};) {self._memory_type(memory.type)})")
         self._customs(5)
         for offset, tag in enumerate(m.tags):
             index = counters[ExternKind.TAG] + offset
@@ -204,11 +202,16 @@ class _Printer:
         return out
 
     @staticmethod
-    def _limits(limits: Limits) -> str:
-        return f"{limits.min}" if limits.max is None else f"{limits.min} {limits.max}"
+    def _limits(limits: Limits, is_64: bool = False) -> str:
+        # A 64-bit memory or table names its address type before the limits (memory64).
+        text = f"{limits.min}" if limits.max is None else f"{limits.min} {limits.max}"
+        return f"i64 {text}" if is_64 else text
 
     def _table_type(self, t: TableType) -> str:
-        return f"{self._limits(t.limits)} {t.element.text}"
+        return f"{self._limits(t.limits, t.is_64)} {t.element.text}"
+
+    def _memory_type(self, t: MemoryType) -> str:
+        return self._limits(t.limits, t.is_64)
 
     @staticmethod
     def _global_type(t: GlobalType) -> str:
@@ -227,7 +230,7 @@ class _Printer:
             return f"(table (;{index};) {self._table_type(desc)})"
         if kind == ExternKind.MEMORY:
             assert isinstance(desc, MemoryType)
-            return f"(memory (;{index};) {self._limits(desc.limits)})"
+            return f"(memory (;{index};) {self._memory_type(desc)})"
         if kind == ExternKind.TAG:
             assert isinstance(desc, int)
             signature = self._signature(self.m.types[desc]) if desc < len(self.m.types) else ""

@@ -213,6 +213,23 @@ MEMORY_FACTORIES: Generated[str, Callable[[Any, int], Operation]] = Generated(
 )
 
 
+# An i64 memory's address and offset may each pass 2^63, which ``struct`` refuses with
+# OverflowError rather than its struct.error (the store's entry makes that one the trap): both are
+# clamped to this, so their sum stays below 2^63 and is still out of bounds of every memory.
+_BEYOND_ANY_MEMORY = 1 << 61
+
+
+def _clamped(operation: Operation, address_slot: int) -> Operation:
+    """A scalar load (address at ``s[-1]``) or store (at ``s[-2]``) of an i64 memory."""
+
+    def op(s: list[Any]) -> None:
+        if s[address_slot] > _BEYOND_ANY_MEMORY:
+            s[address_slot] = _BEYOND_ANY_MEMORY
+        operation(s)
+
+    return op
+
+
 def _v128_store(memory: Any, offset: int) -> Operation:
     def op(s: list[Any]) -> None:
         value = s.pop()
@@ -325,7 +342,11 @@ class InstanceOperations:
             found = self._cache[key] = self._make(name, imm)
         return found
 
-    def load_from_local(self, name: str, offset: int, memory: int, local: int) -> Operation:
+    def load_from_local(self, name: str, offset: int, memory: int, local: int) -> Operation | None:
+        """``local.get`` and a load as one operation, or None for an i64 memory (its address must be
+        clamped first, see ``_clamped``, and a local cannot be clamped in place)."""
+        if self.namespace[f"M{memory}"].type.is_64:
+            return None
         key = ("load_from_local", name, offset, memory, local)
         found = self._cache.get(key)
         if found is None:
@@ -336,7 +357,10 @@ class InstanceOperations:
         ns = self.namespace
         factory = MEMORY_FACTORIES.get(name)
         if factory is not None:
-            return factory(ns[f"M{imm[2]}"], imm[1])
+            addressed = ns[f"M{imm[2]}"]
+            if addressed.type.is_64 and (name in LOADS or name in STORES):
+                return _clamped(factory(addressed, min(imm[1], _BEYOND_ANY_MEMORY)), -1 if name in LOADS else -2)
+            return factory(addressed, imm[1])
         # Every memory is reached the same way (through its instance): memory 0 has no faster path here.
         memory: Any = ns[f"M{imm[1] if name == 'memory.init' else imm[0]}"] if name.startswith("memory.") else None
         if name == "global.get":

@@ -63,7 +63,7 @@ TRAP = {kind: code for code, kind in TRAP_KINDS.items()}
 # Host entry points generated code calls by name (bound with llvm.add_symbol).
 HOST_CALL = "wasmbox_host_call"  # i32 (ctx, i32 func_index, ptr slots)
 CALL_INDIRECT = "wasmbox_call_indirect"  # i32 (ctx, i32 type_index, i32 table, i32 element, ptr slots)
-MEMORY_GROW = "wasmbox_memory_grow"  # i32 (ctx, i32 delta, i32 memory) -> old pages or -1
+MEMORY_GROW = "wasmbox_memory_grow"  # i64 (ctx, i64 delta, i32 memory) -> old pages or -1 of its address type
 RUNTIME_OP = "wasmbox_runtime_op"  # i32 (ctx, i32 op, ptr slots): table and segment operations
 REFRESH_TABLE = "wasmbox_refresh_table"  # void (ctx, ptr mirror): rebuild a mirror whose table changed
 THROW_REF = "wasmbox_throw_ref"  # i32 (ctx, i64 exnref): rethrow

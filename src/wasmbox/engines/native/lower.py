@@ -16,6 +16,17 @@ cell: the fast path every program uses); any other memory, with multiple
 memories, through its record in ``ctx.memories`` (``abi.MEMORY_RECORD``),
 one load further, which LLVM hoists out of loops like the rest.
 
+64-bit memories (memory64) use the same scheme, reservation and all:
+``MemoryInstance`` reserves a memory's whole reach up front (its maximum, or
+the store's ``max_memory_pages`` when lower, or when it has none: an i64
+memory without a maximum reaches 4 GiB by default, more if the store allows),
+so its base never moves and its size cell is all machine code reads.  Only
+the check differs (``memory64_address``): an i64 address plus a u64 offset
+plus the width can pass 2^64, so both additions keep their carry and a carry
+traps, where an i32 memory's terms (each below 2^33) cannot wrap and keep
+their two plain additions, unchanged.  Guard pages would not help an i64
+memory (no reservation covers 2^64 + offset), hence no separate fast path.
+
 Tail calls (``return_call``, ``return_call_indirect``) are LLVM ``musttail``
 calls, which the code generator must make as jumps, so a chain of them runs
 in constant stack.  ``musttail`` needs the caller's and the callee's
@@ -146,6 +157,14 @@ RUNTIME_SIGNATURES: dict[str, tuple[tuple[ValType, ...], ValType | None]] = {
     "table.fill": ((I32, I64, I32), None),
 }
 RUNTIME_OPS = tuple(RUNTIME_SIGNATURES)
+# The table operations' signatures on a 64-bit table (memory64): i64 indices, sizes and counts.
+TABLE_OPS_64: dict[str, tuple[tuple[ValType, ...], ValType | None]] = {
+    "table.size": ((), I64),
+    "table.get": ((I64,), I64),
+    "table.set": ((I64, I64), None),
+    "table.grow": ((I64, I64), I64),
+    "table.fill": ((I64, I64, I64), None),
+}
 
 # Where control may leave a straight run of code: metered code charges its fuel before these.
 FUEL_BOUNDARIES = frozenset(
@@ -210,6 +229,9 @@ class ModuleLowering:
         self.func_types = module.func_types()
         self.first_defined = module.num_imported_funcs()
         self.global_types = module.global_types()
+        # Which memories and tables have i64 addresses (memory64): see effective_address.
+        self.memories_64 = tuple(t.is_64 for t in module.memory_types())
+        self.tables_64 = tuple(t.is_64 for t in module.table_types())
         self.functions: dict[int, ir.Function] = {}
         for index, t in enumerate(self.func_types):
             if index >= self.first_defined and (not lazy or index == only):
@@ -228,7 +250,7 @@ class ModuleLowering:
                 self.tail_entries[index] = ir.Function(self.ir, tail_signature(t), f"{prefix}_t{index}")
         self.host_call = self._declare(HOST_CALL, L32, [PTR, L32, PTR])
         self.call_indirect = self._declare(CALL_INDIRECT, L32, [PTR, L32, L32, L32, PTR])
-        self.memory_grow = self._declare(MEMORY_GROW, L32, [PTR, L32, L32])
+        self.memory_grow = self._declare(MEMORY_GROW, L64, [PTR, L64, L32])
         self.runtime_op = self._declare(RUNTIME_OP, L32, [PTR, L32, PTR])
         self.refresh_table = self._declare(REFRESH_TABLE, ir.VoidType(), [PTR, PTR])
         self.throw_ref = self._declare(THROW_REF, L32, [PTR, L64])
@@ -838,10 +860,13 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.tag(b.store(self.pop(), self.global_cell(imm[0])), "global")
         elif name == "memory.size":
             size = self.tag(b.load(self.memory_size_cell(imm[0]), typ=L64), "runtime")
-            self.stack.append(b.trunc(b.lshr(size, ir.Constant(L64, 16)), L32))
+            pages = b.lshr(size, ir.Constant(L64, 16))
+            self.stack.append(pages if self.owner.memories_64[imm[0]] else b.trunc(pages, L32))
         elif name == "memory.grow":
-            delta = self.pop()
-            self.stack.append(b.call(self.owner.memory_grow, [self.ctx, delta, ir.Constant(L32, imm[0])]))
+            # The host grows in u64 pages for either address type; an i32 memory's -1 is 0xFFFFFFFF.
+            delta = self.as_u64(self.pop())
+            grown = b.call(self.owner.memory_grow, [self.ctx, delta, ir.Constant(L32, imm[0])])
+            self.stack.append(grown if self.owner.memories_64[imm[0]] else b.trunc(grown, L32))
             self.check_trap_after_call()
         elif name == "memory.fill":
             self.memory_fill(imm[0])
@@ -1091,7 +1116,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         b = self.b
         self.note_frame()
         t = self.module.types[type_index]
-        element = b.zext(self.pop(), L64)
+        element = self.as_u64(self.pop())
         args = self.pop_n(len(t.params))
         entry = self.table_entry(type_index, table_index, element)
         code = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CODE)], source_etype=I8), typ=L64)
@@ -1185,7 +1210,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             return
         b = self.b
         t = self.module.types[type_index]
-        element = b.zext(self.pop(), L64)
+        element = self.as_u64(self.pop())
         args = self.pop_n(len(t.params))
         entry = self.table_entry(type_index, table_index, element)
         tail = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_TAIL)], source_etype=I8), typ=L64)
@@ -1240,7 +1265,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
 
     def runtime_op(self, name: str, instr: Instruction) -> None:
         """Table and segment bookkeeping, done by the host on integer operands and immediates."""
-        operand_types, result_type = RUNTIME_SIGNATURES[name]
+        operand_types, result_type = self.runtime_signature(name, instr.imm)
         operands = self.pop_n(len(operand_types))
         code = RUNTIME_OPS.index(name)
         count = 2 + len(instr.imm) + len(operands)
@@ -1257,6 +1282,27 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.b.position_at_end(ok)
         if result_type is not None:
             self.stack.append(load_slot(self.b, slots, 0, result_type))
+
+    def runtime_signature(self, name: str, imm: tuple[Any, ...]) -> tuple[tuple[ValType, ...], ValType | None]:
+        """A runtime operation's operand and result types: ``RUNTIME_SIGNATURES``, with the i64 of a
+        64-bit table or memory (memory64) for its indices, sizes and lengths.  The slots are u64
+        either way; only the LLVM types of the values stored and loaded change."""
+        operand_types, result_type = RUNTIME_SIGNATURES[name]
+        if name in TABLE_OPS_64:
+            return TABLE_OPS_64[name] if self.owner.tables_64[imm[0]] else (operand_types, result_type)
+        if name == "table.copy":
+            destination, source = (I64 if self.owner.tables_64[i] else I32 for i in imm)
+            length = I64 if destination is I64 and source is I64 else I32  # the narrower address type
+            return (destination, source, length), None
+        if name in ("table.init", "memory.init"):
+            addresses = self.owner.tables_64 if name == "table.init" else self.owner.memories_64
+            if addresses[imm[1]]:
+                return (I64, I32, I32), None
+        return operand_types, result_type
+
+    def as_u64(self, value: ir.Value) -> ir.Value:
+        """An address, index or length as u64: an i32 one zero-extended, an i64 one as it is."""
+        return value if value.type == L64 else self.b.zext(value, L64)
 
     # --- memory ----------------------------------------------------------------------------
     def memory_record_field(self, memory: int, field: int) -> ir.Value:
@@ -1285,13 +1331,35 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         0's base and size cell are fields of the context itself; any other memory's are in its
         ``MEMORY_RECORD`` (``ctx.memories[index]``), one load further.  Bases never move (memories are
         reserved whole up front) and machine code never writes the records, so these loads are tagged
-        "runtime" and LLVM may hoist them out of loops that only touch linear memory."""
+        "runtime" and LLVM may hoist them out of loops that only touch linear memory.
+
+        An i64 memory (memory64) takes the same test with each sum checked for overflow: an address
+        near 2^64 plus an offset must trap, never wrap to a small address (``memory64_address``)."""
         b = self.b
+        if self.owner.memories_64[memory]:
+            return self.memory64_address(address, offset, width, memory)
         start = b.add(b.zext(address, L64), ir.Constant(L64, offset))
         extent = ir.Constant(L64, width) if isinstance(width, int) else b.zext(width, L64)
         size = self.tag(b.load(self.memory_size_cell(memory), typ=L64), "runtime")
         end = b.add(start, extent)
         self.trap_if(b.icmp_unsigned(">", end, size), "out of bounds memory access")
+        return b.gep(self.memory_base(memory), [start], source_etype=I8)
+
+    def memory64_address(self, address: ir.Value, offset: int, width: int | ir.Value, memory: int) -> ir.Value:
+        """``effective_address`` for an i64 memory: ``address + offset + width`` in u64 with both
+        additions' carries kept; a carry or an end past the size traps.  Offsets and addresses may be
+        anything up to 2^64-1; the size is at most the memory's reservation."""
+        b = self.b
+        with_overflow = ir.LiteralStructType([L64, I1])
+        add = self.owner.intrinsic("llvm.uadd.with.overflow.i64", with_overflow, [L64, L64])
+        extent = ir.Constant(L64, width) if isinstance(width, int) else self.as_u64(width)
+        first = b.call(add, [self.as_u64(address), ir.Constant(L64, offset)])
+        start = b.extract_value(first, 0)
+        second = b.call(add, [start, extent])
+        end = b.extract_value(second, 0)
+        size = self.tag(b.load(self.memory_size_cell(memory), typ=L64), "runtime")
+        wrapped = b.or_(b.extract_value(first, 1), b.extract_value(second, 1))
+        self.trap_if(b.or_(wrapped, b.icmp_unsigned(">", end, size)), "out of bounds memory access")
         return b.gep(self.memory_base(memory), [start], source_etype=I8)
 
     def memory_access(self, name: str, offset: int, memory: int) -> None:
@@ -1316,7 +1384,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         pointer = self.effective_address(destination, 0, count, memory)
         byte = self.b.trunc(value, I8)
         self.call_intrinsic(
-            "llvm.memset.p0.i64", ir.VoidType(), [pointer, byte, self.b.zext(count, L64), ir.Constant(I1, 0)]
+            "llvm.memset.p0.i64", ir.VoidType(), [pointer, byte, self.as_u64(count), ir.Constant(I1, 0)]
         )
 
     def memory_copy(self, target_memory: int, source_memory: int) -> None:
@@ -1325,7 +1393,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         target = self.effective_address(destination, 0, count, target_memory)
         origin = self.effective_address(source, 0, count, source_memory)
         self.call_intrinsic(
-            "llvm.memmove.p0.p0.i64", ir.VoidType(), [target, origin, self.b.zext(count, L64), ir.Constant(I1, 0)]
+            "llvm.memmove.p0.p0.i64", ir.VoidType(), [target, origin, self.as_u64(count), ir.Constant(I1, 0)]
         )
 
 
