@@ -1,4 +1,4 @@
-"""``wasmbox component ...``: tools for components (``bindgen``: typed Python bindings from WIT)."""
+"""``wasmbox component ...``: ``bindgen`` (typed Python bindings from WIT), ``wit`` (a component's world)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     bindgen.add_argument("--world", metavar="NAME", help="the world (default: the package's only one)")
     bindgen.add_argument("--dep", action="append", default=[], metavar="PATH", help="another WIT package")
     bindgen.set_defaults(run=run_bindgen)
+    wit = tools.add_parser("wit", help="print a component's world (or resolved WIT) as WIT")
+    wit.add_argument("input", metavar="COMPONENT", help="a component (.wasm or .wat), or WIT (file or directory)")
+    wit.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    wit.set_defaults(run=run_wit)
+
+
+def run_wit(args: argparse.Namespace) -> int:
+    import sys
+
+    from ..wit.printer import print_resolve
+    from .api import Component
+    from .wit_of import resolve_component
+
+    path = Path(args.input)
+    if path.is_dir() or path.suffix == ".wit":
+        resolve = load_wit(path)
+    else:
+        resolve = resolve_component(Component.from_file(path).ir)
+    text = print_resolve(resolve)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def run_bindgen(args: argparse.Namespace) -> int:

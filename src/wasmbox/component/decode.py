@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..binary.decode import MAGIC, VERSION, decode_module, read_global_type, read_limits, read_table_type, read_valtype
+from ..binary.decode import (
+    MAGIC,
+    VERSION,
+    decode_module,
+    read_global_type,
+    read_memory_type,
+    read_table_type,
+    read_valtype,
+)
 from ..binary.reader import Reader
 from ..errors import MalformedError
 from ..ir.instructions import ALL_FEATURES
@@ -504,7 +512,7 @@ class _ComponentDecoder:
         if kind == 1:
             return kind, read_table_type(r)
         if kind == 2:
-            return kind, MemoryType(read_limits(r))
+            return kind, read_memory_type(r)
         if kind == 3:
             return kind, read_global_type(r)
         raise r.error(f"invalid leading byte (0x{kind:x}) for external kind", r.pos - 1)

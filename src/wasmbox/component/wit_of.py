@@ -1,0 +1,207 @@
+"""A component's world as WIT: what ``wasmbox component wit COMPONENT`` prints.
+
+Validation resolves every import and export of a component to a type tree (``typecheck.TypeNode``); this
+module turns those trees into the WIT model (``wasmbox.wit.model``) so the WIT printer can write them. An
+instance named like an interface (``wasi:io/streams@0.2.0``) becomes that interface in its package; an
+instance with a plain name becomes an inline interface; functions and types become world items. A type one
+interface exports and another uses (the same node, seen through ``eq``) becomes a ``use``, as in the WIT it
+was made from. The root world is ``root:component/root``, as wasm-tools names it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..wit.model import (
+    PRIMITIVES,
+    Alias,
+    Enum,
+    Field,
+    Flags,
+    Function,
+    FutureOf,
+    Handle,
+    Interface,
+    ListOf,
+    MapOf,
+    OptionOf,
+    Package,
+    Record,
+    Resolve,
+    Resource,
+    ResultOf,
+    StreamOf,
+    TupleOf,
+    Type,
+    TypeDef,
+    TypeKind,
+    Variant,
+    World,
+)
+from ..wit.syntax import PackageName
+from . import ir
+from .typecheck import Extern, TypeNode
+from .typecheck import Resource as ResourceIdentity
+from .validate import ComponentValidator
+
+_INTERFACE_NAME = re.compile(r"^([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)*):([a-z][a-z0-9-]*)/([a-z][a-z0-9-]*)(?:@(.+))?$")
+
+
+def resolve_component(component: ir.Component) -> Resolve:
+    """The packages and the root world a component's imports and exports describe."""
+    node = ComponentValidator().component(component, None)
+    return _Builder().build(node)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.root = Package(PackageName("root", "component"))
+        self.packages: dict[str, Package] = {}
+        self.typedefs: dict[int, TypeDef] = {}  # TypeNode id -> the TypeDef made for it
+        self.resources: dict[int, TypeDef] = {}  # resource identity id -> its TypeDef
+
+    def build(self, node: TypeNode) -> Resolve:
+        world = World("root", self.root)
+        self.root.worlds["root"] = world
+        for direction, externs in (("import", node.imports), ("export", node.exports)):
+            target = world.imports if direction == "import" else world.exports
+            for name, extern in externs.items():
+                self.item(world, target, name, extern)
+        packages = [*self.packages.values(), self.root]
+        return Resolve(packages, self.root)
+
+    def item(self, world: World, target: dict[Any, Any], name: str, extern: Extern) -> None:
+        sort, node = extern
+        assert isinstance(node, TypeNode)
+        if sort == "instance":
+            interface = self.interface(name, node)
+            target[interface if interface.package is not None else name] = interface
+        elif sort == "func":
+            target[name] = self.function(name, node, world)
+        elif sort == "type":
+            target[name] = self.named_type(name, node, world)
+
+    def interface(self, name: str, node: TypeNode) -> Interface:
+        match = _INTERFACE_NAME.match(name)
+        if match is None:
+            interface = Interface(name, None)
+        else:
+            namespace, package_name, interface_name, version = match.groups()
+            key = f"{namespace}:{package_name}@{version or ''}"
+            package = self.packages.get(key)
+            if package is None:
+                package = self.packages[key] = Package(PackageName(namespace, package_name, version))
+            interface = package.interfaces.get(interface_name) or Interface(interface_name, package)
+            package.interfaces[interface_name] = interface
+        for export_name, (sort, child) in node.exports.items():
+            assert isinstance(child, TypeNode)
+            if sort == "type":
+                interface.types[export_name] = self.named_type(export_name, child, interface)
+        for export_name, (sort, child) in node.exports.items():
+            assert isinstance(child, TypeNode)
+            if sort == "func":
+                interface.functions[export_name] = self.function(export_name, child, interface)
+        return interface
+
+    def named_type(self, name: str, node: TypeNode, owner: Interface | World) -> TypeDef:
+        """A type a name introduces: a new definition, or an alias of one made before (a ``use``)."""
+        existing = self.known(node)
+        if existing is not None and existing.owner is not owner:
+            if node.kind == "resource" and node.resource is not None:
+                self.resources.setdefault(id(node.resource), existing)  # handles through this name
+            return TypeDef(Alias(existing), name, owner)
+        if node.kind == "resource":
+            typedef = self.resource(node.resource, name)
+            typedef.owner = owner
+        else:
+            typedef = TypeDef(self.kind(node), name, owner)
+        self.remember(node, typedef)
+        return typedef
+
+    def known(self, node: TypeNode) -> TypeDef | None:
+        current: TypeNode | None = node
+        while current is not None:
+            if id(current) in self.typedefs:
+                return self.typedefs[id(current)]
+            if current.kind == "resource" and current.resource is not None and id(current.resource) in self.resources:
+                return self.resources[id(current.resource)]
+            current = current.origin
+        return None
+
+    def remember(self, node: TypeNode, typedef: TypeDef) -> None:
+        current: TypeNode | None = node
+        while current is not None and id(current) not in self.typedefs:
+            self.typedefs[id(current)] = typedef
+            current = current.origin
+
+    def resource(self, identity: ResourceIdentity | None, name: str) -> TypeDef:
+        key = id(identity)
+        if key not in self.resources:
+            self.resources[key] = TypeDef(Resource(), name)
+        return self.resources[key]
+
+    def function(self, name: str, node: TypeNode, owner: Interface | World) -> Function:
+        *params, result = node.items
+        function = Function(
+            name,
+            [(label, self.type(param)) for label, param in zip(node.labels, params, strict=True) if param is not None],
+            None if result is None else self.type(result),
+            is_async=node.is_async,
+        )
+        for prefix, kind in (("[constructor]", "constructor"), ("[method]", "method"), ("[static]", "static")):
+            if name.startswith(prefix):
+                resource_name = name[len(prefix) :].split(".", 1)[0]
+                resource = owner.types.get(resource_name) if isinstance(owner, Interface) else None
+                if resource is not None:
+                    function.kind = kind
+                    function.resource = resource
+        return function
+
+    def type(self, node: TypeNode) -> Type:
+        if node.kind in PRIMITIVES and not node.is_definition:
+            return PRIMITIVES[node.kind]
+        existing = self.known(node)
+        if existing is not None:
+            return existing
+        if node.kind in PRIMITIVES:
+            return PRIMITIVES[node.kind]
+        if node.kind == "resource":
+            return self.resource(node.resource, node.named or "resource")
+        return TypeDef(self.kind(node))
+
+    def optional(self, node: TypeNode | None) -> Type | None:
+        return None if node is None else self.type(node)
+
+    def kind(self, node: TypeNode) -> TypeKind:
+        kind = node.kind
+        items = node.items
+        if kind == "record":
+            return Record([Field(label, self.optional(item)) for label, item in zip(node.labels, items, strict=True)])
+        if kind == "variant":
+            return Variant([Field(label, self.optional(item)) for label, item in zip(node.labels, items, strict=True)])
+        if kind == "enum":
+            return Enum(list(node.labels))
+        if kind == "flags":
+            return Flags(list(node.labels))
+        if kind == "list":
+            assert items[0] is not None
+            return ListOf(self.type(items[0]), node.length)
+        if kind == "tuple":
+            return TupleOf([self.type(item) for item in items if item is not None])
+        if kind == "option":
+            assert items[0] is not None
+            return OptionOf(self.type(items[0]))
+        if kind == "result":
+            return ResultOf(self.optional(items[0]), self.optional(items[1]))
+        if kind == "map":
+            assert items[0] is not None and items[1] is not None
+            return MapOf(self.type(items[0]), self.type(items[1]))
+        if kind in ("own", "borrow"):
+            return Handle(self.resource(node.resource, "resource"), kind == "borrow")
+        if kind in ("stream", "future"):
+            element = self.optional(items[0]) if items else None
+            return FutureOf(element) if kind == "future" else StreamOf(element)
+        if kind in PRIMITIVES:
+            return Alias(PRIMITIVES[kind])
+        raise ValueError(f"a {kind} is not a value type")
