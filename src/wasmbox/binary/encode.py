@@ -11,7 +11,20 @@ from collections.abc import Callable, Iterable
 
 from ..ir.instructions import Imm, Instruction
 from ..ir.module import DataSegment, ElementSegment, Expr, Import, Module, Names, SegmentMode
-from ..ir.types import FUNCREF, ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from ..ir.types import (
+    FUNCREF,
+    SHORTHAND_TEXT,
+    ExternKind,
+    FuncType,
+    GlobalType,
+    HeapType,
+    Limits,
+    MemoryType,
+    RefType,
+    TableType,
+    ValType,
+    type_code,
+)
 from .decode import MAGIC, VERSION
 from .leb128 import encode_signed as sleb
 from .leb128 import encode_unsigned as uleb
@@ -84,7 +97,14 @@ def _name(text: str) -> bytes:
 
 
 def _valtype(t: ValType) -> bytes:
-    return bytes((t.value,))
+    if isinstance(t, RefType) and t not in SHORTHAND_TEXT:
+        return (b"\x63" if t.nullable else b"\x64") + _heap_type(t.heap)
+    return bytes((type_code(t),))
+
+
+def _heap_type(heap: HeapType | int) -> bytes:
+    """A heap type: a type index as a non-negative s33, an abstract one as its (negative) byte."""
+    return sleb(heap) if isinstance(heap, int) else bytes((heap.value,))
 
 
 def _functype(t: FuncType) -> bytes:
@@ -206,7 +226,7 @@ IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
     Imm.F32: lambda bits: bits.to_bytes(4, "little"),
     Imm.F64: lambda bits: bits.to_bytes(8, "little"),
     Imm.SELECT_T: lambda types: _vec(types, _valtype),
-    Imm.HEAPTYPE: _valtype,
+    Imm.HEAPTYPE: lambda t: _heap_type(t.heap),
     Imm.MEMORY: uleb,
     Imm.MEMORY_INIT: lambda data, memory: uleb(data) + uleb(memory),
     Imm.DATA: uleb,

@@ -242,7 +242,7 @@ STRUCT_NAMES = {
     fmt: f"S_{'bBhHiIqQfd'.index(fmt[1])}" for fmt in ("<b", "<B", "<h", "<H", "<i", "<I", "<q", "<Q", "<f", "<d")
 }
 
-ZERO = {I32: "0", I64: "0", F32: "0.0", F64: "0.0", V128: "V128_ZERO"}
+ZERO: dict[ValType, str] = {I32: "0", I64: "0", F32: "0.0", F64: "0.0", V128: "V128_ZERO"}
 
 
 def simd_function_name(name: str) -> str:

@@ -30,6 +30,8 @@ from ..ir.module import (
     Tag,
 )
 from ..ir.types import (
+    EXNREF,
+    EXTERNREF,
     FUNCREF,
     REFTYPE_BY_HEAP_TEXT,
     VALTYPE_BY_TEXT,
@@ -44,7 +46,7 @@ from ..ir.types import (
 from .lexer import Node, SExpr, Token, parse_sexprs, text_error
 from .literals import F32_FORMAT, F64_FORMAT, INT_RE, LiteralError, is_number, parse_float, parse_int, parse_uint
 
-REFTYPE_KEYWORDS = {"funcref": FUNCREF, "externref": ValType.EXTERNREF, "exnref": ValType.EXNREF}
+REFTYPE_KEYWORDS = {"funcref": FUNCREF, "externref": EXTERNREF, "exnref": EXNREF}
 CATCH_KINDS = {name: kind for kind, name in enumerate(Catch.TEXT)}
 SIMD_SHAPES = {
     "i8x16": (16, 8),
@@ -359,7 +361,7 @@ class ModuleParser:
     def valtype(self, token: Node) -> ValType:
         if isinstance(token, Token) and token.kind == "keyword":
             t = VALTYPE_BY_TEXT.get(token.text)
-            if t is not None and (t is not ValType.EXNREF or ins.EXCEPTIONS in self.features):
+            if t is not None and (t is not EXNREF or ins.EXCEPTIONS in self.features):
                 return t
         raise unexpected(token)
 
