@@ -29,6 +29,7 @@ from ..ir.module import (
     SegmentMode,
     Table,
     Tag,
+    func_elem_type,
 )
 from ..ir.types import (
     EXNREF,
@@ -154,6 +155,16 @@ def read_table_type(r: Reader) -> TableType:
     return TableType(element, read_limits(r))
 
 
+def read_table(r: Reader) -> Table:
+    """A table section entry: a table type, or (Wasm 3.0) 0x40 0x00, a table type and an initializer."""
+    if r.peek() == 0x40 and ins.FUNCTION_REFERENCES in r.features:
+        r.pos += 1
+        _zero_byte(r)
+        table_type = read_table_type(r)
+        return Table(table_type, read_expr(r))
+    return Table(read_table_type(r))
+
+
 def read_global_type(r: Reader) -> GlobalType:
     valtype = read_valtype(r)
     mut = r.byte()
@@ -259,6 +270,7 @@ IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
     Imm.BR_TABLE: _br_table,
     Imm.FUNC: lambda r: (r.u32(),),
     Imm.CALL_INDIRECT: lambda r: (r.u32(), r.u32()),
+    Imm.TYPE: lambda r: (r.u32(),),
     Imm.LOCAL: lambda r: (r.u32(),),
     Imm.GLOBAL: lambda r: (r.u32(),),
     Imm.TABLE: lambda r: (r.u32(),),
@@ -290,7 +302,7 @@ _OP_DATA_DROP = ins.BY_NAME["data.drop"]
 
 # Immediate kinds that are one unsigned LEB128 index, and the interned
 # instructions for indices below 128 (one byte): most immediates in real code.
-_INDEX_KINDS = frozenset((Imm.LABEL, Imm.FUNC, Imm.LOCAL, Imm.GLOBAL, Imm.TABLE, Imm.DATA, Imm.ELEM, Imm.TAG))
+_INDEX_KINDS = frozenset((Imm.LABEL, Imm.FUNC, Imm.TYPE, Imm.LOCAL, Imm.GLOBAL, Imm.TABLE, Imm.DATA, Imm.ELEM, Imm.TAG))
 _SMALL_INDEX: dict[Opcode, list[Instruction]] = {
     op: [Instruction(op, (i,)) for i in range(128)] for op in ins.OPCODES if op.imm in _INDEX_KINDS
 }
@@ -534,7 +546,7 @@ class _Decoder:
             elif section_id == 3:
                 func_type_indices = self._vec(r.u32)
             elif section_id == 4:
-                m.tables = self._vec(lambda: Table(read_table_type(r)))
+                m.tables = self._vec(lambda: read_table(r))
             elif section_id == 5:
                 m.memories = self._vec(lambda: Memory(MemoryType(read_limits(r))))
             elif section_id == 13:
@@ -649,7 +661,9 @@ class _Decoder:
                 table = r.u32()
             offset = read_expr(r)
         uses_exprs = bool(flags & 4)
-        elem_type = FUNCREF
+        # Without a type: (ref func) for function indices (funcref before Wasm 3.0), funcref for
+        # expressions.
+        elem_type = FUNCREF if uses_exprs else func_elem_type(r.features)
         if flags & 3:
             if uses_exprs:
                 elem_type = read_reftype(r)

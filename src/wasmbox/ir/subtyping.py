@@ -58,6 +58,17 @@ def bottom_heap(heap: HeapType | int) -> HeapType:
     return _BOTTOM[top_heap(heap)]
 
 
+def is_function_reference(t: ValType) -> bool:
+    """Whether ``t`` is a reference to functions (``funcref``, ``(ref $t)``...): values are function
+    instances (or null)."""
+    return isinstance(t, RefType) and top_heap(t.heap) is HeapType.FUNC
+
+
+def is_extern_reference(t: ValType) -> bool:
+    """Whether ``t`` is a reference in the ``extern`` hierarchy (host values)."""
+    return isinstance(t, RefType) and top_heap(t.heap) is HeapType.EXTERN
+
+
 def matches(
     actual: ValType, expected: ValType, types: Sequence[FuncType], expected_types: Sequence[FuncType] | None = None
 ) -> bool:
@@ -90,14 +101,6 @@ def heap_matches(
     return expected in _ABSTRACT_SUPERS.get(actual, frozenset())
 
 
-def types_equivalent(a: int, b: int, types: Sequence[FuncType], other_types: Sequence[FuncType] | None = None) -> bool:
-    """Whether type index ``a`` (in ``types``) and ``b`` (in ``other_types``) define equal types."""
-    other = types if other_types is None else other_types
-    if a == b and other is types:
-        return True
-    return _equivalent(types[a], other[b], types, other, set())
-
-
 def _equivalent(
     a: FuncType,
     b: FuncType,
@@ -127,3 +130,32 @@ def _value_types_equivalent(
         return True
     assumed.add((ha, hb))
     return _equivalent(types_a[ha], types_b[hb], types_a, types_b, assumed)
+
+
+# Closed types: where function types of different modules meet at run time (an indirect call's
+# check, linking a function, native signature ids) they are compared by equality.  A type index
+# means nothing outside its module, so each is replaced by a process-wide id of the (closed) type
+# it names, at or above CLOSED_BASE (never a module's type index); a type naming itself gets
+# CLOSED_SELF.  Equivalent types then close to equal FuncTypes.
+CLOSED_BASE = 1 << 40
+CLOSED_SELF = CLOSED_BASE - 1
+_closed_ids: dict[FuncType, int] = {}
+
+
+def closed_types(types: Sequence[FuncType]) -> list[FuncType]:
+    """``types`` closed (see above); types without type indices stay the same objects."""
+    if not any(isinstance(t, RefType) and isinstance(t.heap, int) for f in types for t in (*f.params, *f.results)):
+        return list(types)
+    closed: list[FuncType] = []
+    for index, func_type in enumerate(types):
+
+        def close(t: ValType, own: int = index) -> ValType:
+            if not isinstance(t, RefType) or not isinstance(t.heap, int):
+                return t
+            if t.heap == own:
+                return RefType(t.nullable, CLOSED_SELF)
+            named = closed[t.heap]
+            return RefType(t.nullable, CLOSED_BASE + _closed_ids.setdefault(named, len(_closed_ids)))
+
+        closed.append(FuncType(tuple(map(close, func_type.params)), tuple(map(close, func_type.results))))
+    return closed

@@ -165,10 +165,13 @@ I32, I64, F32, F64, V128 = NumType.I32, NumType.I64, NumType.F32, NumType.F64, N
 FUNCREF = RefType(True, HeapType.FUNC)
 EXTERNREF = RefType(True, HeapType.EXTERN)
 EXNREF = RefType(True, HeapType.EXN)
+NONNULL_FUNCREF = RefType(False, HeapType.FUNC)  # (ref func): what ref.func of any function is
 NUMBER_TYPES: tuple[NumType, ...] = tuple(NumType)
 
 # Nullable abstract reference types have one-byte shorthands in both formats (``funcref``, 0x70).
-SHORTHAND_TEXT = {RefType(True, h): h.text + "ref" for h in HeapType}
+_BOTTOM_SHORTHANDS = {HeapType.NONE: "nullref", HeapType.NOFUNC: "nullfuncref"}
+_BOTTOM_SHORTHANDS.update({HeapType.NOEXTERN: "nullexternref", HeapType.NOEXN: "nullexnref"})
+SHORTHAND_TEXT = {RefType(True, h): _BOTTOM_SHORTHANDS.get(h, h.text + "ref") for h in HeapType}
 VALTYPE_BY_CODE: dict[int, ValType] = {t.value: t for t in NumType}
 VALTYPE_BY_CODE.update({h.value: RefType(True, h) for h in HeapType})
 VALTYPE_BY_TEXT: dict[str, ValType] = {t.text: t for t in NumType}

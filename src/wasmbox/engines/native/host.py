@@ -26,7 +26,8 @@ from typing import Any
 from ... import numeric
 from ...errors import Exhaustion, Trap, TrapFrame, WasmException
 from ...ir.module import Module
-from ...ir.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, ValType
+from ...ir.subtyping import closed_types, is_extern_reference, is_function_reference
+from ...ir.types import EXNREF, F32, F64, I32, I64, V128, FuncType, RefType, ValType
 from ...runtime.objects import GlobalInstance
 from ...runtime.operations import (
     call_indirect,
@@ -116,7 +117,7 @@ class MirrorState:
         self.entries: Any = None
         self.area: mmap.mmap | None = None
         self.capacity = 0
-        self.funcref = table.type.element is FUNCREF
+        self.funcref = is_function_reference(table.type.element)
         if table.elements.count(None) == len(table.elements):  # a new table: all null, nothing to scan
             self.rebuild(empty=True)
 
@@ -349,7 +350,7 @@ object_of = _registry.object_of
 
 def encode(value: Any, t: ValType) -> int:
     """A run-time value (see ``numeric``) as the bits in a u64 slot."""
-    if t is FUNCREF or t is EXTERNREF or t is EXNREF:
+    if isinstance(t, RefType):
         return handle_of(value)
     if t is I32:
         return int(value) & 0xFFFFFFFF
@@ -379,7 +380,7 @@ def get(slots: Any, at: int, t: ValType) -> Any:
 
 
 def decode(bits: int, t: ValType) -> Any:
-    if t is FUNCREF or t is EXTERNREF or t is EXNREF:
+    if isinstance(t, RefType):
         return object_of(bits)
     if t is I32:
         return bits & 0xFFFFFFFF
@@ -438,7 +439,7 @@ class IntegerCellGlobal(CellGlobal):
 
 def put_cell(cell: Any, value: Any, t: ValType) -> None:
     """Write a global's value into its native cell; a reference is pinned by the cell."""
-    if t is FUNCREF or t is EXTERNREF:
+    if isinstance(t, RefType):
         cell[0] = _registry.pinned_handle(cell, value)
     else:
         put(cell, 0, value, t)
@@ -456,7 +457,7 @@ def to_cell(glob: GlobalInstance) -> CellGlobal:
             glob.__class__ = CellGlobal
             _VALUE_SLOT.__set__(glob, cell)
     assert isinstance(glob, CellGlobal)
-    if glob.type.valtype is FUNCREF or glob.type.valtype is EXTERNREF:
+    if isinstance(glob.type.valtype, RefType):
         _reference_globals.add(glob)
     return glob
 
@@ -516,12 +517,14 @@ class NativeInstance:
         while f"G{index}" in namespace:
             glob = namespace[f"G{index}"]
             valtype = glob.type.valtype
-            native = valtype in (I32, I64, F32, F64, V128, FUNCREF, EXTERNREF)
+            native = (
+                valtype in (I32, I64, F32, F64, V128) or is_function_reference(valtype) or is_extern_reference(valtype)
+            )
             if native and private_globals and not isinstance(glob, CellGlobal):
                 cell = (U64 * 2)()
                 put_cell(cell, glob.value, valtype)
                 self.cells.append(cell)
-                if valtype is FUNCREF or valtype is EXTERNREF:
+                if isinstance(valtype, RefType):
                     self.reference_cells.append(cell)
                 if glob.type.mutable:
                     self.synced.append((glob, cell, valtype))
@@ -546,7 +549,7 @@ class NativeInstance:
         # Each function's handle for ref.func, registered when native code first asks (0 until then).
         self.func_refs = (U64 * max(len(self.func_types), 1))()
         self.ctx.func_refs = ctypes.addressof(self.func_refs)
-        self.signatures = (U64 * max(len(module.types), 1))(*[signature_id(t) for t in module.types])
+        self.signatures = (U64 * max(len(module.types), 1))(*[signature_id(t) for t in closed_types(module.types)])
         self.ctx.signatures = ctypes.addressof(self.signatures)
         # Exceptions machine code throws and catches itself: its tags' ids, and room for any payload.
         tags: list[Any] = []
