@@ -16,7 +16,8 @@ from typing import Any
 from ..ir import instructions as ins
 from ..ir.instructions import Imm
 from ..ir.module import Module
-from ..ir.types import EXNREF, EXTERNREF, FUNCREF, NUMBER_TYPES, ExternKind, type_code
+from ..ir.subtyping import top_heap
+from ..ir.types import EXNREF, EXTERNREF, FUNCREF, NUMBER_TYPES, ExternKind, RefType, ValType, type_code
 
 SINGLE, FC_BASE, FD_BASE, TABLE_SIZE = 0, 256, 320, 320 + 512
 FC_LIMIT, FD_LIMIT = FD_BASE - FC_BASE, TABLE_SIZE - FD_BASE
@@ -169,6 +170,8 @@ def op_table(features: frozenset[str]) -> Any:
     placed += [(FC_BASE + sub, op) for sub, op in prefixed[0xFC].items() if sub < FC_LIMIT]
     placed += [(FD_BASE + sub, op) for sub, op in prefixed[0xFD].items() if sub < FD_LIMIT]
     for index, op in placed:
+        if op.feature == ins.FUNCTION_REFERENCES:
+            continue  # typed references: left illegal, so bodies with them are Python's to check
         entry = table[index]
         special = _SPECIAL.get(op.name)
         if special is not None:
@@ -284,7 +287,7 @@ class ContextData:
         context.memories = len(module.memory_types())
         context.data_count = module.data_count if module.data_count is not None else len(module.datas)
         context.has_data_count = int(module.data_count is not None)
-        context.elem_types = array(ctypes.c_uint8, [type_code(seg.type) for seg in module.elements])
+        context.elem_types = array(ctypes.c_uint8, [_elem_code(seg.type) for seg in module.elements])
         context.elems = len(module.elements)
         tag_types = [imp.desc for imp in module.imported(ExternKind.TAG)] + [t.type_index for t in module.tags]
         context.tag_types = array(ctypes.c_int32, tag_types)  # type: ignore[arg-type]
@@ -311,6 +314,23 @@ class ContextData:
         self.context = context
         self.keep = keep
         self.address = ctypes.addressof(context)
+
+
+def declarations_representable(module: Module) -> bool:
+    """Whether every value type the module declares (in types, imports, tables, globals) has a
+    one-byte code the native validator knows: it has no typed references (``(ref $t)``)."""
+    declared = [t for f in module.types for t in (*f.params, *f.results)]
+    declared += [t.element for t in module.table_types()] + [g.valtype for g in module.global_types()]
+    return all(not isinstance(t, RefType) or t in VALUE_CODES for t in declared)
+
+
+def _elem_code(t: ValType) -> int:
+    """An element segment's type code; a typed reference (``(ref func)``: function indices) as the
+    top of its hierarchy (funcref), which keeps what the validator checks of it sound: that
+    table.init's table is of a supertype (a table of typed references is never representable)."""
+    if isinstance(t, RefType) and t not in VALUE_CODES:
+        return type_code(RefType(True, top_heap(t.heap)))
+    return type_code(t)
 
 
 VALUE_CODES = {t: type_code(t) for t in (*NUMBER_TYPES, FUNCREF, EXTERNREF, EXNREF)}

@@ -40,6 +40,7 @@ from ...runtime.operations import (
 )
 from .abi import (
     CALL_INDIRECT,
+    CALL_REF,
     CATCH,
     CONTEXT_FIELDS,
     ENTRY_SIZE,
@@ -51,6 +52,7 @@ from .abi import (
     MIRROR_ENTRIES,
     MIRROR_LENGTH,
     OFFSET,
+    REFERENCE_ENTRY,
     REFRESH_TABLE,
     RUNTIME_OP,
     THROW_REF,
@@ -564,6 +566,7 @@ class NativeInstance:
         self._debug_namespace: dict[str, Any] = {"__wasm_names__": module.names.functions, "__wasm_module__": module}
         self.ctx.frames = ctypes.addressof(self.frames)
         self.mirrors: dict[int, MirrorState] = {}  # by address, for REFRESH_TABLE
+        self.reference_entry = TableEntry()  # call_ref's (see REFERENCE_ENTRY)
         index = 0
         while f"T{index}" in namespace:
             state = mirror_of(namespace[f"T{index}"])
@@ -813,6 +816,22 @@ def _call_indirect(ctx_address: int, type_index: int, table_index: int, element:
     return _call_through_slots(instance, function, expected, slots)
 
 
+def _reference_entry(ctx_address: int, handle: int) -> int:
+    """The entry of the function ``handle`` names (signature 0: null), filled in the instance's
+    one reference entry: native code reads it before it calls anything."""
+    instance = _instance(ctx_address)
+    entry = instance.reference_entry
+    _fill_entry(entry, object_of(handle))
+    return ctypes.addressof(entry)
+
+
+def _call_ref(ctx_address: int, type_index: int, handle: int, slots: Any) -> int:
+    """call_ref of a function that is not this instance's machine code, through Python."""
+    instance = _instance(ctx_address)
+    function = object_of(handle)
+    return _call_through_slots(instance, function.code, instance.namespace[f"TYPE{type_index}"], slots)
+
+
 def _refresh_table(ctx_address: int, mirror_address: int) -> None:
     instance = _instance(ctx_address)
     try:
@@ -931,5 +950,7 @@ CALLBACKS = {
     RUNTIME_OP: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_runtime_op),
     REFRESH_TABLE: ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(_refresh_table),
     THROW_REF: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64)(_throw_ref),
+    REFERENCE_ENTRY: ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64)(_reference_entry),
+    CALL_REF: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_uint64, SlotArray)(_call_ref),
     CATCH: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int32, SlotArray)(_catch),
 }
