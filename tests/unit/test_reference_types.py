@@ -201,3 +201,14 @@ def _link(text: str, provided: dict[tuple[str, str], Any]) -> None:
     module = parse_module_text(text)
     validate_module(module)
     instantiate(module, provided, ENGINE_CLASSES["interp"]())
+
+
+def test_the_api_makes_tables_of_non_null_function_references_only_with_a_function() -> None:
+    from wasmbox import Limits, Store, Table, TableType
+
+    store = Store()
+    with pytest.raises(TypeError, match="expected a Func"):
+        Table(store, TableType(NONNULL_FUNCREF, Limits(1)), None)
+    with pytest.raises(ValueError, match="references to functions or host values"):
+        Table(store, TableType(RefType(False, 0), Limits(1)), None)
+    assert Table(store, TableType(RefType(True, EXTERN), Limits(2)), None)._instance.elements == [None, None]
