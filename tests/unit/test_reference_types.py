@@ -24,6 +24,7 @@ from wasmbox.ir.types import (
     RefType,
 )
 from wasmbox.runtime.instance import ModuleInstance, call_function, instantiate
+from wasmbox.runtime.sandbox import Sandbox
 from wasmbox.text.parser import parse_module_text
 from wasmbox.text.printer import print_module
 from wasmbox.validate import validate_module
@@ -212,3 +213,42 @@ def test_the_api_makes_tables_of_non_null_function_references_only_with_a_functi
     with pytest.raises(ValueError, match="references to functions or host values"):
         Table(store, TableType(RefType(False, 0), Limits(1)), None)
     assert Table(store, TableType(RefType(True, EXTERN), Limits(2)), None)._instance.elements == [None, None]
+
+
+@pytest.mark.parametrize("engine", ["interp", "baseline", "native"])
+def test_call_ref_reaches_host_functions_and_other_instances(engine: str) -> None:
+    """Machine code calls its own functions directly and the others through the host; both after
+    the entries it found are cleared (as when handles are freed or code changes)."""
+    from wasmbox.runtime.objects import FunctionInstance
+
+    host = FunctionInstance(FuncType((I32,), (I32,)), lambda x: x * 3, host=True)
+    text = """(module
+      (type $t (func (param i32) (result i32)))
+      (import "h" "triple" (func $triple (type $t)))
+      (elem declare func $triple)
+      (func (export "apply") (param (ref null $t)) (param i32) (result i32)
+        (call_ref $t (local.get 1) (local.get 0)))
+      (func (export "triple-of") (param i32) (result i32)
+        (call_ref $t (local.get 0) (ref.func $triple))))"""
+    if engine == "native":
+        _instantiate("(module)", "native")  # skips without llvmlite
+    from wasmbox.engines.registry import ENGINE_CLASSES
+
+    module = parse_module_text(text)
+    validate_module(module)
+    sandbox = Sandbox()  # one store: calls between instances count against one depth
+    instance = instantiate(module, {("h", "triple"): host}, ENGINE_CLASSES[engine](), sandbox)
+    other_module = parse_module_text(TYPED)
+    validate_module(other_module)
+    other = instantiate(other_module, {}, ENGINE_CLASSES[engine](), sandbox).funcs[0]  # another instance's $double
+    apply, triple_of = instance.exports["apply"], instance.exports["triple-of"]
+    for _ in range(2):
+        assert call_function(triple_of, [5]) == 15  # type: ignore[arg-type]
+        assert call_function(apply, [other, 4]) == 8  # type: ignore[arg-type]
+        assert call_function(apply, [host, 4]) == 12  # type: ignore[arg-type]
+        with pytest.raises(Trap, match="null function reference"):
+            call_function(apply, [None, 4])  # type: ignore[arg-type]
+        if engine == "native":
+            from wasmbox.engines.native.host import mark_mirrors_stale
+
+            mark_mirrors_stale()

@@ -199,6 +199,46 @@ def mark_mirrors_stale() -> None:
     """A function became machine code: entries that call it through the host may call it directly."""
     for state in list(_mirror_states):
         state.changed()
+    _reference_entries.clear()
+
+
+class ReferenceEntries:
+    """call_ref's entries (a table mirror's, see abi) by funcref handle, process-wide like handles.
+
+    Machine code reads ``record`` = {entries address, capacity}: an entry of signature 0 (not made
+    yet, or cleared) sends it to the host (REFERENCE_ENTRY), which fills it.  Cleared whenever handles
+    are freed (a handle may then name another function) and when functions become machine code.
+    Every entry an in-between state of clearing may show is safe: a 0 field sends the call through
+    the host.  Arrays outgrown stay allocated (machine code may have read the old address).
+    """
+
+    def __init__(self) -> None:
+        self.record = (U64 * 2)()
+        self.arrays: list[Any] = []
+        self.entries: Any = None
+        self._grow(256)
+
+    def _grow(self, capacity: int) -> None:
+        entries = (TableEntry * capacity)()
+        if self.entries is not None:
+            ctypes.memmove(entries, self.entries, ctypes.sizeof(self.entries))
+        self.arrays.append(entries)
+        self.entries = entries
+        self.record[0], self.record[1] = ctypes.addressof(entries), capacity
+
+    def fill(self, handle: int, function: Any) -> int:
+        """The address of ``handle``'s entry, made from ``function`` (a FunctionInstance)."""
+        if handle >= len(self.entries):
+            self._grow(max(handle + 1, 2 * len(self.entries)))
+        entry = self.entries[handle]
+        _fill_entry(entry, function)
+        return ctypes.addressof(entry)
+
+    def clear(self) -> None:
+        ctypes.memset(self.entries, 0, ctypes.sizeof(self.entries))
+
+
+_reference_entries = ReferenceEntries()
 
 
 class _WeakEntry(weakref.ref):  # type: ignore[type-arg]
@@ -337,6 +377,7 @@ class HandleRegistry:
                     objects[handle] = _WeakEntry(value)
                 except TypeError:
                     pass
+        _reference_entries.clear()  # a freed handle may come to name another function
         for instance in instances:
             references: Any = getattr(instance, "func_refs", ())
             for index, handle in enumerate(references):
@@ -566,7 +607,7 @@ class NativeInstance:
         self._debug_namespace: dict[str, Any] = {"__wasm_names__": module.names.functions, "__wasm_module__": module}
         self.ctx.frames = ctypes.addressof(self.frames)
         self.mirrors: dict[int, MirrorState] = {}  # by address, for REFRESH_TABLE
-        self.reference_entry = TableEntry()  # call_ref's (see REFERENCE_ENTRY)
+        self.ctx.ref_entries = ctypes.addressof(_reference_entries.record)
         index = 0
         while f"T{index}" in namespace:
             state = mirror_of(namespace[f"T{index}"])
@@ -817,12 +858,14 @@ def _call_indirect(ctx_address: int, type_index: int, table_index: int, element:
 
 
 def _reference_entry(ctx_address: int, handle: int) -> int:
-    """The entry of the function ``handle`` names (signature 0: null), filled in the instance's
-    one reference entry: native code reads it before it calls anything."""
-    instance = _instance(ctx_address)
-    entry = instance.reference_entry
-    _fill_entry(entry, object_of(handle))
-    return ctypes.addressof(entry)
+    """The entry of the function ``handle`` names (see ReferenceEntries); null's has signature 0."""
+    function = object_of(handle)
+    if function is None:
+        return ctypes.addressof(_NULL_ENTRY)
+    return _reference_entries.fill(handle, function)
+
+
+_NULL_ENTRY = TableEntry()
 
 
 def _call_ref(ctx_address: int, type_index: int, handle: int, slots: Any) -> int:

@@ -1136,9 +1136,27 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.call_entry(t, entry, args, lambda: self.hosted_reference_call(type_index, handle, args))
 
     def function_entry(self, handle: ir.Value) -> ir.Value:
-        """A function reference's entry (as a table's), once a null one has trapped."""
+        """A function reference's entry (as a table's) from ctx.ref_entries, or the host's when there
+        is none for its handle yet; once a null one has trapped."""
         b = self.b
-        entry = b.call(self.owner.reference_entry, [self.ctx, handle])
+        record = self.ctx_field("ref_entries", PTR)
+        capacity = b.load(b.gep(record, [ir.Constant(L64, 8)], source_etype=I8), typ=L64)
+        lookup = self.function.append_basic_block("ref_entry_lookup")
+        from_host = self.function.append_basic_block("ref_entry_host")
+        found = self.function.append_basic_block("ref_entry_found")
+        b.cbranch(b.icmp_unsigned("<", handle, capacity), lookup, from_host)
+        b.position_at_end(lookup)
+        entries = b.load(record, typ=PTR)
+        cached = b.gep(entries, [b.mul(handle, ir.Constant(L64, ENTRY_SIZE))], source_etype=I8)
+        known = b.load(b.gep(cached, [ir.Constant(L64, ENTRY_SIGNATURE)], source_etype=I8), typ=L64)
+        b.cbranch(b.icmp_unsigned("!=", known, ir.Constant(L64, 0)), found, from_host)
+        b.position_at_end(from_host)
+        made = b.call(self.owner.reference_entry, [self.ctx, handle])
+        b.branch(found)
+        b.position_at_end(found)
+        entry = b.phi(PTR)
+        entry.add_incoming(cached, lookup)
+        entry.add_incoming(made, from_host)
         signature = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_SIGNATURE)], source_etype=I8), typ=L64)
         self.trap_if(b.icmp_unsigned("==", signature, ir.Constant(L64, 0)), "null function reference")
         return entry
