@@ -34,14 +34,14 @@ def require_testsuite() -> None:
 
 
 def tail_call_scripts() -> list[Path]:
-    """core-3.0's tail call scripts every engine runs (return_call_ref.wast needs typed function
-    references, which wasmbox does not have)."""
+    """core-3.0's tail call scripts every engine runs (return_call_ref.wast, of typed function
+    references, is in WASM3_SCRIPTS)."""
     return [p for p in core_wast_files("core-3.0") if p.stem in ("return_call", "return_call_indirect")]
 
 
 def exception_scripts() -> list[Path]:
     """Exception handling scripts every engine runs: our own, and core-3.0's that need nothing else
-    of Wasm 3.0 (its try_table.wast also needs tail calls and GC types)."""
+    of Wasm 3.0 (its try_table.wast also needs typed function references: in WASM3_SCRIPTS)."""
     own = [ROOT / "tests" / "spec" / "wast" / "exceptions.wast"]
     return own + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")]
 
@@ -81,6 +81,31 @@ WASM3_SCRIPTS = {
         "table_grow64",
         "table_set64",
         "table_size64",
+    ),
+    # Typed function references; with them the scripts of other features that use (ref $t).
+    "function-references": (
+        "br_if",
+        "br_on_non_null",
+        "br_on_null",
+        "br_table",
+        "call_ref",
+        "elem",
+        "func",
+        "global",
+        "instance",
+        "linking",
+        "local_init",
+        "local_tee",
+        "ref",
+        "ref_as_non_null",
+        "ref_func",
+        "ref_is_null",
+        "return_call_ref",
+        "select",
+        "table-sub",
+        "try_table",
+        "unreached-invalid",
+        "unreached-valid",
     ),
     "relaxed-simd": (
         "i16x8_relaxed_q15mulr_s",

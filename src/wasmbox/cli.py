@@ -21,7 +21,7 @@ from .errors import MalformedError, Trap, ValidationError, WasiExit, WasmError
 from .features import FEATURES, feature_set
 from .interrupts import INTERRUPTED, StopOnSigint
 from .ir.module import Module
-from .ir.types import ValType
+from .ir.types import F32, F64, I32, I64, ValType
 from .load import is_binary, load_module, load_module_file
 from .text.printer import print_module
 from .validate import validate_module
@@ -182,9 +182,9 @@ def cmd_wast(args: argparse.Namespace) -> int:  # noqa: D103
 
 
 def _parse_argument(text: str, t: ValType) -> object:
-    if t in (ValType.I32, ValType.I64):
+    if t in (I32, I64):
         return int(text, 0)
-    if t in (ValType.F32, ValType.F64):
+    if t in (F32, F64):
         return float(text)
     raise ValueError(f"cannot pass a {t.text} argument from the command line")
 

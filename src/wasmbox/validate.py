@@ -18,6 +18,7 @@ from .errors import MalformedError, ValidationError
 from .ir import instructions as ins
 from .ir.instructions import Catch, Imm, Instruction
 from .ir.module import Expr, Module, SegmentMode, block_signature
+from .ir.subtyping import matches
 from .ir.types import (
     EXNREF,
     F32,
@@ -29,8 +30,10 @@ from .ir.types import (
     ExternKind,
     FuncType,
     GlobalType,
+    HeapType,
     Limits,
     MemoryType,
+    RefType,
     TableType,
     ValType,
 )
@@ -61,14 +64,20 @@ class _Fail(Exception):
 
 
 class Frame:
-    __slots__ = ("opcode", "params", "results", "height", "unreachable")
+    """A control frame; ``init_height`` is the length of the set-locals log when it was entered (the
+    locals set inside it count as unset again after its end)."""
 
-    def __init__(self, opcode: object, params: tuple[ValType, ...], results: tuple[ValType, ...], height: int) -> None:
+    __slots__ = ("opcode", "params", "results", "height", "unreachable", "init_height")
+
+    def __init__(
+        self, opcode: object, params: tuple[ValType, ...], results: tuple[ValType, ...], height: int, init_height: int
+    ) -> None:
         self.opcode = opcode
         self.params = params
         self.results = results
         self.height = height
         self.unreachable = False
+        self.init_height = init_height
 
     @property
     def label_types(self) -> tuple[ValType, ...]:
@@ -81,6 +90,7 @@ class Context:
     def __init__(self, module: Module) -> None:
         self.module = module
         self.types = module.types
+        self.func_type_indices = _func_type_indices(module)
         self.funcs = _func_types_checked(module)
         self.tables = module.table_types()
         self.memories = module.memory_types()
@@ -90,6 +100,12 @@ class Context:
         self.elem_types = [seg.type for seg in module.elements]
         self.data_count = module.data_count if module.data_count is not None else len(module.datas)
         self.refs = _declared_refs(module)
+
+
+def _func_type_indices(module: Module) -> list[int]:
+    """Each function's type index (the heap type of ``ref.func``'s result)."""
+    imported = [imp.desc for imp in module.imported(ExternKind.FUNC)]
+    return [index for index in imported if isinstance(index, int)] + [f.type_index for f in module.funcs]
 
 
 def _func_types_checked(module: Module) -> list[FuncType]:
@@ -126,6 +142,8 @@ def _declared_refs(module: Module) -> set[int]:
             refs.update(i.imm[0] for i in expr if i.op is ref_func)
     for glob in module.globals:
         refs.update(i.imm[0] for i in glob.init if i.op is ref_func)
+    for table in module.tables:
+        refs.update(i.imm[0] for i in table.init or () if i.op is ref_func)
     refs.update(e.index for e in module.exports if e.kind == ExternKind.FUNC)
     return refs
 
@@ -145,29 +163,43 @@ def validate_declarations(module: Module) -> Context:
     """Everything but the function bodies (limits, constant expressions, segments, start, exports);
     the context the bodies are checked in."""
     c = Context(module)
+    _check_type_section(module)
     for table_type in c.tables:
         _check_table_type(table_type, module.features)
+        _check_valtype(c, table_type.element)
     for memory_type in c.memories:
         _check_memory_type(memory_type, module.features)
+    for imp in module.imports:
+        if imp.kind == ExternKind.GLOBAL:
+            _check_valtype(c, imp.desc.valtype)  # type: ignore[union-attr]
     if len(c.memories) > 1 and ins.MULTI_MEMORY not in module.features:
         raise ValidationError("multiple memories")
 
     # Wasm 2.0 constant expressions read imported globals only; 3.0 also the defined globals before
     # the one being initialised (and, in segments, all of them).
     extended = ins.EXTENDED_CONST in module.features
+    for index, table in enumerate(module.tables):
+        where = f"table {len(c.tables) - len(module.tables) + index}"
+        if table.init is not None:
+            # Tables precede globals: their initializers see the imported globals only.
+            _check_const_expr(c, table.init, table.type.element, where, c.num_imported_globals)
+        elif not table.type.element.defaultable:
+            raise ValidationError(f"type mismatch: {where} of {table.type.element.text} needs an initializer")
     for index, glob in enumerate(module.globals):
+        _check_valtype(c, glob.type.valtype)
         visible = c.num_imported_globals + (index if extended else 0)
         _check_const_expr(c, glob.init, glob.type.valtype, f"global {c.num_imported_globals + index}", visible)
     visible = len(c.globals) if extended else c.num_imported_globals
 
     for index, seg in enumerate(module.elements):
         where = f"elem segment {index}"
+        _check_valtype(c, seg.type)
         for expr in seg.init:
             _check_const_expr(c, expr, seg.type, where, visible)
         if seg.mode is SegmentMode.ACTIVE:
             if seg.table >= len(c.tables):
                 raise ValidationError(f"unknown table {seg.table}")
-            if c.tables[seg.table].element is not seg.type:
+            if not matches(seg.type, c.tables[seg.table].element, c.types):
                 raise ValidationError(
                     f"type mismatch: {where} of {seg.type.text} in table of {c.tables[seg.table].element.text}"
                 )
@@ -337,6 +369,21 @@ def _address_signature(c: Context, instr: Instruction) -> tuple[tuple[ValType, .
     return None
 
 
+def _check_type_section(module: Module) -> None:
+    """Reference types in a type definition name that type or earlier ones (a type that names a
+    later one needs a recursion group, which GC brings)."""
+    for index, func_type in enumerate(module.types):
+        for t in (*func_type.params, *func_type.results):
+            if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap > index:
+                raise ValidationError(f"unknown type {t.heap}")
+
+
+def _check_valtype(c: Context, t: ValType) -> None:
+    """A value type's heap type, if a type index, names a defined type."""
+    if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= len(c.types):
+        raise ValidationError(f"unknown type {t.heap}")
+
+
 def _check_const_expr(c: Context, expr: Expr, expected: ValType, where: str, visible_globals: int) -> None:
     """A constant expression: constant instructions only, reading immutable globals among the first
     ``visible_globals``, leaving one value of the ``expected`` type."""
@@ -360,6 +407,8 @@ def _check_const_expr(c: Context, expr: Expr, expected: ValType, where: str, vis
 def _block_signature(c: Context, block_type: object) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
     if isinstance(block_type, int) and block_type >= len(c.types):
         raise _Fail(f"unknown type {block_type}")
+    if isinstance(block_type, RefType) and isinstance(block_type.heap, int) and block_type.heap >= len(c.types):
+        raise _Fail(f"unknown type {block_type.heap}")
     return block_signature(block_type, c.types)
 
 
@@ -377,10 +426,23 @@ def validate_function(
     tracer and debugger show typed values with it.
     """
     local_types = list(func_type.params) + locals_
+    types = c.types
     vals: list[ValType | None] = []
-    ctrls: list[Frame] = [Frame(ins.OP_BLOCK, (), func_type.results, 0)]
+    ctrls: list[Frame] = [Frame(ins.OP_BLOCK, (), func_type.results, 0, 0)]
     push = vals.append
     position = 0
+    # Locals of non-defaultable types (Wasm 3.0) must be set before they are read; ``unset`` marks
+    # them (None: every local is defaultable), ``set_log`` the locals set since, undone per block.
+    unset: list[bool] | None = None
+    set_log: list[int] = []
+    for index, t in enumerate(locals_):
+        if not t.defaultable:
+            _check_valtype_in_body(c, t)
+            if unset is None:
+                unset = [False] * len(local_types)
+            unset[len(func_type.params) + index] = True
+        elif isinstance(t, RefType):
+            _check_valtype_in_body(c, t)
 
     def pop(expected: ValType | None = None) -> ValType | None:
         frame = ctrls[-1]
@@ -391,16 +453,28 @@ def validate_function(
                 f"type mismatch: expected {expected.text if expected else 'a value'} but the stack is empty", position
             )
         actual = vals.pop()
-        if expected is not None and actual is not None and actual is not expected:
+        if (
+            expected is not None
+            and actual is not None
+            and actual is not expected
+            and not matches(actual, expected, types)
+        ):
             raise _Fail(f"type mismatch: expected {expected.text}, got {actual.text}", position)
         return actual if actual is not None else expected
+
+    def pop_reference() -> RefType | None:
+        """A reference operand of any type (None: unknown, in unreachable code)."""
+        operand = pop()
+        if operand is not None and not isinstance(operand, RefType):
+            raise _Fail(f"type mismatch: expected a reference, got {operand.text}", position)
+        return operand
 
     def pop_all(types: tuple[ValType, ...]) -> None:
         for t in reversed(types):
             pop(t)
 
     def enter(opcode: object, params: tuple[ValType, ...], results: tuple[ValType, ...]) -> None:
-        ctrls.append(Frame(opcode, params, results, len(vals)))
+        ctrls.append(Frame(opcode, params, results, len(vals), len(set_log)))
         vals.extend(params)
 
     def leave() -> Frame:
@@ -409,7 +483,29 @@ def validate_function(
         if len(vals) != frame.height:
             raise _Fail("type mismatch: values remain on the stack at the end of a block", position)
         ctrls.pop()
+        if unset is not None:
+            for index in set_log[frame.init_height :]:
+                unset[index] = True
+            del set_log[frame.init_height :]
         return frame
+
+    def set_local(index: int) -> None:
+        if unset is not None and unset[index]:
+            unset[index] = False
+            set_log.append(index)
+
+    def check_type_index(index: int) -> FuncType:
+        if index >= len(types):
+            raise _Fail(f"unknown type {index}", position)
+        return types[index]
+
+    def check_results(callee: FuncType, name: str) -> None:
+        """A tail call's callee returns what the caller returns (its results are subtypes)."""
+        results = func_type.results
+        if len(callee.results) != len(results) or not all(
+            matches(a, b, types) for a, b in zip(callee.results, results, strict=True)
+        ):
+            raise _Fail(f"type mismatch: {name} returns {list(callee.results)}", position)
 
     def mark_unreachable() -> None:
         frame = ctrls[-1]
@@ -456,6 +552,8 @@ def validate_function(
             index = instr.imm[0]
             if index >= local_count:
                 raise _Fail(f"unknown local {index}", position)
+            if unset is not None and unset[index]:
+                raise _Fail(f"uninitialized local {index}", position)
             push(local_types[index])
             continue
         params = op.params
@@ -489,14 +587,14 @@ def validate_function(
                     element = check_table(table_index)
                     if elem_index >= len(c.elem_types):
                         raise _Fail(f"unknown elem segment {elem_index}", position)
-                    if c.elem_types[elem_index] is not element:
+                    if not matches(c.elem_types[elem_index], element, types):
                         raise _Fail("type mismatch: element segment and table types differ", position)
                 elif kind == Imm.ELEM:
                     if instr.imm[0] >= len(c.elem_types):
                         raise _Fail(f"unknown elem segment {instr.imm[0]}", position)
                 elif kind == Imm.TABLE_COPY:
                     dst, src = instr.imm
-                    if check_table(dst) is not check_table(src):
+                    if not matches(check_table(src), check_table(dst), types):
                         raise _Fail("type mismatch: tables of different element types", position)
                 if has_64_bit:
                     signature = _address_signature(c, instr)
@@ -534,11 +632,15 @@ def validate_function(
                 raise _Fail(f"unknown local {index}", position)
             t = local_types[index]
             if name == "local.get":
+                if unset is not None and unset[index]:
+                    raise _Fail(f"uninitialized local {index}", position)
                 push(t)
             elif name == "local.set":
                 pop(t)
+                set_local(index)
             else:
                 pop(t)
+                set_local(index)
                 push(t)
         elif name == "global.get" or name == "global.set":
             index = instr.imm[0]
@@ -562,8 +664,11 @@ def validate_function(
                         raise _Fail(f"unknown tag {tag_index}", position)
                     carried = c.tags[tag_index].params
                 if kind == Catch.CATCH_REF or kind == Catch.CATCH_ALL_REF:
-                    carried = (*carried, EXNREF)
-                if label(depth).label_types != carried:
+                    carried = (*carried, RefType(False, HeapType.EXN))  # catch_ref: a (ref exn)
+                label_types = label(depth).label_types
+                if len(label_types) != len(carried) or not all(
+                    matches(a, b, types) for a, b in zip(carried, label_types, strict=True)
+                ):
                     raise _Fail(f"type mismatch: catch clause to label {depth} carries {list(carried)}", position)
             pop_all(block_params)
             enter(op, block_params, block_results)
@@ -596,25 +701,53 @@ def validate_function(
             if frame.opcode is not ins.OP_IF:
                 raise _Fail("else without matching if", position)
             enter(ins.OP_ELSE, frame.params, frame.results)
+        elif name == "br_on_null":
+            types_ = label(instr.imm[0]).label_types
+            operand = pop_reference()
+            pop_all(types_)
+            vals.extend(types_)
+            push(None if operand is None else operand.as_nullable(False))
+        elif name == "br_on_non_null":
+            types_ = label(instr.imm[0]).label_types
+            if not types_ or not isinstance(types_[-1], RefType):
+                raise _Fail(f"type mismatch: br_on_non_null to label {instr.imm[0]} without a reference", position)
+            operand = pop_reference()
+            if operand is not None and not matches(operand.as_nullable(False), types_[-1], types):
+                raise _Fail(f"type mismatch: br_on_non_null of {operand.text} to {types_[-1].text}", position)
+            pop_all(types_[:-1])
+            vals.extend(types_[:-1])
+        elif name == "ref.as_non_null":
+            operand = pop_reference()
+            push(None if operand is None else operand.as_nullable(False))
+        elif name == "call_ref" or name == "return_call_ref":
+            callee = check_type_index(instr.imm[0])
+            pop(RefType(True, instr.imm[0]))
+            if name == "return_call_ref":
+                check_results(callee, name)
+                pop_all(callee.params)
+                mark_unreachable()
+            else:
+                pop_all(callee.params)
+                vals.extend(callee.results)
         elif name == "br":
             pop_all(label(instr.imm[0]).label_types)
             mark_unreachable()
         elif name == "br_if":
             pop(I32)
-            types = label(instr.imm[0]).label_types
-            pop_all(types)
-            vals.extend(types)
+            types_ = label(instr.imm[0]).label_types
+            pop_all(types_)
+            vals.extend(types_)
         elif name == "br_table":
             pop(I32)
             labels, default = instr.imm
             default_types = label(default).label_types
             arity = len(default_types)
             for depth in labels:
-                types = label(depth).label_types
-                if len(types) != arity:
+                types_ = label(depth).label_types
+                if len(types_) != arity:
                     raise _Fail("type mismatch: br_table targets have different arities", position)
                 saved = list(vals)
-                pop_all(types)
+                pop_all(types_)
                 vals[:] = saved
             pop_all(default_types)
             mark_unreachable()
@@ -639,8 +772,7 @@ def validate_function(
             else:
                 callee = _indirect_callee(c, check_table, name, instr.imm, position)
                 pop(table_address(instr.imm[1]))
-            if callee.results != func_type.results:
-                raise _Fail(f"type mismatch: {name} returns {list(callee.results)}", position)
+            check_results(callee, name)
             pop_all(callee.params)
             mark_unreachable()
         elif name == "drop":
@@ -649,33 +781,33 @@ def validate_function(
             pop(I32)
             t1 = pop()
             t2 = pop()
-            for operand in (t1, t2):
-                if operand is not None and operand not in _NUMERIC_OR_VECTOR:
+            for operand_type in (t1, t2):
+                if operand_type is not None and operand_type not in _NUMERIC_OR_VECTOR:
                     raise _Fail("type mismatch: select without a type needs numeric operands", position)
             if t1 is not None and t2 is not None and t1 is not t2:
                 raise _Fail(f"type mismatch: select operands {t1.text} and {t2.text}", position)
             push(t1 if t1 is not None else t2)  # type: ignore[arg-type]
         elif name == "select_t":
-            types = instr.imm[0]
-            if len(types) != 1:
+            types_ = instr.imm[0]
+            if len(types_) != 1:
                 raise _Fail("invalid result arity", position)
+            _check_valtype_in_body(c, types_[0], position)
             pop(I32)
-            pop(types[0])
-            pop(types[0])
-            push(types[0])
+            pop(types_[0])
+            pop(types_[0])
+            push(types_[0])
         elif name == "ref.null":
+            _check_valtype_in_body(c, instr.imm[0], position)
             push(instr.imm[0])
         elif name == "ref.is_null":
-            operand = pop()
-            if operand is not None and not operand.is_reference:
-                raise _Fail(f"type mismatch: ref.is_null on {operand.text}", position)
+            pop_reference()
             push(I32)
         elif name == "ref.func":
             index = instr.imm[0]
             check_func(index)
             if index not in c.refs:
                 raise _Fail(f"undeclared function reference {index}", position)
-            push(FUNCREF)
+            push(RefType(False, c.func_type_indices[index]))
         elif name == "table.get":
             element = check_table(instr.imm[0])
             pop(table_address(instr.imm[0]))
@@ -722,12 +854,17 @@ def operand_types(module: Module, func_index: int, context: Context | None = Non
     return stack_types
 
 
+def _check_valtype_in_body(c: Context, t: ValType, position: int = 0) -> None:
+    if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= len(c.types):
+        raise _Fail(f"unknown type {t.heap}", position)
+
+
 def _indirect_callee(
     c: Context, check_table: Callable[[int], ValType], name: str, imm: tuple[int, int], position: int
 ) -> FuncType:
     """The type ``call_indirect`` and ``return_call_indirect`` call with, once their table is checked."""
     type_index, table_index = imm
-    if check_table(table_index) is not FUNCREF:
+    if not matches(check_table(table_index), FUNCREF, c.types):
         raise _Fail(f"type mismatch: {name} needs a funcref table", position)
     if type_index >= len(c.types):
         raise _Fail(f"unknown type {type_index}", position)

@@ -22,11 +22,13 @@ from .errors import Exhaustion, LinkError, MalformedError, Trap, ValidationError
 from .ir.instructions import ALL_FEATURES
 from .ir.module import Module
 from .ir.types import (
+    EXTERNREF,
     F32,
     F64,
     FUNCREF,
     I32,
     I64,
+    V128,
     FuncType,
     GlobalType,
     Limits,
@@ -93,9 +95,9 @@ def to_runtime(value: Value) -> object:
         return numeric.f32_from_bits(value.value)  # type: ignore[arg-type]
     if t is F64:
         return numeric.f64_from_bits(value.value)  # type: ignore[arg-type]
-    if t is ValType.EXTERNREF:
+    if t is EXTERNREF:
         return None if value.value is None else ExternRef(value.value)  # type: ignore[arg-type]
-    if t is ValType.V128:
+    if t is V128:
         return value.value
     return None
 
@@ -120,7 +122,7 @@ def result_matches(actual: object, expected: Value) -> bool:
         return isinstance(actual, float) and _float_matches(numeric.f32_bits(actual), expected, 32)
     if t is F64:
         return isinstance(actual, float) and _float_matches(numeric.f64_bits(actual), expected, 64)
-    if t is ValType.V128:
+    if t is V128:
         if not isinstance(actual, bytes | bytearray) or len(actual) != 16:
             return False
         if expected.lanes is None or expected.shape is None:
@@ -140,7 +142,7 @@ def result_matches(actual: object, expected: Value) -> bool:
         return isinstance(actual, FunctionInstance)
     if expected.pattern == "ref.extern":
         return isinstance(actual, ExternRef)
-    if t is ValType.EXTERNREF:
+    if t is EXTERNREF:
         return actual == (None if expected.value is None else ExternRef(expected.value))  # type: ignore[arg-type]
     return actual is None if expected.value is None else actual == expected.value
 

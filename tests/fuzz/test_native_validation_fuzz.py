@@ -123,7 +123,7 @@ def mutated(draw: st.DrawFn) -> bytes:
 
 
 def check(data: bytes) -> None:
-    for index, python_accepts, native_accepts in verdicts(data, ALL_FEATURES) or []:
+    for index, python_accepts, native_accepts, _ in verdicts(data, ALL_FEATURES) or []:
         assert python_accepts or not native_accepts, f"function {index} accepted natively only: {data.hex()}"
 
 

@@ -156,3 +156,17 @@ def test_tail_calls(path: Path, lazy: str, monkeypatch: pytest.MonkeyPatch) -> N
     result = run_script(path, "native")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed >= 40 and result.engine.fallbacks == []
+
+
+@pytest.mark.parametrize("lazy", ["eager", "lazy", "mixed", "osr"])
+@pytest.mark.parametrize("stem", ["call_ref", "return_call_ref", "br_on_null", "br_on_non_null", "ref_as_non_null"])
+def test_function_references_tiered(stem: str, lazy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """call_ref/return_call_ref and the null tests, compiled whole or tiered: a reference's function
+    is called natively when it is the instance's machine code, through the host otherwise."""
+    scripts = [p for p in wasm3_scripts() if p.stem == stem]
+    if not scripts:
+        pytest.skip("core-3.0 suite not found")
+    tiering_mode(monkeypatch, lazy)
+    result = run_script(scripts[0], "native")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed >= 7 and result.engine.fallbacks == []

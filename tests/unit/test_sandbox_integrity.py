@@ -24,6 +24,8 @@ import pytest
 import wasmbox
 from wasmbox import (
     ENGINES,
+    EXTERNREF,
+    F64,
     I32,
     ConcurrentUseError,
     Exhaustion,
@@ -36,7 +38,6 @@ from wasmbox import (
     Store,
     Table,
     Trap,
-    ValType,
 )
 from wasmbox.errors import ImplementationLimitError
 
@@ -154,8 +155,8 @@ def test_host_results_are_checked(engine: str) -> None:
     imports = {
         "h": {
             "none": Func(store, FuncType((), ()), lambda: results["none"]),
-            "two": Func(store, FuncType((), (I32, ValType.F64)), lambda: results["two"]),
-            "float": Func(store, FuncType((), (ValType.F64,)), lambda: results["float"]),
+            "two": Func(store, FuncType((), (I32, F64)), lambda: results["two"]),
+            "float": Func(store, FuncType((), (F64,)), lambda: results["float"]),
         }
     }
     instance = Instance(store, module, imports)
@@ -201,7 +202,7 @@ def test_null_references_cross_instances_and_hosts(engine: str) -> None:
         ),
         {
             "a": {"e": first.exports["e"], "f": first.exports["f"]},
-            "h": {"n": Func(store, FuncType((), (ValType.EXTERNREF,)), lambda: None)},
+            "h": {"n": Func(store, FuncType((), (EXTERNREF,)), lambda: None)},
         },
     )
     assert [second.exports[name]() for name in ("e", "f", "n")] == [1, 1, 1]

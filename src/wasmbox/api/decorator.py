@@ -6,12 +6,12 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-from ..ir.types import F64, I32, V128, FuncType, ValType
+from ..ir.types import F64, I32, V128, VALTYPE_BY_TEXT, FuncType, ValType
 from .functions import Caller, Func
 
 _ANNOTATION_TYPES: dict[object, ValType] = {int: I32, float: F64, bytes: V128}
-_ANNOTATION_TYPES.update({t: t for t in ValType})
-_ANNOTATION_TYPES.update({t.text: t for t in ValType})
+_ANNOTATION_TYPES.update({t: t for t in VALTYPE_BY_TEXT.values()})
+_ANNOTATION_TYPES.update(VALTYPE_BY_TEXT)
 _ANNOTATION_TYPES.update({"int": I32, "float": F64, "bytes": V128})
 
 

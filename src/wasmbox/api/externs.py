@@ -10,7 +10,8 @@ from typing import Generic, Self, TypeVar
 
 from .. import numeric
 from ..errors import OutOfBoundsError, Trap
-from ..ir.types import EXTERNREF, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType
+from ..ir.subtyping import top_heap
+from ..ir.types import FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType
 from ..runtime.memory import MemoryInstance
 from ..runtime.objects import GlobalInstance, TableInstance, TagInstance
 from ..runtime.sandbox import RESOURCE_LIMIT
@@ -160,8 +161,9 @@ class Table(RuntimeView[TableInstance]):
             return
         sandbox = _check_new(store, "Table", table_type, TableType).sandbox
         assert isinstance(table_type, TableType)
-        if table_type.element not in (FUNCREF, EXTERNREF):
-            raise ValueError(f"a table holds funcref or externref, not {table_type.element.text}")
+        element = table_type.element
+        if not isinstance(element, RefType) or isinstance(element.heap, int) or top_heap(element.heap) is HeapType.EXN:
+            raise ValueError(f"a table holds references to functions or host values, not {element.text}")
         _check_address_type(table_type.is_64)
         _check_limits(table_type.limits, table_type.max_size, sandbox.max_table_elements, "table elements")
         value = to_runtime(init, table_type.element, "init")

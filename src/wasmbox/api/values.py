@@ -8,7 +8,8 @@ single precision and a funcref as a ``FunctionInstance``; these functions conver
 from __future__ import annotations
 
 from .. import numeric
-from ..ir.types import F32, F64, FUNCREF, I32, I64, V128, ValType
+from ..ir.subtyping import is_function_reference
+from ..ir.types import F32, F64, I32, I64, V128, ValType
 
 
 def to_runtime(value: object, t: ValType, what: str) -> object:
@@ -34,8 +35,10 @@ def to_runtime(value: object, t: ValType, what: str) -> object:
         if not isinstance(value, bytes | bytearray) or len(value) != 16:
             raise TypeError(f"{what}: expected 16 bytes or an int for v128")
         return bytes(value)
-    if t is FUNCREF:
+    if is_function_reference(t):
         if value is None:
+            if not t.defaultable:
+                raise TypeError(f"{what}: expected a Func for {t.text}, got None")
             return None
         # A funcref is a Func, and a Func converts its arguments here: the package's one import
         # cycle, closed when a funcref first crosses.
@@ -44,6 +47,8 @@ def to_runtime(value: object, t: ValType, what: str) -> object:
         if not isinstance(value, Func):
             raise TypeError(f"{what}: expected a Func or None for funcref, got {type(value).__name__}")
         return value._instance
+    if value is None and not t.defaultable:
+        raise TypeError(f"{what}: expected a value for {t.text}, got None")
     return value  # externref: any object
 
 
@@ -55,7 +60,7 @@ def from_runtime(value: object, t: ValType) -> object:
         return numeric.signed32(int(value))  # type: ignore[call-overload]
     if t is I64:
         return numeric.signed64(int(value))  # type: ignore[call-overload]
-    if t is FUNCREF:
+    if is_function_reference(t):
         from .functions import Func  # see to_runtime
 
         return None if value is None else Func._wrap(value)  # type: ignore[arg-type]

@@ -29,18 +29,26 @@ from ..ir.module import (
     SegmentMode,
     Table,
     Tag,
+    func_elem_type,
 )
 from ..ir.types import (
     EXNREF,
+    EXTERNREF,
     FUNCREF,
+    GC_HEAP_TYPES,
+    HEAPTYPE_BY_CODE,
+    NUMBER_TYPES,
     VALTYPE_BY_CODE,
     ExternKind,
     FuncType,
     GlobalType,
+    HeapType,
     Limits,
     MemoryType,
+    RefType,
     TableType,
     ValType,
+    type_code,
 )
 from .reader import Reader
 
@@ -77,27 +85,61 @@ def decode_module(
             gc.enable()
 
 
+def _heap_allowed(r: Reader, heap: HeapType) -> bool:
+    """Whether the module's features include an abstract heap type (exceptions, GC)."""
+    if heap is HeapType.EXN:
+        return ins.EXCEPTIONS in r.features
+    return heap not in GC_HEAP_TYPES or ins.GC in r.features
+
+
 def _known_valtype(r: Reader, code: int) -> ValType | None:
+    """The one-byte value type ``code`` (a number type or a shorthand like ``funcref``) if known."""
     t = VALTYPE_BY_CODE.get(code)
-    if t is EXNREF and ins.EXCEPTIONS not in r.features:
+    if isinstance(t, RefType) and not _heap_allowed(r, t.heap):  # type: ignore[arg-type]
         return None
     return t
 
 
+def read_heap_type(r: Reader) -> HeapType | int:
+    """A heap type (s33): a type index, or an abstract heap type as a negative one-byte value."""
+    start = r.pos
+    value = r.signed(33)
+    if value >= 0:
+        if ins.FUNCTION_REFERENCES not in r.features:
+            raise r.error("malformed reference type", start)
+        return value
+    heap = HEAPTYPE_BY_CODE.get(value + 0x80) if value >= -0x40 else None
+    if heap is None or not _heap_allowed(r, heap):
+        raise r.error("malformed heap type", start)
+    return heap
+
+
+def _prefixed_reftype(r: Reader, code: int) -> RefType | None:
+    """``(ref null? ht)`` after its 0x63 (nullable) or 0x64 byte (typed function references)."""
+    if code not in (0x63, 0x64) or ins.FUNCTION_REFERENCES not in r.features:
+        return None
+    return RefType(code == 0x63, read_heap_type(r))
+
+
 def read_valtype(r: Reader) -> ValType:
     code = r.byte()
-    t = _known_valtype(r, code)
+    t = _known_valtype(r, code) or _prefixed_reftype(r, code)
     if t is None:
         raise r.error("malformed value type", r.pos - 1)
     return t
 
 
-def read_reftype(r: Reader) -> ValType:
+def read_reftype(r: Reader) -> RefType:
     code = r.byte()
-    t = _known_valtype(r, code)
-    if t is None or not t.is_reference:
+    t = _known_valtype(r, code) or _prefixed_reftype(r, code)
+    if not isinstance(t, RefType):
         raise r.error("malformed reference type", r.pos - 1)
     return t
+
+
+def _ref_null_type(r: Reader) -> tuple[object, ...]:
+    """``ref.null``'s immediate, a heap type, kept as the nullable reference type it produces."""
+    return (RefType(True, read_heap_type(r)),)
 
 
 def read_limits(r: Reader) -> tuple[Limits, bool]:
@@ -129,6 +171,16 @@ def read_table_type(r: Reader) -> TableType:
 def read_memory_type(r: Reader) -> MemoryType:
     limits, is_64 = read_limits(r)
     return MemoryType(limits, is_64)
+
+
+def read_table(r: Reader) -> Table:
+    """A table section entry: a table type, or (Wasm 3.0) 0x40 0x00, a table type and an initializer."""
+    if r.peek() == 0x40 and ins.FUNCTION_REFERENCES in r.features:
+        r.pos += 1
+        _zero_byte(r)
+        table_type = read_table_type(r)
+        return Table(table_type, read_expr(r))
+    return Table(read_table_type(r))
 
 
 def read_global_type(r: Reader) -> GlobalType:
@@ -178,6 +230,8 @@ def _block_type(r: Reader) -> tuple[object, ...]:
     if b is not None and (t := _known_valtype(r, b)) is not None:
         r.pos += 1
         return (t,)
+    if b in (0x63, 0x64) and ins.FUNCTION_REFERENCES in r.features:
+        return (read_valtype(r),)
     start = r.pos
     index = r.signed(33)
     if index < 0:
@@ -237,6 +291,7 @@ IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
     Imm.BR_TABLE: _br_table,
     Imm.FUNC: lambda r: (r.u32(),),
     Imm.CALL_INDIRECT: lambda r: (r.u32(), r.u32()),
+    Imm.TYPE: lambda r: (r.u32(),),
     Imm.LOCAL: lambda r: (r.u32(),),
     Imm.GLOBAL: lambda r: (r.u32(),),
     Imm.TABLE: lambda r: (r.u32(),),
@@ -246,7 +301,7 @@ IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
     Imm.F32: _f32,
     Imm.F64: _f64,
     Imm.SELECT_T: _select_t,
-    Imm.HEAPTYPE: lambda r: (read_reftype(r),),
+    Imm.HEAPTYPE: _ref_null_type,
     Imm.MEMORY: lambda r: (_memory_index(r),),
     Imm.MEMORY_INIT: lambda r: (r.u32(), _memory_index(r)),
     Imm.DATA: lambda r: (r.u32(),),
@@ -268,7 +323,7 @@ _OP_DATA_DROP = ins.BY_NAME["data.drop"]
 
 # Immediate kinds that are one unsigned LEB128 index, and the interned
 # instructions for indices below 128 (one byte): most immediates in real code.
-_INDEX_KINDS = frozenset((Imm.LABEL, Imm.FUNC, Imm.LOCAL, Imm.GLOBAL, Imm.TABLE, Imm.DATA, Imm.ELEM, Imm.TAG))
+_INDEX_KINDS = frozenset((Imm.LABEL, Imm.FUNC, Imm.TYPE, Imm.LOCAL, Imm.GLOBAL, Imm.TABLE, Imm.DATA, Imm.ELEM, Imm.TAG))
 _SMALL_INDEX: dict[Opcode, list[Instruction]] = {
     op: [Instruction(op, (i,)) for i in range(128)] for op in ins.OPCODES if op.imm in _INDEX_KINDS
 }
@@ -281,7 +336,10 @@ _SMALL_CONST = {
 # block/loop/if/try_table... with a one-byte block type (empty or a value
 # type), interned per opcode and byte.
 _SMALL_BLOCK: dict[Opcode, dict[int, Instruction]] = {
-    op: {0x40: Instruction(op, (None,)), **{t.value: Instruction(op, (t,)) for t in ValType}}
+    op: {
+        0x40: Instruction(op, (None,)),
+        **{type_code(t): Instruction(op, (t,)) for t in (*NUMBER_TYPES, FUNCREF, EXTERNREF, EXNREF)},
+    }
     for op in (ins.OP_BLOCK, ins.OP_LOOP, ins.OP_IF)
 }
 # Memory instructions with one-byte alignment and offset, interned (bounded:
@@ -509,7 +567,7 @@ class _Decoder:
             elif section_id == 3:
                 func_type_indices = self._vec(r.u32)
             elif section_id == 4:
-                m.tables = self._vec(lambda: Table(read_table_type(r)))
+                m.tables = self._vec(lambda: read_table(r))
             elif section_id == 5:
                 m.memories = self._vec(lambda: Memory(read_memory_type(r)))
             elif section_id == 13:
@@ -624,7 +682,9 @@ class _Decoder:
                 table = r.u32()
             offset = read_expr(r)
         uses_exprs = bool(flags & 4)
-        elem_type = FUNCREF
+        # Without a type: (ref func) for function indices (funcref before Wasm 3.0), funcref for
+        # expressions.
+        elem_type = FUNCREF if uses_exprs else func_elem_type(r.features)
         if flags & 3:
             if uses_exprs:
                 elem_type = read_reftype(r)

@@ -10,8 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ..ir.instructions import Imm, Instruction
-from ..ir.module import DataSegment, ElementSegment, Expr, Import, Module, Names, SegmentMode
-from ..ir.types import FUNCREF, ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from ..ir.module import DataSegment, ElementSegment, Expr, Import, Module, Names, SegmentMode, Table, func_elem_type
+from ..ir.types import (
+    FUNCREF,
+    SHORTHAND_TEXT,
+    ExternKind,
+    FuncType,
+    GlobalType,
+    HeapType,
+    Limits,
+    MemoryType,
+    RefType,
+    TableType,
+    ValType,
+    type_code,
+)
 from .decode import MAGIC, VERSION
 from .leb128 import encode_signed as sleb
 from .leb128 import encode_unsigned as uleb
@@ -42,7 +55,7 @@ def encode_module(m: Module) -> bytes:
         (1, (lambda: _vec(m.types, _functype)) if m.types else None),
         (2, (lambda: _vec(m.imports, _import)) if m.imports else None),
         (3, (lambda: _vec(m.funcs, lambda f: uleb(f.type_index))) if m.funcs else None),
-        (4, (lambda: _vec(m.tables, lambda t: _table_type(t.type))) if m.tables else None),
+        (4, (lambda: _vec(m.tables, _table)) if m.tables else None),
         (5, (lambda: _vec(m.memories, lambda mem: _memory_type(mem.type))) if m.memories else None),
         (13, (lambda: _vec(m.tags, lambda t: b"\x00" + uleb(t.type_index))) if m.tags else None),
         (6, (lambda: _vec(m.globals, lambda g: _global_type(g.type) + encode_expr(g.init))) if m.globals else None),
@@ -53,7 +66,7 @@ def encode_module(m: Module) -> bytes:
             else None,
         ),
         (8, (lambda: uleb(m.start)) if m.start is not None else None),  # type: ignore[arg-type]
-        (9, (lambda: _vec(m.elements, _element)) if m.elements else None),
+        (9, (lambda: _vec(m.elements, lambda seg: _element(seg, func_elem_type(m.features)))) if m.elements else None),
         (12, (lambda: uleb(m.data_count)) if m.data_count is not None else None),  # type: ignore[arg-type]
         (10, (lambda: _vec(m.funcs, _code)) if m.funcs else None),
         (11, (lambda: _vec(m.datas, _data)) if m.datas else None),
@@ -84,7 +97,14 @@ def _name(text: str) -> bytes:
 
 
 def _valtype(t: ValType) -> bytes:
-    return bytes((t.value,))
+    if isinstance(t, RefType) and t not in SHORTHAND_TEXT:
+        return (b"\x63" if t.nullable else b"\x64") + _heap_type(t.heap)
+    return bytes((type_code(t),))
+
+
+def _heap_type(heap: HeapType | int) -> bytes:
+    """A heap type: a type index as a non-negative s33, an abstract one as its (negative) byte."""
+    return sleb(heap) if isinstance(heap, int) else bytes((heap.value,))
 
 
 def _functype(t: FuncType) -> bytes:
@@ -105,6 +125,12 @@ def _table_type(t: TableType) -> bytes:
 
 def _memory_type(t: MemoryType) -> bytes:
     return _limits(t.limits, t.is_64)
+
+
+def _table(table: Table) -> bytes:
+    if table.init is None:
+        return _table_type(table.type)
+    return b"\x40\x00" + _table_type(table.type) + encode_expr(table.init)
 
 
 def _global_type(t: GlobalType) -> bytes:
@@ -133,13 +159,16 @@ def _func_indices(init: list[Expr]) -> list[int] | None:
     return indices
 
 
-def _element(seg: ElementSegment) -> bytes:
-    funcs = _func_indices(seg.init) if seg.type is FUNCREF else None
+def _element(seg: ElementSegment, func_indices_type: RefType) -> bytes:
+    """An element segment; one of ``ref.func``s of ``func_indices_type`` (the type of element kind
+    0x00 under the module's features) takes the compact form of function indices."""
+    funcs = _func_indices(seg.init) if seg.type is func_indices_type else None
     flags = 0 if funcs is not None else 4
     head = b""
     if seg.mode is SegmentMode.ACTIVE:
         assert seg.offset is not None
-        if seg.table != 0 or (seg.type is not FUNCREF):
+        # Forms 0 and 4 (table 0) imply the type: func_indices_type for indices, funcref for expressions.
+        if seg.table != 0 or seg.type is not (func_indices_type if funcs is not None else FUNCREF):
             flags |= 2
             head = uleb(seg.table) + encode_expr(seg.offset)
         else:
@@ -203,6 +232,7 @@ IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
     Imm.BR_TABLE: lambda labels, default: _vec(labels, uleb) + uleb(default),
     Imm.FUNC: uleb,
     Imm.CALL_INDIRECT: lambda t, table: uleb(t) + uleb(table),
+    Imm.TYPE: uleb,
     Imm.LOCAL: uleb,
     Imm.GLOBAL: uleb,
     Imm.TABLE: uleb,
@@ -212,7 +242,7 @@ IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
     Imm.F32: lambda bits: bits.to_bytes(4, "little"),
     Imm.F64: lambda bits: bits.to_bytes(8, "little"),
     Imm.SELECT_T: lambda types: _vec(types, _valtype),
-    Imm.HEAPTYPE: _valtype,
+    Imm.HEAPTYPE: lambda t: _heap_type(t.heap),
     Imm.MEMORY: uleb,
     Imm.MEMORY_INIT: lambda data, memory: uleb(data) + uleb(memory),
     Imm.DATA: uleb,

@@ -192,7 +192,7 @@ def check_canon(scope: Scope, canon: Canon) -> tuple[str, object]:
 
 def _types(types: tuple[CoreValType, ...]) -> str:
     """Core types as wasm-tools lists them in its messages: ``[I32, I64]``."""
-    return "[" + ", ".join(t.name for t in types) + "]"
+    return "[" + ", ".join(t.text.upper() for t in types) + "]"
 
 
 def _kinds(op: str) -> tuple[str, ...]:

@@ -37,15 +37,18 @@ from ..errors import Exhaustion, Trap, WasmException
 from ..ir import instructions as ins
 from ..ir.instructions import Catch, Instruction
 from ..ir.module import Module, block_signature
+from ..ir.subtyping import closed_types
 from ..ir.types import F32, F64, I32, I64, V128, FuncType, ValType
 from ..runtime.observer import Observer
 from ..runtime.operations import (
     call_indirect,
+    call_ref,
     load_bytes,
     memory_copy,
     memory_copy_between,
     memory_fill,
     memory_init,
+    ref_as_non_null,
     store_bytes,
     table_copy,
     table_fill,
@@ -244,7 +247,7 @@ STRUCT_NAMES = {
     fmt: f"S_{'bBhHiIqQfd'.index(fmt[1])}" for fmt in ("<b", "<B", "<h", "<H", "<i", "<I", "<q", "<Q", "<f", "<d")
 }
 
-ZERO = {I32: "0", I64: "0", F32: "0.0", F64: "0.0", V128: "V128_ZERO"}
+ZERO: dict[ValType, str] = {I32: "0", I64: "0", F32: "0.0", F64: "0.0", V128: "V128_ZERO"}
 
 
 def simd_function_name(name: str) -> str:
@@ -348,7 +351,7 @@ def structured_constructs(
         elif name == "end":
             if stack and stack.pop()[0] == "loop":
                 loops -= 1
-        elif name in ("br", "br_if", "br_table"):
+        elif name in ("br", "br_if", "br_table", "br_on_null", "br_on_non_null"):
             depths = [*instr.imm[0], instr.imm[1]] if name == "br_table" else [instr.imm[0]]
             for depth in depths:
                 if depth >= len(stack):
@@ -358,7 +361,7 @@ def structured_constructs(
                     continue
                 # Every if from the target inwards is left forward; so is
                 # every block, unless this is a br/br_if straight to it.
-                direct = depth == 0 and name != "br_table" and stack[target][0] == "block"
+                direct = depth == 0 and name in ("br", "br_if") and stack[target][0] == "block"
                 rejected.update(p for kind, p in stack[target:] if kind == "if" or (kind == "block" and not direct))
     structured = candidates - rejected
     ifs = {p for p in structured if body[p].op is ins.OP_IF}
@@ -777,6 +780,28 @@ class FunctionTranslator:
             index = self.pop()
             args = self.pop_n(len(callee.params))
             self.tail_call(f"call_indirect(T{imm[1]}, {index.expr}, TYPE{imm[0]})", callee, args)
+        elif name == "call_ref" or name == "return_call_ref":
+            callee = self.types[imm[0]]
+            reference = self.pop()
+            args = self.pop_n(len(callee.params))
+            if name == "call_ref":
+                self.call(f"call_ref({reference.expr})", callee, args)
+            else:
+                self.tail_call(f"call_ref({reference.expr})", callee, args)
+        elif name == "ref.as_non_null":
+            self.push_slot_value(f"ref_as_non_null({self.pop().expr})")
+        elif name == "br_on_null" or name == "br_on_non_null":
+            # The reference in a slot, then a conditional branch: on null without it (br_on_null),
+            # on non-null with it (br_on_non_null); what falls through keeps it or drops it.
+            self.push_slot_value(self.pop().expr)
+            reference = self.pop()
+            if name == "br_on_null":
+                self.conditional_branch(f"{reference.expr} is None", imm[0])
+                self.stack.append(reference)
+            else:
+                self.stack.append(reference)
+                self.conditional_branch(f"{reference.expr} is not None", imm[0])
+                self.pop()
         elif name == "return":
             self.emit_return()
             self.dead = True
@@ -818,21 +843,7 @@ class FunctionTranslator:
             target.arms += 1
             self.open_arm()
         elif name == "br_if":
-            condition = self.pop()
-            self.materialize_all()
-            self.charge_fuel()
-            self.emit(f"if {condition.expr}:")
-            saved = len(self.lines)
-            self.branch(imm[0])
-            for i in range(saved, len(self.lines)):
-                self.lines[i] = "    " + self.lines[i]
-            if self.branch_falls_through(imm[0]):
-                # A forward branch in this dispatch level only sets pc: the
-                # rest of this block must then be skipped, so it starts anew.
-                after = self.new_pc()
-                self.emit("else:")
-                self.emit(f"    pc = {after}")
-                self.start_segment(after)
+            self.conditional_branch(self.pop().expr, imm[0])
         elif name == "br_table":
             labels, default = imm
             index = self.pop()
@@ -960,6 +971,24 @@ class FunctionTranslator:
         if self.memories_64[memory]:
             return f"min({effective}, {BEYOND_ANY_MEMORY})"
         return effective
+
+    def conditional_branch(self, condition: str, depth: int) -> None:
+        """Branch to label ``depth`` if ``condition`` holds (``br_if`` and the ``br_on_*``s, whose
+        labels are never structured blocks: see ``_structured_blocks``)."""
+        self.materialize_all()
+        self.charge_fuel()
+        self.emit(f"if {condition}:")
+        saved = len(self.lines)
+        self.branch(depth)
+        for i in range(saved, len(self.lines)):
+            self.lines[i] = "    " + self.lines[i]
+        if self.branch_falls_through(depth):
+            # A forward branch in this dispatch level only sets pc: the
+            # rest of this block must then be skipped, so it starts anew.
+            after = self.new_pc()
+            self.emit("else:")
+            self.emit(f"    pc = {after}")
+            self.start_segment(after)
 
     def call(self, target: str, callee: FuncType, args: list[Entry]) -> None:
         self.charge_fuel()
@@ -1404,6 +1433,8 @@ def base_namespace() -> dict[str, object]:
         memory_fill=memory_fill,
         memory_init=memory_init,
         call_indirect=call_indirect,
+        call_ref=call_ref,
+        ref_as_non_null=ref_as_non_null,
         TailCall=TailCall,
         TAIL_ENTRY=tail_entry,
         load_bytes=load_bytes,
@@ -1513,7 +1544,7 @@ class InterpEngine:
             line_maps[index] = (body_first_line, translator.line_starts)
             next_line += source.count("\n")
             sources.append(source)
-        for i, t in enumerate(module.types):
+        for i, t in enumerate(closed_types(module.types)):
             namespace[f"TYPE{i}"] = t
         namespace["__wasm_lines__"] = line_maps
         if observer is not None:

@@ -37,6 +37,7 @@ from typing import Any
 
 from ..ir.instructions import makes_tail_calls
 from ..ir.module import Module
+from ..ir.subtyping import closed_types
 from ..runtime.observer import Observer
 from . import translation_cache
 from .baseline import BaselineFunction, InstanceOperations, install, start_lazily
@@ -115,7 +116,7 @@ class TieredFunctions:
         namespace["__wasm_func_types__"] = self.func_types
         namespace["__tiers__"] = self  # for tools and tests: what each function runs on
         self.baseline: dict[int, BaselineFunction] = {}
-        for i, t in enumerate(module.types):
+        for i, t in enumerate(closed_types(module.types)):
             namespace[f"TYPE{i}"] = t
         self._worker: TranslationWorker | None | bool = False  # False: not asked for yet
         # Small modules translate hot functions here (a few milliseconds each); the worker makes

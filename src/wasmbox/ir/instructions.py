@@ -28,6 +28,7 @@ class Imm:
     BR_TABLE = "br_table"  # (labels tuple, default label)
     FUNC = "func"
     CALL_INDIRECT = "call_indirect"  # (type index, table index)
+    TYPE = "type"  # type index (call_ref, return_call_ref)
     LOCAL = "local"
     GLOBAL = "global"
     TABLE = "table"
@@ -167,6 +168,14 @@ _define("try_table", 0x1F, None, Imm.TRY_TABLE, feature="exceptions")
 _define("ref.null", 0xD0, None, Imm.HEAPTYPE, feature="reference-types")
 _define("ref.is_null", 0xD1, None, feature="reference-types")
 _define("ref.func", 0xD2, None, Imm.FUNC, feature="reference-types")
+
+# --- Typed function references (Wasm 3.0) -------------------------------------
+_FUNCREFS = "function-references"
+_define("call_ref", 0x14, None, Imm.TYPE, feature=_FUNCREFS)
+_define("return_call_ref", 0x15, None, Imm.TYPE, feature=_FUNCREFS)
+_define("ref.as_non_null", 0xD4, None, feature=_FUNCREFS)
+_define("br_on_null", 0xD5, None, Imm.LABEL, feature=_FUNCREFS)
+_define("br_on_non_null", 0xD6, None, Imm.LABEL, feature=_FUNCREFS)
 
 # --- Parametric -----------------------------------------------------------
 _define("drop", 0x1A)
@@ -682,7 +691,15 @@ MEMORY64 = "memory64"
 FUNCTION_REFERENCES = "function-references"
 GC = "gc"
 RELAXED_SIMD = "relaxed-simd"
-ALL_FEATURES = WASM_2_0 | {EXCEPTIONS, EXTENDED_CONST, MEMORY64, MULTI_MEMORY, RELAXED_SIMD, TAIL_CALL}
+ALL_FEATURES = WASM_2_0 | {
+    EXCEPTIONS,
+    EXTENDED_CONST,
+    FUNCTION_REFERENCES,
+    MEMORY64,
+    MULTI_MEMORY,
+    RELAXED_SIMD,
+    TAIL_CALL,
+}
 DEFAULT_FEATURES = ALL_FEATURES
 _TABLES: dict[frozenset[str], tuple[list[Opcode | None], dict[int, dict[int, Opcode]], dict[str, Opcode]]] = {}
 
@@ -708,11 +725,12 @@ OP_SELECT, OP_SELECT_T = BY_NAME["select"], BY_NAME["select_t"]
 END = OP_END.bare
 BLOCK_OPENERS = frozenset((OP_BLOCK, OP_LOOP, OP_IF, OP_TRY_TABLE))
 # Instructions that call a function: a function with none of them is a leaf (it cannot recurse).
-CALL_OPS = frozenset((BY_NAME["call"], BY_NAME["call_indirect"]))
+CALL_OPS = frozenset((BY_NAME["call"], BY_NAME["call_indirect"], BY_NAME["call_ref"]))
 # Tail calls: they leave the function as ``return`` does, so they do not make it a caller whose
 # frame stays below the callee's (a function with only these still cannot grow the stack).
 OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT = BY_NAME["return_call"], BY_NAME["return_call_indirect"]
-TAIL_CALL_OPS = frozenset((OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT))
+OP_RETURN_CALL_REF = BY_NAME["return_call_ref"]
+TAIL_CALL_OPS = frozenset((OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT, OP_RETURN_CALL_REF))
 
 
 def makes_tail_calls(body: list[Instruction]) -> bool:

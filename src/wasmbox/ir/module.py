@@ -12,8 +12,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .instructions import DEFAULT_FEATURES, Instruction
-from .types import ExternKind, FuncType, GlobalType, MemoryType, TableType, ValType
+from .instructions import DEFAULT_FEATURES, FUNCTION_REFERENCES, Instruction
+from .types import FUNCREF, NONNULL_FUNCREF, ExternKind, FuncType, GlobalType, MemoryType, RefType, TableType, ValType
 
 Expr = list[Instruction]
 
@@ -115,9 +115,19 @@ class LazyBody(Protocol):
     def decode(self) -> tuple[list[ValType], Expr]: ...
 
 
+def func_elem_type(features: frozenset[str]) -> RefType:
+    """The type of an element segment given as function indices (``func $f ...``, element kind
+    0x00): ``(ref func)`` since typed function references, ``funcref`` before."""
+    return NONNULL_FUNCREF if FUNCTION_REFERENCES in features else FUNCREF
+
+
 @dataclass
 class Table:
+    """A defined table; ``init`` is its initializer (Wasm 3.0), a constant expression whose
+    value every element starts with (None: null)."""
+
     type: TableType
+    init: Expr | None = None
 
 
 @dataclass

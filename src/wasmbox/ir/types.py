@@ -8,45 +8,183 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import ClassVar
 
 
-class ValType(enum.Enum):
-    """A value type; ``value`` is its binary encoding."""
+class ValType:
+    """A value type: a :class:`NumType` (numbers and vectors) or a :class:`RefType`.
+
+    The base class lets annotations, ``isinstance`` checks and block types name "any value type"
+    while the two kinds keep their own representation: number types are a closed enum, reference
+    types are parametric (nullability and a heap type).
+    """
+
+    __slots__ = ()
+
+    @property
+    def text(self) -> str:
+        """The name in the text format (``i32``, ``funcref``, ``(ref $t)``...)."""
+        raise NotImplementedError
+
+    @property
+    def is_reference(self) -> bool:
+        """Whether values of this type are references."""
+        raise NotImplementedError
+
+    @property
+    def defaultable(self) -> bool:
+        """Whether the type has a default value (zero, or null), so locals of it need no
+        initialisation (the spec's "defaultable" types)."""
+        raise NotImplementedError
+
+
+class NumType(ValType, enum.Enum):
+    """A number or vector type; ``value`` is its binary encoding."""
 
     I32 = 0x7F
     I64 = 0x7E
     F32 = 0x7D
     F64 = 0x7C
     V128 = 0x7B
-    FUNCREF = 0x70
-    EXTERNREF = 0x6F
-    EXNREF = 0x69  # exception handling (Wasm 3.0)
 
     @property
     def text(self) -> str:
-        """The name in the text format (``i32``, ``funcref``, ...)."""
         return self.name.lower()
 
     @property
     def is_reference(self) -> bool:
-        """Whether values of this type are references (``funcref``, ``externref``, ``exnref``)."""
-        return self in (ValType.FUNCREF, ValType.EXTERNREF, ValType.EXNREF)
+        return False
 
     @property
-    def heap_text(self) -> str:
-        """The heap type name used by ``ref.null`` (``func`` / ``extern``)."""
-        return {ValType.FUNCREF: "func", ValType.EXTERNREF: "extern", ValType.EXNREF: "exn"}[self]
+    def defaultable(self) -> bool:
+        return True
 
     def __repr__(self) -> str:
         return self.text
 
 
-VALTYPE_BY_CODE = {t.value: t for t in ValType}
-VALTYPE_BY_TEXT = {t.text: t for t in ValType}
-REFTYPE_BY_HEAP_TEXT = {"func": ValType.FUNCREF, "extern": ValType.EXTERNREF, "exn": ValType.EXNREF}
+class HeapType(enum.Enum):
+    """An abstract heap type; ``value`` is its binary encoding (a negative s33 as one byte).
 
-I32, I64, F32, F64, V128 = ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128
-FUNCREF, EXTERNREF, EXNREF = ValType.FUNCREF, ValType.EXTERNREF, ValType.EXNREF
+    A reference type's heap is one of these or a type index (a "concrete" heap type, the
+    function type defined at that index).  The GC members are defined so that the decoder,
+    parser and subtyping know them in one place; they are accepted only with the ``gc`` feature
+    (see :data:`GC_HEAP_TYPES`).
+    """
+
+    FUNC = 0x70
+    EXTERN = 0x6F
+    EXN = 0x69  # exception handling (Wasm 3.0)
+    NOFUNC = 0x73
+    NOEXTERN = 0x72
+    NOEXN = 0x74
+    ANY = 0x6E
+    EQ = 0x6D
+    I31 = 0x6C
+    STRUCT = 0x6B
+    ARRAY = 0x6A
+    NONE = 0x71
+
+    @property
+    def text(self) -> str:
+        return self.name.lower()
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+GC_HEAP_TYPES = frozenset(
+    (HeapType.NOFUNC, HeapType.NOEXTERN, HeapType.ANY, HeapType.EQ, HeapType.I31, HeapType.STRUCT)
+    + (HeapType.ARRAY, HeapType.NONE)
+)
+HEAPTYPE_BY_CODE = {h.value: h for h in HeapType}
+HEAPTYPE_BY_TEXT = {h.text: h for h in HeapType}
+
+Heap = HeapType | int
+"""A heap type: abstract, or the index of a type defined in the module."""
+
+
+class RefType(ValType):
+    """A reference type ``(ref null? heap)``.
+
+    Instances are interned: ``RefType(True, HeapType.FUNC) is FUNCREF``, so code may compare
+    reference types with ``is`` as it does number types (subtyping is :mod:`wasmbox.ir.subtyping`'s
+    business).  Immutable and picklable (unpickling interns again).
+    """
+
+    __slots__ = ("nullable", "heap")
+    nullable: bool
+    heap: Heap
+    _interned: ClassVar[dict[tuple[bool, Heap], RefType]] = {}
+
+    def __new__(cls, nullable: bool, heap: Heap) -> RefType:
+        key = (nullable, heap)
+        found = cls._interned.get(key)
+        if found is None:
+            found = object.__new__(cls)
+            object.__setattr__(found, "nullable", nullable)
+            object.__setattr__(found, "heap", heap)
+            cls._interned[key] = found
+        return found
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("reference types are immutable")
+
+    def __reduce__(self) -> tuple[type[RefType], tuple[bool, Heap]]:
+        return (RefType, (self.nullable, self.heap))
+
+    @property
+    def text(self) -> str:
+        shorthand = SHORTHAND_TEXT.get(self)
+        if shorthand is not None:
+            return shorthand
+        return f"(ref {'null ' if self.nullable else ''}{self.heap_text})"
+
+    @property
+    def is_reference(self) -> bool:
+        return True
+
+    @property
+    def defaultable(self) -> bool:
+        return self.nullable
+
+    @property
+    def heap_text(self) -> str:
+        """The heap type as written after ``ref.null`` or ``ref``: ``func``, ``extern``, or an index."""
+        return self.heap.text if isinstance(self.heap, HeapType) else str(self.heap)
+
+    def as_nullable(self, nullable: bool = True) -> RefType:
+        """The same heap type, nullable or not."""
+        return RefType(nullable, self.heap)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+I32, I64, F32, F64, V128 = NumType.I32, NumType.I64, NumType.F32, NumType.F64, NumType.V128
+FUNCREF = RefType(True, HeapType.FUNC)
+EXTERNREF = RefType(True, HeapType.EXTERN)
+EXNREF = RefType(True, HeapType.EXN)
+NONNULL_FUNCREF = RefType(False, HeapType.FUNC)  # (ref func): what ref.func of any function is
+NUMBER_TYPES: tuple[NumType, ...] = tuple(NumType)
+
+# Nullable abstract reference types have one-byte shorthands in both formats (``funcref``, 0x70).
+_BOTTOM_SHORTHANDS = {HeapType.NONE: "nullref", HeapType.NOFUNC: "nullfuncref"}
+_BOTTOM_SHORTHANDS.update({HeapType.NOEXTERN: "nullexternref", HeapType.NOEXN: "nullexnref"})
+SHORTHAND_TEXT = {RefType(True, h): _BOTTOM_SHORTHANDS.get(h, h.text + "ref") for h in HeapType}
+VALTYPE_BY_CODE: dict[int, ValType] = {t.value: t for t in NumType}
+VALTYPE_BY_CODE.update({h.value: RefType(True, h) for h in HeapType})
+VALTYPE_BY_TEXT: dict[str, ValType] = {t.text: t for t in NumType}
+VALTYPE_BY_TEXT.update({text: t for t, text in SHORTHAND_TEXT.items()})
+REFTYPE_BY_HEAP_TEXT = {h.text: RefType(True, h) for h in HeapType}
+
+
+def type_code(t: ValType) -> int:
+    """The one-byte binary code of a number type or of a shorthand reference type."""
+    if isinstance(t, NumType):
+        return t.value
+    assert isinstance(t, RefType) and isinstance(t.heap, HeapType) and t.nullable, t
+    return t.heap.value
 
 
 class ExternKind(enum.IntEnum):

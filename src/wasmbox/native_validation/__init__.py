@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..ir.module import Module
-from .tables import ContextData
+from .tables import ContextData, declarations_representable
 
 _SOURCES = ("emit.py", "tables.py")
 _lock = threading.Lock()
@@ -85,6 +85,9 @@ def refused_bodies(
     ``data`` (after the entry's size).  Module-level validation must have
     passed: type indices of functions and tags are trusted here.
     """
+    bodies = list(bodies)
+    if not declarations_representable(module):
+        return [function for function, _, _ in bodies]  # typed references: Python checks them all
     validate = _validate_body()
     context = ContextData(module, features, max_locals)
     buffer = ctypes.c_char_p(data)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from llvmlite import ir
 
-from ..ir.types import ValType
+from ..ir.types import EXNREF, EXTERNREF, FUNCREF, NUMBER_TYPES, NumType, ValType, type_code
 from ..limits import MAX_BR_TABLE_TARGETS
 from .tables import (
     CONTEXT_OFFSET,
@@ -37,8 +37,8 @@ from .tables import (
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
-NUMERIC_OR_VECTOR = (ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128)
-REFERENCES = (ValType.FUNCREF, ValType.EXTERNREF, ValType.EXNREF)
+NUMERIC_OR_VECTOR = (NumType.I32, NumType.I64, NumType.F32, NumType.F64, NumType.V128)
+REFERENCES = (FUNCREF, EXTERNREF, EXNREF)
 FUNCTION_NAME = "validate_body"
 
 
@@ -216,13 +216,13 @@ class ValidatorEmitter:
     def is_one_of(self, code: ir.Value, types: tuple[ValType, ...]) -> ir.Value:
         result: ir.Value = ir.Constant(I1, 0)
         for t in types:
-            result = self.b.or_(result, self.b.icmp_unsigned("==", code, const(t.value)))
+            result = self.b.or_(result, self.b.icmp_unsigned("==", code, const(type_code(t))))
         return result
 
     def is_value_type(self, code: ir.Value) -> ir.Value:
-        plain = tuple(t for t in ValType if t is not ValType.EXNREF)
+        plain = (*NUMBER_TYPES, FUNCREF, EXTERNREF)
         exnref = self.b.and_(
-            self.b.icmp_unsigned("==", code, const(ValType.EXNREF.value)),
+            self.b.icmp_unsigned("==", code, const(type_code(EXNREF))),
             self.b.icmp_unsigned("!=", self.fields["exceptions"], const(0)),
         )
         return self.b.or_(self.is_one_of(code, plain), exnref)
@@ -574,11 +574,11 @@ class ValidatorEmitter:
     def copy_operands(self, destination: ir.Value, source: ir.Value) -> None:
         """memory.copy/table.copy: each range in its own address type, the length in the narrower."""
         b = self.b
-        wide = const(ValType.I64.value)
+        wide = const(NumType.I64.value)
         both_wide = b.and_(b.icmp_unsigned("==", destination, wide), b.icmp_unsigned("==", source, wide))
         self.set(self.operand_types[0], destination)
         self.set(self.operand_types[1], source)
-        self.set(self.operand_types[2], b.select(both_wide, wide, const(ValType.I32.value)))
+        self.set(self.operand_types[2], b.select(both_wide, wide, const(NumType.I32.value)))
 
     def memory_init(self) -> None:
         self.data_index()
@@ -614,7 +614,7 @@ class ValidatorEmitter:
         self.refuse_if(b.icmp_unsigned(">=", self.get(memory), self.fields["memories"]))
         self.refuse_if(b.icmp_unsigned(">", align, self.entry_field("align")))
         address = self.byte_at(self.fields["memory_addresses"], self.get(memory))
-        narrow = b.icmp_unsigned("!=", address, const(ValType.I64.value))
+        narrow = b.icmp_unsigned("!=", address, const(NumType.I64.value))
         self.refuse_if(b.and_(narrow, b.icmp_unsigned(">", self.get(self.offset), const(0xFFFFFFFF))))
         self.set(self.operand_types[0], address)  # loads', stores' and lane accesses' address
 
@@ -653,7 +653,7 @@ class ValidatorEmitter:
     def open_block(self, kind: int) -> None:
         params, n_params, results, n_results = self.read_block_type()
         if kind == Kind.IF:
-            self.pop(const(ValType.I32.value))
+            self.pop(const(NumType.I32.value))
         self.pop_types(params, n_params)
         self.enter(kind, params, n_params, results, n_results)
 
@@ -683,7 +683,7 @@ class ValidatorEmitter:
 
     def br_if(self) -> None:
         types, count = self.label_types(self.read_unsigned())
-        self.pop(const(ValType.I32.value))
+        self.pop(const(NumType.I32.value))
         self.pop_types(types, count)
         self.push_types(types, count)
 
@@ -696,7 +696,7 @@ class ValidatorEmitter:
         self.count_loop(count, lambda _: self.read_unsigned())
         default_types, default_count = self.label_types(self.read_unsigned())
         after = self.get(self.pos)
-        self.pop(const(ValType.I32.value))
+        self.pop(const(NumType.I32.value))
         self.set(self.pos, labels_at)
 
         def label(_: ir.Value) -> None:
@@ -728,7 +728,7 @@ class ValidatorEmitter:
         """Read call_indirect's immediates, check its table and pop the element index: the callee's type."""
         type_index = self.read_index(self.fields["types"])
         element = self.table_type()
-        self.refuse_if(self.b.icmp_unsigned("!=", element, const(ValType.FUNCREF.value)))
+        self.refuse_if(self.b.icmp_unsigned("!=", element, const(type_code(FUNCREF))))
         self.pop(self.table_address())
         return self.function_type(type_index)
 
@@ -754,7 +754,7 @@ class ValidatorEmitter:
         self.mark_unreachable()
 
     def throw_ref(self) -> None:
-        self.pop(const(ValType.EXNREF.value))
+        self.pop(const(type_code(EXNREF)))
         self.mark_unreachable()
 
     def try_table(self) -> None:
@@ -788,9 +788,7 @@ class ValidatorEmitter:
             )
             self.when(
                 with_ref,
-                lambda: self.refuse_if(
-                    b.icmp_unsigned("!=", self.byte_at(label, carried), const(ValType.EXNREF.value))
-                ),
+                lambda: self.refuse_if(b.icmp_unsigned("!=", self.byte_at(label, carried), const(type_code(EXNREF)))),
             )
 
         self.count_loop(self.read_unsigned(), clause)
@@ -799,7 +797,7 @@ class ValidatorEmitter:
 
     def select(self) -> None:
         b = self.b
-        self.pop(const(ValType.I32.value))
+        self.pop(const(NumType.I32.value))
         first = self.pop()
         second = self.pop()
         for operand in (first, second):
@@ -812,7 +810,7 @@ class ValidatorEmitter:
     def select_t(self) -> None:
         self.refuse_if(self.b.icmp_unsigned("!=", self.read_unsigned(), const(1)))
         code = self.read_value_type()
-        self.pop(const(ValType.I32.value))
+        self.pop(const(NumType.I32.value))
         self.pop(code)
         self.pop(code)
         self.push(code)
@@ -838,12 +836,12 @@ class ValidatorEmitter:
         operand = self.pop()
         known = self.b.icmp_unsigned("!=", operand, const(0))
         self.refuse_if(self.b.and_(known, self.b.not_(self.is_one_of(operand, REFERENCES))))
-        self.push(const(ValType.I32.value))
+        self.push(const(NumType.I32.value))
 
     def ref_func(self) -> None:
         index = self.read_index(self.fields["funcs"])
         self.refuse_if(self.b.icmp_unsigned("==", self.byte_at(self.fields["declared"], index), const(0)))
-        self.push(const(ValType.FUNCREF.value))
+        self.push(const(type_code(FUNCREF)))
 
     def table_get(self) -> None:
         element = self.table_type()

@@ -16,7 +16,8 @@ from typing import Any
 from ..ir import instructions as ins
 from ..ir.instructions import Imm
 from ..ir.module import Module
-from ..ir.types import ExternKind, ValType
+from ..ir.subtyping import top_heap
+from ..ir.types import EXNREF, EXTERNREF, FUNCREF, NUMBER_TYPES, ExternKind, RefType, ValType, type_code
 
 SINGLE, FC_BASE, FD_BASE, TABLE_SIZE = 0, 256, 320, 320 + 512
 FC_LIMIT, FD_LIMIT = FD_BASE - FC_BASE, TABLE_SIZE - FD_BASE
@@ -169,6 +170,8 @@ def op_table(features: frozenset[str]) -> Any:
     placed += [(FC_BASE + sub, op) for sub, op in prefixed[0xFC].items() if sub < FC_LIMIT]
     placed += [(FD_BASE + sub, op) for sub, op in prefixed[0xFD].items() if sub < FD_LIMIT]
     for index, op in placed:
+        if op.feature == ins.FUNCTION_REFERENCES:
+            continue  # typed references: left illegal, so bodies with them are Python's to check
         entry = table[index]
         special = _SPECIAL.get(op.name)
         if special is not None:
@@ -179,10 +182,10 @@ def op_table(features: frozenset[str]) -> Any:
         entry.immediate = _IMMEDIATES[op.imm]
         entry.pops = len(op.params)
         for i, t in enumerate(op.params):
-            setattr(entry, f"pop{i}", t.value)
+            setattr(entry, f"pop{i}", type_code(t))
         entry.pushes = len(op.results)
         if op.results:
-            entry.push = op.results[0].value
+            entry.push = type_code(op.results[0])
         entry.align = op.align
         entry.lanes = op.lanes
     return table
@@ -264,10 +267,10 @@ class ContextData:
         for t in module.types:
             params_at.append(len(type_data))
             params.append(len(t.params))
-            type_data.extend(v.value for v in t.params)
+            type_data.extend(type_code(v) for v in t.params)
             results_at.append(len(type_data))
             results.append(len(t.results))
-            type_data.extend(v.value for v in t.results)
+            type_data.extend(type_code(v) for v in t.results)
         context.type_params_at = array(ctypes.c_int32, params_at)
         context.type_params = array(ctypes.c_int32, params)
         context.type_results_at = array(ctypes.c_int32, results_at)
@@ -278,20 +281,20 @@ class ContextData:
         context.func_types = array(ctypes.c_int32, func_types)  # type: ignore[arg-type]
         context.funcs = len(func_types)
         global_types = module.global_types()
-        context.global_types = array(ctypes.c_uint8, [g.valtype.value for g in global_types])
+        context.global_types = array(ctypes.c_uint8, [type_code(g.valtype) for g in global_types])
         context.global_mutable = array(ctypes.c_uint8, [int(g.mutable) for g in global_types])
         context.globals = len(global_types)
         tables = module.table_types()
-        context.table_types = array(ctypes.c_uint8, [t.element.value for t in tables])
+        context.table_types = array(ctypes.c_uint8, [type_code(t.element) for t in tables])
         context.tables = len(tables)
         memories = module.memory_types()
         context.memories = len(memories)
-        context.memory_addresses = array(ctypes.c_uint8, [t.address_type.value for t in memories])
-        context.table_addresses = array(ctypes.c_uint8, [t.address_type.value for t in tables])
+        context.memory_addresses = array(ctypes.c_uint8, [type_code(t.address_type) for t in memories])
+        context.table_addresses = array(ctypes.c_uint8, [type_code(t.address_type) for t in tables])
         context.memory64 = int(ins.MEMORY64 in features)
         context.data_count = module.data_count if module.data_count is not None else len(module.datas)
         context.has_data_count = int(module.data_count is not None)
-        context.elem_types = array(ctypes.c_uint8, [seg.type.value for seg in module.elements])
+        context.elem_types = array(ctypes.c_uint8, [_elem_code(seg.type) for seg in module.elements])
         context.elems = len(module.elements)
         tag_types = [imp.desc for imp in module.imported(ExternKind.TAG)] + [t.type_index for t in module.tags]
         context.tag_types = array(ctypes.c_int32, tag_types)  # type: ignore[arg-type]
@@ -320,4 +323,21 @@ class ContextData:
         self.address = ctypes.addressof(context)
 
 
-VALUE_CODES = {t: t.value for t in ValType}
+def declarations_representable(module: Module) -> bool:
+    """Whether every value type the module declares (in types, imports, tables, globals) has a
+    one-byte code the native validator knows: it has no typed references (``(ref $t)``)."""
+    declared = [t for f in module.types for t in (*f.params, *f.results)]
+    declared += [t.element for t in module.table_types()] + [g.valtype for g in module.global_types()]
+    return all(not isinstance(t, RefType) or t in VALUE_CODES for t in declared)
+
+
+def _elem_code(t: ValType) -> int:
+    """An element segment's type code; a typed reference (``(ref func)``: function indices) as the
+    top of its hierarchy (funcref), which keeps what the validator checks of it sound: that
+    table.init's table is of a supertype (a table of typed references is never representable)."""
+    if isinstance(t, RefType) and t not in VALUE_CODES:
+        return type_code(RefType(True, top_heap(t.heap)))
+    return type_code(t)
+
+
+VALUE_CODES = {t: type_code(t) for t in (*NUMBER_TYPES, FUNCREF, EXTERNREF, EXNREF)}

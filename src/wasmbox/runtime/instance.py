@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import operator
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
@@ -21,9 +21,10 @@ from typing import Any, Protocol
 from .. import numeric
 from ..binary.decode import function_instruction_offsets
 from ..errors import Exhaustion, IncompatibleImportError, Trap, TrapFrame, UnknownImportError
+from ..ir import subtyping
 from ..ir.instructions import Instruction
 from ..ir.module import Expr, Import, Module, SegmentMode
-from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
+from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
 from .observer import Observer
@@ -154,11 +155,13 @@ def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
     least as large, with a maximum no larger)."""
     expected = expected_type(imp, types)
     kind, found = current_type(provided)
+    found_types = _defined_types(provided)
     if kind == imp.kind:
         if isinstance(expected, TableType):
             assert isinstance(found, TableType)
+            # Tables are mutable: element types must match both ways (be equivalent).
             matches = (
-                found.element is expected.element
+                _equivalent(found.element, found_types, expected.element, types)
                 and found.is_64 == expected.is_64
                 and _limits_match(found.limits, expected.limits)
             )
@@ -166,13 +169,33 @@ def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
             assert isinstance(found, MemoryType)
             # The address types must be equal (memory64): an i64 memory is no i32 memory's subtype.
             matches = found.is_64 == expected.is_64 and _limits_match(found.limits, expected.limits)
-        else:
-            matches = found == expected
+        elif isinstance(expected, GlobalType):
+            assert isinstance(found, GlobalType)
+            # An immutable global may be of a subtype; a mutable one must be of an equivalent type.
+            matches = found.mutable == expected.mutable and (
+                _equivalent(found.valtype, found_types, expected.valtype, types)
+                if expected.mutable
+                else subtyping.matches(found.valtype, expected.valtype, found_types, types)
+            )
+        else:  # functions and tags: equal types, once closed (a function's type already is)
+            assert isinstance(expected, FuncType) and isinstance(imp.desc, int)
+            matches = found == subtyping.closed_types(types)[imp.desc]
         if matches:
             return
     raise IncompatibleImportError(
         imp.module, imp.name, extern_type_text(imp.kind, expected), extern_type_text(kind, found)
     )
+
+
+def _defined_types(extern: Extern) -> Sequence[FuncType]:
+    """The type list type indices in an extern's type refer to (its defining module's)."""
+    if isinstance(extern, TableInstance | GlobalInstance):
+        return extern.defined_types
+    return ()
+
+
+def _equivalent(a: ValType, a_types: Sequence[FuncType], b: ValType, b_types: Sequence[FuncType]) -> bool:
+    return subtyping.matches(a, b, a_types, b_types) and subtyping.matches(b, a, b_types, a_types)
 
 
 def evaluate_const(expr: Expr, globals_: list[GlobalInstance], funcs: list[FunctionInstance]) -> object:
@@ -263,19 +286,24 @@ def instantiate(
             instance.globals.append(provided)  # type: ignore[arg-type]
 
     first = module.num_imported_funcs()
+    # Function instances carry closed types: an indirect call compares them with another module's.
+    runtime_types = subtyping.closed_types(module.types)
     for offset, func in enumerate(module.funcs):
         name = module.names.functions.get(first + offset)
         instance.funcs.append(
-            FunctionInstance(module.types[func.type_index], _not_compiled, instance, first + offset, name)
+            FunctionInstance(runtime_types[func.type_index], _not_compiled, instance, first + offset, name)
         )
     for glob in module.globals:
-        instance.globals.append(GlobalInstance(glob.type, evaluate_const(glob.init, instance.globals, instance.funcs)))
+        value = evaluate_const(glob.init, instance.globals, instance.funcs)
+        instance.globals.append(GlobalInstance(glob.type, value, module.types))
     for tag in module.tags:
         instance.tags.append(TagInstance(module.types[tag.type_index]))
     for table in module.tables:
         if table.type.limits.min > sandbox.max_table_elements:
             raise Trap(RESOURCE_LIMIT, f"{RESOURCE_LIMIT}: table of {table.type.limits.min} elements")
-        instance.tables.append(TableInstance(table.type, max_elements=sandbox.max_table_elements))
+        # A table initializer (Wasm 3.0) gives every element its value; without one they are null.
+        initial = None if table.init is None else evaluate_const(table.init, instance.globals, instance.funcs)
+        instance.tables.append(TableInstance(table.type, initial, sandbox.max_table_elements, module.types))
     for memory in module.memories:
         if memory.type.limits.min > sandbox.max_memory_pages:
             raise Trap(RESOURCE_LIMIT, f"{RESOURCE_LIMIT}: memory of {memory.type.limits.min} pages")

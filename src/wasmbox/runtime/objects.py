@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..ir.types import FuncType, GlobalType, TableType
@@ -111,10 +111,20 @@ class ElementList(list):  # type: ignore[type-arg]
 
 
 class TableInstance:
-    __slots__ = ("type", "elements", "max")
+    """A table; ``defined_types`` is the type list a type index in its element type refers to
+    (that of the module that defined it: linking compares types of two modules)."""
 
-    def __init__(self, table_type: TableType, initial: object = None, max_elements: int = MAX_TABLE_SIZE) -> None:
+    __slots__ = ("type", "elements", "max", "defined_types")
+
+    def __init__(
+        self,
+        table_type: TableType,
+        initial: object = None,
+        max_elements: int = MAX_TABLE_SIZE,
+        defined_types: Sequence[FuncType] = (),
+    ) -> None:
         self.type = table_type
+        self.defined_types = defined_types
         self.elements: list[object] = ElementList([initial] * table_type.limits.min)
         declared = table_type.limits.max if table_type.limits.max is not None else table_type.max_size
         self.max = min(declared, max_elements)
@@ -129,10 +139,13 @@ class TableInstance:
 
 
 class GlobalInstance:
-    __slots__ = ("type", "value", "__weakref__")
+    """A global; ``defined_types`` as for :class:`TableInstance`."""
 
-    def __init__(self, global_type: GlobalType, value: object) -> None:
+    __slots__ = ("type", "value", "defined_types", "__weakref__")
+
+    def __init__(self, global_type: GlobalType, value: object, defined_types: Sequence[FuncType] = ()) -> None:
         self.type = global_type
+        self.defined_types = defined_types
         self.value = value
 
 

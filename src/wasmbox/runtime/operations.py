@@ -91,6 +91,21 @@ def store_bytes(memory: Any, address: int, data: bytes) -> None:
     memory.view[address : address + len(data)] = data
 
 
+def call_ref(function: Any) -> Callable[..., Any]:
+    """``call_ref`` / ``return_call_ref``: the code of a function reference (validation checked its
+    type), or the trap of a null one."""
+    if function is None:
+        raise Trap("null function reference")
+    return function.code  # type: ignore[no-any-return]
+
+
+def ref_as_non_null(value: object) -> object:
+    """``ref.as_non_null``: the reference, or the trap of a null one."""
+    if value is None:
+        raise Trap("null reference")
+    return value
+
+
 def call_indirect(table: Any, index: int, expected: FuncType) -> Callable[..., Any]:
     elements = table.elements
     if index >= len(elements):

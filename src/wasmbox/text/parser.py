@@ -28,23 +28,26 @@ from ..ir.module import (
     SegmentMode,
     Table,
     Tag,
+    func_elem_type,
 )
 from ..ir.types import (
-    FUNCREF,
-    REFTYPE_BY_HEAP_TEXT,
+    EXNREF,
+    GC_HEAP_TYPES,
+    HEAPTYPE_BY_TEXT,
     VALTYPE_BY_TEXT,
     ExternKind,
     FuncType,
     GlobalType,
+    HeapType,
     Limits,
     MemoryType,
+    RefType,
     TableType,
     ValType,
 )
 from .lexer import Node, SExpr, Token, parse_sexprs, text_error
 from .literals import F32_FORMAT, F64_FORMAT, INT_RE, LiteralError, is_number, parse_float, parse_int, parse_uint
 
-REFTYPE_KEYWORDS = {"funcref": FUNCREF, "externref": ValType.EXTERNREF, "exnref": ValType.EXNREF}
 CATCH_KINDS = {name: kind for kind, name in enumerate(Catch.TEXT)}
 SIMD_SHAPES = {
     "i8x16": (16, 8),
@@ -250,6 +253,14 @@ class ModuleParser:
         for node in self.fields:
             if not isinstance(node, SExpr) or node.head() is None:
                 raise unexpected(node.items[0] if isinstance(node, SExpr) and node.items else node)
+        # Type ids first: a type may refer to itself or another by id in (ref $t).
+        type_nodes = [node for node in self.fields if node.head() == "type"]  # type: ignore[union-attr]
+        for index, node in enumerate(type_nodes):
+            ident = _Cursor(node).optional_id()  # type: ignore[arg-type]
+            if ident is not None:
+                if ident.text in self.type_ids:
+                    raise text_error("duplicate type", ident)
+                self.type_ids[ident.text] = index
         for node in self.fields:
             if node.head() == "type":  # type: ignore[union-attr]
                 self._type_field(node)  # type: ignore[arg-type]
@@ -359,14 +370,50 @@ class ModuleParser:
     def valtype(self, token: Node) -> ValType:
         if isinstance(token, Token) and token.kind == "keyword":
             t = VALTYPE_BY_TEXT.get(token.text)
-            if t is not None and (t is not ValType.EXNREF or ins.EXCEPTIONS in self.features):
+            if isinstance(t, RefType) and t.heap in GC_HEAP_TYPES and ins.GC not in self.features:
+                t = None
+            if t is not None and (t is not EXNREF or ins.EXCEPTIONS in self.features):
                 return t
+        if isinstance(token, SExpr) and token.head() == "ref" and ins.FUNCTION_REFERENCES in self.features:
+            return self._ref_type(token)
         raise unexpected(token)
 
-    def reftype(self, token: Node) -> ValType:
-        if isinstance(token, Token) and token.text in REFTYPE_KEYWORDS:
-            return REFTYPE_KEYWORDS[token.text]
+    def _ref_type(self, node: SExpr) -> RefType:
+        """``(ref null? heaptype)`` (typed function references)."""
+        cursor = _Cursor(node)
+        nullable = cursor.peek_atom("keyword") is not None and cursor.peek_atom("keyword").text == "null"  # type: ignore[union-attr]
+        if nullable:
+            cursor.i += 1
+        heap = self.heap_type(cursor.next())
+        cursor.expect_done()
+        return RefType(nullable, heap)
+
+    def heap_type(self, token: Node) -> HeapType | int:
+        """An abstract heap type (``func``, ``extern``...) or a type index / id."""
+        if isinstance(token, Token):
+            heap = HEAPTYPE_BY_TEXT.get(token.text) if token.kind == "keyword" else None
+            if heap is not None:
+                if heap is HeapType.EXN and ins.EXCEPTIONS not in self.features:
+                    raise unexpected(token)
+                if heap in GC_HEAP_TYPES and ins.GC not in self.features:
+                    raise unexpected(token)
+                return heap
+            if ins.FUNCTION_REFERENCES in self.features and (token.kind == "id" or token.text[:1].isdigit()):
+                return self.resolve("type", token)
         raise unexpected(token)
+
+    def reftype(self, token: Node) -> RefType:
+        t = self.valtype(token)
+        if isinstance(t, RefType):
+            return t
+        raise unexpected(token)
+
+    @staticmethod
+    def is_reftype(node: Node | None) -> bool:
+        """Whether ``node`` starts a reference type (``funcref`` or ``(ref ...)``)."""
+        if isinstance(node, Token):
+            return node.kind == "keyword" and isinstance(VALTYPE_BY_TEXT.get(node.text), RefType)
+        return isinstance(node, SExpr) and node.head() == "ref"
 
     def string(self, token: Node) -> bytes:
         if isinstance(token, Token) and token.kind == "string":
@@ -383,7 +430,7 @@ class ModuleParser:
     # --- types -----------------------------------------------------------
     def _type_field(self, node: SExpr) -> None:
         cursor = _Cursor(node)
-        ident = cursor.optional_id()
+        cursor.optional_id()  # registered by parse()
         func = cursor.next()
         if not isinstance(func, SExpr) or func.head() != "func":
             raise unexpected(func)
@@ -392,10 +439,6 @@ class ModuleParser:
         params, param_ids = self._params(inner)
         results = self._results(inner)
         inner.expect_done()
-        if ident is not None:
-            if ident.text in self.type_ids:
-                raise text_error("duplicate type", ident)
-            self.type_ids[ident.text] = len(self.module.types)
         self.module.types.append(FuncType(tuple(params), tuple(results)))
         self.type_params.append(param_ids)
 
@@ -607,8 +650,7 @@ class ModuleParser:
             return
         start = cursor.i
         is_64 = self.address_type(cursor)
-        atom = cursor.peek_atom("keyword")
-        if atom is not None and atom.text in REFTYPE_KEYWORDS:
+        if self.is_reftype(cursor.peek()):
             element = self.reftype(cursor.next())
             elem_node = cursor.next()
             if not isinstance(elem_node, SExpr) or elem_node.head() != "elem":
@@ -626,8 +668,13 @@ class ModuleParser:
             return
         cursor.i = start
         table_type = self.table_type(cursor)
+        initializer = None
+        if not cursor.done() and ins.FUNCTION_REFERENCES in self.features:
+            # A table initializer (Wasm 3.0): each element starts as this constant's value.
+            initializer = self.const_expr(cursor.items[cursor.i :], node)
+            cursor.i = len(cursor.items)
         cursor.expect_done()
-        self.module.tables.append(Table(table_type))
+        self.module.tables.append(Table(table_type, initializer))
 
     def _memory_field(self, node: SExpr) -> None:
         cursor = _Cursor(node)
@@ -736,11 +783,10 @@ class ModuleParser:
         atom = cursor.peek_atom("keyword")
         if atom is not None and atom.text == "func":
             cursor.i += 1
-            return FUNCREF, self._elem_func_indices(cursor)
-        if atom is not None and atom.text in REFTYPE_KEYWORDS:
-            cursor.i += 1
-            return REFTYPE_KEYWORDS[atom.text], self._elem_exprs(cursor)
-        return FUNCREF, self._elem_func_indices(cursor)
+            return func_elem_type(self.features), self._elem_func_indices(cursor)
+        if self.is_reftype(cursor.peek()):
+            return self.reftype(cursor.next()), self._elem_exprs(cursor)
+        return func_elem_type(self.features), self._elem_func_indices(cursor)
 
     def _elem_field(self, node: SExpr) -> None:
         cursor = _Cursor(node)
@@ -752,7 +798,7 @@ class ModuleParser:
             self.module.elements.append(ElementSegment(elem_type, init, SegmentMode.DECLARATIVE))
             return
         table_node = cursor.peek_list("table")
-        if table_node is not None or isinstance(cursor.peek(), SExpr):
+        if table_node is not None or (isinstance(cursor.peek(), SExpr) and not self.is_reftype(cursor.peek())):
             table = 0
             if table_node is not None:
                 cursor.i += 1
@@ -1173,10 +1219,9 @@ class FunctionBodyParser:
         if kind in (Imm.I32, Imm.I64, Imm.F32, Imm.F64):
             return (self.number(cursor, kind),)
         if kind == Imm.HEAPTYPE:
-            heap = cursor.next()
-            if isinstance(heap, Token) and heap.text in REFTYPE_BY_HEAP_TEXT:
-                return (REFTYPE_BY_HEAP_TEXT[heap.text],)
-            raise unexpected(heap)
+            return (RefType(True, self.module.heap_type(cursor.next())),)
+        if kind == Imm.TYPE:
+            return (self.index("type", cursor),)
         if kind == Imm.MEMORY:
             return (self.memory_index(cursor),)
         if kind == Imm.MEMORY_INIT:

@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 from ..ir import instructions as ins
 from ..ir.instructions import TEXT_NAME, Catch, Imm, Instruction
-from ..ir.module import CustomSection, ElementSegment, Expr, Module, SegmentMode
-from ..ir.types import FUNCREF, ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from ..ir.module import CustomSection, ElementSegment, Expr, Module, SegmentMode, func_elem_type
+from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
 from .literals import F32_FORMAT, F64_FORMAT, FloatFormat, LiteralError, parse_float
 
 _ID_CHARS = re.compile(r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+$")
@@ -130,7 +130,10 @@ class _Printer:
         self._customs(2)
         self._customs(3)
         for offset, table in enumerate(m.tables):
-            self.lines.append(f"  (table (;{counters[ExternKind.TABLE] + offset};) {self._table_type(table.type)})")
+            init = "" if table.init is None else " " + self._const_expr(table.init)
+            self.lines.append(
+                f"  (table (;{counters[ExternKind.TABLE] + offset};) {self._table_type(table.type)}{init})"
+            )
         self._customs(4)
         for offset, memory in enumerate(m.memories):
             self.lines.append(f"  (memory (;{counters[ExternKind.MEMORY] + offset};) {self._memory_type(memory.type)})")
@@ -257,7 +260,7 @@ class _Printer:
             parts.append(f"(table {seg.table})")
             parts.append(self._offset(seg.offset))
         ref_func = ins.BY_NAME["ref.func"]
-        if seg.type is FUNCREF and all(len(e) == 2 and e[0].op is ref_func for e in seg.init):
+        if seg.type is func_elem_type(self.m.features) and all(len(e) == 2 and e[0].op is ref_func for e in seg.init):
             parts.append("func")
             parts.extend(self.names.func(e[0].imm[0]) for e in seg.init)
         else:

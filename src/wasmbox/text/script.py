@@ -14,7 +14,7 @@ from ..binary.decode import decode_module
 from ..errors import MalformedError
 from ..ir.instructions import DEFAULT_FEATURES
 from ..ir.module import Module
-from ..ir.types import REFTYPE_BY_HEAP_TEXT, VALTYPE_BY_TEXT, ValType
+from ..ir.types import EXTERNREF, FUNCREF, I32, I64, REFTYPE_BY_HEAP_TEXT, V128, VALTYPE_BY_TEXT, ValType
 from .lexer import Node, SExpr, Token, parse_sexprs, text_error
 from .literals import F32_FORMAT, F64_FORMAT, LiteralError, parse_float, parse_int
 from .parser import SIMD_SHAPES, ModuleParser, unexpected
@@ -242,7 +242,7 @@ def parse_value(node: SExpr, expected: bool = False) -> Value:
     head = node.head()
     items = node.items[1:]
     if head in COMPONENT_VALUE_HEADS:
-        return Value(ValType.I32, node, pattern="component")
+        return Value(I32, node, pattern="component")
     try:
         if head in ("i32.const", "i64.const"):
             bits = 32 if head == "i32.const" else 64
@@ -268,22 +268,22 @@ def parse_value(node: SExpr, expected: bool = False) -> Value:
                         fmt = F32_FORMAT if shape == "f32x4" else F64_FORMAT
                         lanes.append(Value(VALTYPE_BY_TEXT[shape[:3]], parse_float(text, fmt)))
                 else:
-                    lanes.append(Value(ValType.I64, parse_int(text, bits) & ((1 << bits) - 1)))
+                    lanes.append(Value(I64, parse_int(text, bits) & ((1 << bits) - 1)))
             raw = b"".join(
                 int(lane.value if lane.pattern is None else 0).to_bytes(bits // 8, "little")  # type: ignore[call-overload]
                 for lane in lanes
             )
             has_pattern = any(lane.pattern for lane in lanes)
-            return Value(ValType.V128, raw, pattern="lanes" if has_pattern else None, lanes=lanes, shape=shape)
+            return Value(V128, raw, pattern="lanes" if has_pattern else None, lanes=lanes, shape=shape)
         if head == "ref.null":
             heap = _atom(items, 0) if items else "func"
             return Value(REFTYPE_BY_HEAP_TEXT[heap], None, pattern="null" if expected else None)
         if head == "ref.extern":
             if not items and expected:
-                return Value(ValType.EXTERNREF, pattern="ref.extern")
-            return Value(ValType.EXTERNREF, int(_atom(items, 0)))
+                return Value(EXTERNREF, pattern="ref.extern")
+            return Value(EXTERNREF, int(_atom(items, 0)))
         if head == "ref.func":
-            return Value(ValType.FUNCREF, pattern="ref.func")
+            return Value(FUNCREF, pattern="ref.func")
     except (LiteralError, KeyError, ValueError) as e:
         raise MalformedError(f"bad constant: {e}", line=node.line, column=node.column) from None
     raise text_error(f"unexpected token {head}", node)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...ir.module import Module
+from ...ir.subtyping import closed_types
 from ...runtime.observer import Observer
 from .executor import BaselineFunction
 from .operations import InstanceOperations
@@ -61,7 +62,7 @@ class BaselineEngine:
             from ..interp import InterpEngine
 
             return InterpEngine().compile(module, namespace, interruptible, metered, observer)
-        for i, t in enumerate(module.types):
+        for i, t in enumerate(closed_types(module.types)):
             namespace[f"TYPE{i}"] = t
         operations = InstanceOperations(namespace)
 

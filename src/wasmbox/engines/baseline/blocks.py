@@ -31,10 +31,10 @@ from .operations import FIXED, LOAD_FROM_LOCAL, InstanceOperations, constant, co
 # How a block ends, for the executor.
 JUMP = 0  # (ops, JUMP, terminator): terminator(s) returns the next block's start
 CALL = 1  # (ops, CALL, namespace key, params, results, next)
-CALL_INDIRECT = 2  # (ops, CALL_INDIRECT, (table, type), params, results, next)
+CALL_INDIRECT = 2  # (ops, CALL_INDIRECT, (table, type), params, results, next); (None, None): call_ref
 RETURN = 3  # (ops, RETURN): the results are on top of the stack
 GOTO = 4  # (ops, GOTO, next block's start): no test, no values to move
-# (ops, TAIL_CALL, namespace key or (table, type), params): return_call(_indirect); the executor
+# (ops, TAIL_CALL, namespace key or (table, type), params): return_call(_indirect, _ref); the executor
 # returns a runtime.tail_calls.TailCall for its entry to make the call once its frame is gone.
 TAIL_CALL = 5
 
@@ -115,6 +115,7 @@ for _name, _effect in {
     "ref.null": 1,
     "ref.is_null": 0,
     "ref.func": 1,
+    "ref.as_non_null": 0,
     "table.get": 0,
     "table.set": -2,
     "table.grow": -1,
@@ -316,6 +317,16 @@ class BlockBuilder:
                 taken = self.branch(controls.at(instr.imm[0]), length)
                 self.reach(following, controls, length)
                 return (ops, JUMP, _branch_if(taken, following))
+            if name == "br_on_null":
+                # Null: the branch without the reference; else on with it.
+                taken = self.branch(controls.at(instr.imm[0]), length - 1)
+                self.reach(following, controls, length)
+                return (ops, JUMP, _branch_on_null(taken, following))
+            if name == "br_on_non_null":
+                # Non-null: the branch with the reference; else on without it.
+                taken = self.branch(controls.at(instr.imm[0]), length)
+                self.reach(following, controls, length - 1)
+                return (ops, JUMP, _branch_on_non_null(taken, following))
             if name == "br_table":
                 length -= 1
                 labels, default = instr.imm
@@ -335,6 +346,12 @@ class BlockBuilder:
                 self.reach(following, controls, length - 1 - len(t.params) + len(t.results))
                 target = (self.namespace[f"T{instr.imm[1]}"], self.namespace[f"TYPE{instr.imm[0]}"])
                 return (ops, CALL_INDIRECT, target, len(t.params), len(t.results), following)
+            if name == "call_ref":
+                t = self.types[instr.imm[0]]
+                self.reach(following, controls, length - 1 - len(t.params) + len(t.results))
+                return (ops, CALL_INDIRECT, (None, None), len(t.params), len(t.results), following)
+            if name == "return_call_ref":
+                return (ops, TAIL_CALL, (None, None), len(self.types[instr.imm[0]].params))
             if name == "return_call":
                 return (ops, TAIL_CALL, f"f{instr.imm[0]}", len(self.func_types[instr.imm[0]].params))
             if name == "return_call_indirect":
@@ -443,6 +460,26 @@ def _branch_if(taken: Terminator, following: int) -> Terminator:
         return following
 
     return branch_if
+
+
+def _branch_on_null(taken: Terminator, following: int) -> Terminator:
+    def branch_on_null(s: list[Any]) -> int:
+        if s[-1] is None:
+            s.pop()
+            return taken(s)
+        return following
+
+    return branch_on_null
+
+
+def _branch_on_non_null(taken: Terminator, following: int) -> Terminator:
+    def branch_on_non_null(s: list[Any]) -> int:
+        if s[-1] is not None:
+            return taken(s)
+        s.pop()
+        return following
+
+    return branch_on_non_null
 
 
 def _branch_table(labels: list[Terminator], default: Terminator) -> Terminator:

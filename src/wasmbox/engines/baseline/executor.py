@@ -26,7 +26,7 @@ from typing import Any
 from ...errors import Exhaustion, Trap, WasmException
 from ...ir.instructions import CALL_OPS, OP_TRY_TABLE, makes_tail_calls
 from ...ir.module import Module
-from ...runtime.operations import call_indirect
+from ...runtime.operations import call_indirect, call_ref
 from ...runtime.tail_calls import TailCall, tail_entry
 from .blocks import CALL, CALL_INDIRECT, GOTO, JUMP, TAIL_CALL, BlockBuilder
 from .operations import ZERO, InstanceOperations
@@ -108,6 +108,7 @@ def _executor(
     goto, jump, direct, indirect, tail = GOTO, JUMP, CALL, CALL_INDIRECT, TAIL_CALL
     tail_call_of = TailCall
     resolve = call_indirect
+    by_ref = call_ref
     wasm_exception = WasmException
 
     never = sys.maxsize
@@ -178,7 +179,7 @@ def _executor(
                             callee = ns[block[2]]
                         else:
                             table, expected = block[2]
-                            callee = resolve(table, s.pop(), expected)
+                            callee = resolve(table, s.pop(), expected) if table is not None else by_ref(s.pop())
                         # Arguments as a plain call's (never ``callee(*list)``): CPython runs a
                         # plain call to a Python function without a C frame, so wasm recursion
                         # costs no C stack here.
@@ -208,7 +209,12 @@ def _executor(
                         # return_call(_indirect): the callee, then this frame ends (see TAIL_CALL).
                         target = block[2]
                         at_call = True  # noqa: F841 - read through f_locals by backtraces
-                        callee = ns[target] if target.__class__ is str else resolve(target[0], s.pop(), target[1])
+                        if target.__class__ is str:
+                            callee = ns[target]
+                        elif target[0] is not None:
+                            callee = resolve(target[0], s.pop(), target[1])
+                        else:
+                            callee = by_ref(s.pop())
                         count = block[3]
                         tail_call = tail_call_of(callee, tuple(s[len(s) - count :]) if count else ())
                         break

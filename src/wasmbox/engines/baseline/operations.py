@@ -27,6 +27,7 @@ from ...runtime.operations import (
     memory_copy_between,
     memory_fill,
     memory_init,
+    ref_as_non_null,
     store_bytes,
     table_copy,
     table_fill,
@@ -389,6 +390,8 @@ class InstanceOperations:
             return _constant(None)
         if name == "ref.func":
             return _constant(ns[f"F{imm[0]}"])
+        if name == "ref.as_non_null":
+            return lambda s: s.__setitem__(-1, ref_as_non_null(s[-1]))
         if name.startswith("table."):
             return self._table(name, imm)
         if name == "elem.drop":

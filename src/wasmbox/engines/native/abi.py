@@ -37,6 +37,7 @@ CONTEXT_FIELDS = (
     ("fuel", "ptr"),  # -> i64 fuel left (metered code only): the store's, copied in and out at crossings
     ("memories", "ptr"),  # -> a MEMORY_RECORD per memory index (multiple memories; memory 0 also above)
     ("tail_args", "ptr"),  # -> u64 slots: a tail call's arguments, read by the callee's tail entry at once
+    ("ref_entries", "ptr"),  # -> {ptr entries; u64 capacity}: call_ref's entries by funcref handle (host.py)
 )
 FRAME_RING = 1024  # the innermost frames a backtrace can show
 OFFSET = {name: index * 8 for index, (name, _) in enumerate(CONTEXT_FIELDS)}
@@ -57,6 +58,8 @@ TRAP_KINDS = {
     12: "exception",  # a wasm exception is unwinding; the host holds it (try_table may catch it)
     13: "null exception reference",
     14: "out of fuel",
+    15: "null function reference",
+    16: "null reference",
 }
 TRAP = {kind: code for code, kind in TRAP_KINDS.items()}
 
@@ -67,6 +70,11 @@ MEMORY_GROW = "wasmbox_memory_grow"  # i64 (ctx, i64 delta, i32 memory) -> old p
 RUNTIME_OP = "wasmbox_runtime_op"  # i32 (ctx, i32 op, ptr slots): table and segment operations
 REFRESH_TABLE = "wasmbox_refresh_table"  # void (ctx, ptr mirror): rebuild a mirror whose table changed
 THROW_REF = "wasmbox_throw_ref"  # i32 (ctx, i64 exnref): rethrow
+# call_ref: the entry (TABLE_MIRROR's layout) of the function a reference names, when ctx.ref_entries
+# has none for its handle yet (null: an entry of signature 0); and the call through the host when it
+# is not this instance's code.
+REFERENCE_ENTRY = "wasmbox_reference_entry"  # ptr (ctx, i64 funcref handle)
+CALL_REF = "wasmbox_call_ref"  # i32 (ctx, i32 type_index, i64 funcref handle, ptr slots)
 CATCH = "wasmbox_catch"  # i32 (ctx, i32 tag or -1, i32 want_ref, ptr slots): 1 and the payload if it matches
 
 # A memory as native code sees it, one record per memory index: {ptr base; ptr -> u64 byte size}.

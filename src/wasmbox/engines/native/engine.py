@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ...ir.module import Module
+from ...ir.subtyping import closed_types
 from ...runtime.observer import Observer
 from .. import translation_cache
 from ..interp import InterpEngine
@@ -84,7 +85,7 @@ class NativeEngine:
         if reason is not None or code is None:
             self.fallbacks.append(reason or "not compiled")
             return InterpEngine().compile(module, namespace, interruptible, metered, observer)
-        for i, t in enumerate(module.types):
+        for i, t in enumerate(closed_types(module.types)):
             namespace[f"TYPE{i}"] = t
         instance = NativeInstance(module, namespace, code, metered=metered)
         self.compiled += 1

@@ -26,7 +26,8 @@ from typing import Any
 from ... import numeric
 from ...errors import Exhaustion, Trap, TrapFrame, WasmException
 from ...ir.module import Module
-from ...ir.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, ValType
+from ...ir.subtyping import closed_types, is_extern_reference, is_function_reference
+from ...ir.types import EXNREF, F32, F64, I32, I64, V128, FuncType, RefType, ValType
 from ...runtime.objects import GlobalInstance
 from ...runtime.operations import (
     call_indirect,
@@ -39,6 +40,7 @@ from ...runtime.operations import (
 )
 from .abi import (
     CALL_INDIRECT,
+    CALL_REF,
     CATCH,
     CONTEXT_FIELDS,
     ENTRY_SIZE,
@@ -50,6 +52,7 @@ from .abi import (
     MIRROR_ENTRIES,
     MIRROR_LENGTH,
     OFFSET,
+    REFERENCE_ENTRY,
     REFRESH_TABLE,
     RUNTIME_OP,
     THROW_REF,
@@ -116,7 +119,7 @@ class MirrorState:
         self.entries: Any = None
         self.area: mmap.mmap | None = None
         self.capacity = 0
-        self.funcref = table.type.element is FUNCREF
+        self.funcref = is_function_reference(table.type.element)
         if table.elements.count(None) == len(table.elements):  # a new table: all null, nothing to scan
             self.rebuild(empty=True)
 
@@ -196,6 +199,46 @@ def mark_mirrors_stale() -> None:
     """A function became machine code: entries that call it through the host may call it directly."""
     for state in list(_mirror_states):
         state.changed()
+    _reference_entries.clear()
+
+
+class ReferenceEntries:
+    """call_ref's entries (a table mirror's, see abi) by funcref handle, process-wide like handles.
+
+    Machine code reads ``record`` = {entries address, capacity}: an entry of signature 0 (not made
+    yet, or cleared) sends it to the host (REFERENCE_ENTRY), which fills it.  Cleared whenever handles
+    are freed (a handle may then name another function) and when functions become machine code.
+    Every entry an in-between state of clearing may show is safe: a 0 field sends the call through
+    the host.  Arrays outgrown stay allocated (machine code may have read the old address).
+    """
+
+    def __init__(self) -> None:
+        self.record = (U64 * 2)()
+        self.arrays: list[Any] = []
+        self.entries: Any = None
+        self._grow(256)
+
+    def _grow(self, capacity: int) -> None:
+        entries = (TableEntry * capacity)()
+        if self.entries is not None:
+            ctypes.memmove(entries, self.entries, ctypes.sizeof(self.entries))
+        self.arrays.append(entries)
+        self.entries = entries
+        self.record[0], self.record[1] = ctypes.addressof(entries), capacity
+
+    def fill(self, handle: int, function: Any) -> int:
+        """The address of ``handle``'s entry, made from ``function`` (a FunctionInstance)."""
+        if handle >= len(self.entries):
+            self._grow(max(handle + 1, 2 * len(self.entries)))
+        entry = self.entries[handle]
+        _fill_entry(entry, function)
+        return ctypes.addressof(entry)
+
+    def clear(self) -> None:
+        ctypes.memset(self.entries, 0, ctypes.sizeof(self.entries))
+
+
+_reference_entries = ReferenceEntries()
 
 
 class _WeakEntry(weakref.ref):  # type: ignore[type-arg]
@@ -334,6 +377,7 @@ class HandleRegistry:
                     objects[handle] = _WeakEntry(value)
                 except TypeError:
                     pass
+        _reference_entries.clear()  # a freed handle may come to name another function
         for instance in instances:
             references: Any = getattr(instance, "func_refs", ())
             for index, handle in enumerate(references):
@@ -349,7 +393,7 @@ object_of = _registry.object_of
 
 def encode(value: Any, t: ValType) -> int:
     """A run-time value (see ``numeric``) as the bits in a u64 slot."""
-    if t is FUNCREF or t is EXTERNREF or t is EXNREF:
+    if isinstance(t, RefType):
         return handle_of(value)
     if t is I32:
         return int(value) & 0xFFFFFFFF
@@ -379,7 +423,7 @@ def get(slots: Any, at: int, t: ValType) -> Any:
 
 
 def decode(bits: int, t: ValType) -> Any:
-    if t is FUNCREF or t is EXTERNREF or t is EXNREF:
+    if isinstance(t, RefType):
         return object_of(bits)
     if t is I32:
         return bits & 0xFFFFFFFF
@@ -438,7 +482,7 @@ class IntegerCellGlobal(CellGlobal):
 
 def put_cell(cell: Any, value: Any, t: ValType) -> None:
     """Write a global's value into its native cell; a reference is pinned by the cell."""
-    if t is FUNCREF or t is EXTERNREF:
+    if isinstance(t, RefType):
         cell[0] = _registry.pinned_handle(cell, value)
     else:
         put(cell, 0, value, t)
@@ -456,7 +500,7 @@ def to_cell(glob: GlobalInstance) -> CellGlobal:
             glob.__class__ = CellGlobal
             _VALUE_SLOT.__set__(glob, cell)
     assert isinstance(glob, CellGlobal)
-    if glob.type.valtype is FUNCREF or glob.type.valtype is EXTERNREF:
+    if isinstance(glob.type.valtype, RefType):
         _reference_globals.add(glob)
     return glob
 
@@ -516,12 +560,14 @@ class NativeInstance:
         while f"G{index}" in namespace:
             glob = namespace[f"G{index}"]
             valtype = glob.type.valtype
-            native = valtype in (I32, I64, F32, F64, V128, FUNCREF, EXTERNREF)
+            native = (
+                valtype in (I32, I64, F32, F64, V128) or is_function_reference(valtype) or is_extern_reference(valtype)
+            )
             if native and private_globals and not isinstance(glob, CellGlobal):
                 cell = (U64 * 2)()
                 put_cell(cell, glob.value, valtype)
                 self.cells.append(cell)
-                if valtype is FUNCREF or valtype is EXTERNREF:
+                if isinstance(valtype, RefType):
                     self.reference_cells.append(cell)
                 if glob.type.mutable:
                     self.synced.append((glob, cell, valtype))
@@ -546,7 +592,7 @@ class NativeInstance:
         # Each function's handle for ref.func, registered when native code first asks (0 until then).
         self.func_refs = (U64 * max(len(self.func_types), 1))()
         self.ctx.func_refs = ctypes.addressof(self.func_refs)
-        self.signatures = (U64 * max(len(module.types), 1))(*[signature_id(t) for t in module.types])
+        self.signatures = (U64 * max(len(module.types), 1))(*[signature_id(t) for t in closed_types(module.types)])
         self.ctx.signatures = ctypes.addressof(self.signatures)
         # Exceptions machine code throws and catches itself: its tags' ids, and room for any payload.
         tags: list[Any] = []
@@ -561,6 +607,7 @@ class NativeInstance:
         self._debug_namespace: dict[str, Any] = {"__wasm_names__": module.names.functions, "__wasm_module__": module}
         self.ctx.frames = ctypes.addressof(self.frames)
         self.mirrors: dict[int, MirrorState] = {}  # by address, for REFRESH_TABLE
+        self.ctx.ref_entries = ctypes.addressof(_reference_entries.record)
         index = 0
         while f"T{index}" in namespace:
             state = mirror_of(namespace[f"T{index}"])
@@ -810,6 +857,24 @@ def _call_indirect(ctx_address: int, type_index: int, table_index: int, element:
     return _call_through_slots(instance, function, expected, slots)
 
 
+def _reference_entry(ctx_address: int, handle: int) -> int:
+    """The entry of the function ``handle`` names (see ReferenceEntries); null's has signature 0."""
+    function = object_of(handle)
+    if function is None:
+        return ctypes.addressof(_NULL_ENTRY)
+    return _reference_entries.fill(handle, function)
+
+
+_NULL_ENTRY = TableEntry()
+
+
+def _call_ref(ctx_address: int, type_index: int, handle: int, slots: Any) -> int:
+    """call_ref of a function that is not this instance's machine code, through Python."""
+    instance = _instance(ctx_address)
+    function = object_of(handle)
+    return _call_through_slots(instance, function.code, instance.namespace[f"TYPE{type_index}"], slots)
+
+
 def _refresh_table(ctx_address: int, mirror_address: int) -> None:
     instance = _instance(ctx_address)
     try:
@@ -928,5 +993,7 @@ CALLBACKS = {
     RUNTIME_OP: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, SlotArray)(_runtime_op),
     REFRESH_TABLE: ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(_refresh_table),
     THROW_REF: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64)(_throw_ref),
+    REFERENCE_ENTRY: ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64)(_reference_entry),
+    CALL_REF: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_uint64, SlotArray)(_call_ref),
     CATCH: ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int32, SlotArray)(_catch),
 }

@@ -61,9 +61,10 @@ from llvmlite import ir
 from ...ir import instructions as ins
 from ...ir.instructions import Catch, Instruction
 from ...ir.module import Module, block_signature
-from ...ir.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, ExternKind, FuncType, ValType
+from ...ir.types import EXNREF, F32, F64, I32, I64, V128, ExternKind, FuncType, RefType, ValType
 from .abi import (
     CALL_INDIRECT,
+    CALL_REF,
     CATCH,
     ENTRY_CODE,
     ENTRY_CTX,
@@ -80,6 +81,7 @@ from .abi import (
     MIRROR_ENTRIES,
     MIRROR_LENGTH,
     OFFSET,
+    REFERENCE_ENTRY,
     REFRESH_TABLE,
     RUNTIME_OP,
     THROW_REF,
@@ -97,7 +99,8 @@ PTR = ir.PointerType()
 LV128 = ir.VectorType(I8, 16)
 L64X2 = ir.VectorType(L64, 2)
 # References are i64 handles into the host's registry of objects (0 is null).
-LLVM_TYPE = {I32: L32, I64: L64, F32: LF32, F64: LF64, V128: LV128, FUNCREF: L64, EXTERNREF: L64, EXNREF: L64}
+# References of every type are handles (see host.HandleRegistry), 0 for null.
+LLVM_TYPE: dict[ValType, ir.Type] = {I32: L32, I64: L64, F32: LF32, F64: LF64, V128: LV128}
 
 
 def zero(t: ir.Type) -> ir.Constant:
@@ -121,6 +124,8 @@ def slot_count(types: tuple[ValType, ...] | list[ValType]) -> int:
 
 def llvm_type(t: ValType) -> ir.Type:
     lowered = LLVM_TYPE.get(t)
+    if lowered is None and isinstance(t, RefType):
+        return L64
     if lowered is None:
         raise NotLowered(f"values of type {t.text}")
     return lowered
@@ -172,6 +177,7 @@ FUEL_BOUNDARIES = frozenset(
     for name in (
         "block", "loop", "if", "else", "end", "br", "br_if", "br_table", "return", "unreachable",
         "call", "call_indirect", "throw", "throw_ref", "try_table", "return_call", "return_call_indirect",
+        "call_ref", "return_call_ref", "br_on_null", "br_on_non_null",
     )
 )  # fmt: skip
 
@@ -254,6 +260,8 @@ class ModuleLowering:
         self.runtime_op = self._declare(RUNTIME_OP, L32, [PTR, L32, PTR])
         self.refresh_table = self._declare(REFRESH_TABLE, ir.VoidType(), [PTR, PTR])
         self.throw_ref = self._declare(THROW_REF, L32, [PTR, L64])
+        self.reference_entry = self._declare(REFERENCE_ENTRY, PTR, [PTR, L64])
+        self.call_ref = self._declare(CALL_REF, L32, [PTR, L32, L64, PTR])
         self.catch = self._declare(CATCH, L32, [PTR, L32, L32, PTR])
         self._intrinsics: dict[tuple[str, tuple[ir.Type, ...]], ir.Function] = {}
         # Type-based alias analysis: linear memory, the runtime's own records (context
@@ -901,6 +909,28 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.call(imm[0])
         elif name == "call_indirect":
             self.indirect_call(imm[0], imm[1])
+        elif name == "call_ref":
+            self.reference_call(imm[0])
+        elif name == "return_call_ref":
+            self.return_call_ref(imm[0])
+            return True
+        elif name == "ref.as_non_null":
+            self.trap_if(b.icmp_unsigned("==", self.stack[-1], ir.Constant(L64, 0)), "null reference")
+        elif name == "br_on_null" or name == "br_on_non_null":
+            # br_on_null branches without the reference, br_on_non_null with it.
+            handle = self.pop() if name == "br_on_null" else self.stack[-1]
+            taken = self.function.append_basic_block(name)
+            after = self.function.append_basic_block(f"{name}_not")
+            b.cbranch(
+                b.icmp_unsigned("==" if name == "br_on_null" else "!=", handle, ir.Constant(L64, 0)), taken, after
+            )
+            b.position_at_end(taken)
+            self.branch_to(imm[0])
+            b.position_at_end(after)
+            if name == "br_on_null":
+                self.stack.append(handle)
+            else:
+                self.pop()
         elif name == "return":
             self.branch_to(len(self.controls) - 1)
             return True
@@ -1113,20 +1143,68 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
     def indirect_call(self, type_index: int, table_index: int) -> None:
         """call_indirect: checks against the table's mirror, then a direct native call when the
         target is this instance's own code, or a call through the host otherwise."""
-        b = self.b
         self.note_frame()
         t = self.module.types[type_index]
         element = self.as_u64(self.pop())
         args = self.pop_n(len(t.params))
         entry = self.table_entry(type_index, table_index, element)
+        self.call_entry(t, entry, args, lambda: self.hosted_indirect_call(type_index, table_index, element, args))
+
+    def reference_call(self, type_index: int) -> None:
+        """call_ref: the entry of the function the reference names, then the call as call_indirect's."""
+        self.note_frame()
+        t = self.module.types[type_index]
+        handle = self.pop()
+        args = self.pop_n(len(t.params))
+        entry = self.function_entry(handle)
+        self.call_entry(t, entry, args, lambda: self.hosted_reference_call(type_index, handle, args))
+
+    def function_entry(self, handle: ir.Value) -> ir.Value:
+        """A function reference's entry (as a table's) from ctx.ref_entries, or the host's when there
+        is none for its handle yet; once a null one has trapped."""
+        b = self.b
+        record = self.ctx_field("ref_entries", PTR)
+        capacity = b.load(b.gep(record, [ir.Constant(L64, 8)], source_etype=I8), typ=L64)
+        lookup = self.function.append_basic_block("ref_entry_lookup")
+        from_host = self.function.append_basic_block("ref_entry_host")
+        found = self.function.append_basic_block("ref_entry_found")
+        b.cbranch(b.icmp_unsigned("<", handle, capacity), lookup, from_host)
+        b.position_at_end(lookup)
+        entries = b.load(record, typ=PTR)
+        cached = b.gep(entries, [b.mul(handle, ir.Constant(L64, ENTRY_SIZE))], source_etype=I8)
+        known = b.load(b.gep(cached, [ir.Constant(L64, ENTRY_SIGNATURE)], source_etype=I8), typ=L64)
+        b.cbranch(b.icmp_unsigned("!=", known, ir.Constant(L64, 0)), found, from_host)
+        b.position_at_end(from_host)
+        made = b.call(self.owner.reference_entry, [self.ctx, handle])
+        b.branch(found)
+        b.position_at_end(found)
+        entry = b.phi(PTR)
+        entry.add_incoming(cached, lookup)
+        entry.add_incoming(made, from_host)
+        signature = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_SIGNATURE)], source_etype=I8), typ=L64)
+        self.trap_if(b.icmp_unsigned("==", signature, ir.Constant(L64, 0)), "null function reference")
+        return entry
+
+    def hosted_reference_call(self, type_index: int, handle: ir.Value, args: list[ir.Value]) -> None:
+        """A call_ref the host makes (its results pushed): the function is not this instance's code."""
+        self.through_slots(
+            self.module.types[type_index],
+            args,
+            lambda slots: [self.owner.call_ref, [self.ctx, ir.Constant(L32, type_index), handle, slots]],
+        )
+
+    def call_entry(self, t: FuncType, entry: ir.Value, args: list[ir.Value], hosted: Callable[[], None]) -> None:
+        """Call the function of a table entry: natively when it is this instance's code, else
+        ``hosted`` makes the call through the host (pushing its results)."""
+        b = self.b
         code = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CODE)], source_etype=I8), typ=L64)
         target_ctx = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CTX)], source_etype=I8), typ=PTR)
         own = b.and_(b.icmp_unsigned("!=", code, ir.Constant(L64, 0)), b.icmp_unsigned("==", target_ctx, self.ctx))
         direct = self.function.append_basic_block("call_direct")
-        hosted = self.function.append_basic_block("call_hosted")
+        hosted_block = self.function.append_basic_block("call_hosted")
         joined = self.function.append_basic_block("call_joined")
         result_slots = self.slots_for(t.results)
-        b.cbranch(own, direct, hosted)
+        b.cbranch(own, direct, hosted_block)
         # Same instance: a native call through the code pointer.
         b.position_at_end(direct)
         signature_type = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
@@ -1138,8 +1216,8 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             b.store(value, slot)
         b.branch(joined)
         # Anything else (a host function, another instance's code): through the host.
-        b.position_at_end(hosted)
-        self.hosted_indirect_call(type_index, table_index, element, args)
+        b.position_at_end(hosted_block)
+        hosted()
         for value, slot in zip(self.pop_n(len(t.results)), result_slots, strict=True):
             b.store(value, slot)
         b.branch(joined)
@@ -1208,11 +1286,30 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.indirect_call(type_index, table_index)
             self.branch_to(len(self.controls) - 1)
             return
-        b = self.b
         t = self.module.types[type_index]
         element = self.as_u64(self.pop())
         args = self.pop_n(len(t.params))
         entry = self.table_entry(type_index, table_index, element)
+        self.tail_call_entry(t, entry, args, lambda: self.hosted_indirect_call(type_index, table_index, element, args))
+
+    def return_call_ref(self, type_index: int) -> None:
+        """``return_call_ref``: as return_call_indirect, with the entry of the function referenced."""
+        if not self.tail_body:
+            self.reference_call(type_index)
+            self.branch_to(len(self.controls) - 1)
+            return
+        t = self.module.types[type_index]
+        handle = self.pop()
+        args = self.pop_n(len(t.params))
+        entry = self.function_entry(handle)
+        self.tail_call_entry(t, entry, args, lambda: self.hosted_reference_call(type_index, handle, args))
+
+    def tail_call_entry(
+        self, t: FuncType, entry: ir.Value, args: list[ir.Value], hosted_call: Callable[[], None]
+    ) -> None:
+        """A tail call of a table entry's function: a jump to its tail entry when it is this
+        instance's code, else ``hosted_call`` calls it through the host, and a return."""
+        b = self.b
         tail = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_TAIL)], source_etype=I8), typ=L64)
         target_ctx = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_CTX)], source_etype=I8), typ=PTR)
         own = b.and_(b.icmp_unsigned("!=", tail, ir.Constant(L64, 0)), b.icmp_unsigned("==", target_ctx, self.ctx))
@@ -1223,7 +1320,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.jump_to_tail_entry(b.inttoptr(tail, tail_signature(t).as_pointer()), t, args)
         b.position_at_end(hosted)
         self.note_frame()
-        self.hosted_indirect_call(type_index, table_index, element, args)
+        hosted_call()
         self.branch_to(len(self.controls) - 1)
 
     def jump_to_tail_entry(self, target: ir.Value, t: FuncType, args: list[ir.Value]) -> None:
