@@ -115,7 +115,9 @@ class TableInstance:
 
     def __init__(self, table_type: TableType, initial: object = None, max_elements: int = MAX_TABLE_SIZE) -> None:
         self.type = table_type
-        self.elements: list[object] = ElementList([initial] * table_type.limits.min)
+        elements = ElementList([initial])
+        elements *= table_type.limits.min  # in place: no second list of ten million (unwatched yet)
+        self.elements: list[object] = elements
         declared = table_type.limits.max if table_type.limits.max is not None else MAX_TABLE_SIZE
         self.max = min(declared, max_elements)
 

@@ -870,6 +870,10 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             handle.add_incoming(known, cached)
             handle.add_incoming(registered, registered_in)
             self.stack.append(handle)
+        elif name == "table.set" and self.module.table_types()[imm[0]].element is FUNCREF:
+            from .tables import table_set
+
+            table_set(self, instr)
         elif name in RUNTIME_OPS:
             self.runtime_op(name, instr)
         elif name == "call":
