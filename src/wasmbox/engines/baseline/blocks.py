@@ -174,6 +174,7 @@ class BlockBuilder:
         self.units = frame_units(local_count)
         # Block start -> (its operations, the instruction each came from, its last instruction).
         self.positions: dict[int, tuple[tuple[Any, ...], tuple[int, ...], int]] = {}
+        self.own: dict[int, Block] = {}  # block start -> the block alone (``prepare`` may add the next)
 
     def block_signature(self, block_type: object) -> tuple[int, int]:
         params, results = block_signature(block_type, self.types)
@@ -211,6 +212,30 @@ class BlockBuilder:
         return _jump(start, length, target.base, arity)
 
     def prepare(self, start: int) -> Block:
+        """The block the executor runs from ``start``: its own, and when that ends in a plain ``GOTO``
+        to a block that is not a loop header, that block's operations and ending too (one dispatch
+        fewer; loop headers stay blocks of their own for their stop checks and machine-code entries)."""
+        block = self.own_block(start)
+        if block[1] != GOTO:
+            return block
+        target = block[2]
+        if target < 0 or target == start or target in self.loop_headers:
+            return block
+        following = self.own_block(target)
+        ops, positions, _ = self.positions[start]
+        following_ops, following_positions, last = self.positions[target]
+        # A Python operation never raises a wasm exception, so the clauses that apply are the last block's.
+        self.block_try[start] = self.block_try[target]
+        self.positions[start] = (ops + following_ops, positions + following_positions, last)
+        return (block[0] + following[0], *following[1:])
+
+    def own_block(self, start: int) -> Block:
+        found = self.own.get(start)
+        if found is None:
+            found = self.own[start] = self.make_block(start)
+        return found
+
+    def make_block(self, start: int) -> Block:
         """Make the block starting at ``start`` (its context must be known: execution got here)."""
         controls, length = self.contexts[start]
         innermost_try = controls.innermost_try
