@@ -222,10 +222,13 @@ class BlockBuilder:
         if target < 0 or target == start or target in self.loop_headers:
             return block
         following = self.own_block(target)
-        ops, positions, _ = self.positions[start]
-        following_ops, following_positions, last = self.positions[target]
         # A Python operation never raises a wasm exception, so the clauses that apply are the last block's.
         self.block_try[start] = self.block_try[target]
+        if not block[0]:  # nothing of its own (an ``end``): the next block itself, shared
+            self.positions[start] = self.positions[target]
+            return following
+        ops, positions, _ = self.positions[start]
+        following_ops, following_positions, last = self.positions[target]
         self.positions[start] = (ops + following_ops, positions + following_positions, last)
         return (block[0] + following[0], *following[1:])
 
