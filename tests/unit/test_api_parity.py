@@ -187,7 +187,7 @@ def test_made_externs_check_their_arguments() -> None:
         Memory(store, MemoryType(Limits(3, 2)))
     with pytest.raises(Trap, match="resource limit exceeded"):
         Memory(store, MemoryType(Limits(9)))
-    with pytest.raises(ValueError, match="funcref or externref"):
+    with pytest.raises(ValueError, match="references to functions or host values"):
         Table(store, TableType(I32, Limits(1)))
     with pytest.raises(Trap, match="resource limit exceeded"):
         Table(store, TableType(EXTERNREF, Limits(101)))

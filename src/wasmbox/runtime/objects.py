@@ -125,7 +125,9 @@ class TableInstance:
     ) -> None:
         self.type = table_type
         self.defined_types = defined_types
-        self.elements: list[object] = ElementList([initial] * table_type.limits.min)
+        elements = ElementList([initial])
+        elements *= table_type.limits.min  # in place: no second list of ten million (unwatched yet)
+        self.elements: list[object] = elements
         declared = table_type.limits.max if table_type.limits.max is not None else table_type.max_size
         self.max = min(declared, max_elements)
 

@@ -179,3 +179,73 @@
 (assert_return (invoke "catch-returns" (i32.const 3)) (i32.const 30))
 (assert_return (invoke "catch-returns" (i32.const 2)) (i32.const 5))
 (assert_return (invoke "nested-in-loops" (i32.const 8)) (i32.const 66))
+
+;; A throw that a try_table of the same function catches (an interpreter may take it as a branch):
+;; values under the payload are dropped, the outer clause is found past an inner one of another
+;; tag, a catch_ref's exnref can be thrown again, a clause may return from the function, and a
+;; try_table opened after other code (or closed before a call) covers exactly its own body.
+(module
+  (tag $e (param i32))
+  (tag $other)
+  (func $thrower (param i32) (throw $e (local.get 0)))
+
+  (func (export "drops-values-under-payload") (result i32)
+    (i32.const 1000)
+    (block $h (result i32)
+      (try_table (catch $e $h) (i32.const 1) (i32.const 2) (throw $e (i32.const 9)))
+      (i32.const -1))
+    (i32.add))
+
+  (func (export "outer-clause") (result i32)
+    (block $outer (result i32)
+      (try_table (catch $e $outer)
+        (block $inner
+          (try_table (catch $other $inner) (throw $e (i32.const 4)))))
+      (i32.const -1)))
+
+  (func (export "catch-ref-then-rethrow") (result i32)
+    (block $outer (result i32)
+      (try_table (catch $e $outer)
+        (block $inner (result i32 exnref)
+          (try_table (catch_ref $e $inner) (throw $e (i32.const 12)))
+          (unreachable))
+        (throw_ref)
+        (drop))
+      (i32.const -1)))
+
+  (func $rethrows-unmatched (param i32) (local $caught exnref)
+    (block $inner (result exnref)
+      (try_table (catch_all_ref $inner) (throw $e (local.get 0)))
+      (unreachable))
+    (local.set $caught)
+    (block $skip
+      (try_table (catch $other $skip) (throw_ref (local.get $caught))))
+    (unreachable))
+  (func (export "rethrow-to-caller") (result i32)
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $rethrows-unmatched (i32.const 17)))
+      (i32.const -1)))
+
+  (func (export "returns-payload") (result i32)
+    (try_table (catch $e 0) (i32.const 3) (throw $e (i32.const 8)))
+    (i32.const 5))
+
+  (func (export "after-code") (param i32) (result i32)
+    (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $thrower (local.get 0)))
+      (i32.const -1)))
+
+  (func (export "after-try-ends") (result i32)
+    (block $h
+      (try_table (catch_all $h) (nop))
+      (call $thrower (i32.const 2)))
+    (i32.const 0))
+)
+(assert_return (invoke "drops-values-under-payload") (i32.const 1009))
+(assert_return (invoke "outer-clause") (i32.const 4))
+(assert_return (invoke "catch-ref-then-rethrow") (i32.const 12))
+(assert_return (invoke "rethrow-to-caller") (i32.const 17))
+(assert_return (invoke "returns-payload") (i32.const 8))
+(assert_return (invoke "after-code" (i32.const 5)) (i32.const 6))
+(assert_exception (invoke "after-try-ends"))

@@ -4,9 +4,11 @@ A block is a straight run of operations (see ``operations``) and how it ends.
 Blocks start at position 0 and after every instruction that may transfer
 control: ``loop`` (its header is a branch target), ``if``/``else``, every
 ``end``, branches, calls (the executor makes them itself, so that one wasm
-call is one Python frame), ``try_table`` (its body must not share a block
-with code outside it: the block says which catch clauses apply).  A
-``block`` opener needs no split.
+call is one Python frame), ``throw``.  A ``block`` or ``try_table`` opener
+needs no split: only a block's last instruction can raise a wasm exception,
+so the catch clauses that apply to a block are those open at its end.  A
+``throw`` that a clause of the same function catches is a branch, made
+without a Python exception.
 
 Each block start is reached with a known control context: the constructs
 around it (their stack bases and arities) and the stack height.  Preparing a
@@ -173,6 +175,7 @@ class BlockBuilder:
         self.units = frame_units(local_count)
         # Block start -> (its operations, the instruction each came from, its last instruction).
         self.positions: dict[int, tuple[tuple[Any, ...], tuple[int, ...], int]] = {}
+        self.own: dict[int, Block] = {}  # block start -> the block alone (``prepare`` may add the next)
 
     def block_signature(self, block_type: object) -> tuple[int, int]:
         params, results = block_signature(block_type, self.types)
@@ -210,6 +213,33 @@ class BlockBuilder:
         return _jump(start, length, target.base, arity)
 
     def prepare(self, start: int) -> Block:
+        """The block the executor runs from ``start``: its own, and when that ends in a plain ``GOTO``
+        to a block that is not a loop header, that block's operations and ending too (one dispatch
+        fewer; loop headers stay blocks of their own for their stop checks and machine-code entries)."""
+        block = self.own_block(start)
+        if block[1] != GOTO:
+            return block
+        target = block[2]
+        if target < 0 or target == start or target in self.loop_headers:
+            return block
+        following = self.own_block(target)
+        # A Python operation never raises a wasm exception, so the clauses that apply are the last block's.
+        self.block_try[start] = self.block_try[target]
+        if not block[0]:  # nothing of its own (an ``end``): the next block itself, shared
+            self.positions[start] = self.positions[target]
+            return following
+        ops, positions, _ = self.positions[start]
+        following_ops, following_positions, last = self.positions[target]
+        self.positions[start] = (ops + following_ops, positions + following_positions, last)
+        return (block[0] + following[0], *following[1:])
+
+    def own_block(self, start: int) -> Block:
+        found = self.own.get(start)
+        if found is None:
+            found = self.own[start] = self.make_block(start)
+        return found
+
+    def make_block(self, start: int) -> Block:
         """Make the block starting at ``start`` (its context must be known: execution got here)."""
         controls, length = self.contexts[start]
         innermost_try = controls.innermost_try
@@ -271,6 +301,13 @@ class BlockBuilder:
                 params, results = self.block_signature(instr.imm[0])
                 base = length - params
                 controls = controls.inside(Construct("block", position, base, params, results, self.ends[position]))
+                position = following
+                continue
+            if name == "try_table":
+                # No split: only a block's last instruction can raise a wasm exception (operations
+                # do not call), so the try_tables around it are the block's.
+                controls = self.try_table(position, instr.imm, controls, length)
+                self.block_try[start] = controls.innermost_try
                 position = following
                 continue
             ops = tuple(operations)
@@ -359,20 +396,29 @@ class BlockBuilder:
                 return (ops, TAIL_CALL, target, len(self.types[instr.imm[0]].params))
             if name == "throw":
                 tag = self.namespace[f"TAG{instr.imm[0]}"]
-                return (ops, JUMP, _throw(tag, len(self.tag_types[instr.imm[0]].params)))
+                count = len(self.tag_types[instr.imm[0]].params)
+                clause = self.clause_for(tag, controls.innermost_try)
+                if clause is None:
+                    return (ops, JUMP, _throw(tag, count))
+                # Caught in this function: a branch to the clause's label, no Python exception.
+                if clause.with_ref:
+                    return (ops, JUMP, _throw_caught_with_ref(tag, count, clause))
+                terminator = _jump(clause.target, length, clause.length, clause.payload)
+                target = getattr(terminator, "start", None)
+                return (ops, GOTO, target) if target is not None else (ops, JUMP, terminator)
             if name == "throw_ref":
+                if controls.innermost_try:
+                    return (ops, JUMP, _throw_ref_here(self, controls.innermost_try))
                 return (ops, JUMP, _throw_ref)
-            if name == "try_table":
-                self.try_table(position, instr.imm, controls, length, innermost_try)
-                return (ops, GOTO, following)
             raise NotImplementedError(f"the baseline interpreter does not run {name}")
 
-    def try_table(self, position: int, imm: tuple[Any, ...], controls: Controls, length: int, parent: int) -> None:
-        """Open a try_table: its clauses are resolved against the constructs around it."""
+    def try_table(self, position: int, imm: tuple[Any, ...], controls: Controls, length: int) -> Controls:
+        """Open a try_table (its clauses resolved against the constructs around it): the constructs
+        open inside it."""
         block_type, clauses = imm
         params, results = self.block_signature(block_type)
         try_id = len(self.try_parents) + 1
-        self.try_parents[try_id] = parent
+        self.try_parents[try_id] = controls.innermost_try
         catches = []
         for kind, tag_index, label in clauses:
             tagged = kind in (Catch.CATCH, Catch.CATCH_REF)
@@ -392,23 +438,33 @@ class BlockBuilder:
             catches.append(CatchTarget(tag, payload, with_ref, target.base, start))
         self.try_catches[try_id] = catches
         construct = Construct("try", position, length - params, params, results, self.ends[position], try_id)
-        self.reach(position + 1, controls.inside(construct), length)
+        return controls.inside(construct)
 
-    def catch(self, exception: WasmException, block: int, s: list[Any]) -> int:
-        """Where an exception raised in ``block`` continues: the first matching clause of the
-        innermost try_table around it, then of those around that; re-raised if none matches."""
-        try_id = self.block_try.get(block, 0)
+    def clause_for(self, tag: Any, try_id: int) -> CatchTarget | None:
+        """The clause that catches an exception of ``tag`` thrown inside try_table ``try_id``: the
+        first matching clause of it, then of the try_tables around it (None: none in this function)."""
         while try_id:
             for clause in self.try_catches[try_id]:
-                if clause.tag is None or exception.tag is clause.tag:
-                    del s[clause.length :]
-                    if clause.payload:
-                        s.extend(exception.payload)
-                    if clause.with_ref:
-                        s.append(exception)
-                    return clause.target
+                if clause.tag is None or tag is clause.tag:
+                    return clause
             try_id = self.try_parents[try_id]
-        raise exception
+        return None
+
+    def catch(self, exception: WasmException, block: int, s: list[Any]) -> int:
+        """Where an exception raised in ``block`` continues (a call's, or a ``throw_ref``'s): the
+        clause ``clause_for`` its tag finds; re-raised if none."""
+        return self.catch_inside(exception, self.block_try.get(block, 0), s)
+
+    def catch_inside(self, exception: WasmException, try_id: int, s: list[Any]) -> int:
+        clause = self.clause_for(exception.tag, try_id)
+        if clause is None:
+            raise exception
+        del s[clause.length :]
+        if clause.payload:
+            s.extend(exception.payload)
+        if clause.with_ref:
+            s.append(exception)
+        return clause.target
 
 
 _NOP, _END, _ELSE = _OP["nop"], ins.OP_END, ins.OP_ELSE
@@ -454,6 +510,14 @@ def _if(then: int, other: int) -> Terminator:
 
 
 def _branch_if(taken: Terminator, following: int) -> Terminator:
+    if isinstance(taken, _Goto):
+        start = taken.start
+
+        def branch_if_goto(s: list[Any]) -> int:
+            return start if s.pop() else following
+
+        return branch_if_goto
+
     def branch_if(s: list[Any]) -> int:
         if s.pop():
             return taken(s)
@@ -502,6 +566,36 @@ def _throw(tag: Any, count: int) -> Terminator:
         raise WasmException(tag, payload)
 
     return throw
+
+
+def _throw_caught_with_ref(tag: Any, count: int, clause: CatchTarget) -> Terminator:
+    """A ``throw`` that a ``catch_ref``/``catch_all_ref`` of this function catches: the exnref is
+    made, but nothing is raised."""
+    length, payload, target = clause.length, clause.payload, clause.target
+
+    def throw_caught(s: list[Any]) -> int:
+        values = tuple(s[len(s) - count :]) if count else ()
+        del s[length:]
+        if payload:
+            s.extend(values)
+        s.append(WasmException(tag, values))
+        return target
+
+    return throw_caught
+
+
+def _throw_ref_here(builder: BlockBuilder, try_id: int) -> Terminator:
+    """A ``throw_ref`` inside try_table ``try_id``: a clause of this function that catches it is
+    taken without raising."""
+    catch_inside = builder.catch_inside
+
+    def throw_ref(s: list[Any]) -> int:
+        exception = s.pop()
+        if exception is None:
+            raise Trap("null exception reference")
+        return catch_inside(exception, try_id, s)
+
+    return throw_ref
 
 
 def _throw_ref(s: list[Any]) -> int:

@@ -38,6 +38,7 @@ CONTEXT_FIELDS = (
     ("memories", "ptr"),  # -> a MEMORY_RECORD per memory index (multiple memories; memory 0 also above)
     ("tail_args", "ptr"),  # -> u64 slots: a tail call's arguments, read by the callee's tail entry at once
     ("ref_entries", "ptr"),  # -> {ptr entries; u64 capacity}: call_ref's entries by funcref handle (host.py)
+    ("function_entries", "ptr"),  # -> the process-wide FUNCTION_ENTRIES record (table.set in machine code)
 )
 FRAME_RING = 1024  # the innermost frames a backtrace can show
 OFFSET = {name: index * 8 for index, (name, _) in enumerate(CONTEXT_FIELDS)}
@@ -82,9 +83,18 @@ CATCH = "wasmbox_catch"  # i32 (ctx, i32 tag or -1, i32 want_ref, ptr slots): 1 
 # Every access is checked explicitly against the size (no guard pages): see FunctionLowering.
 MEMORY_BASE, MEMORY_SIZE, MEMORY_RECORD = 0, 8, 16
 
-# A table as native code sees it: {u64 length; ptr entries; i32 dirty}; each entry is
-# {ptr code; u64 signature; ptr ctx; ptr tail}: the function's native code and its instance's
-# context (0 when it is not native code), its signature's process-wide id (0: null), and its
-# tail entry (``return_call_indirect``'s target; 0 when its module makes no tail calls).
-MIRROR_LENGTH, MIRROR_ENTRIES, MIRROR_DIRTY = 0, 8, 16
+# A table as native code sees it: {u64 length; ptr entries; i32 dirty; u64 log_count; ptr log};
+# each entry is {ptr code; u64 signature; ptr ctx; ptr tail}: the function's native code and its
+# instance's context (0 when it is not native code), its signature's process-wide id (0: null),
+# and its tail entry (``return_call_indirect``'s target; 0 when its module makes no tail calls).
+# ``table.set`` in machine code writes the entry itself and logs {u64 index; u64 handle} for the
+# host, which applies the log to the table's elements before any Python code can read them.
+MIRROR_LENGTH, MIRROR_ENTRIES, MIRROR_DIRTY, MIRROR_LOG_COUNT, MIRROR_LOG = 0, 8, 16, 24, 32
 ENTRY_CODE, ENTRY_SIGNATURE, ENTRY_CTX, ENTRY_TAIL, ENTRY_SIZE = 0, 8, 16, 24, 32
+LOG_CAPACITY = 256  # writes logged before machine code hands table.set to the host (which applies the log)
+
+# Every reference handle's table entry, as ``table.set`` copies it into a mirror: {ptr entries;
+# u64 count; i32 stale}; entry ``h`` describes handle ``h`` when it is a function (signature 0:
+# not a function, or no handle; handle 0, null, is all zeros).  ``stale``: a function's code
+# moved since the entries were made (the host makes them again on its next table.set).
+FUNCTIONS_BASE, FUNCTIONS_COUNT, FUNCTIONS_STALE = 0, 8, 16

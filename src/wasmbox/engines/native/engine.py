@@ -20,7 +20,7 @@ from .abi import NotLowered
 
 OPTIMIZATION_LEVEL = 2
 FAST_CODEGEN_LEVEL = 0
-_SOURCES = ("abi.py", "lower.py", "simd.py", "jit.py", "host.py")
+_SOURCES = ("abi.py", "lower.py", "simd.py", "tables.py", "jit.py", "host.py")
 
 
 @cache

@@ -28,7 +28,7 @@ from ...errors import Exhaustion, Trap, TrapFrame, WasmException
 from ...ir.module import Module
 from ...ir.subtyping import closed_types, is_extern_reference, is_function_reference
 from ...ir.types import EXNREF, F32, F64, I32, I64, V128, FuncType, RefType, ValType
-from ...runtime.objects import GlobalInstance
+from ...runtime.objects import FunctionInstance, GlobalInstance
 from ...runtime.operations import (
     call_indirect,
     memory_init,
@@ -46,11 +46,17 @@ from .abi import (
     ENTRY_SIZE,
     ENTRY_TAIL,
     FRAME_RING,
+    FUNCTIONS_BASE,
+    FUNCTIONS_COUNT,
+    FUNCTIONS_STALE,
     HOST_CALL,
+    LOG_CAPACITY,
     MEMORY_GROW,
     MIRROR_DIRTY,
     MIRROR_ENTRIES,
     MIRROR_LENGTH,
+    MIRROR_LOG,
+    MIRROR_LOG_COUNT,
     OFFSET,
     REFERENCE_ENTRY,
     REFRESH_TABLE,
@@ -89,16 +95,25 @@ assert ctypes.sizeof(TableEntry) == ENTRY_SIZE and TableEntry.tail.offset == ENT
 
 
 class TableMirror(ctypes.Structure):
-    """A table's elements as native code reads them; rebuilt when the elements change (``dirty``)."""
+    """A table's elements as native code reads them; rebuilt when the elements change (``dirty``);
+    with the writes machine code made that the elements do not have yet (``log``)."""
 
-    _fields_ = [("length", ctypes.c_uint64), ("entries", ctypes.c_void_p), ("dirty", ctypes.c_int32)]
+    _fields_ = [
+        ("length", ctypes.c_uint64),
+        ("entries", ctypes.c_void_p),
+        ("dirty", ctypes.c_int32),
+        ("log_count", ctypes.c_uint64),
+        ("log", ctypes.c_void_p),
+    ]
 
 
-assert (TableMirror.length.offset, TableMirror.entries.offset, TableMirror.dirty.offset) == (
-    MIRROR_LENGTH,
-    MIRROR_ENTRIES,
-    MIRROR_DIRTY,
-)
+assert (
+    TableMirror.length.offset,
+    TableMirror.entries.offset,
+    TableMirror.dirty.offset,
+    TableMirror.log_count.offset,
+    TableMirror.log.offset,
+) == (MIRROR_LENGTH, MIRROR_ENTRIES, MIRROR_DIRTY, MIRROR_LOG_COUNT, MIRROR_LOG)
 
 
 class MirrorState:
@@ -108,13 +123,21 @@ class MirrorState:
     costs O(1) however large the table; anything else (a shrink, a reordering slice) marks the
     mirror dirty, and native code has it rebuilt (``REFRESH_TABLE``) before its next call_indirect.
     Only funcref tables are mirrored entry by entry; others are never called through.
+
+    The other way round, machine code's ``table.set`` of a funcref table writes the mirror's entry
+    itself (when the mirror is current) and logs the write; ``apply_log`` makes the elements say
+    the same.  The host applies the log whenever machine code hands control to Python - at each
+    callback (``_instance``) and when an entry returns (``NativeInstance.enter``) - so Python code
+    never reads the elements stale (Python code running in another thread meanwhile could).
     """
 
-    __slots__ = ("mirror", "table", "entries", "area", "capacity", "funcref", "__weakref__")
+    __slots__ = ("mirror", "table", "entries", "area", "capacity", "funcref", "log", "__weakref__")
 
     def __init__(self, table: Any) -> None:
         self.mirror = TableMirror()
         self.mirror.dirty = 1
+        self.log = (U64 * (2 * LOG_CAPACITY))()
+        self.mirror.log = ctypes.addressof(self.log)
         self.table = table
         self.entries: Any = None
         self.area: mmap.mmap | None = None
@@ -145,6 +168,16 @@ class MirrorState:
         self.mirror.entries = ctypes.addressof(entries)
         self.mirror.length = length
         self.mirror.dirty = 0
+
+    def apply_log(self) -> None:
+        """Write machine code's logged ``table.set``s into the elements (the entries have them)."""
+        count = self.mirror.log_count
+        if not count:
+            return
+        log, elements, write = self.log, self.table.elements, list.__setitem__  # not the watcher: no notice
+        for at in range(0, 2 * count, 2):
+            write(elements, log[at], object_of(log[at + 1]))
+        self.mirror.log_count = 0
 
     def set(self, index: int) -> None:
         if not self.mirror.dirty:
@@ -199,6 +232,7 @@ def mark_mirrors_stale() -> None:
     """A function became machine code: entries that call it through the host may call it directly."""
     for state in list(_mirror_states):
         state.changed()
+    _registry.functions.stale = 1
     _reference_entries.clear()
 
 
@@ -247,6 +281,20 @@ class _WeakEntry(weakref.ref):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+class FunctionEntries(ctypes.Structure):
+    """Where machine code finds a handle's table entry (see abi.FUNCTIONS_BASE)."""
+
+    _fields_ = [("entries", ctypes.c_void_p), ("count", ctypes.c_uint64), ("stale", ctypes.c_int32)]
+
+
+assert (FunctionEntries.entries.offset, FunctionEntries.count.offset, FunctionEntries.stale.offset) == (
+    FUNCTIONS_BASE,
+    FUNCTIONS_COUNT,
+    FUNCTIONS_STALE,
+)
+HANDLE_ENTRIES = 1 << 20  # handles with a table entry (32 MiB reserved)
+
+
 class HandleRegistry:
     """References crossing into native code as handles: 0 is null, others index ``objects``.
 
@@ -267,6 +315,24 @@ class HandleRegistry:
         self.lock = threading.Lock()
         self.running = 0  # native calls in progress, in all threads
         self.made = 0  # handles made since the last collection
+        # Each handle's table entry (see abi.FUNCTIONS_BASE), for table.set in machine code: in a
+        # mapping reserved once (it never moves; untouched pages cost nothing); handles past its
+        # end have none, and machine code hands their table.set to the host.
+        self.area = mmap.mmap(-1, HANDLE_ENTRIES * ctypes.sizeof(TableEntry))
+        self.entries = (TableEntry * HANDLE_ENTRIES).from_buffer(self.area)
+        self.functions = FunctionEntries(ctypes.addressof(self.entries), HANDLE_ENTRIES, 0)
+
+    def describe(self, handle: int, value: Any) -> None:
+        """Write the table entry of ``handle``, now ``value``'s."""
+        if handle < HANDLE_ENTRIES:
+            _fill_entry(self.entries[handle], value if isinstance(value, FunctionInstance) else None)
+
+    def describe_all(self) -> None:
+        """Make every handle's table entry again (functions' code moved: ``mark_mirrors_stale``)."""
+        with self.lock:
+            self.functions.stale = 0
+            for handle in range(1, min(len(self.objects), HANDLE_ENTRIES)):
+                self.describe(handle, self.object_of(handle))
 
     def _entry(self, value: Any) -> int | None:
         found = self.by_id.get(id(value))
@@ -296,6 +362,7 @@ class HandleRegistry:
                 self.keys[found] = id(value)
                 self.by_id[id(value)] = found
                 self.made += 1
+                self.describe(found, value)
             self.objects[found] = value
         return found
 
@@ -326,6 +393,7 @@ class HandleRegistry:
                     self.objects[found] = value
                 self.by_id[id(value)] = found
                 self.made += 1
+                self.describe(found, value)
         return found
 
     def object_of(self, handle: int) -> Any:
@@ -372,6 +440,7 @@ class HandleRegistry:
                     del self.by_id[key]
                 objects[handle] = None
                 self.free.append(handle)
+                self.describe(handle, None)
             elif type(held) is not _WeakEntry:
                 try:
                     objects[handle] = _WeakEntry(value)
@@ -615,6 +684,9 @@ class NativeInstance:
             index += 1
         self.tables = (ctypes.c_void_p * max(len(self.mirrors), 1))(*self.mirrors)
         self.ctx.tables = ctypes.addressof(self.tables)
+        # The mirrors machine code may log table.set writes in (see MirrorState.apply_log).
+        self.logged = tuple(state for state in self.mirrors.values() if state.funcref)
+        self.ctx.function_entries = ctypes.addressof(_registry.functions)
         self.ctx_address = ctypes.addressof(self.ctx)
         self.lazy = None if isinstance(code, tuple) else code
         entries, addresses, tail_addresses = code if self.lazy is None else ({}, {}, {})
@@ -738,6 +810,8 @@ class NativeInstance:
             calls[0] = entered_at
             if metered:
                 self.sandbox.fuel = self.fuel.value
+            for state in self.logged:  # while its handles are still valid (a native call runs)
+                state.apply_log()
             _registry.end_call()
         if ctx.trap:
             self.raise_trap(entered_at)
@@ -796,7 +870,11 @@ class NativeInstance:
 
 
 def _instance(ctx_address: int) -> NativeInstance:
-    return _INSTANCES[Context.from_address(ctx_address).instance_id]
+    """The instance a callback is for, its tables made current (Python code may read them next)."""
+    instance = _INSTANCES[Context.from_address(ctx_address).instance_id]
+    for state in instance.logged:
+        state.apply_log()
+    return instance
 
 
 def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], t: FuncType, slots: Any) -> int:
@@ -912,6 +990,8 @@ def _runtime_op(ctx_address: int, code: int, slots: Any) -> int:
             slots[0] = handle_of(table_get(ns[f"T{slots[1]}"], slots[2]))
         elif name == "table.set":
             table_set(ns[f"T{slots[1]}"], slots[2], object_of(slots[3]))
+            if _registry.functions.stale:  # machine code does the next ones itself again
+                _registry.describe_all()
         elif name == "table.grow":
             slots[0] = ns[f"T{slots[1]}"].grow(slots[3], object_of(slots[2]))
         elif name == "table.fill":

@@ -61,7 +61,7 @@ from llvmlite import ir
 from ...ir import instructions as ins
 from ...ir.instructions import Catch, Instruction
 from ...ir.module import Module, block_signature
-from ...ir.types import EXNREF, F32, F64, I32, I64, V128, ExternKind, FuncType, RefType, ValType
+from ...ir.types import EXNREF, F32, F64, FUNCREF, I32, I64, V128, ExternKind, FuncType, RefType, ValType
 from .abi import (
     CALL_INDIRECT,
     CALL_REF,
@@ -903,6 +903,10 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             handle.add_incoming(known, cached)
             handle.add_incoming(registered, registered_in)
             self.stack.append(handle)
+        elif name == "table.set" and self.module.table_types()[imm[0]].element is FUNCREF:
+            from .tables import table_set
+
+            table_set(self, instr)
         elif name in RUNTIME_OPS:
             self.runtime_op(name, instr)
         elif name == "call":
