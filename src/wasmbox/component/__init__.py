@@ -15,16 +15,51 @@ resolves types for the canonical ABI); values cross as ``wasmbox.canonical_abi``
 
 from __future__ import annotations
 
-from ..canonical_abi.values import Err, Ok, Record, Some, Variant
-from .api import Component
-from .decode import decode_component, is_component
-from .encode import encode_component
-from .instance import ComponentInstance
-from .ir import Component as ComponentIR
-from .parse import parse_component_text
-from .printer import print_component
-from .resources import ResourceValue, RuntimeResource
-from .validate import validate_component
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Where each public name lives: imported on first use, so that ``wasmbox.component.command`` (which the CLI
+# loads for every command) does not pull in the runtime, the decoder and the validator.
+_HOMES = {
+    "Err": "..canonical_abi.values",
+    "Ok": "..canonical_abi.values",
+    "Record": "..canonical_abi.values",
+    "Some": "..canonical_abi.values",
+    "Variant": "..canonical_abi.values",
+    "Component": ".api",
+    "decode_component": ".decode",
+    "is_component": ".decode",
+    "encode_component": ".encode",
+    "ComponentInstance": ".instance",
+    "ComponentIR": ".ir",
+    "parse_component_text": ".parse",
+    "print_component": ".printer",
+    "ResourceValue": ".resources",
+    "RuntimeResource": ".resources",
+    "validate_component": ".validate",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = import_module(_HOMES[name], __name__)
+    value = getattr(module, "Component" if name == "ComponentIR" else name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from ..canonical_abi.values import Err, Ok, Record, Some, Variant
+    from .api import Component
+    from .decode import decode_component, is_component
+    from .encode import encode_component
+    from .instance import ComponentInstance
+    from .ir import Component as ComponentIR
+    from .parse import parse_component_text
+    from .printer import print_component
+    from .resources import ResourceValue, RuntimeResource
+    from .validate import validate_component
 
 __all__ = [
     "Component",

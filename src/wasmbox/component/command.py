@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..wit.loader import load_wit
-from .bindgen import generate_bindings
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     tools = parser.add_subparsers(dest="component_command", required=True)
@@ -26,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_wit(args: argparse.Namespace) -> int:
     import sys
 
+    from ..wit.loader import load_wit
     from ..wit.printer import print_resolve
     from .api import Component
     from .wit_of import resolve_component
@@ -44,6 +42,9 @@ def run_wit(args: argparse.Namespace) -> int:
 
 
 def run_bindgen(args: argparse.Namespace) -> int:
+    from ..wit.loader import load_wit
+    from .bindgen import generate_bindings
+
     world = load_wit(args.input, args.dep).select_world(args.world)
     package = Path(args.output)
     package.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from .loader import load_wit
-from .printer import print_resolve
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", metavar="PATH", help="a .wit file, or a directory of them (with deps/)")
@@ -29,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .loader import load_wit
+    from .printer import print_resolve
+
     features = [name.strip() for name in args.features.split(",") if name.strip()]
     resolve = load_wit(args.input, args.dep, features=features, all_features=args.all_features)
     if args.world is not None:
