@@ -22,11 +22,12 @@ from .. import numeric
 from ..binary.decode import function_instruction_offsets
 from ..errors import Exhaustion, IncompatibleImportError, Trap, TrapFrame, UnknownImportError
 from ..ir.instructions import Instruction
+from ..ir.legacy_exceptions import legacy_lowering, lowering_behind
 from ..ir.module import Expr, Import, Module, SegmentMode
 from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
-from .observer import Observer
+from .observer import Observer, OriginalPositions
 from .operations import memory_init, table_init
 from .sandbox import RESOURCE_LIMIT, Sandbox
 
@@ -292,13 +293,19 @@ def instantiate(
         [evaluate_const(e, instance.globals, instance.funcs) for e in seg.init] for seg in module.elements
     ]
     datas: list[bytes] = [seg.init for seg in module.datas]
+    # Engines run the module without legacy exception handling (lowered to try_table); positions
+    # they report are mapped back to the original's (see ir.legacy_exceptions).
+    lowering = legacy_lowering(module)
+    engine_module = module if lowering is None else lowering.module
+    if lowering is not None and observer is not None:
+        observer = OriginalPositions(observer, lowering)
     namespace["__wasm_names__"] = module.names.functions
-    namespace["__wasm_module__"] = module
+    namespace["__wasm_module__"] = engine_module
     namespace["SANDBOX"] = sandbox
     namespace["CALLS"] = sandbox.calls
     namespace["ELEMS"] = elements
     namespace["DATAS"] = datas
-    compiled = engine.compile(module, namespace, sandbox.interruptible, sandbox.fuel is not None, observer)
+    compiled = engine.compile(engine_module, namespace, sandbox.interruptible, sandbox.fuel is not None, observer)
     for index, code in compiled.items():
         instance.funcs[index].code = code
 
@@ -432,6 +439,12 @@ def _describe_frame(namespace: dict[str, Any], func_index: int, position: int | 
     module = namespace.get("__wasm_module__")
     if position is None or not isinstance(module, Module):
         return TrapFrame(func_index, name)
+    lowering = lowering_behind(module)
+    if lowering is not None:  # the engines ran a lowered body: name the original instruction
+        module = lowering.original
+        position = lowering.original_position(func_index, position)
+        if position is None:
+            return TrapFrame(func_index, name)
     offsets = namespace.get("__wasm_offsets__")
     if offsets is None:
         offsets = namespace["__wasm_offsets__"] = function_instruction_offsets(module, module.binary)
