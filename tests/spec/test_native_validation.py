@@ -14,7 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite, tail_call_scripts, wasm3_scripts
+from tests.conftest import (
+    core_wast_files,
+    exception_scripts,
+    legacy_exception_scripts,
+    legacy_id,
+    require_testsuite,
+    tail_call_scripts,
+    wasm3_scripts,
+)
 
 from wasmbox import native_validation
 from wasmbox.binary.decode import EncodedBody, decode_module
@@ -95,6 +103,11 @@ def test_native_validator_agrees_on_core_scripts(path: Path) -> None:
     ids=lambda p: p.name,
 )
 def test_native_validator_agrees_on_exception_handling(path: Path) -> None:
+    check_script(path, ALL_FEATURES)
+
+
+@pytest.mark.parametrize("path", legacy_exception_scripts(), ids=legacy_id)
+def test_native_validator_agrees_on_legacy_exception_handling(path: Path) -> None:
     check_script(path, ALL_FEATURES)
 
 
