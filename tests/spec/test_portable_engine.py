@@ -55,9 +55,18 @@ def test_exception_handling_on_the_portable_engine(path: Path) -> None:
     assert result.passed >= 13
 
 
+@pytest.mark.parametrize("tiered", [False, True], ids=["translated", "tiered"])
 @pytest.mark.parametrize("path", legacy_exception_scripts(), ids=legacy_id)
-def test_legacy_exception_handling_on_the_portable_engine(path: Path) -> None:
-    """try/catch/catch_all/delegate/rethrow, run as the try_table code ir.legacy_exceptions makes of them."""
+def test_legacy_exception_handling_on_the_portable_engine(
+    path: Path, tiered: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """try/catch/catch_all/delegate/rethrow, run as the try_table code ir.legacy_exceptions makes of
+    them: translated at once, or starting on the baseline and moving up after one block."""
+    if tiered:
+        from wasmbox.engines import interp, tiers
+
+        monkeypatch.setattr(interp, "TIERED_FUNCTIONS", 0)
+        monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
     result = run_script(path, "interp")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed >= 11
