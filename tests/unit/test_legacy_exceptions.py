@@ -277,3 +277,63 @@ def test_observers_see_original_positions_only() -> None:
     # try, try, local.get, call (throws); caught by $e: drop, try, rethrow (delegated); caught by the
     # outer $e: i32.const, i32.add; the function's end.  Nothing the lowering added, no position twice.
     assert handler == ["try", "try", "local.get", "call", "drop", "try", "rethrow", "i32.const", "i32.add", "end"]
+
+
+LOOPS = """(module
+  (tag $e (param i32))
+  (func $throw (param i32) (throw $e (local.get 0)))
+  (func (export "sum") (param i32) (result i32) (local i32)
+    (loop $next
+      (try
+        (do (call $throw (local.get 0)))
+        (catch $e (local.get 1) (i32.add) (local.set 1)))
+      (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+      (br_if $next (local.get 0)))
+    (local.get 1))
+  (func (export "inside") (param i32) (result i32) (local i32)
+    (try (result i32)
+      (do
+        (loop $next
+          (try (do (call $throw (local.get 0))) (delegate 1))
+          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br_if $next (local.get 0)))
+        (i32.const -1))
+      (catch $e (i32.const 1000) (i32.add))))
+  (func (export "divide") (param i32) (result i32) (local i32)
+    (loop $next
+      (try
+        (do (local.set 1 (i32.div_u (i32.const 100) (local.get 0))))
+        (catch_all (rethrow 0)))
+      (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+      (br_if $next (i32.ge_s (local.get 0) (i32.const 0))))
+    (local.get 1)))
+"""
+
+
+@pytest.mark.parametrize("mode", ["hot", "osr"])
+def test_loops_with_legacy_handlers_move_up_the_tiers(mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run long enough to move to the Python and machine code tiers ("hot"), or entering machine code
+    at every loop with the frame as the baseline left it ("osr": the operand stack of the lowered
+    body at its loop); results and the trap's offset are those of the original."""
+    from wasmbox.engines import tiers
+    from wasmbox.engines.native import available, engine
+
+    if mode == "osr":
+        if not available():
+            pytest.skip("on-stack replacement enters machine code: it needs llvmlite")
+        monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)
+        monkeypatch.setattr(tiers, "osr_at_every_loop", lambda index: True)
+        monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 10**6)
+    else:
+        monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
+    binary = encode_module(parse_module_text(LOOPS))
+    exports = exports_on("tiered", binary)
+    for _ in range(3):
+        assert exports["sum"](2000) == 2000 * 2001 // 2
+        assert exports["inside"](500) == 1500
+    with pytest.raises(Trap, match="integer divide by zero") as trap:
+        exports["divide"](300)
+    function = decode_module(binary).funcs[-1]
+    position = next(i for i, instr in enumerate(function.body) if instr.op.name == "i32.div_u")
+    assert function.body_offset is not None
+    assert trap.value.frames[0].offset == body_instruction_offsets(binary, function.body_offset)[position]
