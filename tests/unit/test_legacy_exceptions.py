@@ -15,6 +15,7 @@ from wasmbox import Instance, Module, Store, Trap
 from wasmbox.binary.decode import body_instruction_offsets, decode_module
 from wasmbox.binary.encode import encode_module
 from wasmbox.errors import MalformedError, ValidationError, WasmException
+from wasmbox.inspect.objdump import objdump
 from wasmbox.ir import instructions as ins
 from wasmbox.ir.instructions import ALL_FEATURES, LEGACY_EXCEPTIONS, WASM_2_0, Catch
 from wasmbox.ir.legacy_exceptions import LEGACY_OPS, engine_view, legacy_lowering
@@ -100,6 +101,14 @@ def test_round_trip_text_binary_text() -> None:
     assert print_module(parse_module_text(text)) == text
     for line in ("try (result i32)", "catch 1", "catch_all", "delegate 1", "rethrow 0", "try (type 0)"):
         assert line in text
+
+
+def test_objdump_indents_handlers_like_else() -> None:
+    binary = encode_module(parse_module_text("(module (tag) (func try nop catch 0 try delegate 1 catch_all end))"))
+    listing = [
+        line.split("| ", 1)[1] for line in objdump(binary, "m.wasm", False, False, True).splitlines() if "| " in line
+    ]
+    assert listing == ["try", "  nop", "catch 0", "  try", "  delegate 1", "catch_all", "end", "end"]
 
 
 def test_folded_and_plain_forms_are_the_same_instructions() -> None:
