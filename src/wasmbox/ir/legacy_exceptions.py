@@ -76,6 +76,7 @@ class _Structure:
 
 
 def _structure(body: Expr) -> _Structure:
+    """One pass over a valid body: a region starts at a block's opener, at ``else`` or at a handler."""
     found = _Structure()
     # Open constructs: (opener position, start of its current region).
     frames: list[list[int]] = [[_FUNCTION_REGION, _FUNCTION_REGION]]
@@ -115,7 +116,6 @@ class _Frame:
     results: tuple[ValType, ...]
     wrapper: tuple[_Label, _Label] | None = None  # ($x, $d) around the current region, if delegated into
     outer: _Label | None = None  # a catching try: the block around it all
-    handler_blocks: list[_Label] = field(default_factory=list)  # its handlers' blocks, first handler first
     handlers_seen: int = 0
     exception_local: int | None = None  # the current handler's exnref, if a rethrow needs it
 
@@ -129,6 +129,9 @@ def _block_type(params: tuple[ValType, ...], results: tuple[ValType, ...]) -> ob
 
 
 class _BodyLowering:
+    """Lowers one valid body: original constructs on ``frames``, labels of the lowered body on
+    ``labels``; each branch's depth is counted anew from the label it means."""
+
     def __init__(self, module: Module, function: Function) -> None:
         self.types = module.types
         self.tag_types = module.tag_types()
@@ -269,7 +272,7 @@ class _BodyLowering:
                     kind = Catch.CATCH_ALL_REF if with_ref else Catch.CATCH_ALL
                 clauses.append((kind, tag, self.depth(block)))
             label = self.open_block(ins.OP_TRY_TABLE, (block_type, tuple(clauses)), position)
-            frame = _Frame(ins.OP_TRY, label, params, results, outer=outer, handler_blocks=blocks)
+            frame = _Frame(ins.OP_TRY, label, params, results, outer=outer)
         self.frames.append(frame)
         self.open_region(frame, position)
 
@@ -339,7 +342,9 @@ class LegacyLowering:
         self._lock = threading.Lock()
         functions = [Function(f.type_index, source=_LoweredSource(self, i)) for i, f in enumerate(original.funcs)]
         binary = original.binary
-        if binary is None:  # its digest and the translation worker need the bytes of the original
+        if binary is None:
+            # The digest (the key of compiled code) and the translation worker, which decodes and
+            # lowers the module itself, take the original's bytes (imported here: ir is below binary).
             from ..binary.encode import encode_module
 
             binary = encode_module(original)
