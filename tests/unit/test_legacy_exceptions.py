@@ -237,6 +237,62 @@ def test_handlers_delegates_and_rethrows(engine: str) -> None:
     assert exports["params"](2, 3) == 6
 
 
+# Delegates into a loop, into each arm of an if and into a try_table's body; a br_table crossing the
+# blocks a delegate adds; a rethrow from blocks nested in a handler.
+TARGETS = """(module
+  (tag $e (param i32))
+  (func $throw (param i32) (throw $e (local.get 0)))
+  (func (export "loop") (param i32) (result i32)
+    (try (result i32)
+      (do (loop $l (result i32)
+            (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1))))
+            (try (do (call $throw (i32.const 7))) (delegate $l))
+            (i32.const 0)))
+      (catch $e (local.get 0) (i32.add))))
+  (func (export "if") (param i32) (result i32)
+    (try (result i32)
+      (do (if (result i32) (local.get 0)
+            (then (try (result i32)
+                    (do (try (result i32) (do (call $throw (i32.const 1)) (i32.const 0)) (delegate 1)))
+                    (catch $e (i32.const 100) (i32.add))))
+            (else (try (result i32)
+                    (do (try (result i32) (do (call $throw (i32.const 2)) (i32.const 0)) (delegate 1)))
+                    (catch $e (i32.const 100) (i32.add))))))
+      (catch $e (i32.const 1000) (i32.add))))
+  (func (export "try_table") (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h)
+        (try (result i32)
+          (do (try (result i32) (do (call $throw (i32.const 3)) (i32.const 0)) (delegate 1)))
+          (catch $e (i32.const 50) (i32.add))))))
+  (func (export "br_table") (param i32) (result i32)
+    (block $a (result i32)
+      (block $b (result i32)
+        (try $t (result i32)
+          (do (try (do (nop)) (delegate $t))
+              (br_table $a $b $t (i32.const 10) (local.get 0)))
+          (catch_all (i32.const 0)))
+        (i32.add (i32.const 1)))
+      (i32.add (i32.const 2))))
+  (func (export "rethrow-deep") (param i32) (result i32)
+    (try (result i32)
+      (do (try (result i32)
+            (do (call $throw (local.get 0)) (i32.const 0))
+            (catch $e (drop) (block (block (rethrow 2))) (i32.const 0))))
+      (catch $e (i32.const 1000) (i32.add)))))
+"""
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_delegate_targets_and_branches_across_the_added_blocks(engine: str) -> None:
+    exports = exports_on(engine, TARGETS)
+    assert exports["loop"](3) == 7  # the loop ran down to 0, then the delegated exception left it
+    assert (exports["if"](1), exports["if"](0)) == (1001, 1002)  # the handlers inside the arms are skipped
+    assert exports["try_table"]() == 3  # caught by the try_table, not by the try between
+    assert [exports["br_table"](i) for i in range(3)] == [10, 12, 13]
+    assert exports["rethrow-deep"](5) == 1005
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_the_host_sees_an_escaping_legacy_exception_as_wasm_exception(engine: str) -> None:
     exports = exports_on(engine)
