@@ -160,6 +160,16 @@ def test_wasm_2_0_does_not_know_the_opcodes() -> None:
         decode_module(binary, WASM_2_0)
 
 
+def test_the_feature_is_switched_apart_from_try_table() -> None:
+    """``legacy-exceptions`` builds on ``exceptions`` (tags); either may be read without the other's forms."""
+    exceptions_only = WASM_2_0 | {ins.EXCEPTIONS}
+    with pytest.raises(MalformedError, match="feature legacy-exceptions is not enabled"):
+        Module(SOURCE, features=exceptions_only)
+    module = Module(SOURCE, features=exceptions_only | {LEGACY_EXCEPTIONS})
+    assert module.features == exceptions_only | {LEGACY_EXCEPTIONS}
+    assert Instance(Store(), module).exports["catch"](5) == 105
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
