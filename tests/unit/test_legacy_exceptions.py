@@ -167,7 +167,8 @@ def test_the_feature_is_switched_apart_from_try_table() -> None:
         Module(SOURCE, features=exceptions_only)
     module = Module(SOURCE, features=exceptions_only | {LEGACY_EXCEPTIONS})
     assert module.features == exceptions_only | {LEGACY_EXCEPTIONS}
-    assert Instance(Store(), module).exports["catch"](5) == 105
+    exports: Any = Instance(Store(), module).exports
+    assert exports["catch"](5) == 105
 
 
 @pytest.mark.parametrize(
