@@ -7,6 +7,7 @@ positions are those of the original instructions.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ import pytest
 from wasmbox import Instance, Module, Store, Trap
 from wasmbox.binary.decode import body_instruction_offsets, decode_module
 from wasmbox.binary.encode import encode_module
+from wasmbox.engines.interp import translation
+from wasmbox.engines.translation_worker import TranslationWorker
 from wasmbox.errors import MalformedError, ValidationError, WasmException
 from wasmbox.inspect.objdump import objdump
 from wasmbox.ir import instructions as ins
@@ -413,3 +416,27 @@ def test_loops_with_legacy_handlers_move_up_the_tiers(mode: str, monkeypatch: py
     position = next(i for i, instr in enumerate(function.body) if instr.op.name == "i32.div_u")
     assert function.body_offset is not None
     assert trap.value.frames[0].offset == body_instruction_offsets(binary, function.body_offset)[position]
+
+
+def test_the_translation_worker_lowers_as_the_main_process_does() -> None:
+    """The worker decodes the module's bytes itself: it must lower them to the same bodies, or the
+    code it sends back would not fit the frames (and positions) of the main process."""
+    binary = encode_module(parse_module_text(SOURCE))
+    view = engine_view(decode_module(binary))
+    worker = TranslationWorker(binary, ALL_FEATURES)
+    delivered: list[Any] = []
+    arrived = threading.Event()
+
+    def deliver(kind: str, code: Any, extra: Any) -> None:
+        delivered.append((kind, code, extra))
+        arrived.set()
+
+    try:
+        from_handler = 5
+        assert worker.request("python", from_handler, False, 1.0, deliver)
+        assert arrived.wait(120), "the worker sent nothing"
+    finally:
+        worker.close()
+    kind, code, _ = delivered[0]
+    expected, _, _ = translation(view, from_handler, view.func_types(), False)
+    assert kind == "python" and code.co_code == expected.co_code and code.co_consts == expected.co_consts
