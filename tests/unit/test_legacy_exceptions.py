@@ -440,3 +440,17 @@ def test_the_translation_worker_lowers_as_the_main_process_does() -> None:
     kind, code, _ = delivered[0]
     expected, _, _ = translation(view, from_handler, view.func_types(), False)
     assert kind == "python" and code.co_code == expected.co_code and code.co_consts == expected.co_consts
+
+
+def test_compiled_ahead_serialized_and_run_elsewhere() -> None:
+    """``Module.compile`` makes the machine code of the lowered bodies; a deserialized module runs it."""
+    from wasmbox.engines.native import available
+
+    if not available():
+        pytest.skip("machine code needs llvmlite")
+    module = Module(SOURCE).compile()
+    assert module.compiled
+    again = Module.deserialize(module.serialize())
+    assert again.compiled
+    exports: Any = Instance(Store(engine="native"), again).exports
+    assert (exports["catch"](5), exports["from-handler"](4)) == (105, 1004)
