@@ -396,8 +396,9 @@ def wasm_frames(traceback: TracebackType | None) -> list[TrapFrame]:
     """The wasm functions in a Python traceback, innermost first.
 
     Engines compile functions named ``f<index>`` into a namespace holding the
-    module (``__wasm_module__``), its function names (``__wasm_names__``) and
-    a map from generated lines to instructions (``__wasm_lines__``).
+    module (``__wasm_module__``, as the engines run it: see ir.legacy_exceptions),
+    its function names (``__wasm_names__``) and a map from generated lines to
+    instructions (``__wasm_lines__``).
     """
     entries = []
     while traceback is not None:
