@@ -28,9 +28,10 @@ its binary are those of the original.  New locals come after the original ones.
 Positions.  Traps, backtraces and observers speak of the original body: each lowered
 instruction records the original position it stands for (``None`` for the blocks and branches
 the lowering adds), and ``LegacyLowering`` maps positions back; an observer is told only of the
-lowered instructions that stand for an original one, once each (``rethrow``'s ``throw_ref``
-and a handler's entry are not reported twice).  Original instructions keep their positions'
-meanings, so byte offsets in backtraces stay those of the binary.
+lowered instructions that stand for an original one, once each (a ``rethrow`` is its
+``local.get``; the ``throw_ref`` after it is not told again), with the operand stack the original
+would have there.  So byte offsets in backtraces, and what tracers and debuggers show, are those
+of the original binary.
 """
 
 from __future__ import annotations
