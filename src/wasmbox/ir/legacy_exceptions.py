@@ -63,6 +63,7 @@ class LoweredBody:
     body: Expr
     origins: list[int | None]  # per instruction: the original position it stands for
     unobserved: frozenset[int]  # positions that stand for an original an observer already saw
+    added_locals: int  # exnref locals after the original ones (observers are not shown them)
 
 
 @dataclass
@@ -138,6 +139,7 @@ class _BodyLowering:
         self.tag_types = module.tag_types()
         func_type = module.types[function.type_index]
         self.body = function.body
+        self.body_locals = function.locals
         self.locals = list(function.locals)
         self.param_count = len(func_type.params)
         self.structure = _structure(self.body)
@@ -153,7 +155,8 @@ class _BodyLowering:
         self.open_region(self.frames[0], _FUNCTION_REGION)
         for position, instr in enumerate(self.body):
             self.instruction(position, instr)
-        return LoweredBody(self.locals, self.out, self.origins, frozenset(self.unobserved))
+        added = len(self.locals) - len(self.body_locals)
+        return LoweredBody(self.locals, self.out, self.origins, frozenset(self.unobserved), added)
 
     # --- emitting -----------------------------------------------------------
     def emit(self, instr: Instruction, origin: int | None, observed: bool = True) -> None:
@@ -368,23 +371,28 @@ class LegacyLowering:
 
     def original_position(self, func_index: int, position: int) -> int | None:
         """The original instruction that lowered ``position`` of function ``func_index`` stands for."""
-        offset = func_index - self.first_defined
-        if not 0 <= offset < len(self.original.funcs):
-            return position
-        lowered = self._body(offset)
+        lowered = self._lowered_function(func_index)
         if lowered is None:
             return position
         return lowered.origins[position] if position < len(lowered.origins) else None
 
     def observed_position(self, func_index: int, position: int) -> int | None:
         """The original position an observer is told of for lowered ``position`` (None: nothing)."""
-        offset = func_index - self.first_defined
-        lowered = self._body(offset) if 0 <= offset < len(self.original.funcs) else None
+        lowered = self._lowered_function(func_index)
         if lowered is None:
             return position
         if position in lowered.unobserved or position >= len(lowered.origins):
             return None
         return lowered.origins[position]
+
+    def added_locals(self, func_index: int) -> int:
+        """How many locals the lowering added after function ``func_index``'s own."""
+        lowered = self._lowered_function(func_index)
+        return 0 if lowered is None else lowered.added_locals
+
+    def _lowered_function(self, func_index: int) -> LoweredBody | None:
+        offset = func_index - self.first_defined
+        return self._body(offset) if 0 <= offset < len(self.original.funcs) else None
 
 
 # Where a module keeps its lowering (and a view the lowering that made it): an attribute outside the

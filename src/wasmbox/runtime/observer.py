@@ -53,8 +53,8 @@ class Observer:
 
 class OriginalPositions(Observer):
     """An observer of a module whose bodies the engines run lowered (``ir.legacy_exceptions``):
-    it is told of the original instructions at their original positions, and of nothing the
-    lowering added."""
+    it is told of the original instructions at their original positions, with the original's
+    locals, and of nothing the lowering added."""
 
     def __init__(self, inner: Observer, lowering: LegacyLowering) -> None:
         self.inner = inner
@@ -71,4 +71,5 @@ class OriginalPositions(Observer):
     def instruction(self, func_index: int, position: int, stack: tuple[Any, ...], locals_: tuple[Any, ...]) -> None:
         original = self.lowering.observed_position(func_index, position)
         if original is not None:
-            self.inner.instruction(func_index, original, stack, locals_)
+            added = self.lowering.added_locals(func_index)
+            self.inner.instruction(func_index, original, stack, locals_[: len(locals_) - added] if added else locals_)
