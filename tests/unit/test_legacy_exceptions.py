@@ -22,11 +22,12 @@ from wasmbox.inspect.objdump import objdump
 from wasmbox.ir import instructions as ins
 from wasmbox.ir.instructions import ALL_FEATURES, LEGACY_EXCEPTIONS, WASM_2_0, Catch
 from wasmbox.ir.legacy_exceptions import LEGACY_OPS, engine_view, legacy_lowering
+from wasmbox.ir.module import Module as ModuleIR
 from wasmbox.ir.types import ValType
 from wasmbox.runtime.observer import Observer
 from wasmbox.text.parser import parse_module_text
 from wasmbox.text.printer import print_module
-from wasmbox.validate import Context, validate_function, validate_module
+from wasmbox.validate import Context, operand_types, validate_function, validate_module
 
 ENGINES = ["interp", "baseline", "native", "tiered"]
 
@@ -454,3 +455,42 @@ def test_compiled_ahead_serialized_and_run_elsewhere() -> None:
     assert again.compiled
     exports: Any = Instance(Store(engine="native"), again).exports
     assert (exports["catch"](5), exports["from-handler"](4)) == (105, 1004)
+
+
+class Stacks(Observer):
+    """Checks every observed operand stack against the original body's types at that position."""
+
+    wants_instructions = True
+
+    def __init__(self, module: ModuleIR) -> None:
+        self.module = module
+        self.types: dict[int, list[tuple[ValType | None, ...]]] = {}
+        self.checked = 0
+
+    def instruction(self, func_index: int, position: int, stack: tuple[Any, ...], locals_: tuple[Any, ...]) -> None:
+        if func_index not in self.types:
+            self.types[func_index] = operand_types(self.module, func_index)
+        expected = self.types[func_index][position]
+        assert len(stack) == len(expected), (func_index, position, stack, expected)
+        function = self.module.funcs[func_index - self.module.num_imported_funcs()]
+        assert len(locals_) == len(self.module.func_types()[func_index].params) + len(function.locals)
+        self.checked += 1
+
+
+@pytest.mark.parametrize(
+    ("source", "calls"),
+    [
+        (SOURCE, [("catch", 5), ("to-block", 3), ("from-handler", 4), ("params", 2, 3), ("divide", 2)]),
+        (TARGETS, [("loop", 3), ("if", 1), ("if", 0), ("try_table",), ("br_table", 2), ("rethrow-deep", 5)]),
+        (LOOPS, [("sum", 20), ("inside", 5)]),
+    ],
+    ids=["forms", "targets", "loops"],
+)
+def test_observed_stacks_and_locals_are_the_originals(source: str, calls: list[tuple[Any, ...]]) -> None:
+    """At every instruction an observer is told of, the stack holds as many values as the original
+    body has there, and the locals are the function's own: the tracer and debugger type them so."""
+    observer = Stacks(parse_module_text(source))
+    exports = exports_on("tiered", source, observer)
+    for name, *args in calls:
+        exports[name](*args)
+    assert observer.checked > 40
