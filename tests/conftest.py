@@ -46,6 +46,18 @@ def exception_scripts() -> list[Path]:
     return own + [p for p in core_wast_files("core-3.0") if p.stem in ("throw", "throw_ref")]
 
 
+def legacy_exception_scripts() -> list[Path]:
+    """core-3.0's legacy exception handling scripts (try, catch, catch_all, delegate, rethrow: its
+    ``legacy/`` directory), which every engine runs whole."""
+    directory = TESTSUITE / "core-3.0" / "legacy"
+    return sorted(directory.glob("*.wast")) if directory.is_dir() else []
+
+
+def legacy_id(path: Path) -> str:
+    """A legacy script's test id: ``legacy/throw.wast`` (core-3.0 has a throw.wast of its own)."""
+    return f"legacy/{path.name}"
+
+
 # core-3.0 scripts that need only the Wasm 3.0 features wasmbox implements (exception handling has its
 # own list above), by feature; each engine runs them all.
 WASM3_SCRIPTS = {

@@ -542,6 +542,34 @@ def validate_function(
             raise _Fail(f"unknown function {index}", position)
         return c.funcs[index]
 
+    def legacy_exception_handling(instr: Instruction, position: int) -> None:
+        """The legacy appendix's rules: a handler runs with the caught tag's payload and the try's
+        label (so a branch to it leaves the try); ``rethrow`` names a handler's label, ``delegate``
+        a label outside its try (the function's own, to hand the exception to the caller)."""
+        op = instr.op
+        if op is ins.OP_TRY:
+            block_params, block_results = _block_signature_at(c, instr.imm[0], position)
+            pop_all(block_params)
+            enter(op, block_params, block_results)
+        elif op is ins.OP_RETHROW:
+            if label(instr.imm[0]).opcode not in ins.LEGACY_HANDLERS:
+                raise _Fail("invalid rethrow label", position)
+            mark_unreachable()
+        else:
+            frame = leave()
+            if frame.opcode is not ins.OP_TRY and (op is ins.OP_DELEGATE or frame.opcode is not ins.OP_CATCH):
+                raise _Fail(f"{op.name} without matching try", position)
+            if op is ins.OP_DELEGATE:
+                label(instr.imm[0])  # counted from outside the try
+                vals.extend(frame.results)
+            elif op is ins.OP_CATCH:
+                tag_index = instr.imm[0]
+                if tag_index >= len(c.tags):
+                    raise _Fail(f"unknown tag {tag_index}", position)
+                enter(op, c.tags[tag_index].params, frame.results)
+            else:
+                enter(op, (), frame.results)
+
     local_count = len(local_types)
     has_64_bit = any(t.is_64 for t in c.memories) or any(t.is_64 for t in c.tables)
     op_local_get = _OP["local.get"]
@@ -681,6 +709,8 @@ def validate_function(
         elif name == "throw_ref":
             pop(EXNREF)
             mark_unreachable()
+        elif name == "try" or name == "catch" or name == "catch_all" or name == "delegate" or name == "rethrow":
+            legacy_exception_handling(instr, position)
         elif name == "block" or name == "loop" or name == "if":
             block_params, block_results = _block_signature_at(c, instr.imm[0], position)
             if name == "if":

@@ -8,7 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite, tail_call_scripts, wasm3_scripts
+from tests.conftest import (
+    core_wast_files,
+    exception_scripts,
+    legacy_exception_scripts,
+    legacy_id,
+    require_testsuite,
+    tail_call_scripts,
+    wasm3_scripts,
+)
 
 from wasmbox.ir.instructions import WASM_2_0
 from wasmbox.wast import run_script
@@ -31,6 +39,14 @@ def test_exception_handling_on_the_baseline_interpreter(path: Path) -> None:
     result = run_script(path, "baseline")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed >= 13
+
+
+@pytest.mark.parametrize("path", legacy_exception_scripts(), ids=legacy_id)
+def test_legacy_exception_handling_on_the_baseline_interpreter(path: Path) -> None:
+    """try/catch/catch_all/delegate/rethrow, run as the try_table code ir.legacy_exceptions makes of them."""
+    result = run_script(path, "baseline")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed >= 11
 
 
 @pytest.mark.parametrize("path", wasm3_scripts(), ids=lambda p: p.name)

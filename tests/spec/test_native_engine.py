@@ -10,7 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite, tail_call_scripts, wasm3_scripts
+from tests.conftest import (
+    core_wast_files,
+    exception_scripts,
+    legacy_exception_scripts,
+    legacy_id,
+    require_testsuite,
+    tail_call_scripts,
+    wasm3_scripts,
+)
 
 from wasmbox.engines.native import available
 from wasmbox.ir.instructions import WASM_2_0
@@ -121,6 +129,18 @@ def test_exception_handling(path: Path, lazy: str, monkeypatch: pytest.MonkeyPat
     result = run_script(path, "native")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed >= 13 and result.engine.fallbacks == []
+
+
+@pytest.mark.parametrize("lazy", ["eager", "lazy", "mixed", "osr"])
+@pytest.mark.parametrize("path", legacy_exception_scripts(), ids=legacy_id)
+def test_legacy_exception_handling(path: Path, lazy: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """try/catch/catch_all/delegate/rethrow, lowered to try_table code (ir.legacy_exceptions): compiled
+    whole, function by function, half on the Python tiers, or entering machine code at loops (whose
+    operand stacks are those of the lowered bodies)."""
+    tiering_mode(monkeypatch, lazy)
+    result = run_script(path, "native")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed >= 11 and result.engine.fallbacks == []
 
 
 @pytest.mark.parametrize("path", wasm3_scripts(), ids=lambda p: p.name)

@@ -14,16 +14,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite, tail_call_scripts, wasm3_scripts
+from tests.conftest import (
+    core_wast_files,
+    exception_scripts,
+    legacy_exception_scripts,
+    legacy_id,
+    require_testsuite,
+    tail_call_scripts,
+    wasm3_scripts,
+)
 
 from wasmbox import native_validation
 from wasmbox.binary.decode import EncodedBody, decode_module
 from wasmbox.binary.encode import encode_module
 from wasmbox.errors import MalformedError, ValidationError
-from wasmbox.ir.instructions import ALL_FEATURES, FUNCTION_REFERENCES, WASM_2_0
-from wasmbox.ir.types import RefType
+from wasmbox.ir.instructions import ALL_FEATURES, BY_NAME, END, FUNCTION_REFERENCES, WASM_2_0, Imm, Instruction
+from wasmbox.ir.types import I32, RefType
 from wasmbox.limits import MAX_LOCALS
 from wasmbox.native_validation.tables import VALUE_CODES, declarations_representable
+from wasmbox.text.parser import parse_module_text
 from wasmbox.text.script import parse_script
 from wasmbox.validate import _Fail, validate_declarations, validate_function
 
@@ -106,6 +115,11 @@ def test_native_validator_agrees_on_exception_handling(path: Path) -> None:
     check_script(path, ALL_FEATURES)
 
 
+@pytest.mark.parametrize("path", legacy_exception_scripts(), ids=legacy_id)
+def test_native_validator_agrees_on_legacy_exception_handling(path: Path) -> None:
+    check_script(path, ALL_FEATURES)
+
+
 @pytest.mark.parametrize("path", wasm3_scripts(), ids=lambda p: p.name)
 def test_native_validator_agrees_on_wasm3_features(path: Path) -> None:
     check_script(path, ALL_FEATURES)
@@ -114,3 +128,38 @@ def test_native_validator_agrees_on_wasm3_features(path: Path) -> None:
 @pytest.mark.parametrize("path", tail_call_scripts(), ids=lambda p: p.name)
 def test_native_validator_agrees_on_tail_calls(path: Path) -> None:
     check_script(path, ALL_FEATURES)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "try - catch_all catch 0 end end",  # a catch after catch_all
+        "try - catch 0 delegate 0 end",  # a delegate after a catch
+        "block - delegate 0 end",  # a delegate closing a block
+        "rethrow 0",  # the function's label is no handler
+        "block - rethrow 0 end",
+        "try - rethrow 0 catch_all end",  # the try's body is no handler
+        "try - delegate 1",  # no label 1 outside the try
+        "try - catch 0 end",  # the handler leaves the tag's i32 on the stack
+        "try i32 i32.const 1 catch_all end drop",  # the handler leaves nothing
+    ],
+)
+def test_native_validator_refuses_wrong_legacy_handlers(body: str) -> None:
+    """Misplaced handlers, rethrows of what is no handler, delegates to unknown labels, wrong
+    payloads: encoded as they are (the encoder checks nothing), refused by both validators."""
+    module = parse_module_text("(module (tag (param i32)) (func))")
+    words = body.split()
+    instructions = []
+    while words:
+        op = BY_NAME[words.pop(0)]
+        if op.imm == Imm.BLOCK:
+            word = words.pop(0)
+            instructions.append(Instruction(op, (None if word == "-" else I32,)))
+        elif op.imm:
+            instructions.append(Instruction(op, (int(words.pop(0)),)))
+        else:
+            instructions.append(op.bare)
+    module.funcs[0].body = [*instructions, END]
+    found = verdicts(encode_module(module), ALL_FEATURES)
+    assert found is not None
+    assert [(python, native) for _, python, native in found] == [(False, False)]

@@ -8,7 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import core_wast_files, exception_scripts, require_testsuite, tail_call_scripts, wasm3_scripts
+from tests.conftest import (
+    core_wast_files,
+    exception_scripts,
+    legacy_exception_scripts,
+    legacy_id,
+    require_testsuite,
+    tail_call_scripts,
+    wasm3_scripts,
+)
 
 from wasmbox.ir.instructions import WASM_2_0
 from wasmbox.wast import run_script
@@ -45,6 +53,23 @@ def test_exception_handling_on_the_portable_engine(path: Path) -> None:
     result = run_script(path, "interp")
     assert result.failed == 0, "\n".join(result.failures[:15])
     assert result.passed >= 13
+
+
+@pytest.mark.parametrize("tiered", [False, True], ids=["translated", "tiered"])
+@pytest.mark.parametrize("path", legacy_exception_scripts(), ids=legacy_id)
+def test_legacy_exception_handling_on_the_portable_engine(
+    path: Path, tiered: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """try/catch/catch_all/delegate/rethrow, run as the try_table code ir.legacy_exceptions makes of
+    them: translated at once, or starting on the baseline and moving up after one block."""
+    if tiered:
+        from wasmbox.engines import interp, tiers
+
+        monkeypatch.setattr(interp, "TIERED_FUNCTIONS", 0)
+        monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
+    result = run_script(path, "interp")
+    assert result.failed == 0, "\n".join(result.failures[:15])
+    assert result.passed >= 11
 
 
 @pytest.mark.parametrize("path", tail_call_scripts(), ids=lambda p: p.name)

@@ -108,3 +108,16 @@ def test_commands_before_run_and_bad_locations(tmp_path: Path, capfd: pytest.Cap
     assert "break: no instruction at 'sum+0x1'" in out  # inside block's encoding, not an instruction start
     assert "stack: the program is not running" in out
     assert "break FUNC[+OFFSET]" in out
+
+
+def test_a_breakpoint_on_a_legacy_rethrow(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """The engine runs the body lowered to try_table, with a local of its own for the caught
+    exception: the session still stops at the rethrow and shows the function's own (no) locals."""
+    script = "break $again+0xb\nrun\nlocals\nstep\ncontinue\n"
+    status, _ = debug(tmp_path, script, "--invoke", "again", str(PROGRAMS / "legacy_catch.wat"))
+    transcript = capfd.readouterr().out.split("(wdb) ")
+    assert status == 0
+    assert transcript[1].startswith("break $again+0xb\nbreakpoint 1: $again+0xb @0x005b  rethrow 0")
+    assert transcript[2].startswith("run\nbreakpoint 1: $again+0xb @0x005b  rethrow 0")
+    assert transcript[3] == "locals\n"
+    assert transcript[4].startswith("step\nstep: $again+0x11 @0x0061  end")

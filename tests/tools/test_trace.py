@@ -178,3 +178,39 @@ def test_a_caught_exception_ends_the_frames_it_left(tmp_path: Path, capsys: pyte
     assert status == 0 and capsys.readouterr().out.strip() == "12"
     calls = [line for line in (tmp_path / "t.txt").read_text().splitlines() if "→" in line]
     assert calls == ["→ $run()", "  → $middle(i32:5)", "    → $thrower(i32:5)", "  → $after()"]
+
+
+LEGACY = PROGRAMS / "legacy_catch.wat"
+
+# The engines run these bodies lowered to try_table (ir.legacy_exceptions): the trace still shows the
+# original instructions at their offsets, and nothing the lowering added.
+LEGACY_RETHROW = """\
+→ $again()
+$again @0x0050  try (result i32)             []
+$again @0x0052  try (result i32)             []
+$again @0x0054  i32.const 5                  [i32:5]
+  → $thrower(i32:5)
+  $thrower @0x0034  local.get 0                  [i32:5]
+  $thrower @0x0036  throw 0                      threw
+$again @0x0056  call $thrower                threw
+$again @0x005b  rethrow 0                    threw
+$again @0x0061  end                          [i32:5]
+"""
+
+
+def test_legacy_handlers_trace_as_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, text = trace(tmp_path, "--invoke", "again", program=LEGACY)
+    assert status == 0 and capsys.readouterr().out == "5\n"
+    assert text == LEGACY_RETHROW
+    _, delegated = trace(tmp_path, "--invoke", "run", program=LEGACY)
+    binary = encode_module(load_module_file(LEGACY))
+    disassembly = objdump(binary, "legacy.wasm", headers=False, details=False, disassemble=True)
+    listed = {
+        int(m.group(1), 16): m.group(2).strip() for m in re.finditer(r"^ ([0-9a-f]{6}): .*?\| (.*)$", disassembly, re.M)
+    }
+    steps = [
+        re.match(r"\s*\$\w+ @(0x[0-9a-f]+)  (\S+(?: [^\s\[]+)*)", line) for line in (text + delegated).splitlines()
+    ]
+    shown = [(int(step.group(1), 16), step.group(2)) for step in steps if step is not None]
+    assert len(shown) == 17
+    assert all(listed[offset] == instruction for offset, instruction in shown)

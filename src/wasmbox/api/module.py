@@ -86,8 +86,9 @@ class Module:
 
         if available():
             from ..engines.native.engine import compiled_code
+            from ..ir.legacy_exceptions import engine_view
 
-            compiled_code(self.ir, False)
+            compiled_code(engine_view(self.ir), False)
         return self
 
     @property

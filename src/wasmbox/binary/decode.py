@@ -315,7 +315,13 @@ IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
     Imm.MEMARG_LANE: lambda r: (*_memarg(r), _lane(r)),
     Imm.TAG: lambda r: (r.u32(),),
     Imm.TRY_TABLE: _try_table,
+    Imm.CATCH: lambda r: (r.u32(),),
+    Imm.DELEGATE: lambda r: (r.u32(),),
 }
+
+# What may follow in an open block (the decoder's ``frames``): False nothing but ``end``, True an
+# ``if``'s ``else``; a legacy ``try``'s body takes handlers or ``delegate``, a handler more handlers.
+_TRY_BODY, _TRY_HANDLER, _TRY_LAST_HANDLER = 2, 3, 4
 
 
 _OP_MEMORY_INIT = ins.BY_NAME["memory.init"]
@@ -366,14 +372,15 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
     small_block = _SMALL_BLOCK
     index_kinds = _INDEX_KINDS
     op_if, op_else, op_end = ins.OP_IF, ins.OP_ELSE, ins.OP_END
+    op_try, op_catch_all, catch_kind, delegate_kind = ins.OP_TRY, ins.OP_CATCH_ALL, Imm.CATCH, Imm.DELEGATE
     openers = ins.BLOCK_OPENERS
     memarg_kind = Imm.MEMARG
     data = r.data
     end = r.end
     body: Expr = []
     append = body.append
-    # Each open block: True while an `if` may still take its `else`.
-    frames: list[bool] = []
+    # Each open block: True while an `if` may still take its `else` (or a legacy try's state).
+    frames: list[bool | int] = []
     pos = r.pos
     while True:
         if pos >= end:
@@ -407,9 +414,13 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
                 frames.pop()
                 continue
             if op is op_else:
-                if not frames or not frames[-1]:
+                if not frames or frames[-1] is not True:
                     raise r.error("END opcode expected", start)
                 frames[-1] = False
+            elif op is op_catch_all:
+                if not frames or frames[-1] not in (_TRY_BODY, _TRY_HANDLER):
+                    raise r.error("END opcode expected", start)
+                frames[-1] = _TRY_LAST_HANDLER
             append(op.bare)
             continue
         if pos + 4 < end:
@@ -465,7 +476,15 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
         append(new_tuple(Instruction, (op, readers[kind](r))))
         pos = r.pos
         if op in openers:
-            frames.append(op is op_if)
+            frames.append(_TRY_BODY if op is op_try else op is op_if)
+        elif kind is catch_kind:
+            if not frames or frames[-1] not in (_TRY_BODY, _TRY_HANDLER):
+                raise r.error("END opcode expected", start)
+            frames[-1] = _TRY_HANDLER
+        elif kind is delegate_kind:  # ends its try, as ``end`` would
+            if not frames or frames[-1] != _TRY_BODY:
+                raise r.error("END opcode expected", start)
+            frames.pop()
 
 
 def decode_code_entry(r: Reader, end: int, has_data_count: bool) -> tuple[list[ValType], Expr, bool]:

@@ -256,6 +256,8 @@ IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
     Imm.MEMARG_LANE: lambda align, offset, memory, lane: _memarg(align, offset, memory) + bytes((lane,)),
     Imm.TAG: uleb,
     Imm.TRY_TABLE: lambda block_type, catches: _block_type(block_type) + _vec(catches, _catch),
+    Imm.CATCH: uleb,
+    Imm.DELEGATE: uleb,
 }
 
 

@@ -408,9 +408,7 @@ def _features_of(module: Module) -> frozenset[str]:
     for function in module.funcs:
         if isinstance(function.source, EncodedBody):
             return function.source.features
-    from ..ir.instructions import DEFAULT_FEATURES
-
-    return DEFAULT_FEATURES
+    return module.features
 
 
 class TieredEngine:

@@ -34,7 +34,7 @@ def cache_root() -> Path:
 @cache
 def translator_version() -> str:
     digest = hashlib.sha256()
-    for name in ("interp.py", "translation_cache.py"):
+    for name in ("interp.py", "translation_cache.py", "../ir/legacy_exceptions.py"):
         digest.update((Path(__file__).parent / name).read_bytes())
     digest.update(importlib.util.MAGIC_NUMBER)
     return digest.hexdigest()[:16]

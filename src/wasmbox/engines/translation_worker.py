@@ -175,13 +175,15 @@ class TranslationWorker:
 def serve() -> None:
     """The worker's loop: decode the module, then make the most wanted pending function."""
     from ..binary.decode import decode_module
+    from ..ir.legacy_exceptions import engine_view
     from . import translation_cache
     from .interp import translation
 
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     data, features = _read_frame(requests)
-    module = decode_module(data, frozenset(features), lazy=True)
-    module.binary = data
+    decoded = decode_module(data, frozenset(features), lazy=True)
+    decoded.binary = data
+    module = engine_view(decoded)  # as the main process's engines see it: legacy try lowered
     func_types = module.func_types()
     pending: dict[Key, float] = {}
     done: set[Key] = set()

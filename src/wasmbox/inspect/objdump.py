@@ -176,6 +176,12 @@ def _details(module: Module, sections: list[SectionHeader]) -> list[str]:
     return lines
 
 
+# Indentation: what ends a nested part of a body, and what starts one (``else`` and the legacy
+# handlers do both; ``delegate`` ends its try).
+_CLOSERS = frozenset(("end", "else", "catch", "catch_all", "delegate"))
+_OPENERS = frozenset(("block", "loop", "if", "else", "try_table", "try", "catch", "catch_all"))
+
+
 def _disassembly(data: bytes, module: Module, sections: list[SectionHeader]) -> Iterator[str]:
     code = next((s for s in sections if s.id == 10), None)
     if code is None:
@@ -198,12 +204,12 @@ def _disassembly(data: bytes, module: Module, sections: list[SectionHeader]) -> 
         depth = 0
         bounds = offsets[1:] + [r.pos]
         for instr, begin, end in zip(body, offsets, bounds, strict=True):
-            if instr.op.name in ("end", "else"):
+            if instr.op.name in _CLOSERS:
                 depth = max(depth - 1, 0)
             raw = " ".join(f"{b:02x}" for b in data[begin:end])
             if len(raw) > 26:
                 raw = raw[:23] + "..."
             yield f" {begin:06x}: {raw:<26} | {'  ' * depth}{printer.instruction(instr)}"
-            if instr.op.name in ("block", "loop", "if", "else"):
+            if instr.op.name in _OPENERS:
                 depth += 1
         r.pos = start + size

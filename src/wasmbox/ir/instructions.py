@@ -52,6 +52,9 @@ class Imm:
     MEMARG_LANE = "memarg_lane"  # (align exponent, offset, memory index, lane index)
     TAG = "tag"  # tag index
     TRY_TABLE = "try_table"  # (blocktype, catch clauses): each (kind, tag | None, label)
+    # Legacy exception handling: a u32 each, kinds of their own because they also delimit blocks.
+    CATCH = "catch"  # tag index; ends a legacy try's body (or previous handler), starts a handler
+    DELEGATE = "delegate"  # label index; ends a legacy try, handing its exceptions to that label
 
 
 @dataclass(eq=False)
@@ -163,6 +166,17 @@ _define("return_call_indirect", 0x13, None, Imm.CALL_INDIRECT, feature="tail-cal
 _define("throw", 0x08, None, Imm.TAG, feature="exceptions")
 _define("throw_ref", 0x0A, None, feature="exceptions")
 _define("try_table", 0x1F, None, Imm.TRY_TABLE, feature="exceptions")
+
+# --- Legacy exception handling (the legacy appendix of Wasm 3.0) -------------
+# ``try bt ... (catch x ...)* (catch_all ...)? end`` and ``try bt ... delegate l``; ``rethrow l``
+# rethrows the exception a catch handler (label l) caught.  The engines never see them:
+# ``ir.legacy_exceptions`` lowers them to try_table and throw_ref first.
+LEGACY_EXCEPTIONS = "legacy-exceptions"
+_define("try", 0x06, None, Imm.BLOCK, feature=LEGACY_EXCEPTIONS)
+_define("catch", 0x07, None, Imm.CATCH, feature=LEGACY_EXCEPTIONS)
+_define("rethrow", 0x09, None, Imm.LABEL, feature=LEGACY_EXCEPTIONS)
+_define("delegate", 0x18, None, Imm.DELEGATE, feature=LEGACY_EXCEPTIONS)
+_define("catch_all", 0x19, None, feature=LEGACY_EXCEPTIONS)
 
 # --- Reference types ----------------------------------------------------------
 _define("ref.null", 0xD0, None, Imm.HEAPTYPE, feature="reference-types")
@@ -695,6 +709,7 @@ ALL_FEATURES = WASM_2_0 | {
     EXCEPTIONS,
     EXTENDED_CONST,
     FUNCTION_REFERENCES,
+    LEGACY_EXCEPTIONS,
     MEMORY64,
     MULTI_MEMORY,
     RELAXED_SIMD,
@@ -723,7 +738,11 @@ OP_TRY_TABLE = BY_NAME["try_table"]
 OP_ELSE, OP_END = BY_NAME["else"], BY_NAME["end"]
 OP_SELECT, OP_SELECT_T = BY_NAME["select"], BY_NAME["select_t"]
 END = OP_END.bare
-BLOCK_OPENERS = frozenset((OP_BLOCK, OP_LOOP, OP_IF, OP_TRY_TABLE))
+OP_TRY, OP_CATCH, OP_CATCH_ALL = BY_NAME["try"], BY_NAME["catch"], BY_NAME["catch_all"]
+OP_DELEGATE, OP_RETHROW = BY_NAME["delegate"], BY_NAME["rethrow"]
+# The legacy try's handler delimiters (each, like ``else``, ends one part of a block and starts the next).
+LEGACY_HANDLERS = frozenset((OP_CATCH, OP_CATCH_ALL))
+BLOCK_OPENERS = frozenset((OP_BLOCK, OP_LOOP, OP_IF, OP_TRY_TABLE, OP_TRY))
 # Instructions that call a function: a function with none of them is a leaf (it cannot recurse).
 CALL_OPS = frozenset((BY_NAME["call"], BY_NAME["call_indirect"], BY_NAME["call_ref"]))
 # Tail calls: they leave the function as ``return`` does, so they do not make it a caller whose

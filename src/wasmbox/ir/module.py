@@ -20,11 +20,14 @@ Expr = list[Instruction]
 
 def block_signature(block_type: object, types: list[FuncType]) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
     """A block type's parameters and results: none (empty), one result (a value type), or those of a
-    function type (a type index into ``types``, which the caller has checked)."""
+    function type (a type index into ``types``, which the caller has checked, or, in bodies made for
+    the engines by ``ir.legacy_exceptions``, the function type itself)."""
     if block_type is None:
         return (), ()
     if isinstance(block_type, ValType):
         return (), (block_type,)
+    if isinstance(block_type, FuncType):
+        return block_type.params, block_type.results
     assert isinstance(block_type, int)
     t = types[block_type]
     return t.params, t.results

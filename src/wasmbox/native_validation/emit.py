@@ -463,6 +463,11 @@ class ValidatorEmitter:
             Kind.THROW: self.throw,
             Kind.THROW_REF: self.throw_ref,
             Kind.TRY_TABLE: self.try_table,
+            Kind.TRY: lambda: self.open_block(Kind.TRY),
+            Kind.CATCH: lambda: self.handler(Kind.CATCH),
+            Kind.CATCH_ALL: lambda: self.handler(Kind.CATCH_ALL),
+            Kind.DELEGATE: self.delegate,
+            Kind.RETHROW: self.rethrow,
             Kind.DROP: lambda: self.pop(),
             Kind.SELECT: self.select,
             Kind.SELECT_T: self.select_t,
@@ -794,6 +799,35 @@ class ValidatorEmitter:
         self.count_loop(self.read_unsigned(), clause)
         self.pop_types(params, n_params)
         self.enter(Kind.TRY_TABLE, params, n_params, results, n_results)
+
+    def either_kind(self, kind: ir.Value, first: int, second: int) -> ir.Value:
+        b = self.b
+        return b.or_(b.icmp_unsigned("==", kind, const(first)), b.icmp_unsigned("==", kind, const(second)))
+
+    def handler(self, kind: int) -> None:
+        """Legacy ``catch x``/``catch_all``: ends a try's body or its previous catch; the handler
+        gets the tag's values and keeps the try's results."""
+        self.refuse_if(self.b.not_(self.either_kind(self.frame("kind"), Kind.TRY, Kind.CATCH)))
+        _, _, _, results, n_results = self.leave()
+        params, n_params = self.fields["type_data"], const(0)
+        if kind == Kind.CATCH:
+            params, n_params = self.tag_params(self.read_index(self.fields["tags"]))
+        self.enter(kind, params, n_params, results, n_results)
+
+    def delegate(self) -> None:
+        """Legacy ``delegate l``: ends a try's body (no handler before it); l counts from outside."""
+        b = self.b
+        self.refuse_if(b.icmp_unsigned("!=", self.frame("kind"), const(Kind.TRY)))
+        _, _, _, results, n_results = self.leave()
+        self.refuse_if(b.icmp_unsigned(">=", self.read_unsigned(), self.get(self.csp)))
+        self.push_types(results, n_results)
+
+    def rethrow(self) -> None:
+        """Legacy ``rethrow l``: l must be a catch or catch_all handler's label."""
+        depth = self.read_unsigned()
+        self.refuse_if(self.b.icmp_unsigned(">=", depth, self.get(self.csp)))
+        self.refuse_if(self.b.not_(self.either_kind(self.frame("kind", depth), Kind.CATCH, Kind.CATCH_ALL)))
+        self.mark_unreachable()
 
     def select(self) -> None:
         b = self.b

@@ -61,6 +61,11 @@ class Kind(enum.IntEnum):
     TABLE_FILL = 32
     RETURN_CALL = 33
     RETURN_CALL_INDIRECT = 34
+    TRY = 35  # legacy exception handling: a try's body
+    CATCH = 36  # a catch handler (the frame a rethrow names)
+    CATCH_ALL = 37
+    DELEGATE = 38
+    RETHROW = 39
 
 
 class Immediate(enum.IntEnum):
@@ -123,6 +128,11 @@ _SPECIAL = {
     "throw": Kind.THROW,
     "throw_ref": Kind.THROW_REF,
     "try_table": Kind.TRY_TABLE,
+    "try": Kind.TRY,
+    "catch": Kind.CATCH,
+    "catch_all": Kind.CATCH_ALL,
+    "delegate": Kind.DELEGATE,
+    "rethrow": Kind.RETHROW,
     "drop": Kind.DROP,
     "select": Kind.SELECT,
     "select_t": Kind.SELECT_T,

@@ -23,11 +23,12 @@ from ..binary.decode import function_instruction_offsets
 from ..errors import Exhaustion, IncompatibleImportError, Trap, TrapFrame, UnknownImportError
 from ..ir import subtyping
 from ..ir.instructions import Instruction
+from ..ir.legacy_exceptions import legacy_lowering, lowering_behind
 from ..ir.module import Expr, Import, Module, SegmentMode
 from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
-from .observer import Observer
+from .observer import Observer, OriginalPositions
 from .operations import memory_init, table_init
 from .sandbox import RESOURCE_LIMIT, Sandbox
 
@@ -327,13 +328,19 @@ def instantiate(
         [evaluate_const(e, instance.globals, instance.funcs) for e in seg.init] for seg in module.elements
     ]
     datas: list[bytes] = [seg.init for seg in module.datas]
+    # Engines run the module without legacy exception handling (lowered to try_table); positions
+    # they report are mapped back to the original's (see ir.legacy_exceptions).
+    lowering = legacy_lowering(module)
+    engine_module = module if lowering is None else lowering.module
+    if lowering is not None and observer is not None:
+        observer = OriginalPositions(observer, lowering)
     namespace["__wasm_names__"] = module.names.functions
-    namespace["__wasm_module__"] = module
+    namespace["__wasm_module__"] = engine_module
     namespace["SANDBOX"] = sandbox
     namespace["CALLS"] = sandbox.calls
     namespace["ELEMS"] = elements
     namespace["DATAS"] = datas
-    compiled = engine.compile(module, namespace, sandbox.interruptible, sandbox.fuel is not None, observer)
+    compiled = engine.compile(engine_module, namespace, sandbox.interruptible, sandbox.fuel is not None, observer)
     for index, code in compiled.items():
         instance.funcs[index].code = code
 
@@ -424,8 +431,9 @@ def wasm_frames(traceback: TracebackType | None) -> list[TrapFrame]:
     """The wasm functions in a Python traceback, innermost first.
 
     Engines compile functions named ``f<index>`` into a namespace holding the
-    module (``__wasm_module__``), its function names (``__wasm_names__``) and
-    a map from generated lines to instructions (``__wasm_lines__``).
+    module (``__wasm_module__``, as the engines run it: see ir.legacy_exceptions),
+    its function names (``__wasm_names__``) and a map from generated lines to
+    instructions (``__wasm_lines__``).
     """
     entries = []
     while traceback is not None:
@@ -467,6 +475,12 @@ def _describe_frame(namespace: dict[str, Any], func_index: int, position: int | 
     module = namespace.get("__wasm_module__")
     if position is None or not isinstance(module, Module):
         return TrapFrame(func_index, name)
+    lowering = lowering_behind(module)
+    if lowering is not None:  # the engines ran a lowered body: name the original instruction
+        module = lowering.original
+        position = lowering.original_position(func_index, position)
+        if position is None:
+            return TrapFrame(func_index, name)
     offsets = namespace.get("__wasm_offsets__")
     if offsets is None:
         offsets = namespace["__wasm_offsets__"] = function_instruction_offsets(module, module.binary)

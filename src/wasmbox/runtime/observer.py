@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..ir.legacy_exceptions import LegacyLowering
     from .instance import ModuleInstance
 
 
@@ -48,3 +49,27 @@ class Observer:
 
     def caught(self, func_index: int) -> None:
         """A wasm exception was caught in ``func_index``: the frames above it ended abnormally."""
+
+
+class OriginalPositions(Observer):
+    """An observer of a module whose bodies the engines run lowered (``ir.legacy_exceptions``):
+    it is told of the original instructions at their original positions, with the original's
+    locals, and of nothing the lowering added."""
+
+    def __init__(self, inner: Observer, lowering: LegacyLowering) -> None:
+        self.inner = inner
+        self.lowering = lowering
+        self.wants_instructions = inner.wants_instructions
+        self.enter = inner.enter  # type: ignore[method-assign]
+        self.leave = inner.leave  # type: ignore[method-assign]
+        self.unwound = inner.unwound  # type: ignore[method-assign]
+        self.caught = inner.caught  # type: ignore[method-assign]
+
+    def attach(self, instance: ModuleInstance) -> None:
+        self.inner.attach(instance)
+
+    def instruction(self, func_index: int, position: int, stack: tuple[Any, ...], locals_: tuple[Any, ...]) -> None:
+        original = self.lowering.observed_position(func_index, position)
+        if original is not None:
+            added = self.lowering.added_locals(func_index)
+            self.inner.instruction(func_index, original, stack, locals_[: len(locals_) - added] if added else locals_)

@@ -62,8 +62,12 @@ STRUCTURAL_KEYWORDS = frozenset(
     "mut funcref externref extern i32 i64 f32 f64 v128 then else end block loop if binary quote register invoke "
     "get script input output assert_return assert_trap assert_exhaustion assert_malformed assert_invalid "
     "assert_unlinkable assert_uninstantiable ref.extern ref.null nan:canonical nan:arithmetic either "
-    "tag exnref exn catch catch_ref catch_all catch_all_ref assert_exception".split()
+    "tag exnref exn catch catch_ref catch_all catch_all_ref assert_exception do".split()
 ) | frozenset(SIMD_SHAPES)
+# Words that only delimit a block: alone, they are out of place.
+MISPLACED_KEYWORDS = frozenset(("end", "else", "then", "do", "catch", "catch_all", "delegate"))
+# Where a legacy try's body or handler stops.
+LEGACY_TRY_STOPS = ("end", "catch", "catch_all", "delegate")
 DEFINITION_NAMES = {"func": "function", "table": "table", "memory": "memory", "global": "global", "tag": "tag"}
 # Section ids in binary order (data count sits between elem and code).
 SECTION_SEQUENCE = [
@@ -969,9 +973,90 @@ class FunctionBodyParser:
             self.labels.pop()
             self.emit(ins.END)
             return
-        if name in ("end", "else", "then"):
+        if name == "try" and "try" in self.module.opcodes:
+            self.plain_try(token, cursor)
+            return
+        if name in MISPLACED_KEYWORDS:
             raise text_error("unexpected token", token)
         self.emit(self.instruction(token, cursor))
+
+    def plain_try(self, token: Token, cursor: _Cursor) -> None:
+        """``try l? bt instr* (catch x instr*)* (catch_all instr*)? end l?`` or ``try l? bt instr*
+        delegate l'``: a handler keeps the try's label; ``delegate``'s label resolves outside it."""
+        label = self.open_label(cursor)
+        self.emit(Instruction(ins.OP_TRY, (self.block_type(cursor),)))
+        stop = self.sequence(cursor, LEGACY_TRY_STOPS)
+        handlers, last_handler = 0, False
+        while stop is not None and stop.text in ("catch", "catch_all"):
+            if last_handler:  # nothing follows catch_all's handler but end
+                raise text_error("unexpected token", stop)
+            cursor.i += 1
+            self.line = stop.line
+            if stop.text == "catch":
+                self.emit(Instruction(ins.OP_CATCH, (self.index("tag", cursor),)))
+            else:
+                self.emit(ins.OP_CATCH_ALL.bare)
+                last_handler = True
+            handlers += 1
+            stop = self.sequence(cursor, LEGACY_TRY_STOPS)
+        if stop is None:
+            raise text_error("unexpected end of block, expected end", token)
+        self.line = stop.line
+        if stop.text == "delegate":
+            if handlers:
+                raise text_error("unexpected token", stop)
+            cursor.i += 1
+            self.labels.pop()
+            self.emit(Instruction(ins.OP_DELEGATE, (self.label(cursor),)))
+            return
+        cursor.i += 1
+        self.check_end_label(cursor, label)
+        self.labels.pop()
+        self.emit(ins.END)
+
+    def folded_try(self, cursor: _Cursor) -> None:
+        """``(try l? bt (do instr*) (catch x instr*)* (catch_all instr*)?)`` or ``(try l? bt (do
+        instr*) (delegate l'))``."""
+        label = self.open_label(cursor)
+        self.emit(Instruction(ins.OP_TRY, (self.block_type(cursor),)))
+        do_node = cursor.next()
+        if not isinstance(do_node, SExpr) or do_node.head() != "do":
+            raise unexpected(do_node)
+        stop = self.sequence(_Cursor(do_node), ())
+        if stop is not None:
+            raise unexpected(stop)
+        handlers, last_handler = 0, False
+        while isinstance(node := cursor.peek(), SExpr) and node.head() in ("catch", "catch_all"):
+            if last_handler:
+                raise unexpected(node)
+            cursor.i += 1
+            self.line = node.line
+            inner = _Cursor(node)
+            if node.head() == "catch":
+                self.emit(Instruction(ins.OP_CATCH, (self.index("tag", inner),)))
+            else:
+                self.emit(ins.OP_CATCH_ALL.bare)
+                last_handler = True
+            handlers += 1
+            stop = self.sequence(inner, ())
+            if stop is not None:
+                raise unexpected(stop)
+        delegate = cursor.peek_list("delegate")
+        if delegate is not None and not handlers:
+            cursor.i += 1
+            self.line = delegate.line
+            self.labels.pop()
+            inner = _Cursor(delegate)
+            if inner.done():
+                raise text_error("unexpected token", delegate)
+            self.emit(Instruction(ins.OP_DELEGATE, (self.label(inner),)))
+            inner.expect_done()
+            cursor.expect_done()
+            return
+        cursor.expect_done()
+        del label
+        self.labels.pop()
+        self.emit(ins.END)
 
     def folded(self, node: SExpr) -> None:
         head_token = node.items[0] if node.items else None
@@ -1029,7 +1114,10 @@ class FunctionBodyParser:
             self.labels.pop()
             self.emit(ins.END)
             return
-        if name in ("end", "else", "then"):
+        if name == "try" and "try" in self.module.opcodes:
+            self.folded_try(cursor)
+            return
+        if name in MISPLACED_KEYWORDS:
             raise text_error("unexpected token", head_token)
         instruction = self.instruction(head_token, cursor)
         while not cursor.done():

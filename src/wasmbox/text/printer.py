@@ -284,10 +284,10 @@ class _Printer:
         depth = 2
         for instr in body[:-1]:
             op = instr.op
-            if op is ins.OP_END or op is ins.OP_ELSE:
+            if op is ins.OP_END or op is ins.OP_ELSE or op in ins.LEGACY_HANDLERS or op is ins.OP_DELEGATE:
                 depth -= 1
             self.lines.append("  " * depth + self.instruction(instr))
-            if op in ins.BLOCK_OPENERS or op is ins.OP_ELSE:
+            if op in ins.BLOCK_OPENERS or op is ins.OP_ELSE or op in ins.LEGACY_HANDLERS:
                 depth += 1
         self.lines[-1] += ")"
 
