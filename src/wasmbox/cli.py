@@ -10,26 +10,28 @@ import argparse
 import errno
 import gc
 import os
-import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .binary.decode import decode_module, instruction_offset
-from .binary.encode import encode_module
+from .engines.registry import ENGINE_CLASSES
 from .errors import MalformedError, Trap, ValidationError, WasiExit, WasmError
 from .features import FEATURES, feature_set
 from .interrupts import INTERRUPTED, StopOnSigint
 from .ir.module import Module
 from .ir.types import ValType
 from .load import is_binary, load_module, load_module_file
-from .text.printer import print_module
 from .validate import validate_module
-from .wast import ENGINES as WAST_ENGINES
 
 if TYPE_CHECKING:
+    import socket
+
     from .runtime.observer import Observer
     from .wasi import WasiConfig
+
+# What only some commands use (the text printer, the encoder, the .wast driver, sockets, the
+# explorer) is imported by those commands: `wasmbox run`'s start-up pays for what a run needs.
 
 
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT
@@ -50,6 +52,8 @@ def _describe(error: WasmError, path: str) -> str:
 
 
 def cmd_wat2wasm(args: argparse.Namespace) -> int:
+    from .binary.encode import encode_module
+
     module = load_module_file(args.input, features=args.features)
     if not args.no_check:
         validate_module(module)
@@ -63,6 +67,8 @@ def cmd_wat2wasm(args: argparse.Namespace) -> int:
 
 
 def cmd_wasm2wat(args: argparse.Namespace) -> int:
+    from .text.printer import print_module
+
     data = Path(args.input).read_bytes()
     module = decode_module(data, args.features)
     if not args.no_check:
@@ -158,6 +164,8 @@ def _wasi_config(args: argparse.Namespace) -> WasiConfig:
 
 
 def _listen(address: str) -> socket.socket:
+    import socket
+
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         raise OSError(errno.EINVAL, "expected HOST:PORT", address)
@@ -452,13 +460,13 @@ def build_parser() -> argparse.ArgumentParser:
         description=after_prog,
     )
     _program_arguments(p)
-    from .inspect.explore.command import add_arguments as explore_arguments
+    from .inspect.explore.arguments import add_arguments as explore_arguments
 
     explore_arguments(p)
     p.set_defaults(run=cmd_explore)
 
     p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
-    p.add_argument("--engine", default="interp", choices=sorted(WAST_ENGINES), help="execution engine")
+    p.add_argument("--engine", default="interp", choices=sorted(ENGINE_CLASSES), help="execution engine")
     _features_option(
         p,
         "2.0",
