@@ -15,7 +15,6 @@ import hashlib
 import importlib.util
 import marshal
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -64,6 +63,8 @@ def store(
 ) -> None:
     """Keep a translation (``code``: the marshalled code object); a read-only or full disk only costs
     the next run its translation."""
+    import tempfile  # only writes need it (a warm run writes nothing)
+
     target = _path(module, index, interruptible)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
