@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..cache_location import cache_base
 from ..ir.module import Module
 from .sealed import seal, unseal
 
@@ -26,8 +27,7 @@ Translation = tuple[Any, int, list[tuple[int, int]]]  # code object, head lines,
 
 
 def cache_root() -> Path:
-    base = Path(os.environ.get("WASMBOX_CACHE", Path.home() / ".cache" / "wasmbox" / "native"))
-    return base / "python"
+    return cache_base() / "python"
 
 
 @cache

@@ -28,15 +28,12 @@ import threading
 from functools import cache
 from pathlib import Path
 
+from ...cache_location import cache_base
 from ..sealed import seal, unseal
 from .engine import engine_version
 from .object_loader import UnsupportedObject, host_supported, link_object
 
 _CPU_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags")
-
-
-def cache_base() -> Path:
-    return Path(os.environ.get("WASMBOX_CACHE", Path.home() / ".cache" / "wasmbox" / "native"))
 
 
 def _cpu_identity() -> str | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import llvmlite.binding as llvm
 from llvmlite import ir
 
+from ...cache_location import cache_base
 from ..sealed import seal
 from .code_cache import code_cache, record_host
 from .engine import FAST_CODEGEN_LEVEL, OPTIMIZATION_LEVEL, engine_version
@@ -47,7 +48,7 @@ class Jit:
             llvm.add_symbol(name, ctypes.cast(callback, ctypes.c_void_p).value)
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.machine)
         self.lock = threading.Lock()
-        base = Path(os.environ.get("WASMBOX_CACHE", Path.home() / ".cache" / "wasmbox" / "native"))
+        base = cache_base()
         machine_key = hashlib.sha256(f"{self.triple} {cpu} {features}".encode()).hexdigest()[:12]
         llvm_version = ".".join(map(str, llvm.llvm_version_info))
         self.cache = base / f"{engine_version()}-llvm{llvm_version}-{machine_key}"
