@@ -33,6 +33,7 @@ import os
 import struct
 import sys
 from collections.abc import Callable
+from functools import cache
 
 _HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
 _SECTION = struct.Struct("<IIQQQQIIQQ")
@@ -111,29 +112,39 @@ class _Layout:
         self.size = max((end + _PAGE - 1) // _PAGE * _PAGE, _PAGE)
 
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.mmap.restype = ctypes.c_void_p
-_libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-_libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+@cache
+def _libc() -> ctypes.CDLL:
+    """The C library's mmap, mprotect and munmap (made on first use: only Linux gets here)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    return libc
+
+
 _MAP_FAILED = ctypes.c_void_p(-1).value
 
 
 def _map(size: int) -> int:
-    address = _libc.mmap(None, size, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+    protection, flags = mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    address = _libc().mmap(None, size, protection, flags, -1, 0)
     if address is None or address == _MAP_FAILED:
         raise MemoryError(os.strerror(ctypes.get_errno()))
     return int(address)
 
 
 def _protect(address: int, size: int, protection: int) -> None:
-    if size and _libc.mprotect(address, size, protection) != 0:
+    if size and _libc().mprotect(address, size, protection) != 0:
         raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
 
 
 def link_object(data: bytes, resolve: Callable[[str], int | None]) -> dict[str, int]:
     """Load ``data`` (an ELF64 x86-64 relocatable object) into executable memory; the addresses of
     its global symbols.  ``resolve`` gives the address of an external symbol (None: unknown).
-    Raises ``UnsupportedObject`` before anything is mapped when the object is not of the shape above."""
+    Raises ``UnsupportedObject`` when the object is not of the shape above (nothing stays mapped)."""
+    if not host_supported():
+        raise UnsupportedObject("not Linux on x86-64")
     sections = _sections(data)
     layout = _Layout(sections)
     image = bytearray(layout.size)
@@ -183,6 +194,8 @@ def link_object(data: bytes, resolve: Callable[[str], int | None]) -> dict[str, 
             kind = info & 0xFFFFFFFF
             if kind not in (R_X86_64_64, R_X86_64_PC32, R_X86_64_PLT32, R_X86_64_32, R_X86_64_32S):
                 raise UnsupportedObject(f"relocation type {kind} in {target.name}")
+            if offset + (8 if kind == R_X86_64_64 else 4) > target.size:
+                raise UnsupportedObject(f"relocation past the end of {target.name}")
             symbol_value, absolute = value(info >> 32)
             relocations.append((target_at + offset, kind, symbol_value, absolute, addend))
     exported_values = {}
@@ -192,24 +205,30 @@ def link_object(data: bytes, resolve: Callable[[str], int | None]) -> dict[str, 
 
     base = _map(layout.size)
     try:
-        for place, kind, symbol_value, absolute, addend in relocations:
-            target_address = symbol_value if absolute else base + symbol_value
-            if kind == R_X86_64_64:
-                struct.pack_into("<Q", image, place, (target_address + addend) & 0xFFFFFFFFFFFFFFFF)
-                continue
-            result = target_address + addend - (base + place if kind in (R_X86_64_PC32, R_X86_64_PLT32) else 0)
-            if kind == R_X86_64_32:
-                if not 0 <= result < 1 << 32:
-                    raise UnsupportedObject("R_X86_64_32 out of range")
-                struct.pack_into("<I", image, place, result)
-            else:
-                if not -(1 << 31) <= result < 1 << 31:
-                    raise UnsupportedObject("32-bit relocation out of range")
-                struct.pack_into("<i", image, place, result)
+        _relocate(image, base, relocations)
         ctypes.memmove(base, (ctypes.c_char * layout.size).from_buffer(image), layout.size)
         _protect(base, layout.code_size, mmap.PROT_READ | mmap.PROT_EXEC)
         _protect(base + layout.code_size, layout.size - layout.code_size, mmap.PROT_READ)
     except BaseException:
-        _libc.munmap(ctypes.c_void_p(base), ctypes.c_size_t(layout.size))
+        _libc().munmap(base, layout.size)
         raise
     return {name: (at if absolute else base + at) for name, (at, absolute) in exported_values.items()}
+
+
+def _relocate(image: bytearray, base: int, relocations: list[tuple[int, int, int, bool, int]]) -> None:
+    """Apply ``relocations`` (place, type, symbol value, whether absolute, addend) to ``image``, to be
+    copied to ``base`` (psABI §4.4.1: S + A, or S + A - P for the PC-relative types)."""
+    for place, kind, symbol_value, absolute, addend in relocations:
+        target_address = symbol_value if absolute else base + symbol_value
+        if kind == R_X86_64_64:
+            struct.pack_into("<Q", image, place, (target_address + addend) & 0xFFFFFFFFFFFFFFFF)
+            continue
+        result = target_address + addend - (base + place if kind in (R_X86_64_PC32, R_X86_64_PLT32) else 0)
+        if kind == R_X86_64_32:
+            if not 0 <= result < 1 << 32:
+                raise UnsupportedObject("R_X86_64_32 out of range")
+            struct.pack_into("<I", image, place, result)
+        else:
+            if not -(1 << 31) <= result < 1 << 31:
+                raise UnsupportedObject("32-bit relocation out of range")
+            struct.pack_into("<i", image, place, result)
