@@ -188,3 +188,20 @@ def test_a_cached_object_failing_its_digest_is_rebuilt_never_linked(tmp_path: Pa
     assert _run(tmp_path).endswith("True")  # no hit: compiled again (with LLVM), the result right
     assert unseal(path.read_bytes()) is not None  # the file was rewritten whole
     assert _run(tmp_path) == "1 1 False"
+
+
+def test_the_host_index_key_changes_with_the_cpu_and_is_none_without_cpuinfo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Code made for one CPU is never found through the index by another (it asks LLVM instead)."""
+    from wasmbox.engines.native import code_cache as code_cache_module
+
+    def key_with(cpu: str | None) -> str | None:
+        monkeypatch.setattr(code_cache_module, "_cpu_identity", lambda: cpu)
+        code_cache_module.host_key.cache_clear()
+        return code_cache_module.host_key()
+
+    try:
+        first, same, other = key_with("flags=sse2 avx2"), key_with("flags=sse2 avx2"), key_with("flags=sse2")
+        assert first is not None and first == same and first != other
+        assert key_with(None) is None
+    finally:
+        code_cache_module.host_key.cache_clear()
