@@ -15,11 +15,13 @@ import wasmbox
 
 # Modules a run of a binary never needs: the text toolchain, the .wast driver, the explorer,
 # asyncio (only ``call_async``), exact rounding's fractions, the translation worker's subprocess
-# and pickle, the encoder (a binary's digest is of its own bytes), and LLVM.
+# and pickle, sockets (only preopened ones, which the embedder made), the encoder (a binary's
+# digest is of its own bytes), and LLVM.
 NOT_FOR_A_RUN = [
     "asyncio",
     "fractions",
     "pickle",
+    "socket",
     "subprocess",
     "llvmlite",
     "wasmbox.binary.encode",
