@@ -26,6 +26,8 @@ True
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .api import (
     ENGINES,
     Caller,
@@ -44,7 +46,6 @@ from .api import (
     func,
 )
 from .binary.decode import decode_module as decode
-from .binary.encode import encode_module as encode
 from .errors import (
     ConcurrentUseError,
     DuplicateDefinitionError,
@@ -79,9 +80,36 @@ from .ir.types import (
     ValType,
 )
 from .load import load_module, load_module_file
-from .text.parser import parse_module_text as parse_wat
-from .text.printer import print_module as print_wat
 from .validate import validate_module as validate
+
+if TYPE_CHECKING:
+    from .binary.encode import encode_module as encode
+    from .text.parser import parse_module_text as parse_wat
+    from .text.printer import print_module as print_wat
+
+# The toolchain's text and encoding halves, imported when first used: running a binary needs
+# neither, and `wasmbox run`'s start-up is mostly imports.  (name: (module, attribute))
+_LAZY = {
+    "encode": ("binary.encode", "encode_module"),
+    "parse_wat": ("text.parser", "parse_module_text"),
+    "print_wat": ("text.printer", "print_module"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'wasmbox' has no attribute {name!r}")
+    from importlib import import_module
+
+    module, attribute = _LAZY[name]
+    value = getattr(import_module(f".{module}", __name__), attribute)
+    globals()[name] = value  # later lookups find it directly
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ALL_FEATURES",

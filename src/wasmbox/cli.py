@@ -10,26 +10,28 @@ import argparse
 import errno
 import gc
 import os
-import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .binary.decode import decode_module, instruction_offset
-from .binary.encode import encode_module
+from .engines.registry import ENGINE_CLASSES
 from .errors import MalformedError, Trap, ValidationError, WasiExit, WasmError
 from .features import FEATURES, feature_set
 from .interrupts import INTERRUPTED, StopOnSigint
 from .ir.module import Module
 from .ir.types import F32, F64, I32, I64, ValType
 from .load import is_binary, load_module, load_module_file
-from .text.printer import print_module
 from .validate import validate_module
-from .wast import ENGINES as WAST_ENGINES
 
 if TYPE_CHECKING:
+    import socket
+
     from .runtime.observer import Observer
     from .wasi import WasiConfig
+
+# What only some commands use (the text printer, the encoder, the .wast driver, sockets, the
+# explorer) is imported by those commands: `wasmbox run`'s start-up pays for what a run needs.
 
 
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT
@@ -70,6 +72,8 @@ def cmd_wat2wasm(args: argparse.Namespace) -> int:
         output = args.output or str(Path(args.input).with_suffix(".wasm"))
         Path(output).write_bytes(encode_component(component))
         return 0
+    from .binary.encode import encode_module
+
     module = load_module_file(args.input, features=args.features)
     if not args.no_check:
         validate_module(module)
@@ -83,6 +87,8 @@ def cmd_wat2wasm(args: argparse.Namespace) -> int:
 
 
 def cmd_wasm2wat(args: argparse.Namespace) -> int:
+    from .text.printer import print_module
+
     data = Path(args.input).read_bytes()
     from .component.decode import is_component
 
@@ -210,6 +216,8 @@ def _wasi_config(args: argparse.Namespace) -> WasiConfig:
 
 
 def _listen(address: str) -> socket.socket:
+    import socket
+
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         raise OSError(errno.EINVAL, "expected HOST:PORT", address)
@@ -397,6 +405,23 @@ def cmd_explore(args: argparse.Namespace) -> int:
     return explore(args)
 
 
+# Every command's name (``build_parser`` defines each; a test checks the two agree).
+COMMANDS = (
+    "wat2wasm",
+    "wasm2wat",
+    "validate",
+    "objdump",
+    "run",
+    "trace",
+    "debug",
+    "profile",
+    "explore",
+    "wit",
+    "component",
+    "wast",
+)
+
+
 def _program_arguments(p: argparse.ArgumentParser) -> None:
     """The options every command that runs a program takes, then PROG and its ARGS."""
     p.add_argument("--engine", default="auto", help="execution engine (default: the fastest available)")
@@ -439,118 +464,137 @@ def _program_operands(p: argparse.ArgumentParser) -> None:
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; with ``only``, just that command's (``main`` builds only the
+    command it runs: argparse's parsers cost milliseconds each, a tenth of a small program's run)."""
     from . import __version__
+
+    def wanted(name: str) -> bool:
+        return only is None or name == only
 
     parser = argparse.ArgumentParser(prog="wasmbox", description="A WebAssembly toolkit and runtime.")
     parser.add_argument("--version", action="version", version=f"wasmbox {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("wat2wasm", help="assemble a .wat text module into a .wasm binary")
-    p.add_argument("input")
-    p.add_argument("-o", "--output", help="output file (default: INPUT with .wasm)")
-    p.add_argument("--no-check", action="store_true", help="skip validation")
-    p.add_argument("--no-debug-names", action="store_true", help="leave out the name section")
-    _features_option(p, "all", "what the module may use: 2.0 (the WebAssembly 2.0 standard) or all")
-    p.set_defaults(run=cmd_wat2wasm)
+    if wanted("wat2wasm"):
+        p = commands.add_parser("wat2wasm", help="assemble a .wat text module into a .wasm binary")
+        p.add_argument("input")
+        p.add_argument("-o", "--output", help="output file (default: INPUT with .wasm)")
+        p.add_argument("--no-check", action="store_true", help="skip validation")
+        p.add_argument("--no-debug-names", action="store_true", help="leave out the name section")
+        _features_option(p, "all", "what the module may use: 2.0 (the WebAssembly 2.0 standard) or all")
+        p.set_defaults(run=cmd_wat2wasm)
 
-    p = commands.add_parser("wasm2wat", help="print a .wasm binary as text")
-    p.add_argument("input")
-    p.add_argument("-o", "--output", help="output file (default: standard output)")
-    p.add_argument("--no-check", action="store_true", help="skip validation")
-    _features_option(p, "all", "what the module may use: 2.0 (the WebAssembly 2.0 standard) or all")
-    p.set_defaults(run=cmd_wasm2wat)
+    if wanted("wasm2wat"):
+        p = commands.add_parser("wasm2wat", help="print a .wasm binary as text")
+        p.add_argument("input")
+        p.add_argument("-o", "--output", help="output file (default: standard output)")
+        p.add_argument("--no-check", action="store_true", help="skip validation")
+        _features_option(p, "all", "what the module may use: 2.0 (the WebAssembly 2.0 standard) or all")
+        p.set_defaults(run=cmd_wasm2wat)
 
-    p = commands.add_parser("validate", help="check that a .wasm or .wat module or component is valid")
-    p.add_argument("input")
-    p.add_argument("-v", "--verbose", action="store_true")
-    _features_option(p, "all", "what the module may use: 2.0 (the WebAssembly 2.0 standard) or all")
-    p.set_defaults(run=cmd_validate)
+    if wanted("validate"):
+        p = commands.add_parser("validate", help="check that a .wasm or .wat module or component is valid")
+        p.add_argument("input")
+        p.add_argument("-v", "--verbose", action="store_true")
+        _features_option(p, "all", "what the module may use: 2.0 (the WebAssembly 2.0 standard) or all")
+        p.set_defaults(run=cmd_validate)
 
     # -h means section headers here, as in wabt, so help is --help only.
-    p = commands.add_parser("objdump", add_help=False, help="show sections, details and disassembly of a .wasm binary")
-    p.add_argument("--help", action="help", help="show this help message and exit")
-    p.add_argument("input")
-    p.add_argument("-h", "--headers", action="store_true", help="section headers")
-    p.add_argument("-x", "--details", action="store_true", help="section details")
-    p.add_argument("-d", "--disassemble", action="store_true", help="disassemble function bodies")
-    p.set_defaults(run=cmd_objdump)
+    if wanted("objdump"):
+        p = commands.add_parser(
+            "objdump", add_help=False, help="show sections, details and disassembly of a .wasm binary"
+        )
+        p.add_argument("--help", action="help", help="show this help message and exit")
+        p.add_argument("input")
+        p.add_argument("-h", "--headers", action="store_true", help="section headers")
+        p.add_argument("-x", "--details", action="store_true", help="section details")
+        p.add_argument("-d", "--disassemble", action="store_true", help="disassemble function bodies")
+        p.set_defaults(run=cmd_objdump)
     after_prog = "Options go before PROG; everything after PROG is passed to the guest unchanged."
-    p = commands.add_parser("run", help="run a program (_start, or --invoke an export)", description=after_prog)
-    _program_arguments(p)
-    _program_operands(p)
-    p.set_defaults(run=cmd_run)
+    if wanted("run"):
+        p = commands.add_parser("run", help="run a program (_start, or --invoke an export)", description=after_prog)
+        _program_arguments(p)
+        _program_operands(p)
+        p.set_defaults(run=cmd_run)
 
-    p = commands.add_parser(
-        "trace",
-        help="run a program, writing every executed instruction with the operand stack after it",
-        description=after_prog,
-    )
-    _program_arguments(p)
-    p.add_argument("--func", action="append", metavar="NAME", help="trace only these functions (repeatable)")
-    p.add_argument("--limit", type=int, metavar="N", help="stop the program after N trace lines")
-    p.add_argument("--memory", action="store_true", help="show the bytes each load and store touched")
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
-    p.add_argument("-o", "--output", metavar="FILE", help="write the trace here (default: standard error)")
-    _program_operands(p)
-    p.set_defaults(run=cmd_trace)
+    if wanted("trace"):
+        p = commands.add_parser(
+            "trace",
+            help="run a program, writing every executed instruction with the operand stack after it",
+            description=after_prog,
+        )
+        _program_arguments(p)
+        p.add_argument("--func", action="append", metavar="NAME", help="trace only these functions (repeatable)")
+        p.add_argument("--limit", type=int, metavar="N", help="stop the program after N trace lines")
+        p.add_argument("--memory", action="store_true", help="show the bytes each load and store touched")
+        p.add_argument("--json", action="store_true", help="one JSON object per line")
+        p.add_argument("-o", "--output", metavar="FILE", help="write the trace here (default: standard error)")
+        _program_operands(p)
+        p.set_defaults(run=cmd_trace)
 
-    p = commands.add_parser(
-        "debug",
-        help="run a program under the debugger (breakpoints, stepping, stack, locals, memory)",
-        description=after_prog + " Commands: type 'help' at the prompt.",
-    )
-    _program_arguments(p)
-    p.add_argument("--commands", metavar="FILE", help="read debugger commands from FILE instead of the terminal")
-    _program_operands(p)
-    p.set_defaults(run=cmd_debug)
+    if wanted("debug"):
+        p = commands.add_parser(
+            "debug",
+            help="run a program under the debugger (breakpoints, stepping, stack, locals, memory)",
+            description=after_prog + " Commands: type 'help' at the prompt.",
+        )
+        _program_arguments(p)
+        p.add_argument("--commands", metavar="FILE", help="read debugger commands from FILE instead of the terminal")
+        _program_operands(p)
+        p.set_defaults(run=cmd_debug)
 
-    p = commands.add_parser(
-        "profile",
-        help="run a program and report calls, self and total time per function",
-        description=after_prog,
-    )
-    _program_arguments(p)
-    p.add_argument("--speedscope", metavar="FILE", help="write a speedscope profile (https://www.speedscope.app)")
-    p.add_argument("--collapsed", metavar="FILE", help="write collapsed stacks (flamegraph.pl's input)")
-    p.add_argument("--svg", metavar="FILE", help="write a flame graph picture")
-    _program_operands(p)
-    p.set_defaults(run=cmd_profile)
+    if wanted("profile"):
+        p = commands.add_parser(
+            "profile",
+            help="run a program and report calls, self and total time per function",
+            description=after_prog,
+        )
+        _program_arguments(p)
+        p.add_argument("--speedscope", metavar="FILE", help="write a speedscope profile (https://www.speedscope.app)")
+        p.add_argument("--collapsed", metavar="FILE", help="write collapsed stacks (flamegraph.pl's input)")
+        p.add_argument("--svg", metavar="FILE", help="write a flame graph picture")
+        _program_operands(p)
+        p.set_defaults(run=cmd_profile)
 
-    p = commands.add_parser(
-        "explore",
-        help="record a run and step through it in a browser (stack, locals, memory, calls; back and forth)",
-        description=after_prog,
-    )
-    _program_arguments(p)
-    from .inspect.explore.command import add_arguments as explore_arguments
+    if wanted("explore"):
+        p = commands.add_parser(
+            "explore",
+            help="record a run and step through it in a browser (stack, locals, memory, calls; back and forth)",
+            description=after_prog,
+        )
+        _program_arguments(p)
+        from .inspect.explore.arguments import add_arguments as explore_arguments
 
-    explore_arguments(p)
-    p.set_defaults(run=cmd_explore)
+        explore_arguments(p)
+        p.set_defaults(run=cmd_explore)
 
-    p = commands.add_parser("wit", help="parse and resolve WIT (a file, or a directory with deps/) and print it")
-    from .wit.command import add_arguments as wit_arguments
-    from .wit.command import run as cmd_wit
+    if wanted("wit"):
+        p = commands.add_parser("wit", help="parse and resolve WIT (a file, or a directory with deps/) and print it")
+        from .wit.command import add_arguments as wit_arguments
+        from .wit.command import run as cmd_wit
 
-    wit_arguments(p)
-    p.set_defaults(run=cmd_wit)
+        wit_arguments(p)
+        p.set_defaults(run=cmd_wit)
 
-    p = commands.add_parser("component", help="component tools: bindgen (typed Python bindings from WIT)")
-    from .component.command import add_arguments as component_arguments
+    if wanted("component"):
+        p = commands.add_parser("component", help="component tools: bindgen (typed bindings from WIT), wit")
+        from .component.command import add_arguments as component_arguments
 
-    component_arguments(p)
+        component_arguments(p)
 
-    p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
-    p.add_argument("--engine", default="interp", choices=sorted(WAST_ENGINES), help="execution engine")
-    _features_option(
-        p,
-        "2.0",
-        "feature set: 2.0 (what core-2.0's scripts are) or all (adds the Wasm 3.0 features implemented: exception "
-        "handling, extended constant expressions, multiple memories, relaxed SIMD)",
-    )
-    p.add_argument("--show", type=int, default=5, help="failures to print per file")
-    p.add_argument("paths", nargs="+")
-    p.set_defaults(run=cmd_wast, input=None)
+    if wanted("wast"):
+        p = commands.add_parser("wast", help="run .wast spec scripts (directories recursively)")
+        p.add_argument("--engine", default="interp", choices=sorted(ENGINE_CLASSES), help="execution engine")
+        _features_option(
+            p,
+            "2.0",
+            "feature set: 2.0 (what core-2.0's scripts are) or all (adds the Wasm 3.0 features implemented: exception "
+            "handling, extended constant expressions, multiple memories, relaxed SIMD)",
+        )
+        p.add_argument("--show", type=int, default=5, help="failures to print per file")
+        p.add_argument("paths", nargs="+")
+        p.set_defaults(run=cmd_wast, input=None)
     return parser
 
 
@@ -558,7 +602,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; every failure is one ``wasmbox: error:`` line (a trap adds its wasm
     backtrace), never a Python traceback (set ``WASMBOX_DEBUG=1`` to see one).  Exit statuses:
     0 success, the guest's own for ``proc_exit``, 1 an error or a trap, 2 bad usage, 130 Ctrl-C."""
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    command = arguments[0] if arguments and arguments[0] in COMMANDS else None
+    args = build_parser(command).parse_args(arguments)
     try:
         return int(args.run(args))
     except WasmError as error:

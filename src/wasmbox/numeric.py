@@ -21,9 +21,12 @@ import math
 import struct
 import sys
 from collections.abc import Callable
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from .errors import Trap
+
+if TYPE_CHECKING:
+    from fractions import Fraction  # imported where used: exact rounding is rare, the import is not cheap
 
 MASK32 = 0xFFFFFFFF
 MASK64 = 0xFFFFFFFFFFFFFFFF
@@ -286,6 +289,8 @@ F32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
 def _round_exact(value: Fraction, precision: int, min_exponent: int, largest: float) -> float:
     """``value`` (not zero) rounded once, to nearest with ties to even, to a binary float of
     ``precision`` significand bits whose smallest step is 2**min_exponent (±inf past ``largest``)."""
+    from fractions import Fraction
+
     magnitude = abs(value)
     exponent = magnitude.numerator.bit_length() - magnitude.denominator.bit_length()
     if Fraction(2) ** exponent > magnitude:  # now 2**exponent <= magnitude < 2**(exponent + 1)
@@ -305,6 +310,8 @@ def _fused_multiply_add(a: float, b: float, c: float, precision: int, min_expone
         return math.nan if r != r else r
     if math.isinf(c):
         return c
+    from fractions import Fraction
+
     exact = Fraction(a) * Fraction(b) + Fraction(c)
     if exact == 0:  # an exact zero sum is -0 only when both addends are -0
         product_negative = (math.copysign(1.0, a) < 0) != (math.copysign(1.0, b) < 0)

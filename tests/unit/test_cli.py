@@ -117,3 +117,22 @@ def test_run_option_errors_are_clean(capsys: pytest.CaptureFixture[str]) -> None
     assert "unknown engine 'nonesuch'" in capsys.readouterr().err
     assert main(["run", "--fuel", "-5", str(HELLO)]) == 1
     assert "--fuel must not be negative" in capsys.readouterr().err
+
+
+def test_commands_lists_every_command_and_each_parses_alone(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from wasmbox.cli import COMMANDS, build_parser
+
+    full = build_parser()
+    (subcommands,) = [a for a in full._actions if isinstance(a, argparse._SubParsersAction)]
+    assert tuple(subcommands.choices) == COMMANDS
+    for command in COMMANDS:  # built alone (as main does), a command's help is the full parser's
+        alone = build_parser(command)
+        (only,) = [a for a in alone._actions if isinstance(a, argparse._SubParsersAction)]
+        assert list(only.choices) == [command]
+        assert only.choices[command].format_help() == subcommands.choices[command].format_help()
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert [command for command in COMMANDS if command not in out] == [], out

@@ -4,18 +4,25 @@ loop that entered it.
 
 Wasm cannot be suspended in the middle of a call, so the call itself cannot be a coroutine: the
 worker waits for each host coroutine's result while the loop goes on.
+
+``asyncio`` is imported by the functions that need it, not here: it costs a fifth of
+``wasmbox run``'s start-up (ssl, concurrent.futures, logging) and a program that never
+awaits never needs it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Trap
-from ..runtime.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from ..runtime.sandbox import Sandbox
 
 # The event loop of the ``Func.call_async`` whose worker thread runs the current wasm call; set only
 # in the worker's context (contextvars), so no other call sees it.
@@ -25,6 +32,8 @@ _CALLING_LOOP: contextvars.ContextVar[asyncio.AbstractEventLoop | None] = contex
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
+    import asyncio
+
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
@@ -48,6 +57,8 @@ def run_on_calling_loop(awaitable: Awaitable[object], name: str) -> object:
     async def awaited() -> object:
         return await awaitable
 
+    import asyncio
+
     assert loop is not None
     return asyncio.run_coroutine_threadsafe(awaited(), loop).result()
 
@@ -56,6 +67,8 @@ async def call_in_worker(call: Callable[..., Any], args: tuple[object, ...], san
     """``call(*args)`` in a worker thread (the loop's default executor), with this event loop as the
     one async host functions run on.  Cancelling the await interrupts the call if ``sandbox`` (the
     store's) is interruptible; otherwise the call runs to its end in the worker."""
+    import asyncio
+
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
     context.run(_CALLING_LOOP.set, loop)

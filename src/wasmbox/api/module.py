@@ -14,15 +14,19 @@ from ..ir.types import ExternKind, FuncType, GlobalType, MemoryType, TableType
 from ..load import load_module
 from ..runtime.instance import expected_type
 from ..validate import validate_module
+from ..validation_cache import known_valid, remember_valid
 from .extern_types import ExportType, ImportType, as_extern_type
 
 
 def _load(source: bytes | bytearray | memoryview | str, name: str | None, features: FeatureChoice) -> ModuleIR:
     chosen = feature_set(features)  # a bad choice is refused before the source is read
     data = bytes(source) if isinstance(source, bytes | bytearray | memoryview) else source
-    # Bodies stay bytes until used: validation checks them (natively, for large modules).
+    # Bodies stay bytes until used: validation checks them (natively, for large modules), unless
+    # an earlier run validated these bytes (see validation_cache).
     ir = load_module(data, name, lazy=True, features=chosen)
-    validate_module(ir)
+    if not known_valid(ir):
+        validate_module(ir)
+        remember_valid(ir)
     return ir
 
 

@@ -15,11 +15,11 @@ import hashlib
 import importlib.util
 import marshal
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..cache_location import cache_base
 from ..ir.module import Module
 from .sealed import seal, unseal
 
@@ -27,8 +27,7 @@ Translation = tuple[Any, int, list[tuple[int, int]]]  # code object, head lines,
 
 
 def cache_root() -> Path:
-    base = Path(os.environ.get("WASMBOX_CACHE", Path.home() / ".cache" / "wasmbox" / "native"))
-    return base / "python"
+    return cache_base() / "python"
 
 
 @cache
@@ -64,6 +63,8 @@ def store(
 ) -> None:
     """Keep a translation (``code``: the marshalled code object); a read-only or full disk only costs
     the next run its translation."""
+    import tempfile  # only writes need it (a warm run writes nothing)
+
     target = _path(module, index, interruptible)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -26,9 +26,7 @@ import atexit
 import functools
 import marshal
 import os
-import pickle
 import struct
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -62,13 +60,21 @@ def _stop_background_work() -> None:
     _background.acquire()  # waits for work in progress; held to the end, so none starts again
 
 
+# pickle and subprocess are imported when a worker starts, not with this module: most runs
+# never start one (a warm cache has the code), and they are a few percent of start-up.
+
+
 def _write_frame(stream: IO[bytes], payload: object) -> None:
+    import pickle
+
     data = pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(struct.pack("<I", len(data)) + data)
     stream.flush()
 
 
 def _read_frame(stream: IO[bytes]) -> Any:
+    import pickle
+
     header = stream.read(4)
     if len(header) < 4:
         raise EOFError
@@ -83,6 +89,8 @@ class TranslationWorker:
     """One worker process for one module's binary; requests are answered in order."""
 
     def __init__(self, data: bytes, features: frozenset[str]) -> None:
+        import subprocess
+
         package_root = str(Path(__file__).resolve().parents[2])
         environment = dict(os.environ)
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, environment.get("PYTHONPATH")]))
@@ -134,6 +142,8 @@ class TranslationWorker:
             return False
 
     def _receive(self) -> None:
+        import pickle
+
         try:
             while True:
                 kind, index, interruptible, payload, extra = _read_frame(self.replies)

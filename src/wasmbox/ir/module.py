@@ -239,9 +239,12 @@ class Module:
         if self._digest is None:
             import hashlib
 
-            from ..binary.encode import encode_module
+            binary = self.binary
+            if binary is None:  # only a module made in memory needs the encoder
+                from ..binary.encode import encode_module
 
-            self._digest = hashlib.sha256(self.binary if self.binary is not None else encode_module(self)).digest()
+                binary = encode_module(self)
+            self._digest = hashlib.sha256(binary).digest()
         return self._digest
 
     # --- index spaces (imports first, then definitions) -------------------

@@ -11,12 +11,14 @@ ENOTCAPABLE before the host is asked anything.
 from __future__ import annotations
 
 import os
-import socket
 import stat
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from .abi import EBADF, ENOTCAPABLE, ENOTDIR, FILETYPE, RIGHT, WasiError
+
+if TYPE_CHECKING:
+    import socket  # only its type: a socket descriptor holds one the embedder made
 
 
 def filetype_of_mode(mode: int) -> int:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import select
-import socket
 import stat
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .abi import (
     CLOCK_MONOTONIC,
@@ -38,8 +38,13 @@ from .blocking import Waits
 from .descriptors import Descriptor, DescriptorTable
 from .guest import GuestMemory
 
+# The socket module is imported by the calls on sockets: a guest's sockets are ones the embedder
+# preopened (so it is loaded already), and most programs have none.
+if TYPE_CHECKING:
+    import socket
+
 CHECK_EVERY = 1024  # subscriptions read or events written between two checks of the store's stop flag
-_SHUTDOWN = {SDFLAG_RD: socket.SHUT_RD, SDFLAG_WR: socket.SHUT_WR, SDFLAG_RD | SDFLAG_WR: socket.SHUT_RDWR}
+_SHUTDOWN = {SDFLAG_RD: "SHUT_RD", SDFLAG_WR: "SHUT_WR", SDFLAG_RD | SDFLAG_WR: "SHUT_RDWR"}  # socket's names
 
 
 @dataclass
@@ -174,6 +179,8 @@ class PollCalls:
     def sock_recv(
         self, fd: int, ri_data: int, ri_data_len: int, ri_flags: int, ro_datalen_ptr: int, ro_flags_ptr: int
     ) -> int:
+        import socket
+
         sock = self._socket(fd, "fd_read")
         if ri_flags & ~(RIFLAG_RECV_PEEK | RIFLAG_RECV_WAITALL):
             raise WasiError(EINVAL, f"riflags {ri_flags:#x}")
@@ -223,7 +230,9 @@ class PollCalls:
         sock = self._socket(fd, "sock_shutdown")
         if how not in _SHUTDOWN:
             raise WasiError(EINVAL, f"sdflags {how:#x}")
-        sock.shutdown(_SHUTDOWN[how])
+        import socket
+
+        sock.shutdown(getattr(socket, _SHUTDOWN[how]))
         return SUCCESS
 
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import Trap, WasiExit
 from ..ir.types import I32, I64, FuncType
@@ -47,6 +46,9 @@ from .fd_calls import FdCalls
 from .guest import Fault, GuestMemory
 from .path_calls import PathCalls
 from .poll_calls import PollCalls, clock_now
+
+if TYPE_CHECKING:
+    import socket  # only its type: the sockets are the embedder's
 
 # Every preview-1 function and its core signature (params, results): i = i32, I = i64.
 SIGNATURES: dict[str, tuple[str, str]] = {

@@ -139,13 +139,15 @@ LAZY_FUNCTIONS = int(os.environ.get("WASMBOX_LAZY_FUNCTIONS", "400"))
 def function_object(module: Module, index: int, interruptible: bool, prefix: str | None = None) -> bytes:
     """Object code of one function of a tiered module (any process can make it: the translation
     worker does, see engines.translation_worker), from the code cache when it was made before."""
+    from .code_cache import code_cache
+
+    prefix = prefix or lazy_prefix(module, interruptible)
+    cached = code_cache().cached_object(f"{prefix}_f{index}")
+    if cached is not None:  # no need to lower it at all
+        return cached
     from .jit import jit
     from .lower import ModuleLowering
 
-    prefix = prefix or lazy_prefix(module, interruptible)
-    cached = jit().cached_object(f"{prefix}_f{index}")
-    if cached is not None:  # no need to lower it at all
-        return cached
     lowering = ModuleLowering(module, prefix, jit().triple, interruptible, True, index)
     lowering.lower()
     return jit().fast_object(lowering.ir)
@@ -154,14 +156,16 @@ def function_object(module: Module, index: int, interruptible: bool, prefix: str
 def osr_object(module: Module, index: int, position: int, interruptible: bool) -> bytes:
     """Object code of function ``index``'s entry at the ``loop`` at ``position`` (on-stack
     replacement: see lower.FunctionLowering), from the cache when it was made before."""
-    from .jit import jit
+    from .code_cache import code_cache
     from .lower import ModuleLowering
 
     prefix = lazy_prefix(module, interruptible)
-    lowering = ModuleLowering(module, prefix, jit().triple, interruptible, True, index, osr=position)
-    cached = jit().cached_object(lowering.ir.name)
+    lowering = ModuleLowering(module, prefix, code_cache().triple, interruptible, True, index, osr=position)
+    cached = code_cache().cached_object(lowering.ir.name)
     if cached is not None:
         return cached
+    from .jit import jit
+
     lowering.lower()
     return jit().fast_object(lowering.ir)
 
@@ -175,7 +179,7 @@ class LazyCode:
 
     def __init__(self, module: Module, interruptible: bool, prefix: str, stubs_object: bytes | None = None) -> None:
         """``stubs_object``: the stubs' object code when another process made it (``stubs_object``)."""
-        from .jit import jit
+        from .code_cache import code_cache
         from .lower import ModuleLowering
 
         self.module = module
@@ -183,11 +187,13 @@ class LazyCode:
         self.prefix = prefix
         self.functions: dict[int, tuple[int, int]] = {}  # index -> (entry, function) addresses
         self.lock = threading.RLock()
-        stubs = ModuleLowering(module, prefix, jit().triple, interruptible, lazy=True)
+        stubs = ModuleLowering(module, prefix, code_cache().triple, interruptible, lazy=True)
         names = stubs.stub_names()
         if stubs_object is not None:
-            addresses = jit().add_object(stubs_object, list(names.values()))
+            addresses = code_cache().add_object(stubs_object, list(names.values()))
         else:
+            from .jit import jit
+
             stubs.lower_stubs()
             addresses = jit().add(stubs.ir, list(names.values()))
         self.stubs = {t: addresses[name] for t, name in names.items()}
@@ -201,12 +207,12 @@ class LazyCode:
         with self.lock:
             found = self.functions.get(index)
             if found is None:
-                from .jit import jit
+                from .code_cache import code_cache
 
                 if data is None:
                     data = function_object(self.module, index, self.interruptible, self.prefix)
                 entry, function = self.names(index)
-                addresses = jit().add_object(data, [entry, function])
+                addresses = code_cache().add_object(data, [entry, function])
                 found = self.functions[index] = (addresses[entry], addresses[function])
             return found
 
@@ -240,13 +246,13 @@ def _osr_code(
     """Link function ``index``'s entry at the loop at ``position`` (its object code ``data``, or made
     now) into ``instance``: a callable taking the baseline's frame (see NativeInstance.osr_code)."""
     from ...validate import operand_types
-    from .jit import jit
+    from .code_cache import code_cache
     from .lower import osr_entry_name
 
     if data is None:
         data = osr_object(module, index, position, interruptible)
     name = osr_entry_name(prefix, index, position)
-    address = jit().add_object(data, [name])[name]
+    address = code_cache().add_object(data, [name])[name]
     function = module.funcs[index - module.num_imported_funcs()]
     local_types = [*module.types[function.type_index].params, *function.locals]
     stack = [t for t in operand_types(module, index)[position] if t is not None]
@@ -281,10 +287,10 @@ class NativeTier:
     def cached(self, index: int) -> bool:
         """Whether function ``index``'s machine code is in the code cache (an earlier run made it)."""
         if self._on_disk is None:
-            from .jit import jit
+            from .code_cache import code_cache
 
             try:
-                self._on_disk = frozenset(os.listdir(jit().cache))
+                self._on_disk = frozenset(os.listdir(code_cache().directory))
             except OSError:
                 self._on_disk = frozenset()
         return f"{self.prefix}_f{index}.o" in self._on_disk
@@ -353,9 +359,9 @@ class WholeModuleTier:
 
     def on_disk(self) -> bool:
         """Whether an earlier run left the module's machine code in the code cache."""
-        from .jit import jit
+        from .code_cache import code_cache
 
-        return (jit().cache / f"{eager_prefix(self.module, self.interruptible)}.o").exists()
+        return (code_cache().directory / f"{eager_prefix(self.module, self.interruptible)}.o").exists()
 
     def load(self, data: bytes | None = None, variant: str = "") -> Any:
         """The instance's native side, made once (``data``: the module's object code of ``variant``,
@@ -403,13 +409,15 @@ def module_object(module: Module, interruptible: bool, variant: str = "") -> byt
     """Object code of the whole module at full optimisation, from the code cache when a run made it
     before (then nothing is lowered: loading it costs what reading the file costs).  Any process can
     make it: the translation worker does, for tiered modules.  Raises NotLowered."""
-    from .jit import jit
-    from .lower import ModuleLowering
+    from .code_cache import code_cache
 
-    compiler = jit()
     prefix = eager_prefix(module, interruptible, variant)
-    data = compiler.cached_object(prefix)
+    data = code_cache().cached_object(prefix)
     if data is None:
+        from .jit import jit
+        from .lower import ModuleLowering
+
+        compiler = jit()
         lowering = ModuleLowering(module, prefix, compiler.triple, interruptible, metered=FUEL in variant)
         lowering.lower()
         if QUICK in variant:
@@ -426,7 +434,7 @@ def compiled_code(
     """(entry trampoline, function, tail entry) addresses by function index, compiling on first sight
     (``data``: the module's object code, when another process made it).  Tail entries exist when the
     module makes tail calls (see lower.ModuleLowering)."""
-    from .jit import jit
+    from .code_cache import code_cache
 
     key = module_key(module, interruptible, variant)
     with _compiling:
@@ -446,7 +454,7 @@ def compiled_code(
         # Tail entries are looked up by name (0: absent), so cached object code is loaded without
         # decoding a body to see whether the module makes tail calls.
         names = [f"{prefix}_{kind}{index}" for index in indices for kind in ("entry", "f", "t")]
-        addresses = jit().add_object(data, names)
+        addresses = code_cache().add_object(data, names)
         result = (
             {index: addresses[f"{prefix}_entry{index}"] for index in indices},
             {index: addresses[f"{prefix}_f{index}"] for index in indices},
@@ -470,11 +478,11 @@ def object_code(module: Module, interruptible: bool) -> bytes | None:
 
 
 def machine_fingerprint() -> str:
-    """What machine code depends on besides the module and the lowering: LLVM and the CPU (loads
-    LLVM; a serialized module's code is checked against it when it is linked)."""
-    from .jit import jit
+    """What machine code depends on besides the module and the lowering: LLVM and the CPU (the code
+    cache's directory; a serialized module's code is checked against it when it is linked)."""
+    from .code_cache import code_cache
 
-    return jit().cache.name
+    return code_cache().directory.name
 
 
 def adopt_checked(module: Module, interruptible: bool, data: bytes, fingerprint: str) -> None:

@@ -21,7 +21,9 @@ from pathlib import Path
 import llvmlite.binding as llvm
 from llvmlite import ir
 
-from ..sealed import seal, unseal
+from ...cache_location import cache_base
+from ..sealed import seal
+from .code_cache import code_cache, record_host
 from .engine import FAST_CODEGEN_LEVEL, OPTIMIZATION_LEVEL, engine_version
 
 
@@ -46,12 +48,17 @@ class Jit:
             llvm.add_symbol(name, ctypes.cast(callback, ctypes.c_void_p).value)
         self.engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.machine)
         self.lock = threading.Lock()
-        base = Path(os.environ.get("WASMBOX_CACHE", Path.home() / ".cache" / "wasmbox" / "native"))
+        base = cache_base()
         machine_key = hashlib.sha256(f"{self.triple} {cpu} {features}".encode()).hexdigest()[:12]
         llvm_version = ".".join(map(str, llvm.llvm_version_info))
         self.cache = base / f"{engine_version()}-llvm{llvm_version}-{machine_key}"
-        self.cache_hits = 0
         self.engine.set_object_cache(self._store, self._load)
+        record_host(self.cache, self.triple)  # later processes find the cache without loading LLVM
+        code_cache().use(self.cache, self.triple)
+
+    @property
+    def cache_hits(self) -> int:
+        return code_cache().hits
 
     # --- the object cache (MCJIT asks before compiling and tells after) ----------------------
     def _path(self, module: llvm.ModuleRef) -> Path:
@@ -95,20 +102,7 @@ class Jit:
 
     def cached_object(self, name: str) -> bytes | None:
         """The cached object code of the IR module ``name``, if any (a damaged file is removed)."""
-        path = self.cache / f"{name}.o"
-        try:
-            blob = path.read_bytes()
-        except OSError:
-            return None
-        data = unseal(blob)
-        if data is None:
-            try:
-                path.unlink()
-            except OSError:
-                pass
-            return None
-        self.cache_hits += 1
-        return data
+        return code_cache().cached_object(name)
 
     def add_object(self, data: bytes, names: list[str]) -> dict[str, int]:
         with self.lock:

@@ -14,12 +14,12 @@ from ...ir.module import Module
 from ...ir.types import ExternKind
 from ...load import is_binary, load_module_file
 from ..view import ModuleView
+from .arguments import DEFAULT_LIMIT as DEFAULT_LIMIT
+from .arguments import add_arguments as add_arguments
 from .page import embedded_page
 from .recorder import ExploreLimitReached, Recorder
 from .recording import Recording, RecordingError
 from .source import DwarfSource, source_text
-
-DEFAULT_LIMIT = 1_000_000
 
 
 def describe(module: Module, path: str) -> dict[str, Any]:
@@ -142,15 +142,3 @@ def serve(recording: Recording, port: int, open_browser: bool) -> int:
     finally:
         server.server_close()
     return 0
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """``explore``'s own options (the program options come from the CLI's shared set)."""
-    p.add_argument("--limit", type=int, metavar="N", help=f"record at most N steps (default {DEFAULT_LIMIT:,})")
-    p.add_argument("--save", metavar="RUN.json", help="save the recording (reopen it with --open)")
-    p.add_argument("--open", metavar="RUN.json", help="explore a saved recording instead of running PROG")
-    p.add_argument("--html", metavar="FILE", help="write one self-contained page with the recording inside")
-    p.add_argument("--port", type=int, default=0, help="serve on this port of 127.0.0.1 (default: any free one)")
-    p.add_argument("--no-browser", action="store_true", help="print the page's address, do not open a browser")
-    p.add_argument("input", nargs="?", metavar="PROG")
-    p.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS")

@@ -1,0 +1,201 @@
+"""The native code cache and linking its object code, without loading LLVM when a warm run need not.
+
+The code cache's directory is named for what machine code depends on: the
+lowering's version, the LLVM version and the host CPU as LLVM sees it (see
+``jit``).  Asking LLVM costs its import, the largest part of a warm start that
+only links cached code.  So the JIT, once loaded, records its directory and
+target triple in a host index (``$WASMBOX_CACHE/hosts/<key>``), keyed by what
+can be known without LLVM: the lowering's version, the llvmlite library
+installed (path, size, modification time) and the CPU's identity and flags
+from ``/proc/cpuinfo``.  A later process with the same key finds the directory
+there; a changed CPU or LLVM changes the key, and the JIT is asked again.
+
+Object code is linked by ``object_loader`` where it can (Linux x86-64, an
+object of the shape our lowering makes), else by LLVM's MCJIT; set
+``WASMBOX_OBJECT_LOADER=llvm`` to always use LLVM.  Every object read from the
+cache is checked against its digest first (``sealed``): a damaged file is
+removed and rebuilt, never linked.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import importlib.util
+import os
+import tempfile
+import threading
+from functools import cache
+from pathlib import Path
+
+from ...cache_location import cache_base
+from ..sealed import seal, unseal
+from .engine import engine_version
+from .object_loader import UnsupportedObject, host_supported, link_object
+
+_CPU_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags")
+
+
+def _cpu_identity() -> str | None:
+    """The first processor's identity and feature flags (what LLVM's host CPU name and features come
+    from: cpuid), or None where /proc/cpuinfo is not there."""
+    fields: list[str] = []
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                if key.strip() in _CPU_FIELDS:
+                    fields.append(f"{key.strip()}={value.strip()}")
+    except OSError:
+        return None
+    return "\n".join(fields) if fields else None
+
+
+@cache
+def host_key() -> str | None:
+    """The host index's key for this process (None: no index here, ask LLVM)."""
+    spec = importlib.util.find_spec("llvmlite")
+    cpu = _cpu_identity()
+    if spec is None or spec.origin is None or cpu is None:
+        return None
+    library = Path(spec.origin).parent / "binding" / "libllvmlite.so"
+    try:
+        status = library.stat()
+    except OSError:
+        return None
+    identity = f"{engine_version()}\n{library}\n{status.st_size}\n{status.st_mtime_ns}\n{cpu}"
+    return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+
+def _index_path() -> Path | None:
+    key = host_key()
+    return None if key is None else cache_base() / "hosts" / key
+
+
+def _read_index() -> tuple[Path, str] | None:
+    path = _index_path()
+    if path is None:
+        return None
+    try:
+        data = unseal(path.read_bytes())
+    except OSError:
+        return None
+    if data is None:
+        return None
+    name, _, triple = data.decode().partition("\n")
+    directory = cache_base() / name
+    return (directory, triple) if name and triple and directory.is_dir() else None
+
+
+def record_host(directory: Path, triple: str) -> None:
+    """Called by the JIT: this host's code cache is ``directory`` and its triple ``triple``."""
+    path = _index_path()
+    if path is None or _read_index() == (directory, triple):
+        return
+    _write_atomically(path, seal(f"{directory.name}\n{triple}".encode()))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as partial:
+            partial.write(data)
+        os.replace(partial.name, path)
+    except OSError:
+        pass  # a read-only or full disk only costs the next run LLVM's import
+
+
+class CodeCache:
+    """The process's view of the code cache: where it is, reading objects, linking them."""
+
+    def __init__(self) -> None:
+        found = _read_index()
+        self._directory: Path | None = found[0] if found is not None else None
+        self._triple: str | None = found[1] if found is not None else None
+        self.hits = 0  # objects read from the cache
+        self.linked = 0  # objects linked without LLVM
+        self.linked_by_llvm = 0  # objects the loader left to LLVM (or all, with the loader off)
+        self.use_loader = host_supported() and os.environ.get("WASMBOX_OBJECT_LOADER", "python") != "llvm"
+        self._symbols: dict[str, int] = {}
+        self._externals: dict[str, int | None] = {}
+        self._lock = threading.Lock()
+
+    def use(self, directory: Path, triple: str) -> None:
+        """What the JIT computed, once it is loaded: it has the last word over the index."""
+        self._directory, self._triple = directory, triple
+
+    def _ask_jit(self) -> None:
+        from .jit import jit
+
+        self._directory, self._triple = jit().cache, jit().triple
+
+    @property
+    def directory(self) -> Path:
+        if self._directory is None:
+            self._ask_jit()
+        assert self._directory is not None
+        return self._directory
+
+    @property
+    def triple(self) -> str:
+        if self._triple is None:
+            self._ask_jit()
+        assert self._triple is not None
+        return self._triple
+
+    def cached_object(self, name: str) -> bytes | None:
+        """The cached object code of the IR module ``name``, if any (a damaged file is removed)."""
+        path = self.directory / f"{name}.o"
+        try:
+            blob = path.read_bytes()
+        except OSError:
+            return None
+        data = unseal(blob)
+        if data is None:
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            return None
+        self.hits += 1
+        return data
+
+    def add_object(self, data: bytes, names: list[str]) -> dict[str, int]:
+        """Link object code; the addresses of ``names`` (0 for a name no object linked defines)."""
+        if self.use_loader:
+            try:
+                symbols = link_object(data, self._external)
+            except UnsupportedObject:
+                pass
+            else:
+                with self._lock:
+                    self._symbols.update(symbols)
+                    self.linked += 1
+                    return {name: self._symbols.get(name, 0) for name in names}
+        from .jit import jit
+
+        self.linked_by_llvm += 1
+        return jit().add_object(data, names)
+
+    def _external(self, name: str) -> int | None:
+        """An external symbol's address: a host callback (as the JIT registers them with LLVM), or
+        the C library's."""
+        if name not in self._externals:
+            from .host import CALLBACKS
+
+            callback = CALLBACKS.get(name)
+            if callback is not None:
+                self._externals[name] = ctypes.cast(callback, ctypes.c_void_p).value
+            else:
+                try:
+                    self._externals[name] = ctypes.cast(getattr(ctypes.CDLL(None), name), ctypes.c_void_p).value
+                except AttributeError:
+                    self._externals[name] = None
+        return self._externals[name]
+
+
+@cache
+def code_cache() -> CodeCache:
+    return CodeCache()

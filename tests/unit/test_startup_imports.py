@@ -1,0 +1,81 @@
+"""``wasmbox run`` imports what a run needs and nothing more: start-up is mostly imports (issue 13).
+
+Each test runs a fresh interpreter, so what it sees loaded is what the command itself imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import wasmbox
+
+# Modules a run of a binary never needs: the text toolchain, the .wast driver, the explorer,
+# asyncio (only ``call_async``), exact rounding's fractions, the translation worker's subprocess
+# and pickle, sockets (only preopened ones, which the embedder made), the encoder (a binary's
+# digest is of its own bytes), and LLVM.
+NOT_FOR_A_RUN = [
+    "asyncio",
+    "fractions",
+    "pickle",
+    "socket",
+    "subprocess",
+    "llvmlite",
+    "wasmbox.binary.encode",
+    "wasmbox.inspect.explore.command",
+    "wasmbox.text.parser",
+    "wasmbox.text.printer",
+    "wasmbox.wast",
+]
+
+PROGRAM = """(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start") (call $exit (i32.const 3))))"""
+
+LOADED = """
+import json, sys
+import wasmbox.cli
+status = wasmbox.cli.main(sys.argv[1:])
+print(json.dumps([status, sorted(sys.modules)]))
+"""
+
+
+def _loaded_after(args: list[str], cache: Path) -> tuple[int, set[str]]:
+    environment = dict(os.environ, WASMBOX_CACHE=str(cache))
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED, *args], capture_output=True, text=True, env=environment, check=True
+    )
+    status, modules = json.loads(result.stdout.splitlines()[-1])
+    return status, set(modules)
+
+
+def test_run_of_a_binary_imports_no_toolchain_explorer_asyncio_or_llvm(tmp_path: Path) -> None:
+    program = tmp_path / "exit3.wasm"
+    program.write_bytes(wasmbox.encode(wasmbox.parse_wat(PROGRAM)))
+    status, modules = _loaded_after(["run", str(program)], tmp_path / "cache")
+    assert status == 3  # the program ran: proc_exit(3)
+    assert "wasmbox.wasi" in modules and "wasmbox.engines.tiers" in modules
+    assert sorted(name for name in NOT_FOR_A_RUN if name in modules) == []
+
+
+def test_the_lazy_toolchain_names_resolve_in_a_fresh_process(tmp_path: Path) -> None:
+    program = (
+        "import wasmbox\n"
+        "assert 'parse_wat' in dir(wasmbox)\n"
+        "module = wasmbox.parse_wat('(module (func (export \"f\")))')\n"
+        "assert wasmbox.decode(wasmbox.encode(module)) == module\n"
+        "assert wasmbox.print_wat(module).startswith('(module')\n"
+        "from wasmbox import encode, parse_wat, print_wat\n"
+        "assert encode is wasmbox.encode\n"
+        "try:\n"
+        "    wasmbox.no_such_name\n"
+        "except AttributeError:\n"
+        "    pass\n"
+        "else:\n"
+        "    raise SystemExit('no AttributeError')\n"
+    )
+    subprocess.run([sys.executable, "-c", program], check=True)

@@ -1,0 +1,60 @@
+"""Binaries validated once per cache: ``Module`` of bytes an earlier run validated skips validation,
+an invalid module is refused every time, and features and text are never confused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import wasmbox
+from wasmbox import Module, ValidationError
+from wasmbox.api import module as api_module
+
+VALID = wasmbox.encode(wasmbox.parse_wat('(module (func (export "f") (result i32) i32.const 1))'))
+# i32.add of an i64: decodes, but does not validate.
+INVALID = wasmbox.encode(wasmbox.parse_wat("(module (func (result i32) i64.const 1 i32.const 2 i32.add))"))
+
+
+@pytest.fixture
+def validations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Each module ``validate_module`` is called with, under a cache of its own."""
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    seen: list[object] = []
+    real = api_module.validate_module
+
+    def counting(module: object) -> None:
+        seen.append(module)
+        real(module)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(api_module, "validate_module", counting)
+    return seen
+
+
+def test_bytes_validated_once_are_not_validated_again(validations: list[object], tmp_path: Path) -> None:
+    Module(VALID)
+    Module(VALID)
+    assert len(validations) == 1
+    assert len(list((tmp_path / "valid").glob("*/*"))) == 1
+
+
+def test_an_invalid_module_is_refused_every_time(validations: list[object], tmp_path: Path) -> None:
+    for _ in range(2):
+        with pytest.raises(ValidationError, match="type mismatch"):
+            Module(INVALID)
+    assert len(validations) == 2
+    assert list(tmp_path.glob("valid/*/*")) == []
+
+
+def test_other_features_are_validated_apart(validations: list[object]) -> None:
+    Module(VALID)
+    Module(VALID, features="2.0")
+    Module(VALID, features="2.0")
+    assert len(validations) == 2
+
+
+def test_text_is_always_validated(validations: list[object]) -> None:
+    text = '(module (func (export "f") (result i32) i32.const 1))'
+    Module(text)
+    Module(text)
+    assert len(validations) == 2
