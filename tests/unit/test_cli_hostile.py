@@ -84,10 +84,22 @@ def test_traps_and_limits_are_one_error_and_a_backtrace(files: dict[str, Path]) 
     assert "implementation limit" in assert_one_error(wasmbox("validate", str(files["params.wasm"])))
 
 
+# A guest that says it is running (WASI stdout), then loops forever.
+READY_THEN_LOOP = """(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "ready\\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 6))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (loop $l (br $l))))"""
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_ctrl_c_stops_a_running_guest(engine: str, tmp_path: Path) -> None:
     loop = tmp_path / "loop.wat"
-    loop.write_text('(module (func (export "_start") (loop $l (br $l))))')
+    loop.write_text(READY_THEN_LOOP)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     child = subprocess.Popen(
         [sys.executable, "-m", "wasmbox.cli", "run", "--engine", engine, str(loop)],
@@ -96,9 +108,16 @@ def test_ctrl_c_stops_a_running_guest(engine: str, tmp_path: Path) -> None:
         text=True,
         env=env,
     )
-    time.sleep(1.5)  # well inside the loop
-    child.send_signal(signal.SIGINT)
-    _, err = child.communicate(timeout=30)
+    try:
+        # Wait until the guest runs (a busy machine may take seconds to import wasmbox), then interrupt it.
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        time.sleep(0.2)
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
     assert child.returncode == 130, err
     assert err.startswith("wasmbox: interrupted") and "Traceback" not in err, err
 
