@@ -162,4 +162,4 @@ def test_native_validator_refuses_wrong_legacy_handlers(body: str) -> None:
     module.funcs[0].body = [*instructions, END]
     found = verdicts(encode_module(module), ALL_FEATURES)
     assert found is not None
-    assert [(python, native) for _, python, native in found] == [(False, False)]
+    assert [(python, native) for _, python, native, _ in found] == [(False, False)]
