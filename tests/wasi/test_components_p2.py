@@ -137,3 +137,20 @@ def test_wasmbox_run_runs_a_command_component(tmp_path: Path) -> None:
     assert "GREETING=cli" in result.stdout
     assert "arg 2: y" in result.stdout
     assert result.returncode == 0
+
+
+def test_the_command_components_world_reads_as_wasm_tools_reads_it() -> None:
+    import json
+
+    from tests.unit.test_wit import canonical, canonical_from_wasm_tools
+
+    from wasmbox.component.wit_of import resolve_component
+    from wasmbox.wit import parse_wit_text, print_resolve
+
+    component = build_component("component_tour")
+    result = subprocess.run(
+        [wasm_tools(), "component", "wit", "--json", str(component)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    printed = print_resolve(resolve_component(Component.from_file(component).ir))
+    assert canonical(parse_wit_text(printed)) == canonical_from_wasm_tools(json.loads(result.stdout))

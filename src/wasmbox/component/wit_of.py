@@ -110,7 +110,9 @@ class _Builder:
         if existing is not None and existing.owner is not owner:
             if node.kind == "resource" and node.resource is not None:
                 self.resources.setdefault(id(node.resource), existing)  # handles through this name
-            return TypeDef(Alias(existing), name, owner)
+            alias = TypeDef(Alias(existing), name, owner)
+            self.remember(node, alias)  # who aliases this node later uses it through this interface
+            return alias
         if node.kind == "resource":
             typedef = self.resource(node.resource, name)
             typedef.owner = owner
@@ -120,13 +122,15 @@ class _Builder:
         return typedef
 
     def known(self, node: TypeNode) -> TypeDef | None:
+        """The TypeDef made for this node or the nearest node it renames (so a type used through an alias
+        names that alias), else the resource's own definition."""
         current: TypeNode | None = node
         while current is not None:
             if id(current) in self.typedefs:
                 return self.typedefs[id(current)]
-            if current.kind == "resource" and current.resource is not None and id(current.resource) in self.resources:
-                return self.resources[id(current.resource)]
             current = current.origin
+        if node.kind == "resource" and node.resource is not None:
+            return self.resources.get(id(node.resource))
         return None
 
     def remember(self, node: TypeNode, typedef: TypeDef) -> None:
@@ -198,7 +202,11 @@ class _Builder:
             assert items[0] is not None and items[1] is not None
             return MapOf(self.type(items[0]), self.type(items[1]))
         if kind in ("own", "borrow"):
-            return Handle(self.resource(node.resource, "resource"), kind == "borrow")
+            target = items[0]  # the resource type's node (validation keeps the handle's resource there)
+            assert target is not None
+            resource = self.type(target)
+            assert isinstance(resource, TypeDef)
+            return Handle(resource, kind == "borrow")
         if kind in ("stream", "future"):
             element = self.optional(items[0]) if items else None
             return FutureOf(element) if kind == "future" else StreamOf(element)
