@@ -23,7 +23,7 @@ from wasmbox.ir import instructions as ins
 from wasmbox.ir.instructions import ALL_FEATURES, LEGACY_EXCEPTIONS, WASM_2_0, Catch
 from wasmbox.ir.legacy_exceptions import LEGACY_OPS, engine_view, legacy_lowering
 from wasmbox.ir.module import Module as ModuleIR
-from wasmbox.ir.types import ValType
+from wasmbox.ir.types import EXNREF, ValType
 from wasmbox.runtime.observer import Observer
 from wasmbox.text.parser import parse_module_text
 from wasmbox.text.printer import print_module
@@ -225,7 +225,7 @@ def test_rethrown_handlers_keep_their_exception_in_a_new_local() -> None:
     lowering = legacy_lowering(module)
     assert lowering is not None
     original, lowered = module.funcs[2].body, view.funcs[2].body
-    assert view.funcs[2].locals == module.funcs[2].locals + [ValType.EXNREF] * 2
+    assert view.funcs[2].locals == module.funcs[2].locals + [EXNREF] * 2
     throws = [position for position, instr in enumerate(lowered) if instr.op.name == "throw_ref"]
     rethrown = [lowered[position - 1] for position in throws]
     assert [instr.op.name for instr in rethrown] == ["local.get", "local.get"]
