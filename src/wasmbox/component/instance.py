@@ -254,9 +254,12 @@ class _Instantiation:
             name = str(component_import.name)
             extern = component_import.type
             is_equal_type = extern.sort == t.ExternSort.TYPE and isinstance(extern.bound, t.Eq)
-            if name not in self.imports and not is_equal_type:  # an (eq T) type import is T: nothing to give
+            provided = self.imports.get(name)
+            if provided is None and extern.sort == t.ExternSort.INSTANCE:
+                provided = {}  # an instance of (eq T) types only needs nothing: binding names what is missing
+            elif name not in self.imports and not is_equal_type:  # an (eq T) type import is T: nothing to give
                 raise LinkError(f"component import `{name}` was not provided")
-            item = self.bind(extern, self.imports.get(name), self.types, name)
+            item = self.bind(extern, provided, self.types, name)
             self.append(_sort_kind(component_import.type.sort), item)
 
     def bind(self, extern: t.ExternType, provided: Any, space: TypeSpace, name: str) -> Any:
@@ -312,6 +315,8 @@ class _Instantiation:
                 export_name = str(decl.name)
                 is_equal_type = decl.type.sort == t.ExternSort.TYPE and isinstance(decl.type.bound, t.Eq)
                 if export_name not in provided and not is_equal_type:
+                    if not provided:
+                        raise LinkError(f"component import `{name}` was not provided (it needs `{export_name}`)")
                     raise LinkError(f"import `{name}` has no export `{export_name}`")
                 item = self.bind(decl.type, provided.get(export_name), local, f"{name}.{export_name}")
                 bound[export_name] = item

@@ -129,7 +129,8 @@ class WasiHost:
         return self.interfaces.get(match.group(1))
 
     def imports_for(self, component: Component) -> dict[str, Any]:
-        """Every WASI import of ``component``, at the version it names."""
+        """Every WASI import of ``component``, at the version it names (others are the caller's to add; a
+        ``wasi:`` import this host lacks, such as ``wasi:http``, is a LinkError naming it)."""
         from ..component.ir import ImportSection
 
         imports: dict[str, Any] = {}
@@ -138,9 +139,10 @@ class WasiHost:
                 for component_import in section.imports:
                     name = str(component_import.name)
                     provided = self.instance(name)
-                    if provided is None:
+                    if provided is not None:
+                        imports[name] = provided
+                    elif name.startswith("wasi:"):
                         raise LinkError(f"component import `{name}` is not provided by wasmbox's WASI 0.2 host")
-                    imports[name] = provided
         return imports
 
 
