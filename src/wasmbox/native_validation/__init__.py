@@ -25,7 +25,17 @@ from typing import Any
 from ..ir.module import Module
 from .tables import ContextData, declarations_representable
 
-_SOURCES = ("emit.py", "tables.py")
+# What the compiled validator bakes in: its own code, and the instruction table, types and limits it is built
+# from (an opcode or type code that moves must give a new build: a cached one would judge by the old table).
+_SOURCES = (
+    "emit.py",
+    "tables.py",
+    "../ir/instructions.py",
+    "../ir/types.py",
+    "../ir/subtyping.py",
+    "../ir/module.py",
+    "../limits.py",
+)
 _lock = threading.Lock()
 
 
