@@ -44,8 +44,58 @@ print("ok")
 """
 
 
-@pytest.fixture
-def generated(tmp_path: Path) -> Path:
+COUNTERS_USER_CODE = """
+from counters import Counter, Counters, Sink
+from wasmbox.component import Component
+
+
+class Named:
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name = name
+        self.log = log
+        self.count = 0
+
+    def write(self, msg: str) -> int:
+        self.count += 1
+        self.log.append(f"{self.name}: {msg}")
+        return self.count
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def sink(self, prefix: str) -> Sink:
+        return Named("made " + prefix, self.lines)
+
+    def open(self, name: str) -> Sink:
+        return Named("opened " + name, self.lines)
+
+
+log = Log()
+world = Counters(Component.from_file(COMPONENT), log)
+counter: Counter = world.counter(5)
+assert counter.add(3) == 8 and counter.add(2) == 10
+assert world.total(counter) == 10
+with world.counter_zero() as zero:
+    assert zero.add(1) == 1
+    assert world.dropped() == 0
+assert world.dropped() == 1  # leaving the block dropped it: the component's destructor ran
+assert log.lines == ["opened counter: add", "opened counter: add", "made zero: add"]
+assert len(world._objects) == 1  # the destructor dropped the zero counter's sink: the host forgot it
+counter.drop()
+assert world.dropped() == 2 and not world._objects
+for use in (counter.drop, lambda: counter.add(1), lambda: world.total(counter)):
+    try:
+        use()
+        raise AssertionError("a dropped resource was used")
+    except TypeError as error:
+        assert "no longer owns" in str(error), error
+print("ok")
+"""
+
+
+def bindings_for(tmp_path: Path, name: str, user_code: str) -> Path:
     result = subprocess.run(
         [
             sys.executable,
@@ -53,18 +103,24 @@ def generated(tmp_path: Path) -> Path:
             "wasmbox",
             "component",
             "bindgen",
-            str(HERE / "shapes.wit"),
+            str(HERE / f"{name}.wit"),
             "-o",
-            str(tmp_path / "shapes"),
+            str(tmp_path / name),
         ],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    component = HERE / "shapes.wat"
-    (tmp_path / "user.py").write_text(f"COMPONENT = {str(component)!r}\n" + USER_CODE)
+    component = HERE / f"{name}.wat"
+    (tmp_path / "user.py").write_text(f"COMPONENT = {str(component)!r}\n" + user_code)
     return tmp_path
+
+
+@pytest.fixture(params=["shapes", "counters"])
+def generated(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    user_code = USER_CODE if request.param == "shapes" else COUNTERS_USER_CODE
+    return bindings_for(tmp_path, request.param, user_code)
 
 
 def test_generated_bindings_call_the_component(generated: Path) -> None:
@@ -82,10 +138,11 @@ def test_generated_bindings_call_the_component(generated: Path) -> None:
 def test_generated_bindings_pass_mypy_strict(generated: Path) -> None:
     pytest.importorskip("mypy")
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "shapes", "user.py"],
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", ".", "--exclude", "__pycache__"],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=generated,
+        env={**ENV, "MYPYPATH": str(Path(wasmbox.__file__).parents[1])},  # this checkout's wasmbox
     )
     assert result.returncode == 0, result.stdout + result.stderr

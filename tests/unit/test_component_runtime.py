@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from wasmbox.component import Component, Err, Ok, Record, ResourceValue, RuntimeResource, Variant
+from wasmbox.component.resources import ResourceError
 from wasmbox.errors import LinkError, Trap
 
 ALLOCATOR = """
@@ -227,3 +229,28 @@ def test_variants_lift_to_variant_values() -> None:
     assert exported(1) == Variant("some-more")
     with pytest.raises(Trap, match="invalid variant discriminant"):
         exported(2)
+
+
+def test_the_host_owns_what_an_export_returns_and_drops_it_once() -> None:
+    """An owned guest resource returned to Python runs its destructor on ``drop()``, once; passing it on moves it."""
+    sinks: dict[int, str] = {}
+    dropped_sinks: list[str] = []
+    sink = RuntimeResource("sink", destructor=lambda rep: dropped_sinks.append(sinks.pop(rep)))
+
+    def new_sink(name: str) -> ResourceValue:
+        sinks[len(sinks) + 1] = name
+        return ResourceValue(sink, len(sinks))
+
+    log = {"sink": sink, "[constructor]sink": new_sink, "open": new_sink, "[method]sink.write": lambda s, m: 1}
+    path = Path(__file__).parent / "components" / "counters.wat"
+    api = Component.from_file(path).instantiate({"demo:counters/log": log}).exports["demo:counters/api"]
+    counter = api["[constructor]counter"](5)
+    assert api["[method]counter.add"](counter, 2) == 7
+    counter.drop()
+    assert api["dropped"]() == 1 and dropped_sinks == ["counter"]  # its destructor dropped the host's sink too
+    with pytest.raises(ResourceError, match="dropped or passed on"):
+        counter.drop()
+    other = api["[static]counter.zero"]()
+    with pytest.raises(ResourceError, match="dropped or passed on"):
+        ResourceValue(other.resource, other.rep + 8).drop()  # a representation the host never received
+    assert api["dropped"]() == 1

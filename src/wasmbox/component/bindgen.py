@@ -7,6 +7,14 @@ world's imports (a ``Protocol`` per imported interface), it offers the exports a
 returning ``result<T, E>`` returns ``T`` and raises ``Err`` (as the dynamic API does). The output passes
 ``mypy --strict``.
 
+Resources go both ways. One the component exports becomes a class of its own (a ``GuestResource``): the world's
+method named after the resource is its constructor, static functions are world methods ``resource_name``, and
+methods are methods of the object; the host owns what it receives and gives it back with ``drop()`` or a ``with``
+block. One the host implements (an imported interface's resource) is a ``Protocol`` of its methods; the
+interface's protocol has a factory named after the resource (the constructor) and its static functions, and any
+Python object with those methods serves. Handles inside other values (a record holding a handle) are supported
+for resources the component exports; for host-implemented ones, only as direct parameters and results.
+
 Values cross as the canonical ABI's generic values (``wasmbox.canonical_abi.values``); the generated
 converters turn them into the typed classes and back.
 """
@@ -72,6 +80,8 @@ class _Generator:
     emitted: set[int] = field(default_factory=set)
     converters: dict[int, str] = field(default_factory=dict)  # TypeDef id -> lift function name
     converter_lines: list[str] = field(default_factory=list)
+    # Resource TypeDef id -> (the path of its interface, the interface, whether the component exports it)
+    resource_homes: dict[int, tuple[str, Interface, bool]] = field(default_factory=dict)
 
     # --- names and annotations --------------------------------------------------------------------------------
 
@@ -152,14 +162,39 @@ class _Generator:
             out += [f"class {name}(enum.Flag):", f'    """{docs or f"The flags `{typedef.name}`."}"""', ""]
             out += [f"    {constant(flag)} = {1 << index}" for index, flag in enumerate(kind.names)]
         elif isinstance(kind, Resource):
-            out += [
-                f"class {name}:",
-                f'    """A handle of the resource `{typedef.name}`."""',
-                "",
-                "    def __init__(self, value: ResourceValue) -> None:",
-                "        self.value = value",
-            ]
+            out += self.resource_class(typedef, name, docs)
         self.lines += out
+
+    def resource_class(self, typedef: TypeDef, name: str, docs: str) -> list[str]:
+        home = self.resource_homes.get(id(typedef))
+        if home is None:  # not reachable from the world's interfaces: an opaque handle
+            return [
+                f"class {name}(GuestResource):",
+                f'    """{docs or f"A handle of the resource `{typedef.name}`."}"""',
+            ]
+        path, interface, exported = home
+        functions = [f for f in interface.functions.values() if f.resource is typedef and f.kind == "method"]
+        if exported:
+            out = [
+                f"class {name}(GuestResource):",
+                f'    """{docs or f"The resource `{typedef.name}`, implemented by the component."}"""',
+            ]
+            for function in functions:
+                out += self.export_method(function, f"{path}#{function.name}", on_resource=True)
+            return out
+        out = [
+            f"class {name}(Protocol):",
+            f'    """{docs or f"The resource `{typedef.name}`, implemented by the host: its methods."}"""',
+        ]
+        for function in functions:
+            written, returns, _ = self.signature(function, skip_self=True)
+            out += [
+                "",
+                f"    def {snake(function.item_name)}(self{', ' if written else ''}{written}) -> {returns}: ...",
+            ]
+        if not functions:
+            out.append("")
+        return out
 
     # --- converters: generic ABI values -> typed values -------------------------------------------------------
 
@@ -177,8 +212,28 @@ class _Generator:
         if isinstance(kind, ResultOf | FutureOf | StreamOf):
             return f"cast({self.annotation(type_)!r}, {expression})"
         if isinstance(kind, Handle):
-            return f"{self.annotation(kind.resource)}({expression})"
-        return f"{self.converter(type_)}({expression})"
+            resource = kind.resource.dealias()
+            assert isinstance(resource, TypeDef)
+            class_name = self.annotation(resource)
+            home = self.resource_homes.get(id(resource))
+            if home is not None and not home[2]:
+                return f"cast({class_name!r}, world._host_object({expression}))"
+            return f"{class_name}({expression}, world)"
+        return f"{self.converter(type_)}({expression}, world)"
+
+    def lower(self, type_: Type | None, expression: str) -> str:
+        """Python code converting a typed value to what the component runtime takes (host objects to handles)."""
+        target = type_.dealias() if isinstance(type_, TypeDef) else type_
+        if isinstance(target, TypeDef) and isinstance(target.kind, Handle):
+            resource = target.kind.resource.dealias()
+            assert isinstance(resource, TypeDef)
+            home = self.resource_homes.get(id(resource))
+            if home is not None and not home[2]:
+                key = f"{home[0]}#{resource.name}"
+                method = "_lend" if target.kind.borrowed else "_own"
+                return f"world.{method}({key!r}, {expression})"
+            return f"{expression}.resource_value"
+        return expression
 
     def converter(self, typedef: TypeDef) -> str:
         key = id(typedef)
@@ -188,7 +243,7 @@ class _Generator:
         self.converters[key] = name
         annotation = self.annotation(typedef)
         kind = typedef.kind
-        body: list[str] = [f"def {name}(value: Any) -> {annotation}:"]
+        body: list[str] = [f"def {name}(value: Any, world: WorldBindings) -> {annotation}:"]
         if isinstance(kind, Record):
             arguments = ", ".join(
                 f"{snake(f.name)}={self.lift(f.type, f'value.fields[{f.name!r}]')}" for f in kind.fields
@@ -226,6 +281,8 @@ class _Generator:
                 body.append(f"    return None if value is None else {self.lift(inner, 'value')}")
         else:
             body.append(f"    return cast({annotation!r}, value)")
+        if not any("world" in line for line in body[1:]):
+            body.insert(1, "    del world")
         self.converter_lines += ["", "", *body]
         return name
 
@@ -243,16 +300,29 @@ class _Generator:
         arguments = ", ".join(snake(name) for name, _ in params)
         return written, returns, arguments
 
-    def export_method(self, function: Function, path: str) -> list[str]:
-        written, returns, arguments = self.signature(function)
-        method = snake(function.name.replace("[", "").replace("]", "_").replace(".", "_"))
+    def export_method(self, function: Function, path: str, *, on_resource: bool = False) -> list[str]:
+        """A method calling the export at ``path``: on the world, or (``on_resource``) on a resource's class."""
+        written, returns, _ = self.signature(function, skip_self=on_resource)
+        arguments = self.lower_arguments(function, skip_self=on_resource)
+        if on_resource:
+            arguments = ", ".join(["self.resource_value", *([arguments] if arguments else [])])
         lines = [
             "",
-            f"    def {method}(self{', ' if written else ''}{written}) -> {returns}:",
+            f"    def {self.method_name(function, on_resource=on_resource)}(self{', ' if written else ''}{written})"
+            f" -> {returns}:",
             f'        """{function.docs.strip() or f"Call the export `{function.name}`."}"""',
-            f"        function = self._export({path!r})",
-            f"        results = function.call_values([{self.lower_arguments(function)}])",
+            f"        world = {'self._world' if on_resource else 'self'}",
+            f"        function = world._export({path!r})",
         ]
+        if "world._lend(" in arguments:
+            lines += [
+                "        try:",
+                f"            results = function.call_values([{arguments}])",
+                "        finally:",
+                "            world._end_call()",
+            ]
+        else:
+            lines.append(f"        results = function.call_values([{arguments}])")
         result = function.result
         target = result.dealias() if isinstance(result, TypeDef) else result
         if result is None:
@@ -265,26 +335,32 @@ class _Generator:
             lines.append(f"        return {self.lift(target.kind.ok, 'outcome.value')}")
         else:
             lines.append(f"        return {self.lift(result, 'results[0]')}")
-        del arguments
         return lines
 
-    def lower_arguments(self, function: Function) -> str:
-        parts = []
-        for name, type_ in function.params:
-            target = type_.dealias() if isinstance(type_, TypeDef) else type_
-            if isinstance(target, TypeDef) and isinstance(target.kind, Handle):
-                parts.append(f"{snake(name)}.value")
-            else:
-                parts.append(snake(name))
-        return ", ".join(parts)
+    @staticmethod
+    def method_name(function: Function, *, on_resource: bool = False) -> str:
+        """A resource's method by its own name; its constructor as the resource; statics as ``resource_name``."""
+        if function.resource is not None and not on_resource:
+            resource = function.resource.name or "resource"
+            if function.kind == "constructor":
+                return snake(resource)
+            return snake(f"{resource}_{function.item_name}")
+        return snake(function.item_name if on_resource else function.name)
+
+    def lower_arguments(self, function: Function, *, skip_self: bool = False) -> str:
+        params = function.params[1:] if skip_self else function.params
+        return ", ".join(self.lower(type_, snake(name)) for name, type_ in params)
 
     def import_protocol(self, key: str, interface: Interface) -> tuple[str, list[str]]:
         name = camel(interface.name or key.split("/")[-1].split("@")[0]) + "Imports"
         lines = ["", "", f"class {name}(Protocol):", f'    """What the host provides as `{key}`."""']
         adapters = []
         for function in interface.functions.values():
+            if function.kind == "method":
+                adapters.append((function, snake(function.item_name)))  # a method of the resource's protocol
+                continue
             written, returns, _ = self.signature(function)
-            method = snake(function.name.replace("[", "").replace("]", "_").replace(".", "_"))
+            method = self.method_name(function)
             lines += ["", f"    def {method}(self{', ' if written else ''}{written}) -> {returns}: ..."]
             adapters.append((function, method))
         return name, lines + self.import_adapter(name, key, interface, adapters)
@@ -292,22 +368,40 @@ class _Generator:
     def import_adapter(
         self, protocol: str, key: str, interface: Interface, functions: list[tuple[Function, str]]
     ) -> list[str]:
-        lines = ["", "", f"def _{snake(protocol)}_instance(host: {protocol}) -> dict[str, Any]:"]
+        lines = ["", "", f"def _{snake(protocol)}_instance(host: {protocol}, world: WorldBindings) -> dict[str, Any]:"]
         lines.append(f'    """The import `{key}` as the component runtime takes it."""')
         lines.append("    instance: dict[str, Any] = {}")
-        for function, method in functions:
-            args = ", ".join(f"a{index}" for index in range(len(function.params)))
-            lifted = ", ".join(self.lift(type_, f"a{index}") for index, (_, type_) in enumerate(function.params))
-            lines.append(f"    instance[{function.name!r}] = lambda {args}: host.{method}({lifted})")
         for type_name, typedef in interface.types.items():
             if isinstance(_target_kind(typedef), Resource) and not isinstance(typedef.kind, Alias):
-                lines.append(f"    instance[{type_name!r}] = RuntimeResource({type_name!r})")
+                lines.append(
+                    f"    instance[{type_name!r}] = world._host_resource({f'{key}#{type_name}'!r}, {type_name!r})"
+                )
+        for function, method in functions:
+            args = ", ".join(f"a{index}" for index in range(len(function.params)))
+            lifted = [self.lift(type_, f"a{index}") for index, (_, type_) in enumerate(function.params)]
+            if function.kind == "method":
+                call = f"{lifted[0]}.{method}({', '.join(lifted[1:])})"
+            else:
+                call = f"host.{method}({', '.join(lifted)})"
+            lines.append(f"    instance[{function.name!r}] = lambda {args}: {self.lower(function.result, call)}")
         lines.append("    return instance")
         return lines
+
+    def find_resources(self) -> None:
+        """Where each resource of the world lives, and who implements it (exports: the component)."""
+        for entries, exported in ((self.world.imports, False), (self.world.exports, True)):
+            for key, entry in entries.items():
+                if not isinstance(entry, Interface):
+                    continue
+                path = key.qualified_name if isinstance(key, Interface) else str(key)
+                for typedef in entry.types.values():
+                    if isinstance(typedef.kind, Resource):
+                        self.resource_homes[id(typedef)] = (path, entry, exported)
 
     def generate(self) -> str:
         world = self.world
         world_class = camel(world.name)
+        self.find_resources()
         import_protocols: list[tuple[str, str]] = []
         import_lines: list[str] = []
         type_only_imports: list[str] = []
@@ -327,33 +421,28 @@ class _Generator:
                 methods += self.export_method(entry, str(key))
             elif isinstance(entry, Interface):
                 prefix = key.qualified_name if isinstance(key, Interface) else str(key)
+                for typedef in entry.types.values():
+                    if isinstance(typedef.kind, Resource):
+                        self.define(typedef)
                 for function in entry.functions.values():
-                    if function.resource is None:
+                    if function.kind != "method":  # methods belong to the resource's class
                         methods += self.export_method(function, f"{prefix}#{function.name}")
         imports_param = ", ".join(f"{snake(p)}: {p}" for _, p in import_protocols)
         body = [
             "",
             "",
-            f"class {world_class}:",
+            f"class {world_class}(WorldBindings):",
             f'    """The world `{world.name}`: a component instance, its exports as typed methods."""',
             "",
             f"    def __init__(self, component: Component{', ' if imports_param else ''}{imports_param}) -> None:",
+            "        super().__init__()",
             "        imports: dict[str, Any] = {}",
         ]
         for name, protocol in import_protocols:
-            body.append(f"        imports[{name!r}] = _{snake(protocol)}_instance({snake(protocol)})")
+            body.append(f"        imports[{name!r}] = _{snake(protocol)}_instance({snake(protocol)}, self)")
         for name in type_only_imports:
             body.append(f"        imports[{name!r}] = {{}}")
-        body += [
-            "        self.instance = component.instantiate(imports)",
-            "",
-            "    def _export(self, path: str) -> Any:",
-            "        item: Any = self.instance.exports",
-            '        for part in path.split("#"):',
-            "            item = item[part]",
-            "        return item",
-            *methods,
-        ]
+        body += ["        self._instantiate(component, imports)", *methods]
         header = [
             f'"""Bindings for the WIT world `{world.name}`, generated by `wasmbox component bindgen`."""',
             "",
@@ -363,7 +452,8 @@ class _Generator:
             "from dataclasses import dataclass",
             "from typing import Any, ClassVar, Protocol, cast",
             "",
-            "from wasmbox.component import Component, Err, Ok, ResourceValue, RuntimeResource, Some",
+            "from wasmbox.component import Component, Err, Ok, Some",
+            "from wasmbox.component.bindings import GuestResource, WorldBindings",
         ]
         return "\n".join([*header, *self.lines, *import_lines, *self.converter_lines, *body]) + "\n"
 

@@ -91,12 +91,14 @@ class InstanceHandles:
         if handle.lends:
             raise Trap("resource has borrows", "cannot remove owned resource while borrowed")
         table.remove(index)
+        resource.host_receives(handle.rep)
         return ResourceValue(resource, handle.rep)
 
     def lower(self, shape: HandleShape, value: Any) -> int:
         if shape.kind != "handle" or shape.resource is None:
             raise Trap("unsupported", f"{shape.kind}s are not supported yet")
         resource = runtime_resource(shape.resource)
+        value = getattr(value, "resource_value", value)  # a typed binding's resource object stands for its value
         if not isinstance(value, ResourceValue) or value.resource is not resource:
             raise TypeError(f"expected a resource of type `{resource.name}`, got {value!r}")
         if shape.borrowed:
@@ -104,6 +106,7 @@ class InstanceHandles:
                 return value.rep  # the implementer gets the representation itself
             self.scope.borrows += 1
             return self.instance.handles.add(ResourceHandle(resource, value.rep, own=False, scope=self.scope))
+        resource.host_releases(value.rep)
         return self.instance.handles.add(ResourceHandle(resource, value.rep, own=True))
 
 

@@ -183,13 +183,31 @@ class _Instantiation:
 
     def define_resource(self, deftype: t.ResourceType) -> RuntimeResource:
         destructor: Callable[[int], None] | None = None
+        instance = self.instance
         if deftype.destructor is not None:
             core_destructor = self.core_funcs[deftype.destructor]
 
             def destructor(rep: int) -> None:
                 core_destructor(rep)
 
-        return RuntimeResource(f"resource{len(self.types.entries)}", self.instance, destructor)
+        def host_drop(rep: int) -> None:
+            """The host drops an owned handle: the destructor enters the instance as an export call would."""
+            if destructor is None:
+                return
+            if instance.running:
+                raise Trap("cannot enter component instance", "cannot enter component instance: it is running")
+            if instance.poisoned:
+                raise Trap("cannot enter component instance", "cannot enter component instance: it trapped earlier")
+            instance.running = True
+            try:
+                destructor(rep)
+            except Trap:
+                instance.poisoned = True
+                raise
+            finally:
+                instance.running = False
+
+        return RuntimeResource(f"resource{len(self.types.entries)}", instance, destructor, host_drop)
 
     def canon_section(self, section: ir.CanonSection) -> None:
         for canon in section.canons:

@@ -7,7 +7,10 @@ received it returns. Resource types are compared by identity: every instantiatio
 resources anew.
 
 A resource crosses into Python as a ``ResourceValue`` (its type and representation), the value the host keeps
-and hands back; handles stay inside each instance's table.
+and hands back; handles stay inside each instance's table. The host holding an owned value of a guest-defined
+resource is the handle's owner: it passes it on (as ``own``) once, or drops it (``ResourceValue.drop``, which runs
+the defining instance's destructor). Each such resource counts the representations the host holds, so a value
+passed on twice, dropped twice, or dropped after it was passed on is refused rather than handed to the guest.
 """
 
 from __future__ import annotations
@@ -25,12 +28,41 @@ MAX_TABLE_LENGTH = (1 << 28) - 1
 class RuntimeResource:
     """A resource type as instantiated: defined by a component instance (``owner``) or by the host."""
 
-    def __init__(self, name: str, owner: object | None = None, destructor: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        name: str,
+        owner: object | None = None,
+        destructor: Callable[[int], None] | None = None,
+        host_drop: Callable[[int], None] | None = None,
+    ):
         self.name = name
         self.owner = owner
         self.destructor = destructor
+        # Guest-defined resources: how the host's drop enters the owner (its reentrance checks), and which
+        # representations the host holds owning handles of (rep -> how many).
+        self.host_drop = host_drop
+        self.held: dict[int, int] = {}
         self.typedef = TypeDef(Resource(), name)
         _RESOURCE_OF_TYPEDEF[self.typedef] = self
+
+    def host_receives(self, rep: int) -> None:
+        """An owning handle of a guest-defined resource left a component for the host."""
+        if self.owner is not None:
+            self.held[rep] = self.held.get(rep, 0) + 1
+
+    def host_releases(self, rep: int) -> None:
+        """The host gives up an owning handle (passing it on or dropping it): it must hold one."""
+        if self.owner is None:
+            return
+        count = self.held.get(rep, 0)
+        if not count:
+            raise ResourceError(
+                f"the host holds no owned `{self.name}` with representation {rep}: it was dropped or passed on"
+            )
+        if count == 1:
+            del self.held[rep]
+        else:
+            self.held[rep] = count - 1
 
     def __repr__(self) -> str:
         return f"RuntimeResource({self.name})"
@@ -48,12 +80,28 @@ def runtime_resource(typedef: TypeDef) -> RuntimeResource:
     return resource
 
 
+class ResourceError(TypeError):
+    """The host used a resource value it does not own (passed on or dropped already)."""
+
+
 @dataclass(frozen=True)
 class ResourceValue:
     """A resource as Python holds it: which resource type, and the representation its implementer chose."""
 
     resource: RuntimeResource
     rep: int
+
+    def drop(self) -> None:
+        """Drop an owned resource: its destructor runs (a guest's in its instance, a host's as given).
+
+        Only a value the host owns can be dropped: one returned as ``own`` by a component (once), or one the host
+        made for a resource it defined."""
+        resource = self.resource
+        resource.host_releases(self.rep)
+        if resource.host_drop is not None:
+            resource.host_drop(self.rep)
+        elif resource.destructor is not None:
+            resource.destructor(self.rep)
 
 
 @dataclass(eq=False)
