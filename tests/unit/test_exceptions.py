@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from wasmbox import Instance, Module, Store, WasmException
 from wasmbox.binary.decode import decode_module
 from wasmbox.binary.encode import encode_module
 from wasmbox.errors import MalformedError, ValidationError
@@ -65,3 +66,24 @@ def test_wasm_2_0_feature_set_rejects_exception_handling() -> None:
         decode_module(binary, WASM_2_0)
     with pytest.raises(MalformedError, match="unknown operator"):
         parse_module_text("(module (func (throw_ref (ref.null extern))))", features=WASM_2_0)
+
+
+@pytest.mark.parametrize("engine", ["interp", "baseline", "native"])
+def test_a_try_table_without_catch_clauses_lets_the_exception_through(engine: str) -> None:
+    """Found by the Wasm 3.0 differential fuzzer: the portable engine wrote an empty handler for such a
+    try_table (Python refused the generated code)."""
+    module = Module("""(module
+      (tag $t (param i32))
+      (func $thrower (param i32) (throw $t (local.get 0)))
+      (func (export "f") (param i32) (result i32)
+        (try_table (call $thrower (local.get 0)))
+        (i32.const 1))
+      (func (export "g") (result i32)
+        (block $h (result i32)
+          (try_table (catch $t $h)
+            (try_table (call $thrower (i32.const 7))))
+          (i32.const -1))))""")
+    instance = Instance(Store(engine), module)
+    with pytest.raises(WasmException):
+        instance.exports["f"](5)
+    assert instance.exports["g"]() == 7

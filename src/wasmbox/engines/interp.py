@@ -1171,7 +1171,10 @@ class FunctionTranslator:
             self.lines.append(inner + "mv = M0.view")  # a callee may have grown the memory
         for n, try_id in enumerate(sorted(ids)):
             self.lines.append(f"{inner}{'if' if n == 0 else 'elif'} et == {try_id}:")
+            before = len(self.lines)
             self.emit_catch_clauses(level, try_id, inner + "    ")
+            if len(self.lines) == before:  # a try_table without catch clauses (nor any around it): re-raise
+                self.lines.append(inner + "    pass")
         self.lines.append(inner + "raise")
 
     def group_dispatch(self, level: Level, start: int, end: int) -> None:
