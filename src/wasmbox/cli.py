@@ -451,6 +451,13 @@ def _program_arguments(p: argparse.ArgumentParser) -> None:
         help="set an environment variable for the guest (NAME alone: the host's value)",
     )
     p.add_argument(
+        "--allow-http",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="components: let the guest send wasi:http requests to HOST (any port, or PORT only; * for any host)",
+    )
+    p.add_argument(
         "--tcplisten",
         action="append",
         default=[],

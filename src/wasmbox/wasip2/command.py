@@ -1,7 +1,8 @@
 """``wasmbox run COMPONENT``: run a command component, or ``--invoke`` one of a component's exports.
 
-The options are the preview-1 ones (``--dir``, ``--ro-dir``, ``--env``); arguments after the component go to
-the guest. ``--invoke NAME ARGS`` calls an exported function (``name`` or ``interface#name``) with arguments
+The options are the preview-1 ones (``--dir``, ``--ro-dir``, ``--env``) and ``--allow-http HOST[:PORT]``,
+the authorities outgoing ``wasi:http`` may reach (none by default); arguments after the component go to the
+guest. ``--invoke NAME ARGS`` calls an exported function (``name`` or ``interface#name``) with arguments
 written as WAVE literals and prints the result as one.
 """
 
@@ -32,7 +33,9 @@ def run_component_file(args: argparse.Namespace) -> int:
             value = os.environ[key]
         env[key] = value
     component = Component.from_file(args.input)
-    host = WasiHost(args=[args.input, *args.args], env=env, preopens=preopens)
+    host = WasiHost(
+        args=[args.input, *args.args], env=env, preopens=preopens, allow_http=getattr(args, "allow_http", [])
+    )
     try:
         if args.invoke:
             return _invoke(component, host, args.invoke, args.args)

@@ -2,12 +2,14 @@
 
 Streams here are synchronous: a write is done when it returns, so ``check-write`` always grants a fixed
 budget and every pollable of a stream is ready at once. Clock pollables (``wasi:clocks``) are ready at their
-instant; ``poll`` sleeps until the earliest one when none is ready.
+instant; pollables of work done on another thread (``wasi:http`` futures) are ready when its event is set;
+``poll`` sleeps until one is ready.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,15 +27,23 @@ class StreamError:
     """The payload of ``last-operation-failed``: what the host saw."""
 
     message: str
+    cause: BaseException | None = None  # what failed, for interfaces that classify errors (``http-error-code``)
+
+
+class StreamFailure(Exception):
+    """A host stream's failure that is not an ``OSError``; the guest sees ``last-operation-failed``."""
 
 
 @dataclass
 class Pollable:
-    """Ready at ``deadline`` (a ``time.monotonic_ns`` value), or at once when it has none."""
+    """Ready at ``deadline`` (a ``time.monotonic_ns`` value), when ``event`` is set, or at once with neither."""
 
     deadline: int | None = None
+    event: threading.Event | None = None
 
     def ready(self) -> bool:
+        if self.event is not None:
+            return self.event.is_set()
         return self.deadline is None or time.monotonic_ns() >= self.deadline
 
 
@@ -92,13 +102,13 @@ def io_interfaces(objects: HostObjects) -> dict[str, dict[str, Any]]:
     """The functions and resource types of ``wasi:io/error``, ``wasi:io/poll`` and ``wasi:io/streams``."""
     types = objects.types
 
-    def failure(error: OSError | ValueError) -> Err:
-        return Err(Variant("last-operation-failed", objects.own("error", StreamError(str(error)))))
+    def failure(error: Exception) -> Err:
+        return Err(Variant("last-operation-failed", objects.own("error", StreamError(str(error), error))))
 
     def guarded(operation: Callable[[], Any]) -> Any:
         try:
             return operation()
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, StreamFailure) as error:
             return failure(error)
 
     def read(this: Any, length: int) -> Any:
@@ -221,8 +231,18 @@ def io_interfaces(objects: HostObjects) -> dict[str, dict[str, Any]]:
     }
 
 
+EVENT_POLL_INTERVAL = 0.001  # seconds between looks at event pollables while waiting
+
+
 def wait_for(pollables: list[Pollable]) -> None:
     """Sleep until at least one pollable is ready."""
     while not any(item.ready() for item in pollables):
-        deadlines = [item.deadline for item in pollables if item.deadline is not None]
-        time.sleep(max(0, min(deadlines) - time.monotonic_ns()) / 1e9 if deadlines else 0)
+        events = [item.event for item in pollables if item.event is not None]
+        deadlines = [item.deadline for item in pollables if item.deadline is not None and item.event is None]
+        pause = max(0, min(deadlines) - time.monotonic_ns()) / 1e9 if deadlines else None
+        if len(events) == 1 and not deadlines:
+            events[0].wait()
+        elif events:
+            time.sleep(EVENT_POLL_INTERVAL if pause is None else min(pause, EVENT_POLL_INTERVAL))
+        else:
+            time.sleep(pause or 0)
