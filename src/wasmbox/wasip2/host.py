@@ -3,8 +3,8 @@
 ``WasiHost(args=..., env=..., preopens=...)`` makes the instances a component imports; ``imports_for``
 matches a component's import names to them at any 0.2.x version (WASI promises that a 0.2 minor release only
 adds), and ``run_command`` runs a command component's ``wasi:cli/run`` export, turning ``exit`` into
-``WasiExit``. ``wasi:sockets`` links with the network denied (``sockets.py``); outgoing ``wasi:http``
-(``http.py``) reaches only the authorities listed in ``allow_http`` (none by default).
+``WasiExit``. ``wasi:sockets`` (``sockets.py``) reaches only what ``network`` (a ``NetworkPolicy``) allows, and
+outgoing ``wasi:http`` (``http.py``) only the authorities listed in ``allow_http``: nothing by default.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .filesystem import FilesystemHost, filesystem_interfaces
 from .http import http_interfaces
 from .http_client import HttpPolicy
 from .io import InputStream, OutputStream, Pollable, io_interfaces
+from .network_policy import NetworkPolicy
 from .objects import HostObjects
 from .sockets import socket_interfaces
 
@@ -34,7 +35,8 @@ RUN_EXPORT = re.compile(r"^wasi:cli/run@0\.2\.\d+$")
 
 class WasiHost:
     """What one component instance may see: arguments, environment, directories, standard streams, and the
-    HTTP authorities it may reach (``allow_http``: ``HOST``, ``HOST:PORT`` or ``*``; none by default)."""
+    HTTP authorities it may reach (``allow_http``: ``HOST``, ``HOST:PORT`` or ``*``) and its sockets' policy
+    (``network=NetworkPolicy.of(tcp=[...], udp=[...], ip_name_lookup=[...])``): none by default."""
 
     def __init__(
         self,
@@ -45,10 +47,12 @@ class WasiHost:
         stdout: BinaryIO | None = None,
         stderr: BinaryIO | None = None,
         allow_http: Sequence[str] = (),
+        network: NetworkPolicy | None = None,
     ) -> None:
         self.args = list(args)
         self.env = dict(env or {})
         self.http_policy = HttpPolicy.of(allow_http)
+        self.network_policy = network or NetworkPolicy()
         self.objects = HostObjects()
         self.filesystem = FilesystemHost(
             self.objects,
@@ -67,7 +71,7 @@ class WasiHost:
         objects = self.objects
         interfaces: dict[str, Mapping[str, Any]] = dict(io_interfaces(objects))
         interfaces.update(filesystem_interfaces(self.filesystem))
-        interfaces.update(socket_interfaces(objects))
+        interfaces.update(socket_interfaces(objects, self.network_policy))
         interfaces.update(http_interfaces(objects, self.http_policy))
 
         def exit_with(status: Any) -> None:

@@ -40,8 +40,11 @@ class Pollable:
 
     deadline: int | None = None
     event: threading.Event | None = None
+    probe: Callable[[], bool] | None = None  # asked each time (a socket's readiness, say)
 
     def ready(self) -> bool:
+        if self.probe is not None:
+            return self.probe()
         if self.event is not None:
             return self.event.is_set()
         return self.deadline is None or time.monotonic_ns() >= self.deadline
@@ -69,6 +72,14 @@ class InputStream:
         if not data and length:
             return None
         return data
+
+    def read_available(self, length: int) -> bytes | None:
+        """``read``: what is there now without waiting (streams that cannot tell just read)."""
+        return self.read(length)
+
+    def pollable(self) -> Pollable:
+        """Ready when a read would not block: at once for files and standard input."""
+        return Pollable()
 
 
 class OutputStream:
@@ -112,6 +123,15 @@ def io_interfaces(objects: HostObjects) -> dict[str, dict[str, Any]]:
             return failure(error)
 
     def read(this: Any, length: int) -> Any:
+        stream = objects.get("input-stream", this, InputStream)
+
+        def run() -> Any:
+            data = stream.read_available(length)
+            return Err(Variant("closed")) if data is None else Ok(data)
+
+        return guarded(run)
+
+    def blocking_read(this: Any, length: int) -> Any:
         stream = objects.get("input-stream", this, InputStream)
 
         def run() -> Any:
@@ -180,7 +200,11 @@ def io_interfaces(objects: HostObjects) -> dict[str, dict[str, Any]]:
 
         return guarded(run)
 
-    def subscribe(this: Any) -> Any:
+    def subscribe_input(this: Any) -> Any:
+        return objects.own("pollable", objects.get("input-stream", this, InputStream).pollable())
+
+    def subscribe_output(this: Any) -> Any:
+        objects.get("output-stream", this, OutputStream)
         return objects.own("pollable", Pollable())
 
     def ready(this: Any) -> bool:
@@ -213,16 +237,16 @@ def io_interfaces(objects: HostObjects) -> dict[str, dict[str, Any]]:
             "input-stream": types["input-stream"],
             "output-stream": types["output-stream"],
             "[method]input-stream.read": read,
-            "[method]input-stream.blocking-read": read,
+            "[method]input-stream.blocking-read": blocking_read,
             "[method]input-stream.skip": skip,
             "[method]input-stream.blocking-skip": skip,
-            "[method]input-stream.subscribe": subscribe,
+            "[method]input-stream.subscribe": subscribe_input,
             "[method]output-stream.check-write": check_write,
             "[method]output-stream.write": write,
             "[method]output-stream.blocking-write-and-flush": write_and_flush,
             "[method]output-stream.flush": flush,
             "[method]output-stream.blocking-flush": flush,
-            "[method]output-stream.subscribe": subscribe,
+            "[method]output-stream.subscribe": subscribe_output,
             "[method]output-stream.write-zeroes": write_zeroes,
             "[method]output-stream.blocking-write-zeroes-and-flush": write_zeroes_and_flush,
             "[method]output-stream.splice": splice,
@@ -237,12 +261,13 @@ EVENT_POLL_INTERVAL = 0.001  # seconds between looks at event pollables while wa
 def wait_for(pollables: list[Pollable]) -> None:
     """Sleep until at least one pollable is ready."""
     while not any(item.ready() for item in pollables):
-        events = [item.event for item in pollables if item.event is not None]
+        events = [item.event for item in pollables if item.event is not None and item.probe is None]
+        probes = [item for item in pollables if item.probe is not None]
         deadlines = [item.deadline for item in pollables if item.deadline is not None and item.event is None]
         pause = max(0, min(deadlines) - time.monotonic_ns()) / 1e9 if deadlines else None
-        if len(events) == 1 and not deadlines:
+        if len(events) == 1 and not deadlines and not probes:
             events[0].wait()
-        elif events:
+        elif events or probes:
             time.sleep(EVENT_POLL_INTERVAL if pause is None else min(pause, EVENT_POLL_INTERVAL))
         else:
             time.sleep(pause or 0)
