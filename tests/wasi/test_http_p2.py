@@ -36,34 +36,40 @@ WASI_PACKAGES = ("cli", "clocks", "filesystem", "http", "io", "random", "sockets
 SLOW_SECONDS = 3.0  # how long /slow and /stall keep the client waiting; the guests' timeouts are far below
 
 
-def build_fetch_component() -> Path:
-    """``http_fetch.wat`` + ``http_fetch.wit`` as a component (cached by a hash of every input)."""
+def build_wat_component(stem: str, world: str) -> Path:
+    """``components/STEM.wat`` + ``components/STEM.wit`` (world ``world``, the WASI 0.2.12 WIT as its deps) as a
+    component, built with ``wasm-tools component embed`` and ``component new`` (cached by a hash of every
+    input)."""
     if not WASI_WIT.exists():
         pytest.skip(f"the WASI 0.2 WIT is not at {WASI_WIT}")
     tool = wasm_tools()
-    inputs = [SOURCES / "http_fetch.wat", SOURCES / "http_fetch.wit"]
+    inputs = [SOURCES / f"{stem}.wat", SOURCES / f"{stem}.wit"]
     inputs += sorted(path for name in WASI_PACKAGES for path in (WASI_WIT / name / "wit").glob("*.wit"))
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in inputs)).hexdigest()[:16]
-    output = CACHE / f"http_fetch-component-{digest}.wasm"
+    output = CACHE / f"{stem}-component-{digest}.wasm"
     if output.exists():
         return output
-    work = CACHE / f"http_fetch-build-{digest}"
+    work = CACHE / f"{stem}-build-{digest}"
     deps = work / "wit" / "deps"
     for name in WASI_PACKAGES:
         (deps / name).mkdir(parents=True, exist_ok=True)
         for path in (WASI_WIT / name / "wit").glob("*.wit"):
             (deps / name / path.name).write_bytes(path.read_bytes())
-    (work / "wit" / "fetch.wit").write_bytes((SOURCES / "http_fetch.wit").read_bytes())
+    (work / "wit" / f"{stem}.wit").write_bytes((SOURCES / f"{stem}.wit").read_bytes())
     embedded = work / "embedded.wasm"
-    for command in (
-        [tool, "component", "embed", str(work / "wit"), str(SOURCES / "http_fetch.wat"), "-w", "fetcher"],
-        [tool, "component", "new", str(embedded)],
+    partial = output.with_suffix(".partial")
+    for command, target in (
+        ([tool, "component", "embed", str(work / "wit"), str(SOURCES / f"{stem}.wat"), "-w", world], embedded),
+        ([tool, "component", "new", str(embedded)], partial),
     ):
-        target = embedded if "embed" in command else output.with_suffix(".partial")
         result = subprocess.run([*command, "-o", str(target)], capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
-    output.with_suffix(".partial").replace(output)
+    partial.replace(output)
     return output
+
+
+def build_fetch_component() -> Path:
+    return build_wat_component("http_fetch", "fetcher")
 
 
 def read_chunked(stream: Any) -> tuple[bytes, dict[str, str]]:

@@ -1,7 +1,9 @@
 """``wasi:sockets``: TCP, UDP and name lookup under a per-instance policy, deny by default.
 
 The host's functions are called from Python as a guest calls them (resource values in, ``Ok``/``Err`` out),
-against echo servers on 127.0.0.1 in threads.
+against echo servers on 127.0.0.1 in threads; a component built from ``components/sockets_probe.wat`` and
+``.wit`` makes the same calls through the canonical ABI, and wasmtime-py runs it as the oracle for the
+default policy (wasmtime-py cannot grant a network).
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from typing import Any
 import pytest
 
 from wasmbox.canonical_abi.values import Err, Ok, Record, Variant
+from wasmbox.component import Component
 from wasmbox.errors import Trap
 from wasmbox.wasip2 import NetworkPolicy, WasiHost
 from wasmbox.wasip2.network_policy import parse_rule
+
+from .test_http_p2 import build_wat_component
 
 
 class Guest:
@@ -91,7 +96,7 @@ def test_by_default_no_socket_and_no_lookup() -> None:
     guest = Guest()
     assert guest("create-tcp-socket", "ipv4") == Err("access-denied")
     assert guest("create-udp-socket", "ipv6") == Err("access-denied")
-    assert guest("resolve-addresses", guest.network, "localhost") == Err("access-denied")
+    assert guest("resolve-addresses", guest.network, "localhost") == Err("permanent-resolver-failure")
 
 
 def test_tcp_connect_send_and_receive_when_allowed(tcp_echo: int) -> None:
@@ -248,7 +253,8 @@ def lookup(guest: Guest, name: str) -> Any:
 def test_lookup_of_localhost_when_allowed_and_denied() -> None:
     allowed = lookup(Guest(NetworkPolicy.of(ip_name_lookup=["LocalHost"])), "localhost")
     assert Variant("ipv4", (127, 0, 0, 1)) in allowed or Variant("ipv6", (0, 0, 0, 0, 0, 0, 0, 1)) in allowed
-    assert lookup(Guest(NetworkPolicy.of(ip_name_lookup=["example.org"])), "localhost") == Err("access-denied")
+    denied = Err("permanent-resolver-failure")
+    assert lookup(Guest(NetworkPolicy.of(ip_name_lookup=["example.org"])), "localhost") == denied
 
 
 def test_lookup_literals_bad_names_and_unknown_names() -> None:
@@ -289,3 +295,77 @@ def test_address_rules(rule: str, host: str, port: int, covered: bool) -> None:
 def test_bad_rules_are_refused_naming_the_rule(rule: str) -> None:
     with pytest.raises(ValueError, match="network rule"):
         parse_rule(rule)
+
+
+# A component making the calls, on wasmbox and on wasmtime.
+
+
+def call_probe(policy: NetworkPolicy, export: str, *args: Any) -> Any:
+    host = WasiHost(network=policy)
+    component = Component.from_file(build_wat_component("sockets_probe", "prober"))
+    try:
+        return Ok(component.instantiate(host.imports_for(component)).exports[export](*args))
+    except Err as error:
+        return error
+
+
+def call_probe_on_wasmtime(export: str, *args: Any) -> Any:
+    wasmtime = pytest.importorskip("wasmtime", reason="wasmtime-py is the oracle for these tests")
+    from wasmtime import component as wc
+
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    linker = wc.Linker(engine)
+    linker.add_wasip2()
+    instance = linker.instantiate(
+        store, wc.Component.from_file(engine, str(build_wat_component("sockets_probe", "prober")))
+    )
+    function = instance.get_func(store, export)
+    assert function is not None
+    return function(store, *args)
+
+
+def test_component_tcp_echo_allowed_and_denied(tcp_echo: int) -> None:
+    address = ipv4((127, 0, 0, 1), tcp_echo)
+    assert call_probe(NetworkPolicy.of(tcp=["127.0.0.1"]), "tcp-echo", address, b"through the ABI") == Ok(
+        b"through the ABI"
+    )
+    assert call_probe(NetworkPolicy.of(tcp=["127.0.0.2"]), "tcp-echo", address, b"x") == Err("access-denied")
+
+
+def test_component_lookup_allowed_and_denied() -> None:
+    found = call_probe(NetworkPolicy.of(ip_name_lookup=["localhost"]), "lookup", "localhost")
+    loopbacks = {Variant("ipv4", (127, 0, 0, 1)), Variant("ipv6", (0, 0, 0, 0, 0, 0, 0, 1))}
+    assert isinstance(found, Ok) and found.value and set(found.value) <= loopbacks
+    assert call_probe(NetworkPolicy(), "lookup", "localhost") == Err("permanent-resolver-failure")
+
+
+def test_component_default_policy_agrees_with_wasmtimes(tcp_echo: int) -> None:
+    pytest.importorskip("wasmtime", reason="wasmtime-py is the oracle for these tests")
+    from wasmtime import component as wc
+
+    target = wc.Record()
+    target.port = tcp_echo
+    target.address = (127, 0, 0, 1)
+    assert call_probe_on_wasmtime("tcp-echo", wc.Variant("ipv4", target), b"x") == "access-denied"
+    assert call_probe(NetworkPolicy(), "tcp-echo", ipv4((127, 0, 0, 1), tcp_echo), b"x") == Err("access-denied")
+    assert call_probe_on_wasmtime("lookup", "localhost") == "permanent-resolver-failure"
+    assert call_probe(NetworkPolicy(), "lookup", "localhost") == Err("permanent-resolver-failure")
+
+
+def test_cli_allow_tcp_and_lookup_options(tcp_echo: int, capfd: pytest.CaptureFixture[str]) -> None:
+    from wasmbox.cli import main
+
+    probe = str(build_wat_component("sockets_probe", "prober"))
+    address = f"ipv4({{port: {tcp_echo}, address: (127, 0, 0, 1)}})"
+    assert (
+        main(["run", "--allow-tcp", f"127.0.0.1:{tcp_echo}", "--invoke", "tcp-echo", probe, address, "[104, 105]"]) == 0
+    )
+    assert capfd.readouterr().out.strip() == "ok([104, 105])"
+    assert main(["run", "--invoke", "tcp-echo", probe, address, "[104, 105]"]) == 1
+    assert capfd.readouterr().out.strip() == "err(access-denied)"
+    assert main(["run", "--allow-ip-name-lookup", "localhost", "--invoke", "lookup", probe, '"localhost"']) == 0
+    assert capfd.readouterr().out.startswith("ok([")
+    assert main(["run", "--allow-udp", "localhost", "--invoke", "lookup", probe, '"localhost"']) == 2
+    assert "network rule `localhost`" in capfd.readouterr().err

@@ -10,7 +10,8 @@ A ``NetworkPolicy`` holds three lists, all empty by default:
 - ``ip_name_lookup``: the names ``resolve-addresses`` may resolve (compared without case), or ``*`` for any.
 
 wasmtime's equivalents are coarser: ``-S inherit-network`` (``*`` for TCP and UDP here) and
-``-S allow-ip-name-lookup`` (``*`` for names). Every refusal is the WIT's ``access-denied``.
+``-S allow-ip-name-lookup`` (``*`` for names). A refused socket operation is the WIT's ``access-denied``; a
+refused lookup ``permanent-resolver-failure``, as on wasmtime.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Components built by common toolchains import the sockets interfaces whether or not they use the network
 (componentize-py's CPython does), so they always link. What a guest may reach is the instance's
-``NetworkPolicy`` (``network_policy.py``): with the default, empty one, creating a TCP or UDP socket and
-resolving a name all answer ``access-denied``, as before sockets were implemented. TCP is ``sockets_tcp.py``,
+``NetworkPolicy`` (``network_policy.py``): with the default, empty one, creating a TCP or UDP socket answers
+``access-denied`` and resolving a name ``permanent-resolver-failure`` (what wasmtime answers when lookup is
+not allowed; the WIT lists no ``access-denied`` for it). TCP is ``sockets_tcp.py``,
 UDP ``sockets_udp.py``; this module gives the network resource, name lookup and ``network-error-code``.
 """
 
@@ -97,10 +98,10 @@ def socket_interfaces(objects: HostObjects, policy: NetworkPolicy | None = None)
 
     def resolve_addresses(network_value: Any, name: str) -> Any:
         check_network(network_value)
+        if not policy.allows_lookup(name):
+            return Err("permanent-resolver-failure")  # wasmtime's answer when lookup is not allowed
         if not _valid_name(name):
             return Err("invalid-argument")
-        if not policy.allows_lookup(name):
-            return Err("access-denied")
         return Ok(objects.own("resolve-address-stream", resolve(name)))
 
     def resolve_next(this: Any) -> Any:
