@@ -308,6 +308,8 @@ def fetch_with_wasmtime(path: Path, method: str, *args: Any) -> Any:
         ("get", "/", [("te", b"trailers")], b""),
         ("get", "/", [("x-ok", b"\x80 obs-text\t")], b""),
         ("get", "/", [("x:y", b"1")], b""),
+        ("post", "/", [("content-length", b"10")], b"12345"),
+        ("post", "/", [("content-length", b"5")], b"12345"),
     ],
 )
 def test_responses_and_errors_agree_with_wasmtime(

@@ -22,12 +22,14 @@ from ..component.api import Component
 from ..component.instance import ComponentInstance
 from ..errors import LinkError, Trap, WasiExit
 from .filesystem import FilesystemHost, filesystem_interfaces
-from .http import http_interfaces
+from .http import FutureResponse, IncomingResponse, http_interfaces
 from .http_client import HttpPolicy
 from .io import InputStream, OutputStream, Pollable, io_interfaces
 from .network_policy import NetworkPolicy
 from .objects import HostObjects
 from .sockets import socket_interfaces
+from .sockets_tcp import TcpSocket
+from .sockets_udp import UdpSocket
 
 _VERSIONED = re.compile(r"^(wasi:[a-z-]+/[a-z-]+)@0\.2\.(\d+)(?:-[0-9A-Za-z.-]+)?$")
 RUN_EXPORT = re.compile(r"^wasi:cli/run@0\.2\.\d+$")
@@ -65,7 +67,11 @@ class WasiHost:
         self.interfaces = self._interfaces()
 
     def close(self) -> None:
+        """Close the directories, and the sockets and HTTP connections the guest left open."""
         self.filesystem.close()
+        for obj in list(self.objects.objects.values()):
+            if isinstance(obj, (TcpSocket, UdpSocket, IncomingResponse, FutureResponse)):
+                obj.close()
 
     def _interfaces(self) -> dict[str, Mapping[str, Any]]:
         objects = self.objects

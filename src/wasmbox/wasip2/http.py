@@ -35,7 +35,7 @@ from .http_client import (
 )
 from .http_fields import Fields, HeaderError, valid_name
 from .io import InputStream, OutputStream, Pollable, StreamError
-from .objects import HostObjects
+from .objects import HostObjects, with_typed_errors
 
 if TYPE_CHECKING:
     import http.client
@@ -100,6 +100,9 @@ class IncomingResponse:
     response: http.client.HTTPResponse
     body_taken: bool = False
 
+    def close(self) -> None:
+        close_quietly(self.connection)
+
 
 @dataclass
 class IncomingBody:
@@ -128,6 +131,13 @@ class FutureResponse:
     ready: threading.Event = field(default_factory=threading.Event)
     outcome: Any = None
     taken: bool = False
+    dropped: bool = False  # by the guest: a response that comes later is closed unread
+
+    def close(self) -> None:
+        """The future is dropped: close its response, now if it has come, else when it does."""
+        self.dropped = True
+        if self.ready.is_set() and not self.taken and isinstance(self.outcome, Ok):
+            self.outcome.value.close()
 
 
 @dataclass
@@ -324,6 +334,13 @@ def http_interfaces(objects: HostObjects, policy: HttpPolicy) -> dict[str, dict[
             return Ok(Ok(objects.own("incoming-response", outcome.value)))
         return Ok(outcome)
 
+    def drop_future(rep: int) -> None:
+        future = objects.objects.pop(rep, None)
+        if isinstance(future, FutureResponse):
+            future.close()
+
+    types["future-incoming-response"].destructor = drop_future
+
     # incoming-response, incoming-body, future-trailers
 
     def response_of(this: Any) -> IncomingResponse:
@@ -339,9 +356,16 @@ def http_interfaces(objects: HostObjects, policy: HttpPolicy) -> dict[str, dict[
     def drop_incoming_response(rep: int) -> None:
         response = objects.objects.pop(rep, None)
         if isinstance(response, IncomingResponse) and not response.body_taken:
-            close_quietly(response.connection)
+            response.close()
 
     types["incoming-response"].destructor = drop_incoming_response
+
+    def drop_incoming_body(rep: int) -> None:
+        body = objects.objects.pop(rep, None)
+        if isinstance(body, IncomingBody):
+            body.response.close()
+
+    types["incoming-body"].destructor = drop_incoming_body
 
     def body_stream(this: Any) -> Any:
         body = objects.get("incoming-body", this, IncomingBody)
@@ -353,7 +377,7 @@ def http_interfaces(objects: HostObjects, policy: HttpPolicy) -> dict[str, dict[
     def body_finish_incoming(this: Any) -> Any:
         body = objects.get("incoming-body", this, IncomingBody)
         objects.drop(this.rep)
-        close_quietly(body.response.connection)
+        body.response.close()
         return objects.own("future-trailers", FutureTrailers(body.response))
 
     def trailers_get(this: Any) -> Any:
@@ -437,8 +461,8 @@ def http_interfaces(objects: HostObjects, policy: HttpPolicy) -> dict[str, dict[
         http_types[f"[method]request-options.{name}"] = option_getter(attribute)
         http_types[f"[method]request-options.set-{name}"] = option_setter(attribute)
     return {
-        "wasi:http/types": http_types,
-        "wasi:http/outgoing-handler": {"handle": handle},
+        "wasi:http/types": with_typed_errors("wasi:http/types", http_types),
+        "wasi:http/outgoing-handler": with_typed_errors("wasi:http/outgoing-handler", {"handle": handle}),
     }
 
 
@@ -451,3 +475,5 @@ def _run_request(request: PreparedRequest, future: FutureResponse) -> None:
         future.outcome = Err(failure.code)
     finally:
         future.ready.set()
+    if future.dropped:
+        future.close()

@@ -198,6 +198,9 @@ def send(request: PreparedRequest) -> tuple[http.client.HTTPConnection, http.cli
             connection.putheader(name, value)
         chunked = body is not None and body.trailers is not None
         data = bytes(body.data) if body is not None else b""
+        declared = request.headers.get("content-length")
+        if declared and (chunked or declared != [str(len(data)).encode()]):
+            raise HttpFailure(Variant("HTTP-request-body-size", len(data)))  # the body is not what was declared
         if chunked:
             connection.putheader("Transfer-Encoding", "chunked")
         elif not request.headers.has("content-length") and (data or request.method in ("POST", "PUT", "PATCH")):

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..canonical_abi.values import Err, Ok, Variant
-from ..errors import Trap
 from .io import Pollable, StreamError
 from .network_policy import NetworkPolicy
-from .objects import HostObjects
+from .objects import HostObjects, with_typed_errors
 from .socket_values import SocketError, error_code, ip_address_value
 from .sockets_tcp import tcp_interface
 from .sockets_udp import udp_interface
@@ -138,23 +137,4 @@ def socket_interfaces(objects: HostObjects, policy: NetworkPolicy | None = None)
             **udp,
         },
     }
-    for functions in interfaces.values():
-        for name, function in list(functions.items()):
-            if callable(function) and not hasattr(function, "typedef"):
-                functions[name] = _typed_errors(name, function)
-    return dict(interfaces)
-
-
-def _typed_errors(name: str, function: Any) -> Any:
-    """``function``, with a host failure nobody mapped reported as a trap naming the function (never a raw
-    Python exception)."""
-
-    def call(*args: Any) -> Any:
-        try:
-            return function(*args)
-        except (Trap, Err):
-            raise
-        except (OSError, ValueError, SocketError) as error:
-            raise Trap("host failure", f"wasi:sockets `{name}`: {error}") from error
-
-    return call
+    return {name: with_typed_errors(name, functions) for name, functions in interfaces.items()}

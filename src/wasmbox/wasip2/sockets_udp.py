@@ -38,6 +38,9 @@ class UdpSocket:
         self.remote: tuple[Any, ...] | None = None
         self.generation = 0  # which ``stream`` call the live streams came from
 
+    def close(self) -> None:
+        self.sock.close()
+
     def readable(self) -> bool:
         return self.sock.fileno() < 0 or bool(select.select([self.sock], [], [], 0)[0])
 
@@ -87,7 +90,7 @@ def udp_interface(objects: HostObjects, policy: NetworkPolicy, check_network: Ca
     def drop(rep: int) -> None:
         udp = objects.objects.pop(rep, None)
         if isinstance(udp, UdpSocket):
-            udp.sock.close()
+            udp.close()
 
     objects.types["udp-socket"].destructor = drop
 
