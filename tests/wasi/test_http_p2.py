@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
+import os
 import socket
 import subprocess
 import threading
@@ -31,7 +32,7 @@ from .harness import CACHE
 from .test_components_p2 import wasm_tools
 
 SOURCES = Path(__file__).parent / "components"
-WASI_WIT = Path(__file__).resolve().parents[3] / "shared" / "wasi-0.2.12"
+WASI_WIT = Path(os.environ.get("WASMBOX_WASI_WIT", Path(__file__).resolve().parents[3] / "shared" / "wasi-0.2.12"))
 WASI_PACKAGES = ("cli", "clocks", "filesystem", "http", "io", "random", "sockets")
 SLOW_SECONDS = 3.0  # how long /slow and /stall keep the client waiting; the guests' timeouts are far below
 
