@@ -369,3 +369,27 @@ def test_cli_allow_tcp_and_lookup_options(tcp_echo: int, capfd: pytest.CaptureFi
     assert capfd.readouterr().out.startswith("ok([")
     assert main(["run", "--allow-udp", "localhost", "--invoke", "lookup", probe, '"localhost"']) == 2
     assert "network rule `localhost`" in capfd.readouterr().err
+
+
+def test_ipv6_listen_accept_and_addresses() -> None:
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    guest = Guest(NetworkPolicy.of(tcp=["[::1]"]))
+    listener = guest("create-tcp-socket", "ipv6").value
+    loopback = Variant("ipv6", Record({"port": 0, "flow-info": 0, "address": (0, 0, 0, 0, 0, 0, 0, 1), "scope-id": 0}))
+    assert guest("[method]tcp-socket.start-bind", listener, guest.network, loopback) == Ok(None)
+    assert guest("[method]tcp-socket.finish-bind", listener) == Ok(None)
+    assert guest("[method]tcp-socket.start-listen", listener) == Ok(None)
+    assert guest("[method]tcp-socket.finish-listen", listener) == Ok(None)
+    assert guest("[method]tcp-socket.is-listening", listener) is True
+    local = guest("[method]tcp-socket.local-address", listener).value
+    assert local.case == "ipv6" and local.value["address"] == (0, 0, 0, 0, 0, 0, 0, 1)
+    with socket.create_connection(("::1", local.value["port"])) as client:
+        guest.wait(guest("[method]tcp-socket.subscribe", listener))
+        accepted, reader, _ = guest("[method]tcp-socket.accept", listener).value
+        assert guest("[method]tcp-socket.address-family", accepted) == "ipv6"
+        assert guest("[method]tcp-socket.remote-address", accepted).value.value["port"] == client.getsockname()[1]
+        client.sendall(b"six")
+        assert guest("[method]input-stream.blocking-read", reader, 10) == Ok(b"six")

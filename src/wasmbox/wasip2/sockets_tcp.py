@@ -39,10 +39,12 @@ class TcpSocket:
 
     def __init__(self, family: socket.AddressFamily, sock: socket.socket | None = None, state: str = "unbound"):
         self.family = family
-        self.sock = sock if sock is not None else socket.socket(family, socket.SOCK_STREAM)
+        if sock is None:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            if family == socket.AF_INET6:  # the WIT's sockets are one family: no IPv4-mapped addresses
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        self.sock = sock
         self.sock.setblocking(False)
-        if family == socket.AF_INET6:
-            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         self.state = state
         self.backlog = DEFAULT_BACKLOG
         self.read_closed = False
