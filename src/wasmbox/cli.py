@@ -451,6 +451,28 @@ def _program_arguments(p: argparse.ArgumentParser) -> None:
         help="set an environment variable for the guest (NAME alone: the host's value)",
     )
     p.add_argument(
+        "--allow-http",
+        action="append",
+        default=[],
+        metavar="HOST[:PORT]",
+        help="components: let the guest send wasi:http requests to HOST (any port, or PORT only; * for any host)",
+    )
+    for protocol in ("tcp", "udp"):
+        p.add_argument(
+            f"--allow-{protocol}",
+            action="append",
+            default=[],
+            metavar="ADDR[/PREFIX][:PORT]",
+            help=f"components: let wasi:sockets use {protocol.upper()} with these addresses ([v6]:PORT; * for any)",
+        )
+    p.add_argument(
+        "--allow-ip-name-lookup",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="components: let wasi:sockets resolve NAME (* for any name)",
+    )
+    p.add_argument(
         "--tcplisten",
         action="append",
         default=[],

@@ -7,5 +7,6 @@ capability rules and path resolution.
 from __future__ import annotations
 
 from .host import WasiHost, run_command
+from .network_policy import NetworkPolicy
 
-__all__ = ["WasiHost", "run_command"]
+__all__ = ["NetworkPolicy", "WasiHost", "run_command"]

@@ -1,8 +1,10 @@
 """``wasmbox run COMPONENT``: run a command component, or ``--invoke`` one of a component's exports.
 
-The options are the preview-1 ones (``--dir``, ``--ro-dir``, ``--env``); arguments after the component go to
-the guest. ``--invoke NAME ARGS`` calls an exported function (``name`` or ``interface#name``) with arguments
-written as WAVE literals and prints the result as one.
+The options are the preview-1 ones (``--dir``, ``--ro-dir``, ``--env``), ``--allow-http HOST[:PORT]`` (the
+authorities outgoing ``wasi:http`` may reach) and ``--allow-tcp``/``--allow-udp ADDR[/PREFIX][:PORT]`` and
+``--allow-ip-name-lookup NAME`` (what ``wasi:sockets`` may use): nothing by default. Arguments after the
+component go to the guest. ``--invoke NAME ARGS`` calls an exported function (``name`` or ``interface#name``)
+with arguments written as WAVE literals and prints the result as one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from ..component.api import Component
 from ..errors import LinkError
 from .host import WasiHost, run_command
+from .network_policy import NetworkPolicy
 from .wave import format_value, parse_value
 
 
@@ -31,8 +34,21 @@ def run_component_file(args: argparse.Namespace) -> int:
                 continue
             value = os.environ[key]
         env[key] = value
+    try:
+        network = NetworkPolicy.of(
+            getattr(args, "allow_tcp", []), getattr(args, "allow_udp", []), getattr(args, "allow_ip_name_lookup", [])
+        )
+    except ValueError as error:
+        print(f"wasmbox: error: {error}", file=sys.stderr)
+        return 2
     component = Component.from_file(args.input)
-    host = WasiHost(args=[args.input, *args.args], env=env, preopens=preopens)
+    host = WasiHost(
+        args=[args.input, *args.args],
+        env=env,
+        preopens=preopens,
+        allow_http=getattr(args, "allow_http", []),
+        network=network,
+    )
     try:
         if args.invoke:
             return _invoke(component, host, args.invoke, args.args)

@@ -1,10 +1,10 @@
-"""A WASI 0.2 host: ``wasi:cli``, ``wasi:clocks``, ``wasi:random``, ``wasi:io`` and ``wasi:filesystem``.
+"""A WASI 0.2 host: ``wasi:cli``, ``wasi:clocks``, ``wasi:random``, ``wasi:io``, ``wasi:filesystem``, ``wasi:http``.
 
 ``WasiHost(args=..., env=..., preopens=...)`` makes the instances a component imports; ``imports_for``
 matches a component's import names to them at any 0.2.x version (WASI promises that a 0.2 minor release only
 adds), and ``run_command`` runs a command component's ``wasi:cli/run`` export, turning ``exit`` into
-``WasiExit``. ``wasi:sockets`` links with the network denied (``sockets.py``); ``wasi:http`` is not provided
-yet: a component importing it fails to link, naming the import.
+``WasiExit``. ``wasi:sockets`` (``sockets.py``) reaches only what ``network`` (a ``NetworkPolicy``) allows, and
+outgoing ``wasi:http`` (``http.py``) only the authorities listed in ``allow_http``: nothing by default.
 """
 
 from __future__ import annotations
@@ -22,16 +22,23 @@ from ..component.api import Component
 from ..component.instance import ComponentInstance
 from ..errors import LinkError, Trap, WasiExit
 from .filesystem import FilesystemHost, filesystem_interfaces
+from .http import FutureResponse, IncomingResponse, http_interfaces
+from .http_client import HttpPolicy
 from .io import InputStream, OutputStream, Pollable, io_interfaces
+from .network_policy import NetworkPolicy
 from .objects import HostObjects
 from .sockets import socket_interfaces
+from .sockets_tcp import TcpSocket
+from .sockets_udp import UdpSocket
 
 _VERSIONED = re.compile(r"^(wasi:[a-z-]+/[a-z-]+)@0\.2\.(\d+)(?:-[0-9A-Za-z.-]+)?$")
 RUN_EXPORT = re.compile(r"^wasi:cli/run@0\.2\.\d+$")
 
 
 class WasiHost:
-    """What one component instance may see: arguments, environment, directories and standard streams."""
+    """What one component instance may see: arguments, environment, directories, standard streams, and the
+    HTTP authorities it may reach (``allow_http``: ``HOST``, ``HOST:PORT`` or ``*``) and its sockets' policy
+    (``network=NetworkPolicy.of(tcp=[...], udp=[...], ip_name_lookup=[...])``): none by default."""
 
     def __init__(
         self,
@@ -41,9 +48,13 @@ class WasiHost:
         stdin: BinaryIO | None = None,
         stdout: BinaryIO | None = None,
         stderr: BinaryIO | None = None,
+        allow_http: Sequence[str] = (),
+        network: NetworkPolicy | None = None,
     ) -> None:
         self.args = list(args)
         self.env = dict(env or {})
+        self.http_policy = HttpPolicy.of(allow_http)
+        self.network_policy = network or NetworkPolicy()
         self.objects = HostObjects()
         self.filesystem = FilesystemHost(
             self.objects,
@@ -56,13 +67,18 @@ class WasiHost:
         self.interfaces = self._interfaces()
 
     def close(self) -> None:
+        """Close the directories, and the sockets and HTTP connections the guest left open."""
         self.filesystem.close()
+        for obj in list(self.objects.objects.values()):
+            if isinstance(obj, (TcpSocket, UdpSocket, IncomingResponse, FutureResponse)):
+                obj.close()
 
     def _interfaces(self) -> dict[str, Mapping[str, Any]]:
         objects = self.objects
         interfaces: dict[str, Mapping[str, Any]] = dict(io_interfaces(objects))
         interfaces.update(filesystem_interfaces(self.filesystem))
-        interfaces.update(socket_interfaces(objects))
+        interfaces.update(socket_interfaces(objects, self.network_policy))
+        interfaces.update(http_interfaces(objects, self.http_policy))
 
         def exit_with(status: Any) -> None:
             raise WasiExit(1 if isinstance(status, Err) else 0)
@@ -130,7 +146,7 @@ class WasiHost:
 
     def imports_for(self, component: Component) -> dict[str, Any]:
         """Every WASI import of ``component``, at the version it names (others are the caller's to add; a
-        ``wasi:`` import this host lacks, such as ``wasi:http``, is a LinkError naming it)."""
+        ``wasi:`` import this host lacks, such as ``wasi:keyvalue``, is a LinkError naming it)."""
         from ..component.ir import ImportSection
 
         imports: dict[str, Any] = {}

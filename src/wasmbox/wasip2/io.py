@@ -2,12 +2,14 @@
 
 Streams here are synchronous: a write is done when it returns, so ``check-write`` always grants a fixed
 budget and every pollable of a stream is ready at once. Clock pollables (``wasi:clocks``) are ready at their
-instant; ``poll`` sleeps until the earliest one when none is ready.
+instant; pollables of work done on another thread (``wasi:http`` futures) are ready when its event is set;
+``poll`` sleeps until one is ready.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,15 +27,26 @@ class StreamError:
     """The payload of ``last-operation-failed``: what the host saw."""
 
     message: str
+    cause: BaseException | None = None  # what failed, for interfaces that classify errors (``http-error-code``)
+
+
+class StreamFailure(Exception):
+    """A host stream's failure that is not an ``OSError``; the guest sees ``last-operation-failed``."""
 
 
 @dataclass
 class Pollable:
-    """Ready at ``deadline`` (a ``time.monotonic_ns`` value), or at once when it has none."""
+    """Ready at ``deadline`` (a ``time.monotonic_ns`` value), when ``event`` is set, or at once with neither."""
 
     deadline: int | None = None
+    event: threading.Event | None = None
+    probe: Callable[[], bool] | None = None  # asked each time (a socket's readiness, say)
 
     def ready(self) -> bool:
+        if self.probe is not None:
+            return self.probe()
+        if self.event is not None:
+            return self.event.is_set()
         return self.deadline is None or time.monotonic_ns() >= self.deadline
 
 
@@ -59,6 +72,14 @@ class InputStream:
         if not data and length:
             return None
         return data
+
+    def read_available(self, length: int) -> bytes | None:
+        """``read``: what is there now without waiting (streams that cannot tell just read)."""
+        return self.read(length)
+
+    def pollable(self) -> Pollable:
+        """Ready when a read would not block: at once for files and standard input."""
+        return Pollable()
 
 
 class OutputStream:
@@ -92,16 +113,25 @@ def io_interfaces(objects: HostObjects) -> dict[str, dict[str, Any]]:
     """The functions and resource types of ``wasi:io/error``, ``wasi:io/poll`` and ``wasi:io/streams``."""
     types = objects.types
 
-    def failure(error: OSError | ValueError) -> Err:
-        return Err(Variant("last-operation-failed", objects.own("error", StreamError(str(error)))))
+    def failure(error: Exception) -> Err:
+        return Err(Variant("last-operation-failed", objects.own("error", StreamError(str(error), error))))
 
     def guarded(operation: Callable[[], Any]) -> Any:
         try:
             return operation()
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, StreamFailure) as error:
             return failure(error)
 
     def read(this: Any, length: int) -> Any:
+        stream = objects.get("input-stream", this, InputStream)
+
+        def run() -> Any:
+            data = stream.read_available(length)
+            return Err(Variant("closed")) if data is None else Ok(data)
+
+        return guarded(run)
+
+    def blocking_read(this: Any, length: int) -> Any:
         stream = objects.get("input-stream", this, InputStream)
 
         def run() -> Any:
@@ -170,7 +200,11 @@ def io_interfaces(objects: HostObjects) -> dict[str, dict[str, Any]]:
 
         return guarded(run)
 
-    def subscribe(this: Any) -> Any:
+    def subscribe_input(this: Any) -> Any:
+        return objects.own("pollable", objects.get("input-stream", this, InputStream).pollable())
+
+    def subscribe_output(this: Any) -> Any:
+        objects.get("output-stream", this, OutputStream)
         return objects.own("pollable", Pollable())
 
     def ready(this: Any) -> bool:
@@ -203,16 +237,16 @@ def io_interfaces(objects: HostObjects) -> dict[str, dict[str, Any]]:
             "input-stream": types["input-stream"],
             "output-stream": types["output-stream"],
             "[method]input-stream.read": read,
-            "[method]input-stream.blocking-read": read,
+            "[method]input-stream.blocking-read": blocking_read,
             "[method]input-stream.skip": skip,
             "[method]input-stream.blocking-skip": skip,
-            "[method]input-stream.subscribe": subscribe,
+            "[method]input-stream.subscribe": subscribe_input,
             "[method]output-stream.check-write": check_write,
             "[method]output-stream.write": write,
             "[method]output-stream.blocking-write-and-flush": write_and_flush,
             "[method]output-stream.flush": flush,
             "[method]output-stream.blocking-flush": flush,
-            "[method]output-stream.subscribe": subscribe,
+            "[method]output-stream.subscribe": subscribe_output,
             "[method]output-stream.write-zeroes": write_zeroes,
             "[method]output-stream.blocking-write-zeroes-and-flush": write_zeroes_and_flush,
             "[method]output-stream.splice": splice,
@@ -221,8 +255,19 @@ def io_interfaces(objects: HostObjects) -> dict[str, dict[str, Any]]:
     }
 
 
+EVENT_POLL_INTERVAL = 0.001  # seconds between looks at event pollables while waiting
+
+
 def wait_for(pollables: list[Pollable]) -> None:
     """Sleep until at least one pollable is ready."""
     while not any(item.ready() for item in pollables):
-        deadlines = [item.deadline for item in pollables if item.deadline is not None]
-        time.sleep(max(0, min(deadlines) - time.monotonic_ns()) / 1e9 if deadlines else 0)
+        events = [item.event for item in pollables if item.event is not None and item.probe is None]
+        probes = [item for item in pollables if item.probe is not None]
+        deadlines = [item.deadline for item in pollables if item.deadline is not None and item.event is None]
+        pause = max(0, min(deadlines) - time.monotonic_ns()) / 1e9 if deadlines else None
+        if len(events) == 1 and not deadlines and not probes:
+            events[0].wait()
+        elif events or probes:
+            time.sleep(EVENT_POLL_INTERVAL if pause is None else min(pause, EVENT_POLL_INTERVAL))
+        else:
+            time.sleep(pause or 0)

@@ -7,8 +7,10 @@ resource looks its object up by kind, so a handle of one kind never reaches code
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ..canonical_abi.values import Err
 from ..component.resources import ResourceValue, RuntimeResource
 from ..errors import Trap
 
@@ -58,3 +60,24 @@ class HostObjects:
         if not isinstance(obj, expected):
             raise Trap("unknown handle", f"the {kind} resource {value.rep} no longer exists")
         return obj
+
+
+def with_typed_errors(interface: str, functions: dict[str, Any]) -> dict[str, Any]:
+    """``functions`` (resource types pass through), each reporting a host failure nothing mapped to an
+    ``error-code`` as a Trap naming the interface and function, never as a raw Python exception."""
+
+    def guard(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            try:
+                return function(*args)
+            except (Trap, Err):
+                raise
+            except (OSError, ValueError, LookupError, TypeError) as error:
+                raise Trap("host failure", f"{interface} `{name}`: {type(error).__name__}: {error}") from error
+
+        return call
+
+    return {
+        name: value if isinstance(value, RuntimeResource) or not callable(value) else guard(name, value)
+        for name, value in functions.items()
+    }
