@@ -158,9 +158,12 @@ class ValidatorEmitter:
         byte = self.read_byte()
         s = self.get(shift)
         remaining = self.b.sub(const(bits), s)
-        # The last allowed byte may only use the bits left.
+        # The last allowed byte may only use the bits left. The shift amount is taken only for that byte: a
+        # 64-bit LEB's first byte leaves 64 bits, and `shl` by 64 is poison in LLVM (an optimised build then
+        # judged memory64 offsets at random, whatever `last` said: `and i1 false, poison` is poison).
         last = self.b.icmp_signed("<", remaining, const(7))
-        too_large = self.b.icmp_unsigned(">=", self.b.and_(byte, const(0x7F)), self.b.shl(const(1), remaining))
+        limit = self.b.shl(const(1), self.b.select(last, remaining, const(0)))
+        too_large = self.b.icmp_unsigned(">=", self.b.and_(byte, const(0x7F)), limit)
         self.refuse_if(self.b.and_(last, too_large))
         self.set(result, self.b.or_(self.get(result), self.b.shl(self.b.and_(byte, const(0x7F)), s)))
         self.set(shift, self.b.add(s, const(7)))
