@@ -50,8 +50,8 @@ def script_binaries(path: Path, features: frozenset[str]) -> Iterator[tuple[int,
             continue
         try:
             module = source.load(features)
-        except MalformedError:
-            continue  # malformed as text: there is no binary to check
+        except (MalformedError, ValidationError):
+            continue  # malformed as text (or a branch hint on no branch): there is no binary to check
         yield command.line, encode_module(module)
 
 

@@ -813,7 +813,7 @@ def decode_name_section(data: bytes) -> Names | None:
                 for _ in range(r.length()):
                     func = r.u32()
                     names.locals[func] = _name_map(r)
-            elif sub <= 9:
+            elif sub <= 11:  # labels, types, tables, memories, globals, elems, datas, fields, tags
                 names.others[sub] = bytes(r.data[r.pos : end])
                 r.pos = end
             else:

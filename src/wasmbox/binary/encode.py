@@ -196,6 +196,13 @@ def _data(seg: DataSegment) -> bytes:
 
 
 def _code(func: object) -> bytes:
+    body = function_body(func)
+    return uleb(len(body)) + body
+
+
+def function_body(func: object) -> bytes:
+    """A code entry without its size: the local declarations, then the
+    instructions (code metadata such as branch hints count offsets from here)."""
     locals_: list[ValType] = func.locals  # type: ignore[attr-defined]
     runs: list[tuple[int, ValType]] = []
     for t in locals_:
@@ -203,8 +210,7 @@ def _code(func: object) -> bytes:
             runs[-1] = (runs[-1][0] + 1, t)
         else:
             runs.append((1, t))
-    body = _vec(runs, lambda run: uleb(run[0]) + _valtype(run[1])) + encode_expr(func.body)  # type: ignore[attr-defined]
-    return uleb(len(body)) + body
+    return _vec(runs, lambda run: uleb(run[0]) + _valtype(run[1])) + encode_expr(func.body)  # type: ignore[attr-defined]
 
 
 # --- instructions -------------------------------------------------------
@@ -294,10 +300,10 @@ def encode_name_section(names: Names) -> bytes:
     if names.module is not None:
         _section(out, 0, _name(names.module))
     if names.functions:
-        _section(out, 1, _name_map(names.functions))
+        _section(out, 1, encode_name_map(names.functions))
     if names.locals:
         payload = uleb(len(names.locals)) + b"".join(
-            uleb(func) + _name_map(locals_) for func, locals_ in sorted(names.locals.items())
+            uleb(func) + encode_name_map(locals_) for func, locals_ in sorted(names.locals.items())
         )
         _section(out, 2, payload)
     for sub, raw in sorted(names.others.items()):
@@ -305,5 +311,5 @@ def encode_name_section(names: Names) -> bytes:
     return bytes(out)
 
 
-def _name_map(mapping: dict[int, str]) -> bytes:
+def encode_name_map(mapping: dict[int, str]) -> bytes:
     return uleb(len(mapping)) + b"".join(uleb(i) + _name(n) for i, n in sorted(mapping.items()))

@@ -74,6 +74,11 @@ def format_string(data: bytes) -> str:
     return '"' + "".join(out) + '"'
 
 
+def identifier(name: str) -> str:
+    """``$name``, or the quoted form ``$"..."`` for a name with characters an id cannot hold."""
+    return "$" + name if _ID_CHARS.match(name) else "$" + format_string(name.encode("utf-8"))
+
+
 class _Names:
     """Printable identifiers for functions and locals, taken from the name
     section when they are valid and unique."""
@@ -87,9 +92,9 @@ class _Names:
         result: dict[int, str] = {}
         seen: set[str] = set()
         for index, name in sorted(names.items()):
-            if name and _ID_CHARS.match(name) and name not in seen:
+            if name and name not in seen:
                 seen.add(name)
-                result[index] = "$" + name
+                result[index] = identifier(name)
         return result
 
     def func(self, index: int) -> str:
@@ -114,8 +119,8 @@ class _Printer:
     def module(self) -> str:
         m = self.m
         header = "(module"
-        if m.names.module is not None and _ID_CHARS.match(m.names.module):
-            header += f" ${m.names.module}"
+        if m.names.module:
+            header += " " + identifier(m.names.module)
         self.lines.append(header)
         self._customs(0)
         for index, t in enumerate(m.types):
