@@ -128,6 +128,7 @@ WASM3_SCRIPTS = {
         "custom/custom_annot",
         "custom/name_annot",
     ),
+    "wide-arithmetic": ("proposals/wide-arithmetic/wide-arithmetic",),
     "relaxed-simd": (
         "i16x8_relaxed_q15mulr_s",
         "i32x4_relaxed_trunc",

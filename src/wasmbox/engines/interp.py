@@ -724,6 +724,12 @@ class FunctionTranslator:
         elif name in TRAPPING:
             operands = self.pop_n(len(op.params or ()))
             self.push_slot_value(TRAPPING[name].format(*(e.expr for e in operands)))
+        elif name in numeric.WIDE_ARITHMETIC:  # two results: the low and high halves
+            operands = self.pop_n(len(op.params or ()))
+            base = len(self.stack)
+            function = name.replace(".", "_")
+            self.emit(f"s{base}, s{base + 1} = {function}({', '.join(e.expr for e in operands)})")
+            self.stack += [Entry(f"s{base}"), Entry(f"s{base + 1}")]
         elif name in LOADS:
             fmt, post = LOADS[name]
             address = self.pop()

@@ -162,6 +162,17 @@ def _select(s: list[Any]) -> None:
         s[-1] = second
 
 
+def _wide_operation(function: Callable[..., tuple[int, int]], count: int) -> Operation:
+    """A wide-arithmetic instruction: ``count`` i64 operands replaced by the (low, high) result."""
+
+    def op(s: list[Any]) -> None:
+        s[-count:] = function(*s[-count:])
+
+    return op
+
+
+for _name, _wide in numeric.WIDE_ARITHMETIC.items():
+    FIXED.add(_name, _wide_operation(_wide, _operand_count(_name)))
 FIXED.add("drop", _drop)
 FIXED.add("select", _select)
 FIXED.add("select_t", _select)
