@@ -318,6 +318,8 @@ def _check_memory_type(memory_type: MemoryType, features: frozenset[str]) -> Non
     """The spec's "Memory Types" rule: at most 2^16 pages for an i32 memory, 2^48 for an i64 one."""
     if memory_type.is_64 and ins.MEMORY64 not in features:
         raise ValidationError("64-bit memories need the memory64 feature")
+    if memory_type.shared and memory_type.limits.max is None:
+        raise ValidationError("shared memory must have maximum")
     bound = "2^48 pages" if memory_type.is_64 else "65536 pages (4GiB)"
     _check_limits(memory_type.limits, memory_type.max_pages, f"memory size must be at most {bound}")
 

@@ -102,7 +102,7 @@ class Memory(RuntimeView[MemoryInstance]):
         """The memory's type now: its current size in pages as the minimum, its maximum and its
         address type (``is_64``)."""
         declared = self._instance.type
-        return MemoryType(Limits(self._instance.pages, declared.limits.max), declared.is_64)
+        return MemoryType(Limits(self._instance.pages, declared.limits.max), declared.is_64, declared.shared)
 
     @property
     def size(self) -> int:

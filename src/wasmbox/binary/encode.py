@@ -111,9 +111,10 @@ def _functype(t: FuncType) -> bytes:
     return b"\x60" + _vec(t.params, _valtype) + _vec(t.results, _valtype)
 
 
-def _limits(limits: Limits, is_64: bool = False) -> bytes:
-    # Bit 0 of the flags: a maximum follows; bit 2: the address type is i64 (memory64).
-    address_flag = 0x04 if is_64 else 0x00
+def _limits(limits: Limits, is_64: bool = False, shared: bool = False) -> bytes:
+    # Bit 0 of the flags: a maximum follows; bit 1: a shared memory (threads); bit 2: the address
+    # type is i64 (memory64).
+    address_flag = (0x04 if is_64 else 0x00) | (0x02 if shared else 0x00)
     if limits.max is None:
         return bytes((address_flag,)) + uleb(limits.min)
     return bytes((address_flag | 0x01,)) + uleb(limits.min) + uleb(limits.max)
@@ -124,7 +125,7 @@ def _table_type(t: TableType) -> bytes:
 
 
 def _memory_type(t: MemoryType) -> bytes:
-    return _limits(t.limits, t.is_64)
+    return _limits(t.limits, t.is_64, t.shared)
 
 
 def _table(table: Table) -> bytes:

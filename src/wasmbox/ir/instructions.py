@@ -400,6 +400,8 @@ _define("table.copy", 14, "iii>", Imm.TABLE_COPY, prefix=0xFC, feature=_BULK)
 _define("table.grow", 15, None, Imm.TABLE, prefix=0xFC, feature="reference-types")
 _define("table.size", 16, None, Imm.TABLE, prefix=0xFC, feature="reference-types")
 _define("table.fill", 17, None, Imm.TABLE, prefix=0xFC, feature="reference-types")
+# Threads: shared memories (the ``shared`` flag of memory types).
+THREADS = "threads"
 # Wide arithmetic: 128-bit add/sub on (low, high) i64 pairs and 64x64->128 multiplication.
 WIDE_ARITHMETIC = "wide-arithmetic"
 _define("i64.add128", 19, "IIII>II", prefix=0xFC, feature=WIDE_ARITHMETIC)
@@ -720,6 +722,7 @@ ALL_FEATURES = WASM_2_0 | {
     MULTI_MEMORY,
     RELAXED_SIMD,
     TAIL_CALL,
+    THREADS,
     WIDE_ARITHMETIC,
 }
 DEFAULT_FEATURES = ALL_FEATURES

@@ -253,6 +253,9 @@ class MemoryType:
 
     limits: Limits
     is_64: bool = False
+    # A shared memory (the threads proposal): it needs a maximum, and an import of one matches
+    # only a shared memory (and an unshared import only an unshared one).
+    shared: bool = False
 
     @property
     def address_type(self) -> ValType:

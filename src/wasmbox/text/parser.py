@@ -64,7 +64,7 @@ STRUCTURAL_KEYWORDS = frozenset(
     "mut funcref externref extern i32 i64 f32 f64 v128 then else end block loop if binary quote register invoke "
     "get script input output assert_return assert_trap assert_exhaustion assert_malformed assert_invalid "
     "assert_unlinkable assert_uninstantiable ref.extern ref.null nan:canonical nan:arithmetic either "
-    "tag exnref exn catch catch_ref catch_all catch_all_ref assert_exception do".split()
+    "tag exnref exn catch catch_ref catch_all catch_all_ref assert_exception do shared unshared".split()
 ) | frozenset(SIMD_SHAPES)
 # Words that only delimit a block: alone, they are out of place.
 MISPLACED_KEYWORDS = frozenset(("end", "else", "then", "do", "catch", "catch_all", "delegate"))
@@ -562,7 +562,12 @@ class ModuleParser:
 
     def memory_type(self, cursor: _Cursor) -> MemoryType:
         is_64 = self.address_type(cursor)
-        return MemoryType(self.limits(cursor), is_64)
+        limits = self.limits(cursor)
+        shared = cursor.peek_atom("keyword")
+        if ins.THREADS in self.features and shared is not None and shared.text in ("shared", "unshared"):
+            cursor.i += 1
+            return MemoryType(limits, is_64, shared.text == "shared")
+        return MemoryType(limits, is_64)
 
     def global_type(self, cursor: _Cursor) -> GlobalType:
         node = cursor.next()

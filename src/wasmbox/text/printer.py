@@ -219,7 +219,7 @@ class _Printer:
         return f"{self._limits(t.limits, t.is_64)} {t.element.text}"
 
     def _memory_type(self, t: MemoryType) -> str:
-        return self._limits(t.limits, t.is_64)
+        return self._limits(t.limits, t.is_64) + (" shared" if t.shared else "")
 
     @staticmethod
     def _global_type(t: GlobalType) -> str:
