@@ -57,6 +57,7 @@ _CHECKED_KINDS = frozenset(
     )
 )
 _OP = ins.BY_NAME
+_ATOMIC = frozenset(op for op in ins.OPCODES if op.feature == ins.THREADS and op.imm == Imm.MEMARG)
 
 
 class _Fail(Exception):
@@ -527,6 +528,8 @@ def validate_function(
         check_memory_index(instr.imm[2])
         if instr.imm[0] > instr.op.align:
             raise _Fail("alignment must not be larger than natural", position)
+        if instr.imm[0] != instr.op.align and instr.op in _ATOMIC:
+            raise _Fail("atomic alignment must be natural", position)
         if instr.imm[1] > 0xFFFFFFFF and not c.memories[instr.imm[2]].is_64:
             raise _Fail("offset out of range", position)
 

@@ -4,6 +4,7 @@ toolchain and on every engine: 128-bit values as (low, high) i64 pairs."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from wasmbox.ir.instructions import WASM_2_0, WIDE_ARITHMETIC
 from wasmbox.text.parser import parse_module_text
 from wasmbox.text.printer import print_module
 from wasmbox.validate import validate_module
+from wasmbox.wast import run_script
 
 ENGINES = ["interp", "baseline", "native", "tiered"]
 WIDE = """(module
@@ -100,3 +102,13 @@ def test_wide_arithmetic_is_a_feature() -> None:
     with pytest.raises(MalformedError):
         decode_module(encode_module(parse_module_text(WIDE)), WASM_2_0)
     assert WIDE_ARITHMETIC in parse_module_text(WIDE).features
+
+
+def test_the_native_engine_compiles_wide_arithmetic(tmp_path: Path) -> None:
+    script = tmp_path / "wide.wast"
+    script.write_text(
+        WIDE + '\n(assert_return (invoke "mul_wide_u" (i64.const -1) (i64.const -1)) (i64.const 1) (i64.const -2))\n'
+    )
+    result = run_script(script, "native")
+    assert (result.passed, result.failed) == (2, 0)
+    assert result.engine.fallbacks == []  # machine code, not the portable engine

@@ -306,6 +306,7 @@ IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
     Imm.SELECT_T: _select_t,
     Imm.HEAPTYPE: _ref_null_type,
     Imm.MEMORY: lambda r: (_memory_index(r),),
+    Imm.FENCE: lambda r: (_zero_byte(r),),
     Imm.MEMORY_INIT: lambda r: (r.u32(), _memory_index(r)),
     Imm.DATA: lambda r: (r.u32(),),
     Imm.MEMORY_COPY: lambda r: (_memory_index(r), _memory_index(r)),

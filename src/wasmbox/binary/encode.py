@@ -251,6 +251,7 @@ IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
     Imm.SELECT_T: lambda types: _vec(types, _valtype),
     Imm.HEAPTYPE: lambda t: _heap_type(t.heap),
     Imm.MEMORY: uleb,
+    Imm.FENCE: lambda zero: b"\x00",
     Imm.MEMORY_INIT: lambda data, memory: uleb(data) + uleb(memory),
     Imm.DATA: uleb,
     Imm.MEMORY_COPY: lambda dst, src: uleb(dst) + uleb(src),

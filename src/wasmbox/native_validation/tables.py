@@ -154,7 +154,8 @@ _SPECIAL = {
 
 # Instructions the native validator does not know (their bodies are refused, so Python checks them):
 # typed references (their types do not fit its codes), wide arithmetic (four operands, two results).
-PYTHON_CHECKED_FEATURES = frozenset((ins.FUNCTION_REFERENCES, ins.WIDE_ARITHMETIC))
+# Atomics (threads) sit behind a prefix byte of their own, which it does not know either.
+PYTHON_CHECKED_FEATURES = frozenset((ins.FUNCTION_REFERENCES, ins.WIDE_ARITHMETIC, ins.THREADS))
 
 
 class OpEntry(ctypes.Structure):

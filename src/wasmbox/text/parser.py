@@ -1388,6 +1388,8 @@ class FunctionBodyParser:
             return (self.index("type", cursor),)
         if kind == Imm.MEMORY:
             return (self.memory_index(cursor),)
+        if kind == Imm.FENCE:
+            return (0,)
         if kind == Imm.MEMORY_INIT:
             # ``memory.init $data`` or, with multiple memories, ``memory.init $memory $data``.
             self.module.uses_data_instructions = True

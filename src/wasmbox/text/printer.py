@@ -344,6 +344,8 @@ class _Printer:
             return f"{name} (result {' '.join(t.text for t in imm[0])})"
         if kind == Imm.HEAPTYPE:
             return f"{name} {imm[0].heap_text}"
+        if kind == Imm.FENCE:
+            return name
         if kind == Imm.MEMORY or kind == Imm.MEMORY_COPY:
             return " ".join((name, *map(str, imm))) if any(imm) else name
         if kind == Imm.MEMORY_INIT:
