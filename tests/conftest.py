@@ -129,6 +129,10 @@ WASM3_SCRIPTS = {
         "custom/name_annot",
     ),
     "wide-arithmetic": ("proposals/wide-arithmetic/wide-arithmetic",),
+    "custom-page-sizes": tuple(
+        f"proposals/custom-page-sizes/{stem}"
+        for stem in ("binary", "custom-page-sizes", "custom-page-sizes-invalid", "memory_max", "memory_max_i64")
+    ),
     # Threads with one thread (shared memories, atomics).  Its memory.wast and imports.wast predate
     # multiple memories, memory64 and Wasm 2.0's element syntax: some of their verdicts are not 3.0's.
     "threads": ("proposals/threads/atomic", "proposals/threads/exports"),

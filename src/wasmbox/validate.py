@@ -26,6 +26,7 @@ from .ir.types import (
     FUNCREF,
     I32,
     I64,
+    PAGE_SIZE,
     V128,
     ExternKind,
     FuncType,
@@ -321,6 +322,12 @@ def _check_memory_type(memory_type: MemoryType, features: frozenset[str]) -> Non
         raise ValidationError("64-bit memories need the memory64 feature")
     if memory_type.shared and memory_type.limits.max is None:
         raise ValidationError("shared memory must have maximum")
+    if memory_type.page_size != PAGE_SIZE:
+        if ins.CUSTOM_PAGE_SIZES not in features or memory_type.page_size != 1:
+            raise ValidationError(f"invalid custom page size {memory_type.page_size}")
+        bound = f"{memory_type.max_pages} pages of 1 byte"
+        _check_limits(memory_type.limits, memory_type.max_pages, f"memory size must be at most {bound}")
+        return
     bound = "2^48 pages" if memory_type.is_64 else "65536 pages (4GiB)"
     _check_limits(memory_type.limits, memory_type.max_pages, f"memory size must be at most {bound}")
 

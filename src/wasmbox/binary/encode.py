@@ -111,13 +111,17 @@ def _functype(t: FuncType) -> bytes:
     return b"\x60" + _vec(t.params, _valtype) + _vec(t.results, _valtype)
 
 
-def _limits(limits: Limits, is_64: bool = False, shared: bool = False) -> bytes:
+def _limits(limits: Limits, is_64: bool = False, shared: bool = False, page_size: int = 65536) -> bytes:
     # Bit 0 of the flags: a maximum follows; bit 1: a shared memory (threads); bit 2: the address
-    # type is i64 (memory64).
-    address_flag = (0x04 if is_64 else 0x00) | (0x02 if shared else 0x00)
+    # type is i64 (memory64); bit 3: the log2 of a custom page size follows the limits.
+    flags = (0x04 if is_64 else 0x00) | (0x02 if shared else 0x00)
+    page = b""
+    if page_size != 65536:
+        flags |= 0x08
+        page = uleb(page_size.bit_length() - 1)
     if limits.max is None:
-        return bytes((address_flag,)) + uleb(limits.min)
-    return bytes((address_flag | 0x01,)) + uleb(limits.min) + uleb(limits.max)
+        return bytes((flags,)) + uleb(limits.min) + page
+    return bytes((flags | 0x01,)) + uleb(limits.min) + uleb(limits.max) + page
 
 
 def _table_type(t: TableType) -> bytes:
@@ -125,7 +129,7 @@ def _table_type(t: TableType) -> bytes:
 
 
 def _memory_type(t: MemoryType) -> bytes:
-    return _limits(t.limits, t.is_64, t.shared)
+    return _limits(t.limits, t.is_64, t.shared, t.page_size)
 
 
 def _table(table: Table) -> bytes:

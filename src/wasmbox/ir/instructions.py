@@ -401,6 +401,8 @@ _define("table.copy", 14, "iii>", Imm.TABLE_COPY, prefix=0xFC, feature=_BULK)
 _define("table.grow", 15, None, Imm.TABLE, prefix=0xFC, feature="reference-types")
 _define("table.size", 16, None, Imm.TABLE, prefix=0xFC, feature="reference-types")
 _define("table.fill", 17, None, Imm.TABLE, prefix=0xFC, feature="reference-types")
+# Custom page sizes: a memory's pages may be 1 byte (``(pagesize 1)``) instead of 64 KiB.
+CUSTOM_PAGE_SIZES = "custom-page-sizes"
 # Threads: shared memories (the ``shared`` flag of memory types).
 THREADS = "threads"
 # Wide arithmetic: 128-bit add/sub on (low, high) i64 pairs and 64x64->128 multiplication.
@@ -744,6 +746,7 @@ ALL_FEATURES = WASM_2_0 | {
     MULTI_MEMORY,
     RELAXED_SIMD,
     TAIL_CALL,
+    CUSTOM_PAGE_SIZES,
     THREADS,
     WIDE_ARITHMETIC,
 }

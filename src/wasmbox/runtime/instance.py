@@ -122,6 +122,8 @@ def extern_type_text(kind: ExternKind, extern_type: ExternType) -> str:
         return f"table {address}{extern_type.element.text} {_limits_text(extern_type.limits)}"
     if isinstance(extern_type, MemoryType):
         shared = " shared" if extern_type.shared else ""
+        if extern_type.page_size != 65536:
+            shared += f" (pagesize {extern_type.page_size})"
         return f"memory {'i64 ' if extern_type.is_64 else ''}{_limits_text(extern_type.limits)}{shared}"
     value = extern_type.valtype.text
     return f"global (mut {value})" if extern_type.mutable else f"global {value}"
@@ -141,7 +143,7 @@ def current_type(extern: Extern) -> tuple[ExternKind, ExternType]:
         return ExternKind.TABLE, TableType(extern.type.element, limits, extern.type.is_64)
     if isinstance(extern, MemoryInstance):
         limits = Limits(extern.pages, extern.type.limits.max)
-        return ExternKind.MEMORY, MemoryType(limits, extern.type.is_64, extern.type.shared)
+        return ExternKind.MEMORY, MemoryType(limits, extern.type.is_64, extern.type.shared, extern.type.page_size)
     if isinstance(extern, TagInstance):
         return ExternKind.TAG, extern.type
     return ExternKind.GLOBAL, extern.type
@@ -175,6 +177,7 @@ def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
             matches = (
                 found.is_64 == expected.is_64
                 and found.shared == expected.shared
+                and found.page_size == expected.page_size
                 and _limits_match(found.limits, expected.limits)
             )
         elif isinstance(expected, GlobalType):

@@ -34,6 +34,7 @@ from ..ir.types import (
     EXNREF,
     GC_HEAP_TYPES,
     HEAPTYPE_BY_TEXT,
+    PAGE_SIZE,
     VALTYPE_BY_TEXT,
     ExternKind,
     FuncType,
@@ -563,11 +564,26 @@ class ModuleParser:
     def memory_type(self, cursor: _Cursor) -> MemoryType:
         is_64 = self.address_type(cursor)
         limits = self.limits(cursor)
-        shared = cursor.peek_atom("keyword")
-        if ins.THREADS in self.features and shared is not None and shared.text in ("shared", "unshared"):
+        shared = False
+        sharing = cursor.peek_atom("keyword")
+        if ins.THREADS in self.features and sharing is not None and sharing.text in ("shared", "unshared"):
             cursor.i += 1
-            return MemoryType(limits, is_64, shared.text == "shared")
-        return MemoryType(limits, is_64)
+            shared = sharing.text == "shared"
+        return MemoryType(limits, is_64, shared, self.page_size(cursor))
+
+    def page_size(self, cursor: _Cursor) -> int:
+        """An optional ``(pagesize N)`` (custom page sizes): a power of two, else malformed; which
+        powers are valid (1 and 65536) is validation's rule."""
+        node = cursor.peek_list("pagesize")
+        if node is None or ins.CUSTOM_PAGE_SIZES not in self.features:
+            return PAGE_SIZE
+        cursor.i += 1
+        inner = _Cursor(node)
+        size = self.uint(inner.next(), 64)
+        inner.expect_done()
+        if size == 0 or size & (size - 1):
+            raise text_error("invalid custom page size", node)
+        return size
 
     def global_type(self, cursor: _Cursor) -> GlobalType:
         node = cursor.next()
@@ -739,14 +755,16 @@ class ModuleParser:
             return
         start = cursor.i
         is_64 = self.address_type(cursor)
+        page_size = self.page_size(cursor)
         data_node = cursor.peek_list("data")
         if data_node is not None:
             cursor.i += 1
             cursor.expect_done()
             inner = _Cursor(data_node)
             data = b"".join(self.string(inner.next()) for _ in range(len(data_node.items) - 1))
-            pages = -(-len(data) // 65536)
-            self.module.memories.append(Memory(MemoryType(Limits(pages, pages), is_64)))
+            pages = -(-len(data) // page_size)
+            memory_type = MemoryType(Limits(pages, pages), is_64, page_size=page_size)
+            self.module.memories.append(Memory(memory_type))
             offset = [Instruction(ins.BY_NAME["i64.const" if is_64 else "i32.const"], (0,)), ins.END]
             self.module.datas.append(DataSegment(data, SegmentMode.ACTIVE, index, offset))
             return

@@ -219,7 +219,8 @@ class _Printer:
         return f"{self._limits(t.limits, t.is_64)} {t.element.text}"
 
     def _memory_type(self, t: MemoryType) -> str:
-        return self._limits(t.limits, t.is_64) + (" shared" if t.shared else "")
+        text = self._limits(t.limits, t.is_64) + (" shared" if t.shared else "")
+        return text if t.page_size == 65536 else f"{text} (pagesize {t.page_size})"
 
     @staticmethod
     def _global_type(t: GlobalType) -> str:

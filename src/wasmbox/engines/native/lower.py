@@ -61,7 +61,7 @@ from llvmlite import ir
 from ...ir import instructions as ins
 from ...ir.instructions import Catch, Instruction
 from ...ir.module import Module, block_signature
-from ...ir.types import EXNREF, F32, F64, FUNCREF, I32, I64, V128, ExternKind, FuncType, RefType, ValType
+from ...ir.types import EXNREF, F32, F64, FUNCREF, I32, I64, PAGE_SIZE, V128, ExternKind, FuncType, RefType, ValType
 from .abi import (
     CALL_INDIRECT,
     CALL_REF,
@@ -237,6 +237,9 @@ class ModuleLowering:
         self.global_types = module.global_types()
         # Which memories and tables have i64 addresses (memory64): see effective_address.
         self.memories_64 = tuple(t.is_64 for t in module.memory_types())
+        if any(t.page_size != PAGE_SIZE for t in module.memory_types()):
+            # Its memory.size/grow count 64 KiB pages (the size cell holds bytes, so bounds would hold).
+            raise NotLowered("the native engine does not compile memories with custom page sizes yet")
         self.tables_64 = tuple(t.is_64 for t in module.table_types())
         self.functions: dict[int, ir.Function] = {}
         for index, t in enumerate(self.func_types):
