@@ -857,6 +857,18 @@ class ModuleParser:
             return self.reftype(cursor.next()), self._elem_exprs(cursor)
         return func_elem_type(self.features), self._elem_func_indices(cursor)
 
+    @staticmethod
+    def _bare_index(cursor: _Cursor) -> Token | None:
+        """The MVP's bare table or memory index of an active segment, ``(elem 0 (offset) ...)`` or
+        ``(data 0 (offset) ...)``, which wabt and wasm-tools read too: a number before the offset."""
+        atom = cursor.peek_atom("keyword")
+        if atom is None or not atom.text[:1].isdigit() or cursor.i + 1 >= len(cursor.items):
+            return None
+        if not isinstance(cursor.items[cursor.i + 1], SExpr):
+            return None
+        cursor.i += 1
+        return atom
+
     def _elem_field(self, node: SExpr) -> None:
         cursor = _Cursor(node)
         cursor.optional_id()
@@ -867,8 +879,13 @@ class ModuleParser:
             self.module.elements.append(ElementSegment(elem_type, init, SegmentMode.DECLARATIVE))
             return
         table_node = cursor.peek_list("table")
-        if table_node is not None or (isinstance(cursor.peek(), SExpr) and not self.is_reftype(cursor.peek())):
-            table = 0
+        bare_table = self._bare_index(cursor)
+        if (
+            table_node is not None
+            or bare_table is not None
+            or (isinstance(cursor.peek(), SExpr) and not self.is_reftype(cursor.peek()))
+        ):
+            table = 0 if bare_table is None else self.resolve("table", bare_table)
             if table_node is not None:
                 cursor.i += 1
                 inner = _Cursor(table_node)
@@ -885,8 +902,9 @@ class ModuleParser:
         cursor = _Cursor(node)
         cursor.optional_id()
         memory_node = cursor.peek_list("memory")
+        bare_memory = self._bare_index(cursor)
         if memory_node is not None or isinstance(cursor.peek(), SExpr):
-            memory = 0
+            memory = 0 if bare_memory is None else self.resolve("memory", bare_memory)
             if memory_node is not None:
                 cursor.i += 1
                 inner = _Cursor(memory_node)
