@@ -2,8 +2,9 @@
 
 The text grammar is S-expressions all the way down, so the parser works on
 :class:`SExpr` trees of :class:`Token` atoms.  Comments (line, nested block)
-and annotations ``(@id ...)`` other than the kept ones are dropped here.  Strings become bytes; source
-bytes that are not UTF-8 survive into strings via ``surrogateescape``.
+and annotations ``(@id ...)`` other than the kept ones are dropped here.
+Strings become bytes; source bytes that are not UTF-8 survive into strings via
+``surrogateescape``.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ _SIMPLE_ESCAPES = {"t": b"\t", "n": b"\n", "r": b"\r", '"': b'"', "'": b"'", "\\
 
 @dataclass(slots=True)
 class Token:
-    """An atom: ``kind`` is ``keyword``, ``id``, ``string`` or ``reserved``
-    (numbers are keywords that start with a digit or sign)."""
+    """An atom: ``kind`` is ``keyword``, ``id``, ``string``, ``reserved`` (only
+    inside annotations) or ``annotation`` (the head of a kept annotation, e.g.
+    ``@custom``); numbers are keywords that start with a digit or sign."""
 
     kind: str
     text: str
@@ -213,7 +215,9 @@ def parse_sexprs(source: str | bytes, name: str | None = None) -> list[Node]:
                 annotation_starts.pop()
                 label = closed.items[0].text[1:]  # type: ignore[union-attr]
                 if label in KEPT_ANNOTATIONS and not annotation_starts:
-                    for enclosing in stack:
+                    for enclosing in reversed(stack):  # up to the first marked: each list once in all
+                        if enclosing.annotated:
+                            break
                         enclosing.annotated = True
                 else:
                     stack[-1].items.pop()
