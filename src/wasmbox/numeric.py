@@ -178,6 +178,35 @@ def i64_rotr(a: int, b: int) -> int:
     return ((a >> b) | (a << (64 - b))) & MASK64
 
 
+# Wide arithmetic (the wide-arithmetic proposal): 128-bit values as (low, high) pairs of i64s.
+def i64_add128(low1: int, high1: int, low2: int, high2: int) -> tuple[int, int]:
+    total = (low1 | high1 << 64) + (low2 | high2 << 64)
+    return total & MASK64, (total >> 64) & MASK64
+
+
+def i64_sub128(low1: int, high1: int, low2: int, high2: int) -> tuple[int, int]:
+    difference = (low1 | high1 << 64) - (low2 | high2 << 64)
+    return difference & MASK64, (difference >> 64) & MASK64
+
+
+def i64_mul_wide_s(a: int, b: int) -> tuple[int, int]:
+    product = signed64(a) * signed64(b)
+    return product & MASK64, (product >> 64) & MASK64
+
+
+def i64_mul_wide_u(a: int, b: int) -> tuple[int, int]:
+    product = a * b
+    return product & MASK64, product >> 64
+
+
+WIDE_ARITHMETIC: dict[str, Callable[..., tuple[int, int]]] = {
+    "i64.add128": i64_add128,
+    "i64.sub128": i64_sub128,
+    "i64.mul_wide_s": i64_mul_wide_s,
+    "i64.mul_wide_u": i64_mul_wide_u,
+}
+
+
 def i32_shr_s(a: int, b: int) -> int:
     return (signed32(a) >> (b & 31)) & MASK32
 

@@ -26,6 +26,7 @@ from .ir.types import (
     FUNCREF,
     I32,
     I64,
+    PAGE_SIZE,
     V128,
     ExternKind,
     FuncType,
@@ -57,6 +58,7 @@ _CHECKED_KINDS = frozenset(
     )
 )
 _OP = ins.BY_NAME
+_ATOMIC = frozenset(op for op in ins.OPCODES if op.feature == ins.THREADS and op.imm == Imm.MEMARG)
 
 
 class _Fail(Exception):
@@ -318,6 +320,14 @@ def _check_memory_type(memory_type: MemoryType, features: frozenset[str]) -> Non
     """The spec's "Memory Types" rule: at most 2^16 pages for an i32 memory, 2^48 for an i64 one."""
     if memory_type.is_64 and ins.MEMORY64 not in features:
         raise ValidationError("64-bit memories need the memory64 feature")
+    if memory_type.shared and memory_type.limits.max is None:
+        raise ValidationError("shared memory must have maximum")
+    if memory_type.page_size != PAGE_SIZE:
+        if ins.CUSTOM_PAGE_SIZES not in features or memory_type.page_size != 1:
+            raise ValidationError(f"invalid custom page size {memory_type.page_size}")
+        bound = f"{memory_type.max_pages} pages of 1 byte"
+        _check_limits(memory_type.limits, memory_type.max_pages, f"memory size must be at most {bound}")
+        return
     bound = "2^48 pages" if memory_type.is_64 else "65536 pages (4GiB)"
     _check_limits(memory_type.limits, memory_type.max_pages, f"memory size must be at most {bound}")
 
@@ -525,6 +535,8 @@ def validate_function(
         check_memory_index(instr.imm[2])
         if instr.imm[0] > instr.op.align:
             raise _Fail("alignment must not be larger than natural", position)
+        if instr.imm[0] != instr.op.align and instr.op in _ATOMIC:
+            raise _Fail("atomic alignment must be natural", position)
         if instr.imm[1] > 0xFFFFFFFF and not c.memories[instr.imm[2]].is_64:
             raise _Fail("offset out of range", position)
 

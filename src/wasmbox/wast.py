@@ -84,6 +84,7 @@ def spectest_module() -> dict[str, Extern]:
         "table": TableInstance(TableType(FUNCREF, Limits(10, 20))),
         "table64": TableInstance(TableType(FUNCREF, Limits(10, 20), is_64=True)),
         "memory": MemoryInstance(MemoryType(Limits(1, 2))),
+        "shared_memory": MemoryInstance(MemoryType(Limits(1, 2), shared=True)),  # threads
     }
 
 

@@ -31,10 +31,10 @@ from wasmbox import native_validation
 from wasmbox.binary.decode import EncodedBody, decode_module
 from wasmbox.binary.encode import encode_module
 from wasmbox.errors import MalformedError, ValidationError
-from wasmbox.ir.instructions import ALL_FEATURES, BY_NAME, END, FUNCTION_REFERENCES, WASM_2_0, Imm, Instruction
+from wasmbox.ir.instructions import ALL_FEATURES, BY_NAME, END, WASM_2_0, Imm, Instruction
 from wasmbox.ir.types import I32, RefType
 from wasmbox.limits import MAX_LOCALS
-from wasmbox.native_validation.tables import VALUE_CODES, declarations_representable
+from wasmbox.native_validation.tables import PYTHON_CHECKED_FEATURES, VALUE_CODES, declarations_representable
 from wasmbox.text.parser import parse_module_text
 from wasmbox.text.script import parse_script
 from wasmbox.validate import _Fail, validate_declarations, validate_function
@@ -53,8 +53,8 @@ def script_binaries(path: Path, features: frozenset[str]) -> Iterator[tuple[int,
             continue
         try:
             module = source.load(features)
-        except MalformedError:
-            continue  # malformed as text: there is no binary to check
+        except (MalformedError, ValidationError):
+            continue  # malformed as text (or a branch hint on no branch): there is no binary to check
         yield command.line, encode_module(module)
 
 
@@ -80,7 +80,7 @@ def verdicts(data: bytes, features: frozenset[str]) -> list[tuple[int, bool, boo
             assert function.source is not None
             locals_, body = function.source.decode()
             typed = typed or any(isinstance(t, RefType) and t not in VALUE_CODES for t in locals_)
-            typed = typed or any(instr.op.feature == FUNCTION_REFERENCES for instr in body)
+            typed = typed or any(instr.op.feature in PYTHON_CHECKED_FEATURES for instr in body)
             validate_function(context, module.types[function.type_index], locals_, body)
             accepted = True
         except (MalformedError, _Fail):

@@ -65,8 +65,8 @@ def test_a_set_of_names_turns_on_exactly_those_features() -> None:
 
 
 def test_unknown_feature_names_are_refused_naming_them_and_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="unknown features 'gc', 'threads'; known: .*exceptions.*mvp"):
-        Module(PLAIN, features=WASM_2_0 | {"threads", "gc"})
+    with pytest.raises(ValueError, match="unknown features 'gc', 'stack-switching'; known: .*exceptions.*mvp"):
+        Module(PLAIN, features=WASM_2_0 | {"stack-switching", "gc"})
     with pytest.raises(ValueError, match="unknown feature 'exception'; known:"):
         Module.validate(PLAIN, features=["mvp", "exception"])
     with pytest.raises(ValueError, match="unknown feature set '3.0': give '2.0' or 'all'.*extended-const"):
@@ -120,9 +120,9 @@ def test_cli_validate_and_run_take_features(tmp_path: Path, capsys: pytest.Captu
     assert capsys.readouterr().out.strip() == "7"
     assert main(["run", "--features", "2.0", "--invoke", "get", str(path)]) == 1
     with pytest.raises(SystemExit) as usage:
-        main(["validate", "--features", "threads", str(path)])
+        main(["validate", "--features", "stack-switching", str(path)])
     assert usage.value.code == 2
-    assert "unknown feature 'threads'" in capsys.readouterr().err
+    assert "unknown feature 'stack-switching'" in capsys.readouterr().err
 
 
 def test_wat2wasm_and_wasm2wat_take_features(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ from wasmbox import Func, Instance, LinkError, Memory, Module, Store, Table
 from wasmbox.binary.decode import decode_module
 from wasmbox.binary.encode import encode_module
 from wasmbox.errors import MalformedError, Trap, ValidationError
-from wasmbox.ir.instructions import WASM_2_0
+from wasmbox.ir.instructions import ALL_FEATURES, THREADS, WASM_2_0
 from wasmbox.ir.types import FUNCREF, I32, I64, Limits, MemoryType, TableType
 from wasmbox.text.parser import parse_module_text
 from wasmbox.text.printer import print_module
@@ -84,10 +84,14 @@ def test_limits_and_offsets_are_u64_so_large_ones_are_invalid_not_malformed() ->
 
 
 def test_malformed_limits_flags() -> None:
-    for flags in (0x02, 0x08, 0x81):
+    for flags in (0x08, 0x10, 0x81):
         data = b"\x00asm\x01\x00\x00\x00" + bytes((0x05, 0x03, 0x01, flags, 0x00))
         with pytest.raises(MalformedError):
             decode_module(data)
+    # 0x02 is a shared memory's flag (threads): malformed without that feature.
+    data = b"\x00asm\x01\x00\x00\x00" + bytes((0x05, 0x03, 0x01, 0x02, 0x00))
+    with pytest.raises(MalformedError):
+        decode_module(data, ALL_FEATURES - {THREADS})
 
 
 def test_wasm_2_0_refuses_64_bit_memories_and_tables() -> None:

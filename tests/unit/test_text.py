@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from wasmbox.errors import MalformedError
+from wasmbox.errors import MalformedError, ValidationError
 from wasmbox.ir.types import I32, ExternKind, FuncType
 from wasmbox.text.lexer import parse_sexprs
 from wasmbox.text.parser import parse_module_text
+from wasmbox.validate import validate_module
 
 
 def test_comments_nest_and_annotations_are_ignored() -> None:
@@ -55,3 +56,15 @@ def test_labels_resolve_by_name_and_must_match() -> None:
     assert [i.imm[0] for i in body if i.op.name == "br"] == [1, 0]
     with pytest.raises(MalformedError, match="mismatching label"):
         parse_module_text("(func block $a end $b)")
+
+
+def test_segments_take_the_mvps_bare_table_and_memory_index() -> None:
+    module = parse_module_text(
+        """(module (table 1 funcref) (table $second 2 funcref) (memory 1) (func $f)
+             (elem 1 (i32.const 1) $f) (elem 0 (offset (i32.const 0)) $f) (data 0 (i32.const 10) "x"))"""
+    )
+    assert [(segment.table, segment.offset[0].imm) for segment in module.elements] == [(1, (1,)), (0, (0,))]
+    data = module.datas[0]
+    assert (data.memory, data.offset[0].imm if data.offset else None, data.init) == (0, (10,), b"x")
+    with pytest.raises(ValidationError, match="unknown table"):
+        validate_module(parse_module_text("(module (table 1 funcref) (func $f) (elem 3 (i32.const 0) $f))"))

@@ -102,7 +102,8 @@ class Memory(RuntimeView[MemoryInstance]):
         """The memory's type now: its current size in pages as the minimum, its maximum and its
         address type (``is_64``)."""
         declared = self._instance.type
-        return MemoryType(Limits(self._instance.pages, declared.limits.max), declared.is_64)
+        limits = Limits(self._instance.pages, declared.limits.max)
+        return MemoryType(limits, declared.is_64, declared.shared, declared.page_size)
 
     @property
     def size(self) -> int:

@@ -38,6 +38,7 @@ from ..ir.types import (
     GC_HEAP_TYPES,
     HEAPTYPE_BY_CODE,
     NUMBER_TYPES,
+    PAGE_SIZE,
     VALTYPE_BY_CODE,
     ExternKind,
     FuncType,
@@ -142,35 +143,47 @@ def _ref_null_type(r: Reader) -> tuple[object, ...]:
     return (RefType(True, read_heap_type(r)),)
 
 
-def read_limits(r: Reader) -> tuple[Limits, bool]:
+def read_limits(r: Reader, memory: bool = False) -> tuple[Limits, bool, bool, int]:
     """Limits and whether they are a 64-bit memory's or table's (``is_64``).
 
     Wasm 2.0 writes the flags as a 1-bit LEB128 (so 0x81 0x00 is "too long") and the bounds as
     u32.  With memory64 (Wasm 3.0, "Limits" in the binary format) the flags are one byte: bit 0
     says a maximum follows, bit 2 that the address type is i64; the bounds are u64 for either
-    address type, so an i32 memory of 2^32 pages is *invalid*, not malformed."""
+    address type, so an i32 memory of 2^32 pages is *invalid*, not malformed.  With threads, bit 1
+    of a memory's flags says it is shared (the third value returned).  With custom page sizes, bit 3
+    says the log2 of the page size follows the limits (the page size is the fourth value)."""
+    shared_flag = 0x02 if memory and ins.THREADS in r.features else 0x00
+    page_flag = 0x08 if memory and ins.CUSTOM_PAGE_SIZES in r.features else 0x00
     if ins.MEMORY64 not in r.features:
-        if r.unsigned(1):
-            low = r.u32()
-            return Limits(low, r.u32()), False
-        return Limits(r.u32()), False
+        flags = r.unsigned(2 if shared_flag else 1)
+        if flags & ~(0x01 | shared_flag):
+            raise r.error("malformed limits flags", r.pos - 1)
+        low = r.u32()
+        return Limits(low, r.u32() if flags & 0x01 else None), False, bool(flags & shared_flag), PAGE_SIZE
     flags = r.byte()
-    if flags not in (0x00, 0x01, 0x04, 0x05):
+    if flags & ~(0x01 | 0x04 | shared_flag | page_flag):
         raise r.error("malformed limits flags", r.pos - 1)
     low = r.unsigned(64)
     high = r.unsigned(64) if flags & 0x01 else None
-    return Limits(low, high), bool(flags & 0x04)
+    page_size = PAGE_SIZE
+    if flags & page_flag:
+        start = r.pos
+        log2 = r.u32()
+        if log2 > 64:  # validation refuses every size but 1 and 65536; this one is no u64 at all
+            raise r.error("invalid custom page size", start)
+        page_size = 1 << log2
+    return Limits(low, high), bool(flags & 0x04), bool(flags & shared_flag), page_size
 
 
 def read_table_type(r: Reader) -> TableType:
     element = read_reftype(r)
-    limits, is_64 = read_limits(r)
+    limits, is_64, _, _ = read_limits(r)
     return TableType(element, limits, is_64)
 
 
 def read_memory_type(r: Reader) -> MemoryType:
-    limits, is_64 = read_limits(r)
-    return MemoryType(limits, is_64)
+    limits, is_64, shared, page_size = read_limits(r, memory=True)
+    return MemoryType(limits, is_64, shared, page_size)
 
 
 def read_table(r: Reader) -> Table:
@@ -303,6 +316,7 @@ IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
     Imm.SELECT_T: _select_t,
     Imm.HEAPTYPE: _ref_null_type,
     Imm.MEMORY: lambda r: (_memory_index(r),),
+    Imm.FENCE: lambda r: (_zero_byte(r),),
     Imm.MEMORY_INIT: lambda r: (r.u32(), _memory_index(r)),
     Imm.DATA: lambda r: (r.u32(),),
     Imm.MEMORY_COPY: lambda r: (_memory_index(r), _memory_index(r)),
@@ -813,7 +827,7 @@ def decode_name_section(data: bytes) -> Names | None:
                 for _ in range(r.length()):
                     func = r.u32()
                     names.locals[func] = _name_map(r)
-            elif sub <= 9:
+            elif sub <= 11:  # labels, types, tables, memories, globals, elems, datas, fields, tags
                 names.others[sub] = bytes(r.data[r.pos : end])
                 r.pos = end
             else:

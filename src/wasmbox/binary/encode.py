@@ -111,12 +111,17 @@ def _functype(t: FuncType) -> bytes:
     return b"\x60" + _vec(t.params, _valtype) + _vec(t.results, _valtype)
 
 
-def _limits(limits: Limits, is_64: bool = False) -> bytes:
-    # Bit 0 of the flags: a maximum follows; bit 2: the address type is i64 (memory64).
-    address_flag = 0x04 if is_64 else 0x00
+def _limits(limits: Limits, is_64: bool = False, shared: bool = False, page_size: int = 65536) -> bytes:
+    # Bit 0 of the flags: a maximum follows; bit 1: a shared memory (threads); bit 2: the address
+    # type is i64 (memory64); bit 3: the log2 of a custom page size follows the limits.
+    flags = (0x04 if is_64 else 0x00) | (0x02 if shared else 0x00)
+    page = b""
+    if page_size != 65536:
+        flags |= 0x08
+        page = uleb(page_size.bit_length() - 1)
     if limits.max is None:
-        return bytes((address_flag,)) + uleb(limits.min)
-    return bytes((address_flag | 0x01,)) + uleb(limits.min) + uleb(limits.max)
+        return bytes((flags,)) + uleb(limits.min) + page
+    return bytes((flags | 0x01,)) + uleb(limits.min) + uleb(limits.max) + page
 
 
 def _table_type(t: TableType) -> bytes:
@@ -124,7 +129,7 @@ def _table_type(t: TableType) -> bytes:
 
 
 def _memory_type(t: MemoryType) -> bytes:
-    return _limits(t.limits, t.is_64)
+    return _limits(t.limits, t.is_64, t.shared, t.page_size)
 
 
 def _table(table: Table) -> bytes:
@@ -196,6 +201,13 @@ def _data(seg: DataSegment) -> bytes:
 
 
 def _code(func: object) -> bytes:
+    body = function_body(func)
+    return uleb(len(body)) + body
+
+
+def function_body(func: object) -> bytes:
+    """A code entry without its size: the local declarations, then the
+    instructions (code metadata such as branch hints count offsets from here)."""
     locals_: list[ValType] = func.locals  # type: ignore[attr-defined]
     runs: list[tuple[int, ValType]] = []
     for t in locals_:
@@ -203,8 +215,7 @@ def _code(func: object) -> bytes:
             runs[-1] = (runs[-1][0] + 1, t)
         else:
             runs.append((1, t))
-    body = _vec(runs, lambda run: uleb(run[0]) + _valtype(run[1])) + encode_expr(func.body)  # type: ignore[attr-defined]
-    return uleb(len(body)) + body
+    return _vec(runs, lambda run: uleb(run[0]) + _valtype(run[1])) + encode_expr(func.body)  # type: ignore[attr-defined]
 
 
 # --- instructions -------------------------------------------------------
@@ -244,6 +255,7 @@ IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
     Imm.SELECT_T: lambda types: _vec(types, _valtype),
     Imm.HEAPTYPE: lambda t: _heap_type(t.heap),
     Imm.MEMORY: uleb,
+    Imm.FENCE: lambda zero: b"\x00",
     Imm.MEMORY_INIT: lambda data, memory: uleb(data) + uleb(memory),
     Imm.DATA: uleb,
     Imm.MEMORY_COPY: lambda dst, src: uleb(dst) + uleb(src),
@@ -294,10 +306,10 @@ def encode_name_section(names: Names) -> bytes:
     if names.module is not None:
         _section(out, 0, _name(names.module))
     if names.functions:
-        _section(out, 1, _name_map(names.functions))
+        _section(out, 1, encode_name_map(names.functions))
     if names.locals:
         payload = uleb(len(names.locals)) + b"".join(
-            uleb(func) + _name_map(locals_) for func, locals_ in sorted(names.locals.items())
+            uleb(func) + encode_name_map(locals_) for func, locals_ in sorted(names.locals.items())
         )
         _section(out, 2, payload)
     for sub, raw in sorted(names.others.items()):
@@ -305,5 +317,5 @@ def encode_name_section(names: Names) -> bytes:
     return bytes(out)
 
 
-def _name_map(mapping: dict[int, str]) -> bytes:
+def encode_name_map(mapping: dict[int, str]) -> bytes:
     return uleb(len(mapping)) + b"".join(uleb(i) + _name(n) for i, n in sorted(mapping.items()))

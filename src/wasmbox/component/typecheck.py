@@ -400,6 +400,8 @@ def check_core_extern(actual: tuple[int, object], expected: tuple[int, object]) 
         if not _limits_match(a.limits, e.limits):
             raise ValidationError("mismatch in table limits")
     elif isinstance(e, MemoryType) and isinstance(a, MemoryType):
+        if a.shared != e.shared:
+            raise ValidationError("mismatch in the shared flag for memories")
         if not _limits_match(a.limits, e.limits):
             raise ValidationError("mismatch in memory limits")
 

@@ -39,6 +39,7 @@ from ..ir.instructions import Catch, Instruction
 from ..ir.module import Module, block_signature
 from ..ir.subtyping import closed_types
 from ..ir.types import F32, F64, I32, I64, V128, FuncType, ValType
+from ..runtime import atomics
 from ..runtime.observer import Observer
 from ..runtime.operations import (
     call_indirect,
@@ -724,6 +725,14 @@ class FunctionTranslator:
         elif name in TRAPPING:
             operands = self.pop_n(len(op.params or ()))
             self.push_slot_value(TRAPPING[name].format(*(e.expr for e in operands)))
+        elif op.feature == ins.THREADS:
+            self.atomic(name, op, imm)
+        elif name in numeric.WIDE_ARITHMETIC:  # two results: the low and high halves
+            operands = self.pop_n(len(op.params or ()))
+            base = len(self.stack)
+            function = name.replace(".", "_")
+            self.emit(f"s{base}, s{base + 1} = {function}({', '.join(e.expr for e in operands)})")
+            self.stack += [Entry(f"s{base}"), Entry(f"s{base + 1}")]
         elif name in LOADS:
             fmt, post = LOADS[name]
             address = self.pop()
@@ -900,6 +909,21 @@ class FunctionTranslator:
                 self.emit(call)
         else:
             raise UnsupportedInstruction(f"the portable engine does not run {name} yet")
+
+    def atomic(self, name: str, op: Any, imm: tuple[Any, ...]) -> None:
+        """An atomic memory instruction (threads), run by ``runtime.atomics``: the store has one
+        thread, so it is an ordinary access that must be aligned."""
+        operands = self.pop_n(len(op.params))
+        if name == "atomic.fence":
+            return
+        self.charge_fuel()
+        self.mark_raise_site()
+        address = self.address(operands[0], imm[1], imm[2])
+        call = atomics.call_template(name, f"M{imm[2]}", address, [e.expr for e in operands[1:]])
+        if op.results:
+            self.push_slot_value(call)
+        else:
+            self.emit(call)
 
     def simd_instruction(self, name: str, op: Any, imm: tuple[Any, ...]) -> None:
         if name == "v128.const":
@@ -1417,6 +1441,7 @@ def throw_ref(exception: WasmException | None) -> None:
 def base_namespace() -> dict[str, object]:
     """The names generated code may use, besides the instance's own."""
     namespace: dict[str, object] = {name: getattr(numeric, name) for name in dir(numeric) if not name.startswith("_")}
+    namespace.update(atomics.NAMESPACE)
     import math
 
     namespace.update(

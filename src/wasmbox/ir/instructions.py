@@ -55,6 +55,7 @@ class Imm:
     # Legacy exception handling: a u32 each, kinds of their own because they also delimit blocks.
     CATCH = "catch"  # tag index; ends a legacy try's body (or previous handler), starts a handler
     DELEGATE = "delegate"  # label index; ends a legacy try, handing its exceptions to that label
+    FENCE = "fence"  # atomic.fence's reserved zero byte (threads)
 
 
 @dataclass(eq=False)
@@ -104,7 +105,7 @@ class Instruction(NamedTuple):
 OPCODES: list[Opcode] = []
 BY_NAME: dict[str, Opcode] = {}
 SINGLE_BYTE: list[Opcode | None] = [None] * 256
-PREFIXED: dict[int, dict[int, Opcode]] = {0xFC: {}, 0xFD: {}}
+PREFIXED: dict[int, dict[int, Opcode]] = {0xFC: {}, 0xFD: {}, 0xFE: {}}
 
 _LETTER = {"i": I32, "I": I64, "f": F32, "F": F64, "v": V128}
 
@@ -400,6 +401,37 @@ _define("table.copy", 14, "iii>", Imm.TABLE_COPY, prefix=0xFC, feature=_BULK)
 _define("table.grow", 15, None, Imm.TABLE, prefix=0xFC, feature="reference-types")
 _define("table.size", 16, None, Imm.TABLE, prefix=0xFC, feature="reference-types")
 _define("table.fill", 17, None, Imm.TABLE, prefix=0xFC, feature="reference-types")
+# Custom page sizes: a memory's pages may be 1 byte (``(pagesize 1)``) instead of 64 KiB.
+CUSTOM_PAGE_SIZES = "custom-page-sizes"
+# Threads: shared memories (the ``shared`` flag of memory types).
+THREADS = "threads"
+# Wide arithmetic: 128-bit add/sub on (low, high) i64 pairs and 64x64->128 multiplication.
+WIDE_ARITHMETIC = "wide-arithmetic"
+_define("i64.add128", 19, "IIII>II", prefix=0xFC, feature=WIDE_ARITHMETIC)
+_define("i64.sub128", 20, "IIII>II", prefix=0xFC, feature=WIDE_ARITHMETIC)
+_define("i64.mul_wide_s", 21, "II>II", prefix=0xFC, feature=WIDE_ARITHMETIC)
+_define("i64.mul_wide_u", 22, "II>II", prefix=0xFC, feature=WIDE_ARITHMETIC)
+
+# --- 0xFE prefix: threads' atomic memory instructions ----------------------
+# The alignment of an atomic access must be its natural one (``align``: log2 of its size).
+_define("memory.atomic.notify", 0x00, "ii>i", Imm.MEMARG, prefix=0xFE, feature=THREADS, align=2)
+_define("memory.atomic.wait32", 0x01, "iiI>i", Imm.MEMARG, prefix=0xFE, feature=THREADS, align=2)
+_define("memory.atomic.wait64", 0x02, "iII>i", Imm.MEMARG, prefix=0xFE, feature=THREADS, align=3)
+_define("atomic.fence", 0x03, ">", Imm.FENCE, prefix=0xFE, feature=THREADS)
+# (value type, its signature letter, log2 of the access size, width in names) of the seven widths, in opcode order.
+_ATOMIC_WIDTHS = [("i32", "i", 2, ""), ("i64", "I", 3, ""), ("i32", "i", 0, "8"), ("i32", "i", 1, "16")]
+_ATOMIC_WIDTHS += [("i64", "I", 0, "8"), ("i64", "I", 1, "16"), ("i64", "I", 2, "32")]
+for _i, (_t, _v, _width_log2, _bits) in enumerate(_ATOMIC_WIDTHS):
+    _load_name = f"{_t}.atomic.load{_bits}{'_u' if _bits else ''}"
+    _define(_load_name, 0x10 + _i, f"i>{_v}", Imm.MEMARG, prefix=0xFE, feature=THREADS, align=_width_log2)
+    _define(
+        f"{_t}.atomic.store{_bits}", 0x17 + _i, f"i{_v}>", Imm.MEMARG, prefix=0xFE, feature=THREADS, align=_width_log2
+    )
+for _k, _verb in enumerate(("add", "sub", "and", "or", "xor", "xchg", "cmpxchg")):
+    for _i, (_t, _v, _width_log2, _bits) in enumerate(_ATOMIC_WIDTHS):
+        _rmw_name = f"{_t}.atomic.rmw{_bits}.{_verb}{'_u' if _bits else ''}"
+        _rmw_sig = f"i{_v}{_v}>{_v}" if _verb == "cmpxchg" else f"i{_v}>{_v}"
+        _define(_rmw_name, 0x1E + 7 * _k + _i, _rmw_sig, Imm.MEMARG, prefix=0xFE, feature=THREADS, align=_width_log2)
 
 # --- 0xFD prefix: SIMD ----------------------------------------------------
 _SIMD_MEMORY = """
@@ -714,6 +746,9 @@ ALL_FEATURES = WASM_2_0 | {
     MULTI_MEMORY,
     RELAXED_SIMD,
     TAIL_CALL,
+    CUSTOM_PAGE_SIZES,
+    THREADS,
+    WIDE_ARITHMETIC,
 }
 DEFAULT_FEATURES = ALL_FEATURES
 _TABLES: dict[frozenset[str], tuple[list[Opcode | None], dict[int, dict[int, Opcode]], dict[str, Opcode]]] = {}

@@ -199,7 +199,7 @@ class Names:
     functions: dict[int, str] = field(default_factory=dict)
     locals: dict[int, dict[int, str]] = field(default_factory=dict)
     # Later subsections (the extended-name proposal's labels, types, tables,
-    # memories, globals, elements, data: ids 3 to 9), kept as raw payloads
+    # memories, globals, elements, data: ids 3 to 9; GC's fields: 10; tags: 11), kept as raw payloads
     # by id so that re-encoding gives back the same bytes.
     others: dict[int, bytes] = field(default_factory=dict)
     # Where a decoded name section stood: (id of the preceding known section,

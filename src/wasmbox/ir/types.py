@@ -253,6 +253,12 @@ class MemoryType:
 
     limits: Limits
     is_64: bool = False
+    # A shared memory (the threads proposal): it needs a maximum, and an import of one matches
+    # only a shared memory (and an unshared import only an unshared one).
+    shared: bool = False
+    # Bytes per page (the custom-page-sizes proposal): 65536, or 1; sizes, maxima and
+    # memory.size/grow count in these pages.
+    page_size: int = 65536
 
     @property
     def address_type(self) -> ValType:
@@ -262,8 +268,8 @@ class MemoryType:
     @property
     def max_pages(self) -> int:
         """The most pages the spec lets a memory of this address type declare: 2^16 (4 GiB) for
-        i32, 2^48 (the whole 64-bit space) for i64."""
-        return MAX_PAGES_64 if self.is_64 else MAX_PAGES
+        i32, 2^48 (the whole 64-bit space) for i64; with 1-byte pages, 2^32-1 and 2^64-1."""
+        return min((1 << (64 if self.is_64 else 32)) // self.page_size, (1 << (64 if self.is_64 else 32)) - 1)
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,10 @@ def extern_type_text(kind: ExternKind, extern_type: ExternType) -> str:
         address = "i64 " if extern_type.is_64 else ""
         return f"table {address}{extern_type.element.text} {_limits_text(extern_type.limits)}"
     if isinstance(extern_type, MemoryType):
-        return f"memory {'i64 ' if extern_type.is_64 else ''}{_limits_text(extern_type.limits)}"
+        shared = " shared" if extern_type.shared else ""
+        if extern_type.page_size != 65536:
+            shared += f" (pagesize {extern_type.page_size})"
+        return f"memory {'i64 ' if extern_type.is_64 else ''}{_limits_text(extern_type.limits)}{shared}"
     value = extern_type.valtype.text
     return f"global (mut {value})" if extern_type.mutable else f"global {value}"
 
@@ -139,7 +142,8 @@ def current_type(extern: Extern) -> tuple[ExternKind, ExternType]:
         limits = Limits(len(extern.elements), extern.type.limits.max)
         return ExternKind.TABLE, TableType(extern.type.element, limits, extern.type.is_64)
     if isinstance(extern, MemoryInstance):
-        return ExternKind.MEMORY, MemoryType(Limits(extern.pages, extern.type.limits.max), extern.type.is_64)
+        limits = Limits(extern.pages, extern.type.limits.max)
+        return ExternKind.MEMORY, MemoryType(limits, extern.type.is_64, extern.type.shared, extern.type.page_size)
     if isinstance(extern, TagInstance):
         return ExternKind.TAG, extern.type
     return ExternKind.GLOBAL, extern.type
@@ -169,7 +173,13 @@ def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
         elif isinstance(expected, MemoryType):
             assert isinstance(found, MemoryType)
             # The address types must be equal (memory64): an i64 memory is no i32 memory's subtype.
-            matches = found.is_64 == expected.is_64 and _limits_match(found.limits, expected.limits)
+            # So must the shared flags (threads).
+            matches = (
+                found.is_64 == expected.is_64
+                and found.shared == expected.shared
+                and found.page_size == expected.page_size
+                and _limits_match(found.limits, expected.limits)
+            )
         elif isinstance(expected, GlobalType):
             assert isinstance(found, GlobalType)
             # An immutable global may be of a subtype; a mutable one must be of an equivalent type.

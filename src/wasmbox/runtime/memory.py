@@ -31,10 +31,12 @@ class MemoryInstance:
         limits = memory_type.limits
         # An i64 memory without a maximum may reach 2^48 pages by its type; the store's limit
         # (``max_pages_limit``, 4 GiB by default) is what bounds the reservation.
+        # Pages may be 1 byte (custom page sizes): the store's limit counts 64 KiB pages.
+        page_size = memory_type.page_size
         declared = limits.max if limits.max is not None else memory_type.max_pages
-        self.max_pages = min(declared, max_pages_limit)
+        self.max_pages = min(declared, max_pages_limit * PAGE_SIZE // page_size)
         self.pages = limits.min
-        reserve = max(self.max_pages, self.pages, 1) * PAGE_SIZE
+        reserve = max(self.max_pages * page_size, self.pages * page_size, 1)
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE
         try:
             self._map = mmap.mmap(-1, reserve, flags=flags)
@@ -44,7 +46,7 @@ class MemoryInstance:
                 f"resource limit exceeded: cannot reserve {reserve >> 20} MiB of address space for a memory "
                 f"of up to {self.max_pages} pages ({error})",
             ) from None
-        self.view = memoryview(self._map)[: self.pages * PAGE_SIZE]
+        self.view = memoryview(self._map)[: self.pages * page_size]
         # A native engine reads the size from a ctypes cell it attaches here; grow keeps it current.
         self.size_cell: Any = None
 
@@ -55,7 +57,7 @@ class MemoryInstance:
     @property
     def size(self) -> int:
         """Current size in bytes."""
-        return self.pages * PAGE_SIZE
+        return self.pages * self.type.page_size
 
     def grow(self, delta: int) -> int:
         """``memory.grow``: the old size in pages, or -1 of the address type (0xFFFFFFFF, or
@@ -66,9 +68,9 @@ class MemoryInstance:
             return 0xFFFFFFFFFFFFFFFF if self.type.is_64 else 0xFFFFFFFF
         if delta:
             self.pages = old + delta
-            self.view = memoryview(self._map)[: self.pages * PAGE_SIZE]
+            self.view = memoryview(self._map)[: self.size]
             if self.size_cell is not None:
-                self.size_cell.value = self.pages * PAGE_SIZE
+                self.size_cell.value = self.size
         return old
 
     def read(self, address: int, length: int) -> bytes:

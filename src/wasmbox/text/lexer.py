@@ -2,39 +2,56 @@
 
 The text grammar is S-expressions all the way down, so the parser works on
 :class:`SExpr` trees of :class:`Token` atoms.  Comments (line, nested block)
-and annotations ``(@id ...)`` are dropped here.  Strings become bytes; source
-bytes that are not UTF-8 survive into strings via ``surrogateescape``.
+and annotations ``(@id ...)`` other than the kept ones are dropped here.
+Strings become bytes; source bytes that are not UTF-8 survive into strings via
+``surrogateescape``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import MalformedError
 
 ID_CHARS = r"0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~"
+# A string: no raw newline; possessive so that an unclosed one fails in linear time.
+_STRING = r'"(?:[^"\\\n]++|\\[^\n])*+"'
+# A "word" is the longest run of id characters, strings and the reserved characters
+# ``, ; [ ] { }`` (not ``;;``, which starts a comment): the spec's ``reserved`` token.  A run
+# that is only id characters is a keyword or an id, only a string a string, ``$`` and a
+# string a quoted id; any other run is reserved, an error outside annotations.
 _TOKEN = re.compile(
-    r"""(?P<ws>[ \t\n\r]+)
-      |(?P<line_comment>;;[^\n\r]*)
+    r"""(?P<ws>[ \t\n\r]++)
+      |(?P<line_comment>;;[^\n\r]*+)
       |(?P<block_comment>\(;)
       |(?P<annotation>\(@)
       |(?P<lpar>\()
       |(?P<rpar>\))
-      |(?P<string>"(?:[^"\\]|\\.)*")
-      |(?P<atom>["""
+      |(?P<word>(?:["""
     + ID_CHARS
-    + r"""]+)""",
-    re.VERBOSE | re.DOTALL,
+    + r""",\[\]{}]++|;(?!;)|"""
+    + _STRING
+    + r""")++)""",
+    re.VERBOSE,
 )
+_ATOM = re.compile("[" + ID_CHARS + "]++")
+_STRING_TOKEN = re.compile(_STRING)
+_QUOTED_ID = re.compile(r"\$" + _STRING)
+_ANNOTATION_ID = re.compile("[" + ID_CHARS + "]++|" + _STRING)
+# Annotations with a meaning for the module (the rest are dropped here):
+# custom sections, names for the name section and branch hints.
+KEPT_ANNOTATIONS = frozenset(("custom", "name", "metadata.code.branch_hint"))
 _STRING_CHAR = re.compile(r"\\(?:u\{([0-9a-fA-F_]*)\}|([0-9a-fA-F]{2})|(.))|([^\\]+)", re.DOTALL)
 _SIMPLE_ESCAPES = {"t": b"\t", "n": b"\n", "r": b"\r", '"': b'"', "'": b"'", "\\": b"\\"}
 
 
 @dataclass(slots=True)
 class Token:
-    """An atom: ``kind`` is ``keyword``, ``id``, ``string`` or ``reserved``
-    (numbers are keywords that start with a digit or sign)."""
+    """An atom: ``kind`` is ``keyword``, ``id``, ``string``, ``reserved`` (only
+    inside annotations) or ``annotation`` (the head of a kept annotation, e.g.
+    ``@custom``); numbers are keywords that start with a digit or sign."""
 
     kind: str
     text: str
@@ -52,11 +69,20 @@ class SExpr:
     line: int = 0
     column: int = 0
     end_line: int = 0
+    # Whether a kept annotation sits in this list or below it: the parser looks
+    # for them only in such lists (see :mod:`wasmbox.text.annotations`).
+    annotated: bool = False
 
     def head(self) -> str | None:
         """The keyword a list starts with, e.g. ``func`` for ``(func ...)``."""
         if self.items and isinstance(self.items[0], Token) and self.items[0].kind == "keyword":
             return self.items[0].text
+        return None
+
+    def annotation(self) -> str | None:
+        """The id of a kept annotation, e.g. ``custom`` for ``(@custom ...)``."""
+        if self.items and isinstance(self.items[0], Token) and self.items[0].kind == "annotation":
+            return self.items[0].text[1:]
         return None
 
 
@@ -104,7 +130,13 @@ def decode_string(body: str, line: int, column: int) -> bytes:
 
 
 def parse_sexprs(source: str | bytes, name: str | None = None) -> list[Node]:
-    """Read every top-level S-expression (and stray atom) of ``source``."""
+    """Read every top-level S-expression (and stray atom) of ``source``.
+
+    Annotations ``(@id ...)`` (the annotations proposal) are lexed like any
+    list, so their tokens follow the same rules, but they may also hold
+    reserved tokens; the kept ones (:data:`KEPT_ANNOTATIONS`) stay in the tree
+    as lists headed by an ``annotation`` token, the others are dropped when
+    they close.  One left-to-right pass: the time is linear in the source."""
     if isinstance(source, bytes):
         source = source.decode("utf-8", "surrogateescape")
     text = source
@@ -114,6 +146,7 @@ def parse_sexprs(source: str | bytes, name: str | None = None) -> list[Node]:
     length = len(text)
     root = SExpr()
     stack: list[SExpr] = [root]
+    annotation_starts: list[int] = []  # stack depth of each open annotation
     match = _TOKEN.match
 
     def error(message: str, at: int) -> MalformedError:
@@ -122,7 +155,7 @@ def parse_sexprs(source: str | bytes, name: str | None = None) -> list[Node]:
     while pos < length:
         m = match(text, pos)
         if m is None:
-            raise error("unexpected character", pos)
+            raise error(_bad_character(text, pos), pos)
         kind = m.lastgroup
         start, end = m.span()
         column = start - line_start + 1
@@ -154,15 +187,15 @@ def parse_sexprs(source: str | bytes, name: str | None = None) -> list[Node]:
                     scan += 1
             pos = scan
             continue
+        if kind == "annotation" and annotation_starts and not _ANNOTATION_ID.match(text, end):
+            kind = "lpar"  # within an annotation, ``(@)`` is just a list
+            end = start + 1
         if kind == "annotation":
-            if text.startswith("(@custom", start) and (start + 8 >= length or text[start + 8] in " \t\n\r()"):
-                # Custom sections are the one annotation with meaning for a module.
-                node = SExpr([Token("keyword", "@custom", line, column)], line, column)
-                stack[-1].items.append(node)
-                stack.append(node)
-                pos = start + 8
-                continue
-            pos, line, line_start = _skip_annotation(text, start, line, line_start, name)
+            label, pos = _annotation_id(text, end, error)
+            node = SExpr([Token("annotation", "@" + label, line, column)], line, column)
+            stack[-1].items.append(node)
+            stack.append(node)
+            annotation_starts.append(len(stack) - 1)
             continue
         if kind == "lpar":
             node = SExpr([], line, column)
@@ -176,59 +209,86 @@ def parse_sexprs(source: str | bytes, name: str | None = None) -> list[Node]:
                 # the parser raises when it reaches this marker.
                 root.items.append(Token("error", ")", line, column))
                 break
-            stack.pop().end_line = line
+            closed = stack.pop()
+            closed.end_line = line
+            if annotation_starts and annotation_starts[-1] == len(stack):
+                annotation_starts.pop()
+                label = closed.items[0].text[1:]  # type: ignore[union-attr]
+                if label in KEPT_ANNOTATIONS and not annotation_starts:
+                    for enclosing in reversed(stack):  # up to the first marked: each list once in all
+                        if enclosing.annotated:
+                            break
+                        enclosing.annotated = True
+                else:
+                    stack[-1].items.pop()
             pos = end
             continue
-        # string or atom: must be followed by a delimiter
-        if end < length and text[end] not in " \t\n\r();":
-            follow = match(text, end)
-            if follow is not None and follow.lastgroup in ("string", "atom"):
-                raise error("unknown operator", start)
+        # a word: must be followed by a delimiter
         token_text = m.group()
-        if kind == "string":
-            body = token_text[1:-1]
-            if "\n" in body:
-                raise error("unclosed string", start)
-            token = Token("string", token_text, line, column, decode_string(body, line, column))
-        elif token_text.startswith("$"):
-            if len(token_text) == 1:
-                raise error("unknown operator", start)
-            token = Token("id", token_text, line, column)
+        if end < length and text[end] not in " \t\n\r();":
+            if text[end] == '"' or _ATOM.match(text, end):
+                raise error("empty identifier" if token_text == "$" else "unknown operator", start)
+        if _ATOM.fullmatch(token_text):
+            if token_text == "$" and not annotation_starts:
+                raise error("empty identifier", start)
+            token = Token("id" if token_text[0] == "$" else "keyword", token_text, line, column)
+        elif _STRING_TOKEN.fullmatch(token_text):
+            token = Token("string", token_text, line, column, decode_string(token_text[1:-1], line, column))
+        elif _QUOTED_ID.fullmatch(token_text):
+            token = Token("id", "$" + _quoted_name(token_text[2:-1], line, column), line, column)
+        elif annotation_starts:
+            token = Token("reserved", token_text, line, column)
         else:
-            token = Token("keyword", token_text, line, column)
+            raise error("unknown operator", start)
         stack[-1].items.append(token)
         pos = end
+    if annotation_starts:
+        open_node = stack[annotation_starts[0]]
+        raise MalformedError("unclosed annotation", line=open_node.line, column=open_node.column, source=name)
     if len(stack) != 1:
         open_node = stack[-1]
         raise MalformedError("unclosed parenthesis", line=open_node.line, column=open_node.column, source=name)
     return root.items
 
 
-def _skip_annotation(text: str, start: int, line: int, line_start: int, name: str | None) -> tuple[int, int, int]:
-    """Skip a balanced ``(@...)`` annotation, honouring strings and comments."""
-    depth = 0
-    pos = start
-    length = len(text)
-    while pos < length:
-        ch = text[pos]
-        if ch == "\n":
-            line += 1
-            line_start = pos + 1
-        if ch == '"':
-            m = re.compile(r'"(?:[^"\\\n]|\\.)*"').match(text, pos)
-            if m is None:
-                break
-            pos = m.end()
-            continue
-        if text.startswith(";;", pos):
-            nl = text.find("\n", pos)
-            pos = length if nl < 0 else nl
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return pos + 1, line, line_start
-        pos += 1
-    raise MalformedError("unclosed annotation", line=line, column=start - line_start + 1, source=name)
+def _bad_character(text: str, pos: int) -> str:
+    """Why no token starts at ``pos``: the spec's lexer errors."""
+    char = text[pos]
+    if char == '"':
+        return "unclosed string"
+    if "\udc80" <= char <= "\udcff":  # a byte that was not UTF-8 (surrogateescape)
+        return "malformed UTF-8 encoding"
+    return "illegal character"
+
+
+def _annotation_id(text: str, pos: int, error: Callable[[str, int], MalformedError]) -> tuple[str, int]:
+    """The id right after ``(@``: id characters or a non-empty UTF-8 string."""
+    m = _ANNOTATION_ID.match(text, pos)
+    if m is None:
+        raise error("empty annotation id", pos - 2)
+    label = m.group()
+    if label.startswith('"'):
+        try:
+            label = decode_string(label[1:-1], 0, 0).decode("utf-8")
+        except UnicodeDecodeError:
+            raise error("malformed UTF-8 encoding", pos) from None
+        except MalformedError as bad:
+            raise error(bad.message, pos) from None
+        if not label:
+            raise error("empty annotation id", pos - 2)
+    return label, m.end()
+
+
+def _quoted_name(body: str, line: int, column: int) -> str:
+    """The name of a quoted id ``$"..."``: a non-empty, valid UTF-8 string.
+    ``$"a"`` and ``$a`` are the same id."""
+    try:
+        name = decode_string(body, line, column).decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedError("malformed UTF-8 encoding", line=line, column=column) from None
+    except MalformedError:
+        # A raw control character ends the string token: ``$`` stands alone.
+        raise MalformedError("empty identifier", line=line, column=column) from None
+    if not name:
+        raise MalformedError("empty identifier", line=line, column=column)
+    return name

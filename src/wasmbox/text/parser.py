@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import MalformedError
+from ..errors import MalformedError, ValidationError
 from ..ir import instructions as ins
 from ..ir.instructions import Catch, Imm, Instruction, Opcode
 from ..ir.module import (
@@ -34,6 +34,7 @@ from ..ir.types import (
     EXNREF,
     GC_HEAP_TYPES,
     HEAPTYPE_BY_TEXT,
+    PAGE_SIZE,
     VALTYPE_BY_TEXT,
     ExternKind,
     FuncType,
@@ -45,6 +46,8 @@ from ..ir.types import (
     TableType,
     ValType,
 )
+from .annotations import BRANCH_HINT, ModuleAnnotations, extract_annotations, has_annotations
+from .branch_hints import branch_hint_section
 from .lexer import Node, SExpr, Token, parse_sexprs, text_error
 from .literals import F32_FORMAT, F64_FORMAT, INT_RE, LiteralError, is_number, parse_float, parse_int, parse_uint
 
@@ -62,12 +65,13 @@ STRUCTURAL_KEYWORDS = frozenset(
     "mut funcref externref extern i32 i64 f32 f64 v128 then else end block loop if binary quote register invoke "
     "get script input output assert_return assert_trap assert_exhaustion assert_malformed assert_invalid "
     "assert_unlinkable assert_uninstantiable ref.extern ref.null nan:canonical nan:arithmetic either "
-    "tag exnref exn catch catch_ref catch_all catch_all_ref assert_exception do".split()
+    "tag exnref exn catch catch_ref catch_all catch_all_ref assert_exception do shared unshared".split()
 ) | frozenset(SIMD_SHAPES)
 # Words that only delimit a block: alone, they are out of place.
 MISPLACED_KEYWORDS = frozenset(("end", "else", "then", "do", "catch", "catch_all", "delegate"))
 # Where a legacy try's body or handler stops.
 LEGACY_TRY_STOPS = ("end", "catch", "catch_all", "delegate")
+TAG_NAMES = 11  # the extended name section's subsection of tag names
 DEFINITION_NAMES = {"func": "function", "table": "table", "memory": "memory", "global": "global", "tag": "tag"}
 # Section ids in binary order (data count sits between elem and code).
 SECTION_SEQUENCE = [
@@ -191,6 +195,14 @@ class _Cursor:
             raise unexpected(self.items[self.i])
 
 
+def field_kind(node: SExpr) -> str | None:
+    """What a module field is: its keyword, or ``@custom`` for a custom-section annotation."""
+    head = node.head()
+    if head is None and node.annotation() == "custom":
+        return "@custom"
+    return head
+
+
 def unexpected(node: Node) -> MalformedError:
     if isinstance(node, Token) and node.kind == "keyword" and not is_known_keyword(node.text):
         return text_error(f"unknown operator {node.text}", node)
@@ -248,14 +260,22 @@ class ModuleParser:
         self.type_params: list[list[Token | None]] = []
         self.spaces = {kind: IndexSpace(kind) for kind in SPACE_NAMES}
         self.uses_data_instructions = False
+        self.annotations = ModuleAnnotations()
+        # Branch hints by function index: (instruction index in the body, hint).
+        self.branch_hints: dict[int, list[tuple[int, int]]] = {}
+        self.tag_names: dict[int, str] = {}
 
     # --- entry -----------------------------------------------------------
     def parse(self) -> Module:
         trailing_error = None
         if self.fields and isinstance(self.fields[-1], Token) and self.fields[-1].kind == "error":
             trailing_error = self.fields.pop()
+        if has_annotations(self.fields):
+            self.fields, self.annotations = extract_annotations(self.fields)
+            if self.annotations.module_name is not None:
+                self.module.names.module = self.annotations.module_name
         for node in self.fields:
-            if not isinstance(node, SExpr) or node.head() is None:
+            if not isinstance(node, SExpr) or field_kind(node) is None:
                 raise unexpected(node.items[0] if isinstance(node, SExpr) and node.items else node)
         # Type ids first: a type may refer to itself or another by id in (ref $t).
         type_nodes = [node for node in self.fields if node.head() == "type"]  # type: ignore[union-attr]
@@ -287,9 +307,18 @@ class ModuleParser:
         }
         for node in self.fields:
             assert isinstance(node, SExpr)
-            handlers[node.head()](node)  # type: ignore[index]
+            handlers[field_kind(node)](node)  # type: ignore[index]
         if trailing_error is not None:
             raise text_error("unexpected token", trailing_error)
+        if self.annotations.hints:
+            _, annotation = next(iter(self.annotations.hints.values()))
+            raise ValidationError(f"@{BRANCH_HINT} annotation: invalid target", line=annotation.line)
+        if self.branch_hints:
+            self.module.customs.append(branch_hint_section(self.module, self.branch_hints))
+        if self.tag_names:
+            from ..binary.encode import encode_name_map  # rare: only tags named by annotation
+
+            self.module.names.others[TAG_NAMES] = encode_name_map(self.tag_names)
         if self.uses_data_instructions:
             self.module.data_count = len(self.module.datas)
         return self.module
@@ -299,7 +328,7 @@ class ModuleParser:
         seen_definition: str | None = None
         for node in self.fields:
             assert isinstance(node, SExpr)
-            head = node.head()
+            head = field_kind(node)
             if head not in (
                 "import",
                 "func",
@@ -534,7 +563,27 @@ class ModuleParser:
 
     def memory_type(self, cursor: _Cursor) -> MemoryType:
         is_64 = self.address_type(cursor)
-        return MemoryType(self.limits(cursor), is_64)
+        limits = self.limits(cursor)
+        shared = False
+        sharing = cursor.peek_atom("keyword")
+        if ins.THREADS in self.features and sharing is not None and sharing.text in ("shared", "unshared"):
+            cursor.i += 1
+            shared = sharing.text == "shared"
+        return MemoryType(limits, is_64, shared, self.page_size(cursor))
+
+    def page_size(self, cursor: _Cursor) -> int:
+        """An optional ``(pagesize N)`` (custom page sizes): a power of two, else malformed; which
+        powers are valid (1 and 65536) is validation's rule."""
+        node = cursor.peek_list("pagesize")
+        if node is None or ins.CUSTOM_PAGE_SIZES not in self.features:
+            return PAGE_SIZE
+        cursor.i += 1
+        inner = _Cursor(node)
+        size = self.uint(inner.next(), 64)
+        inner.expect_done()
+        if size == 0 or size & (size - 1):
+            raise text_error("invalid custom page size", node)
+        return size
 
     def global_type(self, cursor: _Cursor) -> GlobalType:
         node = cursor.next()
@@ -577,13 +626,14 @@ class ModuleParser:
         kind = desc.head()
         if kind == "func":
             type_index, ids = self.type_use(inner)
-            self._name_function(self._func_count(), ident, ids)
+            self._name_function(self._func_count(), ident, desc)
             self.module.imports.append(Import(module_name, item_name, ExternKind.FUNC, type_index))
         elif kind == "table":
             self.module.imports.append(Import(module_name, item_name, ExternKind.TABLE, self.table_type(inner)))
         elif kind == "memory":
             self.module.imports.append(Import(module_name, item_name, ExternKind.MEMORY, self.memory_type(inner)))
         elif kind == "tag":
+            self._name_tag(len(self.module.imported(ExternKind.TAG)), desc)
             type_index, _ = self.type_use(inner)
             self.module.imports.append(Import(module_name, item_name, ExternKind.TAG, type_index))
         else:
@@ -593,9 +643,19 @@ class ModuleParser:
     def _func_count(self) -> int:
         return self.module.num_imported_funcs() + len(self.module.funcs)
 
-    def _name_function(self, index: int, ident: Token | None, param_ids: list[Token | None]) -> None:
-        if ident is not None:
+    def _name_function(self, index: int, ident: Token | None, node: SExpr) -> None:
+        """The function's name for the name section: its ``(@name ...)``, else its id."""
+        name = self.annotations.name_of(node)
+        if name is not None:
+            self.module.names.functions[index] = name
+        elif ident is not None:
             self.module.names.functions[index] = ident.text[1:]
+
+    def _name_tag(self, index: int, node: SExpr) -> None:
+        """A tag's ``(@name ...)``: the extended name section's tag names (subsection 11)."""
+        name = self.annotations.name_of(node)
+        if name is not None:
+            self.tag_names[index] = name
 
     def _func_field(self, node: SExpr) -> None:
         cursor = _Cursor(node)
@@ -604,7 +664,7 @@ class ModuleParser:
         self._inline_exports(cursor, ExternKind.FUNC, index)
         imported = self._inline_import(cursor)
         type_index, param_ids = self.type_use(cursor)
-        self._name_function(index, ident, param_ids)
+        self._name_function(index, ident, node)
         if imported is not None:
             cursor.expect_done()
             self.module.imports.append(Import(imported[0], imported[1], ExternKind.FUNC, type_index))
@@ -639,6 +699,8 @@ class ModuleParser:
         body_parser = FunctionBodyParser(self, local_ids, base + len(locals_))
         body_parser.line = node.end_line or node.line
         body = body_parser.parse_body(cursor)
+        if body_parser.branch_hints:
+            self.branch_hints[index] = body_parser.branch_hints
         self.module.funcs.append(Function(type_index, locals_, body, source_lines=body_parser.lines))
 
     def _table_field(self, node: SExpr) -> None:
@@ -693,14 +755,16 @@ class ModuleParser:
             return
         start = cursor.i
         is_64 = self.address_type(cursor)
+        page_size = self.page_size(cursor)
         data_node = cursor.peek_list("data")
         if data_node is not None:
             cursor.i += 1
             cursor.expect_done()
             inner = _Cursor(data_node)
             data = b"".join(self.string(inner.next()) for _ in range(len(data_node.items) - 1))
-            pages = -(-len(data) // 65536)
-            self.module.memories.append(Memory(MemoryType(Limits(pages, pages), is_64)))
+            pages = -(-len(data) // page_size)
+            memory_type = MemoryType(Limits(pages, pages), is_64, page_size=page_size)
+            self.module.memories.append(Memory(memory_type))
             offset = [Instruction(ins.BY_NAME["i64.const" if is_64 else "i32.const"], (0,)), ins.END]
             self.module.datas.append(DataSegment(data, SegmentMode.ACTIVE, index, offset))
             return
@@ -740,6 +804,7 @@ class ModuleParser:
         cursor = _Cursor(node)
         cursor.optional_id()
         index = len(self.module.imported(ExternKind.TAG)) + len(self.module.tags)
+        self._name_tag(index, node)
         self._inline_exports(cursor, ExternKind.TAG, index)
         imported = self._inline_import(cursor)
         type_index, _ = self.type_use(cursor)
@@ -792,6 +857,18 @@ class ModuleParser:
             return self.reftype(cursor.next()), self._elem_exprs(cursor)
         return func_elem_type(self.features), self._elem_func_indices(cursor)
 
+    @staticmethod
+    def _bare_index(cursor: _Cursor) -> Token | None:
+        """The MVP's bare table or memory index of an active segment, ``(elem 0 (offset) ...)`` or
+        ``(data 0 (offset) ...)``, which wabt and wasm-tools read too: a number before the offset."""
+        atom = cursor.peek_atom("keyword")
+        if atom is None or not atom.text[:1].isdigit() or cursor.i + 1 >= len(cursor.items):
+            return None
+        if not isinstance(cursor.items[cursor.i + 1], SExpr):
+            return None
+        cursor.i += 1
+        return atom
+
     def _elem_field(self, node: SExpr) -> None:
         cursor = _Cursor(node)
         cursor.optional_id()
@@ -802,8 +879,13 @@ class ModuleParser:
             self.module.elements.append(ElementSegment(elem_type, init, SegmentMode.DECLARATIVE))
             return
         table_node = cursor.peek_list("table")
-        if table_node is not None or (isinstance(cursor.peek(), SExpr) and not self.is_reftype(cursor.peek())):
-            table = 0
+        bare_table = self._bare_index(cursor)
+        if (
+            table_node is not None
+            or bare_table is not None
+            or (isinstance(cursor.peek(), SExpr) and not self.is_reftype(cursor.peek()))
+        ):
+            table = 0 if bare_table is None else self.resolve("table", bare_table)
             if table_node is not None:
                 cursor.i += 1
                 inner = _Cursor(table_node)
@@ -820,8 +902,9 @@ class ModuleParser:
         cursor = _Cursor(node)
         cursor.optional_id()
         memory_node = cursor.peek_list("memory")
+        bare_memory = self._bare_index(cursor)
         if memory_node is not None or isinstance(cursor.peek(), SExpr):
-            memory = 0
+            memory = 0 if bare_memory is None else self.resolve("memory", bare_memory)
             if memory_node is not None:
                 cursor.i += 1
                 inner = _Cursor(memory_node)
@@ -838,21 +921,33 @@ class ModuleParser:
         """``(@custom "name" (after|before section)? "data"*)`` from the
         annotations proposal; the placement maps to the section it follows."""
         cursor = _Cursor(node)
-        name = self.name(cursor.next())
+        name_token = cursor.peek()
+        if not isinstance(name_token, Token) or name_token.kind != "string":
+            raise text_error("@custom annotation: missing section name", name_token or node)
+        cursor.i += 1
+        try:
+            name = name_token.value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise text_error("@custom annotation: malformed UTF-8 encoding", name_token) from None
         after = CUSTOM_PLACEMENT["last"]
         place = cursor.peek()
-        if isinstance(place, SExpr) and place.head() in ("after", "before"):
+        if isinstance(place, SExpr):
             cursor.i += 1
-            inner = _Cursor(place)
-            section = inner.next()
-            inner.expect_done()
+            if place.head() not in ("after", "before") or len(place.items) > 2:
+                raise text_error("@custom annotation: malformed placement", place)
+            section = place.items[1] if len(place.items) == 2 else None
             if not isinstance(section, Token) or section.text not in CUSTOM_PLACEMENT:
-                raise unexpected(section)
+                raise text_error("@custom annotation: malformed section kind", section or place)
             after = CUSTOM_PLACEMENT[section.text]
             if place.head() == "before":
                 after = CUSTOM_BEFORE.get(section.text, after)
-        data = b"".join(self.string(cursor.next()) for _ in range(len(cursor.items) - cursor.i))
-        self.module.customs.append(CustomSection(name, data, after))
+        data = bytearray()
+        while not cursor.done():
+            chunk = cursor.next()
+            if not isinstance(chunk, Token) or chunk.kind != "string":
+                raise text_error("@custom annotation: unexpected token", chunk)
+            data += chunk.value
+        self.module.customs.append(CustomSection(name, bytes(data), after))
 
     def const_expr(self, items: list[Node], node: SExpr) -> Expr:
         holder = SExpr([Token("keyword", "expr", node.line, node.column), *items], node.line, node.column)
@@ -872,6 +967,8 @@ class FunctionBodyParser:
         self.out: Expr = []
         self.lines: list[int] = []  # source line of each instruction in out
         self.line = 0
+        self.hints = module.annotations.hints
+        self.branch_hints: list[tuple[int, int]] = []  # (index in out, hint) of hinted if/br_if
 
     def emit(self, instruction: Instruction) -> None:
         self.out.append(instruction)
@@ -899,8 +996,19 @@ class FunctionBodyParser:
             if item.text in stops:
                 return item
             cursor.i += 1
+            at = len(self.out)
             self.plain(item, cursor)
+            if self.hints and id(item) in self.hints:
+                self.hint(item, at)
         return None
+
+    def hint(self, target: Node, at: int) -> None:
+        """Attach the branch hint written before ``target`` to the instruction it
+        produced at ``at`` in the body: only ``if`` and ``br_if`` take one."""
+        value, annotation = self.hints.pop(id(target))
+        if self.out[at].op not in (ins.OP_IF, ins.BY_NAME["br_if"]):
+            raise ValidationError(f"@{BRANCH_HINT} annotation: invalid target", line=annotation.line)
+        self.branch_hints.append((at, value))
 
     # --- blocks ----------------------------------------------------------
     def block_type(self, cursor: _Cursor) -> object:
@@ -1097,6 +1205,8 @@ class FunctionBodyParser:
                 self.folded(condition)
             self.labels.append(label_token.text if label_token is not None else None)
             self.emit(Instruction(ins.OP_IF, (block_type,)))
+            if self.hints and id(node) in self.hints:
+                self.hint(node, len(self.out) - 1)
             then_node = cursor.next()
             if not isinstance(then_node, SExpr) or then_node.head() != "then":
                 raise unexpected(then_node)
@@ -1127,6 +1237,8 @@ class FunctionBodyParser:
             self.folded(operand)
         self.line = node.line
         self.emit(instruction)
+        if self.hints and id(node) in self.hints:
+            self.hint(node, len(self.out) - 1)
 
     # --- one instruction -------------------------------------------------
     def instruction(self, token: Token, cursor: _Cursor) -> Instruction:
@@ -1312,6 +1424,8 @@ class FunctionBodyParser:
             return (self.index("type", cursor),)
         if kind == Imm.MEMORY:
             return (self.memory_index(cursor),)
+        if kind == Imm.FENCE:
+            return (0,)
         if kind == Imm.MEMORY_INIT:
             # ``memory.init $data`` or, with multiple memories, ``memory.init $memory $data``.
             self.module.uses_data_instructions = True

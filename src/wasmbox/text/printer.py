@@ -74,6 +74,11 @@ def format_string(data: bytes) -> str:
     return '"' + "".join(out) + '"'
 
 
+def identifier(name: str) -> str:
+    """``$name``, or the quoted form ``$"..."`` for a name with characters an id cannot hold."""
+    return "$" + name if _ID_CHARS.match(name) else "$" + format_string(name.encode("utf-8"))
+
+
 class _Names:
     """Printable identifiers for functions and locals, taken from the name
     section when they are valid and unique."""
@@ -87,9 +92,9 @@ class _Names:
         result: dict[int, str] = {}
         seen: set[str] = set()
         for index, name in sorted(names.items()):
-            if name and _ID_CHARS.match(name) and name not in seen:
+            if name and name not in seen:
                 seen.add(name)
-                result[index] = "$" + name
+                result[index] = identifier(name)
         return result
 
     def func(self, index: int) -> str:
@@ -114,8 +119,8 @@ class _Printer:
     def module(self) -> str:
         m = self.m
         header = "(module"
-        if m.names.module is not None and _ID_CHARS.match(m.names.module):
-            header += f" ${m.names.module}"
+        if m.names.module:
+            header += " " + identifier(m.names.module)
         self.lines.append(header)
         self._customs(0)
         for index, t in enumerate(m.types):
@@ -214,7 +219,8 @@ class _Printer:
         return f"{self._limits(t.limits, t.is_64)} {t.element.text}"
 
     def _memory_type(self, t: MemoryType) -> str:
-        return self._limits(t.limits, t.is_64)
+        text = self._limits(t.limits, t.is_64) + (" shared" if t.shared else "")
+        return text if t.page_size == 65536 else f"{text} (pagesize {t.page_size})"
 
     @staticmethod
     def _global_type(t: GlobalType) -> str:
@@ -339,6 +345,8 @@ class _Printer:
             return f"{name} (result {' '.join(t.text for t in imm[0])})"
         if kind == Imm.HEAPTYPE:
             return f"{name} {imm[0].heap_text}"
+        if kind == Imm.FENCE:
+            return name
         if kind == Imm.MEMORY or kind == Imm.MEMORY_COPY:
             return " ".join((name, *map(str, imm))) if any(imm) else name
         if kind == Imm.MEMORY_INIT:

@@ -98,14 +98,13 @@ class Command:
     alternatives: list[list[Value]] | None = None
 
 
-MODULE_FIELDS = frozenset(
-    ("type", "import", "func", "table", "memory", "global", "export", "start", "elem", "data", "@custom")
-)
+MODULE_FIELDS = frozenset(("type", "import", "func", "table", "memory", "global", "export", "start", "elem", "data"))
+CUSTOM_ASSERTIONS = {"assert_malformed_custom": "assert_malformed", "assert_invalid_custom": "assert_invalid"}
 
 
 def parse_script(source: str | bytes, name: str | None = None) -> list[Command]:
     nodes = parse_sexprs(source, name)
-    if nodes and isinstance(nodes[0], SExpr) and nodes[0].head() in MODULE_FIELDS:
+    if nodes and isinstance(nodes[0], SExpr) and (nodes[0].head() in MODULE_FIELDS or nodes[0].annotation()):
         # A script made only of module fields is one inline module.
         first = nodes[0]
         return [Command("module", first.line, module=ModuleSource("text", None, first.line, fields=nodes, source=name))]
@@ -176,6 +175,10 @@ def parse_command(node: Node, source: str | None = None) -> Command:
             target_source.is_component = target.head() == "component"
             return Command("assert_uninstantiable", node.line, module=target_source, message=message)
         return Command(head, node.line, action=parse_action(target), message=message)  # type: ignore[arg-type]
+    if head in CUSTOM_ASSERTIONS:
+        # The annotations proposal's checks of custom sections written as annotations
+        # (``@custom``, ``@name``, branch hints): as assert_malformed / assert_invalid.
+        head = CUSTOM_ASSERTIONS[head]
     if head in ("assert_malformed", "assert_invalid", "assert_unlinkable", "assert_uninstantiable"):
         target = _list(items[1])
         if target.head() not in ("module", "component"):

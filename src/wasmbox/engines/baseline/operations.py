@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from ... import numeric, simd
 from ...ir import instructions as ins
 from ...ir.types import F32, F64, I32, I64, V128, ValType
+from ...runtime import atomics
 from ...runtime.operations import (
     call_indirect,
     load_bytes,
@@ -162,6 +163,17 @@ def _select(s: list[Any]) -> None:
         s[-1] = second
 
 
+def _wide_operation(function: Callable[..., tuple[int, int]], count: int) -> Operation:
+    """A wide-arithmetic instruction: ``count`` i64 operands replaced by the (low, high) result."""
+
+    def op(s: list[Any]) -> None:
+        s[-count:] = function(*s[-count:])
+
+    return op
+
+
+for _name, _wide in numeric.WIDE_ARITHMETIC.items():
+    FIXED.add(_name, _wide_operation(_wide, _operand_count(_name)))
 FIXED.add("drop", _drop)
 FIXED.add("select", _select)
 FIXED.add("select_t", _select)
@@ -362,6 +374,8 @@ class InstanceOperations:
             if addressed.type.is_64 and (name in LOADS or name in STORES):
                 return _clamped(factory(addressed, min(imm[1], _BEYOND_ANY_MEMORY)), -1 if name in LOADS else -2)
             return factory(addressed, imm[1])
+        if name in atomics.ACCESSES:
+            return _atomic(name, ns[f"M{imm[2]}"] if name != "atomic.fence" else None, imm)
         # Every memory is reached the same way (through its instance): memory 0 has no faster path here.
         memory: Any = ns[f"M{imm[1] if name == 'memory.init' else imm[0]}"] if name.startswith("memory.") else None
         if name == "global.get":
@@ -443,6 +457,26 @@ class InstanceOperations:
         if name == "table.fill":
             return _three(lambda d, v, n: table_fill(table, d, v, n))
         raise NotImplementedError(f"the baseline interpreter does not run {name}")
+
+
+def _atomic(name: str, memory: Any, imm: tuple[Any, ...]) -> Operation:
+    """An atomic memory instruction (threads) as a stack operation; ``runtime.atomics`` runs it."""
+    if memory is None:  # atomic.fence: one thread has nothing to order
+        return lambda s: None
+    run = atomics.operation(name, memory, min(imm[1], _BEYOND_ANY_MEMORY))
+    count = _operand_count(name)
+    if not ins.BY_NAME[name].results:
+
+        def store(s: list[Any]) -> None:
+            run(*s[-count:])
+            del s[-count:]
+
+        return store
+
+    def access(s: list[Any]) -> None:
+        s[-count:] = [run(*s[-count:])]
+
+    return access
 
 
 def _global_get(glob: Any) -> Operation:

@@ -61,7 +61,7 @@ from llvmlite import ir
 from ...ir import instructions as ins
 from ...ir.instructions import Catch, Instruction
 from ...ir.module import Module, block_signature
-from ...ir.types import EXNREF, F32, F64, FUNCREF, I32, I64, V128, ExternKind, FuncType, RefType, ValType
+from ...ir.types import EXNREF, F32, F64, FUNCREF, I32, I64, PAGE_SIZE, V128, ExternKind, FuncType, RefType, ValType
 from .abi import (
     CALL_INDIRECT,
     CALL_REF,
@@ -237,6 +237,9 @@ class ModuleLowering:
         self.global_types = module.global_types()
         # Which memories and tables have i64 addresses (memory64): see effective_address.
         self.memories_64 = tuple(t.is_64 for t in module.memory_types())
+        if any(t.page_size != PAGE_SIZE for t in module.memory_types()):
+            # Its memory.size/grow count 64 KiB pages (the size cell holds bytes, so bounds would hold).
+            raise NotLowered("the native engine does not compile memories with custom page sizes yet")
         self.tables_64 = tuple(t.is_64 for t in module.table_types())
         self.functions: dict[int, ir.Function] = {}
         for index, t in enumerate(self.func_types):
@@ -848,6 +851,9 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         elif name in NUMERIC:
             operands = self.pop_n(len(op.params or ()))
             self.stack.append(NUMERIC[name](self, *operands))
+        elif name in WIDE_ARITHMETIC:
+            operands = self.pop_n(len(op.params or ()))
+            self.stack += WIDE_ARITHMETIC[name](b, *operands)
         elif op.imm == ins.Imm.MEMARG and name in ACCESS:
             self.memory_access(name, imm[1], imm[2])
         elif name == "nop":
@@ -1622,6 +1628,24 @@ def _saturate(source: ir.Type, bits: int, signed: bool) -> Callable[..., ir.Valu
     return lambda f, a: f.call_intrinsic(name, target, [a])
 
 
+L128 = ir.IntType(128)
+
+
+def _join128(b: ir.IRBuilder, low: ir.Value, high: ir.Value) -> ir.Value:
+    return b.or_(b.zext(low, L128), b.shl(b.zext(high, L128), ir.Constant(L128, 64)))
+
+
+def _halves(b: ir.IRBuilder, value: ir.Value) -> list[ir.Value]:
+    return [b.trunc(value, L64), b.trunc(b.lshr(value, ir.Constant(L128, 64)), L64)]
+
+
+# Wide arithmetic in LLVM's i128 (two results each: the low and the high i64).
+WIDE_ARITHMETIC: dict[str, Callable[..., list[ir.Value]]] = {
+    "i64.add128": lambda b, a0, a1, b0, b1: _halves(b, b.add(_join128(b, a0, a1), _join128(b, b0, b1))),
+    "i64.sub128": lambda b, a0, a1, b0, b1: _halves(b, b.sub(_join128(b, a0, a1), _join128(b, b0, b1))),
+    "i64.mul_wide_s": lambda b, x, y: _halves(b, b.mul(b.sext(x, L128), b.sext(y, L128))),
+    "i64.mul_wide_u": lambda b, x, y: _halves(b, b.mul(b.zext(x, L128), b.zext(y, L128))),
+}
 NUMERIC: dict[str, Callable[..., ir.Value]] = {}
 for _bits, _t in ((32, L32), (64, L64)):
     _p = f"i{_bits}."
