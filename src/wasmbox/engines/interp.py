@@ -38,7 +38,7 @@ from ..ir import instructions as ins
 from ..ir.instructions import Catch, Instruction
 from ..ir.module import Module, block_signature
 from ..ir.subtyping import closed_types
-from ..ir.types import F32, F64, I32, I64, V128, FuncType, ValType
+from ..ir.types import F32, F64, I32, I64, V128, DefinedType, FuncType, ValType, function_type
 from ..runtime.observer import Observer
 from ..runtime.operations import (
     call_indirect,
@@ -415,7 +415,7 @@ class FunctionTranslator:
     func_type: FuncType
     local_types: list[ValType]
     body: list[Instruction]
-    types: list[FuncType]
+    types: list[DefinedType]
     func_types: list[FuncType]
     lines: list[str] = field(default_factory=list)
     stack: list[Entry] = field(default_factory=list)
@@ -1462,7 +1462,7 @@ def translator_for(
     observer: Observer | None = None,
 ) -> FunctionTranslator:
     func = module.funcs[index - module.num_imported_funcs()]
-    func_type = module.types[func.type_index]
+    func_type = module.function_type(func.type_index)
     translator = FunctionTranslator(
         module, index, func_type, list(func_type.params) + func.locals, func.body, module.types, func_types
     )

@@ -25,7 +25,7 @@ from ..ir import subtyping
 from ..ir.instructions import Instruction
 from ..ir.legacy_exceptions import legacy_lowering, lowering_behind
 from ..ir.module import Expr, Import, Module, SegmentMode
-from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from ..ir.types import DefinedType, ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType, function_type
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
 from .observer import Observer, OriginalPositions
@@ -145,12 +145,12 @@ def current_type(extern: Extern) -> tuple[ExternKind, ExternType]:
     return ExternKind.GLOBAL, extern.type
 
 
-def expected_type(imp: Import, types: list[FuncType]) -> ExternType:
+def expected_type(imp: Import, types: list[DefinedType]) -> ExternType:
     """The type an import asks for (functions and tags name theirs by index)."""
-    return types[imp.desc] if isinstance(imp.desc, int) else imp.desc
+    return function_type(types[imp.desc]) if isinstance(imp.desc, int) else imp.desc
 
 
-def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
+def check_import(imp: Import, provided: Extern, types: list[DefinedType]) -> None:
     """Raise ``IncompatibleImportError`` unless ``provided`` matches ``imp`` (spec section "Import
     Subtyping": the same kind; functions, tags and globals of the same type; tables and memories at
     least as large, with a maximum no larger)."""
@@ -180,7 +180,11 @@ def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
             )
         else:  # functions and tags: equal types, once closed (a function's type already is)
             assert isinstance(expected, FuncType) and isinstance(imp.desc, int)
-            matches = found == subtyping.closed_types(types)[imp.desc]
+            closed = subtyping.closed_types(types)[imp.desc]
+            # GC: a function may be of a declared subtype of the imported type; tags must be equal.
+            matches = found == closed or (
+                imp.kind == ExternKind.FUNC and isinstance(found, FuncType) and subtyping.closed_matches(found, closed)
+            )
         if matches:
             return
     raise IncompatibleImportError(
@@ -188,14 +192,14 @@ def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
     )
 
 
-def _defined_types(extern: Extern) -> Sequence[FuncType]:
+def _defined_types(extern: Extern) -> Sequence[DefinedType]:
     """The type list type indices in an extern's type refer to (its defining module's)."""
     if isinstance(extern, TableInstance | GlobalInstance):
         return extern.defined_types
     return ()
 
 
-def _equivalent(a: ValType, a_types: Sequence[FuncType], b: ValType, b_types: Sequence[FuncType]) -> bool:
+def _equivalent(a: ValType, a_types: Sequence[DefinedType], b: ValType, b_types: Sequence[DefinedType]) -> bool:
     return subtyping.matches(a, b, a_types, b_types) and subtyping.matches(b, a, b_types, a_types)
 
 
@@ -292,13 +296,13 @@ def instantiate(
     for offset, func in enumerate(module.funcs):
         name = module.names.functions.get(first + offset)
         instance.funcs.append(
-            FunctionInstance(runtime_types[func.type_index], _not_compiled, instance, first + offset, name)
+            FunctionInstance(function_type(runtime_types[func.type_index]), _not_compiled, instance, first + offset, name)
         )
     for glob in module.globals:
         value = evaluate_const(glob.init, instance.globals, instance.funcs)
         instance.globals.append(GlobalInstance(glob.type, value, module.types))
     for tag in module.tags:
-        instance.tags.append(TagInstance(module.types[tag.type_index]))
+        instance.tags.append(TagInstance(function_type(runtime_types[tag.type_index])))
     for table in module.tables:
         if table.type.limits.min > sandbox.max_table_elements:
             raise Trap(RESOURCE_LIMIT, f"{RESOURCE_LIMIT}: table of {table.type.limits.min} elements")

@@ -26,7 +26,7 @@ from ...errors import Trap, WasmException
 from ...ir import instructions as ins
 from ...ir.instructions import Catch
 from ...ir.module import block_signature
-from ...ir.types import FuncType
+from ...ir.types import DefinedType, FuncType, function_type
 from ...runtime.sandbox import frame_units
 from .operations import FIXED, LOAD_FROM_LOCAL, InstanceOperations, constant, constant_value, fused, local_operation
 
@@ -142,7 +142,7 @@ class BlockBuilder:
         local_count: int,
         ends: dict[int, int],
         elses: dict[int, int],
-        types: list[FuncType],
+        types: list[DefinedType],
         func_types: list[FuncType],
         tag_types: list[FuncType],
         operations: InstanceOperations,

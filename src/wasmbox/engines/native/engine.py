@@ -70,6 +70,8 @@ class NativeEngine:
         reason = None
         if observer is not None:
             reason = "observed runs (trace, debug, profile) use the portable engine"
+        elif uses_gc(module):
+            reason = "GC (struct, array and i31 references, casts) runs on the portable engine"
         code: Any = None
         if reason is None:
             try:
@@ -103,6 +105,32 @@ class NativeEngine:
         tiers = TieredFunctions(module, namespace, interruptible, NativeTier(module, namespace, interruptible))
         self.compiled += 1
         return tiers.stand_ins()
+
+
+def uses_gc(module: Module) -> bool:
+    """Whether a module declares GC types (struct, array, recursion groups, sub-types), values of
+    GC's heap types (any, eq, i31, struct, array, none) or uses GC instructions: the native engine
+    does not lower them, and hands such a module whole to the portable engine (issue 15).  Bodies
+    still undecoded passed the native validator, which refuses GC, so only decoded ones are read."""
+    from ...ir import instructions as ins
+    from ...ir.types import GC_HEAP_TYPES, FuncType, RefType
+
+    for t in module.types:
+        if not isinstance(t, FuncType) or t.rec is not None or t.supertypes or not t.final:
+            return True
+        if any(isinstance(v, RefType) and v.heap in GC_HEAP_TYPES for v in (*t.params, *t.results)):
+            return True
+    declared = [t.element for t in module.table_types()] + [g.valtype for g in module.global_types()]
+    if any(isinstance(t, RefType) and t.heap in GC_HEAP_TYPES for t in declared):
+        return True
+    for function in module.funcs:
+        if not function.decoded:
+            continue
+        if any(isinstance(t, RefType) and t.heap in GC_HEAP_TYPES for t in function.locals):
+            return True
+        if any(instr.op.feature == ins.GC for instr in function.body):
+            return True
+    return any(instr.op.feature == ins.GC for g in module.globals for instr in g.init)
 
 
 # Machine code depends only on the module (and whether it polls the stop flag): every
@@ -254,7 +282,7 @@ def _osr_code(
     name = osr_entry_name(prefix, index, position)
     address = code_cache().add_object(data, [name])[name]
     function = module.funcs[index - module.num_imported_funcs()]
-    local_types = [*module.types[function.type_index].params, *function.locals]
+    local_types = [*module.function_type(function.type_index).params, *function.locals]
     stack = [t for t in operand_types(module, index)[position] if t is not None]
     return instance.osr_code(index, address, local_types + stack)  # type: ignore[no-any-return]
 
