@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterator
+from typing import NoReturn
 
 from . import limits
 from .errors import MalformedError, ValidationError
@@ -40,6 +41,7 @@ from .ir.types import (
     ValType,
     function_type,
 )
+from .validate_gc import GcContext, Operands, check_gc_instruction
 
 _NUMERIC_OR_VECTOR = frozenset((I32, I64, F32, F64, V128))
 # Immediate kinds of fixed-signature instructions that refer to something the
@@ -611,6 +613,14 @@ def validate_function(
             else:
                 enter(op, (), frame.results)
 
+    def fail(message: str) -> NoReturn:
+        raise _Fail(message, position)
+
+    gc_operands = Operands(pop, pop_reference, push, lambda depth: label(depth).label_types, fail)
+
+    def gc_context() -> GcContext:
+        return GcContext(types, c.data_count, c.elem_types)
+
     local_count = len(local_types)
     has_64_bit = any(t.is_64 for t in c.memories) or any(t.is_64 for t in c.tables)
     op_local_get = _OP["local.get"]
@@ -902,6 +912,8 @@ def validate_function(
             pop(address_type)
             pop(element)
             pop(address_type)
+        elif op.feature == ins.GC:
+            check_gc_instruction(gc_context(), instr, gc_operands)
         else:  # pragma: no cover - every opcode without a signature is handled above
             raise AssertionError(f"no validation rule for {name}")
     raise _Fail("unexpected end of function body", len(body))

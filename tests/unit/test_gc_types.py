@@ -137,14 +137,12 @@ def _engine() -> object:
 
 def test_a_function_of_a_declared_subtype_links_to_an_import_of_its_supertype() -> None:
     exporter_module = _valid(
-        '(module (type $base (sub (func (result anyref)))) (type $sub (sub $base (func (result eqref))))'
+        "(module (type $base (sub (func (result anyref)))) (type $sub (sub $base (func (result eqref))))"
         ' (func (export "f") (type $sub) (ref.null eq)))'
     )
     exporter = instantiate(exporter_module, {}, _engine())  # type: ignore[arg-type]
     provided = {("M", "f"): exporter.exports["f"]}
-    importer = _valid(
-        '(module (type $base (sub (func (result anyref)))) (import "M" "f" (func (type $base))))'
-    )
+    importer = _valid('(module (type $base (sub (func (result anyref)))) (import "M" "f" (func (type $base))))')
     instantiate(importer, provided, _engine())  # type: ignore[arg-type]
     unrelated = _valid('(module (type $other (sub (func (result eqref)))) (import "M" "f" (func (type $other))))')
     with pytest.raises(LinkError):

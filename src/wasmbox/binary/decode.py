@@ -286,6 +286,18 @@ def _try_table(r: Reader) -> tuple[object, ...]:
     return (block_type, tuple(catches))
 
 
+def _br_on_cast(r: Reader) -> tuple[object, ...]:
+    """``br_on_cast``'s immediates: a flags byte (bit 0: the source type is nullable, bit 1: the
+    target type), the label, the two heap types."""
+    start = r.pos
+    flags = r.byte()
+    if flags > 3:
+        raise r.error("malformed br_on_cast flags", start)
+    label = r.u32()
+    source = RefType(bool(flags & 1), read_heap_type(r))
+    return (label, source, RefType(bool(flags & 2), read_heap_type(r)))
+
+
 def read_tag_type(r: Reader) -> int:
     """A tag type: an attribute byte (0, exception) and a type index."""
     _zero_byte(r)
@@ -324,6 +336,14 @@ IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
     Imm.TRY_TABLE: _try_table,
     Imm.CATCH: lambda r: (r.u32(),),
     Imm.DELEGATE: lambda r: (r.u32(),),
+    Imm.FIELD: lambda r: (r.u32(), r.u32()),
+    Imm.TYPE_PAIR: lambda r: (r.u32(), r.u32()),
+    Imm.TYPE_DATA: lambda r: (r.u32(), r.u32()),
+    Imm.TYPE_ELEM: lambda r: (r.u32(), r.u32()),
+    Imm.TYPE_COUNT: lambda r: (r.u32(), r.u32()),
+    Imm.CAST: lambda r: (RefType(False, read_heap_type(r)),),
+    Imm.CAST_NULL: lambda r: (RefType(True, read_heap_type(r)),),
+    Imm.BR_ON_CAST: lambda r: _br_on_cast(r),
 }
 
 # What may follow in an open block (the decoder's ``frames``): False nothing but ``end``, True an
@@ -677,9 +697,7 @@ class _Decoder:
             r.pos += 1
             supertypes = tuple(self._vec(r.u32))
             composite = self._composite_type()
-            return dataclasses.replace(
-                composite, final=code == 0x4F, supertypes=supertypes, rec=rec, written_sub=True
-            )
+            return dataclasses.replace(composite, final=code == 0x4F, supertypes=supertypes, rec=rec, written_sub=True)
         composite = self._composite_type()
         return composite if rec is None else dataclasses.replace(composite, rec=rec)
 

@@ -303,6 +303,19 @@ IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
     Imm.TRY_TABLE: lambda block_type, catches: _block_type(block_type) + _vec(catches, _catch),
     Imm.CATCH: uleb,
     Imm.DELEGATE: uleb,
+    Imm.FIELD: lambda a, b: uleb(a) + uleb(b),
+    Imm.TYPE_PAIR: lambda a, b: uleb(a) + uleb(b),
+    Imm.TYPE_DATA: lambda a, b: uleb(a) + uleb(b),
+    Imm.TYPE_ELEM: lambda a, b: uleb(a) + uleb(b),
+    Imm.TYPE_COUNT: lambda a, b: uleb(a) + uleb(b),
+    Imm.CAST: lambda t: _heap_type(t.heap),
+    Imm.CAST_NULL: lambda t: _heap_type(t.heap),
+    Imm.BR_ON_CAST: lambda label, source, target: (
+        bytes((source.nullable | target.nullable << 1,))
+        + uleb(label)
+        + _heap_type(source.heap)
+        + _heap_type(target.heap)
+    ),
 }
 
 

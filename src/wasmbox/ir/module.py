@@ -9,8 +9,8 @@ loop and if closed by ``end``), constants keep their raw bits.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from .instructions import DEFAULT_FEATURES, FUNCTION_REFERENCES, Instruction
@@ -30,7 +30,9 @@ from .types import (
 Expr = list[Instruction]
 
 
-def block_signature(block_type: object, types: Sequence[DefinedType]) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
+def block_signature(
+    block_type: object, types: Sequence[DefinedType]
+) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
     """A block type's parameters and results: none (empty), one result (a value type), or those of a
     function type (a type index into ``types``, which the caller has checked, or, in bodies made for
     the engines by ``ir.legacy_exceptions``, the function type itself)."""

@@ -180,8 +180,8 @@ def op_table(features: frozenset[str]) -> Any:
     placed += [(FC_BASE + sub, op) for sub, op in prefixed[0xFC].items() if sub < FC_LIMIT]
     placed += [(FD_BASE + sub, op) for sub, op in prefixed[0xFD].items() if sub < FD_LIMIT]
     for index, op in placed:
-        if op.feature == ins.FUNCTION_REFERENCES:
-            continue  # typed references: left illegal, so bodies with them are Python's to check
+        if op.feature == ins.FUNCTION_REFERENCES or op.feature == ins.GC:
+            continue  # typed references and GC: left illegal, so bodies with them are Python's to check
         entry = table[index]
         special = _SPECIAL.get(op.name)
         if special is not None:

@@ -1242,7 +1242,10 @@ class FunctionBodyParser:
             return Instruction(ins.OP_SELECT_T, (tuple(results),))
         if not op.imm:
             return op.bare
-        return Instruction(op, self.immediates(op, token, cursor))
+        immediates = self.immediates(op, token, cursor)
+        if op in ins.NULLABLE_CAST and immediates[0].nullable:  # type: ignore[attr-defined]
+            op = ins.NULLABLE_CAST[op]
+        return Instruction(op, immediates)
 
     def index(self, kind: str, cursor: _Cursor) -> int:
         return self.module.resolve(kind, cursor.next())
@@ -1457,6 +1460,29 @@ class FunctionBodyParser:
             return (*self.memarg(op, cursor, before_lane=True), self.lane_index(cursor))
         if kind == Imm.TAG:
             return (self.index("tag", cursor),)
+        if kind == Imm.FIELD:
+            type_index = self.index("type", cursor)
+            field = self.index_token(cursor)
+            if field.kind == "id":
+                found = self.module.field_ids.get(type_index, {}).get(field.text)
+                if found is None:
+                    raise text_error(f"unknown field {field.text}", field)
+                return (type_index, found)
+            return (type_index, self.module.uint(field))
+        if kind in (Imm.TYPE_PAIR, Imm.TYPE_DATA, Imm.TYPE_ELEM):
+            type_index = self.index("type", cursor)
+            second_kind = {Imm.TYPE_PAIR: "type", Imm.TYPE_DATA: "data", Imm.TYPE_ELEM: "elem"}[kind]
+            if kind == Imm.TYPE_DATA:
+                self.module.uses_data_instructions = True
+            return (type_index, self.index(second_kind, cursor))
+        if kind == Imm.TYPE_COUNT:
+            return (self.index("type", cursor), self.module.uint(cursor.next()))
+        if kind in (Imm.CAST, Imm.CAST_NULL):
+            return (self.module.reftype(cursor.next()),)
+        if kind == Imm.BR_ON_CAST:
+            label = self.label(cursor)
+            source = self.module.reftype(cursor.next())
+            return (label, source, self.module.reftype(cursor.next()))
         raise AssertionError(kind)
 
     def has_index(self, cursor: _Cursor) -> bool:
