@@ -353,6 +353,8 @@ _TRY_BODY, _TRY_HANDLER, _TRY_LAST_HANDLER = 2, 3, 4
 
 _OP_MEMORY_INIT = ins.BY_NAME["memory.init"]
 _OP_DATA_DROP = ins.BY_NAME["data.drop"]
+# GC's instructions naming a data segment need the data count section too.
+_GC_DATA_OPS = frozenset((ins.BY_NAME["array.new_data"], ins.BY_NAME["array.init_data"]))
 
 # Immediate kinds that are one unsigned LEB128 index, and the interned
 # instructions for indices below 128 (one byte): most immediates in real code.
@@ -427,7 +429,7 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
             op = table.get(sub)
             if op is None:
                 raise r.error(f"illegal opcode {code:02x} {sub:02x}", start)
-            if data_ops is not None and (op is _OP_MEMORY_INIT or op is _OP_DATA_DROP):
+            if data_ops is not None and (op is _OP_MEMORY_INIT or op is _OP_DATA_DROP or op in _GC_DATA_OPS):
                 data_ops.append(start)
         if offsets is not None:
             offsets.append(start)

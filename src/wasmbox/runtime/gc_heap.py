@@ -22,6 +22,7 @@ from ..errors import Trap
 from ..ir.subtyping import CLOSED_BASE, canonical_subtype, closed_id
 from ..ir.types import ArrayType, DefinedType, HeapType, RefType, StorageType, StructType
 from .objects import FunctionInstance
+from .sandbox import RESOURCE_LIMIT
 
 NULL_STRUCT = "null structure reference"
 NULL_ARRAY = "null array reference"
@@ -174,7 +175,14 @@ def array_of(reference: Array | None) -> list[Any]:
     return reference.elements
 
 
+# Arrays are Python lists: a guest asking for 2^32-1 elements must not make the host allocate
+# them (as tables are bounded, see ``runtime.sandbox``).  Ten million entries is about 80 MB.
+MAX_ARRAY_LENGTH = 10_000_000
+
+
 def array_new(type_id: int, value: Any, length: int) -> Array:
+    if length > MAX_ARRAY_LENGTH:
+        raise Trap(RESOURCE_LIMIT, f"{RESOURCE_LIMIT}: array of {length} elements")
     return Array(type_id, [value] * length)
 
 

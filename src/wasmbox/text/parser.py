@@ -235,6 +235,12 @@ def _parse_module_text(source: str | bytes, name: str | None, features: frozense
     return ModuleParser(nodes, None, name, features).parse()
 
 
+def _signature_is(t: DefinedType, params: list[ValType], results: list[ValType]) -> bool:
+    """Whether a defined type is a function type of these parameters and results (its sub-type
+    declaration and recursion group aside: ``(type $t) (param ...)`` only repeats the signature)."""
+    return isinstance(t, FuncType) and t.params == tuple(params) and t.results == tuple(results)
+
+
 class ModuleParser:
     def __init__(
         self,
@@ -589,7 +595,7 @@ class ModuleParser:
         if explicit is not None:
             # An unknown index without inline types is left to the validator.
             known = explicit < len(self.module.types)
-            if inline and (not known or self.module.types[explicit] != FuncType(tuple(params), tuple(results))):
+            if inline and not (known and _signature_is(self.module.types[explicit], params, results)):
                 raise text_error("inline function type" if known else "unknown type", type_node)
             if not inline:
                 known_type = self.module.types[explicit] if known else None
