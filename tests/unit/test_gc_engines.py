@@ -12,7 +12,7 @@ from wasmbox.runtime import gc_heap
 from wasmbox.text.parser import parse_module_text
 from wasmbox.validate import validate_module
 
-ENGINES = ["interp", "baseline", "native"]
+ENGINES = ["interp", "baseline", "native", "tiered"]
 
 SOURCE = """(module
   (type $point (struct (field $x (mut i32)) (field $tag i8) (field $next (mut (ref null $point)))))

@@ -448,7 +448,9 @@ class TieredEngine:
                 return NativeEngine().compile(module, namespace, interruptible, metered)  # type: ignore[no-any-return]
             return InterpEngine().compile(module, namespace, interruptible, metered)
         native: Any = None
-        if available():
+        from .gc_use import uses_gc
+
+        if available() and not uses_gc(module):  # GC stays on the Python tiers (see NativeEngine)
             from .native.engine import LAZY_FUNCTIONS, NativeTier, WholeModuleTier
 
             tier = NativeTier if len(module.funcs) > LAZY_FUNCTIONS else WholeModuleTier
