@@ -28,7 +28,7 @@ from wasmbox import native_validation
 from wasmbox.binary.decode import EncodedBody, decode_module
 from wasmbox.binary.encode import encode_module
 from wasmbox.errors import MalformedError, ValidationError
-from wasmbox.ir.instructions import ALL_FEATURES, BY_NAME, END, FUNCTION_REFERENCES, WASM_2_0, Imm, Instruction
+from wasmbox.ir.instructions import ALL_FEATURES, BY_NAME, END, FUNCTION_REFERENCES, GC, WASM_2_0, Imm, Instruction
 from wasmbox.ir.types import I32, RefType
 from wasmbox.limits import MAX_LOCALS
 from wasmbox.native_validation.tables import VALUE_CODES, declarations_representable
@@ -77,7 +77,7 @@ def verdicts(data: bytes, features: frozenset[str]) -> list[tuple[int, bool, boo
             assert function.source is not None
             locals_, body = function.source.decode()
             typed = typed or any(isinstance(t, RefType) and t not in VALUE_CODES for t in locals_)
-            typed = typed or any(instr.op.feature == FUNCTION_REFERENCES for instr in body)
+            typed = typed or any(instr.op.feature in (FUNCTION_REFERENCES, GC) for instr in body)
             validate_function(context, module.types[function.type_index], locals_, body)
             accepted = True
         except (MalformedError, _Fail):
