@@ -136,6 +136,32 @@ WASM3_SCRIPTS = {
     # Threads with one thread (shared memories, atomics).  Its memory.wast and imports.wast predate
     # multiple memories, memory64 and Wasm 2.0's element syntax: some of their verdicts are not 3.0's.
     "threads": ("proposals/threads/atomic", "proposals/threads/exports"),
+    # Garbage collection (and the scripts of other features whose modules use GC's types).
+    "gc": (
+        "array",
+        "array_copy",
+        "array_fill",
+        "array_init_data",
+        "array_init_elem",
+        "array_new_data",
+        "array_new_elem",
+        "br_on_cast",
+        "br_on_cast_fail",
+        "extern",
+        "i31",
+        "ref_cast",
+        "ref_eq",
+        "ref_null",
+        "ref_test",
+        "struct",
+        "table_init",
+        "table_init64",
+        "tag",
+        "type-canon",
+        "type-equivalence",
+        "type-rec",
+        "type-subtyping",
+    ),
     "relaxed-simd": (
         "i16x8_relaxed_q15mulr_s",
         "i32x4_relaxed_trunc",

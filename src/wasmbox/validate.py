@@ -12,13 +12,14 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterator
+from typing import NoReturn
 
 from . import limits
 from .errors import MalformedError, ValidationError
 from .ir import instructions as ins
 from .ir.instructions import Catch, Imm, Instruction
 from .ir.module import Expr, Module, SegmentMode, block_signature
-from .ir.subtyping import matches
+from .ir.subtyping import composite_matches, matches, recursion_groups
 from .ir.types import (
     EXNREF,
     F32,
@@ -28,6 +29,7 @@ from .ir.types import (
     I64,
     PAGE_SIZE,
     V128,
+    DefinedType,
     ExternKind,
     FuncType,
     GlobalType,
@@ -35,9 +37,12 @@ from .ir.types import (
     Limits,
     MemoryType,
     RefType,
+    StructType,
     TableType,
     ValType,
+    function_type,
 )
+from .validate_gc import GcContext, Operands, check_gc_instruction
 
 _NUMERIC_OR_VECTOR = frozenset((I32, I64, F32, F64, V128))
 # Immediate kinds of fixed-signature instructions that refer to something the
@@ -115,9 +120,7 @@ def _func_types_checked(module: Module) -> list[FuncType]:
     type_indices = [imp.desc for imp in module.imported(ExternKind.FUNC)] + [f.type_index for f in module.funcs]
     for index in type_indices:
         assert isinstance(index, int)
-        if index >= len(module.types):
-            raise ValidationError(f"unknown type {index}")
-        result.append(module.types[index])
+        result.append(_function_type_at(module, index))
     return result
 
 
@@ -126,12 +129,21 @@ def _tag_types_checked(module: Module) -> list[FuncType]:
     type_indices = [imp.desc for imp in module.imported(ExternKind.TAG)] + [t.type_index for t in module.tags]
     for index in type_indices:
         assert isinstance(index, int)
-        if index >= len(module.types):
-            raise ValidationError(f"unknown type {index}")
-        if module.types[index].results:
+        tag_type = _function_type_at(module, index)
+        if tag_type.results:
             raise ValidationError("non-empty tag result type")
-        result.append(module.types[index])
+        result.append(tag_type)
     return result
+
+
+def _function_type_at(module: Module, index: int) -> FuncType:
+    """The function type a function or tag declares by index (GC: the index may name a struct or array type)."""
+    if index >= len(module.types):
+        raise ValidationError(f"unknown type {index}")
+    t = module.types[index]
+    if not isinstance(t, FuncType):
+        raise ValidationError(f"type mismatch: type {index} is not a function type")
+    return t
 
 
 def _declared_refs(module: Module) -> set[int]:
@@ -246,7 +258,7 @@ def _validate_module(module: Module) -> None:
     first = module.num_imported_funcs()
     for offset in _bodies_to_check(module):
         func = module.funcs[offset]
-        func_type = c.types[func.type_index]
+        func_type = function_type(c.types[func.type_index])
         try:
             validate_function(c, func_type, func.locals, func.body)
         except MalformedError as error:  # a lazily decoded body, decoded only now
@@ -311,9 +323,10 @@ def _check_implementation_limits(module: Module, c: Context) -> None:
         (len(c.memories), limits.MAX_MEMORIES, "memories"),
     ):
         limits.check(count, limit, what)
-    for index, func_type in enumerate(module.types):
-        limits.check(len(func_type.params), limits.MAX_PARAMS, f"parameters of type {index}")
-        limits.check(len(func_type.results), limits.MAX_RESULTS, f"results of type {index}")
+    for index, defined in enumerate(module.types):
+        if isinstance(defined, FuncType):
+            limits.check(len(defined.params), limits.MAX_PARAMS, f"parameters of type {index}")
+            limits.check(len(defined.results), limits.MAX_RESULTS, f"results of type {index}")
 
 
 def _check_memory_type(memory_type: MemoryType, features: frozenset[str]) -> None:
@@ -380,12 +393,39 @@ def _address_signature(c: Context, instr: Instruction) -> tuple[tuple[ValType, .
 
 
 def _check_type_section(module: Module) -> None:
-    """Reference types in a type definition name that type or earlier ones (a type that names a
-    later one needs a recursion group, which GC brings)."""
-    for index, func_type in enumerate(module.types):
-        for t in (*func_type.params, *func_type.results):
-            if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap > index:
-                raise ValidationError(f"unknown type {t.heap}")
+    """The spec's "Recursive Types" rules: a type names types of its own recursion group or earlier
+    ones; with GC, at most one supertype, defined before it, not final, whose structure its own
+    matches (``subtyping.composite_matches``)."""
+    types = module.types
+    for group in recursion_groups(types):
+        for index in group:
+            t = types[index]
+            for heap in _type_references(t):
+                if heap >= group.stop:
+                    raise ValidationError(f"unknown type {heap}")
+            if not t.supertypes:
+                continue
+            if len(t.supertypes) > 1:
+                raise ValidationError(f"type {index}: multiple supertypes")
+            parent = t.supertypes[0]
+            if parent >= index:
+                raise ValidationError(f"unknown type {parent} (supertype of type {index})")
+            parent_type = types[parent]
+            if parent_type.final:
+                raise ValidationError(f"sub type {index} does not match supertype {parent}: it is final")
+            if not composite_matches(t, parent_type, types):
+                raise ValidationError(f"sub type {index} does not match supertype {parent}")
+
+
+def _type_references(t: DefinedType) -> list[int]:
+    """The type indices a defined type's structure names."""
+    if isinstance(t, FuncType):
+        values: list[object] = [*t.params, *t.results]
+    elif isinstance(t, StructType):
+        values = [f.storage for f in t.fields]
+    else:
+        values = [t.element.storage]
+    return [v.heap for v in values if isinstance(v, RefType) and isinstance(v.heap, int)]
 
 
 def _check_valtype(c: Context, t: ValType) -> None:
@@ -507,7 +547,10 @@ def validate_function(
     def check_type_index(index: int) -> FuncType:
         if index >= len(types):
             raise _Fail(f"unknown type {index}", position)
-        return types[index]
+        t = types[index]
+        if not isinstance(t, FuncType):
+            raise _Fail(f"type mismatch: type {index} is not a function type", position)
+        return t
 
     def check_results(callee: FuncType, name: str) -> None:
         """A tail call's callee returns what the caller returns (its results are subtypes)."""
@@ -581,6 +624,14 @@ def validate_function(
                 enter(op, c.tags[tag_index].params, frame.results)
             else:
                 enter(op, (), frame.results)
+
+    def fail(message: str) -> NoReturn:
+        raise _Fail(message, position)
+
+    gc_operands = Operands(pop, pop_reference, push, lambda depth: label(depth).label_types, fail)
+
+    def gc_context() -> GcContext:
+        return GcContext(types, c.data_count, c.elem_types)
 
     local_count = len(local_types)
     has_64_bit = any(t.is_64 for t in c.memories) or any(t.is_64 for t in c.tables)
@@ -873,6 +924,8 @@ def validate_function(
             pop(address_type)
             pop(element)
             pop(address_type)
+        elif op.feature == ins.GC:
+            check_gc_instruction(gc_context(), instr, gc_operands)
         else:  # pragma: no cover - every opcode without a signature is handled above
             raise AssertionError(f"no validation rule for {name}")
     raise _Fail("unexpected end of function body", len(body))
@@ -892,7 +945,7 @@ def operand_types(module: Module, func_index: int, context: Context | None = Non
     function = module.funcs[func_index - module.num_imported_funcs()]
     stack_types: list[tuple[ValType | None, ...]] = []
     c = context if context is not None else Context(module)
-    validate_function(c, module.types[function.type_index], function.locals, function.body, stack_types)
+    validate_function(c, module.function_type(function.type_index), function.locals, function.body, stack_types)
     return stack_types
 
 
@@ -910,7 +963,10 @@ def _indirect_callee(
         raise _Fail(f"type mismatch: {name} needs a funcref table", position)
     if type_index >= len(c.types):
         raise _Fail(f"unknown type {type_index}", position)
-    return c.types[type_index]
+    t = c.types[type_index]
+    if not isinstance(t, FuncType):
+        raise _Fail(f"type mismatch: type {type_index} is not a function type", position)
+    return t
 
 
 def _block_signature_at(

@@ -31,11 +31,14 @@ from .ir.types import (
     V128,
     FuncType,
     GlobalType,
+    HeapType,
     Limits,
     MemoryType,
+    RefType,
     TableType,
     ValType,
 )
+from .runtime import gc_heap
 from .runtime.instance import Extern, ModuleInstance, call_function, instantiate
 from .runtime.memory import MemoryInstance
 from .runtime.objects import FunctionInstance, GlobalInstance, TableInstance
@@ -88,6 +91,17 @@ def spectest_module() -> dict[str, Extern]:
     }
 
 
+ANYREF = RefType(True, HeapType.ANY)
+# The classes of the run-time values each GC result pattern accepts.
+GC_PATTERN_TYPES: dict[str, type | tuple[type, ...]] = {
+    "ref.struct": gc_heap.Struct,
+    "ref.array": gc_heap.Array,
+    "ref.i31": gc_heap.I31,
+    "ref.eq": (gc_heap.Struct, gc_heap.Array, gc_heap.I31),
+    "ref.any": object,
+}
+
+
 def to_runtime(value: Value) -> object:
     t = value.type
     if t in (I32, I64):
@@ -100,6 +114,8 @@ def to_runtime(value: Value) -> object:
         return None if value.value is None else ExternRef(value.value)  # type: ignore[arg-type]
     if t is V128:
         return value.value
+    if t is ANYREF and value.value is not None:  # ref.host N
+        return gc_heap.Internalized(ExternRef(value.value))  # type: ignore[arg-type]
     return None
 
 
@@ -142,7 +158,11 @@ def result_matches(actual: object, expected: Value) -> bool:
     if expected.pattern == "ref.func":
         return isinstance(actual, FunctionInstance)
     if expected.pattern == "ref.extern":
-        return isinstance(actual, ExternRef)
+        return isinstance(actual, ExternRef | gc_heap.Externalized)
+    if expected.pattern in GC_PATTERN_TYPES:
+        return isinstance(actual, GC_PATTERN_TYPES[expected.pattern])
+    if t is ANYREF and expected.value is not None:
+        return actual == gc_heap.Internalized(ExternRef(expected.value))  # type: ignore[arg-type]
     if t is EXTERNREF:
         return actual == (None if expected.value is None else ExternRef(expected.value))  # type: ignore[arg-type]
     return actual is None if expected.value is None else actual == expected.value

@@ -1,15 +1,16 @@
 """Values crossing between Python and wasm.
 
 i32/i64 are (signed) ints, f32/f64 floats, v128 16 bytes (or an int), funcref a :class:`Func` or
-None, externref any Python object (None is null).  Engines hold i32/i64 unsigned, f32 rounded to
+None, externref any Python object (None is null), GC references (anyref, eqref, structs, arrays,
+i31) the objects of ``runtime.gc_heap`` as the program made them.  Engines hold i32/i64 unsigned, f32 rounded to
 single precision and a funcref as a ``FunctionInstance``; these functions convert both ways.
 """
 
 from __future__ import annotations
 
 from .. import numeric
-from ..ir.subtyping import is_function_reference
-from ..ir.types import F32, F64, I32, I64, V128, ValType
+from ..ir.subtyping import CLOSED_BASE, is_function_reference, top_heap
+from ..ir.types import F32, F64, I32, I64, V128, HeapType, RefType, ValType
 
 
 def to_runtime(value: object, t: ValType, what: str) -> object:
@@ -49,6 +50,15 @@ def to_runtime(value: object, t: ValType, what: str) -> object:
         return value._instance
     if value is None and not t.defaultable:
         raise TypeError(f"{what}: expected a value for {t.text}, got None")
+    if value is not None and isinstance(t, RefType) and top_heap(t.heap) is HeapType.ANY:
+        # GC references: a struct, array or i31 the program made (they keep their identity through
+        # Python), of the parameter's type; any other Python value must be externref.
+        from ..runtime import gc_heap
+
+        # (a type index of the defining module, not closed, is checked by kind only)
+        heap = t.heap if isinstance(t.heap, HeapType) or t.heap >= CLOSED_BASE else HeapType.ANY
+        if not gc_heap.is_internal(value) or not gc_heap.ref_test(value, t.nullable, heap):
+            raise TypeError(f"{what}: expected a GC reference of type {t.text}, got {type(value).__name__}")
     return value  # externref: any object
 
 

@@ -7,6 +7,7 @@ Instruction immediates are read by kind, as the instruction table says.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Callable
 
@@ -38,15 +39,21 @@ from ..ir.types import (
     GC_HEAP_TYPES,
     HEAPTYPE_BY_CODE,
     NUMBER_TYPES,
+    PACKED_BY_CODE,
     PAGE_SIZE,
     VALTYPE_BY_CODE,
+    ArrayType,
+    DefinedType,
     ExternKind,
+    FieldType,
     FuncType,
     GlobalType,
     HeapType,
     Limits,
     MemoryType,
     RefType,
+    StorageType,
+    StructType,
     TableType,
     ValType,
     type_code,
@@ -292,6 +299,18 @@ def _try_table(r: Reader) -> tuple[object, ...]:
     return (block_type, tuple(catches))
 
 
+def _br_on_cast(r: Reader) -> tuple[object, ...]:
+    """``br_on_cast``'s immediates: a flags byte (bit 0: the source type is nullable, bit 1: the
+    target type), the label, the two heap types."""
+    start = r.pos
+    flags = r.byte()
+    if flags > 3:
+        raise r.error("malformed br_on_cast flags", start)
+    label = r.u32()
+    source = RefType(bool(flags & 1), read_heap_type(r))
+    return (label, source, RefType(bool(flags & 2), read_heap_type(r)))
+
+
 def read_tag_type(r: Reader) -> int:
     """A tag type: an attribute byte (0, exception) and a type index."""
     _zero_byte(r)
@@ -331,6 +350,14 @@ IMMEDIATE_READERS: dict[str, Callable[[Reader], tuple[object, ...]]] = {
     Imm.TRY_TABLE: _try_table,
     Imm.CATCH: lambda r: (r.u32(),),
     Imm.DELEGATE: lambda r: (r.u32(),),
+    Imm.FIELD: lambda r: (r.u32(), r.u32()),
+    Imm.TYPE_PAIR: lambda r: (r.u32(), r.u32()),
+    Imm.TYPE_DATA: lambda r: (r.u32(), r.u32()),
+    Imm.TYPE_ELEM: lambda r: (r.u32(), r.u32()),
+    Imm.TYPE_COUNT: lambda r: (r.u32(), r.u32()),
+    Imm.CAST: lambda r: (RefType(False, read_heap_type(r)),),
+    Imm.CAST_NULL: lambda r: (RefType(True, read_heap_type(r)),),
+    Imm.BR_ON_CAST: lambda r: _br_on_cast(r),
 }
 
 # What may follow in an open block (the decoder's ``frames``): False nothing but ``end``, True an
@@ -340,6 +367,8 @@ _TRY_BODY, _TRY_HANDLER, _TRY_LAST_HANDLER = 2, 3, 4
 
 _OP_MEMORY_INIT = ins.BY_NAME["memory.init"]
 _OP_DATA_DROP = ins.BY_NAME["data.drop"]
+# GC's instructions naming a data segment need the data count section too.
+_GC_DATA_OPS = frozenset((ins.BY_NAME["array.new_data"], ins.BY_NAME["array.init_data"]))
 
 # Immediate kinds that are one unsigned LEB128 index, and the interned
 # instructions for indices below 128 (one byte): most immediates in real code.
@@ -414,7 +443,7 @@ def read_expr(r: Reader, offsets: list[int] | None = None, data_ops: list[int] |
             op = table.get(sub)
             if op is None:
                 raise r.error(f"illegal opcode {code:02x} {sub:02x}", start)
-            if data_ops is not None and (op is _OP_MEMORY_INIT or op is _OP_DATA_DROP):
+            if data_ops is not None and (op is _OP_MEMORY_INIT or op is _OP_DATA_DROP or op in _GC_DATA_OPS):
                 data_ops.append(start)
         if offsets is not None:
             offsets.append(start)
@@ -594,7 +623,7 @@ class _Decoder:
             if section_id == 0:
                 self._custom(size, last_id)
             elif section_id == 1:
-                m.types = self._vec(self._functype)
+                self._type_section()
             elif section_id == 2:
                 m.imports = self._vec(self._import)
             elif section_id == 3:
@@ -662,13 +691,58 @@ class _Decoder:
         n = self.r.u32()
         return [item() for _ in range(n)]
 
-    def _functype(self) -> FuncType:
+    def _type_section(self) -> None:
+        """The type section: function types, and with GC recursion groups (0x4E), sub-type
+        declarations (0x50 ``sub``, 0x4F ``sub final``), struct (0x5F) and array (0x5E) types."""
+        r, types = self.r, self.m.types
+        for _ in range(r.u32()):
+            if ins.GC in r.features and r.data[r.pos : r.pos + 1] == b"\x4e":
+                r.pos += 1
+                first, size = len(types), r.u32()
+                if size == 0:
+                    self.m.empty_rec_groups.append(first)
+                for _ in range(size):
+                    types.append(self._sub_type((first, size)))
+            else:
+                types.append(self._sub_type(None))
+
+    def _sub_type(self, rec: tuple[int, int] | None) -> DefinedType:
         r = self.r
-        if r.byte() != 0x60:
-            raise r.error("integer representation too long", r.pos - 1)
-        params = tuple(self._vec(lambda: read_valtype(r)))
-        results = tuple(self._vec(lambda: read_valtype(r)))
-        return FuncType(params, results)
+        code = r.data[r.pos] if r.pos < len(r.data) else None
+        if ins.GC in r.features and code in (0x50, 0x4F):
+            r.pos += 1
+            supertypes = tuple(self._vec(r.u32))
+            composite = self._composite_type()
+            return dataclasses.replace(composite, final=code == 0x4F, supertypes=supertypes, rec=rec, written_sub=True)
+        composite = self._composite_type()
+        return composite if rec is None else dataclasses.replace(composite, rec=rec)
+
+    def _composite_type(self) -> DefinedType:
+        r = self.r
+        code = r.byte()
+        if code == 0x60:
+            params = tuple(self._vec(lambda: read_valtype(r)))
+            results = tuple(self._vec(lambda: read_valtype(r)))
+            return FuncType(params, results)
+        if ins.GC in r.features and code == 0x5F:
+            return StructType(tuple(self._vec(self._field_type)))
+        if ins.GC in r.features and code == 0x5E:
+            return ArrayType(self._field_type())
+        raise r.error("integer representation too long" if ins.GC not in r.features else "malformed type", r.pos - 1)
+
+    def _field_type(self) -> FieldType:
+        r = self.r
+        packed = PACKED_BY_CODE.get(r.data[r.pos]) if r.pos < len(r.data) else None
+        storage: StorageType
+        if packed is not None:
+            r.pos += 1
+            storage = packed
+        else:
+            storage = read_valtype(r)
+        mutability = r.byte()
+        if mutability > 1:
+            raise r.error("malformed mutability", r.pos - 1)
+        return FieldType(storage, mutability == 1)
 
     def _import(self) -> Import:
         r = self.r

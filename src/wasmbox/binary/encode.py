@@ -14,13 +14,17 @@ from ..ir.module import DataSegment, ElementSegment, Expr, Import, Module, Names
 from ..ir.types import (
     FUNCREF,
     SHORTHAND_TEXT,
+    DefinedType,
     ExternKind,
+    FieldType,
     FuncType,
     GlobalType,
     HeapType,
     Limits,
     MemoryType,
+    PackedType,
     RefType,
+    StructType,
     TableType,
     ValType,
     type_code,
@@ -52,7 +56,7 @@ def encode_module(m: Module) -> bytes:
 
     custom_after(0)
     sections: list[tuple[int, Callable[[], bytes] | None]] = [
-        (1, (lambda: _vec(m.types, _functype)) if m.types else None),
+        (1, (lambda: _type_section(m)) if m.types or m.empty_rec_groups else None),
         (2, (lambda: _vec(m.imports, _import)) if m.imports else None),
         (3, (lambda: _vec(m.funcs, lambda f: uleb(f.type_index))) if m.funcs else None),
         (4, (lambda: _vec(m.tables, _table)) if m.tables else None),
@@ -105,6 +109,47 @@ def _valtype(t: ValType) -> bytes:
 def _heap_type(heap: HeapType | int) -> bytes:
     """A heap type: a type index as a non-negative s33, an abstract one as its (negative) byte."""
     return sleb(heap) if isinstance(heap, int) else bytes((heap.value,))
+
+
+def _type_section(m: Module) -> bytes:
+    """Types as written: recursion groups (0x4E) around the types declared in one, ``sub``
+    prefixes where they were spelled out or mean something (non-final, or a supertype)."""
+    entries: list[bytes] = []
+    empty = list(m.empty_rec_groups)
+    index = 0
+    while index < len(m.types) or empty:
+        while empty and empty[0] == index:
+            entries.append(b"\x4e\x00")
+            empty.pop(0)
+        if index >= len(m.types):
+            break
+        t = m.types[index]
+        if t.rec is not None and t.rec[0] == index:
+            members = m.types[index : index + t.rec[1]]
+            entries.append(b"\x4e" + _vec(members, _sub_type))
+            index += len(members)
+        else:
+            entries.append(_sub_type(t))
+            index += 1
+    return uleb(len(entries)) + b"".join(entries)
+
+
+def _sub_type(t: DefinedType) -> bytes:
+    if t.written_sub or not t.final or t.supertypes:
+        head = (b"\x4f" if t.final else b"\x50") + _vec(t.supertypes, uleb)
+    else:
+        head = b""
+    if isinstance(t, FuncType):
+        return head + _functype(t)
+    if isinstance(t, StructType):
+        return head + b"\x5f" + _vec(t.fields, _field_type)
+    return head + b"\x5e" + _field_type(t.element)
+
+
+def _field_type(f: FieldType) -> bytes:
+    storage = f.storage
+    code = bytes([storage.value]) if isinstance(storage, PackedType) else _valtype(storage)
+    return code + (b"\x01" if f.mutable else b"\x00")
 
 
 def _functype(t: FuncType) -> bytes:
@@ -270,6 +315,19 @@ IMMEDIATE_WRITERS: dict[str, Callable[..., bytes]] = {
     Imm.TRY_TABLE: lambda block_type, catches: _block_type(block_type) + _vec(catches, _catch),
     Imm.CATCH: uleb,
     Imm.DELEGATE: uleb,
+    Imm.FIELD: lambda a, b: uleb(a) + uleb(b),
+    Imm.TYPE_PAIR: lambda a, b: uleb(a) + uleb(b),
+    Imm.TYPE_DATA: lambda a, b: uleb(a) + uleb(b),
+    Imm.TYPE_ELEM: lambda a, b: uleb(a) + uleb(b),
+    Imm.TYPE_COUNT: lambda a, b: uleb(a) + uleb(b),
+    Imm.CAST: lambda t: _heap_type(t.heap),
+    Imm.CAST_NULL: lambda t: _heap_type(t.heap),
+    Imm.BR_ON_CAST: lambda label, source, target: (
+        bytes((source.nullable | target.nullable << 1,))
+        + uleb(label)
+        + _heap_type(source.heap)
+        + _heap_type(target.heap)
+    ),
 }
 
 

@@ -35,11 +35,11 @@ from typing import Any
 from .. import numeric, simd
 from ..errors import Exhaustion, Trap, WasmException
 from ..ir import instructions as ins
-from ..ir.instructions import Catch, Instruction
+from ..ir.instructions import GC, Catch, Instruction
 from ..ir.module import Module, block_signature
-from ..ir.subtyping import closed_types
-from ..ir.types import F32, F64, I32, I64, V128, FuncType, ValType
-from ..runtime import atomics
+from ..ir.subtyping import closed_id, closed_types
+from ..ir.types import F32, F64, I32, I64, V128, DefinedType, FuncType, ValType
+from ..runtime import atomics, gc_heap
 from ..runtime.observer import Observer
 from ..runtime.operations import (
     call_indirect,
@@ -59,6 +59,7 @@ from ..runtime.operations import (
 )
 from ..runtime.sandbox import frame_units
 from ..runtime.tail_calls import TailCall, tail_entry
+from .interp_gc import translate_gc_instruction
 
 M32 = "0xFFFFFFFF"
 # Above the largest memory this process could map, below what ``struct`` takes as an offset (2^63).
@@ -320,6 +321,9 @@ class Level:
         return level
 
 
+MAX_BR_IF_ARMS = 48
+
+
 def structured_constructs(
     body: list[Instruction], max_loop_nesting: int = MAX_LOOP_NESTING
 ) -> tuple[set[int], set[int]]:
@@ -335,6 +339,7 @@ def structured_constructs(
     """
     candidates: set[int] = set()
     rejected: set[int] = set()
+    arms: dict[int, int] = {}
     stack: list[tuple[str, int]] = []
     loops = 0
     for position, instr in enumerate(body):
@@ -352,7 +357,7 @@ def structured_constructs(
         elif name == "end":
             if stack and stack.pop()[0] == "loop":
                 loops -= 1
-        elif name in ("br", "br_if", "br_table", "br_on_null", "br_on_non_null"):
+        elif name in ("br", "br_if", "br_table", "br_on_null", "br_on_non_null", "br_on_cast", "br_on_cast_fail"):
             depths = [*instr.imm[0], instr.imm[1]] if name == "br_table" else [instr.imm[0]]
             for depth in depths:
                 if depth >= len(stack):
@@ -364,6 +369,14 @@ def structured_constructs(
                 # every block, unless this is a br/br_if straight to it.
                 direct = depth == 0 and name in ("br", "br_if") and stack[target][0] == "block"
                 rejected.update(p for kind, p in stack[target:] if kind == "if" or (kind == "block" and not direct))
+                if direct and name == "br_if":
+                    # Each br_if to a structured block nests the rest of it one Python block deeper:
+                    # past MAX_BR_IF_ARMS open arms, the block goes to the dispatch loop instead
+                    # (Python refuses 100 nested blocks).
+                    block = stack[target][1]
+                    arms[block] = arms.get(block, 0) + 1
+                    if sum(arms.get(p, 0) for _, p in stack if p not in rejected) > MAX_BR_IF_ARMS:
+                        rejected.add(block)
     structured = candidates - rejected
     ifs = {p for p in structured if body[p].op is ins.OP_IF}
     return ifs, structured - ifs
@@ -416,7 +429,7 @@ class FunctionTranslator:
     func_type: FuncType
     local_types: list[ValType]
     body: list[Instruction]
-    types: list[FuncType]
+    types: list[DefinedType]
     func_types: list[FuncType]
     lines: list[str] = field(default_factory=list)
     stack: list[Entry] = field(default_factory=list)
@@ -907,6 +920,8 @@ class FunctionTranslator:
                 self.push_slot_value(call)
             else:
                 self.emit(call)
+        elif op.feature == GC:
+            translate_gc_instruction(self, name, imm)
         else:
             raise UnsupportedInstruction(f"the portable engine does not run {name} yet")
 
@@ -1471,6 +1486,7 @@ def base_namespace() -> dict[str, object]:
         load_extend=simd.load_extend,
         V128_ZERO=bytes(16),
     )
+    namespace.update(gc_heap.OPERATIONS)
     for name, function in {**simd.OPERATIONS, **simd.LANE_OPERATIONS}.items():
         namespace[simd_function_name(name)] = function
     for fmt, name in STRUCT_NAMES.items():
@@ -1490,7 +1506,7 @@ def translator_for(
     observer: Observer | None = None,
 ) -> FunctionTranslator:
     func = module.funcs[index - module.num_imported_funcs()]
-    func_type = module.types[func.type_index]
+    func_type = module.function_type(func.type_index)
     translator = FunctionTranslator(
         module, index, func_type, list(func_type.params) + func.locals, func.body, module.types, func_types
     )
@@ -1574,6 +1590,7 @@ class InterpEngine:
             sources.append(source)
         for i, t in enumerate(closed_types(module.types)):
             namespace[f"TYPE{i}"] = t
+            namespace[f"RTT{i}"] = closed_id(t)  # GC: the canonical id objects and casts carry
         namespace["__wasm_lines__"] = line_maps
         if observer is not None:
             namespace.update(

@@ -37,7 +37,7 @@ from typing import Any
 
 from ..ir.instructions import makes_tail_calls
 from ..ir.module import Module
-from ..ir.subtyping import closed_types
+from ..ir.subtyping import closed_id, closed_types
 from ..runtime.observer import Observer
 from . import translation_cache
 from .baseline import BaselineFunction, InstanceOperations, install, start_lazily
@@ -118,6 +118,7 @@ class TieredFunctions:
         self.baseline: dict[int, BaselineFunction] = {}
         for i, t in enumerate(closed_types(module.types)):
             namespace[f"TYPE{i}"] = t
+            namespace[f"RTT{i}"] = closed_id(t)  # GC: the canonical id objects and casts carry
         self._worker: TranslationWorker | None | bool = False  # False: not asked for yet
         # Small modules translate hot functions here (a few milliseconds each); the worker makes
         # large modules' translations and all machine code.
@@ -447,7 +448,9 @@ class TieredEngine:
                 return NativeEngine().compile(module, namespace, interruptible, metered)  # type: ignore[no-any-return]
             return InterpEngine().compile(module, namespace, interruptible, metered)
         native: Any = None
-        if available():
+        from .gc_use import uses_gc
+
+        if available() and not uses_gc(module):  # GC stays on the Python tiers (see NativeEngine)
             from .native.engine import LAZY_FUNCTIONS, NativeTier, WholeModuleTier
 
             tier = NativeTier if len(module.funcs) > LAZY_FUNCTIONS else WholeModuleTier

@@ -56,6 +56,15 @@ class Imm:
     CATCH = "catch"  # tag index; ends a legacy try's body (or previous handler), starts a handler
     DELEGATE = "delegate"  # label index; ends a legacy try, handing its exceptions to that label
     FENCE = "fence"  # atomic.fence's reserved zero byte (threads)
+    # GC (0xFB prefix)
+    FIELD = "field"  # (struct type index, field index)
+    TYPE_PAIR = "type_pair"  # (destination array type, source array type): array.copy
+    TYPE_DATA = "type_data"  # (array type index, data index)
+    TYPE_ELEM = "type_elem"  # (array type index, elem index)
+    TYPE_COUNT = "type_count"  # (array type index, operand count): array.new_fixed
+    CAST = "cast"  # (RefType,): ref.test/ref.cast to a non-null type (the opcode says)
+    CAST_NULL = "cast_null"  # (RefType,): the nullable variant's opcode
+    BR_ON_CAST = "br_on_cast"  # (label, source RefType, target RefType); a flags byte holds the nullabilities
 
 
 @dataclass(eq=False)
@@ -105,7 +114,7 @@ class Instruction(NamedTuple):
 OPCODES: list[Opcode] = []
 BY_NAME: dict[str, Opcode] = {}
 SINGLE_BYTE: list[Opcode | None] = [None] * 256
-PREFIXED: dict[int, dict[int, Opcode]] = {0xFC: {}, 0xFD: {}, 0xFE: {}}
+PREFIXED: dict[int, dict[int, Opcode]] = {0xFB: {}, 0xFC: {}, 0xFD: {}, 0xFE: {}}
 
 _LETTER = {"i": I32, "I": I64, "f": F32, "F": F64, "v": V128}
 
@@ -191,6 +200,45 @@ _define("return_call_ref", 0x15, None, Imm.TYPE, feature=_FUNCREFS)
 _define("ref.as_non_null", 0xD4, None, feature=_FUNCREFS)
 _define("br_on_null", 0xD5, None, Imm.LABEL, feature=_FUNCREFS)
 _define("br_on_non_null", 0xD6, None, Imm.LABEL, feature=_FUNCREFS)
+
+# --- Garbage collection (Wasm 3.0): structs, arrays, i31, casts ---------------------------
+# Every one has a dedicated rule in the validator (their types come from the type section).
+_GC = "gc"
+_define("ref.eq", 0xD3, None, feature=_GC)
+for _name, _code, _imm in [
+    ("struct.new", 0, Imm.TYPE),
+    ("struct.new_default", 1, Imm.TYPE),
+    ("struct.get", 2, Imm.FIELD),
+    ("struct.get_s", 3, Imm.FIELD),
+    ("struct.get_u", 4, Imm.FIELD),
+    ("struct.set", 5, Imm.FIELD),
+    ("array.new", 6, Imm.TYPE),
+    ("array.new_default", 7, Imm.TYPE),
+    ("array.new_fixed", 8, Imm.TYPE_COUNT),
+    ("array.new_data", 9, Imm.TYPE_DATA),
+    ("array.new_elem", 10, Imm.TYPE_ELEM),
+    ("array.get", 11, Imm.TYPE),
+    ("array.get_s", 12, Imm.TYPE),
+    ("array.get_u", 13, Imm.TYPE),
+    ("array.set", 14, Imm.TYPE),
+    ("array.len", 15, Imm.NONE),
+    ("array.fill", 16, Imm.TYPE),
+    ("array.copy", 17, Imm.TYPE_PAIR),
+    ("array.init_data", 18, Imm.TYPE_DATA),
+    ("array.init_elem", 19, Imm.TYPE_ELEM),
+    ("ref.test", 20, Imm.CAST),
+    ("ref.test_null", 21, Imm.CAST_NULL),  # text: ref.test (ref null ht)
+    ("ref.cast", 22, Imm.CAST),
+    ("ref.cast_null", 23, Imm.CAST_NULL),  # text: ref.cast (ref null ht)
+    ("br_on_cast", 24, Imm.BR_ON_CAST),
+    ("br_on_cast_fail", 25, Imm.BR_ON_CAST),
+    ("any.convert_extern", 26, Imm.NONE),
+    ("extern.convert_any", 27, Imm.NONE),
+    ("ref.i31", 28, Imm.NONE),
+    ("i31.get_s", 29, Imm.NONE),
+    ("i31.get_u", 30, Imm.NONE),
+]:
+    _define(_name, _code, None, _imm, prefix=0xFB, feature=_GC)
 
 # --- Parametric -----------------------------------------------------------
 _define("drop", 0x1A)
@@ -741,6 +789,7 @@ ALL_FEATURES = WASM_2_0 | {
     EXCEPTIONS,
     EXTENDED_CONST,
     FUNCTION_REFERENCES,
+    GC,
     LEGACY_EXCEPTIONS,
     MEMORY64,
     MULTI_MEMORY,
@@ -811,12 +860,29 @@ CONSTANT_OPS = frozenset(
 EXTENDED_CONSTANT_OPS = CONSTANT_OPS | frozenset(
     BY_NAME[n] for n in ("i32.add", "i32.sub", "i32.mul", "i64.add", "i64.sub", "i64.mul")
 )
+# GC's allocations and conversions are constant too (Wasm 3.0).
+GC_CONSTANT_OPS = frozenset(
+    BY_NAME[n]
+    for n in (
+        "struct.new",
+        "struct.new_default",
+        "array.new",
+        "array.new_default",
+        "array.new_fixed",
+        "ref.i31",
+        "any.convert_extern",
+        "extern.convert_any",
+    )
+)
 
 
 def constant_ops(features: frozenset[str]) -> frozenset[Opcode]:
     """The instructions a constant expression may use under ``features``."""
-    return EXTENDED_CONSTANT_OPS if EXTENDED_CONST in features else CONSTANT_OPS
+    allowed = EXTENDED_CONSTANT_OPS if EXTENDED_CONST in features else CONSTANT_OPS
+    return allowed | GC_CONSTANT_OPS if GC in features else allowed
 
 
 # Text-format names that differ from the binary table's (select_t prints as select).
-TEXT_NAME = {OP_SELECT_T: "select"}
+TEXT_NAME = {OP_SELECT_T: "select", BY_NAME["ref.test_null"]: "ref.test", BY_NAME["ref.cast_null"]: "ref.cast"}
+# ref.test and ref.cast to a nullable type are other opcodes; the text format tells them by the type.
+NULLABLE_CAST = {BY_NAME["ref.test"]: BY_NAME["ref.test_null"], BY_NAME["ref.cast"]: BY_NAME["ref.cast_null"]}

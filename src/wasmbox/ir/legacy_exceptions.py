@@ -137,7 +137,7 @@ class _BodyLowering:
     def __init__(self, module: Module, function: Function) -> None:
         self.types = module.types
         self.tag_types = module.tag_types()
-        func_type = module.types[function.type_index]
+        func_type = module.function_type(function.type_index)
         self.body = function.body
         self.body_locals = function.locals
         self.locals = list(function.locals)

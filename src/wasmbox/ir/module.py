@@ -9,16 +9,30 @@ loop and if closed by ``end``), constants keep their raw bits.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from .instructions import DEFAULT_FEATURES, FUNCTION_REFERENCES, Instruction
-from .types import FUNCREF, NONNULL_FUNCREF, ExternKind, FuncType, GlobalType, MemoryType, RefType, TableType, ValType
+from .types import (
+    FUNCREF,
+    NONNULL_FUNCREF,
+    DefinedType,
+    ExternKind,
+    FuncType,
+    GlobalType,
+    MemoryType,
+    RefType,
+    TableType,
+    ValType,
+)
 
 Expr = list[Instruction]
 
 
-def block_signature(block_type: object, types: list[FuncType]) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
+def block_signature(
+    block_type: object, types: Sequence[DefinedType]
+) -> tuple[tuple[ValType, ...], tuple[ValType, ...]]:
     """A block type's parameters and results: none (empty), one result (a value type), or those of a
     function type (a type index into ``types``, which the caller has checked, or, in bodies made for
     the engines by ``ir.legacy_exceptions``, the function type itself)."""
@@ -30,6 +44,7 @@ def block_signature(block_type: object, types: list[FuncType]) -> tuple[tuple[Va
         return block_type.params, block_type.results
     assert isinstance(block_type, int)
     t = types[block_type]
+    assert isinstance(t, FuncType)
     return t.params, t.results
 
 
@@ -212,7 +227,10 @@ class Names:
 
 @dataclass
 class Module:
-    types: list[FuncType] = field(default_factory=list)
+    # The type section: function, struct and array types (GC); each carries its sub/rec declaration.
+    types: list[DefinedType] = field(default_factory=list)
+    # Where empty ``(rec)`` groups stood (the index of the type after them), so they encode back.
+    empty_rec_groups: list[int] = field(default_factory=list)
     imports: list[Import] = field(default_factory=list)
     funcs: list[Function] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
@@ -251,10 +269,16 @@ class Module:
     def imported(self, kind: ExternKind) -> list[Import]:
         return [imp for imp in self.imports if imp.kind == kind]
 
+    def function_type(self, index: int) -> FuncType:
+        """The function type at type index ``index`` (validation has checked it is one)."""
+        t = self.types[index]
+        assert isinstance(t, FuncType), t
+        return t
+
     def func_types(self) -> list[FuncType]:
         """The type of every function in the function index space."""
-        imported = [self.types[imp.desc] for imp in self.imported(ExternKind.FUNC)]  # type: ignore[index]
-        return imported + [self.types[f.type_index] for f in self.funcs]
+        imported = [self.function_type(imp.desc) for imp in self.imported(ExternKind.FUNC)]  # type: ignore[arg-type]
+        return imported + [self.function_type(f.type_index) for f in self.funcs]
 
     def table_types(self) -> list[TableType]:
         imported: list[TableType] = [imp.desc for imp in self.imported(ExternKind.TABLE)]  # type: ignore[misc]
@@ -269,8 +293,8 @@ class Module:
         return imported + [g.type for g in self.globals]
 
     def tag_types(self) -> list[FuncType]:
-        imported = [self.types[imp.desc] for imp in self.imported(ExternKind.TAG)]  # type: ignore[index]
-        return imported + [self.types[t.type_index] for t in self.tags]
+        imported = [self.function_type(imp.desc) for imp in self.imported(ExternKind.TAG)]  # type: ignore[arg-type]
+        return imported + [self.function_type(t.type_index) for t in self.tags]
 
     def num_imported_funcs(self) -> int:
         return sum(1 for imp in self.imports if imp.kind == ExternKind.FUNC)

@@ -7,7 +7,7 @@ decoder, encoder, parser and printer all read them from one place.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 
@@ -201,8 +201,29 @@ class ExternKind(enum.IntEnum):
         return ("func", "table", "memory", "global", "tag")[self]
 
 
+@dataclass(frozen=True, kw_only=True)
+class DefinedTypeBase:
+    """What every type of the type section carries besides its structure (GC, Wasm 3.0): the
+    sub-type declaration and the recursion group it was written in.
+
+    ``final`` and ``supertypes`` (type indices; at most one) are the ``sub`` declaration, final
+    with none when not written.  ``rec`` is ``(first index, size)`` of the explicit ``rec`` group
+    holding the type (None: a group of its own).  ``written_sub`` only remembers whether ``sub``
+    was spelled out (``(sub final (func))`` means ``(func)``; the encoder and printer give it
+    back).  ``canonical`` is set only on *closed* types (``subtyping.closed_types``): the
+    process-wide id of the type after the spec's canonicalization, so that closed types are
+    equal exactly when the types are.
+    """
+
+    final: bool = True
+    supertypes: tuple[int, ...] = ()
+    rec: tuple[int, int] | None = None
+    canonical: int | None = None
+    written_sub: bool = field(default=False, compare=False)
+
+
 @dataclass(frozen=True)
-class FuncType:
+class FuncType(DefinedTypeBase):
     """A function's signature: the types of its parameters and of its results."""
 
     params: tuple[ValType, ...] = ()
@@ -212,6 +233,71 @@ class FuncType:
         params = " ".join(t.text for t in self.params)
         results = " ".join(t.text for t in self.results)
         return f"[{params}] -> [{results}]"
+
+
+class PackedType(enum.Enum):
+    """A packed storage type of a struct field or array element (GC); ``value`` is its code.  Read
+    as i32, sign- or zero-extended (``struct.get_s``/``_u``)."""
+
+    I8 = 0x78
+    I16 = 0x77
+
+    @property
+    def text(self) -> str:
+        return self.name.lower()
+
+    @property
+    def bits(self) -> int:
+        return 8 if self is PackedType.I8 else 16
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+StorageType = ValType | PackedType
+PACKED_BY_TEXT = {p.text: p for p in PackedType}
+PACKED_BY_CODE = {p.value: p for p in PackedType}
+
+
+def unpacked(storage: StorageType) -> ValType:
+    """The value type a field of this storage type is read and written as (i32 for packed ones)."""
+    return I32 if isinstance(storage, PackedType) else storage
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """A struct field or an array's element: its storage type and whether it may be set."""
+
+    storage: StorageType
+    mutable: bool = False
+
+    @property
+    def text(self) -> str:
+        return f"(mut {self.storage.text})" if self.mutable else self.storage.text
+
+
+@dataclass(frozen=True)
+class StructType(DefinedTypeBase):
+    """A struct type (GC): its fields in order."""
+
+    fields: tuple[FieldType, ...] = ()
+
+    def __str__(self) -> str:
+        return f"(struct {' '.join(f'(field {f.text})' for f in self.fields)})"
+
+
+@dataclass(frozen=True)
+class ArrayType(DefinedTypeBase):
+    """An array type (GC): the type of its elements."""
+
+    element: FieldType = FieldType(NumType.I32)
+
+    def __str__(self) -> str:
+        return f"(array {self.element.text})"
+
+
+DefinedType = FuncType | StructType | ArrayType
+"""A type of the type section: a function, struct or array type (with its sub/rec declaration)."""
 
 
 @dataclass(frozen=True)
@@ -285,3 +371,10 @@ MAX_PAGES = 65536  # an i32 memory's largest size (4 GiB)
 MAX_PAGES_64 = 1 << 48  # an i64 memory's: 2^64 bytes
 MAX_TABLE_SIZE_32 = 0xFFFFFFFF
 MAX_TABLE_SIZE_64 = 0xFFFFFFFFFFFFFFFF
+
+
+def function_type(t: DefinedType) -> FuncType:
+    """``t`` as a function type: for the places where validation has checked that a type index
+    names one (a function's type, ``call_indirect``'s, a tag's...)."""
+    assert isinstance(t, FuncType), t
+    return t

@@ -17,7 +17,7 @@ from ..ir import instructions as ins
 from ..ir.instructions import Imm
 from ..ir.module import Module
 from ..ir.subtyping import top_heap
-from ..ir.types import EXNREF, EXTERNREF, FUNCREF, NUMBER_TYPES, ExternKind, RefType, ValType, type_code
+from ..ir.types import EXNREF, EXTERNREF, FUNCREF, NUMBER_TYPES, ExternKind, FuncType, RefType, ValType, type_code
 
 SINGLE, FC_BASE, FD_BASE, TABLE_SIZE = 0, 256, 320, 320 + 512
 FC_LIMIT, FD_LIMIT = FD_BASE - FC_BASE, TABLE_SIZE - FD_BASE
@@ -153,9 +153,9 @@ _SPECIAL = {
 
 
 # Instructions the native validator does not know (their bodies are refused, so Python checks them):
-# typed references (their types do not fit its codes), wide arithmetic (four operands, two results).
+# typed references and GC (their types do not fit its codes), wide arithmetic (four operands, two results).
 # Atomics (threads) sit behind a prefix byte of their own, which it does not know either.
-PYTHON_CHECKED_FEATURES = frozenset((ins.FUNCTION_REFERENCES, ins.WIDE_ARITHMETIC, ins.THREADS))
+PYTHON_CHECKED_FEATURES = frozenset((ins.FUNCTION_REFERENCES, ins.GC, ins.WIDE_ARITHMETIC, ins.THREADS))
 
 
 class OpEntry(ctypes.Structure):
@@ -280,7 +280,8 @@ class ContextData:
         context.ops = ctypes.addressof(table)
         type_data: list[int] = []
         params_at, params, results_at, results = [], [], [], []
-        for t in module.types:
+        for defined in module.types:
+            t = defined if isinstance(defined, FuncType) else FuncType()  # GC types: refused before
             params_at.append(len(type_data))
             params.append(len(t.params))
             type_data.extend(type_code(v) for v in t.params)
@@ -342,7 +343,9 @@ class ContextData:
 def declarations_representable(module: Module) -> bool:
     """Whether every value type the module declares (in types, imports, tables, globals) has a
     one-byte code the native validator knows: it has no typed references (``(ref $t)``)."""
-    declared = [t for f in module.types for t in (*f.params, *f.results)]
+    if any(not isinstance(f, FuncType) or f.rec is not None or f.supertypes or not f.final for f in module.types):
+        return False  # GC's types: the native validator does not know them
+    declared = [t for f in module.types if isinstance(f, FuncType) for t in (*f.params, *f.results)]
     declared += [t.element for t in module.table_types()] + [g.valtype for g in module.global_types()]
     return all(not isinstance(t, RefType) or t in VALUE_CODES for t in declared)
 

@@ -21,11 +21,23 @@ from typing import Any, Protocol
 from .. import numeric
 from ..binary.decode import function_instruction_offsets
 from ..errors import Exhaustion, IncompatibleImportError, Trap, TrapFrame, UnknownImportError
+from ..ir import instructions as ins
 from ..ir import subtyping
 from ..ir.instructions import Instruction
 from ..ir.legacy_exceptions import legacy_lowering, lowering_behind
 from ..ir.module import Expr, Import, Module, SegmentMode
-from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from ..ir.types import (
+    DefinedType,
+    ExternKind,
+    FuncType,
+    GlobalType,
+    Limits,
+    MemoryType,
+    TableType,
+    ValType,
+    function_type,
+)
+from . import gc_heap
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
 from .observer import Observer, OriginalPositions
@@ -149,12 +161,12 @@ def current_type(extern: Extern) -> tuple[ExternKind, ExternType]:
     return ExternKind.GLOBAL, extern.type
 
 
-def expected_type(imp: Import, types: list[FuncType]) -> ExternType:
+def expected_type(imp: Import, types: list[DefinedType]) -> ExternType:
     """The type an import asks for (functions and tags name theirs by index)."""
-    return types[imp.desc] if isinstance(imp.desc, int) else imp.desc
+    return function_type(types[imp.desc]) if isinstance(imp.desc, int) else imp.desc
 
 
-def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
+def check_import(imp: Import, provided: Extern, types: list[DefinedType]) -> None:
     """Raise ``IncompatibleImportError`` unless ``provided`` matches ``imp`` (spec section "Import
     Subtyping": the same kind; functions, tags and globals of the same type; tables and memories at
     least as large, with a maximum no larger)."""
@@ -190,7 +202,11 @@ def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
             )
         else:  # functions and tags: equal types, once closed (a function's type already is)
             assert isinstance(expected, FuncType) and isinstance(imp.desc, int)
-            matches = found == subtyping.closed_types(types)[imp.desc]
+            closed = subtyping.closed_types(types)[imp.desc]
+            # GC: a function may be of a declared subtype of the imported type; tags must be equal.
+            matches = found == closed or (
+                imp.kind == ExternKind.FUNC and isinstance(found, FuncType) and subtyping.closed_matches(found, closed)
+            )
         if matches:
             return
     raise IncompatibleImportError(
@@ -198,27 +214,36 @@ def check_import(imp: Import, provided: Extern, types: list[FuncType]) -> None:
     )
 
 
-def _defined_types(extern: Extern) -> Sequence[FuncType]:
+def _defined_types(extern: Extern) -> Sequence[DefinedType]:
     """The type list type indices in an extern's type refer to (its defining module's)."""
     if isinstance(extern, TableInstance | GlobalInstance):
         return extern.defined_types
     return ()
 
 
-def _equivalent(a: ValType, a_types: Sequence[FuncType], b: ValType, b_types: Sequence[FuncType]) -> bool:
+def _equivalent(a: ValType, a_types: Sequence[DefinedType], b: ValType, b_types: Sequence[DefinedType]) -> bool:
     return subtyping.matches(a, b, a_types, b_types) and subtyping.matches(b, a, b_types, a_types)
 
 
-def evaluate_const(expr: Expr, globals_: list[GlobalInstance], funcs: list[FunctionInstance]) -> object:
+def evaluate_const(
+    expr: Expr,
+    globals_: list[GlobalInstance],
+    funcs: list[FunctionInstance],
+    types: Sequence[DefinedType] = (),
+    type_ids: Sequence[int] = (),
+) -> object:
     """Evaluate a validated constant expression: usually one constant instruction; with extended
     constant expressions (Wasm 3.0) a short stack program of constants, global reads and i32/i64
-    add, sub and mul, which wrap as in code."""
-    if len(expr) == 2:  # the common case: one instruction and end
+    add, sub and mul, which wrap as in code; with GC also allocations and conversions (``types``
+    and their canonical ``type_ids`` say what to allocate)."""
+    if len(expr) == 2 and expr[0].op.feature != ins.GC:  # the common case: one instruction and end
         return _constant(expr[0], globals_, funcs)
     stack: list[Any] = []
     for instr in expr[:-1]:
         arithmetic = _CONST_ARITHMETIC.get(instr.op.name)
-        if arithmetic is None:
+        if instr.op.feature == ins.GC:
+            gc_heap.evaluate_constant(instr.op.name, instr.imm, stack, types, type_ids)
+        elif arithmetic is None:
             stack.append(_constant(instr, globals_, funcs))
         else:
             operation, mask = arithmetic
@@ -299,21 +324,30 @@ def instantiate(
     first = module.num_imported_funcs()
     # Function instances carry closed types: an indirect call compares them with another module's.
     runtime_types = subtyping.closed_types(module.types)
+    # GC: constant expressions allocating structs and arrays tag them with their canonical ids.
+    allocates = any(not isinstance(t, FuncType) for t in module.types)
+    type_ids = [subtyping.closed_id(t) for t in runtime_types] if allocates else []
     for offset, func in enumerate(module.funcs):
         name = module.names.functions.get(first + offset)
         instance.funcs.append(
-            FunctionInstance(runtime_types[func.type_index], _not_compiled, instance, first + offset, name)
+            FunctionInstance(
+                function_type(runtime_types[func.type_index]), _not_compiled, instance, first + offset, name
+            )
         )
     for glob in module.globals:
-        value = evaluate_const(glob.init, instance.globals, instance.funcs)
+        value = evaluate_const(glob.init, instance.globals, instance.funcs, module.types, type_ids)
         instance.globals.append(GlobalInstance(glob.type, value, module.types))
     for tag in module.tags:
-        instance.tags.append(TagInstance(module.types[tag.type_index]))
+        instance.tags.append(TagInstance(function_type(runtime_types[tag.type_index])))
     for table in module.tables:
         if table.type.limits.min > sandbox.max_table_elements:
             raise Trap(RESOURCE_LIMIT, f"{RESOURCE_LIMIT}: table of {table.type.limits.min} elements")
         # A table initializer (Wasm 3.0) gives every element its value; without one they are null.
-        initial = None if table.init is None else evaluate_const(table.init, instance.globals, instance.funcs)
+        initial = (
+            None
+            if table.init is None
+            else evaluate_const(table.init, instance.globals, instance.funcs, module.types, type_ids)
+        )
         instance.tables.append(TableInstance(table.type, initial, sandbox.max_table_elements, module.types))
     for memory in module.memories:
         if memory.type.limits.min > sandbox.max_memory_pages:
@@ -335,7 +369,8 @@ def instantiate(
     for i, tag_instance in enumerate(instance.tags):
         namespace[f"TAG{i}"] = tag_instance
     elements: list[Any] = [
-        [evaluate_const(e, instance.globals, instance.funcs) for e in seg.init] for seg in module.elements
+        [evaluate_const(e, instance.globals, instance.funcs, module.types, type_ids) for e in seg.init]
+        for seg in module.elements
     ]
     datas: list[bytes] = [seg.init for seg in module.datas]
     # Engines run the module without legacy exception handling (lowered to try_table); positions

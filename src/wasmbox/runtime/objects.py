@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from ..ir.types import FuncType, GlobalType, TableType
+from ..ir.types import DefinedType, FuncType, GlobalType, TableType
 
 MAX_TABLE_SIZE = 0xFFFFFFFF
 
@@ -121,7 +121,7 @@ class TableInstance:
         table_type: TableType,
         initial: object = None,
         max_elements: int = MAX_TABLE_SIZE,
-        defined_types: Sequence[FuncType] = (),
+        defined_types: Sequence[DefinedType] = (),
     ) -> None:
         self.type = table_type
         self.defined_types = defined_types
@@ -145,7 +145,7 @@ class GlobalInstance:
 
     __slots__ = ("type", "value", "defined_types", "__weakref__")
 
-    def __init__(self, global_type: GlobalType, value: object, defined_types: Sequence[FuncType] = ()) -> None:
+    def __init__(self, global_type: GlobalType, value: object, defined_types: Sequence[DefinedType] = ()) -> None:
         self.type = global_type
         self.defined_types = defined_types
         self.value = value

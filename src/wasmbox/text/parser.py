@@ -9,6 +9,7 @@ every index (so fields may refer forward), the second builds the IR.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from ..errors import MalformedError, ValidationError
@@ -34,15 +35,20 @@ from ..ir.types import (
     EXNREF,
     GC_HEAP_TYPES,
     HEAPTYPE_BY_TEXT,
+    PACKED_BY_TEXT,
     PAGE_SIZE,
     VALTYPE_BY_TEXT,
+    ArrayType,
+    DefinedType,
     ExternKind,
+    FieldType,
     FuncType,
     GlobalType,
     HeapType,
     Limits,
     MemoryType,
     RefType,
+    StructType,
     TableType,
     ValType,
 )
@@ -241,6 +247,12 @@ def _parse_module_text(source: str | bytes, name: str | None, features: frozense
     return ModuleParser(nodes, None, name, features).parse()
 
 
+def _signature_is(t: DefinedType, params: list[ValType], results: list[ValType]) -> bool:
+    """Whether a defined type is a function type of these parameters and results (its sub-type
+    declaration and recursion group aside: ``(type $t) (param ...)`` only repeats the signature)."""
+    return isinstance(t, FuncType) and t.params == tuple(params) and t.results == tuple(results)
+
+
 class ModuleParser:
     def __init__(
         self,
@@ -258,6 +270,7 @@ class ModuleParser:
             self.module.names.module = module_id.text[1:]
         self.type_ids: dict[str, int] = {}
         self.type_params: list[list[Token | None]] = []
+        self.field_ids: dict[int, dict[str, int]] = {}  # struct field ids by type index (GC)
         self.spaces = {kind: IndexSpace(kind) for kind in SPACE_NAMES}
         self.uses_data_instructions = False
         self.annotations = ModuleAnnotations()
@@ -278,21 +291,36 @@ class ModuleParser:
             if not isinstance(node, SExpr) or field_kind(node) is None:
                 raise unexpected(node.items[0] if isinstance(node, SExpr) and node.items else node)
         # Type ids first: a type may refer to itself or another by id in (ref $t).
-        type_nodes = [node for node in self.fields if node.head() == "type"]  # type: ignore[union-attr]
+        type_nodes: list[SExpr] = []
+        for node in self.fields:
+            assert isinstance(node, SExpr)
+            if node.head() == "type":
+                type_nodes.append(node)
+            elif node.head() == "rec" and ins.GC in self.features:
+                type_nodes.extend(self._rec_members(node))
         for index, node in enumerate(type_nodes):
-            ident = _Cursor(node).optional_id()  # type: ignore[arg-type]
+            ident = _Cursor(node).optional_id()
             if ident is not None:
                 if ident.text in self.type_ids:
                     raise text_error("duplicate type", ident)
                 self.type_ids[ident.text] = index
         for node in self.fields:
-            if node.head() == "type":  # type: ignore[union-attr]
-                self._type_field(node)  # type: ignore[arg-type]
-            if node.head() == "tag" and ins.EXCEPTIONS not in self.features:  # type: ignore[union-attr]
+            assert isinstance(node, SExpr)
+            if node.head() == "type":
+                self._type_field(node)
+            elif node.head() == "rec" and ins.GC in self.features:
+                members = self._rec_members(node)
+                first = len(self.module.types)
+                if not members:
+                    self.module.empty_rec_groups.append(first)
+                for member in members:
+                    self._type_field(member, (first, len(members)))
+            if node.head() == "tag" and ins.EXCEPTIONS not in self.features:
                 raise text_error("unknown operator tag (exception handling is not enabled)", node)
         self._declare_all()
         handlers = {
             "type": lambda n: None,
+            "rec": lambda n: None,
             "import": self._import_field,
             "func": self._func_field,
             "table": self._table_field,
@@ -342,7 +370,7 @@ class ModuleParser:
                 "type",
                 "tag",
                 "@custom",
-            ):
+            ) and (head != "rec" or ins.GC not in self.features):
                 raise unexpected(node.items[0])
             cursor = _Cursor(node)
             if head == "import":
@@ -461,19 +489,93 @@ class ModuleParser:
             raise text_error("malformed UTF-8 encoding", token) from None
 
     # --- types -----------------------------------------------------------
-    def _type_field(self, node: SExpr) -> None:
+    @staticmethod
+    def _rec_members(node: SExpr) -> list[SExpr]:
+        """The ``(type ...)`` definitions of a ``(rec ...)`` group (GC)."""
+        members = node.items[1:]
+        for member in members:
+            if not isinstance(member, SExpr) or member.head() != "type":
+                raise unexpected(member.items[0] if isinstance(member, SExpr) and member.items else member)
+        return members  # type: ignore[return-value]
+
+    def _type_field(self, node: SExpr, rec: tuple[int, int] | None = None) -> None:
+        """``(type $id? deftype)``: a function type, or with GC a struct or array type, possibly
+        in ``(sub final? $super* ...)``; ``rec`` is the group it is declared in."""
         cursor = _Cursor(node)
         cursor.optional_id()  # registered by parse()
-        func = cursor.next()
-        if not isinstance(func, SExpr) or func.head() != "func":
-            raise unexpected(func)
+        definition = cursor.next()
         cursor.expect_done()
-        inner = _Cursor(func)
-        params, param_ids = self._params(inner)
-        results = self._results(inner)
-        inner.expect_done()
-        self.module.types.append(FuncType(tuple(params), tuple(results)))
-        self.type_params.append(param_ids)
+        index = len(self.module.types)
+        final, written_sub = True, False
+        supertypes: tuple[int, ...] = ()
+        if isinstance(definition, SExpr) and definition.head() == "sub" and ins.GC in self.features:
+            inner = _Cursor(definition)
+            written_sub = True
+            final_token = inner.peek_atom("keyword")
+            if final_token is not None and final_token.text == "final":
+                inner.i += 1
+            else:
+                final = False
+            supers: list[int] = []
+            while isinstance(inner.peek(), Token):
+                supers.append(self.resolve("type", inner.next()))
+            supertypes = tuple(supers)
+            definition = inner.next()
+            inner.expect_done()
+        if not isinstance(definition, SExpr) or definition.head() not in self._composite_heads():
+            raise unexpected(definition)
+        composite = self._composite_type(definition, index)
+        self.module.types.append(
+            dataclasses.replace(composite, final=final, supertypes=supertypes, rec=rec, written_sub=written_sub)
+        )
+
+    def _composite_heads(self) -> tuple[str, ...]:
+        return ("func", "struct", "array") if ins.GC in self.features else ("func",)
+
+    def _composite_type(self, node: SExpr, index: int) -> DefinedType:
+        inner = _Cursor(node)
+        head = node.head()
+        if head == "func":
+            params, param_ids = self._params(inner)
+            results = self._results(inner)
+            inner.expect_done()
+            self.type_params.append(param_ids)
+            return FuncType(tuple(params), tuple(results))
+        self.type_params.append([])
+        if head == "array":
+            element = self._field_type(inner.next())
+            inner.expect_done()
+            return ArrayType(element)
+        fields: list[FieldType] = []
+        names: dict[str, int] = {}
+        while not inner.done():
+            field_node = inner.next()
+            if not isinstance(field_node, SExpr) or field_node.head() != "field":
+                raise unexpected(field_node)
+            field_cursor = _Cursor(field_node)
+            ident = field_cursor.optional_id()
+            if ident is not None:
+                if ident.text in names:
+                    raise text_error("duplicate field", ident)
+                names[ident.text] = len(fields)
+                fields.append(self._field_type(field_cursor.next()))
+                field_cursor.expect_done()
+            else:
+                while not field_cursor.done():
+                    fields.append(self._field_type(field_cursor.next()))
+        self.field_ids[index] = names
+        return StructType(tuple(fields))
+
+    def _field_type(self, node: Node) -> FieldType:
+        """``storagetype`` or ``(mut storagetype)``; a storage type is a value type, i8 or i16."""
+        mutable = isinstance(node, SExpr) and node.head() == "mut"
+        if mutable:
+            assert isinstance(node, SExpr)
+            cursor = _Cursor(node)
+            node = cursor.next()
+            cursor.expect_done()
+        packed = PACKED_BY_TEXT.get(node.text) if isinstance(node, Token) and node.kind == "keyword" else None
+        return FieldType(packed if packed is not None else self.valtype(node), mutable)
 
     def _params(self, cursor: _Cursor, allow_ids: bool = True) -> tuple[list[ValType], list[Token | None]]:
         params: list[ValType] = []
@@ -522,10 +624,11 @@ class ModuleParser:
         if explicit is not None:
             # An unknown index without inline types is left to the validator.
             known = explicit < len(self.module.types)
-            if inline and (not known or self.module.types[explicit] != FuncType(tuple(params), tuple(results))):
+            if inline and not (known and _signature_is(self.module.types[explicit], params, results)):
                 raise text_error("inline function type" if known else "unknown type", type_node)
             if not inline:
-                ids = [None] * (len(self.module.types[explicit].params) if known else 0)
+                known_type = self.module.types[explicit] if known else None
+                ids = [None] * (len(known_type.params) if isinstance(known_type, FuncType) else 0)
             return explicit, ids
         return self.implicit_type(FuncType(tuple(params), tuple(results))), ids
 
@@ -679,7 +782,8 @@ class ModuleParser:
                 local_names[position] = token.text[1:]
         locals_: list[ValType] = []
         known_type = type_index < len(self.module.types)
-        base = len(self.module.types[type_index].params) if known_type else 0
+        declared = self.module.types[type_index] if known_type else None
+        base = len(declared.params) if isinstance(declared, FuncType) else 0
         while (local_node := cursor.peek_list("local")) is not None:
             cursor.i += 1
             inner = _Cursor(local_node)
@@ -1256,7 +1360,10 @@ class FunctionBodyParser:
             return Instruction(ins.OP_SELECT_T, (tuple(results),))
         if not op.imm:
             return op.bare
-        return Instruction(op, self.immediates(op, token, cursor))
+        immediates = self.immediates(op, token, cursor)
+        if op in ins.NULLABLE_CAST and immediates[0].nullable:  # type: ignore[attr-defined]
+            op = ins.NULLABLE_CAST[op]
+        return Instruction(op, immediates)
 
     def index(self, kind: str, cursor: _Cursor) -> int:
         return self.module.resolve(kind, cursor.next())
@@ -1473,6 +1580,29 @@ class FunctionBodyParser:
             return (*self.memarg(op, cursor, before_lane=True), self.lane_index(cursor))
         if kind == Imm.TAG:
             return (self.index("tag", cursor),)
+        if kind == Imm.FIELD:
+            type_index = self.index("type", cursor)
+            field = self.index_token(cursor)
+            if field.kind == "id":
+                found = self.module.field_ids.get(type_index, {}).get(field.text)
+                if found is None:
+                    raise text_error(f"unknown field {field.text}", field)
+                return (type_index, found)
+            return (type_index, self.module.uint(field))
+        if kind in (Imm.TYPE_PAIR, Imm.TYPE_DATA, Imm.TYPE_ELEM):
+            type_index = self.index("type", cursor)
+            second_kind = {Imm.TYPE_PAIR: "type", Imm.TYPE_DATA: "data", Imm.TYPE_ELEM: "elem"}[kind]
+            if kind == Imm.TYPE_DATA:
+                self.module.uses_data_instructions = True
+            return (type_index, self.index(second_kind, cursor))
+        if kind == Imm.TYPE_COUNT:
+            return (self.index("type", cursor), self.module.uint(cursor.next()))
+        if kind in (Imm.CAST, Imm.CAST_NULL):
+            return (self.module.reftype(cursor.next()),)
+        if kind == Imm.BR_ON_CAST:
+            label = self.label(cursor)
+            source = self.module.reftype(cursor.next())
+            return (label, source, self.module.reftype(cursor.next()))
         raise AssertionError(kind)
 
     def has_index(self, cursor: _Cursor) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from ..ir import instructions as ins
 from ..ir.instructions import TEXT_NAME, Catch, Imm, Instruction
 from ..ir.module import CustomSection, ElementSegment, Expr, Module, SegmentMode, func_elem_type
-from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from ..ir.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, StructType, TableType, ValType
 from .literals import F32_FORMAT, F64_FORMAT, FloatFormat, LiteralError, parse_float
 
 _ID_CHARS = re.compile(r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+$")
@@ -123,8 +123,7 @@ class _Printer:
             header += " " + identifier(m.names.module)
         self.lines.append(header)
         self._customs(0)
-        for index, t in enumerate(m.types):
-            self.lines.append(f"  (type (;{index};) (func{self._signature(t)}))")
+        self._types()
         self._customs(1)
         counters = {kind: 0 for kind in ExternKind}
         for imp in m.imports:
@@ -145,7 +144,7 @@ class _Printer:
         self._customs(5)
         for offset, tag in enumerate(m.tags):
             index = counters[ExternKind.TAG] + offset
-            signature = self._signature(m.types[tag.type_index]) if tag.type_index < len(m.types) else ""
+            signature = self._signature_of(tag.type_index)
             self.lines.append(f"  (tag (;{index};) (type {tag.type_index}){signature})")
         self._customs(13)
         for offset, glob in enumerate(m.globals):
@@ -232,7 +231,7 @@ class _Printer:
             name = self.names.func(index)
             label = name if name.startswith("$") else f"(;{index};)"
             param_names = self.names.locals.get(index)
-            signature = self._signature(self.m.types[desc], param_names) if desc < len(self.m.types) else ""
+            signature = self._signature_of(desc, param_names)
             return f"(func {label} (type {desc}){signature})"
         if kind == ExternKind.TABLE:
             assert isinstance(desc, TableType)
@@ -242,7 +241,7 @@ class _Printer:
             return f"(memory (;{index};) {self._memory_type(desc)})"
         if kind == ExternKind.TAG:
             assert isinstance(desc, int)
-            signature = self._signature(self.m.types[desc]) if desc < len(self.m.types) else ""
+            signature = self._signature_of(desc)
             return f"(tag (;{index};) (type {desc}){signature})"
         assert isinstance(desc, GlobalType)
         return f"(global (;{index};) {self._global_type(desc)})"
@@ -274,10 +273,52 @@ class _Printer:
             parts.extend(f"(item {' '.join(self.instruction(i) for i in e[:-1])})" for e in seg.init)
         return " ".join(parts) + ")"
 
+    # --- types -----------------------------------------------------------
+    def _types(self) -> None:
+        """The type section: ``(rec ...)`` around the groups declared so, ``sub`` where written."""
+        m = self.m
+        empty = list(m.empty_rec_groups)
+        index = 0
+        while index < len(m.types) or empty:
+            while empty and empty[0] == index:
+                self.lines.append("  (rec)")
+                empty.pop(0)
+            if index >= len(m.types):
+                break
+            rec = m.types[index].rec
+            if rec is not None and rec[0] == index:
+                self.lines.append("  (rec")
+                for member in range(index, min(index + rec[1], len(m.types))):
+                    self.lines.append("  " + self._type_definition(member))
+                self.lines.append("  )")
+                index += rec[1]
+            else:
+                self.lines.append(self._type_definition(index))
+                index += 1
+
+    def _type_definition(self, index: int) -> str:
+        t = self.m.types[index]
+        if isinstance(t, FuncType):
+            composite = f"(func{self._signature(t)})"
+        elif isinstance(t, StructType):
+            composite = "(struct" + "".join(f" (field {f.text})" for f in t.fields) + ")"
+        else:
+            composite = f"(array {t.element.text})"
+        if t.written_sub or not t.final or t.supertypes:
+            supers = "".join(f" {s}" for s in t.supertypes)
+            composite = f"(sub{' final' if t.final else ''}{supers} {composite})"
+        return f"  (type (;{index};) {composite})"
+
+    def _signature_of(self, type_index: int, param_names: dict[int, str] | None = None) -> str:
+        """The inline signature after ``(type N)`` (none when N names no function type)."""
+        t = self.m.types[type_index] if type_index < len(self.m.types) else None
+        return self._signature(t, param_names) if isinstance(t, FuncType) else ""
+
     # --- code ------------------------------------------------------------
     def _function(self, index: int, type_index: int, locals_: list[ValType], body: Expr) -> None:
         self.func_index = index
-        t = self.m.types[type_index] if type_index < len(self.m.types) else FuncType()
+        defined = self.m.types[type_index] if type_index < len(self.m.types) else None
+        t = defined if isinstance(defined, FuncType) else FuncType()
         name = self.names.func(index)
         label = name if name.startswith("$") else f"(;{index};)"
         local_names = self.names.locals.get(index, {})

@@ -232,6 +232,8 @@ def parse_action(node: SExpr) -> Action:
 
 
 _NAN_PATTERNS = ("nan:canonical", "nan:arithmetic")
+# Expected results that only say what kind of GC reference a result is (any non-null one: ref.any).
+GC_RESULT_PATTERNS = frozenset(("ref.struct", "ref.array", "ref.i31", "ref.eq", "ref.any"))
 # Constants of component values (``u32.const``, ``str.const``, ``list.const`` ...): kept unparsed,
 # as a value with the pattern ``component``, until components can be instantiated.
 COMPONENT_VALUE_HEADS = frozenset(
@@ -287,6 +289,10 @@ def parse_value(node: SExpr, expected: bool = False) -> Value:
             return Value(EXTERNREF, int(_atom(items, 0)))
         if head == "ref.func":
             return Value(FUNCREF, pattern="ref.func")
+        if head == "ref.host":  # a host value in the any hierarchy (GC): any.convert_extern of ref.extern N
+            return Value(REFTYPE_BY_HEAP_TEXT["any"], int(_atom(items, 0)))
+        if head in GC_RESULT_PATTERNS and expected:
+            return Value(REFTYPE_BY_HEAP_TEXT["any"], pattern=head)
     except (LiteralError, KeyError, ValueError) as e:
         raise MalformedError(f"bad constant: {e}", line=node.line, column=node.column) from None
     raise text_error(f"unexpected token {head}", node)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...ir.module import Module
-from ...ir.subtyping import closed_types
+from ...ir.subtyping import closed_id, closed_types
 from ...runtime.observer import Observer
 from .executor import BaselineFunction
 from .operations import InstanceOperations
@@ -64,6 +64,7 @@ class BaselineEngine:
             return InterpEngine().compile(module, namespace, interruptible, metered, observer)
         for i, t in enumerate(closed_types(module.types)):
             namespace[f"TYPE{i}"] = t
+            namespace[f"RTT{i}"] = closed_id(t)  # GC: the canonical id objects and casts carry
         operations = InstanceOperations(namespace)
 
         def begin(index: int) -> Callable[..., Any]:

@@ -26,8 +26,9 @@ from ...errors import Trap, WasmException
 from ...ir import instructions as ins
 from ...ir.instructions import Catch
 from ...ir.module import block_signature
-from ...ir.types import FuncType
+from ...ir.types import DefinedType, FuncType
 from ...runtime.sandbox import frame_units
+from .gc_operations import cast_test, gc_effect
 from .operations import FIXED, LOAD_FROM_LOCAL, InstanceOperations, constant, constant_value, fused, local_operation
 
 # How a block ends, for the executor.
@@ -130,6 +131,7 @@ _LOCALS = frozenset(ins.BY_NAME[n] for n in ("local.get", "local.set", "local.te
 _LOCAL_GET, _I32_CONST, _I64_CONST = ins.BY_NAME["local.get"], ins.BY_NAME["i32.const"], ins.BY_NAME["i64.const"]
 _CONSTANTS = frozenset(ins.BY_NAME[n] for n in ("i32.const", "i64.const", "f32.const", "f64.const", "v128.const"))
 _OP = ins.BY_NAME
+_BR_ON_CAST = frozenset((_OP["br_on_cast"], _OP["br_on_cast_fail"]))
 
 
 class BlockBuilder:
@@ -142,7 +144,7 @@ class BlockBuilder:
         local_count: int,
         ends: dict[int, int],
         elses: dict[int, int],
-        types: list[FuncType],
+        types: list[DefinedType],
         func_types: list[FuncType],
         tag_types: list[FuncType],
         operations: InstanceOperations,
@@ -256,6 +258,8 @@ class BlockBuilder:
             instr = body[position]
             op = instr.op
             effect = EFFECT.get(op)
+            if effect is None and op.feature == ins.GC and op not in _BR_ON_CAST:
+                effect = gc_effect(op.name, instr.imm, self.types)
             if effect is not None:
                 # A local.get or integer constant just before is fused into what consumes it
                 # (a binary operation's right operand, a load's address) where a fused form exists.
@@ -284,6 +288,9 @@ class BlockBuilder:
                     if combined is not None:
                         operations[-1] = combined
                         op_positions[-1] = position
+                    elif op.feature == ins.GC:
+                        operations.append(self.operations.gc(name, instr.imm, self.types))
+                        op_positions.append(position)
                     else:
                         fixed = FIXED.get(name)
                         operations.append(fixed if fixed is not None else self.operations.get(name, instr.imm))
@@ -364,6 +371,12 @@ class BlockBuilder:
                 taken = self.branch(controls.at(instr.imm[0]), length)
                 self.reach(following, controls, length - 1)
                 return (ops, JUMP, _branch_on_non_null(taken, following))
+            if name == "br_on_cast" or name == "br_on_cast_fail":
+                # The reference stays on either way; the label takes it when the test says so.
+                taken = self.branch(controls.at(instr.imm[0]), length)
+                self.reach(following, controls, length)
+                test = cast_test(instr.imm[2], self.namespace)
+                return (ops, JUMP, _branch_on_cast(test, name == "br_on_cast", taken, following))
             if name == "br_table":
                 length -= 1
                 labels, default = instr.imm
@@ -544,6 +557,13 @@ def _branch_on_non_null(taken: Terminator, following: int) -> Terminator:
         return following
 
     return branch_on_non_null
+
+
+def _branch_on_cast(test: Callable[[object], bool], when: bool, taken: Terminator, following: int) -> Terminator:
+    def branch_on_cast(s: list[Any]) -> int:
+        return taken(s) if test(s[-1]) is when else following
+
+    return branch_on_cast
 
 
 def _branch_table(labels: list[Terminator], default: Terminator) -> Terminator:

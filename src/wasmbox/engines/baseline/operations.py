@@ -13,13 +13,13 @@ statement of each instruction's semantics.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
 from ... import numeric, simd
 from ...ir import instructions as ins
-from ...ir.types import F32, F64, I32, I64, V128, ValType
+from ...ir.types import F32, F64, I32, I64, V128, DefinedType, ValType
 from ...runtime import atomics
 from ...runtime.operations import (
     call_indirect,
@@ -37,6 +37,7 @@ from ...runtime.operations import (
     table_set,
 )
 from ..interp import LANE_WIDTH, LOADS, PURE, SIMD_LOADS, STORES, STRUCT_NAMES, TRAPPING, base_namespace
+from .gc_operations import gc_operation
 
 Operation = Callable[[list[Any]], None]
 
@@ -353,6 +354,14 @@ class InstanceOperations:
         found = self._cache.get(key)
         if found is None:
             found = self._cache[key] = self._make(name, imm)
+        return found
+
+    def gc(self, name: str, imm: tuple[Any, ...], types: Sequence[DefinedType]) -> Operation:
+        """A GC instruction's operation (see ``gc_operations``)."""
+        key = ("gc", name, *imm)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = gc_operation(name, imm, types, self.namespace)
         return found
 
     def load_from_local(self, name: str, offset: int, memory: int, local: int) -> Operation | None:

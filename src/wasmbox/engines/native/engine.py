@@ -15,6 +15,7 @@ from ...ir.module import Module
 from ...ir.subtyping import closed_types
 from ...runtime.observer import Observer
 from .. import translation_cache
+from ..gc_use import uses_gc
 from ..interp import InterpEngine
 from .abi import NotLowered
 
@@ -70,6 +71,8 @@ class NativeEngine:
         reason = None
         if observer is not None:
             reason = "observed runs (trace, debug, profile) use the portable engine"
+        elif uses_gc(module):
+            reason = "GC (struct, array and i31 references, casts) runs on the portable engine"
         code: Any = None
         if reason is None:
             try:
@@ -254,7 +257,7 @@ def _osr_code(
     name = osr_entry_name(prefix, index, position)
     address = code_cache().add_object(data, [name])[name]
     function = module.funcs[index - module.num_imported_funcs()]
-    local_types = [*module.types[function.type_index].params, *function.locals]
+    local_types = [*module.function_type(function.type_index).params, *function.locals]
     stack = [t for t in operand_types(module, index)[position] if t is not None]
     return instance.osr_code(index, address, local_types + stack)  # type: ignore[no-any-return]
 

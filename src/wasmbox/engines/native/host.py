@@ -661,7 +661,9 @@ class NativeInstance:
         # Each function's handle for ref.func, registered when native code first asks (0 until then).
         self.func_refs = (U64 * max(len(self.func_types), 1))()
         self.ctx.func_refs = ctypes.addressof(self.func_refs)
-        self.signatures = (U64 * max(len(module.types), 1))(*[signature_id(t) for t in closed_types(module.types)])
+        self.signatures = (U64 * max(len(module.types), 1))(
+            *[signature_id(t) if isinstance(t, FuncType) else 0 for t in closed_types(module.types)]
+        )
         self.ctx.signatures = ctypes.addressof(self.signatures)
         # Exceptions machine code throws and catches itself: its tags' ids, and room for any payload.
         tags: list[Any] = []
@@ -693,7 +695,7 @@ class NativeInstance:
         # Tail entries of a whole module that makes tail calls (see lower.ModuleLowering), and the
         # slots its tail calls pass their arguments in.
         self.tail_addresses: dict[int, int] = dict(tail_addresses)
-        self.tail_args = (U64 * max([slot_count(t.params) for t in module.types] + [1]))()
+        self.tail_args = (U64 * max([slot_count(t.params) for t in module.types if isinstance(t, FuncType)] + [1]))()
         self.ctx.tail_args = ctypes.addressof(self.tail_args)
         self.entries = {index: ENTRY(address) for index, address in entries.items()}
         self.addresses: dict[int, int] = dict(addresses)

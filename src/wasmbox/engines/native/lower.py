@@ -1009,7 +1009,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
     def tag_type(self, tag_index: int) -> FuncType:
         imported = [imp.desc for imp in self.module.imported(ExternKind.TAG)]
         type_indices = [*imported, *(tag.type_index for tag in self.module.tags)]
-        return self.module.types[type_indices[tag_index]]  # type: ignore[index]
+        return self.module.function_type(type_indices[tag_index])  # type: ignore[arg-type]
 
     def throw(self, tag_index: int) -> None:
         """Put the payload and the tag's id in the context record, then fail as a trap would: a
@@ -1154,7 +1154,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         """call_indirect: checks against the table's mirror, then a direct native call when the
         target is this instance's own code, or a call through the host otherwise."""
         self.note_frame()
-        t = self.module.types[type_index]
+        t = self.module.function_type(type_index)
         element = self.as_u64(self.pop())
         args = self.pop_n(len(t.params))
         entry = self.table_entry(type_index, table_index, element)
@@ -1163,7 +1163,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
     def reference_call(self, type_index: int) -> None:
         """call_ref: the entry of the function the reference names, then the call as call_indirect's."""
         self.note_frame()
-        t = self.module.types[type_index]
+        t = self.module.function_type(type_index)
         handle = self.pop()
         args = self.pop_n(len(t.params))
         entry = self.function_entry(handle)
@@ -1198,7 +1198,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
     def hosted_reference_call(self, type_index: int, handle: ir.Value, args: list[ir.Value]) -> None:
         """A call_ref the host makes (its results pushed): the function is not this instance's code."""
         self.through_slots(
-            self.module.types[type_index],
+            self.module.function_type(type_index),
             args,
             lambda slots: [self.owner.call_ref, [self.ctx, ir.Constant(L32, type_index), handle, slots]],
         )
@@ -1238,7 +1238,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         """An indirect call the host makes (its results pushed): the table entry is not this instance's code."""
         element32 = self.b.trunc(element, L32)
         self.through_slots(
-            self.module.types[type_index],
+            self.module.function_type(type_index),
             args,
             lambda slots: [
                 self.owner.call_indirect,
@@ -1296,7 +1296,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.indirect_call(type_index, table_index)
             self.branch_to(len(self.controls) - 1)
             return
-        t = self.module.types[type_index]
+        t = self.module.function_type(type_index)
         element = self.as_u64(self.pop())
         args = self.pop_n(len(t.params))
         entry = self.table_entry(type_index, table_index, element)
@@ -1308,7 +1308,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.reference_call(type_index)
             self.branch_to(len(self.controls) - 1)
             return
-        t = self.module.types[type_index]
+        t = self.module.function_type(type_index)
         handle = self.pop()
         args = self.pop_n(len(t.params))
         entry = self.function_entry(handle)
