@@ -25,39 +25,7 @@ from wasmbox.text.script import parse_script
 from wasmbox.validate import validate_module
 
 CORE_3_0 = TESTSUITE / "core-3.0"
-GC = "garbage collection (struct, array, i31, recursive types, casts) is not implemented yet"
-NOT_YET = {
-    "annotations.wast": "custom annotations `(@id ...)` are not read yet",
-    "id.wast": 'quoted identifiers `$"..."` are not read yet',
-    **{
-        name: GC
-        for name in (
-            "array.wast",
-            "array_copy.wast",
-            "array_fill.wast",
-            "array_init_data.wast",
-            "array_init_elem.wast",
-            "array_new_data.wast",
-            "array_new_elem.wast",
-            "br_on_cast.wast",
-            "br_on_cast_fail.wast",
-            "extern.wast",
-            "i31.wast",
-            "ref_cast.wast",
-            "ref_eq.wast",
-            "ref_null.wast",
-            "ref_test.wast",
-            "struct.wast",
-            "table_init.wast",
-            "table_init64.wast",
-            "tag.wast",
-            "type-canon.wast",
-            "type-equivalence.wast",
-            "type-rec.wast",
-            "type-subtyping.wast",
-        )
-    },
-}
+NOT_YET: dict[str, str] = {}
 VALID_MODULE_COMMANDS = ("module", "assert_unlinkable", "assert_uninstantiable")
 
 
