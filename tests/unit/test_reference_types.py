@@ -212,7 +212,7 @@ def test_the_api_makes_tables_of_non_null_function_references_only_with_a_functi
         Table(store, TableType(NONNULL_FUNCREF, Limits(1)), None)
     with pytest.raises(ValueError, match="references to functions or host values"):
         Table(store, TableType(RefType(False, 0), Limits(1)), None)
-    assert Table(store, TableType(RefType(True, EXTERN), Limits(2)), None)._instance.elements == [None, None]
+    assert list(Table(store, TableType(RefType(True, EXTERN), Limits(2)), None)._instance.elements) == [None, None]
 
 
 @pytest.mark.parametrize("engine", ["interp", "baseline", "native"])

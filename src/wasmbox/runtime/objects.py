@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..ir.types import DefinedType, FuncType, GlobalType, TableType
+from .table_elements import TableElements
 
 MAX_TABLE_SIZE = 0xFFFFFFFF
 
@@ -41,75 +42,6 @@ class FunctionInstance:
         return f"<function {self.name or self.index} {self.type}>"
 
 
-class ElementList(list):  # type: ignore[type-arg]
-    """A table's elements, which tell a watcher (a native engine's mirror of the table) what changed.
-
-    Reads are plain list reads; only writes, which are rare, pay for the notice.  A write of one
-    element or of a same-length slice, and an append, say where (the mirror updates just that,
-    so a write costs O(1) however large the table); anything else says only that it changed.
-    """
-
-    __slots__ = ("watcher",)
-
-    def __init__(self, items: Iterable[object] = ()) -> None:
-        super().__init__(items)
-        self.watcher: Any = None
-
-    def _changed(self) -> None:
-        if self.watcher is not None:
-            self.watcher.changed()
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        length = len(self)
-        super().__setitem__(index, value)
-        watcher = self.watcher
-        if watcher is None:
-            return
-        if isinstance(index, int):
-            watcher.set(index % length if index < 0 else index)
-            return
-        start, stop, step = index.indices(length)
-        if step == 1 and len(self) == length:
-            watcher.set_range(start, max(stop - start, 0))
-        else:
-            watcher.changed()
-
-    def __delitem__(self, index: Any) -> None:
-        super().__delitem__(index)
-        self._changed()
-
-    def __iadd__(self, values: Iterable[object]) -> ElementList:  # type: ignore[override, misc]
-        length = len(self)
-        super().__iadd__(values)
-        if self.watcher is not None:
-            self.watcher.appended(length)
-        return self
-
-    def append(self, value: object) -> None:
-        super().append(value)
-        if self.watcher is not None:
-            self.watcher.appended(len(self) - 1)
-
-    def extend(self, values: Iterable[object]) -> None:
-        length = len(self)
-        super().extend(values)
-        if self.watcher is not None:
-            self.watcher.appended(length)
-
-    def insert(self, index: Any, value: object) -> None:
-        super().insert(index, value)
-        self._changed()
-
-    def pop(self, index: Any = -1) -> object:
-        value = super().pop(index)
-        self._changed()
-        return value
-
-    def clear(self) -> None:
-        super().clear()
-        self._changed()
-
-
 class TableInstance:
     """A table; ``defined_types`` is the type list a type index in its element type refers to
     (that of the module that defined it: linking compares types of two modules)."""
@@ -125,9 +57,7 @@ class TableInstance:
     ) -> None:
         self.type = table_type
         self.defined_types = defined_types
-        elements = ElementList([initial])
-        elements *= table_type.limits.min  # in place: no second list of ten million (unwatched yet)
-        self.elements: list[object] = elements
+        self.elements = TableElements(table_type.limits.min, initial)
         declared = table_type.limits.max if table_type.limits.max is not None else table_type.max_size
         self.max = min(declared, max_elements)
 
@@ -136,7 +66,7 @@ class TableInstance:
         old = len(self.elements)
         if not 0 <= delta <= self.max - old:
             return 0xFFFFFFFFFFFFFFFF if self.type.is_64 else 0xFFFFFFFF
-        self.elements.extend([value] * delta)
+        self.elements.grow(delta, value)
         return old
 
 

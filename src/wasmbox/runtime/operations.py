@@ -12,40 +12,42 @@ from typing import Any
 from ..errors import Trap
 from ..ir.subtyping import closed_matches
 from ..ir.types import FuncType
+from .table_elements import PAGE_BITS, PAGE_MASK
 
 OUT_OF_BOUNDS_MEMORY = "out of bounds memory access"
 OUT_OF_BOUNDS_TABLE = "out of bounds table access"
 
 
 def table_get(table: Any, index: int) -> object:
-    if index >= len(table.elements):
+    elements = table.elements
+    if index >= elements.length:
         raise Trap(OUT_OF_BOUNDS_TABLE)
-    return table.elements[index]
+    return elements.pages[index >> PAGE_BITS][index & PAGE_MASK]
 
 
 def table_set(table: Any, index: int, value: object) -> None:
-    if index >= len(table.elements):
+    if index >= table.elements.length:
         raise Trap(OUT_OF_BOUNDS_TABLE)
     table.elements[index] = value
 
 
 def table_fill(table: Any, start: int, value: object, count: int) -> None:
-    if start + count > len(table.elements):
+    if start + count > table.elements.length:
         raise Trap(OUT_OF_BOUNDS_TABLE)
-    table.elements[start : start + count] = [value] * count
+    table.elements.fill(start, count, value)
 
 
 def table_copy(dst: Any, src: Any, dst_start: int, src_start: int, count: int) -> None:
-    if dst_start + count > len(dst.elements) or src_start + count > len(src.elements):
+    if dst_start + count > dst.elements.length or src_start + count > src.elements.length:
         raise Trap(OUT_OF_BOUNDS_TABLE)
-    dst.elements[dst_start : dst_start + count] = src.elements[src_start : src_start + count]
+    dst.elements.write(dst_start, src.elements.read(src_start, count))
 
 
 def table_init(table: Any, elems: list[Any], segment: int, dst: int, src: int, count: int) -> None:
     values = elems[segment]
-    if src + count > len(values) or dst + count > len(table.elements):
+    if src + count > len(values) or dst + count > table.elements.length:
         raise Trap(OUT_OF_BOUNDS_TABLE)
-    table.elements[dst : dst + count] = values[src : src + count]
+    table.elements.write(dst, values[src : src + count])
 
 
 def memory_copy(memory: Any, dst: int, src: int, count: int) -> None:
@@ -109,9 +111,9 @@ def ref_as_non_null(value: object) -> object:
 
 def call_indirect(table: Any, index: int, expected: FuncType) -> Callable[..., Any]:
     elements = table.elements
-    if index >= len(elements):
+    if index >= elements.length:
         raise Trap("undefined element", f"undefined element {index}")
-    function = elements[index]
+    function = elements.pages[index >> PAGE_BITS][index & PAGE_MASK]
     if function is None:
         raise Trap("uninitialized element", f"uninitialized element {index}")
     if function.type is not expected and function.type != expected and not closed_matches(function.type, expected):

@@ -38,8 +38,8 @@ from ..ir.types import MAX_PAGES
 from . import stack
 
 RESOURCE_LIMIT = "resource limit exceeded"
-# Tables are Python lists: a guest declaring 2^32-1 elements must not make the
-# host allocate them.  Ten million entries is about 80 MB.
+# A table's storage grows with the pages written (runtime/table_elements.py), but a guest writing
+# every element of 2^32-1 would make the host allocate 32 GB: ten million entries is about 80 MB.
 DEFAULT_MAX_TABLE_ELEMENTS = 10_000_000
 MAX_CALL_DEPTH_LIMIT = 1_000_000
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ctypes
 import itertools
 import mmap
-import operator
 import sys
 import threading
 import weakref
@@ -117,7 +116,7 @@ assert (
 
 
 class MirrorState:
-    """Keeps one table's mirror current as its elements change (it is the ElementList's watcher).
+    """Keeps one table's mirror current as its elements change (it is the TableElements' watcher).
 
     A write updates its one entry and an append fills entries while the capacity lasts, so a write
     costs O(1) however large the table; anything else (a shrink, a reordering slice) marks the
@@ -143,15 +142,15 @@ class MirrorState:
         self.area: mmap.mmap | None = None
         self.capacity = 0
         self.funcref = is_function_reference(table.type.element)
-        if table.elements.count(None) == len(table.elements):  # a new table: all null, nothing to scan
-            self.rebuild(empty=True)
+        if table.elements.all_null():  # a new table: made now, with nothing to look up
+            self.rebuild()
 
     @property
     def address(self) -> int:
         return ctypes.addressof(self.mirror)
 
-    def rebuild(self, empty: bool = False) -> None:
-        """Make the mirror afresh from the elements (``empty``: they are all null)."""
+    def rebuild(self) -> None:
+        """Make the mirror afresh from the elements (O(pages + elements present): null pages are skipped)."""
         elements = self.table.elements
         length = len(elements)
         capacity = length + length // 4 + 8  # room to grow by appends without a rebuild
@@ -160,10 +159,9 @@ class MirrorState:
         area = mmap.mmap(-1, capacity * ctypes.sizeof(TableEntry))
         entries = (TableEntry * capacity).from_buffer(area)
         self.area = area
-        if self.funcref and not empty:
-            present = itertools.compress(range(length), map(operator.is_not, elements, itertools.repeat(None)))
-            for i in present:
-                _fill_entry(entries[i], elements[i])
+        if self.funcref:
+            for i, function in elements.present():
+                _fill_entry(entries[i], function)
         self.entries, self.capacity = entries, capacity
         self.mirror.entries = ctypes.addressof(entries)
         self.mirror.length = length
@@ -174,9 +172,9 @@ class MirrorState:
         count = self.mirror.log_count
         if not count:
             return
-        log, elements, write = self.log, self.table.elements, list.__setitem__  # not the watcher: no notice
+        log, write = self.log, self.table.elements.set_quietly  # not the watcher: no notice
         for at in range(0, 2 * count, 2):
-            write(elements, log[at], object_of(log[at + 1]))
+            write(log[at], object_of(log[at + 1]))
         self.mirror.log_count = 0
 
     def set(self, index: int) -> None:
@@ -219,7 +217,7 @@ _mirror_states: weakref.WeakSet[MirrorState] = weakref.WeakSet()
 
 
 def mirror_of(table: Any) -> MirrorState:
-    """The table's mirror, made on first use and kept current through its ElementList."""
+    """The table's mirror, made on first use and kept current through its TableElements."""
     elements = table.elements
     state = getattr(elements, "watcher", None)
     if state is None:
