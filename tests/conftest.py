@@ -162,6 +162,27 @@ WASM3_SCRIPTS = {
         "type-rec",
         "type-subtyping",
     ),
+    # The rest of core-3.0's top level: 3.0 revisions of 2.0 scripts (new binary and text forms, tables
+    # and imports with typed elements, SIMD lanes' forms) that no feature above claims.  With these, the
+    # multi-memory scripts (test_multi_memory_scripts.py), the tail call and exception scripts above and
+    # the scripts identical to core-2.0's (its suite runs on every engine), every engine runs all of it.
+    "revisions": (
+        "binary-gc",
+        "binary-leb128",
+        "exports",
+        "if",
+        "local_get",
+        "loop",
+        "memory_init",
+        "simd_const",
+        "simd_i32x4_dot_i16x8",
+        "simd_lane",
+        "table",
+        "table_fill",
+        "table_get",
+        "table_grow",
+        "token",
+    ),
     "relaxed-simd": (
         "i16x8_relaxed_q15mulr_s",
         "i32x4_relaxed_trunc",
