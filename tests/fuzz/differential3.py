@@ -64,6 +64,13 @@ class Unsupported(Exception):
     """The module needs a host value wasmtime-py cannot express: not compared."""
 
 
+# Re-entry through the host (``call-export``, ``call-ref``) is bounded in the shell, the same way for both
+# runtimes: a module whose export calls itself through the host, catching what the deeper call throws, makes a
+# call tree exponential in the depth the engine's stack allows (one CI seed ran for over an hour on wasmtime).
+MAX_REENTRY_DEPTH = 8
+MAX_REENTRIES = 2_000
+
+
 class HostThrow(Exception):
     """What the ``throw`` import raises: a host exception unwinding through wasm."""
 
@@ -134,6 +141,9 @@ class Shell:
         self.table_size: Callable[[], int] = lambda: 0
         self.table_get: Callable[[int], object] = lambda index: None
         self.table_set: Callable[[int, object], None] = lambda index, value: None
+        self.unsupported = False  # a reference called through the host had a type one runtime cannot pass
+        self.depth = 0  # re-entries through the host now open
+        self.reentries = 0  # re-entries through the host so far
 
     def import_function(self, name: str) -> Callable[..., object]:
         if name.startswith("log-"):
@@ -173,14 +183,21 @@ class Shell:
         if target is None:
             raise HostThrow()
         function, type_ = target if isinstance(target, tuple) else (target, None)
-        if catch:
-            try:
-                self.call(function, type_)
-            except (HostThrow, *self.errors):
-                return 1
-            return 0
-        self.call(function, type_)
-        return None
+        if self.depth >= MAX_REENTRY_DEPTH or self.reentries >= MAX_REENTRIES:
+            raise HostThrow()
+        self.depth += 1
+        self.reentries += 1
+        try:
+            if catch:
+                try:
+                    self.call(function, type_)
+                except (HostThrow, *self.errors):
+                    return 1
+                return 0
+            self.call(function, type_)
+            return None
+        finally:
+            self.depth -= 1
 
     def run_exports(self, names: list[str]) -> None:
         for name, (function, type_) in zip(names, self.exports, strict=True):
@@ -211,6 +228,9 @@ def run_wasmbox(binary: bytes, engine: str) -> list[str]:
 
     def call(function: Any, type_: FuncType | None) -> object:
         signature = type_ if type_ is not None else function.type
+        if not callable_type(signature):
+            shell.unsupported = True
+            raise HostThrow()
         return function(*[zero(p) for p in signature.params])
 
     shell = Shell(call, (Trap, WasmException))
@@ -238,6 +258,8 @@ def run_wasmbox(binary: bytes, engine: str) -> list[str]:
             shell.table_get = lambda index, table=value: table.get(index)
             shell.table_set = lambda index, ref, table=value: table.set(index, ref)
     shell.run_exports(names)
+    if shell.unsupported:
+        raise Unsupported("a function reference of a type wasmtime-py cannot call")
     return shell.log
 
 
@@ -273,10 +295,23 @@ def run_wasmtime(binary: bytes, engine: Any) -> list[str]:
     store = wasmtime.Store(engine)
     module = wasmtime.Module(engine, binary)
     ours = Module(binary, features="all")
+    kinds = wasmtime.ValType
+    expressible = (kinds.i32(), kinds.i64(), kinds.f32(), kinds.f64(), kinds.funcref(), kinds.externref())
+
+    def expressible_element(value: object) -> object:
+        """A table element wasmtime-py hands over raw (a ``Val`` of a kind it cannot convert back: an exnref)."""
+        if isinstance(value, wasmtime.Val):
+            shell.unsupported = True
+            raise HostThrow()
+        return value
 
     def call(function: Any, type_: FuncType | None) -> object:
         if type_ is None:
-            params = [p for p in function.type(store).params]
+            signature = function.type(store)
+            if not all(kind in expressible for kind in (*signature.params, *signature.results)):
+                shell.unsupported = True  # wasmtime-py cannot convert such values (it fails on exnref)
+                raise HostThrow()
+            params = [p for p in signature.params]
             arguments = [0.0 if str(p) in ("f32", "f64") else None if "ref" in str(p) else 0 for p in params]
         else:
             arguments = [zero(p) for p in type_.params]
@@ -309,9 +344,11 @@ def run_wasmtime(binary: bytes, engine: Any) -> list[str]:
         elif export.name == "table" and export.kind == "table":
             table = exports[export.name]
             shell.table_size = lambda table=table: int(table.size(store))
-            shell.table_get = lambda index, table=table: table.get(store, index)
+            shell.table_get = lambda index, table=table: expressible_element(table.get(store, index))
             shell.table_set = lambda index, ref, table=table: table.set(store, index, ref)
     shell.run_exports(names)
+    if shell.unsupported:
+        raise Unsupported("a function reference of a type wasmtime-py cannot call")
     return shell.log
 
 
@@ -330,9 +367,9 @@ def compare(seed: bytes, engine: str, peer: Any, flags: list[str] = FEATURE_FLAG
         return None
     try:
         theirs = run_wasmtime(binary, peer)
+        ours = run_wasmbox(binary, engine)
     except Unsupported:
         return None
-    ours = run_wasmbox(binary, engine)
     if ours == theirs:
         return None
     for index, (a, b) in enumerate(zip(ours, theirs, strict=False)):

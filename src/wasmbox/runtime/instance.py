@@ -532,7 +532,10 @@ def _describe_frame(namespace: dict[str, Any], func_index: int, position: int | 
     function_offsets = offsets.get(func_index, [])
     offset = function_offsets[position] if position < len(function_offsets) else None
     line = None
-    lines = module.funcs[func_index - module.num_imported_funcs()].source_lines
+    defined = func_index - module.num_imported_funcs()
+    if not 0 <= defined < len(module.funcs):  # an imported function's frame has no body to point into
+        return TrapFrame(func_index, name, offset)
+    lines = module.funcs[defined].source_lines
     if lines is not None and position < len(lines):
         line = lines[position]
     return TrapFrame(func_index, name, offset, line, module.source_name)

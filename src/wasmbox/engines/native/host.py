@@ -25,7 +25,7 @@ from typing import Any
 from ... import numeric
 from ...errors import Exhaustion, Trap, TrapFrame, WasmException
 from ...ir.module import Module
-from ...ir.subtyping import closed_types, is_extern_reference, is_function_reference
+from ...ir.subtyping import closed_types, is_function_reference
 from ...ir.types import EXNREF, F32, F64, I32, I64, V128, FuncType, RefType, ValType
 from ...runtime.objects import FunctionInstance, GlobalInstance
 from ...runtime.operations import (
@@ -627,9 +627,9 @@ class NativeInstance:
         while f"G{index}" in namespace:
             glob = namespace[f"G{index}"]
             valtype = glob.type.valtype
-            native = (
-                valtype in (I32, I64, F32, F64, V128) or is_function_reference(valtype) or is_extern_reference(valtype)
-            )
+            # Machine code holds every reference as a registry handle, exception references too (a
+            # global without a cell would leave a null pointer that global.get reads).
+            native = valtype in (I32, I64, F32, F64, V128) or isinstance(valtype, RefType)
             if native and private_globals and not isinstance(glob, CellGlobal):
                 cell = (U64 * 2)()
                 put_cell(cell, glob.value, valtype)
@@ -882,7 +882,9 @@ def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], 
     synced = instance.synced
     calls = instance.calls
     saved = calls[0]
-    calls[0] = instance.ctx.depth  # Python frames count on from the native frames below them
+    ctx = instance.ctx
+    native_depth = ctx.depth
+    calls[0] = native_depth  # Python frames count on from the native frames below them
     metered = instance.metered
     if metered:  # the host function (and wasm it calls) spends from the same fuel
         instance.sandbox.fuel = instance.fuel.value
@@ -913,6 +915,10 @@ def _call_through_slots(instance: NativeInstance, function: Callable[..., Any], 
         return 1
     finally:
         calls[0] = saved
+        # Wasm the host function called on this instance (re-entry) leaves the depth where it ended: a
+        # trap unwinds without giving frames back.  The native frames below go on from their own depth
+        # (else every later call and backtrace is off by the dead frames).
+        ctx.depth = native_depth
         if metered:
             instance.fuel.value = instance.sandbox.fuel
 
