@@ -127,11 +127,13 @@ class FlagsShape(Shape):
 
 @dataclass(eq=False)
 class HandleShape(Shape):
-    """``own<r>``/``borrow<r>`` — and, for now, streams and futures, which are i32 handles too."""
+    """``own<r>``/``borrow<r>``, and the other values that cross as i32 indices into a handle table: the
+    readable ends of streams and futures (``element``: their value type, None for none) and error contexts."""
 
     resource: TypeDef | None = None
     borrowed: bool = False
-    kind: str = "handle"  # handle, stream or future
+    kind: str = "handle"  # handle, stream, future or error-context
+    element: Type | None = None
 
 
 class ShapeError(ValueError):
@@ -160,6 +162,8 @@ class _Shaper:
     def primitive(self, name: str) -> Shape:
         if name == "string":
             return StringShape(self.pointer_size, 2 * self.pointer_size, [self.pointer_type] * 2)
+        if name == "error-context":
+            return HandleShape(4, 4, ["i32"], kind="error-context")
         size, flat = _PRIMITIVE_LAYOUT[name]
         return PrimitiveShape(size, size, [flat], name)
 
@@ -197,7 +201,8 @@ class _Shaper:
         if isinstance(kind, Handle):
             return HandleShape(4, 4, ["i32"], kind.resource, kind.borrowed)
         if isinstance(kind, FutureOf | StreamOf):
-            return HandleShape(4, 4, ["i32"], kind="future" if isinstance(kind, FutureOf) else "stream")
+            kind_name = "future" if isinstance(kind, FutureOf) else "stream"
+            return HandleShape(4, 4, ["i32"], kind=kind_name, element=kind.inner)
         assert isinstance(kind, Resource)
         raise ShapeError(f"resource `{typedef.name}` is not a value type: pass it as own<> or borrow<>")
 

@@ -13,6 +13,7 @@ futures, error contexts, threads, value imports/exports (``ComponentUnsupported`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from ..errors import LinkError, Trap
 from ..ir.types import I32, FuncType
 from . import ir
 from . import types as t
+from .builtins import make_builtin
 from .functions import (
     CanonicalOptions,
     ComponentFunction,
@@ -31,6 +33,7 @@ from .functions import (
     lower_function,
 )
 from .resources import HandleTable, RuntimeResource, resource_drop, resource_new, resource_rep
+from .tasks import ComponentThread, Scheduler, Task, ThreadTable, set_current_thread
 from .type_space import ComponentUnsupported, Definition, TypeSpace
 
 CORE_SPACES = {
@@ -71,6 +74,12 @@ class ComponentInstance:
         return False
 
     poisoned: bool = False  # trapped: the instance cannot be entered again
+    # The async ABI's per-instance state (CanonicalABI.md, "Component Instances").
+    threads: ThreadTable = field(default_factory=ThreadTable)
+    backpressure: int = 0
+    waiting_to_enter: int = 0
+    exclusive_thread: ComponentThread | None = None
+    scheduler: Scheduler = field(default_factory=Scheduler)  # shared by a root instance and all nested in it
 
 
 @dataclass(eq=False)
@@ -124,12 +133,27 @@ class _Instantiation:
             if isinstance(definition, ir.CoreInstantiate):
                 module = self.core_modules[definition.module]
                 imports = {name: self.core_instances[index] for name, index in definition.args}
-                instance = Instance(self.store, module, imports)
+                instance = self.as_start_task(functools.partial(Instance, self.store, module, imports))
                 self.core_instances.append(dict(instance.exports))
             else:
                 self.core_instances.append(
                     {name: self.core_item(sort, index) for name, sort, index in definition.exports}
                 )
+
+    def as_start_task(self, run: Callable[[], Any]) -> Any:
+        """Run start code (a core module's start function) as a synchronous task of this instance, so the
+        built-ins it calls find a current thread, and blocking traps as in any synchronous task."""
+        task = Task(self.instance, False, False, False, list, lambda _: None)
+        thread = ComponentThread(task, None)
+        task.register_thread(thread)
+        previous = set_current_thread(thread)
+        try:
+            return run()
+        finally:
+            set_current_thread(previous)
+            task.threads.remove(thread)
+            if thread.index is not None:
+                self.instance.threads.remove(thread.index)
 
     def core_type(self, section: ir.CoreTypeSection) -> None:
         self.core_types.extend(section.types)
@@ -144,6 +168,7 @@ class _Instantiation:
                 args = {name: self.item(sort_index) for name, sort_index in definition.args}
                 child = _Instantiation(closure.component, self.store, args, closure.definer)
                 child.instance.parent = self.instance
+                child.instance.scheduler = self.instance.scheduler
                 self.instances.append(child.run().exports)
             else:
                 self.instances.append({str(name): self.item(index) for name, index in definition.exports})
@@ -222,7 +247,10 @@ class _Instantiation:
                 resource = self.types.resource(int(canon.immediate("type")))  # type: ignore[call-overload]
                 self.core_funcs.append(self.resource_builtin(canon.op, resource))
             else:
-                raise ComponentUnsupported(f"`canon {canon.op}` is not supported yet")
+                builtin = make_builtin(self, canon)
+                if builtin is None:
+                    raise ComponentUnsupported(f"`canon {canon.op}` is not supported yet")
+                self.core_funcs.append(builtin)
 
     def resource_builtin(self, op: str, resource: RuntimeResource) -> Func:
         instance = self.instance
@@ -257,15 +285,17 @@ class _Instantiation:
                 options.post_return = self.core_funcs[int(index or 0)]
             elif name.startswith("string-encoding="):
                 options.string_encoding = name.split("=", 1)[1]
-            elif name in ("async", "callback"):
-                raise ComponentUnsupported("async lifts and lowers are not supported yet")
+            elif name == "async":
+                options.is_async = True
+            elif name == "callback":
+                options.callback = self.core_funcs[int(index or 0)]
         return options
 
     def start(self, section: ir.StartSection) -> None:
         start = section.start
         if start.args or start.results:
             raise ComponentUnsupported("start functions with values are not supported yet")
-        self.funcs[start.func].call_values([])
+        self.as_start_task(lambda: self.funcs[start.func].call_values([]))
 
     def import_section(self, section: ir.ImportSection) -> None:
         for component_import in section.imports:
@@ -397,13 +427,32 @@ _HANDLERS: dict[type, Callable[[_Instantiation, Any], None]] = {
 }
 
 
+_SYNC_CANONS = frozenset(("lift", "lower", "resource.new", "resource.drop", "resource.rep"))
+
+
+def uses_concurrency(component: ir.Component) -> bool:
+    """Whether the component (or one nested in it) uses the async ABI: async options or its built-ins."""
+    for section in component.sections:
+        if isinstance(section, ir.ComponentSection) and uses_concurrency(section.component):
+            return True
+        if isinstance(section, ir.CanonSection):
+            for canon in section.canons:
+                if canon.op not in _SYNC_CANONS or any(option.name == "async" for option in canon.options):
+                    return True
+    return False
+
+
 def instantiate_component(
     component: ir.Component, imports: Mapping[str, Any] | None = None, store: Store | None = None
 ) -> ComponentInstance:
     """Instantiate ``component`` with ``imports`` (names to Python functions, mappings for instances,
     ``RuntimeResource`` for resource types, or items of other component instances)."""
+    if store is None:
+        # Fibers interleave core calls of one store; the portable engines keep each call's state in its own
+        # Python frames, where machine code keeps it in per-instance records a second fiber would overwrite.
+        store = Store(engine="baseline") if uses_concurrency(component) else Store()
     try:
-        return _Instantiation(component, store or Store(), imports or {}, None).run()
+        return _Instantiation(component, store, imports or {}, None).run()
     except RecursionError:
         raise Trap("call stack exhausted", "components nested too deeply") from None
 

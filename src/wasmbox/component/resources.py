@@ -130,20 +130,29 @@ class CallScope:
 
 
 class HandleTable:
-    """A component instance's handles."""
+    """A component instance's handles: resource handles, and (CanonicalABI.md, "Table State") the waitables,
+    waitable sets and error contexts of the async ABI, which share the one index space."""
 
     def __init__(self) -> None:
-        self.entries: list[ResourceHandle | None] = [None]
+        self.entries: list[object | None] = [None]
         self.free: list[int] = []
 
-    def get(self, index: int) -> ResourceHandle:
+    def entry(self, index: int) -> object:
+        """Whatever is at ``index`` (trapping on an empty slot)."""
         if not 0 <= index < len(self.entries) or self.entries[index] is None:
             raise Trap("unknown handle", f"unknown handle index {index}")
         entry = self.entries[index]
         assert entry is not None
         return entry
 
-    def add(self, handle: ResourceHandle) -> int:
+    def get(self, index: int) -> ResourceHandle:
+        """The resource handle at ``index`` (trapping on an empty slot or another kind of entry)."""
+        entry = self.entry(index)
+        if not isinstance(entry, ResourceHandle):
+            raise Trap("unknown handle", f"handle index {index} is not a resource handle")
+        return entry
+
+    def add(self, handle: object) -> int:
         if self.free:
             index = self.free.pop()
             self.entries[index] = handle
@@ -154,8 +163,8 @@ class HandleTable:
         self.entries.append(handle)
         return index
 
-    def remove(self, index: int) -> ResourceHandle:
-        handle = self.get(index)
+    def remove(self, index: int) -> object:
+        handle = self.entry(index)
         self.entries[index] = None
         self.free.append(index)
         return handle

@@ -136,11 +136,17 @@ class TypeSpace:
             kind = model.Handle(self.resource(deftype.resource).typedef, isinstance(deftype, t.Borrow))
         elif isinstance(deftype, t.Map):
             kind = model.MapOf(v(deftype.key), v(deftype.value))
-        elif isinstance(deftype, t.Stream | t.Future):
-            raise ComponentUnsupported("streams and futures are not supported yet")
+        elif isinstance(deftype, t.Stream):
+            kind = model.StreamOf(None if deftype.element is None else v(deftype.element))
+        elif isinstance(deftype, t.Future):
+            kind = model.FutureOf(None if deftype.element is None else v(deftype.element))
         else:
             raise LinkError(f"a {type(deftype).__name__} is not a value type")
         return TypeDef(kind)
 
 
 _PRIMITIVE = {prim: PRIMITIVES[prim.text] for prim in t.PrimType if prim.text in PRIMITIVES}
+# error-context is a component value type with no WIT primitive of its own in ``PRIMITIVES``; the canonical ABI
+# shapes it as a handle (CanonicalABI.md, "lift_error_context").
+ERROR_CONTEXT = model.Primitive("error-context")
+_PRIMITIVE[t.PrimType.ERROR_CONTEXT] = ERROR_CONTEXT

@@ -112,7 +112,7 @@ class Sandbox:
         Raises ``ConcurrentUseError`` when another thread runs a call here, and
         ``Exhaustion`` when this thread's C stack or the store's depth is used up.
         """
-        me = threading.get_ident()
+        me = caller_identity()
         calls = self.calls
         if self.owner == me:  # a host function calling back into wasm
             saved = calls[0]
@@ -161,6 +161,20 @@ class Sandbox:
 
 
 _claiming = threading.Lock()
+_logical = threading.local()
+
+
+def caller_identity() -> int:
+    """Who is calling, for the one-call-at-a-time rule: the OS thread, unless it runs a fiber of the component
+    runtime (``component.fibers``), which acts for the thread that resumed it: fibers hand one logical call
+    stack between OS threads, never running two at once."""
+    identity = getattr(_logical, "identity", None)
+    return threading.get_ident() if identity is None else int(identity)
+
+
+def act_for(identity: int | None) -> None:
+    """Make this OS thread's calls count as ``identity``'s (None: as its own)."""
+    _logical.identity = identity
 
 
 def _check_stack(reserve: int) -> None:

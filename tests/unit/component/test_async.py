@@ -1,0 +1,122 @@
+"""The async ABI from Python: async exports run the event loop, async host imports return futures."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+
+import pytest
+
+from wasmbox.component import Component
+from wasmbox.component.fibers import Fiber
+from wasmbox.errors import Trap
+
+CALLBACK_EXPORT = """(component
+  (core module $M
+    (import "" "task.return" (func $task.return (param i32)))
+    (func (export "run") (param i32) (result i32)
+      (global.set $x (local.get 0))
+      (i32.const 1 (; YIELD ;)))
+    (global $x (mut i32) (i32.const 0))
+    (func (export "run-cb") (param i32 i32 i32) (result i32)
+      (call $task.return (i32.mul (global.get $x) (i32.const 2)))
+      (i32.const 0 (; EXIT ;))))
+  (canon task.return (result u32) (core func $task.return))
+  (core instance $m (instantiate $M (with "" (instance (export "task.return" (func $task.return))))))
+  (func (export "run") async (param "x" u32) (result u32)
+    (canon lift (core func $m "run") async (callback (core func $m "run-cb")))))"""
+
+HOST_IMPORT = """(component
+  (import "fetch" (func $fetch async (param "x" u32) (result u32)))
+  (core module $Memory (memory (export "mem") 1))
+  (core instance $memory (instantiate $Memory))
+  (core module $M
+    (import "" "task.return" (func $task.return (param i32)))
+    (import "" "fetch" (func $fetch (param i32) (result i32)))
+    (func (export "run")
+      (call $task.return (i32.add (call $fetch (i32.const 20)) (i32.const 1)))))
+  (canon task.return (result u32) (core func $task.return))
+  (canon lower (func $fetch) (core func $fetch'))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "task.return" (func $task.return))
+    (export "fetch" (func $fetch'))))))
+  (func (export "run") async (result u32) (canon lift (core func $m "run") async)))"""
+
+DEADLOCK = """(component
+  (core module $Memory (memory (export "mem") 1))
+  (core instance $memory (instantiate $Memory))
+  (core module $M
+    (import "" "waitable-set.new" (func $new (result i32)))
+    (import "" "waitable-set.wait" (func $wait (param i32 i32) (result i32)))
+    (func (export "run") (drop (call $wait (call $new) (i32.const 0)))))
+  (canon waitable-set.new (core func $new))
+  (canon waitable-set.wait (memory (core memory $memory "mem")) (core func $wait))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "waitable-set.new" (func $new)) (export "waitable-set.wait" (func $wait))))))
+  (func (export "run") async (canon lift (core func $m "run") async)))"""
+
+
+def test_async_export_with_callback_runs_its_event_loop_when_called_from_python() -> None:
+    instance = Component(CALLBACK_EXPORT).instantiate()
+    assert instance.exports["run"](21) == 42
+    assert instance.exports["run"](5) == 10  # the instance is usable again: the task ended
+
+
+def test_async_host_import_returning_a_future_blocks_the_task_until_the_future_completes() -> None:
+    pending: list[concurrent.futures.Future[int]] = []
+
+    def fetch(x: int) -> concurrent.futures.Future[int]:
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+        pending.append(future)
+        threading.Timer(0.05, future.set_result, (x * 2,)).start()  # completed later, on another thread
+        return future
+
+    instance = Component(HOST_IMPORT).instantiate({"fetch": fetch})
+    assert instance.exports["run"]() == 41
+    assert len(pending) == 1 and pending[0].done()
+
+
+def test_async_host_import_may_also_return_a_plain_value() -> None:
+    instance = Component(HOST_IMPORT).instantiate({"fetch": lambda x: x + 1})
+    assert instance.exports["run"]() == 22
+
+
+def test_waiting_on_nothing_is_a_deadlock_trap_not_a_hang() -> None:
+    instance = Component(DEADLOCK).instantiate()
+    with pytest.raises(Trap, match="deadlock detected"):
+        instance.exports["run"]()
+
+
+def test_fibers_hand_values_back_and_forth_and_surface_errors() -> None:
+    seen: list[int] = []
+
+    def body(first: int) -> str:
+        seen.append(first)
+        seen.append(fiber.suspend("paused"))
+        return "done"
+
+    fiber = Fiber(body)
+    assert fiber.resume(1) == "paused"
+    assert fiber.resume(2) == "done"
+    assert seen == [1, 2] and fiber.finished
+
+    def failing(_: object) -> None:
+        raise Trap("unreachable", "unreachable")
+
+    with pytest.raises(Trap, match="unreachable"):
+        Fiber(failing).resume()
+
+
+def test_abandoned_fiber_unwinds() -> None:
+    unwound: list[bool] = []
+
+    def body(_: object) -> None:
+        try:
+            fiber.suspend()
+        finally:
+            unwound.append(True)
+
+    fiber = Fiber(body)
+    fiber.resume()
+    fiber.abandon()
+    assert unwound == [True]
