@@ -19,6 +19,23 @@ CORE_2_0 = TESTSUITE / "core-2.0"
 COMPONENT_TESTS = Path(os.environ.get("WASMBOX_COMPONENT_TESTS", ROOT.parent / "shared" / "component-model" / "test"))
 
 
+# For child processes that report their peak memory: the high-water mark of *this* process image.  ``ru_maxrss``
+# survives exec on Linux, so a child forked from a large pytest process reports its parent's peak (853 MB in a
+# full run, whatever the child did).  ``VmHWM`` belongs to the address space exec made.
+PEAK_RESIDENT_MB = """
+def peak_resident_mb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+"""
+
+
 def component_wast_files() -> list[Path]:
     return sorted(COMPONENT_TESTS.rglob("*.wast")) if COMPONENT_TESTS.is_dir() else []
 

@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import PEAK_RESIDENT_MB
 
 ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = """
-import json, resource, sys
+import json, sys
 from wasmbox import Instance, Module, Store
 
 PROGRAM = '''(module
@@ -33,7 +34,7 @@ churn = Instance(Store(sys.argv[1]), Module(PROGRAM)).exports["churn"]
 peaks = []
 for count in (50_000, 500_000):
     assert churn(count) == 1
-    peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    peaks.append(peak_resident_mb())
 print(json.dumps(peaks))
 """
 
@@ -42,7 +43,12 @@ print(json.dumps(peaks))
 def test_half_a_million_short_lived_structs_need_no_more_memory_than_fifty_thousand(engine: str) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, engine], capture_output=True, text=True, env=env, timeout=600, check=False
+        [sys.executable, "-c", PEAK_RESIDENT_MB + CHILD, engine],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     short_run, long_run = json.loads(result.stdout.splitlines()[-1])

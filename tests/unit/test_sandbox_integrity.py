@@ -20,6 +20,7 @@ import weakref
 from pathlib import Path
 
 import pytest
+from tests.conftest import PEAK_RESIDENT_MB
 
 import wasmbox
 from wasmbox import (
@@ -47,9 +48,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_child(source: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run ``source`` in a fresh interpreter (a segfault there fails the test, not the test run)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(source)], capture_output=True, text=True, timeout=timeout, env=env
-    )
+    program = PEAK_RESIDENT_MB + textwrap.dedent(source)
+    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 # --- values crossing the API -------------------------------------------------------------------
@@ -446,14 +446,13 @@ def test_many_locals_recursing_are_bounded(engine: str) -> None:
     """37 bytes: a function of 50,000 locals calling itself once pushed the Python engines past 4 GB."""
     child = run_child(
         f"""
-        import resource
         from wasmbox import Exhaustion, Instance, Module, Store
         module = Module(bytes.fromhex("0061736d0100000001040160000003020100070501016600000a0a010801d086037e10000b"))
         try:
             Instance(Store({engine!r}), module).exports["f"]()
         except Exhaustion:
             print("exhausted")
-        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+        print(peak_resident_mb())
         """
     )
     assert child.returncode == 0, child.stderr[-2000:]

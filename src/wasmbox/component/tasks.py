@@ -137,6 +137,7 @@ class Scheduler:
             instance = thread.task.instance
             if instance.poisoned:
                 self.waiting.remove(thread)
+                thread.abandon()
                 continue
             if instance.running or not thread.ready():
                 continue
@@ -151,6 +152,14 @@ class Scheduler:
             return True
         return False
 
+    def abandon_waiting(self) -> None:
+        """After a deadlock nothing waiting can ever run: poison their instances (the trap is theirs) and unwind
+        their fibers, whose stacks hold core wasm calls (the store's call, the recursion limit it raised)."""
+        for thread in list(self.waiting):
+            thread.task.instance.poisoned = True
+            self.waiting.remove(thread)
+            thread.abandon()
+
     def run_until(self, done: Callable[[], bool]) -> None:
         """The host's event loop: make progress until ``done()``; trap if nothing can make progress."""
         while True:
@@ -162,6 +171,7 @@ class Scheduler:
             pending = {future for future in self.host_pending if not future.done()}
             self.host_pending = pending
             if not pending and self.completions.empty():
+                self.abandon_waiting()
                 raise Trap("deadlock", "deadlock detected: event loop cannot make further progress")
             if pending:
                 concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
@@ -211,6 +221,12 @@ class ComponentThread:
     def stop_waiting(self) -> None:
         self.ready_func = None
         self.scheduler.waiting.remove(self)
+
+    def abandon(self) -> None:
+        """Unwind this thread's stack if it has one of its own (it will never be resumed)."""
+        self.ready_func = None
+        if self.fiber is not None:
+            self.fiber.abandon()
 
     def resume_later(self) -> None:
         self.start_waiting(lambda: True)

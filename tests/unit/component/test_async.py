@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import sys
 import threading
 
 import pytest
@@ -82,9 +83,17 @@ def test_async_host_import_may_also_return_a_plain_value() -> None:
 
 
 def test_waiting_on_nothing_is_a_deadlock_trap_not_a_hang() -> None:
+    limit = sys.getrecursionlimit()
     instance = Component(DEADLOCK).instantiate()
     with pytest.raises(Trap, match="deadlock detected"):
         instance.exports["run"]()
+    # The deadlocked task's stack is unwound, not parked for ever: its core call has ended (it had raised the
+    # process's recursion limit for its duration) and its fiber's thread is gone.
+    assert sys.getrecursionlimit() == limit
+    fibers = [thread for thread in threading.enumerate() if thread.name == "wasmbox-fiber"]
+    for thread in fibers:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in fibers)
 
 
 def test_fibers_hand_values_back_and_forth_and_surface_errors() -> None:
