@@ -139,6 +139,17 @@ def return_type(results: tuple[ValType, ...]) -> ir.Type:
     return ir.LiteralStructType([llvm_type(t) for t in results])
 
 
+# How many results a function can return in registers (x86-64's LLVM return convention: RAX, RDX, RCX for
+# integers and references, XMM0-XMM3 for floats and vectors; AArch64 has more).  Past these LLVM returns
+# through memory the caller provides, and a ``musttail`` call cannot be made: LLVM aborts the process.
+RESULT_REGISTERS = {"integer": 3, "vector": 4}
+
+
+def returns_in_registers(results: tuple[ValType, ...]) -> bool:
+    vectors = sum(1 for t in results if t in (F32, F64, V128))
+    return vectors <= RESULT_REGISTERS["vector"] and len(results) - vectors <= RESULT_REGISTERS["integer"]
+
+
 # The inline-asm constraint that keeps a float in a vector register, for ``opaque``.
 FLOAT_BARRIER = "=x,0" if platform.machine().lower() in ("x86_64", "amd64", "i686", "x86") else "=w,0"
 
@@ -1337,6 +1348,9 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         """Put the arguments in the context's tail slots, give back this frame's depth, and leave by a
         ``musttail`` call (a jump: this frame is gone) whose results are this function's."""
         b = self.b
+        if not returns_in_registers(t.results):
+            # A jump cannot pass results through the caller's memory; the portable engine's tail calls can.
+            raise NotLowered(f"tail calls returning {len(t.results)} values ({' '.join(r.text for r in t.results)})")
         slots = self.ctx_field("tail_args", PTR)
         for at, value, p in zip(slot_layout(t.params), args, t.params, strict=True):
             store_slot(b, slots, at, value, p)
