@@ -451,8 +451,11 @@ class TieredEngine:
         from .gc_use import uses_gc
 
         if available() and not uses_gc(module):  # GC stays on the Python tiers (see NativeEngine)
-            from .native.engine import LAZY_FUNCTIONS, NativeTier, WholeModuleTier
+            from .native.engine import LAZY_FUNCTIONS, NativeTier, WholeModuleTier, has_usable_code
 
-            tier = NativeTier if len(module.funcs) > LAZY_FUNCTIONS else WholeModuleTier
+            # A large module tiers function by function, unless its whole machine code is here
+            # already (``Module.compile``, or shipped by ``Module.deserialize``): then it runs that.
+            large = len(module.funcs) > LAZY_FUNCTIONS and not has_usable_code(module, interruptible)
+            tier = NativeTier if large else WholeModuleTier
             native = tier(module, namespace, interruptible)
         return TieredFunctions(module, namespace, interruptible, native).stand_ins()  # type: ignore[arg-type]

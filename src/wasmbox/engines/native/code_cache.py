@@ -23,7 +23,6 @@ import ctypes
 import hashlib
 import importlib.util
 import os
-import tempfile
 import threading
 from functools import cache
 from pathlib import Path
@@ -98,6 +97,8 @@ def record_host(directory: Path, triple: str) -> None:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    import tempfile  # (only a process that loaded the JIT writes: a warm run need not import it)
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as partial:
