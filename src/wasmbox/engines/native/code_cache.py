@@ -133,6 +133,17 @@ class CodeCache:
         self._directory, self._triple = jit().cache, jit().triple
 
     @property
+    def known_directory(self) -> Path | None:
+        """The directory if it is known without loading LLVM (from the host index, or the JIT is
+        loaded).  None means no process with this lowering, LLVM and CPU has written this cache's
+        index, hence no object of theirs: whoever writes an object loaded the JIT, which records the
+        index (a version change, e.g. after an upgrade, starts with no index and no objects).  A host
+        without an index (no /proc/cpuinfo) asks LLVM, as ``directory`` does."""
+        if self._directory is None and host_key() is None:
+            return self.directory
+        return self._directory
+
+    @property
     def directory(self) -> Path:
         if self._directory is None:
             self._ask_jit()

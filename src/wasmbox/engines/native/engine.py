@@ -295,8 +295,9 @@ class NativeTier:
         if self._on_disk is None:
             from .code_cache import code_cache
 
+            directory = code_cache().known_directory  # (unknown: nothing cached, and no LLVM import to see it)
             try:
-                self._on_disk = frozenset(os.listdir(code_cache().directory))
+                self._on_disk = frozenset(os.listdir(directory)) if directory is not None else frozenset()
             except OSError:
                 self._on_disk = frozenset()
         return f"{self.prefix}_f{index}.o" in self._on_disk
@@ -367,7 +368,8 @@ class WholeModuleTier:
         """Whether an earlier run left the module's machine code in the code cache."""
         from .code_cache import code_cache
 
-        return (code_cache().directory / f"{eager_prefix(self.module, self.interruptible)}.o").exists()
+        directory = code_cache().known_directory  # (unknown: nothing cached, and no LLVM import to see it)
+        return directory is not None and (directory / f"{eager_prefix(self.module, self.interruptible)}.o").exists()
 
     def load(self, data: bytes | None = None, variant: str = "") -> Any:
         """The instance's native side, made once (``data``: the module's object code of ``variant``,
