@@ -7,8 +7,10 @@ every one is real code for LLVM) is compiled once here (``Module.compile``)
 and serialized.  Each run starts a fresh Python process (``wasmbox`` already
 imported before the clock starts, as in a worker process) that deserializes
 the bytes, instantiates them and calls the module's entry once; it reports
-deserialize + instantiate time, first-call time and whether the process had
-to compile anything (``Module.compiled``).  Beside it, the same from the
+deserialize + instantiate time, first-call time (linking the shipped code
+happens there), their sum, whether the process had to compile anything
+(``Module.compiled``) and whether it imported llvmlite.  Each run gets an
+empty code cache, as a worker on a fresh machine would.  Beside it, the same from the
 module's bytes with an empty code cache: what a worker pays without the
 serialized code.  Medians over ``--runs``.
 """
@@ -38,7 +40,8 @@ instance = Instance(Store(), module)
 ready = time.perf_counter()
 result = instance.exports["run"](20000)
 done = time.perf_counter()
-print(json.dumps({"load": ready - start, "first_call": done - ready, "compiled_before": compiled, "result": result}))
+print(json.dumps({"load": ready - start, "first_call": done - ready, "compiled_before": compiled, "result": result,
+                  "llvmlite": "llvmlite" in sys.modules}))
 """
 
 
@@ -82,14 +85,19 @@ def main(argv: list[str]) -> int:
             rows["serialized"].append(child(serialized, "serialized", str(Path(scratch) / f"cache-s{run}")))
             rows["bytes, empty cache"].append(child(plain, "bytes", str(Path(scratch) / f"cache-b{run}")))
     print(f"# {options.functions} functions, {len(binary)} bytes; medians of {options.runs} fresh processes")
-    print("| from | deserialize/load + instantiate ms | first call ms | compiled before the call |")
-    print("|---|---|---|---|")
+    print(
+        "| from | deserialize/load + instantiate ms | first call ms | total ms | compiled before the call"
+        " | llvmlite imported |"
+    )
+    print("|---|---:|---:|---:|---|---|")
     for name, results in rows.items():
         load = statistics.median(float(r["load"]) for r in results) * 1000  # type: ignore[arg-type]
         first = statistics.median(float(r["first_call"]) for r in results) * 1000  # type: ignore[arg-type]
+        total = statistics.median(float(r["load"]) + float(r["first_call"]) for r in results) * 1000  # type: ignore[arg-type]
         compiled = all(r["compiled_before"] for r in results)
+        llvm = sorted({"yes" if r["llvmlite"] else "no" for r in results})
         assert len({r["result"] for r in results}) == 1
-        print(f"| {name} | {load:.1f} | {first:.1f} | {'yes' if compiled else 'no'} |")
+        print(f"| {name} | {load:.1f} | {first:.1f} | {total:.1f} | {'yes' if compiled else 'no'} | {'/'.join(llvm)} |")
     return 0
 
 

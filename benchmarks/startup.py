@@ -15,6 +15,14 @@ to its exit (Python's start, imports, decode, validate, compile, instantiate, ``
   then every timed warm run reuses its cache);
 - ``baseline``: ``wasmbox run --engine baseline PROG ARGS``, with an empty cache too.
 
+Before anything is timed, wasmbox's and wasmtime's packages are byte-compiled (``compileall``): with
+``PYTHONDONTWRITEBYTECODE`` set, or a source tree no earlier run imported, every process would otherwise compile
+wasmbox's sources (~0.1 s) and the first cold run would write the ``.pyc`` files.  Every run ends, before the next
+one starts, with the processes it left behind (the translation worker, detached at exit, finishes the optimised
+object for the code cache): the benchmark is their subreaper (Linux ``PR_SET_CHILD_SUBREAPER``) and waits for
+them, so the warm runs start from the cache the priming run completed, and no run is timed while a worker of the
+previous one still compiles on another core.  Elsewhere it waits until the cache stops changing instead.
+
 Each variant runs ``--runs`` times (default 3) and the table gives medians; the runs go round by round, one of
 each variant per round (the order rotating from round to round), one process at a time, so that the machine's
 speed of the moment is shared.  Every run's stdout and exit status must equal wasmtime-py's, and for the
@@ -35,6 +43,8 @@ The programs:
 from __future__ import annotations
 
 import argparse
+import compileall
+import ctypes
 import datetime
 import hashlib
 import importlib.util
@@ -221,14 +231,76 @@ def command(variant: str, program: Program) -> list[str]:
     return [*wasmbox_command(), "run", *engine, *program.directory_options(), str(program.wasm), *program.args]
 
 
+# --- Leftover processes: a run is over when everything it started has ended ---------------------------------
+
+
+def become_subreaper() -> bool:
+    """Make this process the subreaper of its descendants (Linux): a process whose parent exits (the translation
+    worker a ``wasmbox run`` detached at exit) is then re-parented to us, and ``wait_for_leftovers`` can wait for
+    it.  False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    pr_set_child_subreaper = 36
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+SUBREAPER = False  # set by main
+
+
+def wait_for_leftovers(code_cache: Path, timeout: float) -> float:
+    """Wait until the processes the last run left behind have exited (as their subreaper; without one, until
+    ``code_cache`` has not changed for 2 s); the seconds waited.  No subprocess of ours is running when this is
+    called, so every child it reaps is a leftover."""
+    start = time.perf_counter()
+    deadline = start + timeout
+    if SUBREAPER:
+        while time.perf_counter() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break  # no children left
+            if pid == 0:
+                time.sleep(0.02)
+        return time.perf_counter() - start
+    last, quiet_since = None, time.perf_counter()
+    while time.perf_counter() < deadline:
+        state = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in code_cache.rglob("*") if p.is_file())
+        if state != last:
+            last, quiet_since = state, time.perf_counter()
+        elif time.perf_counter() - quiet_since >= 2.0:
+            break
+        time.sleep(0.1)
+    return time.perf_counter() - start
+
+
+def byte_compile() -> list[str]:
+    """Write the ``.pyc`` files of wasmbox and wasmtime (see the module's docstring); notes on what failed."""
+    notes = []
+    for name in ("wasmbox", "wasmtime"):
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for location in spec.submodule_search_locations:
+            if not compileall.compile_dir(location, quiet=1):
+                notes.append(f"{name}: some modules in {location} could not be byte-compiled")
+    return notes
+
+
 def run_once(variant: str, program: Program, code_cache: Path, work: Path, timeout: float) -> Outcome:
+    """One timed run; then, untimed, the wait for what it left behind."""
     env = dict(os.environ, WASMBOX_CACHE=str(code_cache))
     start = time.perf_counter()
     try:
         done = subprocess.run(command(variant, program), capture_output=True, cwd=work, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
+        wait_for_leftovers(code_cache, timeout)
         return Outcome(None, error=f"timeout {timeout:g}s")
     seconds = time.perf_counter() - start
+    wait_for_leftovers(code_cache, timeout)
     stdout = done.stdout.decode(errors="replace")
     if done.returncode < 0:
         return Outcome(None, stdout, done.returncode, f"signal {-done.returncode}")
@@ -320,8 +392,15 @@ def main(argv: list[str]) -> int:
     options = parser.parse_args(argv)
     import wasmbox
 
+    global SUBREAPER
+    SUBREAPER = become_subreaper()
+    compile_notes = byte_compile()
     print(f"# start-up, whole process; {datetime.datetime.now().astimezone().isoformat(timespec='minutes')}")
-    print(f"# {machine()}")
+    print(f"# {machine()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the start")
+    leftovers = "waiting for them as subreaper" if SUBREAPER else "waiting until the cache is quiet for 2 s"
+    print(f"# packages byte-compiled first; leftover processes of each run: {leftovers}")
+    for note in compile_notes:
+        print(f"# {note}")
     print(f"# wasmbox from {Path(wasmbox.__file__).parent}; wasmtime-py {version('wasmtime')}")
     print(f"# wall seconds, median of {options.runs} run(s) per variant; cold and baseline: empty WASMBOX_CACHE;")
     print("# warm: the cache of an untimed priming run. Targets: cold <= 1.5x, warm <= 1.0x wasmtime-py.")

@@ -13,10 +13,14 @@ The header names the format, the wasmbox version, the Python implementation,
 the machine architecture and the native engine's version; data made
 elsewhere is refused with :class:`SerializationError`, and so is data whose
 digest does not match (cut short, or changed).  Machine code also depends on
-the CPU and LLVM (``machine`` in the header): that is checked when the code
-is first linked, without loading LLVM here, and code for another CPU is
-dropped there, never run.  Like wasmtime's, deserializing trusts the data it
-is given beyond these checks: give it only bytes your own processes made.
+the CPU and LLVM (``machine`` in the header, and ``host``, what the host
+index of ``engines.native.code_cache`` knows it by): that is checked when the
+code is first linked, and code for another CPU is dropped there, never run.
+A blob made with the same llvmlite on the same CPU (same ``host``) is linked
+without loading LLVM at all (the object loader links it), so a worker
+process's first call costs no LLVM import, even with an empty code cache.
+Like wasmtime's, deserializing trusts the data it is given beyond these
+checks: give it only bytes your own processes made.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ def serialize(module: Module, name: str | None) -> bytes:
     objects: list[tuple[bool, bytes]] = []
     header: dict[str, object] = {**_identity(), "name": name, "features": sorted(module.features)}
     if available():
+        from .engines.native.code_cache import host_key
         from .engines.native.engine import machine_fingerprint, object_code
 
         for interruptible in (False, True):
@@ -65,6 +70,7 @@ def serialize(module: Module, name: str | None) -> bytes:
                 objects.append((interruptible, data))
         if objects:
             header["machine"] = machine_fingerprint()
+            header["host"] = host_key()
     encoded_header = json.dumps(header, sort_keys=True).encode()
     parts = [MAGIC, struct.pack("<I", len(encoded_header)), encoded_header, struct.pack("<Q", len(binary)), binary]
     parts.append(struct.pack("<I", len(objects)))
@@ -125,8 +131,11 @@ def deserialize(data: bytes | bytearray | memoryview) -> tuple[Module, str | Non
         if available():
             from .engines.native.engine import adopt_checked
 
+            host = header.get("host")
             for interruptible, code in objects:
-                adopt_checked(module, interruptible, code, str(header.get("machine")))
+                adopt_checked(
+                    module, interruptible, code, str(header.get("machine")), host if isinstance(host, str) else None
+                )
     return module, name
 
 

@@ -159,7 +159,7 @@ from wasmbox.engines.native.code_cache import code_cache
 m = Module('(module (memory 1) (func (export "f") (param i32) (result i32) '
            '(i32.store (i32.const 8) (local.get 0)) (i32.add (i32.load (i32.const 8)) (i32.const 1))))')
 assert Instance(Store('native'), m).exports['f'](41) == 42
-print(code_cache().hits, code_cache().linked, 'llvmlite.binding' in sys.modules)
+print(code_cache().hits, code_cache().linked, 'llvmlite' in sys.modules, 'wasmbox.engines.native.lower' in sys.modules)
 """
 
 
@@ -172,9 +172,10 @@ def _run(cache: Path, *environment: tuple[str, str]) -> str:
 
 def test_a_warm_run_links_cached_code_without_importing_llvm(tmp_path: Path) -> None:
     first = _run(tmp_path)
-    assert first.endswith("True")  # compiled: LLVM was needed
-    assert _run(tmp_path) == "1 1 False"  # from the cache, linked by the loader, LLVM never loaded
-    assert _run(tmp_path, ("WASMBOX_OBJECT_LOADER", "llvm")) == "1 0 True"
+    assert first.endswith("True True")  # compiled: LLVM and the lowering were needed
+    # From the cache, linked by the loader: neither llvmlite (not even llvmlite.ir) nor the lowering loaded.
+    assert _run(tmp_path) == "1 1 False False"
+    assert _run(tmp_path, ("WASMBOX_OBJECT_LOADER", "llvm")) == "1 0 True False"
 
 
 def test_a_cached_object_failing_its_digest_is_rebuilt_never_linked(tmp_path: Path) -> None:
@@ -185,9 +186,9 @@ def test_a_cached_object_failing_its_digest_is_rebuilt_never_linked(tmp_path: Pa
     damaged = bytearray(path.read_bytes())
     damaged[-100] ^= 0xFF  # inside the object code: the digest no longer matches
     path.write_bytes(bytes(damaged))
-    assert _run(tmp_path).endswith("True")  # no hit: compiled again (with LLVM), the result right
+    assert _run(tmp_path).endswith("True True")  # no hit: compiled again (with LLVM), the result right
     assert unseal(path.read_bytes()) is not None  # the file was rewritten whole
-    assert _run(tmp_path) == "1 1 False"
+    assert _run(tmp_path) == "1 1 False False"
 
 
 def test_the_host_index_key_changes_with_the_cpu_and_is_none_without_cpuinfo(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import pickle
 import struct
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -115,7 +118,51 @@ def test_code_for_another_machine_is_never_linked() -> None:
     from wasmbox.engines.native.engine import _adopted, adopt_checked, compiled_code, module_key
 
     module = Module(FACTORIAL.replace("spin", "spin2"))
-    adopt_checked(module.ir, False, b"\x7fELF not really code", "some-other-cpu")
+    adopt_checked(module.ir, False, b"\x7fELF not really code", "some-other-cpu", "some-other-host")
     assert module_key(module.ir, False) in _adopted
     compiled_code(module.ir, False)  # drops the foreign code and compiles here
     assert Instance(Store("native"), module).exports["fac"](5) == 120
+
+
+DESERIALIZE_AND_CALL = """
+import json, sys
+from wasmbox import Instance, Module, Store
+module = Module.deserialize(open(sys.argv[1], "rb").read())
+compiled = module.compiled
+exports = Instance(Store(sys.argv[2]), module).exports
+result = exports["fac"](20)
+print(json.dumps([result, compiled, sorted(sys.modules)]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("engine", "large"), [("tiered", False), ("native", False), ("tiered", True), ("native", True)]
+)
+def test_deserialized_machine_code_runs_without_loading_llvm(engine: str, large: bool, tmp_path: Any) -> None:
+    # A worker process with an empty code cache links the shipped object code with wasmbox's own
+    # object loader: neither llvmlite nor the lowering (which builds LLVM IR) is imported.  A
+    # large module (over WASMBOX_LAZY_FUNCTIONS functions, otherwise compiled function by function)
+    # runs its shipped whole-module code too.
+    from wasmbox.engines.native import available
+    from wasmbox.engines.native.object_loader import host_supported
+
+    if not available() or not host_supported():
+        pytest.skip("the object loader links code on Linux x86-64 with llvmlite installed only")
+    blob = tmp_path / "module.bin"
+    blob.write_bytes(Module(FACTORIAL.replace("spin", "spin3")).compile().serialize())
+    environment = dict(os.environ, WASMBOX_CACHE=str(tmp_path / "empty-cache"))
+    if large:
+        environment["WASMBOX_LAZY_FUNCTIONS"] = "2"
+    result = subprocess.run(
+        [sys.executable, "-c", DESERIALIZE_AND_CALL, str(blob), engine],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=True,
+    )
+    value, compiled, modules = json.loads(result.stdout.splitlines()[-1])
+    assert value == 2432902008176640000
+    assert compiled  # the blob's code, not a compilation
+    assert [name for name in modules if name.startswith("llvmlite")] == []
+    assert "wasmbox.engines.native.lower" not in modules
+    assert "wasmbox.engines.native.jit" not in modules

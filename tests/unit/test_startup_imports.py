@@ -16,11 +16,13 @@ import wasmbox
 # Modules a run of a binary never needs: the text toolchain, the .wast driver, the explorer,
 # asyncio (only ``call_async``), exact rounding's fractions, the translation worker's subprocess
 # and pickle, sockets (only preopened ones, which the embedder made), the encoder (a binary's
-# digest is of its own bytes), and LLVM.
+# digest is of its own bytes), LLVM, and shutil (argparse imports it for the terminal's width; the
+# CLI's help formatter reads it itself).
 NOT_FOR_A_RUN = [
     "asyncio",
     "fractions",
     "pickle",
+    "shutil",
     "socket",
     "subprocess",
     "llvmlite",

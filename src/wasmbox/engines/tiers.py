@@ -27,6 +27,7 @@ worker takes the hottest first.
 
 from __future__ import annotations
 
+import atexit
 import marshal
 import os
 import sys
@@ -179,6 +180,8 @@ class TieredFunctions:
             if found is not None:
                 self.translated += 1
                 self.from_disk += 1
+                if self.from_disk == 1:
+                    self.machine_code_for_next_run()
                 return install_translation(self.namespace, index, *found)
         limit = min(TRANSLATE_AFTER * self.size(index), TRANSLATE_AFTER_AT_MOST)
         function_ir = self.module.funcs[index - self.first]
@@ -338,6 +341,28 @@ class TieredFunctions:
 
         in_background(load)
 
+    def machine_code_for_next_run(self) -> None:
+        """An earlier run made this small module's hot functions Python code, and this run calls
+        them again: a module run more than once, hot each time.  If this run ends before it asks
+        for the module's machine code (a short program: see ``hot``), its worker makes the -O2
+        object for the code cache after the program has exited, so that the next run starts on
+        machine code (loading it costs less than preparing the baseline and running on Python:
+        BENCHMARKS.md, session 8).  Once per module and cache: the object then exists."""
+        if self.native is None or not self.native.whole:
+            return
+        if translation_cache.native_marker(self.interruptible) in self.on_disk and self.native.on_disk():
+            return
+        _wanted_next_run.add(self)  # (weakly: an instance dropped before the exit asks for nothing)
+
+    def request_for_next_run(self) -> None:
+        """At exit: ask the worker for the -O2 object (see ``machine_code_for_next_run``)."""
+        if self.module_requested or self.unwieldy:
+            return  # this run asked for the code already (the worker finishes it), or it must not be compiled
+        worker = self.worker
+        if worker is not None:
+            worker.request("module-cache", -1, self.interruptible, -1.0, lambda *_: None)
+            worker.detach()
+
     def install_module(self, data: bytes | None, variant: str = "") -> None:
         """Every function to the whole module's machine code (``data``: its object code of ``variant``,
         from the worker)."""
@@ -361,6 +386,18 @@ class TieredFunctions:
             self.requested.discard(index)
 
         return deliver
+
+
+_wanted_next_run: weakref.WeakSet[TieredFunctions] = weakref.WeakSet()
+
+
+@atexit.register
+def _request_machine_code_for_next_runs() -> None:
+    for tiers in list(_wanted_next_run):
+        try:
+            tiers.request_for_next_run()
+        except Exception:  # noqa: BLE001, S112 - only a later run's speed depends on it
+            continue
 
 
 # One worker per module that gets hot (instances of a module share it); none when
@@ -451,8 +488,11 @@ class TieredEngine:
         from .gc_use import uses_gc
 
         if available() and not uses_gc(module):  # GC stays on the Python tiers (see NativeEngine)
-            from .native.engine import LAZY_FUNCTIONS, NativeTier, WholeModuleTier
+            from .native.engine import LAZY_FUNCTIONS, NativeTier, WholeModuleTier, has_usable_code
 
-            tier = NativeTier if len(module.funcs) > LAZY_FUNCTIONS else WholeModuleTier
+            # A large module tiers function by function, unless its whole machine code is here
+            # already (``Module.compile``, or shipped by ``Module.deserialize``): then it runs that.
+            large = len(module.funcs) > LAZY_FUNCTIONS and not has_usable_code(module, interruptible)
+            tier = NativeTier if large else WholeModuleTier
             native = tier(module, namespace, interruptible)
         return TieredFunctions(module, namespace, interruptible, native).stand_ins()  # type: ignore[arg-type]

@@ -30,10 +30,16 @@ def cache_root() -> Path:
     return cache_base() / "python"
 
 
+# The code that decides what a translation is: the portable engine's translator (and its GC part,
+# which writes the text of GC instructions), this cache's format, the legacy-exception lowering.
+_SOURCES = ("interp.py", "interp_gc.py", "translation_cache.py", "../ir/legacy_exceptions.py")
+
+
 @cache
 def translator_version() -> str:
+    """A fingerprint of the code translations depend on (it names the cache's directory)."""
     digest = hashlib.sha256()
-    for name in ("interp.py", "translation_cache.py", "../ir/legacy_exceptions.py"):
+    for name in _SOURCES:
         digest.update((Path(__file__).parent / name).read_bytes())
     digest.update(importlib.util.MAGIC_NUMBER)
     return digest.hexdigest()[:16]

@@ -244,7 +244,12 @@ def serve() -> None:
         kind, index, interruptible = key
         reply: tuple[Any, ...]
         try:
-            if kind == "module":  # a small module's whole machine code (see native.WholeModuleTier)
+            if kind == "module-cache":  # the -O2 object for the next run only (see tiers.machine_code_for_next_run)
+                from .native.engine import module_object
+
+                cache_work.append(functools.partial(module_object, module, interruptible))
+                reply = (*key, None, None)
+            elif kind == "module":  # a small module's whole machine code (see native.WholeModuleTier)
                 from .native.engine import QUICK, module_object
 
                 # Quick code now, so the program reaches machine code soon; fully optimised code

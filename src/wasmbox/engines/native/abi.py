@@ -7,6 +7,8 @@ Field offsets here and the ``ctypes`` structure there are the same list.
 
 from __future__ import annotations
 
+from ...ir.types import I32, I64, V128, ValType
+
 
 class NotLowered(Exception):
     """The native engine does not compile this (yet); the module runs on the portable engine."""
@@ -98,3 +100,42 @@ LOG_CAPACITY = 256  # writes logged before machine code hands table.set to the h
 # not a function, or no handle; handle 0, null, is all zeros).  ``stale``: a function's code
 # moved since the entries were made (the host makes them again on its next table.set).
 FUNCTIONS_BASE, FUNCTIONS_COUNT, FUNCTIONS_STALE = 0, 8, 16
+
+
+def slot_layout(types: tuple[ValType, ...] | list[ValType]) -> list[int]:
+    """The first u64 slot of each value: a v128 takes two slots, everything else one."""
+    layout, next_slot = [], 0
+    for t in types:
+        layout.append(next_slot)
+        next_slot += 2 if t is V128 else 1
+    return layout
+
+
+def slot_count(types: tuple[ValType, ...] | list[ValType]) -> int:
+    return sum(2 if t is V128 else 1 for t in types)
+
+
+# Runtime operations done by the host on integer operands (table/segment bookkeeping).
+# name -> (operand types, result type or None); references travel as handles (I64).
+RUNTIME_SIGNATURES: dict[str, tuple[tuple[ValType, ...], ValType | None]] = {
+    "table.size": ((), I32),
+    "ref.func": ((), I64),
+    "table.copy": ((I32, I32, I32), None),
+    "table.init": ((I32, I32, I32), None),
+    "elem.drop": ((), None),
+    "memory.init": ((I32, I32, I32), None),
+    "data.drop": ((), None),
+    "table.get": ((I32,), I64),
+    "table.set": ((I32, I64), None),
+    "table.grow": ((I64, I32), I32),
+    "table.fill": ((I32, I64, I32), None),
+}
+RUNTIME_OPS = tuple(RUNTIME_SIGNATURES)
+# The table operations' signatures on a 64-bit table (memory64): i64 indices, sizes and counts.
+TABLE_OPS_64: dict[str, tuple[tuple[ValType, ...], ValType | None]] = {
+    "table.size": ((), I64),
+    "table.get": ((I64,), I64),
+    "table.set": ((I64, I64), None),
+    "table.grow": ((I64, I64), I64),
+    "table.fill": ((I64, I64, I64), None),
+}

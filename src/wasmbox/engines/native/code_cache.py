@@ -23,7 +23,6 @@ import ctypes
 import hashlib
 import importlib.util
 import os
-import tempfile
 import threading
 from functools import cache
 from pathlib import Path
@@ -98,6 +97,8 @@ def record_host(directory: Path, triple: str) -> None:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    import tempfile  # (only a process that loaded the JIT writes: a warm run need not import it)
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as partial:
@@ -130,6 +131,17 @@ class CodeCache:
         from .jit import jit
 
         self._directory, self._triple = jit().cache, jit().triple
+
+    @property
+    def known_directory(self) -> Path | None:
+        """The directory if it is known without loading LLVM (from the host index, or the JIT is
+        loaded).  None means no process with this lowering, LLVM and CPU has written this cache's
+        index, hence no object of theirs: whoever writes an object loaded the JIT, which records the
+        index (a version change, e.g. after an upgrade, starts with no index and no objects).  A host
+        without an index (no /proc/cpuinfo) asks LLVM, as ``directory`` does."""
+        if self._directory is None and host_key() is None:
+            return self.directory
+        return self._directory
 
     @property
     def directory(self) -> Path:

@@ -43,7 +43,9 @@ def available() -> bool:
 
 
 class NativeEngine:
-    """Modules of up to ``LAZY_FUNCTIONS`` functions are compiled whole, at -O2, on instantiation.
+    """Modules of up to ``LAZY_FUNCTIONS`` functions are compiled whole, at -O2, on instantiation
+    (and larger ones whose whole machine code this process already has: ``Module.compile``, or
+    brought along by ``Module.deserialize``).
 
     Larger ones are tiered (``engines.tiers``): a function starts on the baseline
     interpreter, moves to the portable engine's Python when hot, and to machine
@@ -78,7 +80,8 @@ class NativeEngine:
             try:
                 from ..tiers import unwieldy
 
-                if (len(module.funcs) > LAZY_FUNCTIONS or unwieldy(module)) and not metered:
+                large = len(module.funcs) > LAZY_FUNCTIONS or unwieldy(module)
+                if large and not metered and not has_usable_code(module, interruptible):
                     return self.tiered(module, namespace, interruptible)
                 if metered and unwieldy(module):
                     reason = "a function too unwieldy to compile, under fuel: the portable engine meters it"
@@ -292,8 +295,9 @@ class NativeTier:
         if self._on_disk is None:
             from .code_cache import code_cache
 
+            directory = code_cache().known_directory  # (unknown: nothing cached, and no LLVM import to see it)
             try:
-                self._on_disk = frozenset(os.listdir(code_cache().directory))
+                self._on_disk = frozenset(os.listdir(directory)) if directory is not None else frozenset()
             except OSError:
                 self._on_disk = frozenset()
         return f"{self.prefix}_f{index}.o" in self._on_disk
@@ -364,7 +368,8 @@ class WholeModuleTier:
         """Whether an earlier run left the module's machine code in the code cache."""
         from .code_cache import code_cache
 
-        return (code_cache().directory / f"{eager_prefix(self.module, self.interruptible)}.o").exists()
+        directory = code_cache().known_directory  # (unknown: nothing cached, and no LLVM import to see it)
+        return directory is not None and (directory / f"{eager_prefix(self.module, self.interruptible)}.o").exists()
 
     def load(self, data: bytes | None = None, variant: str = "") -> Any:
         """The instance's native side, made once (``data``: the module's object code of ``variant``,
@@ -446,8 +451,8 @@ def compiled_code(
             return found
         if data is None:
             data = _adopted.pop(key, None)
-            fingerprint = _adopted_fingerprints.pop(key, None)
-            if data is not None and fingerprint is not None and fingerprint != machine_fingerprint():
+            made_on = _adopted_machines.pop(key, None)
+            if data is not None and made_on is not None and not _made_here(*made_on):
                 data = None  # made for another CPU or LLVM: never run it
         if data is None:
             data = module_object(module, interruptible, variant)
@@ -474,6 +479,24 @@ def is_compiled(module: Module, interruptible: bool, variant: str = "") -> bool:
     return key in _compiled or key in _adopted
 
 
+def has_usable_code(module: Module, interruptible: bool) -> bool:
+    """Whether this process has whole-module machine code for the module that runs here: made here,
+    or handed over (``adopt_checked``) for this machine.  Code handed over for another machine is
+    dropped now, so a large module then tiers instead of compiling whole at its first call."""
+    key = module_key(module, interruptible)
+    with _compiling:
+        if key in _compiled:
+            return True
+        if key not in _adopted:
+            return False
+        made_on = _adopted_machines.get(key)
+        if made_on is not None and not _made_here(*made_on):
+            del _adopted[key]
+            del _adopted_machines[key]
+            return False
+        return True
+
+
 def object_code(module: Module, interruptible: bool) -> bytes | None:
     """The module's whole-module object code, if this process has it."""
     key = module_key(module, interruptible)
@@ -488,13 +511,24 @@ def machine_fingerprint() -> str:
     return code_cache().directory.name
 
 
-def adopt_checked(module: Module, interruptible: bool, data: bytes, fingerprint: str) -> None:
-    """``adopt`` code made on a machine of ``fingerprint``: checked when it is linked; made for
-    another CPU or LLVM, it is dropped there and the module compiled here instead."""
+def _made_here(fingerprint: str, host: str | None) -> bool:
+    """Whether machine code made on a machine of ``fingerprint`` (and host key ``host``, see
+    ``code_cache.host_key``) runs here.  The same host key says so without loading LLVM; else the
+    fingerprint is compared with this machine's (which asks LLVM unless the host index knows it)."""
+    from .code_cache import host_key
+
+    if host is not None and host == host_key():
+        return True
+    return fingerprint == machine_fingerprint()
+
+
+def adopt_checked(module: Module, interruptible: bool, data: bytes, fingerprint: str, host: str | None) -> None:
+    """``adopt`` code made on a machine of ``fingerprint`` and host key ``host``: checked when it is
+    linked; made for another CPU or LLVM, it is dropped there and the module compiled here instead."""
     key = module_key(module, interruptible)
     if key not in _compiled:
         _adopted[key] = data
-        _adopted_fingerprints[key] = fingerprint
+        _adopted_machines[key] = (fingerprint, host)
 
 
-_adopted_fingerprints: dict[tuple[bytes, str], str] = {}
+_adopted_machines: dict[tuple[bytes, str], tuple[str, str | None]] = {}

@@ -60,11 +60,13 @@ from .abi import (
     REFERENCE_ENTRY,
     REFRESH_TABLE,
     RUNTIME_OP,
+    RUNTIME_OPS,
     THROW_REF,
     TRAP,
     TRAP_KINDS,
+    slot_count,
+    slot_layout,
 )
-from .lower import RUNTIME_OPS, slot_count, slot_layout
 from .signatures import signature_id
 
 U64 = ctypes.c_uint64

@@ -84,9 +84,14 @@ from .abi import (
     REFERENCE_ENTRY,
     REFRESH_TABLE,
     RUNTIME_OP,
+    RUNTIME_OPS,
+    RUNTIME_SIGNATURES,
+    TABLE_OPS_64,
     THROW_REF,
     TRAP,
     NotLowered,
+    slot_count,
+    slot_layout,
 )
 
 I1 = ir.IntType(1)
@@ -107,19 +112,6 @@ def zero(t: ir.Type) -> ir.Constant:
     if isinstance(t, ir.VectorType):
         return ir.Constant(t, [0] * t.count)
     return ir.Constant(t, 0.0 if isinstance(t, ir.FloatType | ir.DoubleType) else 0)
-
-
-def slot_layout(types: tuple[ValType, ...] | list[ValType]) -> list[int]:
-    """The first u64 slot of each value: a v128 takes two slots, everything else one."""
-    layout, next_slot = [], 0
-    for t in types:
-        layout.append(next_slot)
-        next_slot += 2 if t is V128 else 1
-    return layout
-
-
-def slot_count(types: tuple[ValType, ...] | list[ValType]) -> int:
-    return sum(2 if t is V128 else 1 for t in types)
 
 
 def llvm_type(t: ValType) -> ir.Type:
@@ -156,31 +148,6 @@ FLOAT_BARRIER = "=x,0" if platform.machine().lower() in ("x86_64", "amd64", "i68
 # Native wasm frames may use this much of the thread's stack below the outermost entry
 # (threads get 8 MiB on Linux); past it, calls trap with "call stack exhausted".
 STACK_BUDGET = 4 << 20
-
-# Runtime operations done by the host on integer operands (table/segment bookkeeping).
-# name -> (operand types, result type or None); references travel as handles (I64).
-RUNTIME_SIGNATURES: dict[str, tuple[tuple[ValType, ...], ValType | None]] = {
-    "table.size": ((), I32),
-    "ref.func": ((), I64),
-    "table.copy": ((I32, I32, I32), None),
-    "table.init": ((I32, I32, I32), None),
-    "elem.drop": ((), None),
-    "memory.init": ((I32, I32, I32), None),
-    "data.drop": ((), None),
-    "table.get": ((I32,), I64),
-    "table.set": ((I32, I64), None),
-    "table.grow": ((I64, I32), I32),
-    "table.fill": ((I32, I64, I32), None),
-}
-RUNTIME_OPS = tuple(RUNTIME_SIGNATURES)
-# The table operations' signatures on a 64-bit table (memory64): i64 indices, sizes and counts.
-TABLE_OPS_64: dict[str, tuple[tuple[ValType, ...], ValType | None]] = {
-    "table.size": ((), I64),
-    "table.get": ((I64,), I64),
-    "table.set": ((I64, I64), None),
-    "table.grow": ((I64, I64), I64),
-    "table.fill": ((I64, I64, I64), None),
-}
 
 # Where control may leave a straight run of code: metered code charges its fuel before these.
 FUEL_BOUNDARIES = frozenset(

@@ -1,0 +1,68 @@
+"""A small module run again and hot again leaves its machine code for the run after (issue 13).
+
+A short program finishes on the Python tiers before it asks for machine code, so every warm run
+started on the baseline.  Once a run finds translations an earlier run made (the module was hot
+before and is called again), its worker makes the -O2 object for the code cache after the program
+exits, and the next run links it before its first call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import wasmbox
+
+# A function that gets hot at once (its loop), in a run far shorter than the 0.2 s after which a
+# run asks for machine code itself.
+PROGRAM = """(module
+  (func (export "spin") (param i32) (result i32) (local i32)
+    (loop $l (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+      (br_if $l (i32.gt_s (local.tee 0 (i32.sub (local.get 0) (i32.const 1))) (i32.const 0))))
+    (local.get 1)))"""
+
+# Runs `wasmbox run --invoke spin PROG 2000` three times as the subreaper of what each leaves behind,
+# waiting for it in between; reports each run's output and whether it linked machine code.
+DRIVER = """
+import ctypes, json, os, subprocess, sys
+assert ctypes.CDLL(None).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+run = "import sys, wasmbox.cli; s = wasmbox.cli.main(sys.argv[1:]); " \\
+      "print('linked' if 'wasmbox.engines.native.object_loader' in sys.modules else 'python'); sys.exit(s)"
+report = []
+for _ in range(3):
+    done = subprocess.run([sys.executable, "-c", run, "run", "--invoke", "spin", sys.argv[1], "2000"],
+                          capture_output=True, text=True, check=True)
+    report.append(done.stdout.split())
+    while True:
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+print(json.dumps(report))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the driver waits as a Linux subreaper")
+def test_a_module_hot_again_starts_the_next_run_on_machine_code(tmp_path: Path) -> None:
+    from wasmbox.engines.native import available
+    from wasmbox.engines.native.object_loader import host_supported
+
+    if not available() or not host_supported() or (os.cpu_count() or 1) < 2:
+        pytest.skip("needs llvmlite, the object loader (Linux x86-64) and a second core for the worker")
+    program = tmp_path / "spin.wasm"
+    program.write_bytes(wasmbox.encode(wasmbox.parse_wat(PROGRAM)))
+    environment = dict(os.environ, WASMBOX_CACHE=str(tmp_path / "cache"))
+    environment.pop("WASMBOX_TRANSLATION_WORKER", None)
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, str(program)], capture_output=True, text=True, env=environment, check=True
+    )
+    first, second, third = json.loads(done.stdout)
+    assert [first[0], second[0], third[0]] == ["6000"] * 3
+    assert (first[1], second[1]) == ("python", "python")  # short runs: no machine code asked for
+    assert third[1] == "linked"  # the second run's worker left the -O2 object; this run started on it
+    assert list((tmp_path / "cache").glob("*-llvm*/w*.o"))
