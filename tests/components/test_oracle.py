@@ -2,10 +2,11 @@
 wasmtime-py's ``wasmtime.component``, call by call.
 
 Guests (``oracle/``, built and cached by ``guests.py``): C with hand-written canonical ABI glue (zig +
-``wasm-tools component new``) and Python (componentize-py). Each runs the scripts of ``oracle_script.py`` on both
+``wasm-tools component new``), the same C as a wasm32-wasi program wrapped by jco's preview-1 command adapter,
+and Python (componentize-py). Each runs the scripts of ``oracle_script.py`` on both
 runtimes with the same host (``oracle_harness.SinkHost``); compared: every result in the neutral JSON form, which
 calls fail, the host's log of import calls and of its resource's constructor/destructor calls, and the guest's
-own count of destructor runs. The C guest runs on every engine; the Python guest (CPython inside, ~18 MB) on the
+own count of destructor runs. The C guests run on every engine; the Python guest (CPython inside, ~18 MB) on the
 default engine only.
 """
 
@@ -41,6 +42,7 @@ SCRIPTS: dict[str, Callable[[], list[Step]]] = {
 }
 GUESTS: dict[str, tuple[Callable[[], Path], bool]] = {  # name -> (build, imports WASI)
     "c": (guests.c_guest, False),
+    "c-adapted": (guests.c_adapted_guest, True),
     "python": (guests.python_guest, True),
 }
 TYPED_ERRORS = {"Trap", "Exhaustion", "ResourceError"}  # what wasmbox may raise for a failing call
@@ -73,8 +75,9 @@ def compare(guest: str, script_name: str, engine: str) -> None:
 
 @pytest.mark.parametrize("engine", wasmbox.ENGINES)
 @pytest.mark.parametrize("script", [name for name in SCRIPTS if name != "values-sample"])
-def test_c_guest_agrees_with_wasmtime(script: str, engine: str) -> None:
-    compare("c", script, engine)
+@pytest.mark.parametrize("guest", ["c", "c-adapted"])
+def test_c_guest_agrees_with_wasmtime(guest: str, script: str, engine: str) -> None:
+    compare(guest, script, engine)
 
 
 @pytest.mark.parametrize("script", ["values-sample", "guest-resource", "dropped-counter", "host-resource"])

@@ -1,6 +1,7 @@
 /* The C guest of the component oracle: the world `everything` of everything.wit, with the canonical ABI's glue
- * written by hand (no wit-bindgen).  Built for wasm32-freestanding (no libc, no WASI) by zig and wrapped with
- * `wasm-tools component embed` + `component new`; tests/components/oracle/build.py has the recipe.
+ * written by hand (no wit-bindgen).  Built by zig for wasm32-freestanding (no libc, no WASI), or for wasm32-wasi
+ * with jco's preview-1 adapter, and wrapped with `wasm-tools component embed` + `component new`;
+ * tests/components/guests.py has the recipes.
  *
  * Export and import names follow the component ABI's `cm32p2` mangling (BuildTargets.md): wasm-tools reads the
  * signatures below from the WIT; `wasm-tools component embed --dummy` prints them.  Structs mirror the canonical
@@ -19,6 +20,24 @@ typedef int32_t handle_t;
 
 /* ---- memory ---------------------------------------------------------------------------------------------- */
 
+#ifdef __wasi__
+/* Built for wasm32-wasi (guests.py's `c_adapted_guest`): wasi-libc owns the heap, and jco's preview-1 command
+ * adapter turns the module into a WASI 0.2 command that also exports the `api` interface. */
+#include <stdio.h>
+#include <stdlib.h>
+
+static void *allocate(size_t size, size_t align) {
+    if (align < 8) align = 8;
+    void *memory = aligned_alloc(align, (size + align - 1) / align * align + align);
+    if (!memory) __builtin_trap();
+    return memory;
+}
+
+int main(void) {
+    puts("the oracle's guest: a library of exports, nothing to run");
+    return 0;
+}
+#else
 extern unsigned char __heap_base;
 static uintptr_t heap_next = 0;
 
@@ -35,6 +54,7 @@ static void *allocate(size_t size, size_t align) {
     heap_next = end;
     return (void *)start;
 }
+#endif
 
 static void copy_bytes(void *to, const void *from, size_t n) {
     unsigned char *t = to;
