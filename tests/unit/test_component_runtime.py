@@ -254,3 +254,22 @@ def test_the_host_owns_what_an_export_returns_and_drops_it_once() -> None:
     with pytest.raises(ResourceError, match="dropped or passed on"):
         ResourceValue(other.resource, other.rep + 8).drop()  # a representation the host never received
     assert api["dropped"]() == 1
+
+
+def test_the_host_cannot_lend_a_guest_resource_it_dropped() -> None:
+    """A method call on a dropped guest resource is refused before the guest sees its representation (the
+    component oracle found wasmbox calling the method with the freed rep; wasmtime refuses the handle)."""
+    sink = RuntimeResource("sink")
+
+    def new_sink(name: str) -> ResourceValue:
+        return ResourceValue(sink, 1)
+
+    log = {"sink": sink, "[constructor]sink": new_sink, "open": new_sink, "[method]sink.write": lambda s, m: 1}
+    path = Path(__file__).parent / "components" / "counters.wat"
+    api = Component.from_file(path).instantiate({"demo:counters/log": log}).exports["demo:counters/api"]
+    counter = api["[constructor]counter"](5)
+    assert api["[method]counter.add"](counter, 2) == 7  # lent while held: fine
+    counter.drop()
+    with pytest.raises(ResourceError, match="to lend: it was dropped or passed on"):
+        api["[method]counter.add"](counter, 1)
+    assert api["dropped"]() == 1  # and the refusal did not enter the instance: it still answers

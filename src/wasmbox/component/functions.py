@@ -113,7 +113,7 @@ class InstanceHandles:
             if handle.own:
                 handle.lends += 1
                 self.scope.lenders.append(handle)
-            return ResourceValue(resource, handle.rep)
+            return ResourceValue(resource, handle.rep, borrowed=True)
         handle = table.get(index)
         check_handle(handle, resource, index)
         if not handle.own:
@@ -140,6 +140,7 @@ class InstanceHandles:
         if not isinstance(value, ResourceValue) or value.resource is not resource:
             raise TypeError(f"expected a resource of type `{resource.name}`, got {value!r}")
         if shape.borrowed:
+            resource.host_lends(value)
             if resource.owner is self.instance:
                 return value.rep  # the implementer gets the representation itself
             self.scope.borrows += 1

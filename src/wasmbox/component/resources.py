@@ -50,6 +50,14 @@ class RuntimeResource:
         if self.owner is not None:
             self.held[rep] = self.held.get(rep, 0) + 1
 
+    def host_lends(self, value: ResourceValue) -> None:
+        """The host lends a value as a ``borrow``: it must hold the guest-defined resource (or have been lent it)."""
+        if self.owner is not None and not value.borrowed and not self.held.get(value.rep):
+            raise ResourceError(
+                f"the host holds no owned `{self.name}` with representation {value.rep} to lend: "
+                "it was dropped or passed on"
+            )
+
     def host_releases(self, rep: int) -> None:
         """The host gives up an owning handle (passing it on or dropping it): it must hold one."""
         if self.owner is None:
@@ -90,6 +98,8 @@ class ResourceValue:
 
     resource: RuntimeResource
     rep: int
+    # Lifted from a ``borrow`` (lent to the host for one call): not the host's to drop, but it may lend it on.
+    borrowed: bool = field(default=False, compare=False)
 
     def drop(self) -> None:
         """Drop an owned resource: its destructor runs (a guest's in its instance, a host's as given).

