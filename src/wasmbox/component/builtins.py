@@ -338,7 +338,7 @@ def _stream_builtins(space: _Instantiation, canon: ir.Canon) -> Func:
         if end.state == CopyState.DONE:
             raise Trap("end done", end.done_message())
         if end.state != CopyState.IDLE:
-            raise Trap("end busy", f"cannot start a {action} on a busy {kind}")
+            raise Trap("end busy", "cannot have concurrent operations active on a future/stream")
         if end.wset is not None and not options.is_async:
             raise Trap("waitable in a set", SYNC_WHILE_IN_SET)
         cx = options.context(InstanceHandles(instance, None))

@@ -254,7 +254,7 @@ class LiftedFunction:
 
             event: tuple[int, int, int]
             if code == CALLBACK_YIELD:
-                cancelled = thread.wait_until(others_done, cancellable=True)
+                cancelled = thread.wait_until(others_done, cancellable=True, always_yield=True)
                 event = (EventCode.TASK_CANCELLED if cancelled else EventCode.NONE, 0, 0)
             else:
                 wset = instance.handles.entry(index)
