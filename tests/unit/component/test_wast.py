@@ -50,8 +50,6 @@ def test_cli_reports_unsupported_apart(tmp_path: Path, capsys: pytest.CaptureFix
 
 # Component test scripts with a command that fails, and why.
 NOT_YET_WHOLE = {
-    "big-interleaving-test.wast": "TODO(async): 28 commands of the interleaving driver still fail",
-    "cancel-stream.wast": "TODO(async): cancelling a stream copy in a nested component",
     "during-sync-call-may-block-if-other-ready-threads.wast": "in the suite's nyi.txt (ahead of wasmtime too)",
     "during-sync-call-no-exclusive-resume.wast": "in the suite's nyi.txt (ahead of wasmtime too)",
     "during-sync-call-no-sibling-resume.wast": "in the suite's nyi.txt (ahead of wasmtime too)",
