@@ -54,7 +54,7 @@ def _thread_of(instance: ComponentInstance) -> ComponentThread:
 def _check_may_block(thread: ComponentThread) -> None:
     """A synchronous-typed task may not call a built-in that can block on another component (wasmtime checks
     this before anything else, and the component tests expect its message)."""
-    if not thread.task.is_async_type:
+    if not thread.may_block():
         raise cannot_block()
 
 

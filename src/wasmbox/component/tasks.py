@@ -260,31 +260,59 @@ class ComponentThread:
             self._block_inline(switch_to)
         return self.woken_cancelled
 
+    def may_use_stack(self) -> bool:
+        """Whether a synchronous call blocked in this thread's instance may resume this thread on its stack.
+
+        CanonicalABI.md's loop at the end of ``canon_lift`` excludes the thread holding ``exclusive_thread``
+        (Component Invariant #3: the synchronous call may be using the one linear-memory shadow stack). The
+        implicit thread of any task that needs exclusive use of the stack is excluded for the same reason: even
+        when it does not hold the lock (a callback task parked in its event loop), resuming it runs core wasm
+        on that shadow stack (during-sync-call-no-exclusive-resume.wast)."""
+        task = self.task
+        if self is task.instance.exclusive_thread:
+            return False
+        return not (task.is_async_type and task.needs_exclusive() and self is task.implicit_thread)
+
+    def other_runnable_threads(self) -> list[ComponentThread]:
+        """The ready threads of this thread's instance that a synchronous call blocked here may resume."""
+        instance = self.task.instance
+        return [
+            thread
+            for thread in self.scheduler.waiting
+            if thread.task.instance is instance and thread is not self and thread.may_use_stack() and thread.ready()
+        ]
+
     def _block_inline(self, switch_to: ComponentThread | None) -> None:
-        """A synchronous task cannot give its stack away: run the instance's other ready threads until ready."""
+        """A synchronous task cannot give its stack away: run the instance's other ready threads until ready.
+
+        The spec picks among the ready threads of the instance, this one included, at random; wasmbox takes
+        this thread first when it is ready, then the others first come first served."""
         if switch_to is not None:
             switch_to.resume()
-        instance = self.task.instance
         while not self.running:
-            others = [
-                thread
-                for thread in self.scheduler.waiting
-                if thread.task.instance is instance
-                and thread is not self
-                and thread is not instance.exclusive_thread
-                and thread.ready()
-            ]
-            if others:
-                others[0].resume()
-            if self.running:
-                return
             if self.ready():
                 self.resume()
                 return
+            others = self.other_runnable_threads()
             if not others:
                 if self.ready_func is not None:
                     self.stop_waiting()
-                raise cannot_block()
+                raise self.blocked_for_good()
+            others[0].resume()
+
+    def blocked_for_good(self) -> Trap:
+        """The trap of a synchronous call that blocked with nothing it may run (the spec's ``trap_if(not
+        candidates)``). Its message is wasmtime's, as the component tests expect: a deadlock when a thread of
+        the store is ready but may not run here, "cannot block" when nothing is ready at all."""
+        if any(thread.ready() for thread in self.scheduler.waiting if thread is not self):
+            return Trap("deadlock", "deadlock detected: event loop cannot make further progress")
+        return cannot_block()
+
+    def may_block(self) -> bool:
+        """Whether this thread may start an operation that can block: an async-typed task may; a synchronous
+        one only while its instance has other threads it could run meanwhile (wasmtime traps such operations
+        eagerly, before looking at their operands; during-sync-call-may-block-if-other-ready-threads.wast)."""
+        return self.task.is_async_type or bool(self.other_runnable_threads())
 
     # --- the blocking operations of the built-ins ---------------------------------------------------------------
 

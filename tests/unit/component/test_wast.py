@@ -50,9 +50,6 @@ def test_cli_reports_unsupported_apart(tmp_path: Path, capsys: pytest.CaptureFix
 
 # Component test scripts with a command that fails, and why.
 NOT_YET_WHOLE = {
-    "during-sync-call-may-block-if-other-ready-threads.wast": "in the suite's nyi.txt (ahead of wasmtime too)",
-    "during-sync-call-no-exclusive-resume.wast": "in the suite's nyi.txt (ahead of wasmtime too)",
-    "during-sync-call-no-sibling-resume.wast": "in the suite's nyi.txt (ahead of wasmtime too)",
     "sync-streams.wast": "TODO(async): a synchronous stream copy between two components",
 }
 
