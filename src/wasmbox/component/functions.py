@@ -255,7 +255,7 @@ class LiftedFunction:
 
             event: tuple[int, int, int]
             if code == CALLBACK_YIELD:
-                cancelled = thread.wait_until(others_done, cancellable=True)
+                cancelled = thread.wait_until(others_done, cancellable=True, always_yield=True)
                 event = (EventCode.TASK_CANCELLED if cancelled else EventCode.NONE, 0, 0)
             else:
                 wset = instance.handles.entry(index)
@@ -426,7 +426,7 @@ def lower_function(caller: ComponentInstance, callee: ComponentFunction, options
     def trampoline(*core_args: Any) -> Any:
         check_may_leave(caller)
         thread = current_thread()
-        if not is_async and callee_may_block and (thread is None or not thread.task.is_async_type):
+        if not is_async and callee_may_block and (thread is None or not thread.may_block()):
             raise cannot_block()  # a synchronous task calling an async-typed function synchronously could block
         unsigned = [_unsigned(value, kind) for value, kind in zip(core_args, core_params, strict=True)]
         out_pointer = unsigned.pop() if has_out_pointer else None

@@ -253,6 +253,8 @@ class CopyEnd(Waitable):
         super().__init__()
         self.shared = shared
         self.state = CopyState.IDLE
+        # The pending event reports partial progress only (`OnCopy`): the buffer is still lent to the stream.
+        self.partial_progress = False
 
     @property
     def kind(self) -> str:

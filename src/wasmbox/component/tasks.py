@@ -16,7 +16,9 @@ while blocked depends on its task's type:
 The ``Scheduler`` is the spec's ``Store``: threads waiting for a condition are listed there, and the host's event
 loop (``run_until``) resumes ready ones, first come first served (the spec leaves the choice to the embedder),
 and waits for the host's own pending futures; nothing ready and nothing pending is a deadlock. Choices the spec
-makes nondeterministic are made deterministic here: a wait whose condition already holds still yields.
+makes nondeterministic are made deterministic here: a wait whose condition already holds returns at once (the
+spec's ``wait_until`` may; wasmtime does, and the component tests expect an ``async`` call that waits on an event
+already pending to return RETURNED), while a yield (``thread.yield``, a callback's YIELD) always yields.
 """
 
 from __future__ import annotations
@@ -258,31 +260,59 @@ class ComponentThread:
             self._block_inline(switch_to)
         return self.woken_cancelled
 
+    def may_use_stack(self) -> bool:
+        """Whether a synchronous call blocked in this thread's instance may resume this thread on its stack.
+
+        CanonicalABI.md's loop at the end of ``canon_lift`` excludes the thread holding ``exclusive_thread``
+        (Component Invariant #3: the synchronous call may be using the one linear-memory shadow stack). The
+        implicit thread of any task that needs exclusive use of the stack is excluded for the same reason: even
+        when it does not hold the lock (a callback task parked in its event loop), resuming it runs core wasm
+        on that shadow stack (during-sync-call-no-exclusive-resume.wast)."""
+        task = self.task
+        if self is task.instance.exclusive_thread:
+            return False
+        return not (task.is_async_type and task.needs_exclusive() and self is task.implicit_thread)
+
+    def other_runnable_threads(self) -> list[ComponentThread]:
+        """The ready threads of this thread's instance that a synchronous call blocked here may resume."""
+        instance = self.task.instance
+        return [
+            thread
+            for thread in self.scheduler.waiting
+            if thread.task.instance is instance and thread is not self and thread.may_use_stack() and thread.ready()
+        ]
+
     def _block_inline(self, switch_to: ComponentThread | None) -> None:
-        """A synchronous task cannot give its stack away: run the instance's other ready threads until ready."""
+        """A synchronous task cannot give its stack away: run the instance's other ready threads until ready.
+
+        The spec picks among the ready threads of the instance, this one included, at random; wasmbox takes
+        this thread first when it is ready, then the others first come first served."""
         if switch_to is not None:
             switch_to.resume()
-        instance = self.task.instance
         while not self.running:
-            others = [
-                thread
-                for thread in self.scheduler.waiting
-                if thread.task.instance is instance
-                and thread is not self
-                and thread is not instance.exclusive_thread
-                and thread.ready()
-            ]
-            if others:
-                others[0].resume()
-            if self.running:
-                return
             if self.ready():
                 self.resume()
                 return
+            others = self.other_runnable_threads()
             if not others:
                 if self.ready_func is not None:
                     self.stop_waiting()
-                raise cannot_block()
+                raise self.blocked_for_good()
+            others[0].resume()
+
+    def blocked_for_good(self) -> Trap:
+        """The trap of a synchronous call that blocked with nothing it may run (the spec's ``trap_if(not
+        candidates)``). Its message is wasmtime's, as the component tests expect: a deadlock when a thread of
+        the store is ready but may not run here, "cannot block" when nothing is ready at all."""
+        if any(thread.ready() for thread in self.scheduler.waiting if thread is not self):
+            return Trap("deadlock", "deadlock detected: event loop cannot make further progress")
+        return cannot_block()
+
+    def may_block(self) -> bool:
+        """Whether this thread may start an operation that can block: an async-typed task may; a synchronous
+        one only while its instance has other threads it could run meanwhile (wasmtime traps such operations
+        eagerly, before looking at their operands; during-sync-call-may-block-if-other-ready-threads.wast)."""
+        return self.task.is_async_type or bool(self.other_runnable_threads())
 
     # --- the blocking operations of the built-ins ---------------------------------------------------------------
 
@@ -291,14 +321,20 @@ class ComponentThread:
             return True
         return self.block(cancellable)
 
-    def wait_until(self, ready_func: Callable[[], bool], cancellable: bool = False) -> bool:
+    def wait_until(self, ready_func: Callable[[], bool], cancellable: bool = False, always_yield: bool = False) -> bool:
+        """Block until ``ready_func()`` (CanonicalABI.md, ``Thread.wait_until``); True if resumed to be cancelled.
+
+        A condition that already holds returns at once, one of the two choices the spec leaves to the embedder;
+        ``always_yield`` takes the other, for the operations whose point is to let other threads run."""
         if self.task.deliver_pending_cancel(cancellable):
             return True
+        if not always_yield and ready_func():
+            return False
         self.start_waiting(ready_func)
         return self.block(cancellable)
 
     def yield_(self, cancellable: bool) -> bool:
-        return self.wait_until(lambda: True, cancellable)
+        return self.wait_until(lambda: True, cancellable, always_yield=True)
 
     def suspend_then_resume(self, cancellable: bool, other: ComponentThread) -> bool:
         if self.task.deliver_pending_cancel(cancellable):

@@ -129,3 +129,115 @@ def test_abandoned_fiber_unwinds() -> None:
     fiber.resume()
     fiber.abandon()
     assert unwound == [True]
+
+
+# A stackful async export that waits on a stream end whose event is already pending (its write was met by a
+# read in the same instance), called through an `async` lower by a synchronous export that returns the code.
+WAIT_ON_READY_EVENT = """(component
+  (component $Inner
+    (core module $Memory (memory (export "mem") 1))
+    (core instance $memory (instantiate $Memory))
+    (core module $M
+      (import "" "mem" (memory 1))
+      (import "" "stream.new" (func $stream.new (result i64)))
+      (import "" "stream.read" (func $stream.read (param i32 i32 i32) (result i32)))
+      (import "" "stream.write" (func $stream.write (param i32 i32 i32) (result i32)))
+      (import "" "waitable-set.new" (func $waitable-set.new (result i32)))
+      (import "" "waitable-set.wait" (func $waitable-set.wait (param i32 i32) (result i32)))
+      (import "" "waitable.join" (func $waitable.join (param i32 i32)))
+      (import "" "task.return" (func $task.return))
+      (func (export "f")
+        (local $ends i64) (local $rx i32) (local $tx i32) (local $ws i32)
+        (local.set $ends (call $stream.new))
+        (local.set $rx (i32.wrap_i64 (local.get $ends)))
+        (local.set $tx (i32.wrap_i64 (i64.shr_u (local.get $ends) (i64.const 32))))
+        (if (i32.ne (call $stream.write (local.get $tx) (i32.const 16) (i32.const 4)) (i32.const -1))
+          (then unreachable))
+        (if (i32.ne (call $stream.read (local.get $rx) (i32.const 32) (i32.const 4)) (i32.const 0x40))
+          (then unreachable))
+        (local.set $ws (call $waitable-set.new))
+        (call $waitable.join (local.get $tx) (local.get $ws))
+        (if (i32.ne (call $waitable-set.wait (local.get $ws) (i32.const 0)) (i32.const 3 (; STREAM_WRITE ;)))
+          (then unreachable))
+        (call $task.return)))
+    (type $ST (stream u8))
+    (canon stream.new $ST (core func $stream.new))
+    (canon stream.read $ST async (memory (core memory $memory "mem")) (core func $stream.read))
+    (canon stream.write $ST async (memory (core memory $memory "mem")) (core func $stream.write))
+    (canon waitable-set.new (core func $waitable-set.new))
+    (canon waitable-set.wait (memory (core memory $memory "mem")) (core func $waitable-set.wait))
+    (canon waitable.join (core func $waitable.join))
+    (canon task.return (core func $task.return))
+    (core instance $m (instantiate $M (with "" (instance
+      (export "mem" (memory $memory "mem"))
+      (export "stream.new" (func $stream.new))
+      (export "stream.read" (func $stream.read))
+      (export "stream.write" (func $stream.write))
+      (export "waitable-set.new" (func $waitable-set.new))
+      (export "waitable-set.wait" (func $waitable-set.wait))
+      (export "waitable.join" (func $waitable.join))
+      (export "task.return" (func $task.return))))))
+    (func (export "f") async (canon lift (core func $m "f") async)))
+  (component $Outer
+    (import "f" (func $f async))
+    (core module $Memory (memory (export "mem") 1))
+    (core instance $memory (instantiate $Memory))
+    (core module $M
+      (import "" "f" (func $f (result i32)))
+      (func (export "run") (result i32) (call $f)))
+    (canon lower (func $f) async (memory (core memory $memory "mem")) (core func $f'))
+    (core instance $m (instantiate $M (with "" (instance (export "f" (func $f'))))))
+    (func (export "run") (result u32) (canon lift (core func $m "run"))))
+  (instance $inner (instantiate $Inner))
+  (instance $outer (instantiate $Outer (with "f" (func $inner "f"))))
+  (export "run" (func $outer "run")))"""
+
+
+def test_waiting_on_an_event_already_pending_does_not_yield_to_the_caller() -> None:
+    # RETURNED (2), not STARTED with a subtask index: the wait found its event and the task ran on to its end.
+    instance = Component(WAIT_ON_READY_EVENT).instantiate()
+    assert instance.exports["run"]() == 2
+
+
+# A write of 8 bytes met by a read of 4, then the writer cancels: the copy had made progress but was still
+# going on (its progress event not yet delivered), so cancelling it reports CANCELLED with the 4 bytes copied.
+CANCEL_AFTER_PARTIAL_COPY = """(component
+  (core module $Memory (memory (export "mem") 1))
+  (core instance $memory (instantiate $Memory))
+  (core module $M
+    (import "" "mem" (memory 1))
+    (import "" "stream.new" (func $stream.new (result i64)))
+    (import "" "stream.read" (func $stream.read (param i32 i32 i32) (result i32)))
+    (import "" "stream.write" (func $stream.write (param i32 i32 i32) (result i32)))
+    (import "" "stream.cancel-write" (func $stream.cancel-write (param i32) (result i32)))
+    (func (export "run") (result i32)
+      (local $ends i64) (local $rx i32) (local $tx i32) (local $cancelled i32)
+      (local.set $ends (call $stream.new))
+      (local.set $rx (i32.wrap_i64 (local.get $ends)))
+      (local.set $tx (i32.wrap_i64 (i64.shr_u (local.get $ends) (i64.const 32))))
+      (if (i32.ne (call $stream.write (local.get $tx) (i32.const 16) (i32.const 8)) (i32.const -1))
+        (then unreachable))
+      (if (i32.ne (call $stream.read (local.get $rx) (i32.const 32) (i32.const 4)) (i32.const 0x40))
+        (then unreachable))
+      (local.set $cancelled (call $stream.cancel-write (local.get $tx)))
+      ;; the buffer came back: a new read finds no writer and blocks
+      (if (i32.ne (call $stream.read (local.get $rx) (i32.const 32) (i32.const 4)) (i32.const -1))
+        (then unreachable))
+      (local.get $cancelled)))
+  (type $ST (stream u8))
+  (canon stream.new $ST (core func $stream.new))
+  (canon stream.read $ST async (memory (core memory $memory "mem")) (core func $stream.read))
+  (canon stream.write $ST async (memory (core memory $memory "mem")) (core func $stream.write))
+  (canon stream.cancel-write $ST async (core func $stream.cancel-write))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "mem" (memory $memory "mem"))
+    (export "stream.new" (func $stream.new))
+    (export "stream.read" (func $stream.read))
+    (export "stream.write" (func $stream.write))
+    (export "stream.cancel-write" (func $stream.cancel-write))))))
+  (func (export "run") (result u32) (canon lift (core func $m "run"))))"""
+
+
+def test_cancelling_a_copy_that_made_partial_progress_reports_cancelled_with_the_progress() -> None:
+    instance = Component(CANCEL_AFTER_PARTIAL_COPY).instantiate()
+    assert instance.exports["run"]() == 0x42  # CANCELLED (2) | 4 elements << 4
