@@ -613,6 +613,10 @@ def main(argv: list[str]) -> int:
     if unknown:
         parser.error(f"unknown cases: {', '.join(unknown)} (known: {', '.join(CASES)})")
     engines = ([] if options.no_peer else [PEER]) + options.engines.split(",")
+    from benchmarks.startup import byte_compile
+
+    for note in byte_compile():  # as installed packages are: no child compiles Python sources
+        print(f"# {note}")
     import wasmbox  # only to say which tree the children import (PYTHONPATH can point at another checkout)
 
     print(f"# wasmbox from {Path(wasmbox.__file__).parent}")

@@ -15,7 +15,7 @@ to its exit (Python's start, imports, decode, validate, compile, instantiate, ``
   then every timed warm run reuses its cache);
 - ``baseline``: ``wasmbox run --engine baseline PROG ARGS``, with an empty cache too.
 
-Before anything is timed, wasmbox's and wasmtime's packages are byte-compiled (``compileall``): with
+Before anything is timed, wasmbox's, wasmtime's and llvmlite's packages are byte-compiled (``compileall``): with
 ``PYTHONDONTWRITEBYTECODE`` set, or a source tree no earlier run imported, every process would otherwise compile
 wasmbox's sources (~0.1 s) and the first cold run would write the ``.pyc`` files.  Every run ends, before the next
 one starts, with the processes it left behind (the translation worker, detached at exit, finishes the optimised
@@ -277,10 +277,12 @@ def wait_for_leftovers(code_cache: Path, timeout: float) -> float:
     return time.perf_counter() - start
 
 
-def byte_compile() -> list[str]:
-    """Write the ``.pyc`` files of wasmbox and wasmtime (see the module's docstring); notes on what failed."""
+def byte_compile(names: tuple[str, ...] = ("wasmbox", "wasmtime", "llvmlite")) -> list[str]:
+    """Write the ``.pyc`` files of wasmbox, wasmtime and llvmlite (see the module's docstring): an installed
+    package has them, and this environment's ``PYTHONDONTWRITEBYTECODE=1`` would otherwise make every child
+    compile the sources it imports (llvmlite's alone, ~40 ms).  Notes on what failed."""
     notes = []
-    for name in ("wasmbox", "wasmtime"):
+    for name in names:
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
             continue
