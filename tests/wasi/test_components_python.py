@@ -7,6 +7,8 @@ its arguments ask for. stdout, stderr, the exit status and the tree left in ``/d
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,26 @@ def test_python_sys_exit_agrees_with_wasmtime(tmp_path: Path) -> None:
     assert outcomes["wasmbox"] == outcomes["wasmtime"]
     assert trees["wasmbox"] == trees["wasmtime"]
     assert outcomes["wasmbox"].status == 1
+
+
+def test_wasmbox_run_gives_what_wasmtime_gives(tmp_path: Path) -> None:
+    """The same app through the ``wasmbox run`` command line: its stdout, stderr, status and tree."""
+    component = python_command_component()
+    data = tmp_path / "cli" / "data"
+    data.mkdir(parents=True)
+    (data / "input.txt").write_text("to be moved\n")
+    command = [sys.executable, "-m", "wasmbox", "run", "--dir", f"{data}::/data"]
+    command += [arg for key, value in ENV.items() for arg in ("--env", f"{key}={value}")]
+    command += [str(component), "one", "fail"]
+    result = subprocess.run(command, input=STDIN, capture_output=True, timeout=300)
+    outcomes, trees = run_both(["one", "fail"], tmp_path)
+    oracle = outcomes["wasmtime"]
+    assert (result.returncode, result.stdout.decode(), result.stderr.decode()) == (
+        oracle.status,
+        oracle.stdout.replace(f"{['app', 'one', 'fail']!r}", f"{[str(component), 'one', 'fail']!r}"),
+        oracle.stderr,
+    )
+    cli_tree = {path: entry[:2] for path, entry in snapshot(tmp_path / "cli").items()}
+    wasmtime_tree = trees["wasmtime"]
+    assert isinstance(wasmtime_tree, dict)
+    assert cli_tree == {path: entry for path, entry in wasmtime_tree.items() if path != "outside.txt"}
