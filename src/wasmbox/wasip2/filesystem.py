@@ -308,6 +308,9 @@ def filesystem_interfaces(host: FilesystemHost) -> dict[str, dict[str, Any]]:
         d, target = descriptor(this), descriptor(new_base)
 
         def run() -> None:
+            # Both sides, as for rename: a link made from a read-only directory into a writable one would be a
+            # second, writable name for a file the guest was only allowed to read.
+            d.require("mutate-directory")
             target.require("mutate-directory")
             with resolve(d.directory(), old_path, follow_final=follows(old_flags)) as old:
                 with resolve(target.directory(), new_path, follow_final=False) as new:
@@ -345,8 +348,17 @@ def filesystem_interfaces(host: FilesystemHost) -> dict[str, dict[str, Any]]:
         return result(run)
 
     def readlink_at(this: Any, path: str) -> Any:
+        """The link's contents, unless they are absolute: those name the host's file system and would reveal
+        where the sandbox lives (``not-permitted``, as the preview-1 layer and wasmtime answer)."""
         d = descriptor(this)
-        return result(lambda: at(d, path, False, lambda name, dir_fd: os.readlink(name, dir_fd=dir_fd)))
+
+        def run() -> str:
+            contents: str = at(d, path, False, lambda name, dir_fd: os.readlink(name, dir_fd=dir_fd))
+            if contents.startswith("/"):
+                raise FilesystemError("not-permitted")
+            return contents
+
+        return result(run)
 
     def remove_directory_at(this: Any, path: str) -> Any:
         d = descriptor(this)
