@@ -18,7 +18,7 @@ import pytest
 
 from wasmbox import ENGINES, Func, FuncType, Instance, Module, Store
 from wasmbox.errors import Trap
-from wasmbox.ir.types import I32
+from wasmbox.ir.types import I32, I64
 
 REENTRY = """(module
   (import "host" "again" (func $again (param i32) (result i32)))
@@ -102,3 +102,49 @@ def test_exception_reference_globals(engine: str) -> None:
     exports["keep"](42)
     assert exports["kept-is-null"]() == 0
     assert exports["rethrow-kept"]() == 42
+
+
+def globals_module(count: int) -> str:
+    """``count`` mutable globals; ``bump`` adds one to each, asks the host for a sum of them (which the host reads
+    through the exported globals) and sets global 0 to what the host returned, which it then reads back."""
+    fields = "\n".join(f'  (global $g{i} (export "g{i}") (mut i64) (i64.const {i}))' for i in range(count))
+    bumps = "\n".join(f"    (global.set $g{i} (i64.add (global.get $g{i}) (i64.const 1)))" for i in range(count))
+    return f"""(module
+  (import "host" "look" (func $look (result i64)))
+{fields}
+  (func (export "bump") (result i64)
+{bumps}
+    (global.set $g0 (call $look))
+    (global.get $g0)))"""
+
+
+@pytest.mark.parametrize("count", [4, 40])  # below and above PRIVATE_GLOBALS_LIMIT: private copies or shared cells
+@pytest.mark.parametrize("engine", [*ENGINES, "native-lazy"])
+def test_globals_agree_across_host_calls(engine: str, count: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    if engine == "native-lazy":  # machine code from the first call, function by function, as the tiers make it
+        native_engine = pytest.importorskip("wasmbox.engines.native.engine")
+        from wasmbox.engines import tiers
+
+        monkeypatch.setattr(native_engine, "LAZY_FUNCTIONS", 0)
+        monkeypatch.setattr(tiers, "native_at_first_call", lambda index: True)
+        monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
+        engine = "native"
+    store = Store(engine)
+    holder: dict[str, Instance] = {}
+
+    def look() -> int:
+        exports = holder["instance"].exports
+        total = sum(int(exports[f"g{i}"].value) for i in range(count))  # type: ignore[union-attr]
+        exports["g1"].value = 1000  # type: ignore[union-attr]
+        return total
+
+    imports = {"host": {"look": Func(store, FuncType((), (I64,)), look)}}
+    instance = Instance(store, Module(globals_module(count)), imports)
+    holder["instance"] = instance
+    first = sum(range(count)) + count  # every global bumped once before the host looks
+    assert instance.exports["bump"]() == first
+    assert instance.exports["g1"].value == 1000  # type: ignore[union-attr]
+    assert instance.exports["g0"].value == first  # type: ignore[union-attr]
+    # Again: the host's write to g1 and wasm's to g0 are both what the next call starts from.
+    second = (first + 1) + 1001 + sum(i + 2 for i in range(2, count))
+    assert instance.exports["bump"]() == second

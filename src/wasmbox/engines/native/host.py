@@ -26,7 +26,7 @@ from ... import numeric
 from ...errors import Exhaustion, Trap, TrapFrame, WasmException
 from ...ir.module import Module
 from ...ir.subtyping import closed_types, is_function_reference
-from ...ir.types import EXNREF, F32, F64, I32, I64, V128, FuncType, RefType, ValType
+from ...ir.types import EXNREF, F32, F64, I32, I64, V128, FuncType, GlobalType, RefType, ValType
 from ...runtime.objects import FunctionInstance, GlobalInstance
 from ...runtime.operations import (
     call_indirect,
@@ -574,6 +574,9 @@ def to_cell(glob: GlobalInstance) -> CellGlobal:
     return glob
 
 
+# Past this many mutable globals a tiered instance's globals live in cells, not in private copies (NativeInstance).
+PRIVATE_GLOBALS_LIMIT = 16
+
 # Globals whose cells hold handles (the registry keeps what they refer to).
 _reference_globals: weakref.WeakSet[CellGlobal] = weakref.WeakSet()
 
@@ -598,7 +601,10 @@ class NativeInstance:
         (a tiered instance, whose Python tiers read globals on most calls) a
         global keeps its Python value and native code gets a cell of its own,
         copied to and from at every crossing between Python and machine code
-        (``synced``: the mutable ones; compilers emit one or two).
+        (``synced``: the mutable ones; compilers emit one or two).  A module with
+        more mutable globals than ``PRIVATE_GLOBALS_LIMIT`` (CPython built as a
+        shared library has ~390) moves them to cells instead: copying them all at
+        every crossing cost more than every Python-tier read through a cell.
         """
         self.module = module
         self.namespace = namespace
@@ -625,6 +631,10 @@ class NativeInstance:
         self.synced: list[tuple[GlobalInstance, Any, ValType]] = []
         self.cells: list[Any] = []
         self.reference_cells: list[Any] = []  # private cells holding handles (see HandleRegistry)
+        if private_globals:
+            mutable = sum(1 for g in module.globals if g.type.mutable)
+            mutable += sum(1 for i in module.imports if isinstance(i.desc, GlobalType) and i.desc.mutable)
+            private_globals = mutable <= PRIVATE_GLOBALS_LIMIT
         index = 0
         while f"G{index}" in namespace:
             glob = namespace[f"G{index}"]
