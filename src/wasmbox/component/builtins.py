@@ -167,10 +167,7 @@ def _write_event(memory: Any, pointer: int, event: tuple[int, int, int]) -> int:
 
 
 def _waitable_set(instance: ComponentInstance, index: int) -> WaitableSet:
-    entry = instance.handles.entry(index)
-    if not isinstance(entry, WaitableSet):
-        raise Trap("not a waitable set", f"handle index {index} is not a waitable set")
-    return entry
+    return instance.handles.entry_of(index, WaitableSet, "waitable set")
 
 
 def _waitable_set_builtins(space: _Instantiation, canon: ir.Canon) -> Func:
@@ -212,9 +209,7 @@ def _waitable_builtins(space: _Instantiation, canon: ir.Canon) -> Func:
 
     def join(waitable_index: int, set_index: int) -> None:
         check_may_leave(instance)
-        waitable = instance.handles.entry(_u32(waitable_index))
-        if not isinstance(waitable, Waitable):
-            raise Trap("not a waitable", f"handle index {_u32(waitable_index)} is not a waitable")
+        waitable = instance.handles.entry_of(_u32(waitable_index), Waitable, "waitable")
         if waitable.has_sync_waiter:
             raise Trap("waitable has a waiter", SYNC_WHILE_IN_SET)
         if _u32(set_index) == 0:
@@ -226,10 +221,7 @@ def _waitable_builtins(space: _Instantiation, canon: ir.Canon) -> Func:
 
 
 def _subtask(instance: ComponentInstance, index: int) -> Subtask:
-    entry = instance.handles.entry(index)
-    if not isinstance(entry, Subtask):
-        raise Trap("not a subtask", f"handle index {index} is not a subtask")
-    return entry
+    return instance.handles.entry_of(index, Subtask, "subtask")
 
 
 def _subtask_builtins(space: _Instantiation, canon: ir.Canon) -> Func:

@@ -258,9 +258,7 @@ class LiftedFunction:
                 cancelled = thread.wait_until(others_done, cancellable=True, always_yield=True)
                 event = (EventCode.TASK_CANCELLED if cancelled else EventCode.NONE, 0, 0)
             else:
-                wset = instance.handles.entry(index)
-                if not isinstance(wset, WaitableSet):
-                    raise Trap("not a waitable set", f"handle index {index} is not a waitable set")
+                wset = instance.handles.entry_of(index, WaitableSet, "waitable set")
                 event = wset.wait(thread, True, others_done)
             instance.exclusive_thread = thread
             packed = int(options.callback(int(event[0]), event[1], event[2])) % (1 << 32)

@@ -18,9 +18,12 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ..errors import Trap
 from ..wit.model import Resource, TypeDef
+
+_Entry = TypeVar("_Entry")
 
 MAX_TABLE_LENGTH = (1 << 28) - 1
 
@@ -153,6 +156,13 @@ class HandleTable:
             raise Trap("unknown handle", f"unknown handle index {index}")
         entry = self.entries[index]
         assert entry is not None
+        return entry
+
+    def entry_of(self, index: int, kind: type[_Entry], what: str) -> _Entry:
+        """The entry at ``index`` if it is a ``kind``; else a trap naming ``what``."""
+        entry = self.entry(index)
+        if not isinstance(entry, kind):
+            raise Trap(f"not a {what}", f"handle index {index} is not a {what}")
         return entry
 
     def get(self, index: int) -> ResourceHandle:
