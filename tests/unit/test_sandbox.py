@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import traceback
 
 import pytest
 from tests.conftest import core_wast_files, require_testsuite
 
-from wasmbox import ENGINES, Exhaustion, Instance, Module, Store, Trap
+from wasmbox import ENGINES, Exhaustion, Func, FuncType, Instance, Module, Store, Trap
 from wasmbox.engines.interp import FunctionTranslator
 from wasmbox.ir.instructions import WASM_2_0
+from wasmbox.ir.types import I32
+from wasmbox.runtime.instance import BACKTRACE_FRAMES
 from wasmbox.runtime.sandbox import Sandbox
 from wasmbox.text.parser import parse_module_text
 from wasmbox.wast import run_script
@@ -96,6 +100,78 @@ def test_call_depth_limit(engine: str) -> None:
         down(200)
     with pytest.raises(ValueError):
         Store(engine, max_call_depth=0)
+
+
+PLAIN_RECURSION = '(module (func $f (export "f") (call $f)))'
+DIVE_FROM_HOST = """(module
+  (import "host" "dive_from_host" (func $dive_from_host (result i32)))
+  (func $down (export "down") (call $down))
+  (func (export "outer") (result i32) (i32.add (call $dive_from_host) (i32.const 1))))"""
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_exhaustion_leaves_the_garbage_collector_as_it_was(engine: str) -> None:
+    """An exhausted call stack unwinds with the cyclic collector paused (``Sandbox.exhausted``); after it the
+    collector is on again, or still off when the embedder had turned it off, and the error carries the wasm
+    backtrace but not the thousands of engine frames it unwound."""
+    store = Store(engine, max_call_depth=5_000)
+    f = Instance(store, Module(PLAIN_RECURSION)).exports["f"]
+    assert gc.isenabled()
+    with pytest.raises(Exhaustion) as caught:
+        f()
+    assert gc.isenabled()
+    assert 0 < len(caught.value.frames) <= BACKTRACE_FRAMES  # machine code keeps its innermost 64
+    assert all(frame.func_index == 0 for frame in caught.value.frames)
+    assert len(traceback.extract_tb(caught.value.__traceback__)) < 20
+    gc.disable()
+    try:
+        with pytest.raises(Exhaustion):
+            f()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_exhaustion_in_two_threads_at_once_leaves_the_collector_on() -> None:
+    """Pauses overlap when two stores unwind at once; the collector is on again after the last."""
+    module = Module(PLAIN_RECURSION)
+    failures: list[BaseException] = []
+
+    def exhaust(engine: str) -> None:
+        f = Instance(Store(engine, max_call_depth=3_000), module).exports["f"]
+        for _ in range(20):
+            try:
+                f()
+            except Exhaustion:
+                continue
+            except BaseException as error:  # noqa: BLE001 - reported below
+                failures.append(error)
+
+    threads = [threading.Thread(target=exhaust, args=(engine,)) for engine in ("interp", "baseline", "baseline")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and gc.isenabled()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_exhaustion_caught_by_a_host_function_ends_the_pause_there(engine: str) -> None:
+    store = Store(engine, max_call_depth=5_000)
+    holder: dict[str, Instance] = {}
+    seen: list[bool] = []
+
+    def dive_from_host() -> int:
+        try:
+            holder["instance"].exports["down"]()
+        except Exhaustion:
+            seen.append(gc.isenabled())  # back at the host: the wasm below has unwound
+        return 41
+
+    imports = {"host": {"dive_from_host": Func(store, FuncType((), (I32,)), dive_from_host)}}
+    holder["instance"] = Instance(store, Module(DIVE_FROM_HOST), imports)
+    assert holder["instance"].exports["outer"]() == 42
+    assert seen == [True] and gc.isenabled()
 
 
 COUNTDOWN = """(module (func (export "f") (param i32) (result i32) (local i32)

@@ -660,7 +660,7 @@ class FunctionTranslator:
         if self.accounts_calls:
             head.append("    caller_depth = CALLS[0]")
             head.append(f"    frame_depth = caller_depth + {self.frame_units(body)}")
-            head.append("    if frame_depth > CALLS[1]: raise Exhaustion()")
+            head.append("    if frame_depth > CALLS[1]: raise SANDBOX.exhausted()")
             head.append("    CALLS[0] = frame_depth")
         if self.has_memory:
             head.append("    mv = M0.view")

@@ -456,6 +456,11 @@ def call_function(function: FunctionInstance, args: list[object]) -> object:
     except Trap as trap:
         if not trap.frames:
             trap.frames = wasm_frames(trap.__traceback__)
+        if sandbox.collection_paused:
+            # A call stack ran out of depth: its Python traceback is thousands of engine frames that
+            # say nothing the wasm backtrace does not.  Dropped here, they are freed before the
+            # garbage collector runs again, so it never walks them (see ``Sandbox.exhausted``).
+            trap.__traceback__ = None
         raise
     except RecursionError as error:
         exhausted = Exhaustion("call stack exhausted")
@@ -493,6 +498,7 @@ def wasm_frames(traceback: TracebackType | None) -> list[TrapFrame]:
             if len(found) == BACKTRACE_FRAMES:
                 break
     frames = []
+    described: dict[tuple[int, int, int | None], TrapFrame] = {}  # a recursion repeats its frames
     for frame, index, line in found:
         namespace = frame.f_globals
         executing: Any = frame.f_locals.get("function")
@@ -501,7 +507,11 @@ def wasm_frames(traceback: TracebackType | None) -> list[TrapFrame]:
             position = executing.builder.position_of(locals_.get("pc"), locals_.get("op"), locals_.get("at_call"))
         else:  # translated code: its line
             position = _instruction_at(namespace.get("__wasm_lines__"), index, line)
-        frames.append(_describe_frame(namespace, index, position))
+        key = (id(namespace), index, position)
+        description = described.get(key)
+        if description is None:
+            description = described[key] = _describe_frame(namespace, index, position)
+        frames.append(description)
     return frames
 
 

@@ -23,7 +23,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from ...errors import Exhaustion, Trap, WasmException
+from ...errors import Trap, WasmException
 from ...ir.instructions import CALL_OPS, OP_TRY_TABLE, makes_tail_calls
 from ...ir.module import Module
 from ...runtime.operations import call_indirect, call_ref
@@ -59,7 +59,7 @@ class BaselineFunction:
         self.type = func_types[index]
         local_types = list(self.type.params) + function.locals
         ends, elses = match_constructs(function.body)
-        sandbox = namespace["SANDBOX"]
+        sandbox = self.sandbox = namespace["SANDBOX"]
         stop_check = _stop_check(sandbox) if interruptible else None
         self.builder = BlockBuilder(
             function.body,
@@ -88,6 +88,7 @@ class BaselineFunction:
         # a header with an entry moves.  ``osr_probe`` (tests) is told of every header reached.
         self.osr: dict[int, Callable[[list[Any]], Any]] = {}
         self.osr_probe = osr_probe
+        self.catches = False  # whether its body has a try_table (set by _executor)
         zeros = [ZERO.get(t) for t in local_types[len(self.type.params) :]]
         self.run = _executor(self, namespace, zeros, stop_check)
         if makes_tail_calls(function.body):
@@ -95,43 +96,55 @@ class BaselineFunction:
             self.run = tail_entry(self.run, len(self.type.params))
 
 
+# Names the executor reads as globals, put in the instance's namespace (its globals, as the portable
+# engine's generated code's): a global costs a call nothing, while each variable of its closure is copied
+# into every frame, and into the frame object of every frame a trap or exhaustion unwinds (28 closure
+# variables made a 20,000-frame exhaustion ~40% slower than 12).  Also used: ``WasmException``,
+# ``TailCall``, ``call_indirect`` and ``call_ref``, which every namespace has.
+UNTIERED_REPORT = (1 << 30) - 1
+_EXECUTOR_GLOBALS: dict[str, Any] = {
+    "GOTO": GOTO,
+    "JUMP": JUMP,
+    "CALL": CALL,
+    "CALL_INDIRECT": CALL_INDIRECT,
+    "TAIL_CALL": TAIL_CALL,
+    "UNTIERED_REPORT": UNTIERED_REPORT,
+    "_call_with": None,  # set below, once defined
+    "__builtins__": builtins,
+}
+
+
 def _executor(
     function: BaselineFunction, namespace: dict[str, Any], zeros: list[Any], stop_check: Any
 ) -> Callable[..., Any]:
     builder = function.builder
     blocks: list[Any] = [None] * (len(builder.body) + 1)
-    prepare = builder.prepare
-    catch = builder.catch
     results = builder.results
     ns = namespace
-    # The executor's globals are the instance's namespace: it names nothing global itself.
-    goto, jump, direct, indirect, tail = GOTO, JUMP, CALL, CALL_INDIRECT, TAIL_CALL
-    tail_call_of = TailCall
-    resolve = call_indirect
-    by_ref = call_ref
-    wasm_exception = WasmException
-
-    never = sys.maxsize
+    for name, value in _EXECUTOR_GLOBALS.items():
+        namespace.setdefault(name, value)
+    # The tiers read a function's counts (calls, blocks executed, calls made); without them nothing
+    # does, and a call keeps none.  A call reports its blocks at ``report_at``: without the tiers,
+    # every UNTIERED_REPORT blocks, a number small enough for CPython's fast one-digit comparisons.
+    tiered = function.on_hot is not None
     calls = namespace["CALLS"]
     accounts = any(instr.op in CALL_OPS for instr in builder.body)  # leaves cannot recurse
-    has_try = any(instr.op is OP_TRY_TABLE for instr in builder.body)
-    exhausted = Exhaustion
-    call_with = _call_with
+    function.catches = any(instr.op is OP_TRY_TABLE for instr in builder.body)
     osr = function.osr
     probe = function.osr_probe
-    headers = builder.loop_headers
 
     def run(*args: Any) -> Any:
-        function.calls += 1
-        if function.on_hot is not None and function.executed >= function.hot_after:
-            moved = function.on_hot(function, 0, -1)
-            if moved is not None:
-                return moved(*args)
+        if tiered:
+            function.calls += 1
+            if function.executed >= function.hot_after and function.on_hot is not None:
+                moved = function.on_hot(function, 0, -1)
+                if moved is not None:
+                    return moved(*args)
         # The store's call accounting (see runtime.sandbox).
         caller_depth = calls[0]
         frame_depth = caller_depth + builder.units if accounts else caller_depth
         if frame_depth > calls[1]:
-            raise exhausted()
+            raise function.sandbox.exhausted()
         calls[0] = frame_depth
         s = [*args, *zeros]
         if stop_check is not None:
@@ -141,7 +154,7 @@ def _executor(
         calls_out = 0
         in_call = 0  # blocks of this call counted into function.executed already
         # A long call that gets hot tells on_hot from inside, so the next call may run moved.
-        report_at = function.hot_after - function.executed if function.on_hot is not None else never
+        report_at = function.hot_after - function.executed if tiered else UNTIERED_REPORT
         resume = None
         tail_call = None
         at_call = False  # for backtraces (runtime.instance.wasm_frames): where this frame stands
@@ -150,7 +163,7 @@ def _executor(
                 while True:
                     block = blocks[pc]
                     if block is None:
-                        block = blocks[pc] = prepare(pc)
+                        block = blocks[pc] = builder.prepare(pc)
                     for op in block[0]:
                         op(s)
                     executed += 1
@@ -162,24 +175,24 @@ def _executor(
                         if function.on_hot is not None:
                             function.on_hot(function, in_call, pc)
                         hot = function.on_hot is not None
-                        report_at = function.hot_after - function.executed if hot else never
+                        report_at = function.hot_after - function.executed if hot else UNTIERED_REPORT
                     kind = block[1]
-                    if kind == goto or kind == jump:
-                        pc = block[2] if kind == goto else block[2](s)
+                    if kind == GOTO or kind == JUMP:
+                        pc = block[2] if kind == GOTO else block[2](s)
                         if pc < 0:
                             break
-                        if probe is not None and pc in headers and pc not in osr:
+                        if probe is not None and pc in builder.loop_headers and pc not in osr:
                             probe(function, pc)
                         if osr and pc in osr:
                             resume = osr[pc]
                             break
-                    elif kind == direct or kind == indirect:
+                    elif kind == CALL or kind == CALL_INDIRECT:
                         calls_out += 1
-                        if kind == direct:
+                        if kind == CALL:
                             callee = ns[block[2]]
                         else:
                             table, expected = block[2]
-                            callee = resolve(table, s.pop(), expected) if table is not None else by_ref(s.pop())
+                            callee = call_indirect(table, s.pop(), expected) if table is not None else call_ref(s.pop())
                         # Arguments as a plain call's (never ``callee(*list)``): CPython runs a
                         # plain call to a Python function without a C frame, so wasm recursion
                         # costs no C stack here.
@@ -196,7 +209,7 @@ def _executor(
                             value = callee(s[-3], s[-2], s[-1])
                             del s[-3:]
                         else:
-                            value = call_with(count)(callee, s)
+                            value = _call_with(count)(callee, s)
                             del s[-count:]
                         at_call = False  # noqa: F841 - read through f_locals by backtraces
                         count = block[4]
@@ -205,33 +218,34 @@ def _executor(
                         elif count:
                             s.extend(value)
                         pc = block[5]
-                    elif kind == tail:
+                    elif kind == TAIL_CALL:
                         # return_call(_indirect): the callee, then this frame ends (see TAIL_CALL).
                         target = block[2]
                         at_call = True  # noqa: F841 - read through f_locals by backtraces
                         if target.__class__ is str:
                             callee = ns[target]
                         elif target[0] is not None:
-                            callee = resolve(target[0], s.pop(), target[1])
+                            callee = call_indirect(target[0], s.pop(), target[1])
                         else:
-                            callee = by_ref(s.pop())
+                            callee = call_ref(s.pop())
                         count = block[3]
-                        tail_call = tail_call_of(callee, tuple(s[len(s) - count :]) if count else ())
+                        tail_call = TailCall(callee, tuple(s[len(s) - count :]) if count else ())
                         break
                     else:
                         break
                 break
-            except wasm_exception as exception:
-                if not has_try:
+            except WasmException as exception:
+                if not function.catches:
                     raise  # nothing here catches: on to the caller at once
                 calls[0] = frame_depth
-                pc = catch(exception, pc, s)
+                pc = builder.catch(exception, pc, s)
                 if pc < 0:
                     break
         # Counted on the way out of a call that returns; one that traps leaves them uncounted, and
         # the store's count is restored by whoever catches (a try_table, or the store's entry).
-        function.executed += executed
-        function.calls_out += calls_out
+        if tiered:
+            function.executed += executed
+            function.calls_out += calls_out
         calls[0] = caller_depth
         if resume is not None:  # outside the try: native code has run this call's try_tables itself
             return resume(s)
@@ -245,7 +259,6 @@ def _executor(
 
     # Named f<index> with the instance's namespace as its globals, so that the
     # engines' backtraces (runtime.instance.wasm_frames) recognise its frames.
-    namespace.setdefault("__builtins__", builtins)
     code = run.__code__.replace(co_name=f"f{function.index}", co_qualname=f"f{function.index}")
     return types.FunctionType(code, namespace, f"f{function.index}", None, run.__closure__)
 
@@ -263,6 +276,9 @@ def _call_with(count: int) -> Callable[[Callable[..., Any], list[Any]], Any]:
         exec(f"def caller(callee, s):\n    return callee({arguments})\n", scope)  # noqa: S102
         caller = _CALLERS[count] = scope["caller"]
     return caller
+
+
+_EXECUTOR_GLOBALS["_call_with"] = _call_with
 
 
 def _fuel_charges(sandbox: Any) -> Callable[[int], Callable[[list[Any]], None]]:
