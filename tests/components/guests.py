@@ -9,6 +9,8 @@ A missing toolchain skips the test that needs it, saying which and how to instal
 - ``c_adapted_guest()``: the same source for wasm32-wasi, made a WASI 0.2 command by jco's preview-1 adapter.
 - ``python_guest()``: ``app.py`` (and ``api.py``, its exported resources) through ``componentize-py`` (CPython
   inside, ~18 MB).
+- ``js_guest()``: ``guest.js`` through componentize-js (SpiderMonkey inside, ~12 MB), the npm package that
+  ``.ci/run`` installs (``$WASMBOX_COMPONENTIZE_JS``, its command).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -30,6 +33,11 @@ WIT = SOURCES / "everything.wit"
 WORLD = "everything"
 CACHE = Path(os.environ.get("WASMBOX_TEST_CACHE", Path.home() / ".cache" / "wasmbox-tests")) / "components"
 DEFAULT_ADAPTER = Path.home() / ".cache/wasmbox-ci/jco/package/lib/wasi_snapshot_preview1.command.wasm"
+DEFAULT_COMPONENTIZE_JS = Path.home() / ".cache/wasmbox-ci/componentize-js/node_modules/.bin/componentize-js"
+# componentize-js's engine features left out: wasi:random and wasi:clocks (nothing in the guest then depends on the
+# host's randomness or time) and wasi:http. `stdio` stays: an uncaught exception is reported on stderr before the
+# trap.
+JS_DISABLED_FEATURES = ["random", "clocks", "http", "fetch-event"]
 ZIG_FLAGS = ["-target", "wasm32-freestanding", "-O2", "-nostdlib", "-Wl,--no-entry", "-Wl,--strip-all"]
 
 
@@ -120,5 +128,30 @@ def python_guest() -> Path:
     partial = output.with_suffix(".partial")
     command = [componentize, "-d", str(WIT), "-w", WORLD, "componentize", "app", "-p", str(SOURCES), "-o", str(partial)]
     _run(command, "componentize-py", cwd=SOURCES)
+    partial.replace(output)
+    return output
+
+
+def js_guest() -> Path:
+    """The JavaScript guest (``guest.js``) as a componentize-js component."""
+    componentize = Path(os.environ.get("WASMBOX_COMPONENTIZE_JS", DEFAULT_COMPONENTIZE_JS))
+    if not componentize.is_file():
+        pytest.skip(
+            f"componentize-js not found at {componentize} (.ci/run installs it from npm; WASMBOX_COMPONENTIZE_JS)"
+        )
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: componentize-js cannot run")
+    package = componentize.resolve().parent.parent / "package.json"  # the command is the package's src/cli.js
+    version = json.loads(package.read_text())["version"] if package.is_file() else "?"
+    inputs = [(SOURCES / "guest.js").read_bytes(), WIT.read_bytes(), " ".join(JS_DISABLED_FEATURES), version]
+    output, ready = _cached("oracle-js", inputs)
+    if ready:
+        return output
+    CACHE.mkdir(parents=True, exist_ok=True)
+    partial = output.with_suffix(".partial")
+    command = [node, str(componentize), "--wit", str(WIT), "-n", WORLD, "-d", *JS_DISABLED_FEATURES]
+    command += ["-o", str(partial), str(SOURCES / "guest.js")]
+    _run(command, "componentize-js")
     partial.replace(output)
     return output

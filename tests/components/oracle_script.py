@@ -126,14 +126,15 @@ def values_sample_script() -> list[Step]:
     return sample
 
 
-def guest_resource_script() -> list[Step]:
+def guest_resource_script(big_add: int = -(2**63)) -> list[Step]:
     """The guest's resource through its life; the last step uses a dropped one, which both refuse. (wasmtime
-    then refuses to enter the instance again, wasmbox refuses before entering: nothing is compared after it.)"""
+    then refuses to enter the instance again, wasmbox refuses before entering: nothing is compared after it.)
+    ``big_add`` is added to a counter at 8: the default makes it wrap to a negative."""
     return [
         # The guest's resource: constructor, methods, a static, a borrow of the same type, drops and use after drop.
         Call("[constructor]counter", (5,), keep="c"),
         Call("[method]counter.add", (Ref("c"), 3)),
-        Call("[method]counter.add", (Ref("c"), -(2**63))),
+        Call("[method]counter.add", (Ref("c"), big_add)),
         Call("[method]counter.get", (Ref("c"),)),
         Call("[static]counter.zero", (), keep="z"),
         Call("[method]counter.absorb", (Ref("z"), Ref("c"))),
@@ -146,6 +147,14 @@ def guest_resource_script() -> list[Step]:
         Call("[constructor]counter", (-1,), keep="d"),
         Call("[method]counter.absorb", (Ref("d"), Ref("c")), fails=True),  # lending a dropped one: refused
     ]
+
+
+def guest_resource_nonnegative_script() -> list[Step]:
+    """``guest_resource_script`` with every counter value the guest returns non-negative (the largest s64 instead
+    of a wrap to a negative one): componentize-js 0.23.0 aborts the guest (``mozalloc_abort``, on wasmtime as on
+    wasmbox) when an export returns a negative s64 as a core i64; through memory it passes (its imports' negative
+    s64 arguments abort too: bytecodealliance/ComponentizeJS#343)."""
+    return guest_resource_script(big_add=2**63 - 9)
 
 
 def dropped_counter_script() -> list[Step]:

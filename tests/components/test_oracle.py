@@ -3,11 +3,12 @@ wasmtime-py's ``wasmtime.component``, call by call.
 
 Guests (``oracle/``, built and cached by ``guests.py``): C with hand-written canonical ABI glue (zig +
 ``wasm-tools component new``), the same C as a wasm32-wasi program wrapped by jco's preview-1 command adapter,
-and Python (componentize-py). Each runs the scripts of ``oracle_script.py`` on both
+Python (componentize-py) and JavaScript (componentize-js). Each runs the scripts of ``oracle_script.py`` on both
 runtimes with the same host (``oracle_harness.SinkHost``); compared: every result in the neutral JSON form, which
 calls fail, the host's log of import calls and of its resource's constructor/destructor calls, and the guest's
 own count of destructor runs. The C guests run on every engine; the Python guest (CPython inside, ~18 MB) on the
-default engine only.
+default engine only; the JavaScript guest (SpiderMonkey inside, ~12 MB) on the default engine by default, on
+every engine with its whole value script when ``slow`` tests run.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from . import guests
 from .oracle_harness import Call, Run, Step, WasmboxSide, WasmtimeSide
 from .oracle_script import (
     dropped_counter_script,
+    guest_resource_nonnegative_script,
     guest_resource_script,
     host_resource_script,
     values_sample_script,
@@ -37,6 +39,7 @@ SCRIPTS: dict[str, Callable[[], list[Step]]] = {
     "values": values_script,
     "values-sample": values_sample_script,
     "guest-resource": guest_resource_script,
+    "guest-resource-nonnegative": guest_resource_nonnegative_script,
     "dropped-counter": dropped_counter_script,
     "host-resource": host_resource_script,
 }
@@ -44,6 +47,7 @@ GUESTS: dict[str, tuple[Callable[[], Path], bool]] = {  # name -> (build, import
     "c": (guests.c_guest, False),
     "c-adapted": (guests.c_adapted_guest, True),
     "python": (guests.python_guest, True),
+    "js": (guests.js_guest, True),
 }
 TYPED_ERRORS = {"Trap", "Exhaustion", "ResourceError"}  # what wasmbox may raise for a failing call
 
@@ -74,7 +78,7 @@ def compare(guest: str, script_name: str, engine: str) -> None:
 
 
 @pytest.mark.parametrize("engine", wasmbox.ENGINES)
-@pytest.mark.parametrize("script", [name for name in SCRIPTS if name != "values-sample"])
+@pytest.mark.parametrize("script", ["values", "guest-resource", "dropped-counter", "host-resource"])
 @pytest.mark.parametrize("guest", ["c", "c-adapted"])
 def test_c_guest_agrees_with_wasmtime(guest: str, script: str, engine: str) -> None:
     compare(guest, script, engine)
@@ -88,6 +92,23 @@ def test_python_guest_agrees_with_wasmtime(script: str) -> None:
 @pytest.mark.slow
 def test_python_guest_agrees_with_wasmtime_on_every_value() -> None:
     compare("python", "values", "auto")  # ~25 s on wasmbox
+
+
+# The JavaScript guest's resource script keeps its counters non-negative: componentize-js aborts on a negative s64
+# returned flat (oracle_script.guest_resource_nonnegative_script).
+JS_SCRIPTS = ["values-sample", "guest-resource-nonnegative", "dropped-counter", "host-resource"]
+
+
+@pytest.mark.parametrize("script", JS_SCRIPTS)
+def test_js_guest_agrees_with_wasmtime(script: str) -> None:
+    compare("js", script, "auto")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", wasmbox.ENGINES)
+@pytest.mark.parametrize("script", ["values", *JS_SCRIPTS[1:]])
+def test_js_guest_agrees_with_wasmtime_on_every_engine(script: str, engine: str) -> None:
+    compare("js", script, engine)  # the whole value script: 25 s (native) to 100 s (baseline) on wasmbox
 
 
 def test_the_scripts_exercise_what_they_claim() -> None:
@@ -106,3 +127,19 @@ def test_the_scripts_exercise_what_they_claim() -> None:
     events = [entry[0] for entry in host.host_log]
     assert events.count("sink.constructor") == 2 and events.count("open-sink") == 2
     assert events.count("sink.destructor") == 6  # consumed, dropped by the host, two released, call-host's, misused
+
+
+def test_the_js_guest_goes_through_the_same_lifecycles() -> None:
+    """The JavaScript guest's resources live and die as the C guest's do on the oracle (its destructors are
+    ``[Symbol.dispose]`` methods, its drops explicit): the agreement covers the lifecycles, not only values."""
+    resources, _ = expected("js", "guest-resource-nonnegative")
+    dropped = [
+        outcome.value
+        for step, outcome in zip(guest_resource_nonnegative_script(), resources.outcomes, strict=True)
+        if isinstance(step, Call) and step.export == "counters-dropped"
+    ]
+    assert dropped == [0, 1, 2]
+    host, _ = expected("js", "host-resource")
+    events = [entry[0] for entry in host.host_log]
+    assert events.count("sink.constructor") == 2 and events.count("open-sink") == 2
+    assert events.count("sink.destructor") == 6
