@@ -175,6 +175,8 @@ class TieredFunctions:
                 self.module_requested = True
                 self.install_module(None)
                 return self.namespace[f"f{index}"]  # type: ignore[no-any-return]
+        if self.native is not None and self.native.whole and self.native.function_on_disk(index):
+            self.machine_code_for_next_run()  # it was hot in an earlier run, compiled on its own then
         if f"f{index}{'i' if self.interruptible else ''}.code" in self.on_disk:
             found = translation_cache.load(self.module, index, self.interruptible)
             if found is not None:
@@ -224,8 +226,6 @@ class TieredFunctions:
         """A long call in progress: ask for an entry into machine code at the loop it is in."""
         if running < OSR_AFTER or self.size(function.index) > OSR_AT_MOST or self.makes_tail_calls(function.index):
             return
-        if self.native.whole and not self.native.ready():
-            return  # the entry needs the module's machine code: asked for already (see hot)
         if function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT > function.executed:
             return  # it calls out too much: machine code would cross back into Python all the time
         position = self.innermost_loop(function, block)
@@ -265,6 +265,10 @@ class TieredFunctions:
 
             self.install_module(None, QUICK)
             return self.namespace[f"f{index}"] if not running else None  # type: ignore[no-any-return]
+        if self.native is not None and self.module_timer is None and not self.unwieldy:
+            # The module computes: its worker starts now, on this thread (so it can be a copy of
+            # this process, see TranslationWorker), ready for the machine code asked for next.
+            self.worker  # noqa: B018 - started, not used yet
         if self.native is not None and self.native.whole and self.module_timer is None and not self.unwieldy:
             # Machine code for the whole module once it has run a while (a short run never pays
             # for LLVM; the code is made off the main thread and arrives as the program goes on).
@@ -277,7 +281,6 @@ class TieredFunctions:
             return None  # new calls run its new code; only a call still in progress reports
         eligible = (
             self.native is not None
-            and not self.native.whole
             and self.size(index) <= NATIVE_AT_MOST
             and not self.makes_tail_calls(index)
             # its own calls would cross from machine code to Python at microseconds each
@@ -301,7 +304,7 @@ class TieredFunctions:
             return None
         self.moved.add(index)
         if kind == "native":
-            code = self.native.compile(index)
+            code = self.native.compile_function(index)
         else:
             code_object, head_lines, line_starts = translation(self.module, index, self.func_types, self.interruptible)
             translation_cache.store(
@@ -342,12 +345,13 @@ class TieredFunctions:
         in_background(load)
 
     def machine_code_for_next_run(self) -> None:
-        """An earlier run made this small module's hot functions Python code, and this run calls
-        them again: a module run more than once, hot each time.  If this run ends before it asks
-        for the module's machine code (a short program: see ``hot``), its worker makes the -O2
-        object for the code cache after the program has exited, so that the next run starts on
-        machine code (loading it costs less than preparing the baseline and running on Python:
-        BENCHMARKS.md, session 8).  Once per module and cache: the object then exists."""
+        """An earlier run made this small module's hot functions Python code or machine code of
+        their own, and this run calls them again: a module run more than once, hot each time.  If
+        this run ends before it asks for the module's machine code (a short program: see
+        ``hot``), its worker makes the -O2 object for the code cache after the program has exited,
+        so that the next run starts on machine code (loading it costs less than preparing the
+        baseline and running on Python: BENCHMARKS.md, session 8).  Once per module and cache: the
+        object then exists."""
         if self.native is None or not self.native.whole:
             return
         if translation_cache.native_marker(self.interruptible) in self.on_disk and self.native.on_disk():
@@ -377,7 +381,7 @@ class TieredFunctions:
 
         def deliver(kind: str, payload: Any, extra: Any) -> None:
             if kind == "native":
-                code = self.native.compile(index, payload, extra)
+                code = self.native.compile_function(index, payload, extra)
             else:
                 code = install_translation(self.namespace, index, payload, *extra)
                 self.translated += 1
@@ -423,7 +427,7 @@ def translation_worker(module: Module) -> TranslationWorker | None:
             # (the same function indices either way).
             binary = module.binary if module.binary is not None else encode_module(module)
             try:
-                worker = TranslationWorker(binary, _features_of(module))
+                worker = TranslationWorker(binary, _features_of(module), module)
             except OSError:
                 worker = None
         _workers[key] = worker
@@ -453,12 +457,14 @@ class TieredEngine:
     """The default engine: every module starts at once and moves up as it runs.
 
     Functions start on the baseline interpreter at their first call; hot ones
-    move to the portable engine's Python (translated by the worker process);
-    and when the module is hot it moves to machine code, made off the main
-    thread: a small module's whole code at once (``WholeModuleTier``), a large
-    module's function by function (``NativeTier``), long calls in progress
-    entering at their loops.  No module waits for LLVM before its first
-    instruction.  Fuel and observers are compiled into the portable engine's
+    move to the portable engine's Python; and hot functions whose calls are
+    long move to machine code of their own, made off the main thread by the
+    module's worker (started, a copy of this process, when the module first
+    gets hot), long calls in progress entering it at their loops.  That path
+    is the same for every module; a small module's whole code, which takes
+    seconds to make, follows once the module has run a while
+    (``WholeModuleTier``) and replaces its functions' own code.  No module
+    waits for LLVM before its first instruction.  Fuel and observers are compiled into the portable engine's
     code, so such stores run on it.
     """
 

@@ -14,8 +14,17 @@ The native engine's tier works the same way: the worker lowers a function
 object code, which the main process links into its JIT (the code names
 nothing of the process that made it; see ``engines.native``).
 
+The worker is a copy of the main process (``os.fork``) when that is safe: it
+has wasmbox imported and the module decoded already, so it answers its first
+request in the time LLVM takes to load (~0.1 s), where a fresh interpreter
+first spends ~0.15 s of CPU importing and decoding, and more on a busy
+machine: for a cold small program that was most of the wait for machine code
+(BENCHMARKS.md, session 9).  Elsewhere (another thread might hold a lock the
+copy would need, not Linux, ``WASMBOX_WORKER_START=spawn``) it is a fresh
+interpreter, ``python -m wasmbox.engines.translation_worker``.
+
 The protocol is frames of a 4-byte length and a pickle, over the worker's
-stdin and stdout; the worker only ever sees the module's bytes and function
+stdin and stdout (a forked worker's two pipes); the worker only ever sees the module's bytes and function
 indices.  If the worker cannot start or dies, ``TranslationWorker.request``
 says so and the caller translates in-process.
 """
@@ -26,9 +35,11 @@ import atexit
 import functools
 import marshal
 import os
+import signal
 import struct
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -60,6 +71,17 @@ def _stop_background_work() -> None:
     _background.acquire()  # waits for work in progress; held to the end, so none starts again
 
 
+_workers: weakref.WeakSet[TranslationWorker] = weakref.WeakSet()
+
+
+@atexit.register
+def _detach_workers() -> None:
+    """At exit, after what the tiers ask for at exit (their handler is registered later, so it runs
+    earlier): every worker finishes its code cache's work and exits by itself."""
+    for worker in list(_workers):
+        worker.detach()
+
+
 # pickle and subprocess are imported when a worker starts, not with this module: most runs
 # never start one (a warm cache has the code), and they are a few percent of start-up.
 
@@ -88,7 +110,25 @@ def _read_frame(stream: IO[bytes]) -> Any:
 class TranslationWorker:
     """One worker process for one module's binary; requests are answered in order."""
 
-    def __init__(self, data: bytes, features: frozenset[str]) -> None:
+    def __init__(self, data: bytes, features: frozenset[str], module: Any = None) -> None:
+        """A worker for the module of ``data`` (its bytes) and ``features``: forked from this process
+        when ``module`` (the decoded module, as the engines see it) is given and forking is safe here
+        (see ``_fork_is_safe``), else started as a fresh interpreter that decodes ``data`` itself."""
+        self.lock = threading.Lock()
+        self.waiting: dict[Key, list[Delivery]] = {}
+        self.alive = True
+        self.process: Any = None  # the subprocess.Popen of a started worker
+        self.pid = 0  # a forked worker's process id (0: not forked, or reaped)
+        if module is not None and _fork_is_safe():
+            self.requests, self.replies = self._fork(module)
+        else:
+            self.requests, self.replies = self._start(data, features)
+        self.thread = threading.Thread(target=self._receive, name="wasmbox-translations", daemon=True)
+        self.thread.start()
+        _workers.add(self)
+
+    def _start(self, data: bytes, features: frozenset[str]) -> tuple[IO[bytes], IO[bytes]]:
+        """A fresh interpreter (``python -m wasmbox.engines.translation_worker``), sent the module's bytes."""
         import subprocess
 
         package_root = str(Path(__file__).resolve().parents[2])
@@ -102,15 +142,36 @@ class TranslationWorker:
             env=environment,
         )
         assert self.process.stdin is not None and self.process.stdout is not None
-        self.requests = self.process.stdin
-        self.replies = self.process.stdout
-        self.lock = threading.Lock()
-        self.waiting: dict[Key, list[Delivery]] = {}
-        self.alive = True
-        _write_frame(self.requests, (data, sorted(features)))
-        self.thread = threading.Thread(target=self._receive, name="wasmbox-translations", daemon=True)
-        self.thread.start()
-        atexit.register(self.detach)
+        _write_frame(self.process.stdin, (data, sorted(features)))
+        return self.process.stdin, self.process.stdout
+
+    def _fork(self, module: Any) -> tuple[IO[bytes], IO[bytes]]:
+        """A copy of this process, which has wasmbox imported and the module decoded already: it
+        serves at once (a fresh interpreter spends ~0.15 s of CPU, and more of wall time on a busy
+        machine, importing wasmbox and decoding before its first answer; BENCHMARKS.md, session 9).
+
+        The child keeps only the two pipes: every other descriptor it inherited (the guest's
+        stdout, files, sockets, the Ctrl-C pipe) is pointed at /dev/null, so a reader of the
+        program's output sees its end when the program exits, not when the worker does.  It never
+        returns from here and never runs this process's exit handlers or flushes its buffers
+        (``os._exit``)."""
+        requests_read, requests_write = os.pipe()
+        replies_read, replies_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            status = 0
+            try:
+                _become_worker(keep=(requests_read, replies_write))
+                with open(requests_read, "rb") as requests, open(replies_write, "wb") as replies:
+                    serve_module(module, requests, replies)
+            except BaseException:  # noqa: BLE001 - whatever happens, the copy must not go on as the program
+                status = 1
+            finally:
+                os._exit(status)
+        os.close(requests_read)
+        os.close(replies_write)
+        self.pid = pid
+        return open(requests_write, "wb"), open(replies_read, "rb")
 
     def request(self, kind: str, index: int, interruptible: bool, priority: float, deliver: Delivery) -> bool:
         """Ask for function ``index`` as ``kind`` code; ``deliver`` runs (on the receiving thread)
@@ -163,13 +224,33 @@ class TranslationWorker:
             with self.lock:
                 self.alive = False
                 self.waiting.clear()
+            self._reap(block=True)  # the replies ended: the worker has exited, or is about to
 
     def close(self) -> None:
         """Stop the worker now: what it was making is no longer wanted (a compilation in progress
         may take seconds; its cache file is written atomically, or not at all)."""
         self.detach()
-        if self.process.poll() is None:
-            self.process.terminate()
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.terminate()
+        elif self.pid:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except OSError:
+                pass
+            self._reap(block=False)
+
+    def _reap(self, block: bool) -> None:
+        """Collect a forked worker's exit status (a forked child is ours to wait for)."""
+        pid = self.pid
+        if not pid:
+            return
+        try:
+            done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            self.pid = 0
 
     def detach(self) -> None:
         """The process is ending: ask nothing more.  The worker finishes the optimised code it was
@@ -183,17 +264,24 @@ class TranslationWorker:
 
 
 def serve() -> None:
-    """The worker's loop: decode the module, then make the most wanted pending function."""
+    """A started worker (``python -m wasmbox.engines.translation_worker``): decode the module it is
+    sent, then serve it over stdin and stdout."""
     from ..binary.decode import decode_module
     from ..ir.legacy_exceptions import engine_view
-    from . import translation_cache
-    from .interp import translation
 
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     data, features = _read_frame(requests)
     decoded = decode_module(data, frozenset(features), lazy=True)
     decoded.binary = data
-    module = engine_view(decoded)  # as the main process's engines see it: legacy try lowered
+    serve_module(engine_view(decoded), requests, replies)  # as the main process's engines see it: legacy try lowered
+
+
+def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes]) -> None:
+    """The worker's loop: make the most wanted pending function of ``module``, until the requests end
+    and the code cache's work is done."""
+    from . import translation_cache
+    from .interp import translation
+
     func_types = module.func_types()
     pending: dict[Key, float] = {}
     done: set[Key] = set()
@@ -281,6 +369,48 @@ def serve() -> None:
         except OSError:  # the program has ended: only the code cache's work is left
             with ready:
                 finished = True
+
+
+# Threads a worker may be forked beside: they hold no lock the worker could need (the Ctrl-C watcher
+# only ever waits on its pipe).  Any other thread might be inside an import, LLVM or an allocator's
+# lock at the moment of the fork, and the copy would wait for it forever.
+_FORK_SAFE_THREADS = frozenset({"wasmbox-sigint"})
+
+
+def _fork_is_safe() -> bool:
+    """Whether this process may fork its worker: Linux, the main thread, no other thread but idle
+    ones of ours.  ``WASMBOX_WORKER_START=spawn`` always starts a fresh interpreter."""
+    if sys.platform != "linux" or os.environ.get("WASMBOX_WORKER_START", "fork") != "fork":
+        return False
+    current = threading.current_thread()
+    if current is not threading.main_thread():
+        return False
+    return all(thread is current or thread.name in _FORK_SAFE_THREADS for thread in threading.enumerate())
+
+
+def _become_worker(keep: tuple[int, ...]) -> None:
+    """In a forked worker: let go of everything the program had open but ``keep``, and take Ctrl-C as
+    a started worker does (it ends the worker)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        signal.set_wakeup_fd(-1)
+    except ValueError:
+        pass
+    # The program's stdio objects stay referenced (and so never finalized): their buffers may hold the
+    # program's output, which only the program may write.
+    _inherited.extend((sys.stdin, sys.stdout, sys.stderr))
+    null = os.open(os.devnull, os.O_RDWR)
+    for name in os.listdir("/proc/self/fd"):
+        descriptor = int(name)
+        if descriptor not in keep and descriptor != null:
+            try:
+                os.dup2(null, descriptor)  # (not closed: a file object of the program still owns the number)
+            except OSError:
+                continue
+    os.close(null)
+
+
+_inherited: list[Any] = []
 
 
 def available_native() -> bool:

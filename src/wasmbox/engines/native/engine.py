@@ -292,6 +292,10 @@ class NativeTier:
 
     def cached(self, index: int) -> bool:
         """Whether function ``index``'s machine code is in the code cache (an earlier run made it)."""
+        return self.function_on_disk(index)
+
+    def function_on_disk(self, index: int) -> bool:
+        """Whether an earlier run made function ``index`` machine code on its own (it was hot then)."""
         if self._on_disk is None:
             from .code_cache import code_cache
 
@@ -320,45 +324,49 @@ class NativeTier:
         self.osr_entries += 1
         return code
 
-    def compile(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
-        """Make function ``index`` machine code (from ``data`` if the worker made it, with ``stubs``
-        the first time): native callers reach it through the code table at once; the callable is
-        for Python callers."""
+    def compile_function(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
+        """Make function ``index`` machine code on its own (from ``data`` if the worker made it, with
+        ``stubs`` the first time): native callers reach it through the code table at once; the
+        callable is for Python callers."""
         instance = self.instance(stubs)
         instance.compile_function(index, data)
         self.functions += 1
         return instance.code(index)  # type: ignore[no-any-return]
 
+    def compile(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
+        """Function ``index`` as machine code, from its first call (its code is cached, or tests ask)."""
+        return self.compile_function(index, data, stubs)
 
-class WholeModuleTier:
-    """The machine-code tier of a tiered instance of a small module: the whole module at once.
+
+class WholeModuleTier(NativeTier):
+    """The machine-code tier of a tiered instance of a small module: function by function first, then
+    the whole module at once.
 
     A small module compiles whole in a second or two, and compiled whole its
     functions call one another directly (and LLVM inlines across them), where
     a function compiled alone calls through the code table; so when the
-    module gets hot its whole machine code is made (by the translation worker,
-    meanwhile the program runs on the Python tiers) and every function moves
-    at once.  Long calls in progress then enter it at their loops (on-stack
-    replacement, as in ``NativeTier``).
+    module has been hot a while its whole machine code is made (by the
+    translation worker, meanwhile the program runs on) and every function
+    moves at once.  Until it arrives, the module is tiered as a large one is
+    (``NativeTier``): a hot function with long calls gets its own quickly
+    compiled code, and a long call in progress an entry at its loop
+    (on-stack replacement), each ready in tens of milliseconds where the whole
+    module takes seconds.  Both kinds of code run on one native side (one
+    context record, one code table): the whole module's code replaces the
+    functions' entries in it (``NativeInstance.use_module_code``), and code
+    compiled alone, entries at loops included, calls through the table, so
+    it calls the whole module's code from then on.
     """
 
     whole = True
 
     def __init__(self, module: Module, namespace: dict[str, object], interruptible: bool) -> None:
-        self.module = module
-        self.namespace = namespace
-        self.interruptible = interruptible
-        self.lock = threading.Lock()
-        self._instance: Any = None
-        self.functions = 0
-        self.osr_entries = 0
-
-    @property
-    def prefix(self) -> str:
-        return lazy_prefix(self.module, self.interruptible)
+        super().__init__(module, namespace, interruptible)
+        self._whole_code = False  # the whole module's code is linked into the native side
 
     def ready(self) -> bool:
-        return self._instance is not None
+        """Whether the whole module's machine code runs here."""
+        return self._whole_code
 
     def cached(self, index: int) -> bool:
         """Whether this process has the module's machine code (another instance made it)."""
@@ -372,21 +380,26 @@ class WholeModuleTier:
         return directory is not None and (directory / f"{eager_prefix(self.module, self.interruptible)}.o").exists()
 
     def load(self, data: bytes | None = None, variant: str = "") -> Any:
-        """The instance's native side, made once (``data``: the module's object code of ``variant``,
-        if the worker made it; else from the cache or compiled here)."""
+        """The instance's native side with the whole module's code, linked once (``data``: the module's
+        object code of ``variant``, if the worker made it; else from the cache or compiled here)."""
         from .host import NativeInstance, mark_mirrors_stale
 
         with self.lock:
-            if self._instance is None:
+            if not self._whole_code:
                 if not data and not variant and not is_compiled(self.module, self.interruptible):
                     if is_compiled(self.module, self.interruptible, QUICK):
                         variant = QUICK  # another instance made the quick code: use it too
                 code = compiled_code(self.module, self.interruptible, data, variant)
-                self._instance = NativeInstance(self.module, self.namespace, code, private_globals=True)
+                if self._instance is None:
+                    self._instance = NativeInstance(self.module, self.namespace, code, private_globals=True)
+                else:  # functions compiled alone ran first: the whole module's code takes their place
+                    self._instance.use_module_code(code)
+                self._whole_code = True
                 mark_mirrors_stale()  # table entries of these functions may now call them directly
             return self._instance
 
     def compile(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
+        """Function ``index`` on the whole module's code (which is linked, or made, now)."""
         from .host import mark_mirrors_stale
 
         self.functions += 1
@@ -396,14 +409,14 @@ class WholeModuleTier:
         mark_mirrors_stale()
         return code  # type: ignore[no-any-return]
 
-    def osr(
-        self, index: int, position: int, data: bytes | None = None, stubs: bytes | None = None
-    ) -> Callable[[list[Any]], Any]:
-        """Function ``index``'s entry at the loop at ``position`` (lowered as a lazily compiled
-        function is: its calls go through the code table, which holds the whole module's code)."""
-        code = _osr_code(self.load(), self.module, self.prefix, self.interruptible, index, position, data)
-        self.osr_entries += 1
-        return code
+    def compile_function(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
+        """Function ``index`` compiled alone (see the class), unless the whole module's code is here
+        already (code for one function that arrives after it is not used)."""
+        with self.lock:
+            whole = self._whole_code
+        if whole:
+            return self.compile(index)
+        return super().compile_function(index, data, stubs)
 
 
 def eager_prefix(module: Module, interruptible: bool, variant: str = "") -> str:

@@ -737,6 +737,23 @@ class NativeInstance:
             wrapper.native_address = function
             mark_mirrors_stale()
 
+    def use_module_code(self, code: tuple[dict[int, int], dict[int, int], dict[int, int]]) -> None:
+        """Lazy mode until now: run the whole module's machine code (``code``: its entry, function and
+        tail entry addresses, see ``engine.compiled_code``) from here on.  Its entries replace every
+        function's in the code table, so code compiled alone (and entries at loops) calls it; calls in
+        progress finish on the code they started on (both kinds keep the context's conventions)."""
+        entries, addresses, tail_addresses = code
+        self.tail_addresses.update(tail_addresses)
+        for index, address in addresses.items():
+            self.entries[index] = ENTRY(entries[index])
+            self.addresses[index] = address
+            self.code_table[index] = address
+        self.lazy = None
+        for index, wrapper in self.wrappers.items():
+            wrapper.native_address = self.addresses.get(index, 0)
+            wrapper.native_tail_address = self.tail_addresses.get(index, 0)
+        mark_mirrors_stale()
+
     def code(self, func_index: int) -> Callable[..., Any]:
         """The function in the engines' calling convention: run-time values in, None/value/tuple out."""
         t = self.func_types[func_index]

@@ -1,0 +1,174 @@
+"""A small module's way to machine code (issue 13, cold start): its hot functions' own code first, then
+the whole module's, on one native side; and the worker that makes it, a copy of the process.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import wasmbox
+from wasmbox import Instance, Module, Store
+from wasmbox.engines import tiers, translation_worker
+from wasmbox.engines.interp import translation
+
+pytestmark = pytest.mark.skipif("native" not in wasmbox.ENGINES, reason="machine code needs llvmlite")
+
+# `work` loops long, calls `double` directly and `double`/`triple` through the table; `double` counts
+# its calls in a mutable global (native code has a private copy, synced at every crossing).
+SMALL = """(module
+  (type $unary (func (param i32) (result i32)))
+  (global $count (mut i32) (i32.const 0))
+  (table 2 funcref)
+  (elem (i32.const 0) $double $triple)
+  (func $double (type $unary)
+    (global.set $count (i32.add (global.get $count) (i32.const 1)))
+    (i32.mul (local.get 0) (i32.const 2)))
+  (func $triple (type $unary) (i32.mul (local.get 0) (i32.const 3)))
+  (func $work (export "work") (param $n i32) (result i32) (local $s i32)
+    (block $done
+      (loop $again
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $s (i32.add (local.get $s) (call $double (local.get $n))))
+        (local.set $s (i32.add (local.get $s)
+          (call_indirect (type $unary) (local.get $n) (i32.and (local.get $n) (i32.const 1)))))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $again)))
+    (local.get $s))
+  (func (export "count") (result i32) (global.get $count)))"""
+
+WORK = 2  # function indices
+DOUBLE = 0
+
+
+def doubled(n: int) -> int:
+    """Calls of `double` in work(n): one per round, and one more through the table for even rounds."""
+    return n + n // 2
+
+
+def expected_work(n: int) -> int:
+    return sum(2 * k + (3 * k if k % 2 else 2 * k) for k in range(1, n + 1))
+
+
+@pytest.fixture
+def tiered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[Instance, Any]]:
+    """An instance on the tiered engine whose moves happen here, at once (no worker, no timer), and
+    its ``TieredFunctions``; no earlier run's code (a cache of its own)."""
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
+    monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
+    monkeypatch.setattr(tiers, "NATIVE_BLOCKS_PER_CALL", 50)
+    monkeypatch.setattr(tiers, "NATIVE_BLOCKS_PER_CALL_OUT", 1)
+    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)  # the whole module only when a test asks
+    made: list[Any] = []
+    stand_ins = tiers.TieredFunctions.stand_ins
+
+    def record(self: Any) -> Any:
+        made.append(self)
+        return stand_ins(self)
+
+    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", record)
+    instance = Instance(Store("tiered"), Module(SMALL))
+    (functions,) = made
+    assert functions.native is not None and functions.native.whole  # a small module
+    yield instance, functions
+    if functions.module_timer is not None:
+        functions.module_timer.cancel()  # (a thread left waiting would keep later tests from forking)
+        functions.module_timer.join()
+
+
+def is_native(instance: Instance, index: int) -> bool:
+    return hasattr(instance._instance.funcs[index].code, "native_address")
+
+
+def test_a_small_modules_long_running_function_gets_machine_code_of_its_own_first(
+    tiered: tuple[Instance, Any],
+) -> None:
+    instance, functions = tiered
+    work, count = instance.exports["work"], instance.exports["count"]
+    calls = 0
+    while not is_native(instance, WORK):
+        assert work(300) == expected_work(300)
+        calls += 1
+        assert calls < 20, "work never became machine code"
+    assert not functions.native.ready()  # the whole module's code was not asked for
+    assert functions.native._instance.lazy is not None  # compiled alone, calling through the code table
+    assert work(300) == expected_work(300)
+    assert count() == doubled(300) * (calls + 1)  # the global, shared by the Python tiers and machine code
+
+
+def test_the_whole_modules_code_takes_over_the_same_native_side(tiered: tuple[Instance, Any]) -> None:
+    from wasmbox.engines.native.engine import QUICK
+
+    instance, functions = tiered
+    work, count = instance.exports["work"], instance.exports["count"]
+    while not is_native(instance, WORK):
+        work(300)
+    native_side = functions.native._instance
+    before = count()
+    functions.install_module(None, QUICK)
+    assert functions.native.ready() and functions.native._instance is native_side
+    assert native_side.lazy is None
+    first = functions.first
+    for index in range(first, first + 3):
+        assert native_side.code_table[index] == native_side.addresses[index]
+        assert is_native(instance, index)
+    assert work(301) == expected_work(301)
+    assert count() == before + doubled(301)
+    # Code for one function that arrives after the whole module's is not used.
+    late = functions.native.compile_function(WORK)
+    assert late.native_address == native_side.addresses[WORK]
+
+
+def test_a_forked_worker_translates_as_this_process_does(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    if not translation_worker._fork_is_safe():
+        pytest.skip("other threads run in this process: the worker would be started, not forked")
+    module = Module(SMALL)
+    view = module.ir
+    binary = view.binary if view.binary is not None else wasmbox.encode(view)
+    # A descriptor this process holds (as a guest's stdout pipe would be): the worker must let it go.
+    read_end, write_end = os.pipe()
+    worker = translation_worker.TranslationWorker(binary, view.features, view)
+    delivered: list[Any] = []
+    arrived = threading.Event()
+
+    def deliver(kind: str, code: Any, extra: Any) -> None:
+        delivered.append((kind, code))
+        arrived.set()
+
+    try:
+        assert worker.pid != 0 and worker.process is None  # a copy of this process, not a new interpreter
+        os.close(write_end)
+        readable, _, _ = select.select([read_end], [], [], 60)
+        assert readable and os.read(read_end, 1) == b""  # end of file: the worker holds no copy of it
+        assert worker.request("python", WORK, False, 1.0, deliver)
+        assert arrived.wait(60), "the worker sent nothing"
+    finally:
+        os.close(read_end)
+        worker.close()
+    kind, code = delivered[0]
+    expected, _, _ = translation(view, WORK, view.func_types(), False)
+    assert kind == "python" and code.co_code == expected.co_code and code.co_consts == expected.co_consts
+    worker.thread.join(60)
+    assert worker.pid == 0  # reaped: no zombie left behind
+
+
+def test_the_worker_is_started_fresh_when_forking_is_not_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WASMBOX_WORKER_START", "spawn")
+    assert not translation_worker._fork_is_safe()
+    monkeypatch.delenv("WASMBOX_WORKER_START")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, name="someone-elses")
+    other.start()
+    try:
+        assert not translation_worker._fork_is_safe()  # it might hold a lock the copy would need
+    finally:
+        stop.set()
+        other.join()
