@@ -68,11 +68,12 @@ class _Builder:
             target = world.imports if direction == "import" else world.exports
             for name, extern in externs.items():
                 self.item(world, target, name, extern)
-        packages = [*self.packages.values(), self.root]
-        return Resolve(packages, self.root)
+        return Resolve([*_dependencies_first(list(self.packages.values())), self.root], self.root)
 
     def item(self, world: World, target: dict[Any, Any], name: str, extern: Extern) -> None:
         sort, node = extern
+        if sort not in ("instance", "func", "type"):
+            return  # core modules, components, values: WIT has no words for them (wasm-tools leaves them out too)
         assert isinstance(node, TypeNode)
         if sort == "instance":
             interface = self.interface(name, node)
@@ -107,6 +108,11 @@ class _Builder:
     def named_type(self, name: str, node: TypeNode, owner: Interface | World) -> TypeDef:
         """A type a name introduces: a new definition, or an alias of one made before (a ``use``)."""
         existing = self.known(node)
+        if existing is not None and existing.owner is owner and existing.name != name:
+            # A second name for a type of the same interface or world (``(eq T1)``): ``type T2 = T1;``.
+            alias = TypeDef(Alias(existing), name, owner)
+            self.remember(node, alias)
+            return alias
         if existing is not None and existing.owner is not owner:
             if node.kind == "resource" and node.resource is not None:
                 self.resources.setdefault(id(node.resource), existing)  # handles through this name
@@ -156,7 +162,10 @@ class _Builder:
         for prefix, kind in (("[constructor]", "constructor"), ("[method]", "method"), ("[static]", "static")):
             if name.startswith(prefix):
                 resource_name = name[len(prefix) :].split(".", 1)[0]
-                resource = owner.types.get(resource_name) if isinstance(owner, Interface) else None
+                found = (
+                    owner.types.get(resource_name) if isinstance(owner, Interface) else owner.imports.get(resource_name)
+                )
+                resource = found if isinstance(found, TypeDef) else None
                 if resource is not None:
                     function.kind = kind
                     function.resource = resource
@@ -213,3 +222,26 @@ class _Builder:
         if kind in PRIMITIVES:
             return Alias(PRIMITIVES[kind])
         raise ValueError(f"a {kind} is not a value type")
+
+
+def _dependencies_first(packages: list[Package]) -> list[Package]:
+    """``packages`` (in the order the component first names them) with each one's dependencies before it: the
+    packages whose interfaces its interfaces ``use`` types from, visited depth first (wasm-tools' ``finish`` in
+    wit-parser's ``decoding.rs``), so the nested packages print in the order ``wasm-tools component wit`` prints."""
+    order: list[Package] = []
+
+    def visit(package: Package) -> None:
+        if any(seen is package for seen in order):
+            return
+        for interface in package.interfaces.values():
+            for typedef in interface.types.values():
+                target = typedef.kind.target if isinstance(typedef.kind, Alias) else None
+                source = target.owner if isinstance(target, TypeDef) else None
+                if isinstance(source, Interface) and source is not interface and source.package is not None:
+                    if source.package is not package:
+                        visit(source.package)
+        order.append(package)
+
+    for package in packages:
+        visit(package)
+    return order

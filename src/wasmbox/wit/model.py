@@ -224,6 +224,7 @@ class World:
     docs: str = ""
     stability: Gate = field(default_factory=Gate)
     gates: dict[WorldKey, Gate] = field(default_factory=dict)  # the gate written on each import or export
+    item_docs: dict[WorldKey, str] = field(default_factory=dict)  # the doc comment written on an import or export
 
     def __repr__(self) -> str:
         return f"World({self.name})"
