@@ -43,6 +43,7 @@ from ..wit.syntax import PackageName
 from . import ir
 from .typecheck import Extern, TypeNode
 from .typecheck import Resource as ResourceIdentity
+from .types import ExternName
 from .validate import ComponentValidator
 
 _INTERFACE_NAME = re.compile(r"^([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)*):([a-z][a-z0-9-]*)/([a-z][a-z0-9-]*)(?:@(.+))?$")
@@ -51,11 +52,24 @@ _INTERFACE_NAME = re.compile(r"^([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)*):([a-z][a-
 def resolve_component(component: ir.Component) -> Resolve:
     """The packages and the root world a component's imports and exports describe."""
     node = ComponentValidator().component(component, None)
-    return _Builder().build(node)
+    return _Builder(_extern_names(component)).build(node)
+
+
+def _extern_names(component: ir.Component) -> dict[tuple[str, str], ExternName]:
+    """The component's own import and export names with their attributes (``implements``, ``external-id``), by
+    ("import" or "export", plain name): validation's type tree keeps the plain names only."""
+    names: dict[tuple[str, str], ExternName] = {}
+    for section in component.sections:
+        if isinstance(section, ir.ImportSection):
+            names.update((("import", imported.name.name), imported.name) for imported in section.imports)
+        elif isinstance(section, ir.ExportSection):
+            names.update((("export", exported.name.name), exported.name) for exported in section.exports)
+    return names
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, names: dict[tuple[str, str], ExternName]) -> None:
+        self.names = names
         self.root = Package(PackageName("root", "component"))
         self.packages: dict[str, Package] = {}
         self.typedefs: dict[int, TypeDef] = {}  # TypeNode id -> the TypeDef made for it
@@ -67,21 +81,31 @@ class _Builder:
         for direction, externs in (("import", node.imports), ("export", node.exports)):
             target = world.imports if direction == "import" else world.exports
             for name, extern in externs.items():
-                self.item(world, target, name, extern)
+                written = self.names.get((direction, name))
+                key = self.item(world, target, name, extern, written.implements if written else None)
+                if key is not None and written is not None and written.external_id is not None:
+                    world.external_ids[key] = written.external_id
         return Resolve([*_dependencies_first(list(self.packages.values())), self.root], self.root)
 
-    def item(self, world: World, target: dict[Any, Any], name: str, extern: Extern) -> None:
+    def item(
+        self, world: World, target: dict[Any, Any], name: str, extern: Extern, implements: str | None
+    ) -> Interface | str | None:
+        """Adds the import or export ``name`` to ``target``; the key it has there (None: left out)."""
         sort, node = extern
         if sort not in ("instance", "func", "type"):
-            return  # core modules, components, values: WIT has no words for them (wasm-tools leaves them out too)
+            return None  # core modules, components, values: WIT has no words for them (nor has wasm-tools)
         assert isinstance(node, TypeNode)
         if sort == "instance":
-            interface = self.interface(name, node)
-            target[interface if interface.package is not None else name] = interface
+            # ``(implements "ns:pkg/iface")`` names the interface a plainly named instance is: ``name: ns:pkg/iface``.
+            interface = self.interface(implements or name, node)
+            key = interface if interface.package is not None and implements is None else name
+            target[key] = interface
+            return key
         elif sort == "func":
             target[name] = self.function(name, node, world)
         elif sort == "type":
             target[name] = self.named_type(name, node, world)
+        return name
 
     def interface(self, name: str, node: TypeNode) -> Interface:
         match = _INTERFACE_NAME.match(name)

@@ -218,10 +218,12 @@ class _Writer:
         for typedef in types:
             if not _is_use(typedef, owner):
                 self.new_item()
-                self.typedef(typedef, resource_functions.get(id(typedef), []))
+                external_id = owner.external_ids.get(typedef.name or "") if isinstance(owner, World) else None
+                self.typedef(typedef, resource_functions.get(id(typedef), []), external_id)
 
-    def typedef(self, typedef: TypeDef, functions: list[Function]) -> None:
+    def typedef(self, typedef: TypeDef, functions: list[Function], external_id: str | None = None) -> None:
         self.docs(typedef.docs, typedef.stability)
+        self.external_id(external_id)
         kind = typedef.kind
         title = name(typedef.name or "")
         if isinstance(kind, Record):
@@ -260,6 +262,18 @@ class _Writer:
         else:
             target = type_text(kind.target) if isinstance(kind, Alias) else structure_text(kind)
             self.line(f"type {title} = {target};")
+
+    def external_id(self, value: str | None) -> None:
+        """``@external-id("...")``, escaped as wasm-tools escapes it (``print_external_id``)."""
+        if value is None:
+            return
+        text = "".join(
+            char
+            if char.isascii() and (char.isalnum() or char in "-_./: ")
+            else _ESCAPES.get(char, f"\\u{{{ord(char):x}}}")
+            for char in value
+        )
+        self.line(f'@external-id("{text}")')
 
     def block(self, title: str, entries: list[tuple[str, str]]) -> None:
         self.line(f"{title} {{")
@@ -309,20 +323,28 @@ class _Writer:
         self, direction: str, key: Interface | str, entry: Interface | Function, world: World, package: Package
     ) -> None:
         # An interface's docs: those written on the import or export, else (for a named one) the interface's own.
+        external_id = world.external_ids.get(key)
         if isinstance(key, Interface):
             self.docs(world.item_docs.get(key, ""), world.gates.get(key, Gate()))
+            self.external_id(external_id)
             self.line(f"{direction} {interface_path(key, package)};")
         elif isinstance(entry, Function):
             self.docs(entry.docs, entry.stability)
+            self.external_id(external_id)
             self.line(f"{direction} {name(key)}: {function_signature(entry)};")
         elif entry.package is None:
             self.docs(world.item_docs.get(key) or entry.docs, entry.stability)
+            self.external_id(external_id)
             self.line(f"{direction} {name(key)}: interface {{")
             self.interface_items(entry, package)
             self.line("}")
         else:
             self.docs(world.item_docs.get(key) or entry.docs, world.gates.get(key, Gate()))
+            self.external_id(external_id)
             self.line(f"{direction} {name(key)}: {interface_path(entry, package)};")
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _doc(docs: list[str], index: int) -> str:
