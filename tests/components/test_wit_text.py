@@ -14,7 +14,7 @@ which these tests pin. Components wasm-tools cannot show as WIT (exports of type
 imports: "was not a function or instance", "failed to decode WIT") are counted, not compared.
 
 CI compares the first valid component of each spec script: 60 of the 286 (56 equal, 4 that wasm-tools cannot
-show); the whole sweep is ``slow`` (286: 264 equal, 21 not shown, 1 known difference; ~40 s, one wasm-tools
+show); the whole sweep is ``slow`` (286: 264 equal, 21 not shown, 1 known difference; 40-60 s, one wasm-tools
 process per component). Missing tools skip, naming them.
 """
 
