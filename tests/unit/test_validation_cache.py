@@ -58,3 +58,49 @@ def test_text_is_always_validated(validations: list[object]) -> None:
     Module(text)
     Module(text)
     assert len(validations) == 2
+
+
+@pytest.fixture
+def component_validations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Each core module the component validator hands to ``validate_module``, under a cache of its own."""
+    from wasmbox.component import validate as component_validate
+
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    seen: list[object] = []
+    real = component_validate.validate_module
+
+    def counting(module: object) -> None:
+        seen.append(module)
+        real(module)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(component_validate, "validate_module", counting)
+    return seen
+
+
+COMPONENT_TEXT = '(component (core module (func (export "f") (result i32) i32.const 1)))'
+INVALID_COMPONENT_TEXT = "(component (core module (func (result i32) i64.const 1 i32.const 2 i32.add)))"
+
+
+def test_a_components_core_modules_validated_once_are_not_validated_again(
+    component_validations: list[object], tmp_path: Path
+) -> None:
+    """A componentize-py component holds CPython (~17 MB of code): its second load skips validating it."""
+    from wasmbox.component import Component, encode_component, parse_component_text
+
+    binary = encode_component(parse_component_text(COMPONENT_TEXT))
+    Component(binary)
+    Component(binary)
+    assert len(component_validations) == 1
+    assert len(list((tmp_path / "valid").glob("*/*"))) == 1
+    Component(COMPONENT_TEXT)  # parsed from text: no bytes to know it by, validated
+    assert len(component_validations) == 2
+
+
+def test_a_components_invalid_core_module_is_refused_every_time(component_validations: list[object]) -> None:
+    from wasmbox.component import Component, encode_component, parse_component_text
+
+    binary = encode_component(parse_component_text(INVALID_COMPONENT_TEXT))
+    for _ in range(2):
+        with pytest.raises(ValidationError, match="type mismatch"):
+            Component(binary)
+    assert len(component_validations) == 2

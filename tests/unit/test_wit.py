@@ -261,6 +261,24 @@ def test_wasi_packages_resolve_as_wasm_tools_resolves_them(root: str, tmp_path: 
         assert ours[name] == expected[name], name
 
 
+@pytest.mark.parametrize("all_features", [False, True], ids=["default-features", "all-features"])
+@pytest.mark.parametrize("root", WASI_PACKAGES)
+def test_wasi_packages_print_as_wasm_tools_prints_them(root: str, all_features: bool, tmp_path: Path) -> None:
+    """The whole of wasi-0.2.12, each package as the root with the others as deps/: ``wasmbox wit`` prints the
+    text ``wasm-tools component wit`` prints, docs, gates and order included (every package, every item:
+    wasm-tools keeps each package of deps/, used or not)."""
+    tool = wasm_tools()
+    layout = wasm_tools_layout(root, tmp_path / root)
+    options = ["--all-features"] if all_features else []
+    result = subprocess.run([tool, "component", "wit", *options, str(layout)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    ours = print_resolve(load_wit(layout, all_features=all_features))
+    assert ours == result.stdout
+    assert {f"wasi:{name}@0.2.12" for name in WASI_PACKAGES} == {
+        line.split()[1].rstrip(";") for line in ours.splitlines() if line.startswith("package ")
+    }
+
+
 def test_unstable_items_are_kept_only_for_enabled_features() -> None:
     clocks = load_wasi("clocks").package("wasi:clocks")
     assert "timezone" not in clocks.interfaces

@@ -17,6 +17,7 @@ from ..ir.module import Import, Module
 from ..ir.types import I32, MAX_PAGES, ExternKind, GlobalType, MemoryType, TableType
 from ..ir.types import FuncType as CoreFuncType
 from ..validate import validate_module
+from ..validation_cache import known_valid, remember_valid
 from . import types as t
 from .abi import check_canon, check_value_size
 from .ir import (
@@ -191,7 +192,11 @@ class ComponentValidator:
 
     # --- core ------------------------------------------------------------------------
     def core_module(self, module: Module) -> ModuleNode:
-        validate_module(module)
+        # A core module's bytes that validated in an earlier run are not validated again, as for wasmbox.Module
+        # (see validation_cache): CPython inside a componentize-py component is ~17 MB of code.
+        if not known_valid(module):
+            validate_module(module)
+            remember_valid(module)
         seen = set()
         for imported in module.imports:
             key = (imported.module, imported.name)

@@ -43,6 +43,7 @@ from ..wit.syntax import PackageName
 from . import ir
 from .typecheck import Extern, TypeNode
 from .typecheck import Resource as ResourceIdentity
+from .types import ExternName
 from .validate import ComponentValidator
 
 _INTERFACE_NAME = re.compile(r"^([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)*):([a-z][a-z0-9-]*)/([a-z][a-z0-9-]*)(?:@(.+))?$")
@@ -51,11 +52,24 @@ _INTERFACE_NAME = re.compile(r"^([a-z][a-z0-9-]*(?::[a-z][a-z0-9-]*)*):([a-z][a-
 def resolve_component(component: ir.Component) -> Resolve:
     """The packages and the root world a component's imports and exports describe."""
     node = ComponentValidator().component(component, None)
-    return _Builder().build(node)
+    return _Builder(_extern_names(component)).build(node)
+
+
+def _extern_names(component: ir.Component) -> dict[tuple[str, str], ExternName]:
+    """The component's own import and export names with their attributes (``implements``, ``external-id``), by
+    ("import" or "export", plain name): validation's type tree keeps the plain names only."""
+    names: dict[tuple[str, str], ExternName] = {}
+    for section in component.sections:
+        if isinstance(section, ir.ImportSection):
+            names.update((("import", imported.name.name), imported.name) for imported in section.imports)
+        elif isinstance(section, ir.ExportSection):
+            names.update((("export", exported.name.name), exported.name) for exported in section.exports)
+    return names
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, names: dict[tuple[str, str], ExternName]) -> None:
+        self.names = names
         self.root = Package(PackageName("root", "component"))
         self.packages: dict[str, Package] = {}
         self.typedefs: dict[int, TypeDef] = {}  # TypeNode id -> the TypeDef made for it
@@ -67,20 +81,31 @@ class _Builder:
         for direction, externs in (("import", node.imports), ("export", node.exports)):
             target = world.imports if direction == "import" else world.exports
             for name, extern in externs.items():
-                self.item(world, target, name, extern)
-        packages = [*self.packages.values(), self.root]
-        return Resolve(packages, self.root)
+                written = self.names.get((direction, name))
+                key = self.item(world, target, name, extern, written.implements if written else None)
+                if key is not None and written is not None and written.external_id is not None:
+                    world.external_ids[key] = written.external_id
+        return Resolve([*_dependencies_first(list(self.packages.values())), self.root], self.root)
 
-    def item(self, world: World, target: dict[Any, Any], name: str, extern: Extern) -> None:
+    def item(
+        self, world: World, target: dict[Any, Any], name: str, extern: Extern, implements: str | None
+    ) -> Interface | str | None:
+        """Adds the import or export ``name`` to ``target``; the key it has there (None: left out)."""
         sort, node = extern
+        if sort not in ("instance", "func", "type"):
+            return None  # core modules, components, values: WIT has no words for them (nor has wasm-tools)
         assert isinstance(node, TypeNode)
         if sort == "instance":
-            interface = self.interface(name, node)
-            target[interface if interface.package is not None else name] = interface
+            # ``(implements "ns:pkg/iface")`` names the interface a plainly named instance is: ``name: ns:pkg/iface``.
+            interface = self.interface(implements or name, node)
+            key = interface if interface.package is not None and implements is None else name
+            target[key] = interface
+            return key
         elif sort == "func":
             target[name] = self.function(name, node, world)
         elif sort == "type":
             target[name] = self.named_type(name, node, world)
+        return name
 
     def interface(self, name: str, node: TypeNode) -> Interface:
         match = _INTERFACE_NAME.match(name)
@@ -107,6 +132,11 @@ class _Builder:
     def named_type(self, name: str, node: TypeNode, owner: Interface | World) -> TypeDef:
         """A type a name introduces: a new definition, or an alias of one made before (a ``use``)."""
         existing = self.known(node)
+        if existing is not None and existing.owner is owner and existing.name != name:
+            # A second name for a type of the same interface or world (``(eq T1)``): ``type T2 = T1;``.
+            alias = TypeDef(Alias(existing), name, owner)
+            self.remember(node, alias)
+            return alias
         if existing is not None and existing.owner is not owner:
             if node.kind == "resource" and node.resource is not None:
                 self.resources.setdefault(id(node.resource), existing)  # handles through this name
@@ -156,7 +186,10 @@ class _Builder:
         for prefix, kind in (("[constructor]", "constructor"), ("[method]", "method"), ("[static]", "static")):
             if name.startswith(prefix):
                 resource_name = name[len(prefix) :].split(".", 1)[0]
-                resource = owner.types.get(resource_name) if isinstance(owner, Interface) else None
+                found = (
+                    owner.types.get(resource_name) if isinstance(owner, Interface) else owner.imports.get(resource_name)
+                )
+                resource = found if isinstance(found, TypeDef) else None
                 if resource is not None:
                     function.kind = kind
                     function.resource = resource
@@ -213,3 +246,26 @@ class _Builder:
         if kind in PRIMITIVES:
             return Alias(PRIMITIVES[kind])
         raise ValueError(f"a {kind} is not a value type")
+
+
+def _dependencies_first(packages: list[Package]) -> list[Package]:
+    """``packages`` (in the order the component first names them) with each one's dependencies before it: the
+    packages whose interfaces its interfaces ``use`` types from, visited depth first (wasm-tools' ``finish`` in
+    wit-parser's ``decoding.rs``), so the nested packages print in the order ``wasm-tools component wit`` prints."""
+    order: list[Package] = []
+
+    def visit(package: Package) -> None:
+        if any(seen is package for seen in order):
+            return
+        for interface in package.interfaces.values():
+            for typedef in interface.types.values():
+                target = typedef.kind.target if isinstance(typedef.kind, Alias) else None
+                source = target.owner if isinstance(target, TypeDef) else None
+                if isinstance(source, Interface) and source is not interface and source.package is not None:
+                    if source.package is not package:
+                        visit(source.package)
+        order.append(package)
+
+    for package in packages:
+        visit(package)
+    return order

@@ -224,6 +224,9 @@ class World:
     docs: str = ""
     stability: Gate = field(default_factory=Gate)
     gates: dict[WorldKey, Gate] = field(default_factory=dict)  # the gate written on each import or export
+    item_docs: dict[WorldKey, str] = field(default_factory=dict)  # the doc comment written on an import or export
+    # ``@external-id("...")`` of an import or export (from a component's name attributes; keyed like imports)
+    external_ids: dict[WorldKey, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"World({self.name})"

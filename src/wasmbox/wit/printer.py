@@ -1,7 +1,12 @@
 """Resolved WIT back to text: the root package, then each dependency as a nested ``package ... { }`` block.
 
 The output parses again (with this parser, wasm-tools and wit-bindgen) to the same packages, which the tests
-check. The layout follows wasm-tools' (two-space indent, ``use`` items first, resources with their functions).
+check. The layout is wasm-tools' (``WitPrinter`` in wit-component's ``printing.rs``), so that ``wasmbox component
+wit`` and ``wasm-tools component wit`` print the same text: two-space indent; in an interface the ``use`` lines
+first (consecutive types from one interface share one), then each type and function with a blank line before it
+but the first; in a world the imported interfaces, then its types (resources with their functions), then the
+imported functions, then, after a blank line, the exports; a blank line after each interface of the root
+package, none inside a nested ``package ... { }``.
 """
 
 from __future__ import annotations
@@ -35,11 +40,16 @@ from .syntax import Gate
 
 
 def print_resolve(resolve: Resolve) -> str:
-    """The root package, then every other package it was resolved with, nested."""
+    """The root package, then every other package it was resolved with, nested (two blank lines between them)."""
     out = _Writer()
     out.package(resolve.root, nested=False)
+    first = True
     for package in resolve.packages:
         if package is not resolve.root:
+            if not first:
+                out.line()
+                out.line()
+            first = False
             out.package(package, nested=True)
     return "".join(out.lines)
 
@@ -121,9 +131,18 @@ class _Writer:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.depth = 0
+        # Whether the current interface or world body has printed an item yet: every item but the first is
+        # preceded by a blank line (wasm-tools' ``new_item``); ``use`` lines and world imports count as items
+        # without taking a blank line themselves.
+        self.any_items = False
 
     def line(self, text: str = "") -> None:
         self.lines.append(("  " * self.depth + text).rstrip() + "\n")
+
+    def new_item(self) -> None:
+        if self.any_items:
+            self.line()
+        self.any_items = True
 
     def docs(self, docs: str, gate: Gate = _NO_GATE) -> None:
         for doc in docs.splitlines() if docs else []:
@@ -132,8 +151,6 @@ class _Writer:
             self.line(text)
 
     def package(self, package: Package, *, nested: bool) -> None:
-        if self.lines:
-            self.line()
         self.docs(package.docs)
         if nested:
             self.line(f"package {package.name} {{")
@@ -141,39 +158,44 @@ class _Writer:
         else:
             self.line(f"package {package.name};")
             self.line()
-        first = True
         for interface in package.interfaces.values():
-            if not first:
-                self.line()
-            first = False
             self.docs(interface.docs, interface.stability)
             self.line(f"interface {name(interface.name or '')} {{")
             self.interface_items(interface, package)
             self.line("}")
-        for world in package.worlds.values():
-            if not first:
+            if not nested:
                 self.line()
-            first = False
+        for world in package.worlds.values():
             self.world(world, package)
         if nested:
             self.depth -= 1
             self.line("}")
 
     def interface_items(self, interface: Interface, package: Package | None) -> None:
+        outer, self.any_items = self.any_items, False
         self.depth += 1
-        types = list(interface.types.values())
-        self.uses(types, interface, package)
-        local = [typedef for typedef in types if not _is_use(typedef, interface)]
-        for typedef in local:
-            self.typedef(typedef, interface)
+        resource_functions: dict[int, list[Function]] = {}
+        for function in interface.functions.values():
+            if function.resource is not None:
+                resource_functions.setdefault(id(function.resource), []).append(function)
+        self.types(list(interface.types.values()), interface, package, resource_functions)
         for function in interface.functions.values():
             if function.resource is None:
+                self.new_item()
                 self.docs(function.docs, function.stability)
                 self.line(f"{name(function.name)}: {function_signature(function)};")
         self.depth -= 1
+        self.any_items = outer
 
-    def uses(self, types: list[TypeDef], owner: Interface | World, package: Package | None) -> None:
-        groups: dict[int, tuple[Interface, list[str], Gate]] = {}
+    def types(
+        self,
+        types: list[TypeDef],
+        owner: Interface | World,
+        package: Package | None,
+        resource_functions: dict[int, list[Function]],
+    ) -> None:
+        """``use`` lines for the types other interfaces own, then the types ``owner`` defines."""
+        groups: list[tuple[Interface, list[str], Gate]] = []
         for typedef in types:
             if not _is_use(typedef, owner):
                 continue
@@ -184,15 +206,24 @@ class _Writer:
             written = name(target.name or "")
             if target.name != typedef.name:
                 written += f" as {name(typedef.name or '')}"
-            groups.setdefault(id(source), (source, [], typedef.stability))[1].append(written)
-        for source, names, gate in groups.values():
+            # One ``use`` per run of types from the same interface under the same gate, as wasm-tools groups them.
+            if groups and groups[-1][0] is source and groups[-1][2] == typedef.stability:
+                groups[-1][1].append(written)
+            else:
+                groups.append((source, [written], typedef.stability))
+        for source, names, gate in groups:
+            self.any_items = True
             self.docs("", gate)
             self.line(f"use {interface_path(source, package)}.{{{', '.join(names)}}};")
-        if groups:
-            self.line()
+        for typedef in types:
+            if not _is_use(typedef, owner):
+                self.new_item()
+                external_id = owner.external_ids.get(typedef.name or "") if isinstance(owner, World) else None
+                self.typedef(typedef, resource_functions.get(id(typedef), []), external_id)
 
-    def typedef(self, typedef: TypeDef, owner: Interface | World) -> None:
+    def typedef(self, typedef: TypeDef, functions: list[Function], external_id: str | None = None) -> None:
         self.docs(typedef.docs, typedef.stability)
+        self.external_id(external_id)
         kind = typedef.kind
         title = name(typedef.name or "")
         if isinstance(kind, Record):
@@ -208,7 +239,6 @@ class _Writer:
         elif isinstance(kind, Flags):
             self.block(f"flags {title}", [(_doc(kind.docs, i), f"{name(f)},") for i, f in enumerate(kind.names)])
         elif isinstance(kind, Resource):
-            functions = [] if not isinstance(owner, Interface) else _resource_functions(owner, typedef)
             if not functions:
                 self.line(f"resource {title};")
                 return
@@ -227,9 +257,23 @@ class _Writer:
                     self.line(f"{name(function.item_name)}: {static}{signature};")
             self.depth -= 1
             self.line("}")
+        elif isinstance(kind, Handle) and not kind.borrowed:
+            self.line(f"type {title} = own<{name(kind.resource.name or '')}>;")  # a named handle says which
         else:
             target = type_text(kind.target) if isinstance(kind, Alias) else structure_text(kind)
             self.line(f"type {title} = {target};")
+
+    def external_id(self, value: str | None) -> None:
+        """``@external-id("...")``, escaped as wasm-tools escapes it (``print_external_id``)."""
+        if value is None:
+            return
+        text = "".join(
+            char
+            if char.isascii() and (char.isalnum() or char in "-_./: ")
+            else _ESCAPES.get(char, f"\\u{{{ord(char):x}}}")
+            for char in value
+        )
+        self.line(f'@external-id("{text}")')
 
     def block(self, title: str, entries: list[tuple[str, str]]) -> None:
         self.line(f"{title} {{")
@@ -241,34 +285,66 @@ class _Writer:
         self.line("}")
 
     def world(self, world: World, package: Package) -> None:
+        """Imported interfaces, then the world's types (resources with their functions), then imported
+        functions, then the exports: the order wasm-tools prints (and encodes) a world in."""
+        outer, self.any_items = self.any_items, False
         self.docs(world.docs, world.stability)
         self.line(f"world {name(world.name)} {{")
         self.depth += 1
-        types = [entry for entry in world.imports.values() if isinstance(entry, TypeDef)]
-        self.uses(types, world, package)
-        for typedef in types:
-            if not _is_use(typedef, world):
-                self.typedef(typedef, world)
-        for direction, items in (("import", world.imports), ("export", world.exports)):
-            for key, entry in items.items():
-                if isinstance(entry, TypeDef):
-                    continue
-                if isinstance(key, Interface):
-                    self.docs("", world.gates.get(key, Gate()))
-                    self.line(f"{direction} {interface_path(key, package)};")
-                elif isinstance(entry, Function):
-                    self.docs(entry.docs, entry.stability)
-                    self.line(f"{direction} {name(key)}: {function_signature(entry)};")
-                elif entry.package is None:
-                    self.docs(entry.docs, entry.stability)
-                    self.line(f"{direction} {name(key)}: interface {{")
-                    self.interface_items(entry, package)
-                    self.line("}")
+        types: list[TypeDef] = []
+        resource_functions: dict[int, list[Function]] = {}
+        functions: list[tuple[str, Function]] = []
+        for key, entry in world.imports.items():
+            if isinstance(entry, TypeDef):
+                types.append(entry)
+            elif isinstance(entry, Function):
+                assert isinstance(key, str)
+                if entry.resource is not None:
+                    resource_functions.setdefault(id(entry.resource), []).append(entry)
                 else:
-                    self.docs("", world.gates.get(key, Gate()))
-                    self.line(f"{direction} {name(key)}: {interface_path(entry, package)};")
+                    functions.append((key, entry))
+            else:
+                self.world_item("import", key, entry, world, package)
+                self.any_items = True
+        self.types(types, world, package, resource_functions)
+        for key, function in functions:
+            self.world_item("import", key, function, world, package)
+            self.any_items = True
+        if world.exports:
+            self.new_item()
+        for key, entry in world.exports.items():
+            if not isinstance(entry, TypeDef):
+                self.world_item("export", key, entry, world, package)
         self.depth -= 1
         self.line("}")
+        self.any_items = outer
+
+    def world_item(
+        self, direction: str, key: Interface | str, entry: Interface | Function, world: World, package: Package
+    ) -> None:
+        # An interface's docs: those written on the import or export, else (for a named one) the interface's own.
+        external_id = world.external_ids.get(key)
+        if isinstance(key, Interface):
+            self.docs(world.item_docs.get(key, ""), world.gates.get(key, Gate()))
+            self.external_id(external_id)
+            self.line(f"{direction} {interface_path(key, package)};")
+        elif isinstance(entry, Function):
+            self.docs(entry.docs, entry.stability)
+            self.external_id(external_id)
+            self.line(f"{direction} {name(key)}: {function_signature(entry)};")
+        elif entry.package is None:
+            self.docs(world.item_docs.get(key) or entry.docs, entry.stability)
+            self.external_id(external_id)
+            self.line(f"{direction} {name(key)}: interface {{")
+            self.interface_items(entry, package)
+            self.line("}")
+        else:
+            self.docs(world.item_docs.get(key) or entry.docs, world.gates.get(key, Gate()))
+            self.external_id(external_id)
+            self.line(f"{direction} {name(key)}: {interface_path(entry, package)};")
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def _doc(docs: list[str], index: int) -> str:
@@ -285,7 +361,3 @@ def _is_use(typedef: TypeDef, owner: Interface | World) -> bool:
         and isinstance(kind.target.owner, Interface)
         and kind.target.owner is not owner
     )
-
-
-def _resource_functions(interface: Interface, resource: TypeDef) -> list[Function]:
-    return [function for function in interface.functions.values() if function.resource is resource]

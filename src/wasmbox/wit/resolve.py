@@ -9,6 +9,7 @@ imports (as a component of that world must import them), and merge ``include``d 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -225,7 +226,8 @@ def _find_package(name: PackageName, available: Iterable[PackageName], source: S
 
 
 def _package_order(sources: dict[PackageName, _PackageSource]) -> list[PackageName]:
-    """Packages, each after the packages it uses; a cycle is an error."""
+    """Packages, each after the packages it uses; a cycle is an error. Visited by name, depth first, as
+    wit-parser's ``sort_unresolved_packages`` does (so that they print in wasm-tools' order)."""
     edges: dict[PackageName, list[PackageName]] = {}
     for name, source in sources.items():
         targets: list[PackageName] = []
@@ -236,7 +238,8 @@ def _package_order(sources: dict[PackageName, _PackageSource]) -> list[PackageNa
                     if target != name and target not in targets:
                         targets.append(target)
         edges[name] = targets
-    return _topological(edges, lambda name: f"package `{name}` depends on itself")
+    by_name = dict(sorted(edges.items(), key=lambda pair: (pair[0].namespace, pair[0].name, pair[0].version or "")))
+    return _topological(by_name, lambda name: f"package `{name}` depends on itself")
 
 
 def _topological(edges: dict[T, list[T]], cycle_message: Callable[[T], str]) -> list[T]:
@@ -611,6 +614,10 @@ class _InterfaceBuilder(_Scope):
                 pending.append((typedef, item))
         for typedef, item in pending:
             self.define(typedef, item)
+        # The types brought in by ``use`` first, then the definitions in dependency order (wasm-tools' order).
+        defined = {item.name for _, item in pending}
+        used = {name: typedef for name, typedef in interface.types.items() if name not in defined}
+        interface.types = {**used, **{name: interface.types[name] for name in _definition_order(items)}}
         for item in items:
             if isinstance(item, TypeItem) and item.kind == "resource":
                 for function in self.resource_functions(item):
@@ -664,6 +671,68 @@ def _constructs(result: Type | None, resource: TypeDef) -> bool:
     return isinstance(ok, TypeDef) and isinstance(ok.kind, Handle) and ok.kind.resource is resource
 
 
+def _definition_order(items: Sequence[object]) -> list[str]:
+    """The names of the type definitions among ``items``, each after the types it names: wit-parser's
+    ``toposort``, which of the definitions whose dependencies are all placed takes the one written first (names
+    from ``use`` count as placed where they are written). A resource's functions are not dependencies."""
+    nodes: list[tuple[str, list[str], bool]] = []  # (name, names it depends on, is a definition)
+    for item in items:
+        if isinstance(item, UseItem):
+            nodes.extend((name.alias or name.name, [], False) for name in item.names)
+        elif isinstance(item, TypeItem):
+            syntaxes = [item.target] if item.kind == "alias" else [case.type for case in item.cases]
+            names: list[str] = []
+            for syntax in syntaxes:
+                _named_in(syntax, names)
+            nodes.append((item.name, names, True))
+    index = {name: position for position, (name, _, _) in enumerate(nodes)}
+    remaining = [0] * len(nodes)
+    dependents: list[list[int]] = [[] for _ in nodes]
+    for position, (_, names, _) in enumerate(nodes):
+        for name in names:
+            if name in index:  # an unknown name is the resolver's error to report
+                remaining[position] += 1
+                dependents[index[name]].append(position)
+    ready = [position for position in range(len(nodes)) if remaining[position] == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        position = heapq.heappop(ready)
+        name, _, is_definition = nodes[position]
+        if is_definition:
+            order.append(name)
+        for dependent in dependents[position]:
+            remaining[dependent] -= 1
+            if remaining[dependent] == 0:
+                heapq.heappush(ready, dependent)
+    placed = set(order)  # a cycle (reported by check_acyclic) leaves its members in the order written
+    order.extend(name for name, _, is_definition in nodes if is_definition and name not in placed)
+    return order
+
+
+def _named_in(syntax: TypeSyntax | None, names: list[str]) -> None:
+    """The type names ``syntax`` mentions, in order (repeats kept: each is an edge of the sort)."""
+    if syntax is None or isinstance(syntax, BuiltinType):
+        return
+    if isinstance(syntax, NamedType):
+        names.append(syntax.name)
+    elif isinstance(syntax, HandleType):
+        names.append(syntax.resource.name)
+    elif isinstance(syntax, ListType):
+        _named_in(syntax.element, names)
+    elif isinstance(syntax, OptionType | FutureType | StreamType):
+        _named_in(syntax.inner, names)
+    elif isinstance(syntax, ResultType):
+        _named_in(syntax.ok, names)
+        _named_in(syntax.err, names)
+    elif isinstance(syntax, TupleType):
+        for element in syntax.items:
+            _named_in(element, names)
+    elif isinstance(syntax, MapType):
+        _named_in(syntax.key, names)
+        _named_in(syntax.value, names)
+
+
 class _WorldBuilder(_Scope):
     def build(self, item: WorldItem) -> None:
         assert isinstance(self.owner, World)
@@ -712,6 +781,8 @@ class _WorldBuilder(_Scope):
         self._add(target, key, entry, item.offset, item.direction)
         if item.gate:
             world.gates[key] = item.gate
+        if item.docs and isinstance(entry, Interface):
+            world.item_docs[key] = item.docs
 
     def _add(
         self, target: dict[WorldKey, WorldEntry], key: WorldKey, entry: WorldEntry, offset: int, direction: str
@@ -741,35 +812,93 @@ class _WorldBuilder(_Scope):
                             "with `include ... with {{ a as b }}`",
                         )
                 target.setdefault(key, entry)
+        # An interface included from another package's world loses a stable gate (``@since`` versions are the
+        # other package's); wit-parser's ``merge_include_stability`` drops it there too.
+        external = included.package is not self.owner.package
+        written = dict(item.renames)
         for key, gate in included.gates.items():
-            self.owner.gates.setdefault(key if isinstance(key, Interface) else dict(item.renames).get(key, key), gate)
+            if isinstance(key, Interface) and external and gate.since is not None and gate.unstable is None:
+                self.owner.gates.pop(key, None)
+                continue
+            self.owner.gates.setdefault(key if isinstance(key, Interface) else written.get(key, key), gate)
+        for key, docs in included.item_docs.items():
+            self.owner.item_docs.setdefault(key if isinstance(key, Interface) else written.get(key, key), docs)
         if renames:
             name = next(iter(renames))
             raise self.error(item.offset, f"world `{included.name}` has no import or export named `{name}`")
 
     def elaborate(self) -> None:
         """Import what the world's items depend on: the interfaces their types come from (WIT.md,
-        "Transitive imports and worlds"); an export's dependency is imported unless it is exported too."""
+        "Transitive imports and worlds"); an export's dependency is imported unless it is exported too.
+
+        As wit-parser's ``elaborate_world`` does, so that the world prints as wasm-tools prints it: imports by
+        class (interfaces, then types from ``use``, types defined here, functions, resource functions), each
+        interface after the ones it depends on; exported functions before exported interfaces. An interface
+        imported only because another item needs it takes that item's gate."""
         assert isinstance(self.owner, World)
         world = self.owner
         imports: dict[WorldKey, WorldEntry] = {}
+        exports: dict[WorldKey, WorldEntry] = {}
+        gates: dict[WorldKey, Gate] = {}
 
-        def add_import(interface: Interface) -> None:
-            if interface in imports:
+        def add_import(key: WorldKey, interface: Interface, gate: Gate) -> None:
+            if key in imports:
                 return
             for dependency in interface_dependencies(interface):
-                add_import(dependency)
-            imports[interface] = interface
+                add_import(dependency, dependency, gate)
+            imports[key] = interface
+            if gate:
+                gates[key] = gate
 
-        for key, entry in world.imports.items():
-            for dependency in _entry_dependencies(entry):
-                add_import(dependency)
-            imports.setdefault(key, entry)
-        for entry in world.exports.values():
-            for dependency in _entry_dependencies(entry):
-                if dependency not in world.exports:
-                    add_import(dependency)
-        world.imports = imports
+        for key, entry in sorted(world.imports.items(), key=lambda pair: _import_class(pair[1])):
+            gate = world.gates.get(key, Gate())
+            if isinstance(entry, Interface):
+                add_import(key, entry, gate)
+                continue
+            if isinstance(entry, TypeDef):
+                for dependency in _entry_dependencies(entry):
+                    add_import(dependency, dependency, entry.stability)
+            imports[key] = entry
+            if gate:
+                gates[key] = gate
+
+        exported = {key: entry for key, entry in world.exports.items() if isinstance(entry, Interface)}
+
+        def add_export(key: WorldKey, interface: Interface, gate: Gate) -> None:
+            if key in exports:
+                return
+            for dependency in interface_dependencies(interface):
+                if dependency in exported:
+                    add_export(dependency, dependency, gate)
+                else:
+                    add_import(dependency, dependency, gate)
+            exports[key] = interface
+            if gate:
+                gates[key] = gate
+
+        for key, entry in world.exports.items():
+            if not isinstance(entry, Interface):
+                exports[key] = entry
+                if key in world.gates:
+                    gates[key] = world.gates[key]
+        for key, entry in exported.items():
+            assert isinstance(entry, Interface)
+            add_export(key, entry, world.gates.get(key, Gate()))
+        world.imports = dict(sorted(imports.items(), key=lambda pair: _import_class(pair[1])))
+        world.exports = exports
+        world.gates = gates
+        world.item_docs = {key: docs for key, docs in world.item_docs.items() if key in imports or key in exports}
+
+
+def _import_class(entry: WorldEntry) -> int:
+    """Where a world import goes in wit-parser's order: interfaces, types from ``use``, types defined in the
+    world, freestanding functions, resource functions (``sort_key`` in ``elaborate_world``)."""
+    if isinstance(entry, Interface):
+        return 0
+    if isinstance(entry, TypeDef):
+        target = entry.kind.target if isinstance(entry.kind, Alias) else None
+        return 1 if isinstance(target, TypeDef) and target.owner is not entry.owner else 2
+    return 3 if entry.resource is None else 4
 
 
 def interface_dependencies(interface: Interface) -> list[Interface]:
