@@ -93,6 +93,7 @@ DESIGNS = {"counter": COUNTER, "datapath": DATAPATH}
 def yosys_script(design: str) -> str:
     return f"read_verilog {design}.v; synth -noabc; stat"
 
+
 WASMTIME_RUN = """
 import sys, time, wasmtime
 start = time.perf_counter()

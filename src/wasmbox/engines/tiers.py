@@ -165,9 +165,9 @@ class TieredFunctions:
         """A function's first call: on the tier an earlier run left it on (its code on disk), else
         on the baseline interpreter."""
         per_function = self.native is not None and not self.native.whole
-        lazy_native_allowed = not (per_function and self.makes_tail_calls(index))
         wanted = self.native is not None and (native_at_first_call(index) or self.native.cached(index))
-        if wanted and lazy_native_allowed:
+        # (The tail-call check decodes a lazily decoded body: asked only when machine code is wanted.)
+        if wanted and not (per_function and self.makes_tail_calls(index)):
             return self.native.compile(index)  # type: ignore[no-any-return]
         if self.native is not None and self.native.whole and not self.module_requested:
             # A small module an earlier run made machine code for was hot then: use it from the start.

@@ -54,7 +54,10 @@ class BaselineFunction:
         tag_types = namespace.get("__wasm_tag_types__")
         if tag_types is None:
             tag_types = namespace["__wasm_tag_types__"] = module.tag_types()
-        function = module.funcs[index - module.num_imported_funcs()]
+        first = namespace.get("__wasm_first_defined__")  # counted once per instance, not per function
+        if first is None:
+            first = namespace["__wasm_first_defined__"] = module.num_imported_funcs()
+        function = module.funcs[index - first]
         self.index = index
         self.type = func_types[index]
         local_types = list(self.type.params) + function.locals
