@@ -3,12 +3,14 @@
 The guest (``app.py``, ``analyzer.py``) is built with componentize-py (cached by ``guests.py``), ``wasmbox
 component bindgen`` writes the typed bindings into a temporary directory beside a copy of ``host.py``; then
 ``host.py`` and the bindings pass ``mypy --strict``, ``host.py`` prints what the component computed (checked
-line by line), and wasmtime-py's ``wasmtime.component``, given the same calls, gives the same answers.
+line by line), and wasmtime-py's ``wasmtime.component``, given the same calls, gives the same answers. The
+top-level README's excerpt of ``host.py`` is type-checked and run too.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,10 +21,10 @@ import pytest
 
 import wasmbox
 
-from . import guests
-from .oracle_harness import wasmtime_component
+from . import guests, oracle_harness
 
 EXAMPLE = guests.EXAMPLE
+README = EXAMPLE.parents[1] / "README.md"
 SOURCE_ROOT = str(Path(wasmbox.__file__).parents[1])  # this checkout's wasmbox, for the subprocesses
 LOGGER = "example:textstats/logger@0.1.0"
 ANALYZER = "example:textstats/analyzer@0.1.0"
@@ -65,6 +67,12 @@ def example_dir(component: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """host.py beside the ``textstats`` package bindgen writes, as the example's README has them."""
     directory = tmp_path_factory.mktemp("component_py")
     shutil.copy(EXAMPLE / "host.py", directory / "host.py")
+    listing = re.search(r"`host.py`, its essential lines.*?```python\n(.*?)```", README.read_text(), re.S)
+    assert listing is not None, "README: the example's listing of host.py"
+    (directory / "readme_listing.py").write_text(
+        listing.group(1).replace('"textstats.wasm"', repr(str(component)))
+        + "print(tokens[:2], reason, summary, sep='\\n')\n"
+    )
     command = [sys.executable, "-m", "wasmbox", "component", "bindgen", str(EXAMPLE / "textstats.wit")]
     result = subprocess.run(
         [*command, "-o", str(directory / "textstats")], capture_output=True, text=True, timeout=120, env=_env()
@@ -92,7 +100,7 @@ def _env() -> dict[str, str]:
 def test_host_and_generated_bindings_pass_mypy_strict(example_dir: Path) -> None:
     pytest.importorskip("mypy")
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "host.py", "textstats"],
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "host.py", "readme_listing.py", "textstats"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -108,6 +116,22 @@ def test_host_prints_what_the_component_computed(host_run: subprocess.CompletedP
     assert "instantiated and first call in" in host_run.stderr
 
 
+def test_readme_listing_runs_as_its_comments_say(example_dir: Path) -> None:
+    """The README's excerpt of host.py, run against the built component (and type-checked above)."""
+    result = subprocess.run(
+        [sys.executable, "readme_listing.py"], capture_output=True, text=True, timeout=600, cwd=example_dir, env=_env()
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "[warning] not a number: '12a'",
+        "[debug] added 6 words, 5 distinct so far",
+        "[TokenWord(value='Hello'), TokenPunctuation(value=',')]",
+        "ParseError.NOT_A_NUMBER",
+        "Summary(words=6, lines=1, distinct=5, longest='The', top=[WordCount(word='the', count=2), "
+        "WordCount(word='cat', count=1), WordCount(word='mat', count=1)])",
+    ]
+
+
 def test_wasmtime_gives_the_same_answers(component: Path, host_run: subprocess.CompletedProcess[str]) -> None:
     """The calls of host.py made through wasmtime-py's dynamic component API, printed as host.py prints them."""
     pytest.importorskip("wasmtime", reason="wasmtime-py (pip install wasmtime) is the oracle")
@@ -118,9 +142,7 @@ def _wasmtime_transcript(path: Path) -> str:
     import wasmtime
     from wasmtime import component as wc
 
-    from . import oracle_harness
-
-    compiled = wasmtime_component(path)
+    compiled = oracle_harness.wasmtime_component(path)
     store = wasmtime.Store(oracle_harness._WASMTIME_ENGINE)
     store.set_wasi(wasmtime.WasiConfig())  # CPython inside imports WASI 0.2; nothing here reaches it
     linker = wc.Linker(oracle_harness._WASMTIME_ENGINE)
