@@ -9,6 +9,8 @@ A missing toolchain skips the test that needs it, saying which and how to instal
 - ``c_adapted_guest()``: the same source for wasm32-wasi, made a WASI 0.2 command by jco's preview-1 adapter.
 - ``python_guest()``: ``app.py`` (and ``api.py``, its exported resources) through ``componentize-py`` (CPython
   inside, ~18 MB).
+- ``example_python_guest()``: the README's example, ``examples/component_py/`` (``app.py``, ``analyzer.py``,
+  ``textstats.wit``), through componentize-py.
 - ``js_guest()``: ``guest.js`` through componentize-js (SpiderMonkey inside, ~12 MB), the npm package that
   ``.ci/run`` installs (``$WASMBOX_COMPONENTIZE_JS``, its command).
 """
@@ -128,6 +130,26 @@ def python_guest() -> Path:
     partial = output.with_suffix(".partial")
     command = [componentize, "-d", str(WIT), "-w", WORLD, "componentize", "app", "-p", str(SOURCES), "-o", str(partial)]
     _run(command, "componentize-py", cwd=SOURCES)
+    partial.replace(output)
+    return output
+
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "component_py"
+
+
+def example_python_guest() -> Path:
+    """``examples/component_py/app.py`` as a componentize-py component, built with the command its README gives."""
+    componentize = _tool("componentize-py", "componentize-py")
+    wit = EXAMPLE / "textstats.wit"
+    inputs = [path.read_bytes() for path in (EXAMPLE / "app.py", EXAMPLE / "analyzer.py", wit)]
+    inputs.append(_version("componentize-py"))
+    output, ready = _cached("example-textstats", inputs)
+    if ready:
+        return output
+    CACHE.mkdir(parents=True, exist_ok=True)
+    partial = output.with_suffix(".partial")
+    command = [componentize, "-d", str(wit), "-w", "textstats", "componentize", "app", "-o", str(partial)]
+    _run(command, "componentize-py", cwd=EXAMPLE)
     partial.replace(output)
     return output
 

@@ -95,6 +95,27 @@ print("ok")
 """
 
 
+# A result's error comes back as its typed class (the enum's member, not the case's name); the world's constructor
+# takes the store and imports the world does not name (WASI, for a componentize-py component) by keyword.
+CHECKS_USER_CODE = """
+from checks import CheckError, Checks
+from wasmbox import Store
+from wasmbox.component import Component, Err
+
+world = Checks(Component.from_file(COMPONENT), other_imports={"unused:x/y": {}}, store=Store())
+assert world.check(21) == 42
+for n, expected in ((0, CheckError.ZERO), (101, CheckError.TOO_LARGE)):
+    try:
+        world.check(n)
+        raise AssertionError("expected Err")
+    except Err as error:
+        assert error.value is expected, repr(error.value)
+print("ok")
+"""
+
+USER_CODES = {"shapes": USER_CODE, "counters": COUNTERS_USER_CODE, "checks": CHECKS_USER_CODE}
+
+
 def bindings_for(tmp_path: Path, name: str, user_code: str) -> Path:
     result = subprocess.run(
         [
@@ -117,10 +138,9 @@ def bindings_for(tmp_path: Path, name: str, user_code: str) -> Path:
     return tmp_path
 
 
-@pytest.fixture(params=["shapes", "counters"])
+@pytest.fixture(params=list(USER_CODES))
 def generated(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    user_code = USER_CODE if request.param == "shapes" else COUNTERS_USER_CODE
-    return bindings_for(tmp_path, request.param, user_code)
+    return bindings_for(tmp_path, request.param, USER_CODES[request.param])
 
 
 def test_generated_bindings_call_the_component(generated: Path) -> None:
@@ -146,3 +166,10 @@ def test_generated_bindings_pass_mypy_strict(generated: Path) -> None:
         env={**ENV, "MYPYPATH": str(Path(wasmbox.__file__).parents[1])},  # this checkout's wasmbox
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_world_constructor_names_each_import_after_its_interface(tmp_path: Path) -> None:
+    """``Counters(component, log)``: the parameter is the WIT's name for the import, not its protocol's."""
+    generated = bindings_for(tmp_path, "counters", "")
+    source = (generated / "counters" / "__init__.py").read_text()
+    assert "self, component: Component, log: LogImports, *," in source

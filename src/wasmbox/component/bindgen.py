@@ -2,9 +2,11 @@
 
 The generated module has one Python type per WIT type — records are dataclasses, variants a union of one
 dataclass per case, enums ``enum.Enum``, flags ``enum.Flag``, resources classes around a resource value — and
-one class for the world: constructed from a ``wasmbox.component.Component`` and an object implementing the
-world's imports (a ``Protocol`` per imported interface), it offers the exports as annotated methods. A function
-returning ``result<T, E>`` returns ``T`` and raises ``Err`` (as the dynamic API does). The output passes
+one class for the world: constructed from a ``wasmbox.component.Component`` and, for each imported interface, an
+object implementing it (a ``Protocol``; the parameter is named after the interface), it offers the exports as
+annotated methods. Imports the world does not name (the WASI interfaces a componentize-py component's CPython
+imports) and the store come as keywords (``other_imports=``, ``store=``). A function returning ``result<T, E>``
+returns ``T`` and raises ``Err`` (as the dynamic API does) whose value is ``E``'s typed class. The output passes
 ``mypy --strict``.
 
 Resources go both ways. One the component exports becomes a class of its own (a ``GuestResource``): the world's
@@ -306,11 +308,18 @@ class _Generator:
         arguments = self.lower_arguments(function, skip_self=on_resource)
         if on_resource:
             arguments = ", ".join(["self.resource_value", *([arguments] if arguments else [])])
+        result = function.result
+        target = result.dealias() if isinstance(result, TypeDef) else result
+        docs = function.docs.strip() or f"Call the export `{function.name}`."
+        if function.kind == "constructor" and function.resource is not None and not function.docs.strip():
+            docs = f"A new `{function.resource.name}` (the export `{function.name}`)."
+        if isinstance(target, TypeDef) and isinstance(target.kind, ResultOf) and target.kind.err is not None:
+            docs += f"\n\n        Raises `Err` with a `{self.annotation(target.kind.err)}` as its value.\n        "
         lines = [
             "",
             f"    def {self.method_name(function, on_resource=on_resource)}(self{', ' if written else ''}{written})"
             f" -> {returns}:",
-            f'        """{function.docs.strip() or f"Call the export `{function.name}`."}"""',
+            f'        """{docs}"""',
             f"        world = {'self._world' if on_resource else 'self'}",
             f"        function = world._export({path!r})",
         ]
@@ -323,15 +332,16 @@ class _Generator:
             ]
         else:
             lines.append(f"        results = function.call_values([{arguments}])")
-        result = function.result
-        target = result.dealias() if isinstance(result, TypeDef) else result
         if result is None:
             lines.append("        del results")
             lines.append("        return None")
         elif isinstance(target, TypeDef) and isinstance(target.kind, ResultOf):
             lines.append("        outcome = results[0]")
             lines.append("        if isinstance(outcome, Err):")
-            lines.append("            raise outcome")
+            if target.kind.err is None:
+                lines.append("            raise outcome")
+            else:  # the error as its typed class, as the ok value is (an enum's member, not its case name)
+                lines.append(f"            raise Err({self.lift(target.kind.err, 'outcome.value')}) from None")
             lines.append(f"        return {self.lift(target.kind.ok, 'outcome.value')}")
         else:
             lines.append(f"        return {self.lift(result, 'results[0]')}")
@@ -402,7 +412,8 @@ class _Generator:
         world = self.world
         world_class = camel(world.name)
         self.find_resources()
-        import_protocols: list[tuple[str, str]] = []
+        import_protocols: list[tuple[str, str, str]] = []  # (import name, protocol, constructor parameter)
+        parameters_taken = {"self", "component", "other_imports", "store", "imports"}
         import_lines: list[str] = []
         type_only_imports: list[str] = []
         for key, entry in world.imports.items():
@@ -413,7 +424,13 @@ class _Generator:
                     type_only_imports.append(name)  # nothing to provide: its types are fixed by the WIT
                     continue
                 protocol, lines = self.import_protocol(name, entry)
-                import_protocols.append((name, protocol))
+                # The parameter is named after the interface (`logger`), as the WIT names the import.
+                parameter = base = snake(entry.name or name.split("/")[-1].split("@")[0])
+                suffix = 2
+                while parameter in parameters_taken:
+                    parameter, suffix = f"{base}_{suffix}", suffix + 1
+                parameters_taken.add(parameter)
+                import_protocols.append((name, protocol, parameter))
                 import_lines += lines
         methods: list[str] = []
         for key, entry in world.exports.items():
@@ -427,31 +444,40 @@ class _Generator:
                 for function in entry.functions.values():
                     if function.kind != "method":  # methods belong to the resource's class
                         methods += self.export_method(function, f"{prefix}#{function.name}")
-        imports_param = ", ".join(f"{snake(p)}: {p}" for _, p in import_protocols)
+        imports_param = "".join(f", {parameter}: {protocol}" for _, protocol, parameter in import_protocols)
         body = [
             "",
             "",
             f"class {world_class}(WorldBindings):",
-            f'    """The world `{world.name}`: a component instance, its exports as typed methods."""',
+            f'    """The world `{world.name}`: a component instance, its exports as typed methods.',
             "",
-            f"    def __init__(self, component: Component{', ' if imports_param else ''}{imports_param}) -> None:",
+            "    ``other_imports`` are imports the world does not name, such as the WASI 0.2 interfaces a",
+            "    componentize-py component's CPython imports (``WasiHost().imports_for(component)``); ``store``",
+            '    chooses the engine."""',
+            "",
+            "    def __init__(",
+            f"        self, component: Component{imports_param}, *,",
+            "        other_imports: Mapping[str, Any] | None = None, store: Store | None = None,",
+            "    ) -> None:",
             "        super().__init__()",
-            "        imports: dict[str, Any] = {}",
+            "        imports: dict[str, Any] = dict(other_imports or {})",
         ]
-        for name, protocol in import_protocols:
-            body.append(f"        imports[{name!r}] = _{snake(protocol)}_instance({snake(protocol)}, self)")
+        for name, protocol, parameter in import_protocols:
+            body.append(f"        imports[{name!r}] = _{snake(protocol)}_instance({parameter}, self)")
         for name in type_only_imports:
             body.append(f"        imports[{name!r}] = {{}}")
-        body += ["        self._instantiate(component, imports)", *methods]
+        body += ["        self._instantiate(component, imports, store)", *methods]
         header = [
             f'"""Bindings for the WIT world `{world.name}`, generated by `wasmbox component bindgen`."""',
             "",
             "from __future__ import annotations",
             "",
             "import enum",
+            "from collections.abc import Mapping",
             "from dataclasses import dataclass",
             "from typing import Any, ClassVar, Protocol, cast",
             "",
+            "from wasmbox import Store",
             "from wasmbox.component import Component, Err, Ok, Some",
             "from wasmbox.component.bindings import GuestResource, WorldBindings",
         ]

@@ -27,8 +27,8 @@ class WorldBindings:
         self._lent: list[int] = []
         self._resources: dict[str, RuntimeResource] = {}
 
-    def _instantiate(self, component: Any, imports: Mapping[str, Any]) -> None:
-        self.instance = component.instantiate(imports)
+    def _instantiate(self, component: Any, imports: Mapping[str, Any], store: Any = None) -> None:
+        self.instance = component.instantiate(imports, store)
 
     def _export(self, path: str) -> Any:
         """The export at ``path``: an interface's items are reached as ``interface#item``."""
