@@ -43,6 +43,11 @@ KNOWN_DIFFERENCES = {
     '(external-id "\\u{7fff}") with `@external-id("id")`, the id of the import `a:b/c`; wasmbox prints '
     "each export's own",
 }
+# Unit components wasm-tools cannot show as WIT, with the reason (counted like the spec suite's, not compared).
+UNIT_NOT_SHOWN = {
+    "checks.wat": 'exports the type `check-error` at the top level: "component export `check-error` was not a '
+    'function or instance"',
+}
 # json-from-wast refuses these scripts (their syntax is older than this wasm-tools).
 CANNOT_CONVERT = {"async/cancellable.wast"}
 
@@ -104,8 +109,12 @@ def test_unit_components_wit_is_wasm_tools_wit(path: Path) -> None:
     if not code.lstrip().startswith("(component"):
         pytest.skip("a core module (a component's inner module), not a component")
     expected = wasm_tools_wit(path)
-    assert expected is not None
-    assert normalised(wasmbox_wit(path)) == normalised(expected)
+    ours = wasmbox_wit(path)  # also for what wasm-tools cannot show: it must not fail
+    if path.name in UNIT_NOT_SHOWN:
+        assert expected is None, f"wasm-tools shows {path.name} now: compare it"
+    else:
+        assert expected is not None
+        assert normalised(ours) == normalised(expected)
 
 
 @pytest.mark.parametrize("name", list(BUILT))
