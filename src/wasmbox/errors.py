@@ -205,8 +205,28 @@ class Trap(WasmError):
     def __str__(self) -> str:
         if not self.frames:
             return self.message
-        frames = "\n".join(f"  {i}: {frame}" for i, frame in enumerate(self.frames))
-        return f"{self.message}\nwasm backtrace:\n{frames}"
+        return f"{self.message}\nwasm backtrace:\n" + "\n".join(_backtrace_lines(self.frames))
+
+
+# Identical frames in a row shown before the rest are counted on one line (a recursion that
+# exhausted the stack would otherwise print hundreds of the same line, as Python's tracebacks do not).
+REPEATS_SHOWN = 3
+
+
+def _backtrace_lines(frames: list[TrapFrame]) -> list[str]:
+    lines: list[str] = []
+    index = 0
+    while index < len(frames):
+        text = str(frames[index])
+        end = index + 1
+        while end < len(frames) and str(frames[end]) == text:
+            end += 1
+        shown = min(end, index + REPEATS_SHOWN)
+        lines.extend(f"  {i}: {text}" for i in range(index, shown))
+        if end > shown:
+            lines.append(f"  ...: the frame above repeated {end - shown} more times (to frame {end - 1})")
+        index = end
+    return lines
 
 
 class Exhaustion(Trap):

@@ -11,6 +11,7 @@ from tests.conftest import core_wast_files, require_testsuite
 
 from wasmbox import ENGINES, Exhaustion, Func, FuncType, Instance, Module, Store, Trap
 from wasmbox.engines.interp import FunctionTranslator
+from wasmbox.errors import TrapFrame
 from wasmbox.ir.instructions import WASM_2_0
 from wasmbox.ir.types import I32
 from wasmbox.runtime.instance import BACKTRACE_FRAMES
@@ -130,6 +131,22 @@ def test_exhaustion_leaves_the_garbage_collector_as_it_was(engine: str) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_recursions_backtrace_counts_its_repeated_frames() -> None:
+    """A backtrace of 256 identical frames prints three of them and a count, not 256 lines; frames that differ are
+    all printed (``Trap.__str__``)."""
+    f = Instance(Store("baseline", max_call_depth=1_000), Module(PLAIN_RECURSION)).exports["f"]
+    with pytest.raises(Exhaustion) as caught:
+        f()
+    lines = str(caught.value).splitlines()
+    assert lines[:2] == ["call stack exhausted", "wasm backtrace:"]
+    assert len(lines) == 2 + 1 + 3 + 1  # the innermost frame (no call offset), three repeats, the count
+    assert lines[-1] == "  ...: the frame above repeated 252 more times (to frame 255)"
+    assert len(caught.value.frames) == BACKTRACE_FRAMES  # the frames themselves are all kept
+    mixed = Trap("unreachable")
+    mixed.frames = [TrapFrame(0, "$a", 1), TrapFrame(1, "$b", 2), TrapFrame(0, "$a", 1)]
+    assert str(mixed).splitlines()[2:] == ["  0: $a @0x1", "  1: $b @0x2", "  2: $a @0x1"]
 
 
 def test_exhaustion_in_two_threads_at_once_leaves_the_collector_on() -> None:
