@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from wasmbox.component import Component
 from wasmbox.component.decode import is_component
 from wasmbox.component.wit_of import resolve_component
 from wasmbox.wit import print_resolve
+from wasmbox.wit.errors import WitError
 
 from . import guests
 
@@ -44,6 +46,7 @@ KNOWN_DIFFERENCES = {
     "each export's own",
 }
 # Unit components wasm-tools cannot show as WIT, with the reason (counted like the spec suite's, not compared).
+# wasmbox refuses them too, with a WitError (an exported type has no WIT).
 UNIT_NOT_SHOWN = {
     "checks.wat": 'exports the type `check-error` at the top level: "component export `check-error` was not a '
     'function or instance"',
@@ -93,8 +96,12 @@ def normalised(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()).rstrip("\n") + "\n"
 
 
-def wasmbox_wit(path: Path) -> str:
-    return print_resolve(resolve_component(Component.from_file(path).ir))
+def wasmbox_wit(path: Path) -> str | None:
+    """wasmbox's WIT of the component at ``path``, or None when it refuses (a ``WitError``: a type export)."""
+    try:
+        return print_resolve(resolve_component(Component.from_file(path).ir))
+    except WitError:
+        return None
 
 
 def wasm_tools_wit(path: Path) -> str | None:
@@ -109,11 +116,12 @@ def test_unit_components_wit_is_wasm_tools_wit(path: Path) -> None:
     if not code.lstrip().startswith("(component"):
         pytest.skip("a core module (a component's inner module), not a component")
     expected = wasm_tools_wit(path)
-    ours = wasmbox_wit(path)  # also for what wasm-tools cannot show: it must not fail
+    ours = wasmbox_wit(path)  # also for what wasm-tools cannot show: a typed refusal or text, never a crash
     if path.name in UNIT_NOT_SHOWN:
         assert expected is None, f"wasm-tools shows {path.name} now: compare it"
+        assert ours is None, f"wasmbox prints WIT for {path.name}, which has none"
     else:
-        assert expected is not None
+        assert expected is not None and ours is not None
         assert normalised(ours) == normalised(expected)
 
 
@@ -122,7 +130,9 @@ def test_built_guests_wit_is_wasm_tools_wit(name: str) -> None:
     path = BUILT[name]()
     expected = wasm_tools_wit(path)
     assert expected is not None, f"wasm-tools shows no WIT for {path}"
-    assert normalised(wasmbox_wit(path)) == normalised(expected)
+    ours = wasmbox_wit(path)
+    assert ours is not None, f"wasmbox refuses the WIT of {path}"
+    assert normalised(ours) == normalised(expected)
 
 
 # --- the spec tests' components -----------------------------------------------------------------------------
@@ -157,9 +167,11 @@ def compare_spec_components(components: dict[str, Path]) -> tuple[int, int, list
     differences = []
     for key, path in components.items():
         expected = wasm_tools_wit(path)
-        ours = wasmbox_wit(path)  # also for what wasm-tools cannot show: it must not fail
+        ours = wasmbox_wit(path)  # also for what wasm-tools cannot show: a typed refusal or text, never a crash
         if expected is None:
             refused += 1
+        elif ours is None:
+            differences.append(f"{key}: wasmbox refuses what wasm-tools shows:\n{expected}")
         elif normalised(ours) == normalised(expected):
             equal += 1
             assert key not in KNOWN_DIFFERENCES, f"{key} is now equal: remove it from KNOWN_DIFFERENCES"
@@ -191,3 +203,14 @@ def test_spec_components_wit_is_wasm_tools_wit_all(spec_components: dict[str, Pa
     assert differences == []
     assert equal + refused + len(KNOWN_DIFFERENCES) == len(spec_components)
     assert equal >= 264
+
+
+def test_the_cli_names_the_file_and_the_reason_when_a_component_has_no_wit() -> None:
+    path = UNIT_COMPONENTS / "checks.wat"
+    done = subprocess.run(
+        [sys.executable, "-m", "wasmbox", "component", "wit", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip() == (
+        f"wasmbox: error: {path}: component export `check-error` is a type: a WIT world cannot export a type"
+    )

@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_wit(args: argparse.Namespace) -> int:
     import sys
 
+    from ..wit.errors import WitError
     from ..wit.loader import load_wit
     from ..wit.printer import print_resolve
     from .api import Component
@@ -32,7 +33,10 @@ def run_wit(args: argparse.Namespace) -> int:
     if path.is_dir() or path.suffix == ".wit":
         resolve = load_wit(path)
     else:
-        resolve = resolve_component(Component.from_file(path).ir)
+        try:
+            resolve = resolve_component(Component.from_file(path).ir)
+        except WitError as error:  # what WIT cannot say about this component
+            raise WitError(f"{path}: {error}") from None
     text = print_resolve(resolve)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..wit.errors import WitError
 from ..wit.model import (
     PRIMITIVES,
     Alias,
@@ -104,6 +105,10 @@ class _Builder:
         elif sort == "func":
             target[name] = self.function(name, node, world)
         elif sort == "type":
+            if target is world.exports:
+                # A world's types are imports: an exported type has no WIT (wasm-tools refuses it too), and
+                # leaving it out would print functions that name a type the text never defines.
+                raise WitError(f"component export `{name}` is a type: a WIT world cannot export a type")
             target[name] = self.named_type(name, node, world)
         return name
 
