@@ -120,18 +120,7 @@ def _build_c_component(
 
 def python_guest() -> Path:
     """The Python guest (``app.py``) as a componentize-py component."""
-    componentize = _tool("componentize-py", "componentize-py")
-    inputs = [path.read_bytes() for path in (SOURCES / "app.py", SOURCES / "api.py", WIT)]
-    inputs.append(_version("componentize-py"))
-    output, ready = _cached("oracle-py", inputs)
-    if ready:
-        return output
-    CACHE.mkdir(parents=True, exist_ok=True)
-    partial = output.with_suffix(".partial")
-    command = [componentize, "-d", str(WIT), "-w", WORLD, "componentize", "app", "-p", str(SOURCES), "-o", str(partial)]
-    _run(command, "componentize-py", cwd=SOURCES)
-    partial.replace(output)
-    return output
+    return _componentize_py("oracle-py", SOURCES, ["app.py", "api.py"], WIT, WORLD, ["-p", str(SOURCES)])
 
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "component_py"
@@ -139,17 +128,26 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "component_py"
 
 def example_python_guest() -> Path:
     """``examples/component_py/app.py`` as a componentize-py component, built with the command its README gives."""
+    return _componentize_py(
+        "example-textstats", EXAMPLE, ["app.py", "analyzer.py"], EXAMPLE / "textstats.wit", "textstats"
+    )
+
+
+def _componentize_py(
+    name: str, directory: Path, modules: list[str], wit: Path, world: str, options: list[str] | None = None
+) -> Path:
+    """The module ``app`` of ``directory`` (its source ``modules`` besides) as a componentize-py component of
+    ``world``, built in ``directory`` and cached by its sources, ``wit`` and componentize-py's version."""
     componentize = _tool("componentize-py", "componentize-py")
-    wit = EXAMPLE / "textstats.wit"
-    inputs = [path.read_bytes() for path in (EXAMPLE / "app.py", EXAMPLE / "analyzer.py", wit)]
+    inputs = [path.read_bytes() for path in (*(directory / module for module in modules), wit)]
     inputs.append(_version("componentize-py"))
-    output, ready = _cached("example-textstats", inputs)
+    output, ready = _cached(name, inputs)
     if ready:
         return output
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = output.with_suffix(".partial")
-    command = [componentize, "-d", str(wit), "-w", "textstats", "componentize", "app", "-o", str(partial)]
-    _run(command, "componentize-py", cwd=EXAMPLE)
+    command = [componentize, "-d", str(wit), "-w", world, "componentize", "app", *(options or []), "-o", str(partial)]
+    _run(command, "componentize-py", cwd=directory)
     partial.replace(output)
     return output
 
