@@ -248,3 +248,30 @@ def test_huge_tables_are_refused_by_default(engine: str) -> None:
         ),
     ).exports["g"]
     assert grow() == -1
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_host_function_that_catches_a_refused_reentry_leaves_the_collector_on(engine: str) -> None:
+    """Wasm calling the host calling wasm again, as deep as the store allows: the entry that finds no depth left
+    refuses at once (it never began, so it must not pause the collector); the host catches that and returns."""
+    for max_call_depth in range(400, 410):  # one of them runs out at an entry from the host, not in a frame
+        _reenter_until_refused(engine, max_call_depth)
+
+
+def _reenter_until_refused(engine: str, max_call_depth: int) -> None:
+    store = Store(engine, max_call_depth=max_call_depth)
+    holder: dict[str, Instance] = {}
+    states: list[bool] = []
+
+    def dive_from_host() -> int:
+        try:
+            return int(holder["instance"].exports["outer"]()) + 1  # type: ignore[operator]
+        except Exhaustion:
+            states.append(gc.isenabled())
+            return 0
+
+    imports = {"host": {"dive_from_host": Func(store, FuncType((), (I32,)), dive_from_host)}}
+    holder["instance"] = Instance(store, Module(DIVE_FROM_HOST), imports)
+    depth = holder["instance"].exports["outer"]()
+    assert isinstance(depth, int) and depth > 10
+    assert states and all(states) and gc.isenabled()

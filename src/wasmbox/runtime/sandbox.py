@@ -137,7 +137,8 @@ class Sandbox:
             saved = calls[0]
             _check_stack(ENTRY_STACK_RESERVE)
             if saved + HOST_CROSSING_UNITS > calls[1]:
-                raise self.exhausted()
+                # Not ``exhausted()``: this entry never began, so its ``leave`` would not end a pause.
+                raise Exhaustion()
             calls[0] = saved + HOST_CROSSING_UNITS
             return saved, False
         with _claiming:
