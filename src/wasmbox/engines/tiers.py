@@ -226,7 +226,8 @@ class TieredFunctions:
         """A long call in progress: ask for an entry into machine code at the loop it is in."""
         if running < OSR_AFTER or self.size(function.index) > OSR_AT_MOST or self.makes_tail_calls(function.index):
             return
-        if function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT > function.executed:
+        native_callees = self.native is not None and self.native.whole and self.native.ready()  # all machine code
+        if function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT > function.executed and not native_callees:
             return  # it calls out too much: machine code would cross back into Python all the time
         position = self.innermost_loop(function, block)
         if position is None or position + 1 in function.osr or (function.index, position) in self.osr_requested:
