@@ -9,6 +9,7 @@ import select
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -191,23 +192,43 @@ def test_the_worker_is_started_fresh_when_forking_is_not_safe(monkeypatch: pytes
 
 
 def test_a_long_call_that_calls_out_enters_machine_code_once_the_whole_module_is_machine_code(
-    tiered: tuple[Instance, Any], monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A loop calling other functions on every round gets no entry into machine code while they run in Python
     (each call would cross back); once the whole module is machine code its calls stay there, and the loop gets
     its entry (hashmap's main loop stayed on the baseline for the whole of a cold run: 78 s against 3 s)."""
     from wasmbox.engines.native.engine import QUICK
 
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 10**6)  # `work` stays on the baseline
     monkeypatch.setattr(tiers, "NATIVE_BLOCKS_PER_CALL_OUT", 100)  # ... and counts as calling out too much
-    monkeypatch.setattr(tiers, "OSR_AFTER", 1)
-    instance, functions = tiered
-    assert instance.exports["work"](40) == expected_work(40)
-    function = functions.baseline[WORK]
-    assert function.calls_out * tiers.NATIVE_BLOCKS_PER_CALL_OUT > function.executed
-    inside_loop = min(function.builder.loop_headers)
-    functions.osr_wanted(function, 10**6, inside_loop)
-    assert not function.osr  # its callees run in Python: no entry
-    functions.install_module(None, QUICK)
-    functions.osr_wanted(function, 10**6, inside_loop)
-    assert function.osr  # now they are machine code too
+    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
+    made: list[Any] = []
+    stand_ins = tiers.TieredFunctions.stand_ins
+
+    def record(self: Any) -> Any:
+        made.append(self)
+        return stand_ins(self)
+
+    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", record)
+    # A module of its own: no other instance in this process has its machine code.
+    salted = SMALL.replace(
+        "(table 2 funcref)", f"(global $salt i32 (i32.const {uuid.uuid4().int % 10**9}))\n  (table 2 funcref)"
+    )
+    instance = Instance(Store("tiered"), Module(salted))
+    (functions,) = made
+    try:
+        assert instance.exports["work"](40) == expected_work(40)
+        function = functions.baseline[WORK]
+        assert function.calls_out * tiers.NATIVE_BLOCKS_PER_CALL_OUT > function.executed
+        inside_loop = min(function.builder.loop_headers)
+        functions.osr_wanted(function, 10**6, inside_loop)
+        assert not function.osr  # its callees run in Python: no entry
+        functions.install_module(None, QUICK)
+        functions.osr_wanted(function, 10**6, inside_loop)
+        assert function.osr  # now they are machine code too
+    finally:
+        if functions.module_timer is not None:
+            functions.module_timer.cancel()
+            functions.module_timer.join()
