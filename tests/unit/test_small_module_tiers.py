@@ -63,12 +63,20 @@ def expected_work(n: int) -> int:
 def tiered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[Instance, Any]]:
     """An instance on the tiered engine whose moves happen here, at once (no worker, no timer), and
     its ``TieredFunctions``; no earlier run's code (a cache of its own)."""
-    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
-    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
     monkeypatch.setattr(tiers, "NATIVE_BLOCKS_PER_CALL", 50)
     monkeypatch.setattr(tiers, "NATIVE_BLOCKS_PER_CALL_OUT", 1)
-    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)  # the whole module only when a test asks
+    instance, functions = tiered_instance(monkeypatch, tmp_path, SMALL)
+    yield instance, functions
+    stop_module_timer(functions)
+
+
+def tiered_instance(monkeypatch: pytest.MonkeyPatch, cache: Path, text: str) -> tuple[Instance, Any]:
+    """``text`` instantiated on the tiered engine with no worker and no whole-module timer (the whole module's
+    code only when a test asks), a code cache of its own, and its ``TieredFunctions``."""
+    monkeypatch.setenv("WASMBOX_CACHE", str(cache))
+    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
+    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
     made: list[Any] = []
     stand_ins = tiers.TieredFunctions.stand_ins
 
@@ -77,10 +85,13 @@ def tiered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[In
         return stand_ins(self)
 
     monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", record)
-    instance = Instance(Store("tiered"), Module(SMALL))
+    instance = Instance(Store("tiered"), Module(text))
     (functions,) = made
     assert functions.native is not None and functions.native.whole  # a small module
-    yield instance, functions
+    return instance, functions
+
+
+def stop_module_timer(functions: Any) -> None:
     if functions.module_timer is not None:
         functions.module_timer.cancel()  # (a thread left waiting would keep later tests from forking)
         functions.module_timer.join()
@@ -199,25 +210,11 @@ def test_a_long_call_that_calls_out_enters_machine_code_once_the_whole_module_is
     its entry (hashmap's main loop stayed on the baseline for the whole of a cold run: 78 s against 3 s)."""
     from wasmbox.engines.native.engine import QUICK
 
-    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
-    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 10**6)  # `work` stays on the baseline
     monkeypatch.setattr(tiers, "NATIVE_BLOCKS_PER_CALL_OUT", 100)  # ... and counts as calling out too much
-    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
-    made: list[Any] = []
-    stand_ins = tiers.TieredFunctions.stand_ins
-
-    def record(self: Any) -> Any:
-        made.append(self)
-        return stand_ins(self)
-
-    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", record)
     # A module of its own: no other instance in this process has its machine code.
-    salted = SMALL.replace(
-        "(table 2 funcref)", f"(global $salt i32 (i32.const {uuid.uuid4().int % 10**9}))\n  (table 2 funcref)"
-    )
-    instance = Instance(Store("tiered"), Module(salted))
-    (functions,) = made
+    salt = f"(global $salt i32 (i32.const {uuid.uuid4().int % 10**9}))\n  (table 2 funcref)"
+    instance, functions = tiered_instance(monkeypatch, tmp_path, SMALL.replace("(table 2 funcref)", salt))
     try:
         assert instance.exports["work"](40) == expected_work(40)
         function = functions.baseline[WORK]
@@ -229,6 +226,4 @@ def test_a_long_call_that_calls_out_enters_machine_code_once_the_whole_module_is
         functions.osr_wanted(function, 10**6, inside_loop)
         assert function.osr  # now they are machine code too
     finally:
-        if functions.module_timer is not None:
-            functions.module_timer.cancel()
-            functions.module_timer.join()
+        stop_module_timer(functions)
