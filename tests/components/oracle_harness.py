@@ -19,7 +19,6 @@ wasmtime's host API wraps them), with the message kept for the report.
 
 from __future__ import annotations
 
-import importlib.metadata
 import math
 import struct
 from collections.abc import Callable, Sequence
@@ -211,18 +210,11 @@ def wasmtime_component(path: Path) -> Any:
     10-20 s to compile)."""
     global _WASMTIME_ENGINE
     import wasmtime
-    from wasmtime import component as wc
+    from tests.wasi.p2_harness import compiled_by_wasmtime
 
     if _WASMTIME_ENGINE is None:
         _WASMTIME_ENGINE = wasmtime.Engine()
-    compiled = path.with_suffix(f".wasmtime-{importlib.metadata.version('wasmtime')}.cwasm")
-    if compiled.exists():
-        return wc.Component.deserialize_file(_WASMTIME_ENGINE, str(compiled))
-    component = wc.Component.from_file(_WASMTIME_ENGINE, str(path))
-    partial = compiled.with_suffix(".partial")
-    partial.write_bytes(bytes(component.serialize()))
-    partial.replace(compiled)
-    return component
+    return compiled_by_wasmtime(_WASMTIME_ENGINE, path)
 
 
 class WasmtimeSide(Side):

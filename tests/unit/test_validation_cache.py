@@ -4,6 +4,7 @@ an invalid module is refused every time, and features and text are never confuse
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,15 +20,20 @@ INVALID = wasmbox.encode(wasmbox.parse_wat("(module (func (result i32) i64.const
 @pytest.fixture
 def validations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Each module ``validate_module`` is called with, under a cache of its own."""
-    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    return _count_validations(api_module, tmp_path, monkeypatch)
+
+
+def _count_validations(caller: Any, cache: Path, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The modules ``caller.validate_module`` is called with from now on, under ``cache``."""
+    monkeypatch.setenv("WASMBOX_CACHE", str(cache))
     seen: list[object] = []
-    real = api_module.validate_module
+    real = caller.validate_module
 
     def counting(module: object) -> None:
         seen.append(module)
-        real(module)  # type: ignore[arg-type]
+        real(module)
 
-    monkeypatch.setattr(api_module, "validate_module", counting)
+    monkeypatch.setattr(caller, "validate_module", counting)
     return seen
 
 
@@ -65,16 +71,7 @@ def component_validations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> li
     """Each core module the component validator hands to ``validate_module``, under a cache of its own."""
     from wasmbox.component import validate as component_validate
 
-    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
-    seen: list[object] = []
-    real = component_validate.validate_module
-
-    def counting(module: object) -> None:
-        seen.append(module)
-        real(module)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(component_validate, "validate_module", counting)
-    return seen
+    return _count_validations(component_validate, tmp_path, monkeypatch)
 
 
 COMPONENT_TEXT = '(component (core module (func (export "f") (result i32) i32.const 1)))'
