@@ -1,10 +1,14 @@
-"""A small module run again and hot again leaves its machine code for the run after (issue 13).
+"""A module run again and hot again leaves its machine code for the run after (issue 13).
 
 A short program finishes before it asks for the module's machine code, so every warm run started
 on the baseline.  Once a run finds code an earlier run made for a hot function (its translation,
 or its machine code of its own: the module was hot before and is called again), its worker makes
 the -O2 object for the code cache after the program exits, and the next run links it before its
 first call.
+
+A large module (tiered function by function) that gets hot leaves its whole -O2 object after its
+first run already, if its code is small enough to compile whole (a medium program: an interpreter
+whose loop calls small functions all the time never reaches machine code function by function).
 """
 
 from __future__ import annotations
@@ -50,23 +54,46 @@ print(json.dumps(report))
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the driver waits as a Linux subreaper")
-def test_a_module_hot_again_starts_the_next_run_on_machine_code(tmp_path: Path) -> None:
+def _three_runs(tmp_path: Path, **settings: str) -> list[list[str]]:
+    """Each run's [output, "whole" or "python"], the runs one after the other with one cache."""
     from wasmbox.engines.native import available
     from wasmbox.engines.native.object_loader import host_supported
 
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the driver waits as a Linux subreaper")
     if not available() or not host_supported() or (os.cpu_count() or 1) < 2:
         pytest.skip("needs llvmlite, the object loader (Linux x86-64) and a second core for the worker")
     program = tmp_path / "spin.wasm"
     program.write_bytes(wasmbox.encode(wasmbox.parse_wat(PROGRAM)))
-    environment = dict(os.environ, WASMBOX_CACHE=str(tmp_path / "cache"))
+    environment = dict(os.environ, WASMBOX_CACHE=str(tmp_path / "cache"), **settings)
     environment.pop("WASMBOX_TRANSLATION_WORKER", None)
     done = subprocess.run(
         [sys.executable, "-c", DRIVER, str(program)], capture_output=True, text=True, env=environment, check=True
     )
-    first, second, third = json.loads(done.stdout)
+    runs: list[list[str]] = json.loads(done.stdout)
+    return runs
+
+
+def test_a_module_hot_again_starts_the_next_run_on_machine_code(tmp_path: Path) -> None:
+    first, second, third = _three_runs(tmp_path)
     assert [first[0], second[0], third[0]] == ["6000"] * 3
     # Short runs: the module's whole code is not asked for (its hot function may get code of its own).
     assert (first[1], second[1]) == ("python", "python")
     assert third[1] == "whole"  # the second run's worker left the -O2 object; this run started on it
     assert list((tmp_path / "cache").glob("*-llvm*/w*.o"))
+
+
+def test_a_large_module_that_got_hot_starts_its_next_run_on_its_whole_machine_code(tmp_path: Path) -> None:
+    # One function over the limit makes this module a large one, tiered function by function.
+    first, second, third = _three_runs(tmp_path, WASMBOX_LAZY_FUNCTIONS="0")
+    assert [first[0], second[0], third[0]] == ["6000"] * 3
+    assert first[1] == "python"  # function by function: no whole-module code in this run
+    assert (second[1], third[1]) == ("whole", "whole")  # the first run's worker left it after the exit
+    assert list((tmp_path / "cache").glob("*-llvm*/w*.o"))
+
+
+def test_a_large_module_over_the_size_limit_stays_tiered_in_its_next_runs(tmp_path: Path) -> None:
+    runs = _three_runs(tmp_path, WASMBOX_LAZY_FUNCTIONS="0", WASMBOX_WHOLE_MODULE_CODE_AT_MOST="8")
+    assert runs == [["6000", "python"]] * 3
+    whole_objects = [path for path in (tmp_path / "cache").glob("*-llvm*/w*.o") if "L_" not in path.name]
+    assert whole_objects == []  # (functions compiled alone are named ...L_f<index>.o)

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import wasmbox
 
 # Modules a run of a binary never needs: the text toolchain, the .wast driver, the explorer,
@@ -81,3 +83,25 @@ def test_the_lazy_toolchain_names_resolve_in_a_fresh_process(tmp_path: Path) -> 
         "    raise SystemExit('no AttributeError')\n"
     )
     subprocess.run([sys.executable, "-c", program], check=True)
+
+
+def test_a_run_on_cached_machine_code_imports_neither_python_engine(tmp_path: Path) -> None:
+    from wasmbox.engines.native import available
+    from wasmbox.engines.native.object_loader import host_supported
+
+    if not available() or not host_supported():
+        pytest.skip("needs llvmlite and the object loader (Linux x86-64) to leave machine code in the cache")
+    program = tmp_path / "exit3.wasm"
+    program.write_bytes(wasmbox.encode(wasmbox.parse_wat(PROGRAM)))
+    cache = tmp_path / "cache"
+    # The CLI's stores are interruptible (Ctrl-C): their code polls the stop flag.
+    compile_it = (
+        "import wasmbox; from wasmbox.engines.native.engine import compiled_code; "
+        f"compiled_code(wasmbox.Module.from_file({str(program)!r}).ir, True)"
+    )
+    subprocess.run([sys.executable, "-c", compile_it], env=dict(os.environ, WASMBOX_CACHE=str(cache)), check=True)
+    status, modules = _loaded_after(["run", str(program)], cache)
+    assert status == 3
+    assert "wasmbox.engines.native.host" in modules  # it ran on the machine code
+    python_engines = {"wasmbox.engines.baseline", "wasmbox.engines.interp", "wasmbox.engines.baseline.executor"}
+    assert sorted(python_engines & modules) == []

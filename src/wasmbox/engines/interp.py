@@ -27,39 +27,21 @@ from __future__ import annotations
 import bisect
 import os
 import re
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import numeric, simd
-from ..errors import Exhaustion, Trap, WasmException
 from ..ir import instructions as ins
 from ..ir.instructions import GC, Catch, Instruction
 from ..ir.module import Module, block_signature
 from ..ir.subtyping import closed_id, closed_types
 from ..ir.types import F32, F64, I32, I64, V128, DefinedType, FuncType, ValType
-from ..runtime import atomics, gc_heap
+from ..runtime import atomics
 from ..runtime.observer import Observer
-from ..runtime.operations import (
-    call_indirect,
-    call_ref,
-    load_bytes,
-    memory_copy,
-    memory_copy_between,
-    memory_fill,
-    memory_init,
-    ref_as_non_null,
-    store_bytes,
-    table_copy,
-    table_fill,
-    table_get,
-    table_init,
-    table_set,
-)
 from ..runtime.sandbox import frame_units
-from ..runtime.tail_calls import TailCall, tail_entry
 from .interp_gc import translate_gc_instruction
+from .namespace import STRUCT_NAMES, simd_function_name
 
 M32 = "0xFFFFFFFF"
 # Above the largest memory this process could map, below what ``struct`` takes as an offset (2^63).
@@ -245,16 +227,7 @@ STORES: dict[str, tuple[str, str]] = {
     "i64.store16": ("<H", "({0} & 0xFFFF)"),
     "i64.store32": ("<I", f"({{0}} & {M32})"),
 }
-STRUCT_NAMES = {
-    fmt: f"S_{'bBhHiIqQfd'.index(fmt[1])}" for fmt in ("<b", "<B", "<h", "<H", "<i", "<I", "<q", "<Q", "<f", "<d")
-}
-
 ZERO: dict[ValType, str] = {I32: "0", I64: "0", F32: "0.0", F64: "0.0", V128: "V128_ZERO"}
-
-
-def simd_function_name(name: str) -> str:
-    """The namespace name of a SIMD operation's Python function."""
-    return "v_" + name.replace(".", "_")
 
 
 # SIMD loads: name -> (bytes read, template on the raw bytes {0}).
@@ -1444,57 +1417,6 @@ TABLE_AND_BULK = {
 def _tuple(items: list[str]) -> str:
     """Python source for a tuple of these expressions."""
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-
-
-def throw_ref(exception: WasmException | None) -> None:
-    """``throw_ref``: raise the exception again (the same object, so catching it by identity works)."""
-    if exception is None:
-        raise Trap("null exception reference")
-    raise exception
-
-
-def base_namespace() -> dict[str, object]:
-    """The names generated code may use, besides the instance's own."""
-    namespace: dict[str, object] = {name: getattr(numeric, name) for name in dir(numeric) if not name.startswith("_")}
-    namespace.update(atomics.NAMESPACE)
-    import math
-
-    namespace.update(
-        Trap=Trap,
-        Exhaustion=Exhaustion,
-        WasmException=WasmException,
-        throw_ref=throw_ref,
-        fabs=math.fabs,
-        copysign=math.copysign,
-        table_get=table_get,
-        table_set=table_set,
-        table_fill=table_fill,
-        table_copy=table_copy,
-        table_init=table_init,
-        memory_copy=memory_copy,
-        memory_copy_between=memory_copy_between,
-        memory_fill=memory_fill,
-        memory_init=memory_init,
-        call_indirect=call_indirect,
-        call_ref=call_ref,
-        ref_as_non_null=ref_as_non_null,
-        TailCall=TailCall,
-        TAIL_ENTRY=tail_entry,
-        load_bytes=load_bytes,
-        store_bytes=store_bytes,
-        shuffle=simd.shuffle,
-        load_extend=simd.load_extend,
-        V128_ZERO=bytes(16),
-    )
-    namespace.update(gc_heap.OPERATIONS)
-    for name, function in {**simd.OPERATIONS, **simd.LANE_OPERATIONS}.items():
-        namespace[simd_function_name(name)] = function
-    for fmt, name in STRUCT_NAMES.items():
-        packer = struct.Struct(fmt)
-        namespace[name] = packer
-        namespace[f"{name}_unpack"] = packer.unpack_from
-        namespace[f"{name}_pack"] = packer.pack_into
-    return namespace
 
 
 def translator_for(

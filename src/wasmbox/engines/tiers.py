@@ -34,17 +34,22 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..ir.instructions import makes_tail_calls
 from ..ir.module import Module
 from ..ir.subtyping import closed_id, closed_types
 from ..runtime.observer import Observer
 from . import translation_cache
-from .baseline import BaselineFunction, InstanceOperations, install, start_lazily
-from .baseline.blocks import Controls
-from .interp import install_translation, translation
+from .contract import install, portable_engine, start_lazily
 from .translation_worker import Delivery, TranslationWorker, in_background
+
+if TYPE_CHECKING:
+    from .baseline import BaselineFunction, InstanceOperations
+    from .baseline.blocks import Controls
+
+# The Python tiers (the baseline, the portable engine's translations) are imported when a function
+# first runs on one of them: a run whose functions all start on cached machine code needs neither.
 
 # Executed blocks per body instruction before a function is translated: a block is about
 # four instructions, the interpreter ~6x slower per instruction than translated code and
@@ -111,7 +116,7 @@ class TieredFunctions:
         self.namespace = namespace
         self.interruptible = interruptible
         self.native = native
-        self.operations = InstanceOperations(namespace)
+        self._operations: InstanceOperations | None = None
         self.func_types = module.func_types()
         self.first = module.num_imported_funcs()
         namespace["__wasm_func_types__"] = self.func_types
@@ -125,6 +130,7 @@ class TieredFunctions:
         # large modules' translations and all machine code.
         self.translations_worker = len(module.funcs) > WORKER_FUNCTIONS
         self.module_requested = False  # whole-module machine code asked for (small modules)
+        self.next_run_decided = False  # whether a large module's whole code is made for the next run
         self.unwieldy = False  # a function that must not be compiled has run: no whole-module code
         self.module_timer: threading.Timer | None = None
         self.module_due = False  # the timer asked for the module's code; the main thread makes it
@@ -136,6 +142,15 @@ class TieredFunctions:
         # reporting, so that it can still get a way out (on-stack replacement) if it runs long.
         self.moved: set[int] = set()
         self.on_disk = translation_cache.known(module)
+
+    @property
+    def operations(self) -> InstanceOperations:
+        """The baseline's operations on this instance (made when a function first runs there)."""
+        if self._operations is None:
+            from .baseline import InstanceOperations
+
+            self._operations = InstanceOperations(self.namespace)
+        return self._operations
 
     @property
     def worker(self) -> TranslationWorker | None:
@@ -184,6 +199,8 @@ class TieredFunctions:
                 self.from_disk += 1
                 if self.from_disk == 1:
                     self.machine_code_for_next_run()
+                from .interp import install_translation
+
                 return install_translation(self.namespace, index, *found)
         limit = min(TRANSLATE_AFTER * self.size(index), TRANSLATE_AFTER_AT_MOST)
         function_ir = self.module.funcs[index - self.first]
@@ -192,6 +209,8 @@ class TieredFunctions:
             self.unwieldy = True
         osr_allowed = self.native is not None and not self.makes_tail_calls(index)
         probe = self.enter_loop_now if osr_allowed and osr_at_every_loop(index) else None
+        from .baseline import BaselineFunction
+
         function = BaselineFunction(
             self.module,
             index,
@@ -270,6 +289,8 @@ class TieredFunctions:
             # The module computes: its worker starts now, on this thread (so it can be a copy of
             # this process, see TranslationWorker), ready for the machine code asked for next.
             self.worker  # noqa: B018 - started, not used yet
+            if not self.native.whole and not self.next_run_decided:
+                self.whole_module_for_next_run()
         if self.native is not None and self.native.whole and self.module_timer is None and not self.unwieldy:
             # Machine code for the whole module once it has run a while (a short run never pays
             # for LLVM; the code is made off the main thread and arrives as the program goes on).
@@ -307,6 +328,8 @@ class TieredFunctions:
         if kind == "native":
             code = self.native.compile_function(index)
         else:
+            from .interp import install_translation, translation
+
             code_object, head_lines, line_starts = translation(self.module, index, self.func_types, self.interruptible)
             translation_cache.store(
                 self.module, index, self.interruptible, marshal.dumps(code_object), head_lines, line_starts
@@ -359,6 +382,19 @@ class TieredFunctions:
             return
         _wanted_next_run.add(self)  # (weakly: an instance dropped before the exit asks for nothing)
 
+    def whole_module_for_next_run(self) -> None:
+        """A large module got hot: if it is not too large to compile whole (a medium program, such
+        as an interpreter of a few hundred functions), its worker makes the whole module's -O2
+        object for the code cache after the program has exited, and the next run starts on it as
+        a small module's does.  Function by function, a long-running function that calls many small
+        ones (an interpreter's loop) never reaches machine code: its calls would cross into Python
+        at every call, and a run spends its time in the one call of it."""
+        from .native.engine import whole_code_for_next_run
+
+        self.next_run_decided = True
+        if whole_code_for_next_run(self.module):
+            _wanted_next_run.add(self)
+
     def request_for_next_run(self) -> None:
         """At exit: ask the worker for the -O2 object (see ``machine_code_for_next_run``)."""
         if self.module_requested or self.unwieldy:
@@ -384,6 +420,8 @@ class TieredFunctions:
             if kind == "native":
                 code = self.native.compile_function(index, payload, extra)
             else:
+                from .interp import install_translation
+
                 code = install_translation(self.namespace, index, payload, *extra)
                 self.translated += 1
             install(self.namespace, index, code)
@@ -479,27 +517,37 @@ class TieredEngine:
         metered: bool = False,
         observer: Observer | None = None,
     ) -> dict[int, Callable[..., Any]]:
-        from .interp import InterpEngine
-        from .native import available
+        from .registry import native_available as available
 
         if observer is not None:
-            return InterpEngine().compile(module, namespace, interruptible, metered, observer)
+            return portable_engine().compile(module, namespace, interruptible, metered, observer)
         if metered:
             # Fuel is compiled into the code: machine code where there is some, else the portable engine.
             if available():
                 from .native import NativeEngine
 
                 return NativeEngine().compile(module, namespace, interruptible, metered)  # type: ignore[no-any-return]
-            return InterpEngine().compile(module, namespace, interruptible, metered)
+            return portable_engine().compile(module, namespace, interruptible, metered)
         native: Any = None
         from .gc_use import uses_gc
 
         if available() and not uses_gc(module):  # GC stays on the Python tiers (see NativeEngine)
-            from .native.engine import LAZY_FUNCTIONS, NativeTier, WholeModuleTier, has_usable_code
+            from .native.engine import (
+                LAZY_FUNCTIONS,
+                NativeTier,
+                WholeModuleTier,
+                has_usable_code,
+                module_code_on_disk,
+            )
 
             # A large module tiers function by function, unless its whole machine code is here
-            # already (``Module.compile``, or shipped by ``Module.deserialize``): then it runs that.
-            large = len(module.funcs) > LAZY_FUNCTIONS and not has_usable_code(module, interruptible)
+            # already (``Module.compile``, shipped by ``Module.deserialize``, or left in the code cache
+            # by an earlier run: see ``TieredFunctions.whole_module_for_next_run``): then it runs that.
+            large = (
+                len(module.funcs) > LAZY_FUNCTIONS
+                and not has_usable_code(module, interruptible)
+                and not module_code_on_disk(module, interruptible)
+            )
             tier = NativeTier if large else WholeModuleTier
             native = tier(module, namespace, interruptible)
         return TieredFunctions(module, namespace, interruptible, native).stand_ins()  # type: ignore[arg-type]

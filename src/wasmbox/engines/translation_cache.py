@@ -30,9 +30,10 @@ def cache_root() -> Path:
     return cache_base() / "python"
 
 
-# The code that decides what a translation is: the portable engine's translator (and its GC part,
-# which writes the text of GC instructions), this cache's format, the legacy-exception lowering.
-_SOURCES = ("interp.py", "interp_gc.py", "translation_cache.py", "../ir/legacy_exceptions.py")
+# The code that decides what a translation is: the portable engine's translator (its GC part, which writes the
+# text of GC instructions, and the namespace whose names the text uses), this cache's format, the legacy-exception
+# lowering.
+_SOURCES = ("interp.py", "interp_gc.py", "namespace.py", "translation_cache.py", "../ir/legacy_exceptions.py")
 
 
 @cache

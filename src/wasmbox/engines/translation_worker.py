@@ -334,8 +334,10 @@ def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes]) -> None:
         try:
             if kind == "module-cache":  # the -O2 object for the next run only (see tiers.machine_code_for_next_run)
                 from .native.engine import module_object
+                from .tiers import unwieldy
 
-                cache_work.append(functools.partial(module_object, module, interruptible))
+                if not unwieldy(module):  # (a function LLVM would take minutes over: the module stays tiered)
+                    cache_work.append(functools.partial(module_object, module, interruptible))
                 reply = (*key, None, None)
             elif kind == "module":  # a small module's whole machine code (see native.WholeModuleTier)
                 from .native.engine import QUICK, module_object

@@ -16,10 +16,11 @@ import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 from .. import numeric
 from ..binary.decode import function_instruction_offsets
+from ..engines.contract import Engine
 from ..errors import Exhaustion, IncompatibleImportError, Trap, TrapFrame, UnknownImportError
 from ..ir import instructions as ins
 from ..ir import subtyping
@@ -45,19 +46,6 @@ from .operations import memory_init, table_init
 from .sandbox import RESOURCE_LIMIT, Sandbox
 
 Extern = FunctionInstance | TableInstance | MemoryInstance | GlobalInstance | TagInstance
-
-
-class Engine(Protocol):
-    name: str
-
-    def compile(
-        self,
-        module: Module,
-        namespace: dict[str, object],
-        interruptible: bool = False,
-        metered: bool = False,
-        observer: Observer | None = None,
-    ) -> dict[int, Callable[..., Any]]: ...
 
 
 @dataclass
@@ -438,7 +426,7 @@ _NAMESPACES: dict[str, dict[str, object]] = {}
 
 
 def _engine_namespace(engine: Engine) -> dict[str, object]:
-    from ..engines.interp import base_namespace
+    from ..engines.namespace import base_namespace
 
     base = _NAMESPACES.get(engine.name)
     if base is None:

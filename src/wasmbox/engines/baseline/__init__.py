@@ -14,34 +14,11 @@ from typing import Any
 from ...ir.module import Module
 from ...ir.subtyping import closed_id, closed_types
 from ...runtime.observer import Observer
+from ..contract import install, portable_engine, start_lazily
 from .executor import BaselineFunction
 from .operations import InstanceOperations
 
-__all__ = ["BaselineEngine", "BaselineFunction", "InstanceOperations", "start_lazily"]
-
-
-def start_lazily(
-    module: Module,
-    namespace: dict[str, Any],
-    index: int,
-    begin: Callable[[int], Callable[..., Any]],
-) -> Callable[..., Any]:
-    """A stand-in for function ``index`` until its first call: then ``begin(index)`` makes its
-    code, which replaces the stand-in in the namespace and the function instance, and runs."""
-
-    def first_call(*args: Any) -> Any:
-        code = begin(index)
-        install(namespace, index, code)
-        return code(*args)
-
-    first_call.__name__ = f"start_f{index}"
-    return first_call
-
-
-def install(namespace: dict[str, Any], index: int, code: Callable[..., Any]) -> None:
-    """Make ``code`` what callers of function ``index`` reach: calls by name and through references."""
-    namespace[f"f{index}"] = code
-    namespace[f"F{index}"].code = code
+__all__ = ["BaselineEngine", "BaselineFunction", "InstanceOperations", "install", "start_lazily"]
 
 
 class BaselineEngine:
@@ -59,9 +36,7 @@ class BaselineEngine:
     ) -> dict[int, Callable[..., Any]]:
         if observer is not None:
             # Observation is compiled into the portable engine's code only.
-            from ..interp import InterpEngine
-
-            return InterpEngine().compile(module, namespace, interruptible, metered, observer)
+            return portable_engine().compile(module, namespace, interruptible, metered, observer)
         for i, t in enumerate(closed_types(module.types)):
             namespace[f"TYPE{i}"] = t
             namespace[f"RTT{i}"] = closed_id(t)  # GC: the canonical id objects and casts carry

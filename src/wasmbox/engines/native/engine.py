@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import threading
 from collections.abc import Callable
@@ -15,8 +14,9 @@ from ...ir.module import Module
 from ...ir.subtyping import closed_types
 from ...runtime.observer import Observer
 from .. import translation_cache
+from ..contract import portable_engine
 from ..gc_use import uses_gc
-from ..interp import InterpEngine
+from ..registry import native_available
 from .abi import NotLowered
 
 OPTIMIZATION_LEVEL = 2
@@ -37,15 +37,14 @@ def engine_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def available() -> bool:
-    """Whether llvmlite can be imported here."""
-    return importlib.util.find_spec("llvmlite") is not None
+available = native_available  # whether llvmlite can be imported here
 
 
 class NativeEngine:
     """Modules of up to ``LAZY_FUNCTIONS`` functions are compiled whole, at -O2, on instantiation
     (and larger ones whose whole machine code this process already has: ``Module.compile``, or
-    brought along by ``Module.deserialize``).
+    brought along by ``Module.deserialize``, or an earlier run left in the code cache: see
+    ``whole_code_for_next_run``).
 
     Larger ones are tiered (``engines.tiers``): a function starts on the baseline
     interpreter, moves to the portable engine's Python when hot, and to machine
@@ -81,7 +80,8 @@ class NativeEngine:
                 from ..tiers import unwieldy
 
                 large = len(module.funcs) > LAZY_FUNCTIONS or unwieldy(module)
-                if large and not metered and not has_usable_code(module, interruptible):
+                usable = has_usable_code(module, interruptible) or module_code_on_disk(module, interruptible)
+                if large and not metered and not usable:
                     return self.tiered(module, namespace, interruptible)
                 if metered and unwieldy(module):
                     reason = "a function too unwieldy to compile, under fuel: the portable engine meters it"
@@ -91,7 +91,7 @@ class NativeEngine:
                 reason = str(error)
         if reason is not None or code is None:
             self.fallbacks.append(reason or "not compiled")
-            return InterpEngine().compile(module, namespace, interruptible, metered, observer)
+            return portable_engine().compile(module, namespace, interruptible, metered, observer)
         for i, t in enumerate(closed_types(module.types)):
             namespace[f"TYPE{i}"] = t
         instance = NativeInstance(module, namespace, code, metered=metered)
@@ -140,6 +140,39 @@ def lazy_prefix(module: Module, interruptible: bool) -> str:
 
 # Modules with more functions than this are tiered (see NativeEngine).
 LAZY_FUNCTIONS = int(os.environ.get("WASMBOX_LAZY_FUNCTIONS", "400"))
+# Bytes of function bodies up to which a tiered module that got hot is compiled whole for the code cache
+# after the program ends, so that its next run starts on machine code (Lua's interpreter: 306 KB, ~30 s
+# of LLVM -O2 and 0.7 GB in the worker; a module of several MB would take many minutes and gigabytes).
+WHOLE_MODULE_CODE_AT_MOST = int(os.environ.get("WASMBOX_WHOLE_MODULE_CODE_AT_MOST", str(512 * 1024)))
+
+
+def code_size(module: Module) -> int:
+    """Bytes of the module's function bodies (estimated from instruction counts for bodies not read
+    from a binary), without decoding a lazily decoded body."""
+    from ...binary.decode import EncodedBody
+
+    total = 0
+    for function in module.funcs:
+        source = function.source
+        total += source.end - source.start if isinstance(source, EncodedBody) else 3 * len(function.body)
+    return total
+
+
+def whole_code_for_next_run(module: Module) -> bool:
+    """Whether a tiered module that got hot is worth compiling whole for its next run (see
+    ``WHOLE_MODULE_CODE_AT_MOST``)."""
+    return code_size(module) <= WHOLE_MODULE_CODE_AT_MOST
+
+
+def module_code_on_disk(module: Module, interruptible: bool) -> bool:
+    """Whether an earlier run left the module's whole -O2 machine code in the code cache (its marker
+    beside the Python translations, then the object itself)."""
+    if translation_cache.native_marker(interruptible) not in translation_cache.known(module):
+        return False
+    from .code_cache import code_cache
+
+    directory = code_cache().known_directory  # (unknown: nothing cached, and no LLVM import to see it)
+    return directory is not None and (directory / f"{eager_prefix(module, interruptible)}.o").exists()
 
 
 def function_object(module: Module, index: int, interruptible: bool, prefix: str | None = None) -> bytes:
