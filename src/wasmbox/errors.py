@@ -7,7 +7,7 @@ parsing or validation, whatever the input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import record
 
 
 class WasmError(Exception):
@@ -158,7 +158,7 @@ class OutOfBoundsError(WasmError, IndexError):
     (also an ``IndexError``, so code written for sequences catches it)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TrapFrame:
     """One wasm function on the stack when a trap happened.
 

@@ -13,7 +13,6 @@ awaits never needs it.
 from __future__ import annotations
 
 import contextvars
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +49,8 @@ def run_on_calling_loop(awaitable: Awaitable[object], name: str) -> object:
     elif loop is _running_loop():
         problem = "was called from its event loop's own thread (a coroutine calling wasm synchronously)"
     if problem is not None:
+        import inspect
+
         if inspect.iscoroutine(awaitable):
             awaitable.close()  # never to be awaited: no "never awaited" warning
         raise Trap("host function failed", f"async host function {name} {problem}")

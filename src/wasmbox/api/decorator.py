@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,8 @@ _ANNOTATION_TYPES.update({"int": I32, "float": F64, "bytes": V128})
 def _result_types(annotation: object) -> tuple[ValType, ...] | None:
     """Result types from a return annotation (also in string form, as with
     ``from __future__ import annotations``); None if not understood."""
+    import inspect  # (here: ``inspect`` costs milliseconds of every start, and only @func needs it)
+
     if annotation in (None, "None", inspect.Signature.empty):
         return ()
     if annotation in _ANNOTATION_TYPES:
@@ -49,6 +50,8 @@ def func(function: Callable[..., Any]) -> Func:
     parameter annotated :class:`Caller` receives the calling instance; an
     ``async def`` function is awaited under :meth:`Func.call_async`.
     """
+    import inspect
+
     signature = inspect.signature(function, eval_str=False)
     parameters = list(signature.parameters.items())
     access_caller = bool(parameters) and _is_caller_annotation(parameters[0][1].annotation)

@@ -4,13 +4,12 @@ and ``GlobalType``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..ir.types import ExternKind, FuncType, GlobalType, MemoryType, TableType
+from ..records import record
 from ..runtime.instance import extern_type_text
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TagType:
     """The type of an exception tag (Wasm 3.0 exception handling): the function type whose
     parameters are the payload of the exceptions it tags (results are always empty)."""

@@ -8,7 +8,6 @@ funcref a ``FunctionInstance``); what it returns is checked against its type her
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -33,7 +32,7 @@ def host_code(
         python_args = [from_runtime(a, t) for a, t in zip(args, params, strict=True)]
         try:
             result = call(*python_args)
-            if not isinstance(result, _PLAIN_RESULTS) and inspect.isawaitable(result):
+            if not isinstance(result, _PLAIN_RESULTS) and _is_awaitable(result):
                 result = run_on_calling_loop(result, name)
         except (Trap, WasiExit, WasmException):
             raise
@@ -64,3 +63,11 @@ def _host_results(result: object, results: tuple[ValType, ...], name: str) -> ob
         return tuple(to_runtime(r, t, what) for r, t in zip(result, results, strict=True))
     except TypeError as error:
         raise Trap("host function failed", str(error)) from None
+
+
+def _is_awaitable(value: object) -> bool:
+    """``inspect.isawaitable``, imported when a host function first returns something other than a
+    plain value (``inspect`` costs milliseconds of every start)."""
+    import inspect
+
+    return inspect.isawaitable(value)

@@ -7,11 +7,10 @@ Instruction immediates are read by kind, as the instruction table says.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 from collections.abc import Callable
 
-from .. import limits
+from .. import limits, records
 from ..errors import ImplementationLimitError, MalformedError
 from ..ir import instructions as ins
 from ..ir.instructions import Imm, Instruction, Opcode
@@ -713,9 +712,9 @@ class _Decoder:
             r.pos += 1
             supertypes = tuple(self._vec(r.u32))
             composite = self._composite_type()
-            return dataclasses.replace(composite, final=code == 0x4F, supertypes=supertypes, rec=rec, written_sub=True)
+            return records.replace(composite, final=code == 0x4F, supertypes=supertypes, rec=rec, written_sub=True)
         composite = self._composite_type()
-        return composite if rec is None else dataclasses.replace(composite, rec=rec)
+        return composite if rec is None else records.replace(composite, rec=rec)
 
     def _composite_type(self) -> DefinedType:
         r = self.r

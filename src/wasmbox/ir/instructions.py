@@ -13,9 +13,9 @@ shared singletons (``Opcode.bare``) so decoding large bodies allocates little.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from ..records import field, record
 from .types import F32, F64, I32, I64, V128, ValType
 
 
@@ -67,7 +67,7 @@ class Imm:
     BR_ON_CAST = "br_on_cast"  # (label, source RefType, target RefType); a flags byte holds the nullabilities
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class Opcode:
     """One instruction's definition.
 

@@ -36,10 +36,10 @@ of the original binary.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
-from dataclasses import dataclass, field
 
+from .. import records
+from ..records import field, record
 from . import instructions as ins
 from .instructions import Catch, Imm, Instruction
 from .module import Expr, Function, Module, block_signature
@@ -55,7 +55,7 @@ def uses_legacy_exceptions(body: Expr) -> bool:
     return any(instr.op in LEGACY_OPS for instr in body)
 
 
-@dataclass
+@record
 class LoweredBody:
     """One body after lowering, and where each of its instructions came from."""
 
@@ -66,7 +66,7 @@ class LoweredBody:
     added_locals: int  # exnref locals after the original ones (observers are not shown them)
 
 
-@dataclass
+@record
 class _Structure:
     """What the lowering must know before it emits a construct: the handlers of each try, the
     label each delegate names, the regions delegates target and the handlers rethrows name."""
@@ -108,7 +108,7 @@ class _Label:
     """A label of the lowered body (compared by identity)."""
 
 
-@dataclass
+@record
 class _Frame:
     """An original construct being lowered."""
 
@@ -352,7 +352,7 @@ class LegacyLowering:
             from ..binary.encode import encode_module
 
             binary = encode_module(original)
-        self.module = dataclasses.replace(
+        self.module = records.replace(
             original, funcs=functions, features=original.features | {ins.EXCEPTIONS}, binary=binary
         )
         self.first_defined = original.num_imported_funcs()
@@ -396,7 +396,7 @@ class LegacyLowering:
 
 
 # Where a module keeps its lowering (and a view the lowering that made it): an attribute outside the
-# dataclass's fields, so comparing, copying and printing modules never see it.
+# record's fields, so comparing, copying and printing modules never see it.
 _ATTRIBUTE = "_legacy_lowering"
 _NOTHING_TO_LOWER = "nothing to lower"
 _cache_lock = threading.Lock()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..records import field, record
 from .instructions import DEFAULT_FEATURES, FUNCTION_REFERENCES, Instruction
 from .types import (
     FUNCREF,
@@ -48,7 +48,7 @@ def block_signature(
     return t.params, t.results
 
 
-@dataclass
+@record
 class Import:
     module: str
     name: str
@@ -139,7 +139,7 @@ def func_elem_type(features: frozenset[str]) -> RefType:
     return NONNULL_FUNCREF if FUNCTION_REFERENCES in features else FUNCREF
 
 
-@dataclass
+@record
 class Table:
     """A defined table; ``init`` is its initializer (Wasm 3.0), a constant expression whose
     value every element starts with (None: null)."""
@@ -148,25 +148,25 @@ class Table:
     init: Expr | None = None
 
 
-@dataclass
+@record
 class Memory:
     type: MemoryType
 
 
-@dataclass
+@record
 class Tag:
     """An exception tag; its function type's parameters are the payload."""
 
     type_index: int
 
 
-@dataclass
+@record
 class Global:
     type: GlobalType
     init: Expr
 
 
-@dataclass
+@record
 class Export:
     name: str
     kind: ExternKind
@@ -179,7 +179,7 @@ class SegmentMode(enum.Enum):
     DECLARATIVE = "declarative"
 
 
-@dataclass
+@record
 class ElementSegment:
     type: ValType
     init: list[Expr]
@@ -188,7 +188,7 @@ class ElementSegment:
     offset: Expr | None = None
 
 
-@dataclass
+@record
 class DataSegment:
     init: bytes
     mode: SegmentMode
@@ -196,7 +196,7 @@ class DataSegment:
     offset: Expr | None = None
 
 
-@dataclass
+@record
 class CustomSection:
     """A custom section kept verbatim; ``after`` is the id of the preceding
     known section (0 when it comes first), so the encoder can put it back."""
@@ -206,7 +206,7 @@ class CustomSection:
     after: int = 0
 
 
-@dataclass
+@record
 class Names:
     """The decoded ``name`` custom section (or identifiers from text)."""
 
@@ -225,7 +225,7 @@ class Names:
         return bool(self.module is not None or self.functions or self.locals or self.others)
 
 
-@dataclass
+@record
 class Module:
     # The type section: function, struct and array types (GC); each carries its sub/rec declaration.
     types: list[DefinedType] = field(default_factory=list)

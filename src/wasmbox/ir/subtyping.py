@@ -21,10 +21,10 @@ recorded per canonical id, and a subtype check walks that chain.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+from .. import records
 from .types import ArrayType, DefinedType, FieldType, FuncType, HeapType, RefType, StructType, ValType
 
 TypeList = Sequence[DefinedType]
@@ -189,12 +189,12 @@ def map_references(t: DefinedType, rename: Callable[[int], int]) -> DefinedType:
 
     supertypes = tuple(map(rename, t.supertypes))
     if isinstance(t, FuncType):
-        return dataclasses.replace(
+        return records.replace(
             t, params=tuple(map(value, t.params)), results=tuple(map(value, t.results)), supertypes=supertypes
         )
     if isinstance(t, StructType):
-        return dataclasses.replace(t, fields=tuple(map(field_type, t.fields)), supertypes=supertypes)
-    return dataclasses.replace(t, element=field_type(t.element), supertypes=supertypes)
+        return records.replace(t, fields=tuple(map(field_type, t.fields)), supertypes=supertypes)
+    return records.replace(t, element=field_type(t.element), supertypes=supertypes)
 
 
 def _references(t: DefinedType) -> bool:
@@ -244,7 +244,7 @@ class _Registry:
             return CLOSED_BASE + ids[index] if index < first else index  # a forward index is invalid
 
         key = tuple(
-            dataclasses.replace(map_references(types[i], relative), rec=None, written_sub=False, canonical=None)
+            records.replace(map_references(types[i], relative), rec=None, written_sub=False, canonical=None)
             for i in members
         )
         start = self.groups.get(key)
@@ -256,7 +256,7 @@ class _Registry:
 
             for position, t in enumerate(key):
                 plain = len(key) == 1 and not _references(t)
-                closed = t if plain else dataclasses.replace(map_references(t, closing), canonical=start + position)
+                closed = t if plain else records.replace(map_references(t, closing), canonical=start + position)
                 self.closed.append(closed)
                 supers = closed.supertypes
                 parent = supers[0] - CLOSED_BASE if supers and supers[0] >= CLOSED_BASE else None

@@ -7,8 +7,9 @@ decoder, encoder, parser and printer all read them from one place.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from typing import ClassVar
+
+from ..records import field, record
 
 
 class ValType:
@@ -201,7 +202,7 @@ class ExternKind(enum.IntEnum):
         return ("func", "table", "memory", "global", "tag")[self]
 
 
-@dataclass(frozen=True, kw_only=True)
+@record(frozen=True, kw_only=True)
 class DefinedTypeBase:
     """What every type of the type section carries besides its structure (GC, Wasm 3.0): the
     sub-type declaration and the recursion group it was written in.
@@ -222,7 +223,7 @@ class DefinedTypeBase:
     written_sub: bool = field(default=False, compare=False)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FuncType(DefinedTypeBase):
     """A function's signature: the types of its parameters and of its results."""
 
@@ -264,7 +265,7 @@ def unpacked(storage: StorageType) -> ValType:
     return I32 if isinstance(storage, PackedType) else storage
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FieldType:
     """A struct field or an array's element: its storage type and whether it may be set."""
 
@@ -276,7 +277,7 @@ class FieldType:
         return f"(mut {self.storage.text})" if self.mutable else self.storage.text
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StructType(DefinedTypeBase):
     """A struct type (GC): its fields in order."""
 
@@ -286,7 +287,7 @@ class StructType(DefinedTypeBase):
         return f"(struct {' '.join(f'(field {f.text})' for f in self.fields)})"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ArrayType(DefinedTypeBase):
     """An array type (GC): the type of its elements."""
 
@@ -300,7 +301,7 @@ DefinedType = FuncType | StructType | ArrayType
 """A type of the type section: a function, struct or array type (with its sub/rec declaration)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limits:
     """The size of a memory (in 64 KiB pages) or a table (in elements): at least ``min``, at most
     ``max`` (None: no maximum)."""
@@ -312,7 +313,7 @@ class Limits:
         return f"initial={self.min}" + ("" if self.max is None else f" max={self.max}")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TableType:
     """A table: the reference type of its elements and its limits.  ``is_64``: the table is indexed
     by i64 (table64, Wasm 3.0), else by i32."""
@@ -332,7 +333,7 @@ class TableType:
         return MAX_TABLE_SIZE_64 if self.is_64 else MAX_TABLE_SIZE_32
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MemoryType:
     """A linear memory: its limits in 64 KiB pages.  ``is_64``: addresses are i64 (memory64,
     Wasm 3.0), else i32; the argument's name is wasmtime's (``MemoryType(limits, is_64=True)``)."""
@@ -358,7 +359,7 @@ class MemoryType:
         return min((1 << (64 if self.is_64 else 32)) // self.page_size, (1 << (64 if self.is_64 else 32)) - 1)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GlobalType:
     """A global: its value type and whether it may be set (``mutable``)."""
 

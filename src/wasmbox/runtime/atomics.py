@@ -22,11 +22,11 @@ engine emits :func:`call_template`'s expressions, the baseline engine calls
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Trap
 from ..ir import instructions as ins
+from ..records import record
 from .operations import load_bytes, store_bytes
 
 UNALIGNED = "unaligned atomic"
@@ -42,7 +42,7 @@ READ_MODIFY_WRITE: dict[str, Callable[[int, int], int]] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AtomicAccess:
     """What one atomic instruction does: ``kind`` is load, store, rmw, cmpxchg, wait, notify or
     fence; ``size`` the bytes it accesses (its natural alignment); ``modify`` an rmw's operation."""

@@ -14,7 +14,6 @@ import bisect
 import operator
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
@@ -38,6 +37,7 @@ from ..ir.types import (
     ValType,
     function_type,
 )
+from ..records import field, record
 from . import gc_heap
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
@@ -48,7 +48,7 @@ from .sandbox import RESOURCE_LIMIT, Sandbox
 Extern = FunctionInstance | TableInstance | MemoryInstance | GlobalInstance | TagInstance
 
 
-@dataclass
+@record
 class ModuleInstance:
     module: Module
     sandbox: Sandbox = field(default_factory=Sandbox)

@@ -31,11 +31,11 @@ from __future__ import annotations
 import gc
 import sys
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConcurrentUseError, Exhaustion, Trap
 from ..ir.types import MAX_PAGES
+from ..records import field, record
 from . import stack
 
 RESOURCE_LIMIT = "resource limit exceeded"
@@ -59,7 +59,7 @@ def frame_units(values: int) -> int:
     return 1 + values // FRAME_UNIT_VALUES
 
 
-@dataclass
+@record
 class Sandbox:
     """Limits of one store, and the accounting of the call running in it.
 

@@ -9,9 +9,9 @@ every index (so fields may refer forward), the second builds the IR.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
+from .. import records
 from ..errors import MalformedError, ValidationError
 from ..ir import instructions as ins
 from ..ir.instructions import Catch, Imm, Instruction, Opcode
@@ -526,7 +526,7 @@ class ModuleParser:
             raise unexpected(definition)
         composite = self._composite_type(definition, index)
         self.module.types.append(
-            dataclasses.replace(composite, final=final, supertypes=supertypes, rec=rec, written_sub=written_sub)
+            records.replace(composite, final=final, supertypes=supertypes, rec=rec, written_sub=written_sub)
         )
 
     def _composite_heads(self) -> tuple[str, ...]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
+from ..records import field, record
 from .abi import EBADF, ENOTCAPABLE, ENOTDIR, FILETYPE, RIGHT, WasiError
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def filetype_of_mode(mode: int) -> int:
     return FILETYPE["unknown"]  # FIFOs: WASI has no type for them
 
 
-@dataclass
+@record
 class Descriptor:
     filetype: int
     rights_base: int

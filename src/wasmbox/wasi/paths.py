@@ -32,8 +32,8 @@ import stat
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
+from ..records import record
 from .abi import EINVAL, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EPERM, PATH_MAX, WasiError, errno_from_os
 
 MAX_SYMLINK_EXPANSIONS = 40  # Linux's MAXSYMLINKS
@@ -41,7 +41,7 @@ CHECK_EVERY = 256  # components walked between two calls of the caller's stop ch
 _WALK_FLAGS = os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_PATH", os.O_RDONLY)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Resolved:
     """Where a path leads: ``name`` inside the directory ``dir_fd``.
 

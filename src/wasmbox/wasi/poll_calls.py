@@ -6,9 +6,9 @@ import os
 import select
 import stat
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..records import record
 from .abi import (
     CLOCK_MONOTONIC,
     CLOCK_REALTIME,
@@ -47,7 +47,7 @@ CHECK_EVERY = 1024  # subscriptions read or events written between two checks of
 _SHUTDOWN = {SDFLAG_RD: "SHUT_RD", SDFLAG_WR: "SHUT_WR", SDFLAG_RD | SDFLAG_WR: "SHUT_RDWR"}  # socket's names
 
 
-@dataclass
+@record
 class _Event:
     userdata: int
     error: int

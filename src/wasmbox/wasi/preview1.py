@@ -16,11 +16,11 @@ import signal
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import Trap, WasiExit
 from ..ir.types import I32, I64, FuncType
+from ..records import field, record
 from ..runtime.memory import MemoryInstance
 from ..runtime.objects import FunctionInstance
 from ..runtime.sandbox import Sandbox
@@ -107,7 +107,7 @@ _IGNORED_SIGNALS = {"none", "pipe", "chld", "cont", "urg", "winch"}
 _RANDOM_SLICE = 1 << 20  # bytes of randomness drawn between two checks of the store's stop flag
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Preopen:
     """A host directory granted to the guest; ``read_only`` withholds every right that changes anything."""
 
@@ -115,7 +115,7 @@ class Preopen:
     read_only: bool = False
 
 
-@dataclass
+@record
 class WasiConfig:
     """What a guest may see of the host.
 
