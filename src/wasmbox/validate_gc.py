@@ -10,7 +10,6 @@ from the type section, so none of them has a fixed signature in the instruction 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import NoReturn
 
 from .ir.instructions import Instruction
@@ -27,13 +26,14 @@ from .ir.types import (
     ValType,
     unpacked,
 )
+from .records import record
 
 EQREF = RefType(True, HeapType.EQ)
 ARRAYREF = RefType(True, HeapType.ARRAY)
 I31REF = RefType(True, HeapType.I31)
 
 
-@dataclass
+@record
 class Operands:
     """What a rule may do to the validator's state: pop (checking a type), pop any reference, push,
     read a label's types, end the block's reachable part, and fail with a message."""
@@ -45,7 +45,7 @@ class Operands:
     fail: Callable[[str], NoReturn]
 
 
-@dataclass
+@record
 class GcContext:
     """The parts of the module context GC's rules read."""
 

@@ -28,7 +28,6 @@ import bisect
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from .. import numeric, simd
@@ -37,6 +36,7 @@ from ..ir.instructions import GC, Catch, Instruction
 from ..ir.module import Module, block_signature
 from ..ir.subtyping import closed_id, closed_types
 from ..ir.types import F32, F64, I32, I64, V128, DefinedType, FuncType, ValType
+from ..records import field, record
 from ..runtime import atomics
 from ..runtime.observer import Observer
 from ..runtime.sandbox import frame_units
@@ -260,7 +260,7 @@ DEDENT = "\x02"
 DISPATCH_GROUP = 16
 
 
-@dataclass
+@record
 class Level:
     """A chain of basic blocks (``if pc == k:`` tests) at one indentation.
 
@@ -359,7 +359,7 @@ class UnsupportedInstruction(NotImplementedError):
     """The portable engine does not run this instruction (yet)."""
 
 
-@dataclass
+@record
 class Frame:
     kind: str  # "func", "block", "loop", "if"
     base: int  # stack height below the block's values
@@ -377,7 +377,7 @@ class Frame:
     try_id: int = 0  # a try_table's id (its catch clauses are in FunctionTranslator.try_clauses)
 
 
-@dataclass
+@record
 class CatchClause:
     """A try_table's catch clause, resolved against the frames enclosing the try_table."""
 
@@ -386,7 +386,7 @@ class CatchClause:
     target: Frame  # the construct whose label the clause branches to
 
 
-@dataclass
+@record
 class Entry:
     """A compile-time operand: a Python expression; ``locals_read`` says
     which wasm locals it reads (None: it is a slot variable, always safe)."""
@@ -395,7 +395,7 @@ class Entry:
     locals_read: frozenset[int] | None = None
 
 
-@dataclass
+@record
 class FunctionTranslator:
     module: Module
     func_index: int

@@ -19,7 +19,6 @@ whole body is needed beyond matching openers with their ends.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ...errors import Trap, WasmException
@@ -27,6 +26,7 @@ from ...ir import instructions as ins
 from ...ir.instructions import Catch
 from ...ir.module import block_signature
 from ...ir.types import DefinedType, FuncType
+from ...records import record
 from ...runtime.sandbox import frame_units
 from .gc_operations import cast_test, gc_effect
 from .operations import FIXED, LOAD_FROM_LOCAL, InstanceOperations, constant, constant_value, fused, local_operation
@@ -91,7 +91,7 @@ class Controls(NamedTuple):
         return self.outer
 
 
-@dataclass
+@record
 class CatchTarget:
     """A catch clause, resolved: which tag (None: any), whether the exnref goes too, where to."""
 

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from llvmlite import ir
@@ -62,6 +61,7 @@ from ...ir import instructions as ins
 from ...ir.instructions import Catch, Instruction
 from ...ir.module import Module, block_signature
 from ...ir.types import EXNREF, F32, F64, FUNCREF, I32, I64, PAGE_SIZE, V128, ExternKind, FuncType, RefType, ValType
+from ...records import field, record
 from .abi import (
     CALL_INDIRECT,
     CALL_REF,
@@ -160,7 +160,7 @@ FUEL_BOUNDARIES = frozenset(
 )  # fmt: skip
 
 
-@dataclass
+@record
 class Control:
     kind: str  # "func", "block", "loop", "if"
     height: int  # operand stack height below the construct's parameters
