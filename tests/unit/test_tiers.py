@@ -200,3 +200,35 @@ def test_a_long_first_call_moves_to_machine_code_at_its_loop(monkeypatch: pytest
     assert function.osr, "the loop got no entry into machine code"
     assert function.executed < 300_000  # the interpreter ran only the start of the loop
     assert tiered.native.osr_entries == 1
+
+
+def test_a_large_module_leaves_the_functions_it_ran_for_the_next_run_hottest_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if "native" not in ENGINES:
+        pytest.skip("the native engine needs llvmlite")
+    # (Whole-module code is for modules whose code is small: this one is "too large" for it here.)
+    monkeypatch.setattr("wasmbox.engines.native.engine.WHOLE_MODULE_CODE_AT_MOST", 0)
+    monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 10**6)  # everything stays on the baseline, counting
+    made: list[tiers.TieredFunctions] = []
+    original = tiers.TieredFunctions.stand_ins
+
+    def recording(self: tiers.TieredFunctions) -> dict[int, object]:
+        made.append(self)
+        return original(self)
+
+    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", recording)
+    # A module of its own: no code cache has machine code of its functions yet.
+    instance = Instance(Store("native"), Module(large_module_text(uuid.uuid4().int % 1_000_000 + 1)))
+    assert instance.exports["sum"](3000) == 3000 * 3001 // 2
+    assert instance.exports["fib"](12) == fib(12)
+    instance.exports["call_all"]()
+    (functions,) = made
+    chosen = [index for index, _ in functions.functions_for_next_run()]
+    called = {function_index(name) for name in ("sum", "fib", "call_all")} | {0, 7, FILLER - 1 - (FILLER - 1) % 7}
+    assert set(chosen) == functions.ran and called <= set(chosen)  # every function that ran, none that did not
+    assert function_index("spin") not in chosen
+    assert chosen[0] == function_index("sum")  # the most blocks per instruction: first
+    # A budget takes the hottest that fit: sum alone here.
+    monkeypatch.setattr(tiers, "NEXT_RUN_INSTRUCTIONS", functions.size(function_index("sum")))
+    assert [index for index, _ in functions.functions_for_next_run()] == [function_index("sum")]

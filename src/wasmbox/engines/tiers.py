@@ -69,6 +69,9 @@ NATIVE_BLOCKS_PER_CALL_OUT = int(os.environ.get("WASMBOX_NATIVE_BLOCKS_PER_CALL_
 # engine; on-stack replacement), and the largest function that gets one.
 OSR_AFTER = int(os.environ.get("WASMBOX_OSR_AFTER", "20000"))
 OSR_AT_MOST = int(os.environ.get("WASMBOX_OSR_AT_MOST", "20000"))
+# Instructions of functions a large module's run leaves compiled alone for the next run, at most (see
+# TieredFunctions.whole_module_for_next_run): about a minute of the worker's time after the program ends.
+NEXT_RUN_INSTRUCTIONS = int(os.environ.get("WASMBOX_NEXT_RUN_INSTRUCTIONS", "200000"))
 
 
 # Functions whose compilation costs far more than running them on the baseline can (a hostile
@@ -130,7 +133,8 @@ class TieredFunctions:
         # large modules' translations and all machine code.
         self.translations_worker = len(module.funcs) > WORKER_FUNCTIONS
         self.module_requested = False  # whole-module machine code asked for (small modules)
-        self.next_run_decided = False  # whether a large module's whole code is made for the next run
+        self.next_run_decided = False  # whether a large module leaves machine code for its next run
+        self.ran: set[int] = set()  # functions called in this run
         self.unwieldy = False  # a function that must not be compiled has run: no whole-module code
         self.module_timer: threading.Timer | None = None
         self.module_due = False  # the timer asked for the module's code; the main thread makes it
@@ -179,6 +183,7 @@ class TieredFunctions:
     def begin(self, index: int) -> Callable[..., Any]:
         """A function's first call: on the tier an earlier run left it on (its code on disk), else
         on the baseline interpreter."""
+        self.ran.add(index)
         per_function = self.native is not None and not self.native.whole
         wanted = self.native is not None and (native_at_first_call(index) or self.native.cached(index))
         # (The tail-call check decodes a lazily decoded body: asked only when machine code is wanted.)
@@ -383,26 +388,66 @@ class TieredFunctions:
         _wanted_next_run.add(self)  # (weakly: an instance dropped before the exit asks for nothing)
 
     def whole_module_for_next_run(self) -> None:
-        """A large module got hot: if it is not too large to compile whole (a medium program, such
-        as an interpreter of a few hundred functions), its worker makes the whole module's -O2
-        object for the code cache after the program has exited, and the next run starts on it as
-        a small module's does.  Function by function, a long-running function that calls many small
-        ones (an interpreter's loop) never reaches machine code: its calls would cross into Python
-        at every call, and a run spends its time in the one call of it."""
-        from .native.engine import whole_code_for_next_run
+        """A large module got hot: its worker leaves machine code for the next run in the code cache
+        after the program has exited (``request_for_next_run``).
 
+        If the module is not too large to compile whole (a medium program, such as an interpreter
+        of a few hundred functions), that is the whole module's -O2 object, and the next run starts
+        on it as a small module's does: function by function, a long-running function that calls
+        many small ones (an interpreter's loop) never reaches machine code, its calls would cross
+        into Python at every call, and a run spends its time in the one call of it.  Otherwise
+        (LLVM would take minutes and gigabytes over the whole) it is every function this run ran,
+        each compiled alone, the hottest first, up to ``NEXT_RUN_INSTRUCTIONS`` instructions a run:
+        the next run starts each of them on machine code, where calls between them stay."""
         self.next_run_decided = True
-        if whole_code_for_next_run(self.module):
-            _wanted_next_run.add(self)
+        _wanted_next_run.add(self)
 
     def request_for_next_run(self) -> None:
-        """At exit: ask the worker for the -O2 object (see ``machine_code_for_next_run``)."""
+        """At exit: ask the worker for the next run's machine code (see ``machine_code_for_next_run``
+        and ``whole_module_for_next_run``)."""
         if self.module_requested or self.unwieldy:
             return  # this run asked for the code already (the worker finishes it), or it must not be compiled
         worker = self.worker
-        if worker is not None:
+        if worker is None:
+            return
+        from .native.engine import whole_code_for_next_run
+
+        if self.native.whole or whole_code_for_next_run(self.module):
             worker.request("module-cache", -1, self.interruptible, -1.0, lambda *_: None)
-            worker.detach()
+        else:
+            for index, priority in self.functions_for_next_run():
+                worker.request("native", index, self.interruptible, priority, lambda *_: None)
+        worker.detach()
+
+    def functions_for_next_run(self) -> list[tuple[int, float]]:
+        """(function, priority) of the functions this run ran that the next run should find as machine
+        code of their own: not yet in the code cache, not making tail calls (see ``makes_tail_calls``),
+        not over ``OSR_AT_MOST`` instructions; the hottest first (a translation found in the cache was
+        hot in an earlier run), up to ``NEXT_RUN_INSTRUCTIONS`` instructions."""
+        candidates = []
+        for index in self.ran:
+            if self.native.function_on_disk(index):
+                continue
+            function_ir = self.module.funcs[index - self.first]
+            if function_ir.decoded:
+                size = self.size(index)
+                if self.makes_tail_calls(index):
+                    continue
+            else:  # (its code came from the cache: estimated from its bytes, not decoded at exit)
+                size = max(_encoded_size(function_ir) // 3, 1)
+            if size > OSR_AT_MOST:
+                continue
+            function = self.baseline.get(index)
+            priority = function.executed / size if function is not None else float(sys.maxsize)
+            candidates.append((priority, index, size))
+        chosen = []
+        budget = NEXT_RUN_INSTRUCTIONS
+        for priority, index, size in sorted(candidates, reverse=True):
+            if size > budget:
+                continue
+            budget -= size
+            chosen.append((index, priority))
+        return chosen
 
     def install_module(self, data: bytes | None, variant: str = "") -> None:
         """Every function to the whole module's machine code (``data``: its object code of ``variant``,
@@ -481,6 +526,14 @@ def _forget(key: int, worker: TranslationWorker) -> None:
     worker.close()
     with _workers_lock:
         _workers.pop(key, None)
+
+
+def _encoded_size(function: Any) -> int:
+    """Bytes of a function's body not decoded yet."""
+    from ..binary.decode import EncodedBody
+
+    source = function.source
+    return source.end - source.start if isinstance(source, EncodedBody) else 0
 
 
 def _features_of(module: Module) -> frozenset[str]:
