@@ -70,8 +70,10 @@ NATIVE_BLOCKS_PER_CALL_OUT = int(os.environ.get("WASMBOX_NATIVE_BLOCKS_PER_CALL_
 OSR_AFTER = int(os.environ.get("WASMBOX_OSR_AFTER", "20000"))
 OSR_AT_MOST = int(os.environ.get("WASMBOX_OSR_AT_MOST", "20000"))
 # Instructions of functions a large module's run leaves compiled alone for the next run, at most (see
-# TieredFunctions.whole_module_for_next_run): about a minute of the worker's time after the program ends.
-NEXT_RUN_INSTRUCTIONS = int(os.environ.get("WASMBOX_NEXT_RUN_INSTRUCTIONS", "200000"))
+# TieredFunctions.whole_module_for_next_run): a few minutes of the worker's time after the program ends, once
+# (yosys synthesising a small datapath runs 3,700 functions; compiling them took the worker 189 s, and the next
+# run took 12 s instead of 50, where it had crossed between machine code and Python 1.5 million times).
+NEXT_RUN_INSTRUCTIONS = int(os.environ.get("WASMBOX_NEXT_RUN_INSTRUCTIONS", "2000000"))
 
 
 # Functions whose compilation costs far more than running them on the baseline can (a hostile
