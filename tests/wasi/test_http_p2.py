@@ -18,6 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -577,15 +578,24 @@ def raw_server(reply: bytes) -> int:
 @pytest.mark.parametrize(
     ("reply", "error", "wasmtimes"),
     [
-        (b"this is not HTTP\r\n\r\n", "HTTP-protocol-error", "HTTP-protocol-error"),
-        # a body cut short fails its stream; wasmtime's http-error-code does not classify that (none), and the
-        # guest reports internal-error
-        (b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly", "HTTP-response-incomplete", "internal-error"),
+        (b"this is not HTTP\r\n\r\n", "HTTP-protocol-error", {50: "HTTP-protocol-error"}),
+        # a body cut short fails its stream; wasmtime 50's http-error-code does not classify that (none), and the
+        # guest reports internal-error; wasmtime 51 calls it a protocol error
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly",
+            "HTTP-response-incomplete",
+            {50: "internal-error", 51: "HTTP-protocol-error"},
+        ),
     ],
 )
-def test_malformed_and_cut_short_responses(component: Component, reply: bytes, error: str, wasmtimes: str) -> None:
+def test_malformed_and_cut_short_responses(
+    component: Component, reply: bytes, error: str, wasmtimes: dict[int, str]
+) -> None:
     port = raw_server(reply)
     assert fetch(component, ["127.0.0.1"], f"127.0.0.1:{port}") == Variant("http", Variant(error))
     port = raw_server(reply)
     theirs = fetch_with_wasmtime(build_fetch_component(), "get", f"127.0.0.1:{port}", "/", [], b"", None)
-    assert normalise(theirs) == ("error", "http", wasmtimes)
+    # (what wasmtime answers, from the newest version listed that is not newer than the one installed)
+    major = int(version("wasmtime").split(".")[0])
+    expected = wasmtimes[max(v for v in wasmtimes if v <= major)]
+    assert normalise(theirs) == ("error", "http", expected)
