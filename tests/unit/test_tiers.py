@@ -178,12 +178,8 @@ def test_a_second_run_starts_on_the_translations_the_first_left(
     assert tier_of(third, "fib") == "baseline"
 
 
-def test_a_long_first_call_moves_to_machine_code_at_its_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    """sum(n) is called once and loops n times: it enters machine code in the middle of that call
-    (on-stack replacement) and returns what the interpreter would have."""
-    if "native" not in ENGINES:
-        pytest.skip("the native engine needs llvmlite")
-    monkeypatch.setattr(tiers, "OSR_AFTER", 2000)
+def tiered_functions_made(monkeypatch: pytest.MonkeyPatch) -> list[tiers.TieredFunctions]:
+    """The tiers of each instance made from now on (in the order made)."""
     made: list[tiers.TieredFunctions] = []
     original = tiers.TieredFunctions.stand_ins
 
@@ -192,8 +188,23 @@ def test_a_long_first_call_moves_to_machine_code_at_its_loop(monkeypatch: pytest
         return original(self)
 
     monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", recording)
-    # A module of its own, never run before: no code cache has its sum already.
-    instance = Instance(Store("native"), Module(large_module_text(uuid.uuid4().int % 1_000_000 + 1)))
+    return made
+
+
+def fresh_instance() -> Instance:
+    """An instance on the native engine of a module of its own, never run before: no code cache has
+    machine code of its functions yet."""
+    return Instance(Store("native"), Module(large_module_text(uuid.uuid4().int % 1_000_000 + 1)))
+
+
+def test_a_long_first_call_moves_to_machine_code_at_its_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sum(n) is called once and loops n times: it enters machine code in the middle of that call
+    (on-stack replacement) and returns what the interpreter would have."""
+    if "native" not in ENGINES:
+        pytest.skip("the native engine needs llvmlite")
+    monkeypatch.setattr(tiers, "OSR_AFTER", 2000)
+    made = tiered_functions_made(monkeypatch)
+    instance = fresh_instance()
     assert instance.exports["sum"](300_000) == 300_000 * 300_001 // 2
     (tiered,) = made
     function = tiered.baseline[function_index("sum")]
@@ -210,16 +221,8 @@ def test_a_large_module_leaves_the_functions_it_ran_for_the_next_run_hottest_fir
     # (Whole-module code is for modules whose code is small: this one is "too large" for it here.)
     monkeypatch.setattr("wasmbox.engines.native.engine.WHOLE_MODULE_CODE_AT_MOST", 0)
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 10**6)  # everything stays on the baseline, counting
-    made: list[tiers.TieredFunctions] = []
-    original = tiers.TieredFunctions.stand_ins
-
-    def recording(self: tiers.TieredFunctions) -> dict[int, object]:
-        made.append(self)
-        return original(self)
-
-    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", recording)
-    # A module of its own: no code cache has machine code of its functions yet.
-    instance = Instance(Store("native"), Module(large_module_text(uuid.uuid4().int % 1_000_000 + 1)))
+    made = tiered_functions_made(monkeypatch)
+    instance = fresh_instance()
     assert instance.exports["sum"](3000) == 3000 * 3001 // 2
     assert instance.exports["fib"](12) == fib(12)
     instance.exports["call_all"]()

@@ -70,7 +70,7 @@ NATIVE_BLOCKS_PER_CALL_OUT = int(os.environ.get("WASMBOX_NATIVE_BLOCKS_PER_CALL_
 OSR_AFTER = int(os.environ.get("WASMBOX_OSR_AFTER", "20000"))
 OSR_AT_MOST = int(os.environ.get("WASMBOX_OSR_AT_MOST", "20000"))
 # Instructions of functions a large module's run leaves compiled alone for the next run, at most (see
-# TieredFunctions.whole_module_for_next_run): a few minutes of the worker's time after the program ends, once
+# TieredFunctions.large_module_for_next_run): a few minutes of the worker's time after the program ends, once
 # (yosys synthesising a small datapath runs 3,700 functions; compiling them took the worker 189 s, and the next
 # run took 12 s instead of 50, where it had crossed between machine code and Python 1.5 million times).
 NEXT_RUN_INSTRUCTIONS = int(os.environ.get("WASMBOX_NEXT_RUN_INSTRUCTIONS", "2000000"))
@@ -135,7 +135,6 @@ class TieredFunctions:
         # large modules' translations and all machine code.
         self.translations_worker = len(module.funcs) > WORKER_FUNCTIONS
         self.module_requested = False  # whole-module machine code asked for (small modules)
-        self.next_run_decided = False  # whether a large module leaves machine code for its next run
         self.ran: set[int] = set()  # functions called in this run
         self.unwieldy = False  # a function that must not be compiled has run: no whole-module code
         self.module_timer: threading.Timer | None = None
@@ -296,8 +295,8 @@ class TieredFunctions:
             # The module computes: its worker starts now, on this thread (so it can be a copy of
             # this process, see TranslationWorker), ready for the machine code asked for next.
             self.worker  # noqa: B018 - started, not used yet
-            if not self.native.whole and not self.next_run_decided:
-                self.whole_module_for_next_run()
+            if not self.native.whole and self not in _wanted_next_run:
+                self.large_module_for_next_run()
         if self.native is not None and self.native.whole and self.module_timer is None and not self.unwieldy:
             # Machine code for the whole module once it has run a while (a short run never pays
             # for LLVM; the code is made off the main thread and arrives as the program goes on).
@@ -389,7 +388,7 @@ class TieredFunctions:
             return
         _wanted_next_run.add(self)  # (weakly: an instance dropped before the exit asks for nothing)
 
-    def whole_module_for_next_run(self) -> None:
+    def large_module_for_next_run(self) -> None:
         """A large module got hot: its worker leaves machine code for the next run in the code cache
         after the program has exited (``request_for_next_run``).
 
@@ -401,12 +400,11 @@ class TieredFunctions:
         (LLVM would take minutes and gigabytes over the whole) it is every function this run ran,
         each compiled alone, the hottest first, up to ``NEXT_RUN_INSTRUCTIONS`` instructions a run:
         the next run starts each of them on machine code, where calls between them stay."""
-        self.next_run_decided = True
         _wanted_next_run.add(self)
 
     def request_for_next_run(self) -> None:
         """At exit: ask the worker for the next run's machine code (see ``machine_code_for_next_run``
-        and ``whole_module_for_next_run``)."""
+        and ``large_module_for_next_run``)."""
         if self.module_requested or self.unwieldy:
             return  # this run asked for the code already (the worker finishes it), or it must not be compiled
         worker = self.worker
@@ -597,7 +595,7 @@ class TieredEngine:
 
             # A large module tiers function by function, unless its whole machine code is here
             # already (``Module.compile``, shipped by ``Module.deserialize``, or left in the code cache
-            # by an earlier run: see ``TieredFunctions.whole_module_for_next_run``): then it runs that.
+            # by an earlier run: see ``TieredFunctions.large_module_for_next_run``): then it runs that.
             large = (
                 len(module.funcs) > LAZY_FUNCTIONS
                 and not has_usable_code(module, interruptible)
