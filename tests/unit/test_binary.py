@@ -45,3 +45,19 @@ def test_errors_carry_the_byte_offset() -> None:
     assert info.value.offset == 8
     assert info.value.message == "malformed section id"
     assert "@0x8" in str(info.value)
+
+
+def test_function_types_follow_a_module_that_grows() -> None:
+    """``func_types`` is made once per shape of the module (the translation worker asks for it per
+    function): a function added later is in the next answer, and a caller changing the list it got
+    changes nothing for the next caller."""
+    from wasmbox.ir.module import Function, Module
+    from wasmbox.ir.types import I32, FuncType
+
+    module = Module(types=[FuncType((), ()), FuncType((I32,), (I32,))])
+    module.funcs.append(Function(0, [], []))
+    first = module.func_types()
+    assert first == [FuncType((), ())]
+    first.append(FuncType((I32,), ()))
+    module.funcs.append(Function(1, [], []))
+    assert module.func_types() == [FuncType((), ()), FuncType((I32,), (I32,))]

@@ -87,6 +87,8 @@ UNWIELDY_INSTRUCTIONS = 200_000
 def unwieldy_function(locals_: int, body: list[Any]) -> bool:
     if locals_ > UNWIELDY_LOCALS or len(body) > UNWIELDY_INSTRUCTIONS:
         return True
+    if len(body) <= UNWIELDY_NESTING:  # too short to nest that deep: not walked at every first call
+        return False
     from .baseline.structure import nesting_depth
 
     return nesting_depth(body) > UNWIELDY_NESTING

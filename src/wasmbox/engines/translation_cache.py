@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ..cache_location import cache_base
+from ..cache_location import cache_base, write_atomically
 from ..ir.module import Module
 from .sealed import seal, unseal
 
@@ -70,15 +70,11 @@ def store(
 ) -> None:
     """Keep a translation (``code``: the marshalled code object); a read-only or full disk only costs
     the next run its translation."""
-    import tempfile  # only writes need it (a warm run writes nothing)
-
     target = _path(module, index, interruptible)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         data = marshal.dumps((head_lines, tuple(line_starts), code))  # pairs stay tuples
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial:
-            partial.write(seal(data))
-        os.replace(partial.name, target)
+        write_atomically(target, seal(data))
     except OSError:
         pass
 

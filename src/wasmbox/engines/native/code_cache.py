@@ -27,7 +27,7 @@ import threading
 from functools import cache
 from pathlib import Path
 
-from ...cache_location import cache_base
+from ...cache_location import cache_base, write_atomically
 from ..sealed import seal, unseal
 from .engine import engine_version
 from .object_loader import UnsupportedObject, host_supported, link_object
@@ -93,17 +93,9 @@ def record_host(directory: Path, triple: str) -> None:
     path = _index_path()
     if path is None or _read_index() == (directory, triple):
         return
-    _write_atomically(path, seal(f"{directory.name}\n{triple}".encode()))
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    import tempfile  # (only a process that loaded the JIT writes: a warm run need not import it)
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as partial:
-            partial.write(data)
-        os.replace(partial.name, path)
+        write_atomically(path, seal(f"{directory.name}\n{triple}".encode()))
     except OSError:
         pass  # a read-only or full disk only costs the next run LLVM's import
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import os
-import tempfile
 import threading
 from functools import cache
 from pathlib import Path
@@ -21,7 +19,7 @@ from pathlib import Path
 import llvmlite.binding as llvm
 from llvmlite import ir
 
-from ...cache_location import cache_base
+from ...cache_location import cache_base, write_atomically
 from ..sealed import seal
 from .code_cache import code_cache, record_host
 from .engine import FAST_CODEGEN_LEVEL, OPTIMIZATION_LEVEL, engine_version
@@ -129,9 +127,7 @@ class Jit:
     def _write(self, path: Path, data: bytes) -> None:
         try:
             self.cache.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=self.cache, delete=False) as partial:
-                partial.write(seal(data))
-            os.replace(partial.name, path)
+            write_atomically(path, seal(data))
         except OSError:
             pass  # a read-only or full disk only costs the next run a compile
 

@@ -52,7 +52,7 @@ made as a call and a return.
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from llvmlite import ir
@@ -220,15 +220,21 @@ class ModuleLowering:
             raise NotLowered("the native engine does not compile memories with custom page sizes yet")
         self.tables_64 = tuple(t.is_64 for t in module.table_types())
         self.functions: dict[int, ir.Function] = {}
-        for index, t in enumerate(self.func_types):
-            if index >= self.first_defined and (not lazy or index == only):
-                if osr is not None:
-                    osr_signature = ir.FunctionType(return_type(t.results), [PTR, PTR])
-                    self.functions[index] = ir.Function(self.ir, osr_signature, osr_name(prefix, index, osr))
-                    continue
-                signature = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
-                # Not internal: the host reads their addresses for tables' mirrors.
-                self.functions[index] = ir.Function(self.ir, signature, f"{prefix}_f{index}")
+        # Lazy code holds one function (or none: the stubs); a module of 46,000 functions is not
+        # walked for each.
+        if not lazy:
+            defined: Iterable[int] = range(self.first_defined, len(self.func_types))
+        else:
+            defined = [only] if only is not None and only >= self.first_defined else []
+        for index in defined:
+            t = self.func_types[index]
+            if osr is not None:
+                osr_signature = ir.FunctionType(return_type(t.results), [PTR, PTR])
+                self.functions[index] = ir.Function(self.ir, osr_signature, osr_name(prefix, index, osr))
+                continue
+            signature = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
+            # Not internal: the host reads their addresses for tables' mirrors.
+            self.functions[index] = ir.Function(self.ir, signature, f"{prefix}_f{index}")
         # Tail entries (see the module's docstring): eager whole-module code of a module making tail calls.
         self.tail_entries: dict[int, ir.Function] = {}
         if not lazy and osr is None and any(ins.makes_tail_calls(f.body) for f in module.funcs):
@@ -507,11 +513,15 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.trap_words[code].add_incoming(ir.Constant(L64, (self.index << 32) | self.position), self.b.block)
         return block
 
-    def note_frame(self, depth: ir.Value | None = None) -> None:
-        """Record (function, current instruction) in this frame's slot of the ring."""
+    def note_frame(self) -> None:
+        """Record (function, current instruction) in this frame's slot of the ring.
+
+        The slot is the frame's own depth, kept in a register (``frame_depth``): ``ctx.depth``
+        equals it whenever this function runs, since every callee gives its frame back (or
+        the catch that ends an unwind stores it again). Reading it from the context would make
+        each call wait on the callee's last store there."""
         b = self.b
-        if depth is None:
-            depth = self.ctx_field("depth", L64)
+        depth = self.frame_depth
         ring = self.ctx_field("frames", PTR)
         slot = b.and_(depth, ir.Constant(L64, FRAME_RING - 1))
         word = ir.Constant(L64, (self.index << 32) | self.position)
@@ -611,8 +621,10 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         # (No frame note here: a trap notes its own place, and every call notes its call site.)
         self.trap_if(self.b.icmp_unsigned(">", depth, self.ctx_field("depth_limit", L64)), "call stack exhausted")
         # The stack check: this frame must lie above the limit set at entry (the
-        # probe is its own slot, so taking its address pins no local in memory).
-        here = self.b.ptrtoint(self.b.alloca(I8), L64)
+        # probe is its own slot, so taking its address pins no local in memory). The slot is
+        # static (in the first block): an alloca after the depth test would be a dynamic one,
+        # which costs every call a frame pointer and a stack adjustment.
+        here = self.b.ptrtoint(self.entry_alloca(I8), L64)
         limit = self.ctx_field("stack_limit", L64)
         self.trap_if(self.b.icmp_unsigned("<", here, limit), "call stack exhausted")
         if self.owner.interruptible:
@@ -635,8 +647,9 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.b.position_at_end(self.unwind)
         self.emit_ret([zero(llvm_type(t)) for t in results])
         self.b.position_at_end(ret)
+        # Give the frame back: the caller's depth, known here without reading the context.
         depth_pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
-        self.b.store(self.b.sub(self.b.load(depth_pointer, typ=L64), ir.Constant(L64, 1)), depth_pointer)
+        self.b.store(self.b.sub(self.frame_depth, ir.Constant(L64, 1)), depth_pointer)
         self.emit_ret([self.b.load(slot, typ=llvm_type(t)) for slot, t in zip(end_slots, results, strict=True)])
         self.allocas.branch(self.entry_block)
 
