@@ -86,7 +86,7 @@ def _detach_workers() -> None:
 # never start one (a warm cache has the code), and they are a few percent of start-up.
 
 
-def _write_frame(stream: IO[bytes], payload: object) -> None:
+def _write_frame(stream: IO[bytes], payload: tuple[Any, ...]) -> None:
     """One request or reply: tuples of names, numbers, flags and bytes, which ``marshal`` carries (it
     is built in; importing ``pickle`` cost a cold run ~5 ms)."""
     data = marshal.dumps(payload)
