@@ -105,3 +105,45 @@ def test_a_run_on_cached_machine_code_imports_neither_python_engine(tmp_path: Pa
     assert "wasmbox.engines.native.host" in modules  # it ran on the machine code
     python_engines = {"wasmbox.engines.baseline", "wasmbox.engines.interp", "wasmbox.engines.baseline.executor"}
     assert sorted(python_engines & modules) == []
+
+
+SPIN = """(module
+  (func (export "spin") (param $n i32) (result i32) (local $sum i32)
+    (loop $again
+      (local.set $sum (i32.add (local.get $sum) (i32.mul (local.get $n) (local.get $n))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br_if $again (i32.gt_s (local.get $n) (i32.const 0))))
+    (local.get $sum)))"""
+
+UNTIL_MACHINE_CODE = f"""
+import json, sys, time
+import wasmbox
+spin = wasmbox.Instance(wasmbox.Store("tiered"), wasmbox.Module({SPIN!r})).exports["spin"]
+expected = spin(1000)
+deadline = time.monotonic() + 120
+linked = 0
+while time.monotonic() < deadline and not linked:
+    assert spin(1000) == expected
+    if "wasmbox.engines.native.code_cache" in sys.modules:
+        from wasmbox.engines.native.code_cache import code_cache
+        linked = code_cache().linked
+assert spin(1000) == expected
+print(json.dumps([linked, sorted(sys.modules)]))
+"""
+
+
+def test_machine_code_from_the_worker_is_linked_without_llvm(tmp_path: Path) -> None:
+    """A cold run links what its translation worker compiled without importing llvmlite or the lowering
+    (importing them on the thread that links held a cold run's first machine code back by ~0.15 s)."""
+    from wasmbox.engines.native import available
+    from wasmbox.engines.native.object_loader import host_supported
+
+    if not available() or not host_supported():
+        pytest.skip("needs llvmlite (for the worker) and the object loader (Linux x86-64)")
+    environment = dict(os.environ, WASMBOX_CACHE=str(tmp_path / "cache"))
+    result = subprocess.run(
+        [sys.executable, "-c", UNTIL_MACHINE_CODE], capture_output=True, text=True, env=environment, check=True
+    )
+    linked, modules = json.loads(result.stdout.splitlines()[-1])
+    assert linked > 0, "no machine code arrived from the worker within two minutes"
+    assert sorted({"llvmlite", "wasmbox.engines.native.lower", "wasmbox.engines.native.jit"} & set(modules)) == []

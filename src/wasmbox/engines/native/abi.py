@@ -7,7 +7,7 @@ Field offsets here and the ``ctypes`` structure there are the same list.
 
 from __future__ import annotations
 
-from ...ir.types import I32, I64, V128, ValType
+from ...ir.types import I32, I64, V128, FuncType, ValType
 
 
 class NotLowered(Exception):
@@ -139,3 +139,22 @@ TABLE_OPS_64: dict[str, tuple[tuple[ValType, ...], ValType | None]] = {
     "table.grow": ((I64, I64), I64),
     "table.fill": ((I64, I64, I64), None),
 }
+
+
+# --- symbol names: what code made in one process is linked by in another ------------------------
+# (here, not in ``lower``, so that linking worker-made code imports neither llvmlite nor the lowering)
+
+
+def osr_name(prefix: str, index: int, position: int) -> str:
+    return f"{prefix}_f{index}_osr{position}"
+
+
+def osr_entry_name(prefix: str, index: int, position: int) -> str:
+    return f"{prefix}_entry{index}_osr{position}"
+
+
+def stub_names(func_types: list[FuncType], first_defined: int, prefix: str) -> dict[FuncType, str]:
+    """One stub per distinct signature of the module's own functions (``func_types``: the function
+    index space, whose definitions start at ``first_defined``)."""
+    types = {func_types[i] for i in range(first_defined, len(func_types))}
+    return {t: f"{prefix}_stub{n}" for n, t in enumerate(sorted(types, key=repr))}

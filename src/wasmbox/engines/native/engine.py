@@ -17,7 +17,7 @@ from .. import translation_cache
 from ..contract import portable_engine
 from ..gc_use import uses_gc
 from ..registry import native_available
-from .abi import NotLowered
+from .abi import NotLowered, osr_entry_name, stub_names
 
 OPTIMIZATION_LEVEL = 2
 FAST_CODEGEN_LEVEL = 0
@@ -219,20 +219,22 @@ class LazyCode:
     def __init__(self, module: Module, interruptible: bool, prefix: str, stubs_object: bytes | None = None) -> None:
         """``stubs_object``: the stubs' object code when another process made it (``stubs_object``)."""
         from .code_cache import code_cache
-        from .lower import ModuleLowering
 
         self.module = module
         self.interruptible = interruptible
         self.prefix = prefix
         self.functions: dict[int, tuple[int, int]] = {}  # index -> (entry, function) addresses
         self.lock = threading.RLock()
-        stubs = ModuleLowering(module, prefix, code_cache().triple, interruptible, lazy=True)
-        names = stubs.stub_names()
+        # Linking the worker's stubs needs their names only: no llvmlite, no lowering (importing
+        # them held a cold run's first machine code back by ~0.15 s).
+        names = stub_names(module.func_types(), module.num_imported_funcs(), prefix)
         if stubs_object is not None:
             addresses = code_cache().add_object(stubs_object, list(names.values()))
         else:
             from .jit import jit
+            from .lower import ModuleLowering
 
+            stubs = ModuleLowering(module, prefix, jit().triple, interruptible, lazy=True)
             stubs.lower_stubs()
             addresses = jit().add(stubs.ir, list(names.values()))
         self.stubs = {t: addresses[name] for t, name in names.items()}
@@ -286,7 +288,6 @@ def _osr_code(
     now) into ``instance``: a callable taking the baseline's frame (see NativeInstance.osr_code)."""
     from ...validate import operand_types
     from .code_cache import code_cache
-    from .lower import osr_entry_name
 
     if data is None:
         data = osr_object(module, index, position, interruptible)

@@ -90,8 +90,11 @@ from .abi import (
     THROW_REF,
     TRAP,
     NotLowered,
+    osr_entry_name,
+    osr_name,
     slot_count,
     slot_layout,
+    stub_names,
 )
 
 I1 = ir.IntType(1)
@@ -307,8 +310,7 @@ class ModuleLowering:
 
     def stub_names(self) -> dict[FuncType, str]:
         """One stub per distinct signature of the module's own functions."""
-        types = {self.func_types[i] for i in range(self.first_defined, len(self.func_types))}
-        return {t: f"{self.prefix}_stub{n}" for n, t in enumerate(sorted(types, key=repr))}
+        return stub_names(self.func_types, self.first_defined, self.prefix)
 
     def lower_stubs(self) -> None:
         """``stub(ctx, args...)``: native code calling a function that is not machine code (yet) calls
@@ -375,14 +377,6 @@ class ModuleLowering:
 def tail_signature(t: FuncType) -> ir.FunctionType:
     """A tail entry's prototype: the results of ``t``; parameters in u64 slots (see the module's docstring)."""
     return ir.FunctionType(return_type(t.results), [PTR, PTR])
-
-
-def osr_name(prefix: str, index: int, position: int) -> str:
-    return f"{prefix}_f{index}_osr{position}"
-
-
-def osr_entry_name(prefix: str, index: int, position: int) -> str:
-    return f"{prefix}_entry{index}_osr{position}"
 
 
 def _return(b: ir.IRBuilder, signature: ir.FunctionType, values: list[ir.Value]) -> None:

@@ -55,6 +55,7 @@ class UnsupportedObject(Exception):
     """The object needs something this loader does not do (the caller links it with LLVM)."""
 
 
+@cache
 def host_supported() -> bool:
     """Whether objects can be linked here: Linux on x86-64 (the psABI above, ``mmap``/``mprotect``)."""
     return sys.platform == "linux" and os.uname().machine in ("x86_64", "amd64")
@@ -114,8 +115,12 @@ class _Layout:
 
 @cache
 def _libc() -> ctypes.CDLL:
-    """The C library's mmap, mprotect and munmap (made on first use: only Linux gets here)."""
-    libc = ctypes.CDLL(None, use_errno=True)
+    """The C library's mmap, mprotect and munmap (made on first use: only Linux gets here).
+
+    Called with the GIL held (``PyDLL``): they return at once, and code arriving from the worker is
+    linked on a thread of its own while the program runs, where every release of the GIL meant
+    waiting up to the switch interval (5 ms) for it again (three calls an object)."""
+    libc = ctypes.PyDLL(None, use_errno=True)
     libc.mmap.restype = ctypes.c_void_p
     libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
     libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
