@@ -836,6 +836,12 @@ OP_RETURN_CALL_REF = BY_NAME["return_call_ref"]
 TAIL_CALL_OPS = frozenset((OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT, OP_RETURN_CALL_REF))
 
 
+def calls_itself(body: list[Instruction], index: int) -> bool:
+    """Whether a function body (of function ``index``) holds a direct ``call`` of itself."""
+    op_call = BY_NAME["call"]
+    return any(instr.op is op_call and instr.imm[0] == index for instr in body)
+
+
 def makes_tail_calls(body: list[Instruction]) -> bool:
     """Whether a function body holds a ``return_call`` or ``return_call_indirect``."""
     return any(instr.op in TAIL_CALL_OPS for instr in body)

@@ -33,8 +33,11 @@ from .operations import FIXED, LOAD_FROM_LOCAL, InstanceOperations, constant, co
 
 # How a block ends, for the executor.
 JUMP = 0  # (ops, JUMP, terminator): terminator(s) returns the next block's start
-CALL = 1  # (ops, CALL, namespace key, params, results, next)
-CALL_INDIRECT = 2  # (ops, CALL_INDIRECT, (table, type), params, results, next); (None, None): call_ref
+# A call's last element says whether it counts as a call out (1), or is the function calling itself
+# (0): the tiers keep a function that calls out a lot off machine code, which would cross back into
+# Python at each call, but a recursive call from machine code stays in machine code.
+CALL = 1  # (ops, CALL, namespace key, params, results, next, calls out)
+CALL_INDIRECT = 2  # (ops, CALL_INDIRECT, (table, type), params, results, next, 1); (None, None): call_ref
 RETURN = 3  # (ops, RETURN): the results are on top of the stack
 GOTO = 4  # (ops, GOTO, next block's start): no test, no values to move
 # (ops, TAIL_CALL, namespace key or (table, type), params): return_call(_indirect, _ref); the executor
@@ -150,9 +153,12 @@ class BlockBuilder:
         operations: InstanceOperations,
         stop_check: Callable[[list[Any]], None] | None,
         fuel: Callable[[int], Callable[[list[Any]], None]] | None = None,
+        index: int = -1,
     ) -> None:
         """``fuel``: for a metered store, the operation that charges a block's instructions (all
-        but ``end``/``else``), put first in every block."""
+        but ``end``/``else``), put first in every block; ``index``: the function's own (a call of
+        it is recursion, not a call out)."""
+        self.index = index
         self.body = body
         self.fuel = fuel
         self.ends = ends
@@ -390,16 +396,17 @@ class BlockBuilder:
             if name == "call":
                 t = self.func_types[instr.imm[0]]
                 self.reach(following, controls, length - len(t.params) + len(t.results))
-                return (ops, CALL, f"f{instr.imm[0]}", len(t.params), len(t.results), following)
+                out = 0 if instr.imm[0] == self.index else 1
+                return (ops, CALL, f"f{instr.imm[0]}", len(t.params), len(t.results), following, out)
             if name == "call_indirect":
                 t = self.types[instr.imm[0]]
                 self.reach(following, controls, length - 1 - len(t.params) + len(t.results))
                 target = (self.namespace[f"T{instr.imm[1]}"], self.namespace[f"TYPE{instr.imm[0]}"])
-                return (ops, CALL_INDIRECT, target, len(t.params), len(t.results), following)
+                return (ops, CALL_INDIRECT, target, len(t.params), len(t.results), following, 1)
             if name == "call_ref":
                 t = self.types[instr.imm[0]]
                 self.reach(following, controls, length - 1 - len(t.params) + len(t.results))
-                return (ops, CALL_INDIRECT, (None, None), len(t.params), len(t.results), following)
+                return (ops, CALL_INDIRECT, (None, None), len(t.params), len(t.results), following, 1)
             if name == "return_call_ref":
                 return (ops, TAIL_CALL, (None, None), len(self.types[instr.imm[0]].params))
             if name == "return_call":

@@ -76,6 +76,7 @@ class BaselineFunction:
             operations,
             stop_check,
             _fuel_charges(sandbox) if metered else None,
+            index,
         )
         # Blocks executed so far; past ``hot_after`` a call tells ``on_hot`` (with the blocks the
         # call in progress has run and the block it is in; 0 and -1 at a call's start), which
@@ -83,7 +84,7 @@ class BaselineFunction:
         # or None while that code is being made elsewhere or the move is not decided yet.
         self.executed = 0
         self.calls = 0  # calls of it
-        self.calls_out = 0  # calls it made
+        self.calls_out = 0  # calls it made (of other functions: recursion stays in the same code)
         self.hot_after = hot_after if on_hot is not None else sys.maxsize
         self.on_hot = on_hot
         # On-stack replacement: loop header block -> a callable that takes this frame's values
@@ -190,7 +191,7 @@ def _executor(
                             resume = osr[pc]
                             break
                     elif kind == CALL or kind == CALL_INDIRECT:
-                        calls_out += 1
+                        calls_out += block[6]
                         if kind == CALL:
                             callee = ns[block[2]]
                         else:
