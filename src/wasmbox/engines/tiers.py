@@ -510,11 +510,13 @@ def translation_worker(module: Module) -> TranslationWorker | None:
         worker = None
         enabled = os.environ.get("WASMBOX_TRANSLATION_WORKER", "1") != "0" and (os.cpu_count() or 1) > 1
         if enabled:
-            from ..binary.encode import encode_module
-
             # The worker decodes the module itself: from the bytes it came from, or the ones it encodes to
             # (the same function indices either way).
-            binary = module.binary if module.binary is not None else encode_module(module)
+            binary = module.binary
+            if binary is None:
+                from ..binary.encode import encode_module
+
+                binary = encode_module(module)
             try:
                 worker = TranslationWorker(binary, _features_of(module), module)
             except OSError:
