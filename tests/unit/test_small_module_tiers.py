@@ -9,6 +9,7 @@ import select
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -225,5 +226,48 @@ def test_a_long_call_that_calls_out_enters_machine_code_once_the_whole_module_is
         functions.install_module(None, QUICK)
         functions.osr_wanted(function, 10**6, inside_loop)
         assert function.osr  # now they are machine code too
+    finally:
+        stop_module_timer(functions)
+
+
+RECURSIVE = """(module
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fib (i32.sub (local.get $n) (i32.const 2)))))))
+  (func (export "variant") (result i32) (i32.const VARIANT)))"""
+
+
+def test_a_recursive_function_runs_as_python_until_its_machine_code_arrives(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """fib's calls are short, but the calls it makes of itself stay in its machine code: the worker
+    makes that, and meanwhile the portable engine's Python (made here at once) runs the calls."""
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)  # no whole-module code: fib's own
+    made: list[Any] = []
+    stand_ins = tiers.TieredFunctions.stand_ins
+
+    def record(self: Any) -> Any:
+        made.append(self)
+        return stand_ins(self)
+
+    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", record)
+    text = RECURSIVE.replace("VARIANT", str(uuid.uuid4().int % 1_000_000))  # its own worker and cache files
+    instance = Instance(Store("tiered"), Module(text))
+    (functions,) = made
+    fib = instance.exports["fib"]
+    index = functions.first  # fib is the module's first function
+    try:
+        assert fib(20) == 6765  # long enough to get hot on the baseline
+        assert functions.worker is not None, "no worker could start here"
+        deadline = time.monotonic() + 120
+        while not is_native(instance, index) and time.monotonic() < deadline:
+            assert fib(15) == 610
+        assert functions.translated >= 1  # Python ran its calls while the machine code was made
+        assert is_native(instance, index), "fib's machine code never arrived"
+        assert functions.native._instance.lazy is not None  # its own code, not the whole module's
+        assert fib(24) == 46368
     finally:
         stop_module_timer(functions)

@@ -334,7 +334,11 @@ class TieredFunctions:
             return None
         if worker is not None and worker.request(kind, index, self.interruptible, priority, self._deliverer(function)):
             self.requested.add(index)
-            return None
+            if not (recursive and not self.translations_worker):
+                return None
+            # Its calls are short: the portable engine's Python (made here, in milliseconds) runs them
+            # until the machine code arrives, not the baseline (fib(22) ends before it does).
+            kind = "python"
         self.moved.add(index)
         if kind == "native":
             code = self.native.compile_function(index)
