@@ -1433,11 +1433,18 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         b = self.b
         if self.owner.memories_64[memory]:
             return self.memory64_address(address, offset, width, memory)
-        start = b.add(b.zext(address, L64), ir.Constant(L64, offset))
-        extent = ir.Constant(L64, width) if isinstance(width, int) else b.zext(width, L64)
+        index = b.zext(address, L64)
+        start = b.add(index, ir.Constant(L64, offset))
         size = self.tag(b.load(self.memory_size_cell(memory), typ=L64), "runtime")
-        end = b.add(start, extent)
-        self.trap_if(b.icmp_unsigned(">", end, size), "out of bounds memory access")
+        # index + offset + width <= size, tested as index <= size - (offset + width) (signed: a size below
+        # offset + width makes the right side negative, and every index fails): the right side depends
+        # on the size alone, so LLVM computes it once outside a loop that does not grow the memory, and
+        # each access costs one compare.
+        if isinstance(width, int):
+            limit = b.sub(size, ir.Constant(L64, offset + width))
+        else:
+            limit = b.sub(b.sub(size, ir.Constant(L64, offset)), b.zext(width, L64))
+        self.trap_if(b.icmp_signed(">", index, limit), "out of bounds memory access")
         return b.gep(self.memory_base(memory), [start], source_etype=I8)
 
     def memory64_address(self, address: ir.Value, offset: int, width: int | ir.Value, memory: int) -> ir.Value:
