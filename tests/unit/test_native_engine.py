@@ -127,3 +127,33 @@ def test_cached_code_holds_no_per_process_ids(tmp_path: Path) -> None:
         for mode in ("plain", "shift")
     ]
     assert [o.stdout.strip() for o in outputs] == ["42", "42"], outputs[1].stderr[-500:]
+
+
+LEAF_TRAPS = """(module
+  (memory 1)
+  (func $leaf (param i32) (result i32) (i32.load (local.get 0)))
+  (func $mid (param i32) (result i32) (i32.add (call $leaf (local.get 0)) (i32.const 1)))
+  (func $outer (export "outer") (param i32) (result i32) (call $mid (local.get 0)))
+  (func $down (export "down") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (call $leaf (i32.const 0)))
+      (else (call $down (i32.sub (local.get 0) (i32.const 1)))))))"""
+
+
+def test_a_leaf_function_traps_at_its_own_depth_and_counts_against_the_limit() -> None:
+    """A function that calls nothing keeps its depth in a register only (native.lower.is_leaf): its trap
+    is still its own frame in the backtrace, the frames below give theirs back, and its frame counts
+    against max_call_depth as any other."""
+    store = Store("native", max_call_depth=100)
+    instance = Instance(store, Module(LEAF_TRAPS, "leaf.wat"))
+    outer, down = instance.exports["outer"], instance.exports["down"]
+    assert outer(8) == 1
+    with pytest.raises(Trap, match="out of bounds") as info:
+        outer(65536)
+    assert info.value.backtrace == ["$leaf", "$mid", "$outer"]
+    assert outer(8) == 1  # the depth is back where it was
+    # down(n) is n + 1 frames of $down, then $leaf's: 100 frames are allowed, 101 are not.
+    assert down(98) == 0
+    with pytest.raises(Exhaustion):
+        down(99)
+    assert down(98) == 0
