@@ -1277,20 +1277,38 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         b.cbranch(refreshed, self.unwind, fresh)
         b.position_at_end(fresh)
         length = b.load(b.gep(mirror, [ir.Constant(L64, MIRROR_LENGTH)], source_etype=I8), typ=L64)
-        b.store(element, b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap_detail"])], source_etype=I8))
-        self.trap_if(b.icmp_unsigned(">=", element, length), "undefined element")
+        self.trap_if_element(b.icmp_unsigned(">=", element, length), "undefined element", element)
         entries = b.load(b.gep(mirror, [ir.Constant(L64, MIRROR_ENTRIES)], source_etype=I8), typ=PTR)
         entry = b.gep(entries, [b.mul(element, ir.Constant(L64, ENTRY_SIZE))], source_etype=I8)
         signature = b.load(b.gep(entry, [ir.Constant(L64, ENTRY_SIGNATURE)], source_etype=I8), typ=L64)
-        self.trap_if(b.icmp_unsigned("==", signature, ir.Constant(L64, 0)), "uninitialized element")
         # The id comes from the context record, never a constant: ids are per process and
         # the machine code may come from the disk cache.
         signatures = self.ctx_field("signatures", PTR)
         expected = self.tag(
             b.load(b.gep(signatures, [ir.Constant(L64, type_index)], source_etype=L64), typ=L64), "runtime"
         )
-        self.trap_if(b.icmp_unsigned("!=", signature, expected), "indirect call type mismatch")
+        # One test on the way to the call: ids are never 0, so a null entry (signature 0) fails it too,
+        # and only then is it told apart from one of another type.
+        mismatch = self.function.append_basic_block("signature_mismatch")
+        matched = self.function.append_basic_block("signature_matched")
+        b.cbranch(b.icmp_unsigned("!=", signature, expected), mismatch, matched)
+        b.position_at_end(mismatch)
+        self.trap_if_element(b.icmp_unsigned("==", signature, ir.Constant(L64, 0)), "uninitialized element", element)
+        b.branch(self.trap_site("indirect call type mismatch"))
+        b.position_at_end(matched)
         return entry
+
+    def trap_if_element(self, condition: ir.Value, kind: str, element: ir.Value) -> None:
+        """``trap_if`` for a trap whose message names the table element (ctx.trap_detail), stored only
+        on the way to the trap."""
+        b = self.b
+        site = self.function.append_basic_block("element_trap")
+        ok = self.function.append_basic_block("ok")
+        b.cbranch(condition, site, ok)
+        b.position_at_end(site)
+        b.store(element, b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap_detail"])], source_etype=I8))
+        b.branch(self.trap_site(kind))
+        b.position_at_end(ok)
 
     # --- tail calls (see the module's docstring) ------------------------------------------------
     def return_call(self, func_index: int) -> None:
