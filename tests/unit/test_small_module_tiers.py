@@ -75,8 +75,14 @@ def tiered(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[In
 def tiered_instance(monkeypatch: pytest.MonkeyPatch, cache: Path, text: str) -> tuple[Instance, Any]:
     """``text`` instantiated on the tiered engine with no worker and no whole-module timer (the whole module's
     code only when a test asks), a code cache of its own, and its ``TieredFunctions``."""
-    monkeypatch.setenv("WASMBOX_CACHE", str(cache))
     monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
+    return instance_and_tiers(monkeypatch, cache, text)
+
+
+def instance_and_tiers(monkeypatch: pytest.MonkeyPatch, cache: Path, text: str) -> tuple[Instance, Any]:
+    """``text`` instantiated on the tiered engine with no whole-module timer and a code cache of its own, and
+    its ``TieredFunctions``."""
+    monkeypatch.setenv("WASMBOX_CACHE", str(cache))
     monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
     made: list[Any] = []
     stand_ins = tiers.TieredFunctions.stand_ins
@@ -244,19 +250,8 @@ def test_a_recursive_function_runs_as_python_until_its_machine_code_arrives(
 ) -> None:
     """fib's calls are short, but the calls it makes of itself stay in its machine code: the worker
     makes that, and meanwhile the portable engine's Python (made here at once) runs the calls."""
-    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
-    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)  # no whole-module code: fib's own
-    made: list[Any] = []
-    stand_ins = tiers.TieredFunctions.stand_ins
-
-    def record(self: Any) -> Any:
-        made.append(self)
-        return stand_ins(self)
-
-    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", record)
     text = RECURSIVE.replace("VARIANT", str(uuid.uuid4().int % 1_000_000))  # its own worker and cache files
-    instance = Instance(Store("tiered"), Module(text))
-    (functions,) = made
+    instance, functions = instance_and_tiers(monkeypatch, tmp_path, text)  # no whole-module code: fib's own
     fib = instance.exports["fib"]
     index = functions.first  # fib is the module's first function
     try:
