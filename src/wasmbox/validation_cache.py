@@ -13,11 +13,11 @@ without their bytes, are always validated.
 
 from __future__ import annotations
 
-import hashlib
 from functools import cache
 from pathlib import Path
 
 from .cache_location import cache_base
+from .digests import sha256
 from .ir.module import Module
 
 # The code whose behaviour a validation's answer depends on (the lazily decoded bodies are
@@ -27,7 +27,7 @@ _SOURCES = ("validate.py", "limits.py", "features.py", "binary", "ir", "native_v
 
 @cache
 def validator_version() -> str:
-    digest = hashlib.sha256()
+    digest = sha256()
     package = Path(__file__).parent
     for name in _SOURCES:
         path = package / name
@@ -39,7 +39,7 @@ def validator_version() -> str:
 def _marker(module: Module) -> Path | None:
     if module.binary is None:
         return None
-    features = hashlib.sha256(" ".join(sorted(module.features)).encode()).hexdigest()[:8]
+    features = sha256(" ".join(sorted(module.features)).encode()).hexdigest()[:8]
     return cache_base() / "valid" / validator_version() / f"{module.digest().hex()[:32]}-{features}"
 
 

@@ -97,3 +97,22 @@ def test_a_large_module_over_the_size_limit_stays_tiered_in_its_next_runs(tmp_pa
     assert runs == [["6000", "python"]] * 3
     whole_objects = [path for path in (tmp_path / "cache").glob("*-llvm*/w*.o") if "L_" not in path.name]
     assert whole_objects == []  # (functions compiled alone are named ...L_f<index>.o)
+
+
+def test_the_marker_is_made_again_when_the_machine_code_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The marker that tells a run to start on the module's machine code lives under the portable engine's
+    version; when that version changes and the native engine's does not, the object is found in the code
+    cache and must be marked again, or no later run would start on it."""
+    from wasmbox.engines import translation_cache
+    from wasmbox.engines.native.engine import module_object
+
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    module = wasmbox.Module('(module (func (export "f") (result i32) (i32.const 7)))').ir
+    marker = translation_cache.directory(module) / translation_cache.native_marker(False)
+    made = module_object(module, False)
+    assert marker.exists()
+    marker.unlink()  # as if the portable engine's version had changed
+    assert module_object(module, False) == made  # found in the code cache, not made again
+    assert marker.exists()

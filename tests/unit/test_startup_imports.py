@@ -16,13 +16,14 @@ import pytest
 import wasmbox
 
 # Modules a run of a binary never needs: the text toolchain, the .wast driver, the explorer,
-# asyncio (only ``call_async``), exact rounding's fractions, the translation worker's subprocess
-# and pickle, sockets (only preopened ones, which the embedder made), the encoder (a binary's
-# digest is of its own bytes), LLVM, and shutil (argparse imports it for the terminal's width; the
-# CLI's help formatter reads it itself).
+# asyncio (only ``call_async``), exact rounding's fractions, hashlib (see wasmbox.digests), the
+# translation worker's subprocess and pickle, sockets (only preopened ones, which the embedder
+# made), the encoder (a binary's digest is of its own bytes), LLVM, and shutil (argparse imports
+# it for the terminal's width; the CLI's help formatter reads it itself).
 NOT_FOR_A_RUN = [
     "asyncio",
     "fractions",
+    "hashlib",  # OpenSSL's load, ~3 ms: wasmbox.digests hashes small inputs with CPython's own SHA-256
     "pickle",
     "shutil",
     "socket",

@@ -10,14 +10,14 @@ out of scope: see SECURITY.md; the digest catches accidents, not attackers.)
 
 from __future__ import annotations
 
-import hashlib
+from ..digests import sha256
 
 MAGIC = b"wasmbox-sealed-1\n"
 _DIGEST = 32
 
 
 def seal(data: bytes) -> bytes:
-    return MAGIC + hashlib.sha256(data).digest() + data
+    return MAGIC + sha256(data).digest() + data
 
 
 def unseal(blob: bytes) -> bytes | None:
@@ -26,4 +26,4 @@ def unseal(blob: bytes) -> bytes | None:
     if len(blob) <= start or not blob.startswith(MAGIC):
         return None
     data = blob[start:]
-    return data if hashlib.sha256(data).digest() == blob[len(MAGIC) : start] else None
+    return data if sha256(data).digest() == blob[len(MAGIC) : start] else None

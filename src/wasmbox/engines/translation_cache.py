@@ -11,7 +11,6 @@ Writes are atomic (a temporary file renamed), reads that fail are misses.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import marshal
 import os
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cache_location import cache_base, write_atomically
+from ..digests import sha256
 from ..ir.module import Module
 from .sealed import seal, unseal
 
@@ -39,7 +39,7 @@ _SOURCES = ("interp.py", "interp_gc.py", "namespace.py", "translation_cache.py",
 @cache
 def translator_version() -> str:
     """A fingerprint of the code translations depend on (it names the cache's directory)."""
-    digest = hashlib.sha256()
+    digest = sha256()
     for name in _SOURCES:
         digest.update((Path(__file__).parent / name).read_bytes())
     digest.update(importlib.util.MAGIC_NUMBER)

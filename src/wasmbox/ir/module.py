@@ -257,14 +257,14 @@ class Module:
         """SHA-256 of the module's binary (its encoding, for a module parsed from text): the key of
         everything compiled from it, here and in other processes.  Computed once."""
         if self._digest is None:
-            import hashlib
+            from ..digests import sha256
 
             binary = self.binary
             if binary is None:  # only a module made in memory needs the encoder
                 from ..binary.encode import encode_module
 
                 binary = encode_module(self)
-            self._digest = hashlib.sha256(binary).digest()
+            self._digest = sha256(binary).digest()
         return self._digest
 
     # --- index spaces (imports first, then definitions) -------------------

@@ -14,7 +14,6 @@ Modules without a binary, or machines without llvmlite, use Python alone.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import importlib.util
 import threading
 from collections.abc import Iterable
@@ -22,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ..digests import sha256
 from ..ir.module import Module
 from .tables import ContextData, declarations_representable
 
@@ -44,7 +44,7 @@ def available() -> bool:
 
 
 def _module_name() -> str:
-    digest = hashlib.sha256()
+    digest = sha256()
     for name in _SOURCES:
         digest.update((Path(__file__).parent / name).read_bytes())
     return f"wvalidator{digest.hexdigest()[:20]}"

@@ -20,7 +20,6 @@ removed and rebuilt, never linked.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import importlib.util
 import os
 import threading
@@ -28,6 +27,7 @@ from functools import cache
 from pathlib import Path
 
 from ...cache_location import cache_base, write_atomically
+from ...digests import sha256
 from ..sealed import seal, unseal
 from .engine import engine_version
 from .object_loader import UnsupportedObject, host_supported, link_object
@@ -65,7 +65,7 @@ def host_key() -> str | None:
     except OSError:
         return None
     identity = f"{engine_version()}\n{library}\n{status.st_size}\n{status.st_mtime_ns}\n{cpu}"
-    return hashlib.sha256(identity.encode()).hexdigest()[:32]
+    return sha256(identity.encode()).hexdigest()[:32]
 
 
 def _index_path() -> Path | None:

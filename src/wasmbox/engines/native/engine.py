@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -10,6 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from ...digests import sha256
 from ...ir.module import Module
 from ...ir.subtyping import closed_types
 from ...runtime.observer import Observer
@@ -29,7 +29,7 @@ _SOURCES = ("abi.py", "lower.py", "simd.py", "tables.py", "jit.py", "host.py", "
 def engine_version() -> str:
     """A fingerprint of the code that decides what machine code a module becomes (it names the code
     cache, and serialized modules carry it)."""
-    digest = hashlib.sha256()
+    digest = sha256()
     here = Path(__file__).parent
     for name in _SOURCES:
         digest.update((here / name).read_bytes())
@@ -478,8 +478,11 @@ def module_object(module: Module, interruptible: bool, variant: str = "") -> byt
         if QUICK in variant:
             return compiler.fast_object(lowering.ir)
         data = compiler.optimized_object(lowering.ir)
-        if not variant:
-            translation_cache.mark_native(module, interruptible)
+    if not variant:
+        # Marked whether made now or found: the marker lives under the portable engine's version, which
+        # can change while this engine's does not (its object is then found, and must still be marked,
+        # or no later run would look for it).
+        translation_cache.mark_native(module, interruptible)
     return data
 
 
