@@ -175,7 +175,17 @@ def _make_init(cls: type, init_fields: list[Field], positional: list[str], later
     count = len(positional)
     post_init = getattr(cls, "__post_init__", None) is not None
 
+    every_field_positional = count == len(init_fields)
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if every_field_positional and not kwargs and len(args) == count:
+            # Every field given, in order (the common call: 575 opcodes at start-up), set at once.
+            self.__dict__.update(zip(positional, args, strict=True))
+            for spec in later:
+                self.__dict__[spec.name] = spec.default_value()
+            if post_init:
+                self.__post_init__()
+            return
         if len(args) > count:
             raise TypeError(f"{name} takes {count + 1} positional arguments but {len(args) + 1} were given")
         values = dict(zip(positional, args, strict=False))
