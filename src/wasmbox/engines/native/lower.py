@@ -308,15 +308,11 @@ class ModuleLowering:
     def signature(self, t: FuncType) -> ir.FunctionType:
         return ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
 
-    def stub_names(self) -> dict[FuncType, str]:
-        """One stub per distinct signature of the module's own functions."""
-        return stub_names(self.func_types, self.first_defined, self.prefix)
-
     def lower_stubs(self) -> None:
         """``stub(ctx, args...)``: native code calling a function that is not machine code (yet) calls
         through the host whatever runs it now (``f<callee>`` in the instance's namespace: a Python
         tier), with the arguments and results in u64 slots."""
-        for t, name in self.stub_names().items():
+        for t, name in stub_names(self.func_types, self.first_defined, self.prefix).items():
             signature = self.signature(t)
             stub = ir.Function(self.ir, signature, name)
             b = ir.IRBuilder(stub.append_basic_block())
