@@ -65,9 +65,16 @@ NATIVE_AT_MOST = int(os.environ.get("WASMBOX_NATIVE_AT_MOST", "4000"))
 NATIVE_BLOCKS_PER_CALL_OUT = int(os.environ.get("WASMBOX_NATIVE_BLOCKS_PER_CALL_OUT", "100"))
 
 
+# The largest function the quick compiler takes (it is linear in a function's size: 20,000 instructions take
+# ~80 ms; larger ones stay on the Python tiers).
+QUICK_AT_MOST = int(os.environ.get("WASMBOX_QUICK_AT_MOST", "20000"))
+
+
 # Blocks one call runs on the baseline before its loop gets an entry into machine code (native
 # engine; on-stack replacement), and the largest function that gets one.
 OSR_AFTER = int(os.environ.get("WASMBOX_OSR_AFTER", "20000"))
+# ... when the quick compiler makes the entry (in a millisecond or two, on this thread: see native.quick).
+QUICK_OSR_AFTER = int(os.environ.get("WASMBOX_QUICK_OSR_AFTER", "1000"))
 OSR_AT_MOST = int(os.environ.get("WASMBOX_OSR_AT_MOST", "20000"))
 # Instructions of functions a large module's run leaves compiled alone for the next run, at most (see
 # TieredFunctions.large_module_for_next_run): a few minutes of the worker's time after the program ends, once
@@ -103,6 +110,23 @@ def native_at_first_call(index: int) -> bool:
     """Whether function ``index`` becomes machine code at its first call (tests set this; normally
     a function must earn it)."""
     return False
+
+
+# Testing the quick compiler on whole suites: "1", every function it takes starts on its code; "loops",
+# functions start on the baseline and every loop enters its code at once (on-stack replacement).
+QUICK_TESTING = os.environ.get("WASMBOX_QUICK_TESTING", "")
+
+
+def quick_at_first_call(index: int) -> bool:
+    """Whether function ``index`` becomes the quick compiler's machine code at its first call (tests
+    and ``WASMBOX_QUICK_TESTING=1`` set this)."""
+    return QUICK_TESTING == "1"
+
+
+def quick_at_every_loop(index: int) -> bool:
+    """Whether every loop of function ``index`` on the baseline enters the quick compiler's code the
+    first time it is reached (tests and ``WASMBOX_QUICK_TESTING=loops`` set this)."""
+    return QUICK_TESTING == "loops"
 
 
 def osr_at_every_loop(index: int) -> bool:
@@ -149,6 +173,13 @@ class TieredFunctions:
         # reporting, so that it can still get a way out (on-stack replacement) if it runs long.
         self.moved: set[int] = set()
         self.on_disk = translation_cache.known(module)
+        # Hot functions get the quick compiler's machine code at once (see native.quick); a small module
+        # then asks LLVM for nothing but its whole code, once it has run a while (a short run starts no
+        # worker at all: forking one costs the program ~10 ms, and more in copied pages after).
+        self.quick = native is not None and _quick_supported()
+        self.quick_first = self.quick and native.whole
+        self.osr_after = QUICK_OSR_AFTER if self.quick else OSR_AFTER
+        self.quick_noted = False  # this run made quick code (see quick_code_made)
 
     @property
     def operations(self) -> InstanceOperations:
@@ -187,6 +218,11 @@ class TieredFunctions:
         """A function's first call: on the tier an earlier run left it on (its code on disk), else
         on the baseline interpreter."""
         self.ran.add(index)
+        if self.quick and quick_at_first_call(index) and not self.makes_tail_calls(index):
+            quick = self.native.quick_function(index)
+            if quick is not None:
+                self.moved.add(index)
+                return quick  # type: ignore[no-any-return]
         per_function = self.native is not None and not self.native.whole
         wanted = self.native is not None and (native_at_first_call(index) or self.native.cached(index))
         # (The tail-call check decodes a lazily decoded body: asked only when machine code is wanted.)
@@ -216,7 +252,11 @@ class TieredFunctions:
             limit = sys.maxsize  # it stays here (and the whole module stays off LLVM)
             self.unwieldy = True
         osr_allowed = self.native is not None and not self.makes_tail_calls(index)
-        probe = self.enter_loop_now if osr_allowed and osr_at_every_loop(index) else None
+        probe = None
+        if osr_allowed and osr_at_every_loop(index):
+            probe = self.enter_loop_now
+        elif osr_allowed and self.quick and quick_at_every_loop(index):
+            probe = self.enter_loop_quick
         from .baseline import BaselineFunction
 
         function = BaselineFunction(
@@ -237,6 +277,14 @@ class TieredFunctions:
         position = header - 1
         function.osr[header] = self.native.osr(function.index, position)
 
+    def enter_loop_quick(self, function: BaselineFunction, header: int) -> None:
+        """Tests: give the loop whose header is ``header`` the quick compiler's entry at once (when it
+        compiles the function)."""
+        position = header - 1
+        entry = self.native.quick_osr(function.index, position)
+        if entry is not None:
+            function.osr[header] = entry
+
     def innermost_loop(self, function: BaselineFunction, block: int) -> int | None:
         """The position of the innermost ``loop`` around ``block`` (a block start), if any."""
         context = function.builder.contexts.get(block)
@@ -251,10 +299,12 @@ class TieredFunctions:
 
     def osr_wanted(self, function: BaselineFunction, running: int, block: int) -> None:
         """A long call in progress: ask for an entry into machine code at the loop it is in."""
-        if running < OSR_AFTER or self.size(function.index) > OSR_AT_MOST or self.makes_tail_calls(function.index):
+        if running < self.osr_after or self.size(function.index) > OSR_AT_MOST or self.makes_tail_calls(function.index):
             return
         native_callees = self.native is not None and self.native.whole and self.native.ready()  # all machine code
-        if function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT > function.executed and not native_callees:
+        if function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT > function.executed and not (
+            native_callees or self.quick_first
+        ):
             return  # it calls out too much: machine code would cross back into Python all the time
         position = self.innermost_loop(function, block)
         if position is None or position + 1 in function.osr or (function.index, position) in self.osr_requested:
@@ -262,6 +312,13 @@ class TieredFunctions:
         self.osr_requested.add((function.index, position))
         kind = f"osr:{position}"
         header = position + 1
+        # The quick compiler's entry at once, LLVM's when it arrives (a small module's: with its whole code).
+        quick = self.native.quick_osr(function.index, position) if self.quick else None
+        if quick is not None:
+            function.osr[header] = quick
+            if self.quick_first:
+                self.quick_code_made()
+                return
         if self.worker is not None:
 
             def deliver(_: str, payload: Any, stubs: Any) -> None:
@@ -286,14 +343,14 @@ class TieredFunctions:
         index = function.index
         # Report again when the count doubles, but a long call at least every OSR_AFTER blocks (so it
         # finds its way into machine code soon after that arrives).
-        function.hot_after = max(min(2 * function.executed, function.executed + OSR_AFTER), function.hot_after + 1)
+        function.hot_after = max(min(2 * function.executed, function.executed + self.osr_after), function.hot_after + 1)
         if self.module_due:  # no worker: made here, on the main thread (see request_module)
             self.module_due = False
             from .native.engine import QUICK
 
             self.install_module(None, QUICK)
             return self.namespace[f"f{index}"] if not running else None  # type: ignore[no-any-return]
-        if self.native is not None and self.module_timer is None and not self.unwieldy:
+        if self.native is not None and self.module_timer is None and not self.unwieldy and not self.quick_first:
             # The module computes: its worker starts now, on this thread (so it can be a copy of
             # this process, see TranslationWorker), ready for the machine code asked for next.
             self.worker  # noqa: B018 - started, not used yet
@@ -320,6 +377,24 @@ class TieredFunctions:
         long_calls = running >= NATIVE_BLOCKS_PER_CALL or (
             completed > 0 and function.executed - running >= NATIVE_BLOCKS_PER_CALL * completed
         )
+        if self.quick and self.size(index) <= QUICK_AT_MOST and not self.makes_tail_calls(index):
+            # Quick code costs less to make than the Python translation (~4 µs an instruction, against
+            # ~15), so every hot function gets it, and calls among them stay in machine code.
+            quick = self.native.quick_function(index)
+            if quick is not None:
+                self.moved.add(index)
+                install(self.namespace, index, quick)
+                if self.quick_first:
+                    self.quick_code_made()  # (a small module's LLVM code comes whole, see request_module)
+                elif eligible and long_calls and index not in self.requested:
+                    # A large module's long-running function: LLVM's code of its own replaces it.
+                    worker = self.worker
+                    deliver = self._deliverer(function)
+                    if worker is not None and worker.request(
+                        "native", index, self.interruptible, function.executed / self.size(index), deliver
+                    ):
+                        self.requested.add(index)
+                return quick  # type: ignore[no-any-return]
         if eligible and not completed and not long_calls and index not in self.requested:
             return None  # its first call, not long yet: decide when it is longer or has ended
         # A recursive function's calls are short, but the calls it makes of itself stay in its machine
@@ -334,6 +409,12 @@ class TieredFunctions:
             return None
         if worker is not None and worker.request(kind, index, self.interruptible, priority, self._deliverer(function)):
             self.requested.add(index)
+            # Until LLVM's code arrives: the quick compiler's, made now in about a millisecond.
+            quick = self.native.quick_function(index) if kind == "native" and self.quick else None
+            if quick is not None:
+                self.moved.add(index)
+                install(self.namespace, index, quick)
+                return quick  # type: ignore[no-any-return]
             if not (recursive and not self.translations_worker):
                 return None
             # Its calls are short: the portable engine's Python (made here, in milliseconds) runs them
@@ -382,6 +463,18 @@ class TieredFunctions:
                 pass
 
         in_background(load)
+
+    def quick_code_made(self) -> None:
+        """A small module got hot in this run (a function became quick code, which is not cached). The
+        second run that does leaves the module's -O2 object for the runs after it
+        (``machine_code_for_next_run``); the first only notes it on disk."""
+        if self.quick_noted:
+            return
+        self.quick_noted = True
+        if translation_cache.hot_marker(self.interruptible) in self.on_disk:
+            self.machine_code_for_next_run()
+        else:
+            translation_cache.mark_hot(self.module, self.interruptible)
 
     def machine_code_for_next_run(self) -> None:
         """An earlier run made this small module's hot functions Python code or machine code of
@@ -537,6 +630,12 @@ def _forget(key: int, worker: TranslationWorker) -> None:
     worker.close()
     with _workers_lock:
         _workers.pop(key, None)
+
+
+def _quick_supported() -> bool:
+    from .native.quick import quick_supported
+
+    return quick_supported()
 
 
 def _encoded_size(function: Any) -> int:

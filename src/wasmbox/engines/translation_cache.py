@@ -99,3 +99,17 @@ def mark_native(module: Module, interruptible: bool) -> None:
         (directory(module) / native_marker(interruptible)).touch()
     except OSError:
         pass
+
+
+def hot_marker(interruptible: bool) -> str:
+    """The file name saying an earlier run of this module got hot (its hot functions became the quick
+    compiler's code, which is not cached: see tiers.TieredFunctions.quick_code_made)."""
+    return f"module{'i' if interruptible else ''}.hot"
+
+
+def mark_hot(module: Module, interruptible: bool) -> None:
+    try:
+        directory(module).mkdir(parents=True, exist_ok=True)
+        (directory(module) / hot_marker(interruptible)).touch()
+    except OSError:
+        pass

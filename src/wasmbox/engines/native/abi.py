@@ -43,6 +43,9 @@ CONTEXT_FIELDS = (
     ("function_entries", "ptr"),  # -> the process-wide FUNCTION_ENTRIES record (table.set in machine code)
 )
 FRAME_RING = 1024  # the innermost frames a backtrace can show
+# Native wasm frames may use this much of the thread's stack below the outermost entry
+# (threads get 8 MiB on Linux); past it, calls trap with "call stack exhausted".
+STACK_BUDGET = 4 << 20
 OFFSET = {name: index * 8 for index, (name, _) in enumerate(CONTEXT_FIELDS)}
 
 # Trap codes written to ctx.trap, and the trap kinds they become.

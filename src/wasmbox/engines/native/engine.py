@@ -227,7 +227,12 @@ class LazyCode:
         self.lock = threading.RLock()
         # Linking the worker's stubs needs their names only: no llvmlite, no lowering (importing
         # them held a cold run's first machine code back by ~0.15 s).
+        self.quick_only: set[int] = set()  # functions whose code is the quick compiler's (see quick.py)
         names = stub_names(module.func_types(), module.num_imported_funcs(), prefix)
+        quick_stubs = None if stubs_object is not None else _quick_stubs(list(names))
+        if quick_stubs is not None:
+            self.stubs = quick_stubs
+            return
         if stubs_object is not None:
             addresses = code_cache().add_object(stubs_object, list(names.values()))
         else:
@@ -242,12 +247,27 @@ class LazyCode:
     def names(self, index: int) -> tuple[str, str]:
         return f"{self.prefix}_entry{index}", f"{self.prefix}_f{index}"
 
-    def ensure(self, index: int, data: bytes | None = None) -> tuple[int, int]:
-        """(entry, function) addresses of function ``index``, compiled here unless ``data`` (its
-        object code, made elsewhere) is given."""
+    def quick(self, index: int) -> tuple[int, int]:
+        """(entry, function) addresses of function ``index`` as the quick compiler's code (made now,
+        unless it has code already). Raises QuickUnsupported."""
         with self.lock:
             found = self.functions.get(index)
             if found is None:
+                from .quick import compile_function, entry_code, place
+
+                function = place(compile_function(self.module, index, self.interruptible))
+                entry = place(entry_code(self.module.func_types()[index], function))
+                found = self.functions[index] = (entry, function)
+                self.quick_only.add(index)
+            return found
+
+    def ensure(self, index: int, data: bytes | None = None) -> tuple[int, int]:
+        """(entry, function) addresses of function ``index``, compiled here unless ``data`` (its
+        object code, made elsewhere) is given; ``data`` replaces quick code."""
+        with self.lock:
+            found = self.functions.get(index)
+            if found is None or (data is not None and index in self.quick_only):
+                self.quick_only.discard(index)
                 from .code_cache import code_cache
 
                 if data is None:
@@ -256,6 +276,18 @@ class LazyCode:
                 addresses = code_cache().add_object(data, [entry, function])
                 found = self.functions[index] = (addresses[entry], addresses[function])
             return found
+
+
+def _quick_stubs(types: list[Any]) -> dict[Any, int] | None:
+    """The quick compiler's stubs for these signatures, when it makes them all (no LLVM needed)."""
+    from .quick import QuickUnsupported, place, quick_supported, stub_code
+
+    if not quick_supported():
+        return None
+    try:
+        return {t: place(stub_code(t)) for t in types}
+    except QuickUnsupported:
+        return None
 
 
 def stubs_object(module: Module, interruptible: bool) -> bytes:
@@ -318,6 +350,8 @@ class NativeTier:
         self._instance: Any = None
         self.functions = 0  # functions made machine code
         self.osr_entries = 0  # entries at loops of calls in progress (on-stack replacement)
+        self.quick_refused: set[int] = set()  # functions the quick compiler does not compile
+        self.quick_doors: dict[int, tuple[int, frozenset[int]]] = {}  # OSR doors: (address, loop positions)
         self._on_disk: frozenset[str] | None = None
 
     @property
@@ -370,6 +404,54 @@ class NativeTier:
     def compile(self, index: int, data: bytes | None = None, stubs: bytes | None = None) -> Callable[..., Any]:
         """Function ``index`` as machine code, from its first call (its code is cached, or tests ask)."""
         return self.compile_function(index, data, stubs)
+
+    def quick_function(self, index: int) -> Callable[..., Any] | None:
+        """Function ``index`` as the quick compiler's machine code, made now (see quick.py), until
+        LLVM's arrives; None when the quick compiler cannot make it."""
+        from .quick import QuickUnsupported, quick_supported
+
+        if not quick_supported() or index in self.quick_refused:
+            return None
+        try:
+            instance = self.instance()
+            with self.lock:  # (the whole module's code, once linked, is used instead)
+                whole = getattr(self, "_whole_code", False)
+                if not whole:
+                    instance.compile_function(index, quick=True)
+        except QuickUnsupported:
+            self.quick_refused.add(index)
+            return None
+        if whole:
+            return self.compile(index)
+        self.functions += 1
+        return instance.code(index)  # type: ignore[no-any-return]
+
+    def quick_osr(self, index: int, position: int) -> Callable[[list[Any]], Any] | None:
+        """Function ``index``'s entry at the loop at ``position`` as quick code (see ``osr``), or None.
+        One compilation of the function (its OSR door) serves all its loops."""
+        from ...validate import operand_types
+        from .quick import QuickUnsupported, compile_osr_door, entry_code, place, quick_supported
+
+        if not quick_supported() or index in self.quick_refused:
+            return None
+        door = self.quick_doors.get(index)
+        if door is None:
+            try:
+                code, loops = compile_osr_door(self.module, index, self.interruptible)
+            except QuickUnsupported:
+                self.quick_refused.add(index)  # (nor does its first call get quick code)
+                return None
+            door = self.quick_doors[index] = (place(code), loops)
+        address, loops = door
+        if position not in loops:
+            return None
+        t = self.module.func_types()[index]
+        entry = place(entry_code(t, address, loop=position))
+        function = self.module.funcs[index - self.module.num_imported_funcs()]
+        local_types = [*t.params, *function.locals]
+        stack = [t for t in operand_types(self.module, index)[position] if t is not None]
+        self.osr_entries += 1
+        return self.instance().osr_code(index, entry, local_types + stack)  # type: ignore[no-any-return]
 
 
 class WholeModuleTier(NativeTier):

@@ -636,13 +636,16 @@ class NativeInstance:
             mutable += sum(1 for i in module.imports if isinstance(i.desc, GlobalType) and i.desc.mutable)
             private_globals = mutable <= PRIVATE_GLOBALS_LIMIT
         index = 0
+        private_cells: dict[int, int] = {}  # one private cell per global, however many imports name it
         while f"G{index}" in namespace:
             glob = namespace[f"G{index}"]
             valtype = glob.type.valtype
             # Machine code holds every reference as a registry handle, exception references too (a
             # global without a cell would leave a null pointer that global.get reads).
             native = valtype in (I32, I64, F32, F64, V128) or isinstance(valtype, RefType)
-            if native and private_globals and not isinstance(glob, CellGlobal):
+            if native and private_globals and id(glob) in private_cells:
+                globals_.append(private_cells[id(glob)])
+            elif native and private_globals and not isinstance(glob, CellGlobal):
                 cell = (U64 * 2)()
                 put_cell(cell, glob.value, valtype)
                 self.cells.append(cell)
@@ -651,6 +654,7 @@ class NativeInstance:
                 if glob.type.mutable:
                     self.synced.append((glob, cell, valtype))
                 globals_.append(ctypes.addressof(cell))
+                private_cells[id(glob)] = ctypes.addressof(cell)
             else:
                 globals_.append(to_cell(glob).cell_address() if native else 0)
             index += 1
@@ -724,11 +728,11 @@ class NativeInstance:
                 self.code_table[index] = compiled[1] if compiled else self.lazy.stubs[self.func_types[index]]
         self.ctx.code = ctypes.addressof(self.code_table)
 
-    def compile_function(self, func_index: int, data: bytes | None = None) -> None:
+    def compile_function(self, func_index: int, data: bytes | None = None, quick: bool = False) -> None:
         """Lazy mode: make sure ``func_index`` is machine code (``data``: its object code, if made
-        elsewhere) and every table of it knows."""
+        elsewhere; ``quick``: the quick compiler's, made now) and every table of it knows."""
         assert self.lazy is not None
-        entry, function = self.lazy.ensure(func_index, data)
+        entry, function = self.lazy.quick(func_index) if quick else self.lazy.ensure(func_index, data)
         self.entries[func_index] = ENTRY(entry)
         self.addresses[func_index] = function
         self.code_table[func_index] = function

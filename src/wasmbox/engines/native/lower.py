@@ -86,6 +86,7 @@ from .abi import (
     RUNTIME_OP,
     RUNTIME_OPS,
     RUNTIME_SIGNATURES,
+    STACK_BUDGET,
     TABLE_OPS_64,
     THROW_REF,
     TRAP,
@@ -148,9 +149,6 @@ def returns_in_registers(results: tuple[ValType, ...]) -> bool:
 # The inline-asm constraint that keeps a float in a vector register, for ``opaque``.
 FLOAT_BARRIER = "=x,0" if platform.machine().lower() in ("x86_64", "amd64", "i686", "x86") else "=w,0"
 
-# Native wasm frames may use this much of the thread's stack below the outermost entry
-# (threads get 8 MiB on Linux); past it, calls trap with "call stack exhausted".
-STACK_BUDGET = 4 << 20
 
 # Where control may leave a straight run of code: metered code charges its fuel before these.
 FUEL_BOUNDARIES = frozenset(

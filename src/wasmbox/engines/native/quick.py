@@ -1,0 +1,1263 @@
+"""The quick compiler: wasm functions straight to x86-64 machine code in one pass, without LLVM.
+
+A cold run cannot wait for LLVM: importing it and setting it up takes the
+translation worker ~0.15 s before the first function is compiled, longer than
+whole short programs take on wasmtime.  So a hot function first gets this
+compiler's code, made on the spot in about a millisecond (as V8's Liftoff and
+wasmtime's Winch do), and LLVM's optimised code replaces it when it arrives.
+
+The code keeps to the conventions of the LLVM lowering (``lower.py``), so the
+two call each other freely through the context's code table, and the host
+calls both the same way:
+
+* ``f(ctx, params...) -> result`` in the System V C calling convention (integers
+  and references in RSI, RDX, RCX, R8, R9, floats in XMM0-7, the rest on the
+  stack; the result in RAX or XMM0); a trap writes its code to ``ctx.trap``
+  and returns zeros, and every caller tests ``ctx.trap`` after a call;
+* the frame's depth is counted against ``ctx.depth_limit`` and the stack
+  against ``ctx.stack_limit``; each call notes its call site in the frame
+  ring, and each trap its place, so backtraces read the same;
+* ``entry(ctx, args, results)`` is the door Python calls (u64 slots), and one
+  stub per signature sends a call of a function that is not machine code yet
+  into the host (``ctx.callee`` names it); an entry at a loop (on-stack
+  replacement) takes the baseline's locals and operand stack in u64 slots.
+
+It is a plain stack machine: every local and every operand-stack value has a
+slot in the frame (``[rbp - 48 - 8k]``), and each instruction loads its
+operands into registers and stores its result back.  RBX holds the context,
+R12 the base of memory 0, R13 its size cell, R14 the frame's depth and R15 its
+slot in the frame ring.  Slower than LLVM's code (three to five times on the
+bench programs), but 50 to 100 times faster than the Python tiers.
+
+Functions using anything outside its repertoire (SIMD, references, multiple
+results, multiple or 64-bit memories, exceptions, tail calls, bulk memory and
+table instructions, the float min/max and saturating conversions) raise
+``QuickUnsupported`` and keep to the other tiers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from functools import cache
+from typing import Any
+
+from ...ir import instructions as ins
+from ...ir.module import Module, block_signature
+from ...ir.types import F32, F64, I32, I64, PAGE_SIZE, FuncType, ValType
+from . import x86
+from .abi import (
+    CALL_INDIRECT,
+    ENTRY_CODE,
+    ENTRY_CTX,
+    ENTRY_SIGNATURE,
+    FRAME_RING,
+    HOST_CALL,
+    MEMORY_GROW,
+    MIRROR_DIRTY,
+    MIRROR_ENTRIES,
+    MIRROR_LENGTH,
+    OFFSET,
+    REFRESH_TABLE,
+    STACK_BUDGET,
+    TRAP,
+    NotLowered,
+)
+from .x86 import (
+    ADD,
+    AND,
+    CMP,
+    OR,
+    R8,
+    R9,
+    R10,
+    R11,
+    R12,
+    R13,
+    R14,
+    R15,
+    RAX,
+    RBP,
+    RBX,
+    RCX,
+    RDI,
+    RDX,
+    RSI,
+    RSP,
+    SUB,
+    XMM0,
+    XMM1,
+    XOR,
+    Assembler,
+)
+
+
+class QuickUnsupported(NotLowered):
+    """The quick compiler does not compile this function (it stays on the other tiers)."""
+
+
+@cache
+def quick_supported() -> bool:
+    """Whether quick code runs here: Linux on x86-64 with the bit-count and rounding instructions it
+    uses (LZCNT, TZCNT, POPCNT, ROUNDSD: every x86-64 CPU of the last decade)."""
+    from .object_loader import host_supported
+
+    if not host_supported():
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return {"abm", "bmi1", "popcnt", "sse4_1"} <= flags
+    except OSError:
+        return False
+    return False
+
+
+INTEGER_ARGUMENTS = (RSI, RDX, RCX, R8, R9)  # after RDI, the context
+FLOAT_ARGUMENTS = tuple(range(8))  # XMM0-7
+SAVED = (RBX, R12, R13, R14, R15)  # pushed after RBP
+FIRST_SLOT = -8 * (len(SAVED) + 1)  # the first slot's displacement from RBP
+_NUMBERS = (I32, I64, F32, F64)
+
+
+def slot(k: int) -> int:
+    return FIRST_SLOT - 8 * k
+
+
+def _is_float(t: ValType) -> bool:
+    return t is F32 or t is F64
+
+
+def _check_types(types: tuple[ValType, ...] | list[ValType], what: str) -> None:
+    for t in types:
+        if t not in _NUMBERS:
+            raise QuickUnsupported(f"{what} of type {t.text}")
+
+
+def argument_places(params: tuple[ValType, ...]) -> tuple[list[tuple[bool, int]], list[int]]:
+    """Where each parameter travels in the C calling convention: (float, register) for those in
+    registers (in order), and the parameter indices passed on the stack (in order)."""
+    ints, floats = list(INTEGER_ARGUMENTS), list(FLOAT_ARGUMENTS)
+    places: list[tuple[bool, int]] = []
+    on_stack: list[int] = []
+    for i, p in enumerate(params):
+        pool = floats if _is_float(p) else ints
+        if pool:
+            places.append((_is_float(p), pool.pop(0)))
+        else:
+            places.append((_is_float(p), -1))
+            on_stack.append(i)
+    return places, on_stack
+
+
+def _callback_address(name: str) -> int:
+    from .host import CALLBACKS
+
+    return ctypes.cast(CALLBACKS[name], ctypes.c_void_p).value or 0
+
+
+def _libc_address(name: str) -> int:
+    function = ctypes.memmove if name == "memmove" else ctypes.memset
+    return ctypes.cast(function, ctypes.c_void_p).value or 0
+
+
+class _Control:
+    __slots__ = ("kind", "base", "params", "results", "label", "end", "else_label", "reached")
+
+    def __init__(self, kind: str, base: int, params: int, results: int, label: int, end: int) -> None:
+        self.kind = kind
+        self.base = base  # operand-stack height below the construct's parameters
+        self.params = params
+        self.results = results
+        self.label = label  # where a branch to it goes (a loop's header, else its end)
+        self.end = end
+        self.else_label: int | None = None
+        self.reached = False  # a branch goes to its end
+
+
+# Conditions of the integer comparisons (after cmp a, b).
+_COMPARE = {
+    "eq": x86.E, "ne": x86.NE, "lt_s": x86.L, "lt_u": x86.B, "gt_s": x86.G, "gt_u": x86.A,
+    "le_s": x86.LE, "le_u": x86.BE, "ge_s": x86.GE, "ge_u": x86.AE,
+}  # fmt: skip
+_ALU = {"add": ADD, "sub": SUB, "and": AND, "or": OR, "xor": XOR}
+_SHIFTS = {"shl": x86.SHL, "shr_s": x86.SAR, "shr_u": x86.SHR, "rotl": x86.ROL, "rotr": x86.ROR}
+_FLOAT_BINARY = {"add": 0x58, "mul": 0x59, "sub": 0x5C, "div": 0x5E}
+_ROUNDING = {"nearest": 0, "floor": 1, "ceil": 2, "trunc": 3}
+# Memory accesses: name -> (width in bytes, sign-extended, 64-bit result).
+_LOADS = {
+    "i32.load": (4, False, False), "i64.load": (8, False, True), "f32.load": (4, False, False),
+    "f64.load": (8, False, True), "i32.load8_s": (1, True, False), "i32.load8_u": (1, False, False),
+    "i32.load16_s": (2, True, False), "i32.load16_u": (2, False, False), "i64.load8_s": (1, True, True),
+    "i64.load8_u": (1, False, True), "i64.load16_s": (2, True, True), "i64.load16_u": (2, False, True),
+    "i64.load32_s": (4, True, True), "i64.load32_u": (4, False, True),
+}  # fmt: skip
+_STORES = {
+    "i32.store": 4, "i64.store": 8, "f32.store": 4, "f64.store": 8, "i32.store8": 1, "i32.store16": 2,
+    "i64.store8": 1, "i64.store16": 2, "i64.store32": 4,
+}  # fmt: skip
+# Float-to-integer truncation bounds: (lowest allowed, whether it is allowed itself, first too high).
+_TRUNCATION = {
+    ("i32", True, False): (-(2.0**31), True, 2.0**31),
+    ("i32", True, True): (-(2.0**31) - 1, False, 2.0**31),
+    ("i32", False, False): (-1.0, False, 2.0**32),
+    ("i32", False, True): (-1.0, False, 2.0**32),
+    ("i64", True, False): (-(2.0**63), True, 2.0**63),
+    ("i64", True, True): (-(2.0**63), True, 2.0**63),
+    ("i64", False, False): (-1.0, False, 2.0**64),
+    ("i64", False, True): (-1.0, False, 2.0**64),
+}
+
+
+def _float_bits(value: float, double: bool) -> int:
+    import struct
+
+    return int.from_bytes(struct.pack("<d" if double else "<f", value), "little")
+
+
+class FunctionCompiler:
+    """One function to machine code; see the module's docstring.
+
+    With ``osr`` it is the function's door for on-stack replacement instead:
+    ``door(ctx, state, position)`` enters the loop at ``position`` with the
+    locals and operand stack in the u64 slots ``state`` (one compilation
+    serves every loop of the function: ``loops`` says which were reachable).
+    """
+
+    def __init__(self, module: Module, index: int, interruptible: bool, osr: bool = False) -> None:
+        self.module = module
+        self.index = index
+        self.interruptible = interruptible
+        self.osr = osr
+        self.func_types = module.func_types()
+        first = module.num_imported_funcs()
+        function = module.funcs[index - first]
+        self.type = self.func_types[index]
+        if len(self.type.results) > 1:
+            raise QuickUnsupported("multiple results")
+        _check_types(self.type.params, "a parameter")
+        _check_types(self.type.results, "a result")
+        _check_types(function.locals, "a local")
+        self.local_types = [*self.type.params, *function.locals]
+        self.body = function.body
+        self.locals = len(self.local_types)
+        memories = module.memory_types()
+        self.memory = bool(memories) and not memories[0].is_64 and memories[0].page_size == PAGE_SIZE
+        self.global_types = module.global_types()
+        self.a = Assembler()
+        self.height = 0
+        self.max_height = 0
+        self.scratch = 1  # u64 slots at RSP for calls through the host
+        self.controls: list[_Control] = []
+        self.trap_sites: list[tuple[int, int, int, int | None]] = []  # (label, word, code, detail register)
+        self.out_of_line: list[Any] = []  # code emitted after the body (branch-table targets)
+        self.loops: dict[int, tuple[int, int]] = {}  # position of each reachable loop -> (header, height)
+        self.position = 0
+
+    # --- slots ----------------------------------------------------------------------------------
+    def stack_slot(self, k: int) -> int:
+        return slot(self.locals + k)
+
+    def push(self) -> int:
+        """Make room for a value; its slot's displacement."""
+        self.height += 1
+        self.max_height = max(self.max_height, self.height)
+        return self.stack_slot(self.height - 1)
+
+    def top(self, depth: int = 0) -> int:
+        return self.stack_slot(self.height - 1 - depth)
+
+    def load_top(self, reg: int, w: bool = True, depth: int = 0) -> None:
+        self.a.load(w, reg, RBP, self.top(depth))
+
+    def word(self) -> int:
+        return (self.index << 32) | self.position
+
+    # --- traps ------------------------------------------------------------------------------------
+    def trap_if(self, cc: int, kind: str, detail: int | None = None) -> None:
+        label = self.a.label()
+        self.trap_sites.append((label, self.word(), TRAP[kind], detail))
+        self.a.jcc(cc, label)
+
+    def trap_now(self, kind: str) -> None:
+        label = self.a.label()
+        self.trap_sites.append((label, self.word(), TRAP[kind], None))
+        self.a.jmp(label)
+
+    def note_frame(self) -> None:
+        self.a.mov_imm(RAX, self.word())
+        self.a.store(True, R15, 0, RAX)
+
+    def check_trap(self) -> None:
+        self.a.cmp_mem_imm(True, RBX, OFFSET["trap"], 0)
+        self.a.jcc(x86.NE, self.unwind)
+
+    def check_stop(self) -> None:
+        a = self.a
+        a.load(True, RAX, RBX, OFFSET["stop"])
+        a.cmp_mem_imm(False, RAX, 0, 0)
+        self.trap_if(x86.NE, "stop")
+
+    # --- the function ---------------------------------------------------------------------------
+    def compile(self) -> bytes:
+        a = self.a
+        self.unwind = a.label()
+        self.epilogue = a.label()
+        a.push(RBP)
+        a.mov(True, RBP, RSP)
+        for reg in SAVED:
+            a.push(reg)
+        # The frame's size is known at the end: an imm32 patched then (8 mod 16: six pushes).
+        a._rr(b"\x81", True, 5, RSP)
+        frame_at = len(a.code)
+        a.code += b"\0\0\0\0"
+        a.mov(True, RBX, RDI)
+        if not self.osr:
+            self.take_parameters()
+        if self.memory:
+            a.load(True, R12, RBX, OFFSET["mem_base"])
+            a.load(True, R13, RBX, OFFSET["mem_size"])
+        # Depth: one more frame, against the limit; its slot in the ring.
+        a.load(True, R14, RBX, OFFSET["depth"])
+        a.alu_imm(ADD, True, R14, 1)
+        a.store(True, RBX, OFFSET["depth"], R14)
+        a.load(True, R15, RBX, OFFSET["frames"])
+        a.mov(True, RAX, R14)
+        a.alu_imm(AND, True, RAX, FRAME_RING - 1)
+        a.shift_imm(x86.SHL, True, RAX, 3)
+        a.alu(ADD, True, R15, RAX)
+        a.alu_mem(CMP, True, R14, RBX, OFFSET["depth_limit"])
+        self.trap_if(x86.A, "call stack exhausted")
+        a.alu_mem(CMP, True, RSP, RBX, OFFSET["stack_limit"])
+        self.trap_if(x86.B, "call stack exhausted")
+        if self.interruptible:
+            self.check_stop()
+        if self.osr:
+            dispatch = a.label()
+            a.jmp(dispatch)
+        results = len(self.type.results)
+        self.controls.append(_Control("func", 0, 0, results, self.epilogue, self.epilogue))
+        self.body_code()
+        # The return: the result (in RAX) to its register, the caller's depth back.
+        a.bind(self.epilogue)
+        if results and _is_float(self.type.results[0]):
+            a.movq_to_xmm(XMM0, RAX)
+        a.lea(RCX, R14, -1)
+        a.store(True, RBX, OFFSET["depth"], RCX)
+        exit_label = a.label()
+        a.bind(exit_label)
+        a.lea(RSP, RBP, -8 * len(SAVED))
+        for reg in reversed(SAVED):
+            a.pop(reg)
+        a.pop(RBP)
+        a.ret()
+        # A trap unwinds: zeros returned, the code in ctx.trap (the entry gives the depth back).
+        a.bind(self.unwind)
+        a.alu(XOR, False, RAX, RAX)
+        a.xorps(XMM0, XMM0)
+        a.jmp(exit_label)
+        if self.osr:
+            a.bind(dispatch)
+            self.position = 0
+            self.enter_loops()
+        for emit in self.out_of_line:
+            emit()
+        for label, word, code, detail in self.trap_sites:
+            a.bind(label)
+            if detail is not None:
+                a.store(True, RBX, OFFSET["trap_detail"], detail)
+            a.mov_imm(RAX, word)
+            a.store(True, R15, 0, RAX)
+            a.store(True, RBX, OFFSET["trap_depth"], R14)
+            a.store_imm32(True, RBX, OFFSET["trap"], code)
+            a.jmp(self.unwind)
+        size = 8 * (self.locals + self.max_height + self.scratch)
+        if size % 16 != 8:
+            size += 8
+        a.code[frame_at : frame_at + 4] = size.to_bytes(4, "little")
+        return a.finish()
+
+    def take_parameters(self) -> None:
+        a = self.a
+        places, on_stack = argument_places(self.type.params)
+        for i, (is_float, reg) in enumerate(places):
+            if reg < 0:
+                continue
+            if is_float:
+                a.store_float(True, RBP, slot(i), reg)
+            else:
+                a.store(True, RBP, slot(i), reg)
+        for k, i in enumerate(on_stack):
+            a.load(True, RAX, RBP, 16 + 8 * k)
+            a.store(True, RBP, slot(i), RAX)
+        if self.locals > len(self.type.params):
+            a.alu(XOR, False, RAX, RAX)
+            for i in range(len(self.type.params), self.locals):
+                a.store(True, RBP, slot(i), RAX)
+
+    def enter_loops(self) -> None:
+        """The OSR door's dispatch (RSI: the state, RDX: the loop's position): each loop's locals and
+        operand stack from the state's slots into the frame, then to its header."""
+        a = self.a
+        for position, (header, height) in self.loops.items():
+            skip = a.label()
+            a.alu_imm(CMP, False, RDX, position)
+            a.jcc(x86.NE, skip)
+            for k in range(self.locals + height):
+                a.load(True, RAX, RSI, 8 * k)
+                a.store(True, RBP, slot(k), RAX)
+            a.jmp(header)
+            a.bind(skip)
+        self.trap_now("unreachable")  # (the baseline asks only for loops it is in)
+
+    def body_code(self) -> None:
+        dead = False
+        dead_depth = 0
+        for position, instr in enumerate(self.body):
+            self.position = position
+            op = instr.op
+            if dead:
+                if op in ins.BLOCK_OPENERS:
+                    dead_depth += 1
+                elif op is ins.OP_END and dead_depth:
+                    dead_depth -= 1
+                elif op is ins.OP_END:
+                    dead = self.end(False)
+                elif op is ins.OP_ELSE and not dead_depth:
+                    self.else_arm(False)
+                    dead = False
+                continue
+            dead = self.instruction(instr)
+
+    # --- control --------------------------------------------------------------------------------
+    def move_values(self, count: int, to: int) -> None:
+        """Copy the top ``count`` values to the stack positions from ``to`` up (a branch's values)."""
+        start = self.height - count
+        if start == to:
+            return
+        for k in range(count):
+            self.a.load(True, RAX, RBP, self.stack_slot(start + k))
+            self.a.store(True, RBP, self.stack_slot(to + k), RAX)
+
+    def branch(self, depth: int) -> None:
+        target = self.controls[-1 - depth]
+        if target.kind == "func":
+            self.return_()
+            return
+        count = target.params if target.kind == "loop" else target.results
+        if target.kind != "loop":
+            target.reached = True
+        self.move_values(count, target.base)
+        self.a.jmp(target.label)
+
+    def return_(self) -> None:
+        if self.type.results:
+            self.load_top(RAX)
+        self.a.jmp(self.epilogue)
+
+    def open_block(self, kind: str, block_type: object) -> None:
+        params, results = block_signature(block_type, self.module.types)
+        a = self.a
+        if kind == "if":
+            if params:
+                raise QuickUnsupported("an if with parameters")
+            self.load_top(RAX, False)
+            self.height -= 1
+        end = a.label()
+        base = self.height - len(params)
+        if kind == "loop":
+            header = a.label()
+            a.bind(header)
+            self.loops[self.position] = (header, self.height)
+            if self.interruptible:
+                self.check_stop()
+            control = _Control(kind, base, len(params), len(results), header, end)
+        else:
+            control = _Control(kind, base, len(params), len(results), end, end)
+        if kind == "if":
+            control.else_label = a.label()
+            a.test(False, RAX, RAX)
+            a.jcc(x86.E, control.else_label)
+        self.controls.append(control)
+
+    def else_arm(self, reachable: bool) -> None:
+        control = self.controls[-1]
+        if reachable:
+            self.a.jmp(control.end)
+            control.reached = True
+        assert control.else_label is not None
+        self.a.bind(control.else_label)
+        control.else_label = None
+        self.height = control.base + control.params
+
+    def end(self, reachable: bool) -> bool:
+        """Close the innermost construct; returns whether the code after it is unreachable."""
+        control = self.controls.pop()
+        if control.kind == "func":
+            if reachable:
+                self.return_()
+            return True
+        if reachable:
+            control.reached = True
+        if control.else_label is not None:  # an if without else (no parameters, so no results)
+            self.a.bind(control.else_label)
+            control.reached = True
+        self.a.bind(control.end)
+        self.height = control.base + control.results
+        self.max_height = max(self.max_height, self.height)
+        return not control.reached
+
+    def branch_table(self, labels: tuple[int, ...], default: int) -> None:
+        a = self.a
+        self.load_top(RAX, False)
+        self.height -= 1
+        targets = [*labels, default]
+        stubs = [a.label() for _ in targets]
+        heights = self.height
+        # Each target its own stub (a branch carries its values to its own place).
+        a.alu_imm(CMP, False, RAX, len(labels))
+        a.jcc(x86.AE, stubs[-1])
+        if labels:
+            table = a.label()
+            a.lea_rip(RCX, table)
+            a._rm(b"\x63", True, RDX, RCX, 0, RAX, scale=4)  # movsxd rdx, [rcx + rax*4]
+            a.alu(ADD, True, RCX, RDX)
+            a.jmp_reg(RCX)
+            a.bind(table)
+            for stub in stubs[:-1]:
+                a.table_entry(stub, table)
+        for stub, depth in zip(stubs, targets, strict=True):
+            a.bind(stub)
+            self.height = heights
+            self.branch(depth)
+
+    # --- calls ------------------------------------------------------------------------------------
+    def pass_arguments(self, t: FuncType, first: int) -> int:
+        """Load the arguments (the stack values from position ``first``) into their registers and
+        stack places; the bytes of stack passed (to give back after the call)."""
+        a = self.a
+        places, on_stack = argument_places(t.params)
+        extra = 8 * len(on_stack)
+        extra += extra % 16
+        if extra:
+            a.alu_imm(SUB, True, RSP, extra)
+            for k, i in enumerate(on_stack):
+                a.load(True, RAX, RBP, self.stack_slot(first + i))
+                a.store(True, RSP, 8 * k, RAX)
+        for i, (is_float, reg) in enumerate(places):
+            if reg < 0:
+                continue
+            if is_float:
+                a.load_float(True, reg, RBP, self.stack_slot(first + i))
+            else:
+                a.load(True, reg, RBP, self.stack_slot(first + i))
+        a.mov(True, RDI, RBX)
+        return extra
+
+    def take_result(self, t: FuncType) -> None:
+        if t.results:
+            at = self.push()
+            if _is_float(t.results[0]):
+                self.a.store_float(True, RBP, at, XMM0)
+            else:
+                self.a.store(True, RBP, at, RAX)
+
+    def call(self, func_index: int) -> None:
+        a = self.a
+        t = self.func_types[func_index]
+        _check_types(t.params, "a callee's parameter")
+        _check_types(t.results, "a callee's result")
+        if len(t.results) > 1:
+            raise QuickUnsupported("a callee with multiple results")
+        self.note_frame()
+        first = self.height - len(t.params)
+        if func_index < self.module.num_imported_funcs():
+            self.through_host(t, first, lambda: self.host_call(func_index))
+            return
+        a.store_imm32(True, RBX, OFFSET["callee"], func_index)
+        extra = self.pass_arguments(t, first)
+        a.load(True, RAX, RBX, OFFSET["code"])
+        a.call_mem(RAX, 8 * func_index)
+        if extra:
+            a.alu_imm(ADD, True, RSP, extra)
+        self.check_trap()
+        self.height = first
+        self.take_result(t)
+
+    def host_call(self, func_index: int) -> None:
+        a = self.a
+        a.mov(True, RDI, RBX)
+        a.mov_imm(RSI, func_index)
+        a.mov(True, RDX, RSP)
+        a.mov_imm(RAX, _callback_address(HOST_CALL))
+        a.call_reg(RAX)
+
+    def through_host(self, t: FuncType, first: int, call: Any) -> None:
+        """A call the host makes: arguments and results in u64 slots at RSP."""
+        a = self.a
+        self.scratch = max(self.scratch, len(t.params), len(t.results))
+        for i in range(len(t.params)):
+            a.load(True, RAX, RBP, self.stack_slot(first + i))
+            a.store(True, RSP, 8 * i, RAX)
+        call()
+        self.check_trap()
+        self.height = first
+        if t.results:
+            a.load(True, RAX, RSP, 0)
+            a.store(True, RBP, self.push(), RAX)
+
+    def call_indirect(self, type_index: int, table_index: int) -> None:
+        a = self.a
+        t = self.module.function_type(type_index)
+        _check_types(t.params, "a callee's parameter")
+        _check_types(t.results, "a callee's result")
+        if len(t.results) > 1:
+            raise QuickUnsupported("a callee with multiple results")
+        if self.module.table_types()[table_index].is_64:
+            raise QuickUnsupported("a 64-bit table")
+        self.note_frame()
+        element_slot = self.top()
+        self.height -= 1
+        first = self.height - len(t.params)
+        # The table's mirror, made current if the table changed.
+        a.load(True, RSI, RBX, OFFSET["tables"])
+        a.load(True, RSI, RSI, 8 * table_index)
+        a.cmp_mem_imm(False, RSI, MIRROR_DIRTY, 0)
+        fresh = a.label()
+        a.jcc(x86.E, fresh)
+        a.mov(True, RDI, RBX)
+        a.mov_imm(RAX, _callback_address(REFRESH_TABLE))
+        a.call_reg(RAX)
+        self.check_trap()
+        a.load(True, RSI, RBX, OFFSET["tables"])
+        a.load(True, RSI, RSI, 8 * table_index)
+        a.bind(fresh)
+        a.load(False, RCX, RBP, element_slot)
+        a.alu_mem(CMP, True, RCX, RSI, MIRROR_LENGTH)
+        self.trap_if(x86.AE, "undefined element", detail=RCX)
+        a.load(True, RDX, RSI, MIRROR_ENTRIES)
+        a.mov(True, RAX, RCX)
+        a.shift_imm(x86.SHL, True, RAX, 5)  # ENTRY_SIZE 32
+        a.alu(ADD, True, RDX, RAX)
+        a.load(True, RAX, RDX, ENTRY_SIGNATURE)
+        a.load(True, R8, RBX, OFFSET["signatures"])
+        a.alu_mem(CMP, True, RAX, R8, 8 * type_index)
+        mismatch = a.label()
+        a.jcc(x86.NE, mismatch)
+        hosted = a.label()
+        joined = a.label()
+        a.load(True, R11, RDX, ENTRY_CODE)
+        a.test(True, R11, R11)
+        a.jcc(x86.E, hosted)
+        a.alu_mem(CMP, True, RBX, RDX, ENTRY_CTX)
+        a.jcc(x86.NE, hosted)
+        # This instance's own machine code: called directly.
+        extra = self.pass_arguments(t, first)
+        a.call_reg(R11)
+        if extra:
+            a.alu_imm(ADD, True, RSP, extra)
+        self.check_trap()
+        self.height = first
+        self.take_result(t)
+        result_slot = self.top() if t.results else 0
+        a.jmp(joined)
+        # Anything else: through the host.
+        a.bind(hosted)
+        self.height = first + len(t.params)
+
+        def hosted_call() -> None:
+            a.mov(True, RDI, RBX)
+            a.mov_imm(RSI, type_index)
+            a.mov_imm(RDX, table_index)
+            a.load(False, RCX, RBP, element_slot)
+            a.mov(True, R8, RSP)
+            a.mov_imm(RAX, _callback_address(CALL_INDIRECT))
+            a.call_reg(RAX)
+
+        self.through_host(t, first, hosted_call)
+        assert not t.results or self.top() == result_slot
+        a.bind(joined)
+
+        position = self.position
+
+        def mismatched() -> None:
+            self.position = position
+            a.bind(mismatch)
+            a.test(True, RAX, RAX)
+            self.trap_if(x86.E, "uninitialized element", detail=RCX)
+            self.trap_now("indirect call type mismatch")
+
+        self.out_of_line.append(mismatched)
+
+    # --- memory -----------------------------------------------------------------------------------
+    def address(self, offset: int, width: int, address_slot: int) -> tuple[int, int]:
+        """Check an access of ``width`` bytes at the address in ``address_slot`` plus ``offset``;
+        the (index register, displacement) to reach it from R12, the memory's base."""
+        if not self.memory:
+            raise QuickUnsupported("a memory of another kind (64-bit, custom pages)")
+        a = self.a
+        a.load(False, RAX, RBP, address_slot)  # zero-extended
+        end = offset + width
+        if end < (1 << 31):
+            a.lea(RCX, RAX, end)
+        else:
+            a.mov_imm(RCX, end)
+            a.alu(ADD, True, RCX, RAX)
+        a.alu_mem(CMP, True, RCX, R13, 0)
+        self.trap_if(x86.A, "out of bounds memory access")
+        if offset < (1 << 31):
+            return RAX, offset
+        a.lea(RAX, RCX, -width)
+        return RAX, 0
+
+    def load(self, name: str, offset: int) -> None:
+        width, signed, wide = _LOADS[name]
+        index, disp = self.address(offset, width, self.top())
+        a = self.a
+        if width == 8:
+            a.load(True, RDX, R12, disp, index)
+        else:
+            a.load_extend(width, signed, wide, RDX, R12, disp, index)
+        a.store(True, RBP, self.top(), RDX)
+
+    def store(self, name: str, offset: int) -> None:
+        width = _STORES[name]
+        a = self.a
+        a.load(True, RDX, RBP, self.top())
+        index, disp = self.address(offset, width, self.top(1))
+        if width == 8:
+            a.store(True, R12, disp, RDX, index)
+        elif width == 4:
+            a.store(False, R12, disp, RDX, index)
+        elif width == 2:
+            a.store16(R12, disp, RDX, index)
+        else:
+            a.store8(R12, disp, RDX, index)
+        self.height -= 2
+
+    def bulk(self, copy: bool) -> None:
+        """memory.fill / memory.copy: the ranges checked, then the C library's memset / memmove."""
+        a = self.a
+        a.load(False, RAX, RBP, self.top(2))
+        a.load(False, RCX, RBP, self.top())
+        a.lea(RDX, RAX, 0, RCX)
+        a.alu_mem(CMP, True, RDX, R13, 0)
+        self.trap_if(x86.A, "out of bounds memory access")
+        if copy:
+            a.load(False, RSI, RBP, self.top(1))
+            a.lea(RDX, RSI, 0, RCX)
+            a.alu_mem(CMP, True, RDX, R13, 0)
+            self.trap_if(x86.A, "out of bounds memory access")
+            a.lea(RSI, R12, 0, RSI)
+        else:
+            a.load(False, RSI, RBP, self.top(1))
+        a.lea(RDI, R12, 0, RAX)
+        a.mov(True, RDX, RCX)
+        a.mov_imm(RAX, _libc_address("memmove" if copy else "memset"))
+        a.call_reg(RAX)
+        self.height -= 3
+
+    # --- one instruction --------------------------------------------------------------------------
+    def instruction(self, instr: Any) -> bool:  # noqa: C901, PLR0911, PLR0912, PLR0915 - one branch per family
+        """Compile ``instr``; returns True when the code after it is unreachable."""
+        a = self.a
+        name = instr.op.name
+        imm = instr.imm
+        if name == "local.get":
+            a.load(True, RAX, RBP, slot(imm[0]))
+            a.store(True, RBP, self.push(), RAX)
+        elif name == "local.set":
+            self.load_top(RAX)
+            self.height -= 1
+            a.store(True, RBP, slot(imm[0]), RAX)
+        elif name == "local.tee":
+            self.load_top(RAX)
+            a.store(True, RBP, slot(imm[0]), RAX)
+        elif name in ("i32.const", "f32.const"):
+            a.mov_imm(RAX, imm[0] & 0xFFFFFFFF)
+            a.store(True, RBP, self.push(), RAX)
+        elif name in ("i64.const", "f64.const"):
+            a.mov_imm(RAX, imm[0])
+            a.store(True, RBP, self.push(), RAX)
+        elif name in _LOADS:
+            if imm[2] != 0:
+                raise QuickUnsupported("multiple memories")
+            self.load(name, imm[1])
+        elif name in _STORES:
+            if imm[2] != 0:
+                raise QuickUnsupported("multiple memories")
+            self.store(name, imm[1])
+        elif name[:4] in ("i32.", "i64."):
+            self.integer(name[4:], name[:3] == "i64")
+        elif name[:4] in ("f32.", "f64."):
+            self.float(name[4:], name[:3] == "f64")
+        elif name == "block" or name == "loop" or name == "if":
+            self.open_block(name, imm[0])
+        elif name == "else":
+            self.else_arm(True)
+        elif name == "end":
+            return self.end(True)
+        elif name == "br":
+            self.branch(imm[0])
+            return True
+        elif name == "br_if":
+            self.load_top(RAX, False)
+            self.height -= 1
+            a.test(False, RAX, RAX)
+            target = self.controls[-1 - imm[0]]
+            count = target.params if target.kind == "loop" else target.results
+            if target.kind != "func" and self.height - count == target.base:
+                if target.kind != "loop":
+                    target.reached = True
+                a.jcc(x86.NE, target.label)
+            else:
+                skip = a.label()
+                a.jcc(x86.E, skip)
+                self.branch(imm[0])
+                a.bind(skip)
+        elif name == "br_table":
+            self.branch_table(*imm)
+            return True
+        elif name == "return":
+            self.return_()
+            return True
+        elif name == "unreachable":
+            self.trap_now("unreachable")
+            return True
+        elif name == "nop":
+            pass
+        elif name == "drop":
+            self.height -= 1
+        elif name == "select" or name == "select_t":
+            if name == "select_t" and any(t not in _NUMBERS for t in imm[0]):
+                raise QuickUnsupported("select of references")
+            self.load_top(RDX, False)
+            a.load(True, RAX, RBP, self.top(2))
+            a.load(True, RCX, RBP, self.top(1))
+            a.test(False, RDX, RDX)
+            a.cmov(x86.E, True, RAX, RCX)
+            self.height -= 3
+            a.store(True, RBP, self.push(), RAX)
+        elif name == "global.get":
+            t = self.global_types[imm[0]].valtype
+            _check_types((t,), "a global")
+            a.load(True, RAX, RBX, OFFSET["globals"])
+            a.load(True, RAX, RAX, 8 * imm[0])
+            a.load(t in (I64, F64), RAX, RAX, 0)
+            a.store(True, RBP, self.push(), RAX)
+        elif name == "global.set":
+            t = self.global_types[imm[0]].valtype
+            _check_types((t,), "a global")
+            a.load(True, RAX, RBX, OFFSET["globals"])
+            a.load(True, RAX, RAX, 8 * imm[0])
+            self.load_top(RCX)
+            self.height -= 1
+            a.store(t in (I64, F64), RAX, 0, RCX)
+        elif name == "memory.size":
+            if imm[0] != 0 or not self.memory:
+                raise QuickUnsupported("multiple memories")
+            a.load(True, RAX, R13, 0)
+            a.shift_imm(x86.SHR, True, RAX, 16)
+            a.store(True, RBP, self.push(), RAX)
+        elif name == "memory.grow":
+            if imm[0] != 0 or not self.memory:
+                raise QuickUnsupported("multiple memories")
+            self.note_frame()
+            a.load(False, RSI, RBP, self.top())
+            a.mov(True, RDI, RBX)
+            a.alu(XOR, False, RDX, RDX)
+            a.mov_imm(RAX, _callback_address(MEMORY_GROW))
+            a.call_reg(RAX)
+            self.check_trap()
+            a.store(True, RBP, self.top(), RAX)
+        elif name == "memory.fill" or name == "memory.copy":
+            if any(imm) or not self.memory:
+                raise QuickUnsupported("multiple memories")
+            self.bulk(name == "memory.copy")
+        elif name == "call":
+            self.call(imm[0])
+        elif name == "call_indirect":
+            self.call_indirect(imm[0], imm[1])
+        else:
+            raise QuickUnsupported(f"the quick compiler does not compile {name}")
+        return False
+
+    def integer(self, op: str, wide: bool) -> None:  # noqa: C901, PLR0912 - one branch per family
+        a = self.a
+        if op in _ALU or op in _COMPARE or op == "mul" or op in _SHIFTS or op[:3] in ("div", "rem"):
+            self.load_top(RAX, wide, 1)
+            self.load_top(RCX, wide)
+            self.height -= 1
+            if op in _ALU:
+                a.alu(_ALU[op], wide, RAX, RCX)
+            elif op in _COMPARE:
+                a.alu(CMP, wide, RAX, RCX)
+                a.setcc(_COMPARE[op], RAX)
+                a.movzx8(RAX, RAX)
+            elif op == "mul":
+                a.imul(wide, RAX, RCX)
+            elif op in _SHIFTS:
+                a.shift(_SHIFTS[op], wide, RAX)
+            else:
+                self.division(op, wide)
+            a.store(True, RBP, self.top(), RAX)
+            return
+        self.load_top(RAX, wide)
+        if op == "eqz":
+            a.test(wide, RAX, RAX)
+            a.setcc(x86.E, RAX)
+            a.movzx8(RAX, RAX)
+        elif op in ("clz", "ctz", "popcnt"):
+            a.bit_count({"clz": 0xBD, "ctz": 0xBC, "popcnt": 0xB8}[op], wide, RAX, RAX)
+        elif op == "extend8_s":
+            a.movsx(1, wide, RAX, RAX)
+            if not wide:
+                a.mov(False, RAX, RAX)
+        elif op == "extend16_s":
+            a.movsx(2, wide, RAX, RAX)
+            if not wide:
+                a.mov(False, RAX, RAX)
+        elif op == "extend32_s" or op == "extend_i32_s":
+            a.movsx(4, True, RAX, RAX)
+        elif op == "extend_i32_u":
+            a.mov(False, RAX, RAX)
+        elif op == "wrap_i64":
+            a.mov(False, RAX, RAX)
+        elif op in ("reinterpret_f32", "reinterpret_f64"):
+            pass
+        elif op.startswith("trunc_f") or op.startswith("trunc_sat_f"):
+            self.truncate(op, wide)
+            return
+        else:
+            raise QuickUnsupported(f"the quick compiler does not compile {'i64' if wide else 'i32'}.{op}")
+        a.store(True, RBP, self.top(), RAX)
+
+    def division(self, op: str, wide: bool) -> None:
+        """RAX op RCX, the result in RAX, trapping as wasm does."""
+        a = self.a
+        a.test(wide, RCX, RCX)
+        self.trap_if(x86.E, "integer divide by zero")
+        if op.endswith("_u"):
+            a.alu(XOR, False, RDX, RDX)
+            a.unary(6, wide, RCX)
+            if op.startswith("rem"):
+                a.mov(True, RAX, RDX)
+            return
+        minus_one = a.label()
+        done = a.label()
+        a.alu_imm(CMP, wide, RCX, -1)
+        a.jcc(x86.E, minus_one)
+        a.sign_extend_rax(wide)
+        a.unary(7, wide, RCX)
+        if op.startswith("rem"):
+            a.mov(True, RAX, RDX)
+        a.jmp(done)
+        a.bind(minus_one)
+        if op.startswith("rem"):
+            a.alu(XOR, False, RAX, RAX)  # x rem -1 is 0 (idiv would fault on the lowest value)
+        else:
+            # x / -1 is -x, except the lowest value, which overflows.
+            a.mov_imm(RDX, 1 << (63 if wide else 31))
+            a.alu(CMP, wide, RAX, RDX)
+            self.trap_if(x86.E, "integer overflow")
+            a.unary(3, wide, RAX)
+        a.bind(done)
+        if not wide:
+            a.mov(False, RAX, RAX)
+
+    def truncate(self, op: str, wide: bool) -> None:
+        """iNN.trunc_fMM_s/u: the float's integer part, trapping on NaN and out of range; and
+        iNN.trunc_sat_fMM_s/u, which gives 0 for NaN and the nearest bound out of range instead."""
+        a = self.a
+        saturating = op.startswith("trunc_sat")
+        double = (op[10:13] if saturating else op[6:9]) == "f64"
+        signed = op.endswith("_s")
+        bits = 64 if wide else 32
+        low, low_allowed, high = _TRUNCATION["i64" if wide else "i32", signed, double]
+        lowest = -(1 << (bits - 1)) if signed else 0
+        highest = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+        done = a.label()
+        a.load_float(double, XMM0, RBP, self.top())
+        if saturating:
+            a.alu(XOR, False, RAX, RAX)  # (before the flags are set: xor changes them)
+            a.ucomis(double, XMM0, XMM0)
+            a.jcc(x86.P, done)
+        else:
+            a.ucomis(double, XMM0, XMM0)
+            self.trap_if(x86.P, "invalid conversion to integer")
+        # (mov and movq leave the flags alone: each bound is loaded, then compared, then tested.)
+        a.mov_imm(RAX, _float_bits(high, double))
+        a.movq_to_xmm(XMM1, RAX)
+        a.ucomis(double, XMM0, XMM1)  # value >= high: too high
+        if saturating:
+            a.mov_imm(RAX, highest)
+            a.jcc(x86.AE, done)
+        else:
+            self.trap_if(x86.AE, "integer overflow")
+        a.mov_imm(RAX, _float_bits(low, double))
+        a.movq_to_xmm(XMM1, RAX)
+        a.ucomis(double, XMM0, XMM1)
+        too_low = x86.B if low_allowed else x86.BE
+        if saturating:
+            a.mov_imm(RAX, lowest & ((1 << bits) - 1))
+            a.jcc(too_low, done)
+        else:
+            self.trap_if(too_low, "integer overflow")
+        if wide and not signed:
+            # Values from 2^63 up: less 2^63, converted, and the top bit set again.
+            big = a.label()
+            a.mov_imm(RAX, _float_bits(2.0**63, double))
+            a.movq_to_xmm(XMM1, RAX)
+            a.ucomis(double, XMM0, XMM1)
+            a.jcc(x86.AE, big)
+            a.cvt_float_to_int(double, True, RAX, XMM0)
+            a.jmp(done)
+            a.bind(big)
+            a.float_op(0x5C, double, XMM0, XMM1)
+            a.cvt_float_to_int(double, True, RAX, XMM0)
+            a.mov_imm(RCX, 1 << 63)
+            a.alu(XOR, True, RAX, RCX)
+        else:
+            a.cvt_float_to_int(double, wide or not signed, RAX, XMM0)
+            if not wide:
+                a.mov(False, RAX, RAX)
+        a.bind(done)
+        a.store(True, RBP, self.top(), RAX)
+
+    def float(self, op: str, double: bool) -> None:  # noqa: C901, PLR0912 - one branch per family
+        a = self.a
+        sign = 1 << (63 if double else 31)
+        if op in _FLOAT_BINARY:
+            a.load_float(double, XMM0, RBP, self.top(1))
+            a.load_float(double, XMM1, RBP, self.top())
+            self.height -= 1
+            a.float_op(_FLOAT_BINARY[op], double, XMM0, XMM1)
+            a.movq_from_xmm(RAX, XMM0)
+        elif op in ("eq", "ne", "lt", "gt", "le", "ge"):
+            # ucomis sets CF/ZF/PF; an unordered pair (a NaN) sets all three.
+            first, second = (self.top(), self.top(1)) if op in ("lt", "le") else (self.top(1), self.top())
+            a.load_float(double, XMM0, RBP, first)
+            a.load_float(double, XMM1, RBP, second)
+            self.height -= 1
+            a.ucomis(double, XMM0, XMM1)
+            if op == "eq" or op == "ne":
+                a.setcc(x86.E if op == "eq" else x86.NE, RAX)
+                a.setcc(x86.NP if op == "eq" else x86.P, RCX)
+                a.alu(AND if op == "eq" else OR, False, RAX, RCX)
+            else:
+                a.setcc(x86.A if op in ("lt", "gt") else x86.AE, RAX)
+            a.movzx8(RAX, RAX)
+        elif op == "copysign":
+            self.load_top(RAX, True, 1)
+            self.load_top(RCX, True)
+            self.height -= 1
+            a.mov_imm(RDX, sign)
+            a.alu(AND, True, RCX, RDX)
+            a.mov_imm(RDX, sign - 1 if double else (sign - 1))
+            a.alu(AND, True, RAX, RDX)
+            a.alu(OR, True, RAX, RCX)
+        elif op in ("neg", "abs"):
+            self.load_top(RAX, True)
+            if op == "neg":
+                a.mov_imm(RCX, sign)
+                a.alu(XOR, True, RAX, RCX)
+            else:
+                a.mov_imm(RCX, sign - 1)
+                a.alu(AND, True, RAX, RCX)
+        elif op == "sqrt" or op in _ROUNDING:
+            a.load_float(double, XMM0, RBP, self.top())
+            if op == "sqrt":
+                a.float_op(0x51, double, XMM0, XMM0)
+            else:
+                a.round_float(double, XMM0, XMM0, _ROUNDING[op])
+            a.movq_from_xmm(RAX, XMM0)
+            if not double:
+                a.mov(False, RAX, RAX)
+        elif op.startswith("convert_i"):
+            source_wide = op[9:11] == "64"
+            signed = op.endswith("_s")
+            self.load_top(RAX, source_wide)
+            if source_wide and not signed:
+                self.convert_u64(double)
+            else:
+                # An unsigned i32 is a non-negative i64.
+                a.cvt_int_to_float(double, source_wide or not signed, XMM0, RAX)
+            a.movq_from_xmm(RAX, XMM0)
+        elif op == "promote_f32" or op == "demote_f64":
+            a.load_float(not double, XMM0, RBP, self.top())
+            a.float_op(0x5A, not double, XMM0, XMM0)
+            a.movq_from_xmm(RAX, XMM0)
+        elif op in ("reinterpret_i32", "reinterpret_i64"):
+            return
+        else:
+            raise QuickUnsupported(f"the quick compiler does not compile {'f64' if double else 'f32'}.{op}")
+        if not double and op not in ("eq", "ne", "lt", "gt", "le", "ge"):
+            a.mov(False, RAX, RAX)
+        a.store(True, RBP, self.top(), RAX)
+
+    def convert_u64(self, double: bool) -> None:
+        """XMM0 = RAX as an unsigned 64-bit integer, rounded as wasm rounds it."""
+        a = self.a
+        big = a.label()
+        done = a.label()
+        a.test(True, RAX, RAX)
+        a.jcc(x86.S, big)
+        a.cvt_int_to_float(double, True, XMM0, RAX)
+        a.jmp(done)
+        a.bind(big)
+        # Halve it keeping the lowest bit (round to odd), convert, double.
+        a.mov(True, RCX, RAX)
+        a.shift_imm(x86.SHR, True, RCX, 1)
+        a.alu_imm(AND, False, RAX, 1)
+        a.alu(OR, True, RCX, RAX)
+        a.cvt_int_to_float(double, True, XMM0, RCX)
+        a.float_op(0x58, double, XMM0, XMM0)
+        a.bind(done)
+
+
+def compile_function(module: Module, index: int, interruptible: bool) -> bytes:
+    """Machine code of function ``index``. Raises QuickUnsupported."""
+    return FunctionCompiler(module, index, interruptible).compile()
+
+
+def compile_osr_door(module: Module, index: int, interruptible: bool) -> tuple[bytes, frozenset[int]]:
+    """Machine code of function ``index``'s door for on-stack replacement (see FunctionCompiler), and the
+    positions of the loops it enters. Raises QuickUnsupported."""
+    compiler = FunctionCompiler(module, index, interruptible, osr=True)
+    return compiler.compile(), frozenset(compiler.loops)
+
+
+# --- doors: entries from Python, stubs into the host --------------------------------------------
+def entry_code(t: FuncType, target: int, loop: int | None = None) -> bytes:
+    """``entry(ctx, args, results)`` calling the function at ``target`` with the arguments in the u64
+    slots ``args`` (``loop``: an OSR door, passed ``args`` itself and the loop's position) and its
+    result into ``results``; the outermost entry sets the stack limit and every entry gives back the
+    depth."""
+    state = loop is not None
+    a = Assembler()
+    a.push(RBP)
+    a.mov(True, RBP, RSP)
+    for reg in (RBX, R12, R13, R14):
+        a.push(reg)
+    a.mov(True, RBX, RDI)
+    a.mov(True, R12, RDX)
+    a.mov(True, R13, RSI)
+    a.load(True, R14, RBX, OFFSET["stack_limit"])
+    keep = a.label()
+    a.test(True, R14, R14)
+    a.jcc(x86.NE, keep)
+    a.lea(RAX, RSP, -STACK_BUDGET)
+    a.store(True, RBX, OFFSET["stack_limit"], RAX)
+    a.bind(keep)
+    a.load(True, RAX, RBX, OFFSET["depth"])
+    a.push(RAX)
+    if state:
+        places: list[tuple[bool, int]] = [(False, RSI)]
+        on_stack: list[int] = []
+    else:
+        places, on_stack = argument_places(t.params)
+    extra = 8 + 8 * len(on_stack)  # (the pushed depth: 16 more keeps the alignment)
+    extra += extra % 16
+    a.alu_imm(SUB, True, RSP, extra - 8)
+    for k, i in enumerate(on_stack):
+        a.load(True, RAX, R13, 8 * i)
+        a.store(True, RSP, 8 * k, RAX)
+    if loop is not None:
+        a.mov(True, RSI, R13)
+        a.mov_imm(RDX, loop)
+    else:
+        for i, (is_float, reg) in enumerate(places):
+            if reg < 0:
+                continue
+            if is_float:
+                a.load_float(True, reg, R13, 8 * i)
+            else:
+                a.load(True, reg, R13, 8 * i)
+    a.mov(True, RDI, RBX)
+    a.mov_imm(RAX, target)
+    a.call_reg(RAX)
+    if t.results:
+        if _is_float(t.results[0]):
+            a.store_float(t.results[0] is F64, R12, 0, XMM0)
+        else:
+            a.store(t.results[0] is I64 or t.results[0] not in _NUMBERS, R12, 0, RAX)
+    a.store(True, RBX, OFFSET["stack_limit"], R14)
+    a.load(True, RAX, RBP, -8 * 5)  # the depth pushed above
+    a.store(True, RBX, OFFSET["depth"], RAX)
+    a.lea(RSP, RBP, -8 * 4)
+    for reg in (R14, R13, R12, RBX):
+        a.pop(reg)
+    a.pop(RBP)
+    a.ret()
+    return a.finish()
+
+
+def stub_code(t: FuncType) -> bytes:
+    """``stub(ctx, args...)``: a call of a function that is not machine code yet, made through the host
+    (``ctx.callee`` names it) with the arguments and results in u64 slots."""
+    _check_types(t.params, "a parameter")
+    _check_types(t.results, "a result")
+    if len(t.results) > 1:
+        raise QuickUnsupported("multiple results")
+    a = Assembler()
+    a.push(RBP)
+    a.mov(True, RBP, RSP)
+    a.push(RBX)
+    count = max(len(t.params), len(t.results), 1)
+    size = 8 * count
+    if size % 16 == 0:
+        size += 8
+    a.alu_imm(SUB, True, RSP, size)
+    a.mov(True, RBX, RDI)
+    places, on_stack = argument_places(t.params)
+    for i, (is_float, reg) in enumerate(places):
+        if reg < 0:
+            continue
+        if is_float:
+            a.store_float(True, RSP, 8 * i, reg)
+        else:
+            a.store(True, RSP, 8 * i, reg)
+    for k, i in enumerate(on_stack):
+        a.load(True, RAX, RBP, 16 + 8 * k)
+        a.store(True, RSP, 8 * i, RAX)
+    a.mov(True, RDI, RBX)
+    a.load(False, RSI, RBX, OFFSET["callee"])
+    a.mov(True, RDX, RSP)
+    a.mov_imm(RAX, _callback_address(HOST_CALL))
+    a.call_reg(RAX)
+    failed = a.label()
+    done = a.label()
+    a.test(False, RAX, RAX)
+    a.jcc(x86.NE, failed)
+    if t.results:
+        a.load(True, RAX, RSP, 0)
+        a.movq_to_xmm(XMM0, RAX)
+    a.jmp(done)
+    a.bind(failed)
+    a.alu(XOR, False, RAX, RAX)
+    a.xorps(XMM0, XMM0)
+    a.bind(done)
+    a.load(True, RBX, RBP, -8)
+    a.mov(True, RSP, RBP)
+    a.pop(RBP)
+    a.ret()
+    return a.finish()
+
+
+# Executable memory: code is written while the pages are writable, then they become read+execute.
+_unused = R8, R9, R10  # (named for readers: the remaining argument and scratch registers)
+
+
+def place(code: bytes) -> int:
+    """Copy ``code`` into pages of its own, made executable (never writable and executable at once);
+    its address.  The pages live as long as the process, as the linked objects' do."""
+    import mmap
+
+    from .object_loader import _map, _protect
+
+    size = max((len(code) + mmap.PAGESIZE - 1) // mmap.PAGESIZE * mmap.PAGESIZE, mmap.PAGESIZE)
+    address = _map(size)
+    ctypes.memmove(address, code, len(code))
+    _protect(address, size, mmap.PROT_READ | mmap.PROT_EXEC)
+    return address

@@ -1,0 +1,304 @@
+"""A small x86-64 assembler: the instructions the quick compiler emits, as bytes, with labels.
+
+Only what ``quick`` needs, each encoded by the rules of the Intel SDM, volume 2
+(REX prefix, ModRM, SIB, displacements): register-register and register-memory
+forms of the integer instructions, the SSE2 scalar float instructions, and
+``rel32`` jumps to labels patched when the code is finished.  Memory operands
+are ``(base, displacement)`` or ``(base, index, displacement)`` with scale 1.
+"""
+
+from __future__ import annotations
+
+import struct
+
+RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI = range(8)
+R8, R9, R10, R11, R12, R13, R14, R15 = range(8, 16)
+XMM0, XMM1, XMM2, XMM3 = range(4)
+
+# Condition codes (the low nibble of Jcc, SETcc, CMOVcc).
+O, NO, B, AE, E, NE, BE, A, S, NS, P, NP, L, GE, LE, G = range(16)  # noqa: E741 - the SDM's names
+
+# Group-1 ALU operations: (opcode of the r/m, reg form; /digit of the immediate form).
+ADD, OR, AND, SUB, XOR, CMP = (0x01, 0), (0x09, 1), (0x21, 4), (0x29, 5), (0x31, 6), (0x39, 7)
+# Shifts and rotates by CL (/digit of D3).
+ROL, ROR, SHL, SHR, SAR = 0, 1, 4, 5, 7
+
+_I32 = struct.Struct("<i")
+_U64 = struct.Struct("<Q")
+
+
+def fits_i32(value: int) -> bool:
+    return -(1 << 31) <= value < (1 << 31)
+
+
+class Assembler:
+    def __init__(self) -> None:
+        self.code = bytearray()
+        self.labels: list[int] = []  # label -> position (-1 until bound)
+        self.fixups: list[tuple[int, int]] = []  # (position of a rel32, label)
+        self.table_fixups: list[tuple[int, int, int]] = []  # (position, label, base label)
+
+    # --- labels ---------------------------------------------------------------------------
+    def label(self) -> int:
+        self.labels.append(-1)
+        return len(self.labels) - 1
+
+    def bind(self, label: int) -> None:
+        self.labels[label] = len(self.code)
+
+    def finish(self) -> bytes:
+        for at, label in self.fixups:
+            target = self.labels[label]
+            assert target >= 0, "a jump to a label never bound"
+            self.code[at : at + 4] = _I32.pack(target - (at + 4))
+        for at, label, base in self.table_fixups:
+            assert self.labels[label] >= 0 and self.labels[base] >= 0, "a table entry for a label never bound"
+            self.code[at : at + 4] = _I32.pack(self.labels[label] - self.labels[base])
+        return bytes(self.code)
+
+    def _rel32(self, label: int) -> None:
+        self.fixups.append((len(self.code), label))
+        self.code += b"\0\0\0\0"
+
+    # --- encoding -------------------------------------------------------------------------
+    def _rex(self, w: bool, reg: int, index: int, base: int, force: bool = False) -> None:
+        value = 0x40 | (8 if w else 0) | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3)
+        if value != 0x40 or force:
+            self.code.append(value)
+
+    def _rr(self, opcode: bytes, w: bool, reg: int, rm: int, prefix: bytes = b"", byte_regs: bool = False) -> None:
+        """``opcode`` with ModRM naming register ``reg`` and register ``rm``."""
+        self.code += prefix
+        self._rex(w, reg, 0, rm, force=byte_regs and (reg >= 4 or rm >= 4))
+        self.code += opcode
+        self.code.append(0xC0 | ((reg & 7) << 3) | (rm & 7))
+
+    def _rm(
+        self,
+        opcode: bytes,
+        w: bool,
+        reg: int,
+        base: int,
+        disp: int,
+        index: int | None = None,
+        prefix: bytes = b"",
+        byte_regs: bool = False,
+        scale: int = 1,
+    ) -> None:
+        """``opcode`` with ModRM naming register ``reg`` and memory ``[base + index + disp]``."""
+        self.code += prefix
+        self._rex(w, reg, index or 0, base, force=byte_regs and reg >= 4)
+        self.code += opcode
+        r = (reg & 7) << 3
+        short = -128 <= disp <= 127
+        mod = 0 if disp == 0 and (base & 7) != RBP else (0x40 if short else 0x80)
+        if index is not None:
+            self.code.append(mod | r | 4)
+            self.code.append({1: 0, 2: 0x40, 4: 0x80, 8: 0xC0}[scale] | ((index & 7) << 3) | (base & 7))
+        elif (base & 7) == RSP:
+            self.code.append(mod | r | 4)
+            self.code.append(0x24)
+        else:
+            self.code.append(mod | r | (base & 7))
+        if mod == 0x40:
+            self.code.append(disp & 0xFF)
+        elif mod == 0x80:
+            self.code += _I32.pack(disp)
+
+    # --- moves ----------------------------------------------------------------------------
+    def load(self, w: bool, reg: int, base: int, disp: int, index: int | None = None) -> None:
+        """mov reg, [base + index + disp] (32 bits zero-extended, or 64)."""
+        self._rm(b"\x8b", w, reg, base, disp, index)
+
+    def store(self, w: bool, base: int, disp: int, reg: int, index: int | None = None) -> None:
+        """mov [base + index + disp], reg (32 or 64 bits)."""
+        self._rm(b"\x89", w, reg, base, disp, index)
+
+    def store8(self, base: int, disp: int, reg: int, index: int | None = None) -> None:
+        self._rm(b"\x88", False, reg, base, disp, index, byte_regs=True)
+
+    def store16(self, base: int, disp: int, reg: int, index: int | None = None) -> None:
+        self._rm(b"\x89", False, reg, base, disp, index, prefix=b"\x66")
+
+    def load_extend(self, width: int, signed: bool, w: bool, reg: int, base: int, disp: int, index: int | None) -> None:
+        """A load of 1, 2 or 4 bytes extended to 32 (w False) or 64 bits."""
+        if width == 4:
+            if signed:
+                self._rm(b"\x63", True, reg, base, disp, index)  # movsxd
+            else:
+                self._rm(b"\x8b", False, reg, base, disp, index)
+            return
+        opcode = {(1, False): b"\x0f\xb6", (2, False): b"\x0f\xb7", (1, True): b"\x0f\xbe", (2, True): b"\x0f\xbf"}
+        self._rm(opcode[width, signed], w and signed, reg, base, disp, index)
+
+    def mov(self, w: bool, dst: int, src: int) -> None:
+        self._rr(b"\x89", w, src, dst)
+
+    def mov_imm(self, dst: int, value: int) -> None:
+        """dst = value (a 64-bit pattern, given signed or unsigned)."""
+        value &= (1 << 64) - 1
+        if value < (1 << 32):
+            self._rex(False, 0, 0, dst)
+            self.code.append(0xB8 | (dst & 7))
+            self.code += struct.pack("<I", value)
+        elif value >= (1 << 64) - (1 << 31):
+            self._rex(True, 0, 0, dst)
+            self.code += b"\xc7"
+            self.code.append(0xC0 | (dst & 7))
+            self.code += _I32.pack(value - (1 << 64))
+        else:
+            self._rex(True, 0, 0, dst)
+            self.code.append(0xB8 | (dst & 7))
+            self.code += _U64.pack(value)
+
+    def store_imm32(self, w: bool, base: int, disp: int, value: int) -> None:
+        """mov dword/qword [base + disp], imm32 (sign-extended to 64 bits when w)."""
+        self._rm(b"\xc7", w, 0, base, disp)
+        self.code += _I32.pack(value)
+
+    def lea(self, dst: int, base: int, disp: int, index: int | None = None) -> None:
+        self._rm(b"\x8d", True, dst, base, disp, index)
+
+    def push(self, reg: int) -> None:
+        self._rex(False, 0, 0, reg)
+        self.code.append(0x50 | (reg & 7))
+
+    def pop(self, reg: int) -> None:
+        self._rex(False, 0, 0, reg)
+        self.code.append(0x58 | (reg & 7))
+
+    def ret(self) -> None:
+        self.code.append(0xC3)
+
+    # --- integer arithmetic ---------------------------------------------------------------
+    def alu(self, op: tuple[int, int], w: bool, dst: int, src: int) -> None:
+        self._rr(bytes((op[0],)), w, src, dst)
+
+    def alu_imm(self, op: tuple[int, int], w: bool, dst: int, value: int) -> None:
+        if -128 <= value <= 127:
+            self._rr(b"\x83", w, op[1], dst)
+            self.code.append(value & 0xFF)
+        else:
+            self._rr(b"\x81", w, op[1], dst)
+            self.code += _I32.pack(value)
+
+    def alu_mem(self, op: tuple[int, int], w: bool, reg: int, base: int, disp: int) -> None:
+        """op reg, [base + disp] (the reg-from-memory form: opcode + 2)."""
+        self._rm(bytes((op[0] + 2,)), w, reg, base, disp)
+
+    def cmp_mem_imm(self, w: bool, base: int, disp: int, value: int) -> None:
+        """cmp [base + disp], imm8."""
+        self._rm(b"\x83", w, 7, base, disp)
+        self.code.append(value & 0xFF)
+
+    def imul(self, w: bool, dst: int, src: int) -> None:
+        self._rr(b"\x0f\xaf", w, dst, src)
+
+    def shift(self, kind: int, w: bool, dst: int) -> None:
+        """Shift or rotate dst by CL."""
+        self._rr(b"\xd3", w, kind, dst)
+
+    def unary(self, digit: int, w: bool, reg: int) -> None:
+        """F7 /digit: not (2), neg (3), div (6), idiv (7)."""
+        self._rr(b"\xf7", w, digit, reg)
+
+    def sign_extend_rax(self, w: bool) -> None:
+        """cdq / cqo: rdx:rax = sign extension of eax / rax."""
+        self._rex(w, 0, 0, 0)
+        self.code.append(0x99)
+
+    def bit_count(self, opcode: int, w: bool, dst: int, src: int) -> None:
+        """F3 0F opcode: popcnt (B8), tzcnt (BC), lzcnt (BD)."""
+        self._rr(bytes((0x0F, opcode)), w, dst, src, prefix=b"\xf3")
+
+    def test(self, w: bool, a: int, b: int) -> None:
+        self._rr(b"\x85", w, b, a)
+
+    def setcc(self, cc: int, reg: int) -> None:
+        self._rr(bytes((0x0F, 0x90 | cc)), False, 0, reg, byte_regs=True)
+
+    def movzx8(self, dst: int, src: int) -> None:
+        self._rr(b"\x0f\xb6", False, dst, src, byte_regs=True)
+
+    def movsx(self, width: int, w: bool, dst: int, src: int) -> None:
+        """Sign-extend the low 8/16/32 bits of src into dst."""
+        if width == 4:
+            self._rr(b"\x63", True, dst, src)
+        else:
+            self._rr(b"\x0f\xbe" if width == 1 else b"\x0f\xbf", w, dst, src, byte_regs=True)
+
+    def cmov(self, cc: int, w: bool, dst: int, src: int) -> None:
+        self._rr(bytes((0x0F, 0x40 | cc)), w, dst, src)
+
+    # --- control --------------------------------------------------------------------------
+    def jmp(self, label: int) -> None:
+        self.code.append(0xE9)
+        self._rel32(label)
+
+    def jcc(self, cc: int, label: int) -> None:
+        self.code += bytes((0x0F, 0x80 | cc))
+        self._rel32(label)
+
+    def call_reg(self, reg: int) -> None:
+        self._rr(b"\xff", False, 2, reg)
+
+    def call_mem(self, base: int, disp: int) -> None:
+        self._rm(b"\xff", False, 2, base, disp)
+
+    # --- SSE2 scalar floats ---------------------------------------------------------------
+    def movq_to_xmm(self, xmm: int, reg: int) -> None:
+        self._rr(b"\x0f\x6e", True, xmm, reg, prefix=b"\x66")
+
+    def movq_from_xmm(self, reg: int, xmm: int) -> None:
+        self._rr(b"\x0f\x7e", True, xmm, reg, prefix=b"\x66")
+
+    def load_float(self, double: bool, xmm: int, base: int, disp: int) -> None:
+        """movsd/movss xmm, [base + disp]."""
+        self._rm(b"\x0f\x10", False, xmm, base, disp, prefix=b"\xf2" if double else b"\xf3")
+
+    def store_float(self, double: bool, base: int, disp: int, xmm: int) -> None:
+        """movsd/movss [base + disp], xmm."""
+        self._rm(b"\x0f\x11", False, xmm, base, disp, prefix=b"\xf2" if double else b"\xf3")
+
+    def float_op(self, opcode: int, double: bool, dst: int, src: int) -> None:
+        """F2/F3 0F opcode: add (58), mul (59), sub (5C), div (5E), sqrt (51), cvt between widths (5A)."""
+        self._rr(bytes((0x0F, opcode)), False, dst, src, prefix=b"\xf2" if double else b"\xf3")
+
+    def ucomis(self, double: bool, a: int, b: int) -> None:
+        self._rr(b"\x0f\x2e", False, a, b, prefix=b"\x66" if double else b"")
+
+    def xorps(self, dst: int, src: int) -> None:
+        self._rr(b"\x0f\x57", False, dst, src)
+
+    def cvt_int_to_float(self, double: bool, w: bool, xmm: int, reg: int) -> None:
+        """cvtsi2sd/cvtsi2ss xmm, r32/r64 (signed)."""
+        self._rr(b"\x0f\x2a", w, xmm, reg, prefix=b"\xf2" if double else b"\xf3")
+
+    def cvt_float_to_int(self, double: bool, w: bool, reg: int, xmm: int) -> None:
+        """cvttsd2si/cvttss2si r32/r64, xmm (truncating)."""
+        self._rr(b"\x0f\x2c", w, reg, xmm, prefix=b"\xf2" if double else b"\xf3")
+
+    def round_float(self, double: bool, dst: int, src: int, mode: int) -> None:
+        """roundsd/roundss (SSE4.1): mode 0 nearest even, 1 floor, 2 ceiling, 3 toward zero; 8 keeps
+        the precision exception quiet."""
+        self._rr(b"\x0f\x3a\x0b" if double else b"\x0f\x3a\x0a", False, dst, src, prefix=b"\x66")
+        self.code.append(mode | 8)
+
+    def shift_imm(self, kind: int, w: bool, dst: int, count: int) -> None:
+        self._rr(b"\xc1", w, kind, dst)
+        self.code.append(count & 0x3F)
+
+    def lea_rip(self, dst: int, label: int) -> None:
+        """lea dst, [rip + label]."""
+        self._rex(True, dst, 0, 0)
+        self.code += b"\x8d"
+        self.code.append(((dst & 7) << 3) | 5)
+        self._rel32(label)
+
+    def jmp_reg(self, reg: int) -> None:
+        self._rr(b"\xff", False, 4, reg)
+
+    def table_entry(self, label: int, base: int) -> None:
+        """A 32-bit offset from label ``base`` to ``label`` (a jump table's entry)."""
+        self.table_fixups.append((len(self.code), label, base))
+        self.code += b"\0\0\0\0"

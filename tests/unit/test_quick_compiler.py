@@ -1,0 +1,326 @@
+"""The quick compiler (``engines.native.quick``): wasm straight to x86-64, checked against the baseline
+interpreter value by value and trap by trap, entered at calls and at loops (on-stack replacement), and
+the tier a small module's hot functions reach first in a cold run."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import wasmbox
+from wasmbox import I32, Func, FuncType, Instance, Module, Store, Trap
+from wasmbox.engines import tiers
+from wasmbox.engines.native.quick import QuickUnsupported, compile_function, quick_supported
+
+pytestmark = pytest.mark.skipif(
+    "native" not in wasmbox.ENGINES or not quick_supported(),
+    reason="quick code needs x86-64 Linux (and llvmlite's engine)",
+)
+
+I32_EDGES = [0, 1, 2, 7, 31, 32, 33, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 0xFFFFFFFE, 12345678]
+I64_EDGES = [0, 1, 63, 64, 0x7FFFFFFFFFFFFFFF, 0x8000000000000000, 0xFFFFFFFFFFFFFFFF, 0x123456789ABCDEF0]
+F64_EDGES = [0.0, -0.0, 1.5, -2.5, 0.49999999999999994, 2.5, 1e300, -1e-300, math.inf, -math.inf, math.nan,
+             2147483647.9, 2147483648.0, -2147483648.9, -2147483649.0, 4294967295.5, 4294967296.0,
+             9.223372036854775e18, 1.8446744073709552e19, -1.0, -0.9]  # fmt: skip
+
+INTEGER_BINARY = ["add", "sub", "mul", "div_s", "div_u", "rem_s", "rem_u", "and", "or", "xor", "shl", "shr_s",
+                  "shr_u", "rotl", "rotr", "eq", "ne", "lt_s", "lt_u", "gt_s", "gt_u", "le_s", "le_u", "ge_s",
+                  "ge_u"]  # fmt: skip
+INTEGER_UNARY = ["clz", "ctz", "popcnt", "eqz", "extend8_s", "extend16_s"]
+FLOAT_BINARY = ["add", "sub", "mul", "div", "copysign", "eq", "ne", "lt", "gt", "le", "ge"]
+FLOAT_UNARY = ["neg", "abs", "sqrt", "ceil", "floor", "trunc", "nearest"]
+CONVERSIONS = [  # (name, parameter, result)
+    ("i32.trunc_f64_s", "f64", "i32"), ("i32.trunc_f64_u", "f64", "i32"), ("i64.trunc_f64_s", "f64", "i64"),
+    ("i64.trunc_f64_u", "f64", "i64"), ("i32.trunc_f32_s", "f32", "i32"), ("i32.trunc_f32_u", "f32", "i32"),
+    ("i64.trunc_f32_s", "f32", "i64"), ("i64.trunc_f32_u", "f32", "i64"), ("f64.convert_i32_s", "i32", "f64"),
+    ("f64.convert_i32_u", "i32", "f64"), ("f64.convert_i64_s", "i64", "f64"), ("f64.convert_i64_u", "i64", "f64"),
+    ("f32.convert_i32_s", "i32", "f32"), ("f32.convert_i32_u", "i32", "f32"), ("f32.convert_i64_s", "i64", "f32"),
+    ("f32.convert_i64_u", "i64", "f32"), ("f64.promote_f32", "f32", "f64"), ("f32.demote_f64", "f64", "f32"),
+    ("i64.extend_i32_s", "i32", "i64"), ("i64.extend_i32_u", "i32", "i64"), ("i32.wrap_i64", "i64", "i32"),
+    ("i64.extend32_s", "i64", "i64"), ("i32.reinterpret_f32", "f32", "i32"), ("f64.reinterpret_i64", "i64", "f64"),
+    ("i32.trunc_sat_f64_s", "f64", "i32"), ("i32.trunc_sat_f64_u", "f64", "i32"),
+    ("i64.trunc_sat_f64_s", "f64", "i64"), ("i64.trunc_sat_f64_u", "f64", "i64"),
+    ("i32.trunc_sat_f32_s", "f32", "i32"), ("i32.trunc_sat_f32_u", "f32", "i32"),
+    ("i64.trunc_sat_f32_s", "f32", "i64"), ("i64.trunc_sat_f32_u", "f32", "i64"),
+]  # fmt: skip
+
+
+def operations_module() -> str:
+    functions = []
+    for t in ("i32", "i64"):
+        for op in INTEGER_BINARY:
+            result = "i32" if op in ("eq", "ne") or op[:2] in ("lt", "gt", "le", "ge") else t
+            functions.append(
+                f'(func (export "{t}.{op}") (param {t} {t}) (result {result}) (local.get 0) (local.get 1) ({t}.{op}))'
+            )
+        for op in INTEGER_UNARY:
+            result = "i32" if op == "eqz" else t
+            functions.append(f'(func (export "{t}.{op}") (param {t}) (result {result}) (local.get 0) ({t}.{op}))')
+    for t in ("f32", "f64"):
+        for op in FLOAT_BINARY:
+            result = t if op in ("add", "sub", "mul", "div", "copysign") else "i32"
+            functions.append(
+                f'(func (export "{t}.{op}") (param {t} {t}) (result {result}) (local.get 0) (local.get 1) ({t}.{op}))'
+            )
+        for op in FLOAT_UNARY:
+            functions.append(f'(func (export "{t}.{op}") (param {t}) (result {t}) (local.get 0) ({t}.{op}))')
+    for name, param, result in CONVERSIONS:
+        functions.append(f'(func (export "{name}") (param {param}) (result {result}) (local.get 0) ({name}))')
+    return "(module\n" + "\n".join(functions) + ")"
+
+
+def f32_round(value: float) -> float:
+    return struct.unpack("<f", struct.pack("<f", value))[0] if math.isfinite(value) else value
+
+
+def arguments(param: str) -> list[Any]:
+    if param == "i32":
+        return I32_EDGES
+    if param == "i64":
+        return I64_EDGES
+    if param == "f32":
+        return [f32_round(v) if abs(v) < 3e38 else math.copysign(math.inf, v) for v in F64_EDGES]
+    return F64_EDGES
+
+
+def outcome(function: Any, args: tuple[Any, ...]) -> Any:
+    try:
+        value = function(*args)
+    except Trap as trap:
+        return ("trap", str(trap).split("\n")[0])
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"  # (the NaN's payload may differ: any arithmetic NaN is right)
+    if isinstance(value, float):
+        return struct.pack("<d", value)  # -0.0 from 0.0
+    return value
+
+
+def quick_instance(monkeypatch: pytest.MonkeyPatch, cache: Path, text: str, mode: str = "1") -> tuple[Instance, Any]:
+    """``text`` on the tiered engine, each function on quick code from its first call (``mode`` "1") or
+    entering it at every loop ("loops"); and its ``TieredFunctions``."""
+    monkeypatch.setenv("WASMBOX_CACHE", str(cache))
+    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
+    monkeypatch.setattr(tiers, "QUICK_TESTING", mode)
+    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
+    made: list[Any] = []
+    stand_ins = tiers.TieredFunctions.stand_ins
+
+    def record(self: Any) -> Any:
+        made.append(self)
+        return stand_ins(self)
+
+    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", record)
+    instance = Instance(Store("tiered"), Module(text))
+    (functions,) = made
+    return instance, functions
+
+
+def quick_functions(functions: Any) -> set[int]:
+    native = functions.native._instance
+    return set() if native is None or native.lazy is None else set(native.lazy.quick_only)
+
+
+def test_every_number_operation_agrees_with_the_baseline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    text = operations_module()
+    instance, functions = quick_instance(monkeypatch, tmp_path, text)
+    reference = Instance(Store("baseline"), Module(text))
+    module = Module(text).ir
+    compared = 0
+    for export in module.exports:
+        params = module.func_types()[export.index].params
+        quick, expected = instance.exports[export.name], reference.exports[export.name]
+        for args in itertools.product(*(arguments(p.text) for p in params)):
+            assert outcome(quick, args) == outcome(expected, args), (export.name, args)
+            compared += 1
+    assert compared > 5000
+    first = functions.first
+    assert quick_functions(functions) == set(range(first, first + len(module.funcs)))  # all of them ran as quick code
+
+
+PROGRAM = """(module
+  (type $unary (func (param i32) (result i32)))
+  (import "host" "twice" (func $twice (param i32) (result i32)))
+  (memory 1 3)
+  (global $calls (mut i32) (i32.const 0))
+  (global $wide (mut i64) (i64.const -1))
+  (table 4 funcref)
+  (elem (i32.const 0) $square $twice $negate)
+  (func $square (type $unary) (i32.mul (local.get 0) (local.get 0)))
+  (func $negate (type $unary) (i32.sub (i32.const 0) (local.get 0)))
+  (func $six (param i32 i64 f64 i32 i64 f32 i32 i32) (result f64)
+    ;; more parameters than registers: some travel on the stack
+    (f64.add (f64.add (f64.convert_i32_s (local.get 0)) (f64.convert_i64_s (local.get 1)))
+      (f64.add (local.get 2) (f64.add (f64.promote_f32 (local.get 5))
+        (f64.convert_i32_s (i32.add (i32.add (local.get 3) (local.get 6)) (i32.add (local.get 7)
+          (i32.wrap_i64 (local.get 4)))))))))
+  (func (export "stack_args") (param i32) (result f64)
+    (call $six (local.get 0) (i64.const 10) (f64.const 0.5) (i32.const 100) (i64.const 1000) (f32.const 0.25)
+      (i32.const 10000) (i32.const 100000)))
+  (func (export "dispatch") (param $element i32) (param $value i32) (result i32)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (call_indirect (type $unary) (local.get $value) (local.get $element)))
+  (func (export "calls") (result i32) (global.get $calls))
+  (func (export "wide") (param i64) (result i64)
+    (global.set $wide (i64.add (global.get $wide) (local.get 0))) (global.get $wide))
+  (func (export "switch") (param i32) (result i32)
+    (block $d (block $c (block $b (block $a
+      (br_table $a $b $c $d (local.get 0)))
+      (return (i32.const 10)))
+      (return (i32.const 20)))
+      (return (i32.const 30)))
+    (i32.const 40))
+  (func (export "sum_bytes") (param $at i32) (param $n i32) (result i64) (local $s i64)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $s (i64.add (local.get $s) (i64.load8_u offset=1 (local.get $at))))
+      (local.set $at (i32.add (local.get $at) (i32.const 1)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $s))
+  (func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "copy") (param i32 i32 i32) (memory.copy (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "store") (param i32 i64) (i64.store offset=3 (local.get 0) (local.get 1)))
+  (func (export "load16") (param i32) (result i32) (i32.load16_s (local.get 0)))
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "size") (result i32) (memory.size))
+  (func (export "select") (param i32 i64 i64) (result i64) (select (local.get 1) (local.get 2) (local.get 0)))
+  (func $deep (export "deep") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $deep (i32.sub (local.get 0) (i32.const 1)))))))
+  (func (export "host") (param i32) (result i32) (i32.add (call $twice (local.get 0)) (i32.const 1)))
+  (func (export "spin") (param i32) (result i32) (local $i i32)
+    (loop $again (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $again (i32.ne (local.get $i) (local.get 0))))
+    (local.get $i)))"""
+
+
+def program_calls() -> list[tuple[str, tuple[Any, ...]]]:
+    return [
+        ("stack_args", (3,)),
+        ("dispatch", (0, 7)), ("dispatch", (1, 7)), ("dispatch", (2, 7)), ("dispatch", (3, 7)),
+        ("dispatch", (4, 7)), ("dispatch", (0xFFFFFFFF, 7)), ("calls", ()),
+        ("wide", (5,)), ("wide", (0xFFFFFFFFFFFFFFFF,)),
+        ("switch", (0,)), ("switch", (1,)), ("switch", (2,)), ("switch", (3,)), ("switch", (4,)),
+        ("switch", (0xFFFFFFFF,)),
+        ("fill", (10, 0x1FF, 20)), ("sum_bytes", (0, 40)), ("copy", (100, 5, 30)), ("sum_bytes", (95, 40)),
+        ("store", (65530, 0x0102030405060708)), ("store", (65533, 1)), ("load16", (65535,)), ("load16", (65534,)),
+        ("fill", (65530, 1, 7)), ("copy", (0, 65530, 7)), ("copy", (65530, 0, 6)), ("sum_bytes", (65530, 6)),
+        ("sum_bytes", (65530, 7)), ("size", ()), ("grow", (1,)), ("size", ()), ("load16", (65535,)),
+        ("grow", (5,)), ("select", (0, 1, 2)), ("select", (7, 1, 2)), ("deep", (1000,)), ("host", (20,)),
+        ("spin", (100000,)),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["1", "loops"])
+def test_calls_memory_tables_and_globals_agree_with_the_baseline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str
+) -> None:
+    def imports(store: Store) -> dict[str, Any]:
+        return {"host": {"twice": Func(store, FuncType((I32,), (I32,)), lambda x: 2 * x)}}
+
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    reference_store = Store("baseline")
+    reference = Instance(reference_store, Module(PROGRAM), imports(reference_store))
+    made: list[Any] = []
+    stand_ins = tiers.TieredFunctions.stand_ins
+    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", lambda self: (made.append(self), stand_ins(self))[1])
+    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
+    monkeypatch.setattr(tiers, "QUICK_TESTING", mode)
+    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
+    store = Store("tiered")
+    instance = Instance(store, Module(PROGRAM), imports(store))
+    for name, args in program_calls():
+        assert outcome(instance.exports[name], args) == outcome(reference.exports[name], args), (name, args)
+    (functions,) = made
+    if mode == "1":
+        assert len(quick_functions(functions)) >= 15
+    else:
+        assert functions.native.osr_entries >= 2  # the loops of sum_bytes and spin entered quick code
+
+
+def test_a_trap_in_quick_code_has_the_wasm_backtrace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    text = """(module (memory 1)
+      (func $inner (param i32) (result i32) (i32.load (local.get 0)))
+      (func $outer (export "outer") (param i32) (result i32) (i32.add (i32.const 1) (call $inner (local.get 0)))))"""
+    instance, functions = quick_instance(monkeypatch, tmp_path, text)
+    assert instance.exports["outer"](4) == 1
+    with pytest.raises(Trap, match="out of bounds memory access") as raised:
+        instance.exports["outer"](70000)
+    frames = [(frame.name, frame.line) for frame in raised.value.frames]
+    assert [name for name, _ in frames] == ["$inner", "$outer"]
+    with pytest.raises(Trap) as on_baseline:
+        Instance(Store("baseline"), Module(text)).exports["outer"](70000)
+    assert frames == [(frame.name, frame.line) for frame in on_baseline.value.frames]  # the same places
+    assert quick_functions(functions) == {0, 1}
+
+
+def test_deep_recursion_in_quick_code_is_exhaustion_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    text = """(module (func $down (export "down") (param i32) (result i32)
+      (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+        (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1))))))))"""
+    instance, functions = quick_instance(monkeypatch, tmp_path, text)
+    assert instance.exports["down"](5000) == 5000
+    with pytest.raises(wasmbox.Exhaustion):
+        instance.exports["down"](10_000_000)
+    assert instance.exports["down"](10) == 10  # the depth was given back
+    assert quick_functions(functions) == {0}
+
+
+def test_an_endless_loop_in_quick_code_stops_at_its_deadline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
+    monkeypatch.setattr(tiers, "QUICK_TESTING", "1")
+    store = Store("tiered", deadline=0.3)
+    instance = Instance(store, Module('(module (func (export "forever") (loop $l (br $l))))'))
+    with pytest.raises(Trap):
+        instance.exports["forever"]()
+
+
+def test_what_the_quick_compiler_leaves_to_the_other_tiers_is_named() -> None:
+    module = Module("""(module (memory 1)
+      (func (result i32 i32) (i32.const 1) (i32.const 2))
+      (func (param v128))
+      (func (result i32) (i32.const 3) (i32.const 4) (f32.const 1) (f32.const 2) (f32.min) (drop) (i32.add)))""").ir
+    with pytest.raises(QuickUnsupported, match="multiple results"):
+        compile_function(module, 0, False)
+    with pytest.raises(QuickUnsupported, match="v128"):
+        compile_function(module, 1, False)
+    with pytest.raises(QuickUnsupported, match="f32.min"):
+        compile_function(module, 2, False)
+
+
+def test_a_small_modules_hot_function_gets_quick_code_without_a_worker(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A cold run's first machine code is the quick compiler's, made on the spot: a small module asks
+    LLVM for nothing until it has run a while, and starts no worker process before then."""
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
+    made: list[Any] = []
+    stand_ins = tiers.TieredFunctions.stand_ins
+    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", lambda self: (made.append(self), stand_ins(self))[1])
+    text = """(module (func (export "count") (param $n i32) (result i32) (local $s i32)
+      (loop $again (local.set $s (i32.add (local.get $s) (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $again (local.get $n)))
+      (local.get $s)))"""
+    instance = Instance(Store("tiered"), Module(text))
+    expected = Instance(Store("baseline"), Module(text)).exports["count"](200_000)
+    assert instance.exports["count"](200_000) == expected
+    (functions,) = made
+    try:
+        assert functions.native.osr_entries >= 1  # the long call entered quick code at its loop
+        assert functions._worker is False  # no worker was started
+        for _ in range(3):
+            assert instance.exports["count"](1000) == sum(range(1001))
+        assert quick_functions(functions) == {0}
+    finally:
+        if functions.module_timer is not None:
+            functions.module_timer.cancel()
+            functions.module_timer.join()
