@@ -435,17 +435,24 @@ class TieredFunctions:
         install(self.namespace, index, code)
         return code  # type: ignore[no-any-return]
 
-    def request_module(self) -> None:
+    def request_module(self, at_entry: bool = False) -> None:
         """A small module has run a while (on the timer's thread): ask the worker for its whole
         machine code (made while the program goes on), or load an earlier run's copy from the code
         cache.  Without a worker the main thread makes it at the next report (``module_due``): LLVM
         compiling on a daemon thread could still be at it when the process exits."""
         if self.module_requested:
             return
-        self.module_requested = True
-        worker = self.worker
         on_disk = translation_cache.native_marker(self.interruptible) in translation_cache.known(self.module)
-        if worker is not None and not on_disk:
+        if self.quick_first and not on_disk and not at_entry and self._worker is False and not self.computing():
+            # Idle now (its hot calls were short): asked at the next call into machine code from Python,
+            # on that thread, where the worker can be a copy of the process (this thread would have to
+            # start a fresh interpreter; a program that calls its module now and then would start one for
+            # nothing).
+            self.native.on_next_entry(lambda: self.request_module(at_entry=True))
+            return
+        self.module_requested = True
+        worker = self.worker if not on_disk else None
+        if worker is not None:
 
             def deliver(_: str, payload: Any, variant: Any) -> None:
                 self.install_module(payload, variant)
@@ -463,6 +470,11 @@ class TieredFunctions:
                 pass
 
         in_background(load)
+
+    def computing(self) -> bool:
+        """Whether wasm code of this store is running now (on the baseline or Python tiers, or as machine code)."""
+        native_side = self.native._instance if self.native is not None else None
+        return self.namespace["CALLS"][0] > 0 or (native_side is not None and native_side.ctx.depth > 0)
 
     def quick_code_made(self) -> None:
         """A small module got hot in this run (a function became quick code, which is not cached). The

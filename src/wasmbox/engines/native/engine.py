@@ -228,6 +228,7 @@ class LazyCode:
         # Linking the worker's stubs needs their names only: no llvmlite, no lowering (importing
         # them held a cold run's first machine code back by ~0.15 s).
         self.quick_only: set[int] = set()  # functions whose code is the quick compiler's (see quick.py)
+        self.quick_made: dict[int, tuple[int, int, frozenset[int]]] = {}  # see quick_code
         names = stub_names(module.func_types(), module.num_imported_funcs(), prefix)
         quick_stubs = None if stubs_object is not None else _quick_stubs(list(names))
         if quick_stubs is not None:
@@ -247,15 +248,28 @@ class LazyCode:
     def names(self, index: int) -> tuple[str, str]:
         return f"{self.prefix}_entry{index}", f"{self.prefix}_f{index}"
 
+    def quick_code(self, index: int) -> tuple[int, int, frozenset[int]]:
+        """The quick compiler's code of function ``index`` (made once for every instance): its address,
+        its OSR door's, and the loops the door enters. Raises QuickUnsupported."""
+        with self.lock:
+            found = self.quick_made.get(index)
+            if found is None:
+                from .quick import compile_with_door, place
+
+                code, door, loops = compile_with_door(self.module, index, self.interruptible)
+                address = place(code)
+                found = self.quick_made[index] = (address, address + door, loops)
+            return found
+
     def quick(self, index: int) -> tuple[int, int]:
         """(entry, function) addresses of function ``index`` as the quick compiler's code (made now,
         unless it has code already). Raises QuickUnsupported."""
         with self.lock:
             found = self.functions.get(index)
             if found is None:
-                from .quick import compile_function, entry_code, place
+                from .quick import entry_code, place
 
-                function = place(compile_function(self.module, index, self.interruptible))
+                function = self.quick_code(index)[0]
                 entry = place(entry_code(self.module.func_types()[index], function))
                 found = self.functions[index] = (entry, function)
                 self.quick_only.add(index)
@@ -351,7 +365,6 @@ class NativeTier:
         self.functions = 0  # functions made machine code
         self.osr_entries = 0  # entries at loops of calls in progress (on-stack replacement)
         self.quick_refused: set[int] = set()  # functions the quick compiler does not compile
-        self.quick_doors: dict[int, tuple[int, frozenset[int]]] = {}  # OSR doors: (address, loop positions)
         self._on_disk: frozenset[str] | None = None
 
     @property
@@ -405,6 +418,10 @@ class NativeTier:
         """Function ``index`` as machine code, from its first call (its code is cached, or tests ask)."""
         return self.compile_function(index, data, stubs)
 
+    def on_next_entry(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` (once) at the next call into this instance's machine code from Python."""
+        self.instance().entry_hook = callback
+
     def quick_function(self, index: int) -> Callable[..., Any] | None:
         """Function ``index`` as the quick compiler's machine code, made now (see quick.py), until
         LLVM's arrives; None when the quick compiler cannot make it."""
@@ -428,25 +445,21 @@ class NativeTier:
 
     def quick_osr(self, index: int, position: int) -> Callable[[list[Any]], Any] | None:
         """Function ``index``'s entry at the loop at ``position`` as quick code (see ``osr``), or None.
-        One compilation of the function (its OSR door) serves all its loops."""
+        The function's one compilation serves its first calls and all its loops (its OSR door)."""
         from ...validate import operand_types
-        from .quick import QuickUnsupported, compile_osr_door, entry_code, place, quick_supported
+        from .quick import QuickUnsupported, entry_code, place, quick_supported
 
         if not quick_supported() or index in self.quick_refused:
             return None
-        door = self.quick_doors.get(index)
-        if door is None:
-            try:
-                code, loops = compile_osr_door(self.module, index, self.interruptible)
-            except QuickUnsupported:
-                self.quick_refused.add(index)  # (nor does its first call get quick code)
-                return None
-            door = self.quick_doors[index] = (place(code), loops)
-        address, loops = door
+        try:
+            _, door, loops = lazy_code(self.module, self.interruptible).quick_code(index)
+        except QuickUnsupported:
+            self.quick_refused.add(index)  # (nor does its first call get quick code)
+            return None
         if position not in loops:
             return None
         t = self.module.func_types()[index]
-        entry = place(entry_code(t, address, loop=position))
+        entry = place(entry_code(t, door, loop=position))
         function = self.module.funcs[index - self.module.num_imported_funcs()]
         local_types = [*t.params, *function.locals]
         stack = [t for t in operand_types(self.module, index)[position] if t is not None]

@@ -610,6 +610,7 @@ class NativeInstance:
         self.namespace = namespace
         self.func_types = module.func_types()
         self.pending: BaseException | None = None
+        self.entry_hook: Callable[[], None] | None = None  # run at the next entry from Python (see enter)
         self.exception: WasmException | None = None  # the wasm exception native frames are unwinding with
         self.ctx = Context()
         with _lock:
@@ -819,6 +820,9 @@ class NativeInstance:
     ) -> Any:
         """Run an entry trampoline (globals synced around it, a trap raised after it) and return the
         results it left, in the engines' calling convention."""
+        if self.entry_hook is not None:
+            hook, self.entry_hook = self.entry_hook, None
+            hook()
         outputs = (U64 * out_count)()
         ctx, calls = self.ctx, self.calls
         # Native frames count on from the store's accounting, against its limit, and keep

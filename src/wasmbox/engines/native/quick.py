@@ -253,6 +253,7 @@ class FunctionCompiler:
         self.trap_sites: list[tuple[int, int, int, int | None]] = []  # (label, word, code, detail register)
         self.out_of_line: list[Any] = []  # code emitted after the body (branch-table targets)
         self.loops: dict[int, tuple[int, int]] = {}  # position of each reachable loop -> (header, height)
+        self.door = 0  # the OSR door's offset in the code
         self.position = 0
 
     # --- slots ----------------------------------------------------------------------------------
@@ -301,41 +302,12 @@ class FunctionCompiler:
 
     # --- the function ---------------------------------------------------------------------------
     def compile(self) -> bytes:
+        """The function's code: its entry at offset 0, and with ``osr`` its OSR door at ``door``."""
         a = self.a
         self.unwind = a.label()
         self.epilogue = a.label()
-        a.push(RBP)
-        a.mov(True, RBP, RSP)
-        for reg in SAVED:
-            a.push(reg)
-        # The frame's size is known at the end: an imm32 patched then (8 mod 16: six pushes).
-        a._rr(b"\x81", True, 5, RSP)
-        frame_at = len(a.code)
-        a.code += b"\0\0\0\0"
-        a.mov(True, RBX, RDI)
-        if not self.osr:
-            self.take_parameters()
-        if self.memory:
-            a.load(True, R12, RBX, OFFSET["mem_base"])
-            a.load(True, R13, RBX, OFFSET["mem_size"])
-        # Depth: one more frame, against the limit; its slot in the ring.
-        a.load(True, R14, RBX, OFFSET["depth"])
-        a.alu_imm(ADD, True, R14, 1)
-        a.store(True, RBX, OFFSET["depth"], R14)
-        a.load(True, R15, RBX, OFFSET["frames"])
-        a.mov(True, RAX, R14)
-        a.alu_imm(AND, True, RAX, FRAME_RING - 1)
-        a.shift_imm(x86.SHL, True, RAX, 3)
-        a.alu(ADD, True, R15, RAX)
-        a.alu_mem(CMP, True, R14, RBX, OFFSET["depth_limit"])
-        self.trap_if(x86.A, "call stack exhausted")
-        a.alu_mem(CMP, True, RSP, RBX, OFFSET["stack_limit"])
-        self.trap_if(x86.B, "call stack exhausted")
-        if self.interruptible:
-            self.check_stop()
-        if self.osr:
-            dispatch = a.label()
-            a.jmp(dispatch)
+        self.frame_patches: list[int] = []
+        self.prologue(door=False)
         results = len(self.type.results)
         self.controls.append(_Control("func", 0, 0, results, self.epilogue, self.epilogue))
         self.body_code()
@@ -358,8 +330,9 @@ class FunctionCompiler:
         a.xorps(XMM0, XMM0)
         a.jmp(exit_label)
         if self.osr:
-            a.bind(dispatch)
+            self.door = len(a.code)
             self.position = 0
+            self.prologue(door=True)
             self.enter_loops()
         for emit in self.out_of_line:
             emit()
@@ -375,8 +348,43 @@ class FunctionCompiler:
         size = 8 * (self.locals + self.max_height + self.scratch)
         if size % 16 != 8:
             size += 8
-        a.code[frame_at : frame_at + 4] = size.to_bytes(4, "little")
+        for at in self.frame_patches:
+            a.code[at : at + 4] = size.to_bytes(4, "little")
         return a.finish()
+
+    def prologue(self, door: bool) -> None:
+        """Frame, context registers, parameters (not for the OSR door: its state comes in RSI, the loop's
+        position in RDX), the depth and stack checks."""
+        a = self.a
+        a.push(RBP)
+        a.mov(True, RBP, RSP)
+        for reg in SAVED:
+            a.push(reg)
+        # The frame's size is known at the end: an imm32 patched then (8 mod 16: six pushes).
+        a._rr(b"\x81", True, 5, RSP)
+        self.frame_patches.append(len(a.code))
+        a.code += b"\0\0\0\0"
+        a.mov(True, RBX, RDI)
+        if not door:
+            self.take_parameters()
+        if self.memory:
+            a.load(True, R12, RBX, OFFSET["mem_base"])
+            a.load(True, R13, RBX, OFFSET["mem_size"])
+        # Depth: one more frame, against the limit; its slot in the ring.
+        a.load(True, R14, RBX, OFFSET["depth"])
+        a.alu_imm(ADD, True, R14, 1)
+        a.store(True, RBX, OFFSET["depth"], R14)
+        a.load(True, R15, RBX, OFFSET["frames"])
+        a.mov(True, RAX, R14)
+        a.alu_imm(AND, True, RAX, FRAME_RING - 1)
+        a.shift_imm(x86.SHL, True, RAX, 3)
+        a.alu(ADD, True, R15, RAX)
+        a.alu_mem(CMP, True, R14, RBX, OFFSET["depth_limit"])
+        self.trap_if(x86.A, "call stack exhausted")
+        a.alu_mem(CMP, True, RSP, RBX, OFFSET["stack_limit"])
+        self.trap_if(x86.B, "call stack exhausted")
+        if self.interruptible:
+            self.check_stop()
 
     def take_parameters(self) -> None:
         a = self.a
@@ -397,19 +405,37 @@ class FunctionCompiler:
                 a.store(True, RBP, slot(i), RAX)
 
     def enter_loops(self) -> None:
-        """The OSR door's dispatch (RSI: the state, RDX: the loop's position): each loop's locals and
-        operand stack from the state's slots into the frame, then to its header."""
+        """The OSR door's dispatch (RSI: the state, RDX: the loop's position): the loop's locals and
+        operand stack from the state's u64 slots into the frame's slots (one copying loop for all), then
+        to its header."""
         a = self.a
+        copy = a.label()
         for position, (header, height) in self.loops.items():
             skip = a.label()
             a.alu_imm(CMP, False, RDX, position)
             a.jcc(x86.NE, skip)
-            for k in range(self.locals + height):
-                a.load(True, RAX, RSI, 8 * k)
-                a.store(True, RBP, slot(k), RAX)
-            a.jmp(header)
+            a.mov_imm(RCX, self.locals + height)
+            a.lea_rip(R11, header)
+            a.jmp(copy)
             a.bind(skip)
         self.trap_now("unreachable")  # (the baseline asks only for loops it is in)
+        # slot(k) = [rbp + FIRST_SLOT - 8k] = state[k] for k < rcx; then on to the header in R11.
+        a.bind(copy)
+        done = a.label()
+        again = a.label()
+        a.alu(XOR, False, RAX, RAX)
+        a.test(True, RCX, RCX)
+        a.jcc(x86.E, done)
+        a.bind(again)
+        a._rm(b"\x8b", True, RDX, RSI, 0, RAX, scale=8)  # mov rdx, [rsi + rax*8]
+        a.mov(True, R10, RAX)
+        a.unary(3, True, R10)  # neg
+        a._rm(b"\x89", True, RDX, RBP, FIRST_SLOT, R10, scale=8)  # mov [rbp + r10*8 + FIRST_SLOT], rdx
+        a.alu_imm(ADD, True, RAX, 1)
+        a.alu(CMP, True, RAX, RCX)
+        a.jcc(x86.B, again)
+        a.bind(done)
+        a.jmp_reg(R11)
 
     def body_code(self) -> None:
         dead = False
@@ -1117,15 +1143,16 @@ class FunctionCompiler:
 
 
 def compile_function(module: Module, index: int, interruptible: bool) -> bytes:
-    """Machine code of function ``index``. Raises QuickUnsupported."""
+    """Machine code of function ``index`` (no OSR door). Raises QuickUnsupported."""
     return FunctionCompiler(module, index, interruptible).compile()
 
 
-def compile_osr_door(module: Module, index: int, interruptible: bool) -> tuple[bytes, frozenset[int]]:
-    """Machine code of function ``index``'s door for on-stack replacement (see FunctionCompiler), and the
-    positions of the loops it enters. Raises QuickUnsupported."""
+def compile_with_door(module: Module, index: int, interruptible: bool) -> tuple[bytes, int, frozenset[int]]:
+    """Machine code of function ``index`` with its door for on-stack replacement (see FunctionCompiler):
+    the code, the door's offset in it, and the positions of the loops the door enters. Raises
+    QuickUnsupported."""
     compiler = FunctionCompiler(module, index, interruptible, osr=True)
-    return compiler.compile(), frozenset(compiler.loops)
+    return compiler.compile(), compiler.door, frozenset(compiler.loops)
 
 
 # --- doors: entries from Python, stubs into the host --------------------------------------------

@@ -10,6 +10,7 @@ are ``(base, displacement)`` or ``(base, index, displacement)`` with scale 1.
 from __future__ import annotations
 
 import struct
+from functools import cache
 
 RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI = range(8)
 R8, R9, R10, R11, R12, R13, R14, R15 = range(8, 16)
@@ -60,18 +61,13 @@ class Assembler:
         self.fixups.append((len(self.code), label))
         self.code += b"\0\0\0\0"
 
-    # --- encoding -------------------------------------------------------------------------
+    # --- encoding ---------------------------------------------------------------------------
     def _rex(self, w: bool, reg: int, index: int, base: int, force: bool = False) -> None:
-        value = 0x40 | (8 if w else 0) | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3)
-        if value != 0x40 or force:
-            self.code.append(value)
+        self.code += _rex(w, reg, index, base, force)
 
     def _rr(self, opcode: bytes, w: bool, reg: int, rm: int, prefix: bytes = b"", byte_regs: bool = False) -> None:
         """``opcode`` with ModRM naming register ``reg`` and register ``rm``."""
-        self.code += prefix
-        self._rex(w, reg, 0, rm, force=byte_regs and (reg >= 4 or rm >= 4))
-        self.code += opcode
-        self.code.append(0xC0 | ((reg & 7) << 3) | (rm & 7))
+        self.code += _encode_rr(opcode, w, reg, rm, prefix, byte_regs)
 
     def _rm(
         self,
@@ -85,25 +81,8 @@ class Assembler:
         byte_regs: bool = False,
         scale: int = 1,
     ) -> None:
-        """``opcode`` with ModRM naming register ``reg`` and memory ``[base + index + disp]``."""
-        self.code += prefix
-        self._rex(w, reg, index or 0, base, force=byte_regs and reg >= 4)
-        self.code += opcode
-        r = (reg & 7) << 3
-        short = -128 <= disp <= 127
-        mod = 0 if disp == 0 and (base & 7) != RBP else (0x40 if short else 0x80)
-        if index is not None:
-            self.code.append(mod | r | 4)
-            self.code.append({1: 0, 2: 0x40, 4: 0x80, 8: 0xC0}[scale] | ((index & 7) << 3) | (base & 7))
-        elif (base & 7) == RSP:
-            self.code.append(mod | r | 4)
-            self.code.append(0x24)
-        else:
-            self.code.append(mod | r | (base & 7))
-        if mod == 0x40:
-            self.code.append(disp & 0xFF)
-        elif mod == 0x80:
-            self.code += _I32.pack(disp)
+        """``opcode`` with ModRM naming register ``reg`` and memory ``[base + index * scale + disp]``."""
+        self.code += _encode_rm(opcode, w, reg, base, disp, index, prefix, byte_regs, scale)
 
     # --- moves ----------------------------------------------------------------------------
     def load(self, w: bool, reg: int, base: int, disp: int, index: int | None = None) -> None:
@@ -302,3 +281,50 @@ class Assembler:
         """A 32-bit offset from label ``base`` to ``label`` (a jump table's entry)."""
         self.table_fixups.append((len(self.code), label, base))
         self.code += b"\0\0\0\0"
+
+
+# Encodings, made once each: a function's code repeats a few hundred distinct ones (the compiler is
+# bound by how fast it makes them).
+@cache
+def _rex(w: bool, reg: int, index: int, base: int, force: bool = False) -> bytes:
+    value = 0x40 | (8 if w else 0) | ((reg >> 3) << 2) | ((index >> 3) << 1) | (base >> 3)
+    return bytes((value,)) if value != 0x40 or force else b""
+
+
+@cache
+def _encode_rr(opcode: bytes, w: bool, reg: int, rm: int, prefix: bytes, byte_regs: bool) -> bytes:
+    rex = _rex(w, reg, 0, rm, force=byte_regs and (reg >= 4 or rm >= 4))
+    return prefix + rex + opcode + bytes((0xC0 | ((reg & 7) << 3) | (rm & 7),))
+
+
+@cache
+def _encode_rm(
+    opcode: bytes,
+    w: bool,
+    reg: int,
+    base: int,
+    disp: int,
+    index: int | None,
+    prefix: bytes,
+    byte_regs: bool,
+    scale: int,
+) -> bytes:
+    out = bytearray(prefix)
+    out += _rex(w, reg, index or 0, base, force=byte_regs and reg >= 4)
+    out += opcode
+    r = (reg & 7) << 3
+    short = -128 <= disp <= 127
+    mod = 0 if disp == 0 and (base & 7) != RBP else (0x40 if short else 0x80)
+    if index is not None:
+        out.append(mod | r | 4)
+        out.append({1: 0, 2: 0x40, 4: 0x80, 8: 0xC0}[scale] | ((index & 7) << 3) | (base & 7))
+    elif (base & 7) == RSP:
+        out.append(mod | r | 4)
+        out.append(0x24)
+    else:
+        out.append(mod | r | (base & 7))
+    if mod == 0x40:
+        out.append(disp & 0xFF)
+    elif mod == 0x80:
+        out += _I32.pack(disp)
+    return bytes(out)
