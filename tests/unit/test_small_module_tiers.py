@@ -84,6 +84,9 @@ def instance_and_tiers(monkeypatch: pytest.MonkeyPatch, cache: Path, text: str) 
     its ``TieredFunctions``."""
     monkeypatch.setenv("WASMBOX_CACHE", str(cache))
     monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
+    # The tiers without the quick compiler (a host it does not run on, or functions it does not take);
+    # with it, hot functions get its code first (test_quick_compiler).
+    monkeypatch.setattr(tiers, "_quick_supported", lambda: False)
     made: list[Any] = []
     stand_ins = tiers.TieredFunctions.stand_ins
 

@@ -75,7 +75,10 @@ MODULE = Module(large_module_text())
 
 @pytest.fixture(autouse=True)
 def in_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Moves happen here, at once (no worker): what the tests observe is then deterministic."""
+    """Moves happen here, at once (no worker): what the tests observe is then deterministic.  These tests
+    follow the tiers without the quick compiler (a host it does not run on, or a function it does not
+    take); with it, every hot function gets its code first (test_quick_compiler)."""
+    monkeypatch.setattr(tiers, "_quick_supported", lambda: False)
     monkeypatch.setattr(tiers, "WORKER_FUNCTIONS", 10**9)
     monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)

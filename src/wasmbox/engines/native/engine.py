@@ -228,7 +228,7 @@ class LazyCode:
         # Linking the worker's stubs needs their names only: no llvmlite, no lowering (importing
         # them held a cold run's first machine code back by ~0.15 s).
         self.quick_only: set[int] = set()  # functions whose code is the quick compiler's (see quick.py)
-        self.quick_made: dict[int, tuple[int, int, frozenset[int]]] = {}  # see quick_code
+        self.quick_made: dict[int, tuple[int, int, int, frozenset[int]]] = {}  # see quick_code
         names = stub_names(module.func_types(), module.num_imported_funcs(), prefix)
         quick_stubs = None if stubs_object is not None else _quick_stubs(list(names))
         if quick_stubs is not None:
@@ -248,17 +248,19 @@ class LazyCode:
     def names(self, index: int) -> tuple[str, str]:
         return f"{self.prefix}_entry{index}", f"{self.prefix}_f{index}"
 
-    def quick_code(self, index: int) -> tuple[int, int, frozenset[int]]:
+    def quick_code(self, index: int) -> tuple[int, int, int, frozenset[int]]:
         """The quick compiler's code of function ``index`` (made once for every instance): its address,
-        its OSR door's, and the loops the door enters. Raises QuickUnsupported."""
+        its entry's (for Python), its OSR door's, and the loops the door enters. Raises QuickUnsupported."""
         with self.lock:
             found = self.quick_made.get(index)
             if found is None:
-                from .quick import compile_with_door, place
+                from .quick import compile_with_door, entry_code, place_all
 
                 code, door, loops = compile_with_door(self.module, index, self.interruptible)
-                address = place(code)
-                found = self.quick_made[index] = (address, address + door, loops)
+                entry_at = (len(code) + 15) // 16 * 16
+                entry = entry_code(self.module.func_types()[index], -entry_at, relative=True)
+                address, entry_address = place_all([code, entry])
+                found = self.quick_made[index] = (address, entry_address, address + door, loops)
             return found
 
     def quick(self, index: int) -> tuple[int, int]:
@@ -267,10 +269,7 @@ class LazyCode:
         with self.lock:
             found = self.functions.get(index)
             if found is None:
-                from .quick import entry_code, place
-
-                function = self.quick_code(index)[0]
-                entry = place(entry_code(self.module.func_types()[index], function))
+                function, entry, _, _ = self.quick_code(index)
                 found = self.functions[index] = (entry, function)
                 self.quick_only.add(index)
             return found
@@ -294,12 +293,12 @@ class LazyCode:
 
 def _quick_stubs(types: list[Any]) -> dict[Any, int] | None:
     """The quick compiler's stubs for these signatures, when it makes them all (no LLVM needed)."""
-    from .quick import QuickUnsupported, place, quick_supported, stub_code
+    from .quick import QuickUnsupported, place_all, quick_supported, stub_code
 
     if not quick_supported():
         return None
     try:
-        return {t: place(stub_code(t)) for t in types}
+        return dict(zip(types, place_all([stub_code(t) for t in types]), strict=True))
     except QuickUnsupported:
         return None
 
@@ -452,7 +451,7 @@ class NativeTier:
         if not quick_supported() or index in self.quick_refused:
             return None
         try:
-            _, door, loops = lazy_code(self.module, self.interruptible).quick_code(index)
+            _, _, door, loops = lazy_code(self.module, self.interruptible).quick_code(index)
         except QuickUnsupported:
             self.quick_refused.add(index)  # (nor does its first call get quick code)
             return None

@@ -1156,7 +1156,7 @@ def compile_with_door(module: Module, index: int, interruptible: bool) -> tuple[
 
 
 # --- doors: entries from Python, stubs into the host --------------------------------------------
-def entry_code(t: FuncType, target: int, loop: int | None = None) -> bytes:
+def entry_code(t: FuncType, target: int, loop: int | None = None, relative: bool = False) -> bytes:
     """``entry(ctx, args, results)`` calling the function at ``target`` with the arguments in the u64
     slots ``args`` (``loop``: an OSR door, passed ``args`` itself and the loop's position) and its
     result into ``results``; the outermost entry sets the stack limit and every entry gives back the
@@ -1202,8 +1202,12 @@ def entry_code(t: FuncType, target: int, loop: int | None = None) -> bytes:
             else:
                 a.load(True, reg, R13, 8 * i)
     a.mov(True, RDI, RBX)
-    a.mov_imm(RAX, target)
-    a.call_reg(RAX)
+    if relative:  # ``target``: the function's offset from this code's start (placed together)
+        a.code.append(0xE8)
+        a.code += (target - (len(a.code) + 4)).to_bytes(4, "little", signed=True)
+    else:
+        a.mov_imm(RAX, target)
+        a.call_reg(RAX)
     if t.results:
         if _is_float(t.results[0]):
             a.store_float(t.results[0] is F64, R12, 0, XMM0)
@@ -1279,12 +1283,22 @@ _unused = R8, R9, R10  # (named for readers: the remaining argument and scratch 
 def place(code: bytes) -> int:
     """Copy ``code`` into pages of its own, made executable (never writable and executable at once);
     its address.  The pages live as long as the process, as the linked objects' do."""
+    return place_all([code])[0]
+
+
+def place_all(codes: list[bytes]) -> list[int]:
+    """``place`` for several pieces of code, in one mapping (each at a 16-byte boundary); their addresses."""
     import mmap
 
     from .object_loader import _map, _protect
 
-    size = max((len(code) + mmap.PAGESIZE - 1) // mmap.PAGESIZE * mmap.PAGESIZE, mmap.PAGESIZE)
+    offsets, total = [], 0
+    for code in codes:
+        offsets.append(total)
+        total += (len(code) + 15) // 16 * 16
+    size = max((total + mmap.PAGESIZE - 1) // mmap.PAGESIZE * mmap.PAGESIZE, mmap.PAGESIZE)
     address = _map(size)
-    ctypes.memmove(address, code, len(code))
+    for offset, code in zip(offsets, codes, strict=True):
+        ctypes.memmove(address + offset, code, len(code))
     _protect(address, size, mmap.PROT_READ | mmap.PROT_EXEC)
-    return address
+    return [address + offset for offset in offsets]
