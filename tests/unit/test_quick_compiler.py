@@ -50,6 +50,10 @@ CONVERSIONS = [  # (name, parameter, result)
 ]  # fmt: skip
 
 
+# Right operands given as constants (the quick compiler uses immediates where they fit).
+CONSTANTS = {"i32": [0, 1, -1, 5, 31, 33, 0x7FFFFFFF, -0x80000000], "i64": [0, 1, -1, 63, 65, -0x80000000, 0x123456789]}
+
+
 def operations_module() -> str:
     functions = []
     for t in ("i32", "i64"):
@@ -57,6 +61,16 @@ def operations_module() -> str:
             result = "i32" if op in ("eq", "ne") or op[:2] in ("lt", "gt", "le", "ge") else t
             functions.append(
                 f'(func (export "{t}.{op}") (param {t} {t}) (result {result}) (local.get 0) (local.get 1) ({t}.{op}))'
+            )
+            for k, constant in enumerate(CONSTANTS[t]):
+                functions.append(
+                    f'(func (export "{t}.{op}/{k}") (param {t}) (result {result}) '
+                    f"(local.get 0) ({t}.const {constant}) ({t}.{op}))"
+                )
+            # Both operands computed (in the frame's slots, not where they came from).
+            functions.append(
+                f'(func (export "{t}.{op}/slots") (param {t} {t}) (result {result}) (local.get 0) ({t}.const 0) '
+                f"({t}.add) (local.get 1) ({t}.const 0) ({t}.or) ({t}.{op}))"
             )
         for op in INTEGER_UNARY:
             result = "i32" if op == "eqz" else t

@@ -247,6 +247,8 @@ class FunctionCompiler:
         self.global_types = module.global_types()
         self.a = Assembler()
         self.height = 0
+        # Values pushed without code (see push_virtual): stack position -> (is a local, local index or bits).
+        self.virtual: dict[int, tuple[bool, int]] = {}
         self.max_height = 0
         self.scratch = 1  # u64 slots at RSP for calls through the host
         self.controls: list[_Control] = []
@@ -261,16 +263,79 @@ class FunctionCompiler:
         return slot(self.locals + k)
 
     def push(self) -> int:
-        """Make room for a value; its slot's displacement."""
+        """Make room for a value that code stores in its slot next; the slot's displacement."""
         self.height += 1
         self.max_height = max(self.max_height, self.height)
+        self.virtual.pop(self.height - 1, None)
         return self.stack_slot(self.height - 1)
+
+    def push_virtual(self, is_local: bool, value: int) -> None:
+        """Push a local's value or a constant without code: its users read it from where it is."""
+        self.height += 1
+        self.max_height = max(self.max_height, self.height)
+        self.virtual[self.height - 1] = (is_local, value)
+
+    def pop(self, count: int = 1) -> None:
+        for position in range(self.height - count, self.height):
+            self.virtual.pop(position, None)
+        self.height -= count
+
+    def set_height(self, base: int, height: int) -> None:
+        """Where control flow joins at a construct's end (or else): the values from ``base`` up are in
+        their slots (those below were put there when it opened: see materialize_all)."""
+        for position in [p for p in self.virtual if p >= base]:
+            del self.virtual[position]
+        self.height = height
+        self.max_height = max(self.max_height, self.height)
 
     def top(self, depth: int = 0) -> int:
         return self.stack_slot(self.height - 1 - depth)
 
     def load_top(self, reg: int, w: bool = True, depth: int = 0) -> None:
-        self.a.load(w, reg, RBP, self.top(depth))
+        """The value ``depth`` below the top into ``reg`` (32 bits zero-extended, or 64)."""
+        position = self.height - 1 - depth
+        value = self.virtual.get(position)
+        if value is None:
+            self.a.load(w, reg, RBP, self.stack_slot(position))
+        elif value[0]:
+            self.a.load(w, reg, RBP, slot(value[1]))
+        else:
+            self.a.mov_imm(reg, value[1] if w else value[1] & 0xFFFFFFFF)
+
+    def load_top_float(self, double: bool, xmm: int, depth: int = 0) -> None:
+        """The float ``depth`` below the top into ``xmm`` (a constant goes through RAX)."""
+        position = self.height - 1 - depth
+        value = self.virtual.get(position)
+        if value is None:
+            self.a.load_float(double, xmm, RBP, self.stack_slot(position))
+        elif value[0]:
+            self.a.load_float(double, xmm, RBP, slot(value[1]))
+        else:
+            self.a.mov_imm(RAX, value[1])
+            self.a.movq_to_xmm(xmm, RAX)
+
+    def write_slot(self, position: int) -> None:
+        """Store the value at ``position`` into its own slot, if it is not there (state unchanged: for
+        one path of control flow only)."""
+        value = self.virtual.get(position)
+        if value is not None:
+            self.load_top(RAX, True, self.height - 1 - position)
+            self.a.store(True, RBP, self.stack_slot(position), RAX)
+
+    def materialize(self, position: int) -> None:
+        self.write_slot(position)
+        self.virtual.pop(position, None)
+
+    def materialize_all(self) -> None:
+        """Every value into its slot: before control flow that may join (blocks, loops)."""
+        for position in sorted(p for p in self.virtual if p < self.height):
+            self.materialize(position)
+        self.virtual.clear()
+
+    def result(self, operands: int) -> int:
+        """Pop ``operands`` values and make room for the result; its slot's displacement."""
+        self.pop(operands)
+        return self.push()
 
     def word(self) -> int:
         return (self.index << 32) | self.position
@@ -458,12 +523,14 @@ class FunctionCompiler:
 
     # --- control --------------------------------------------------------------------------------
     def move_values(self, count: int, to: int) -> None:
-        """Copy the top ``count`` values to the stack positions from ``to`` up (a branch's values)."""
+        """Copy the top ``count`` values to the slots of the stack positions from ``to`` up (a branch's
+        values; the compile-time state is left as it is: the branch is one path)."""
         start = self.height - count
-        if start == to:
-            return
         for k in range(count):
-            self.a.load(True, RAX, RBP, self.stack_slot(start + k))
+            if start == to:
+                self.write_slot(start + k)
+                continue
+            self.load_top(RAX, True, count - 1 - k)
             self.a.store(True, RBP, self.stack_slot(to + k), RAX)
 
     def branch(self, depth: int) -> None:
@@ -485,11 +552,12 @@ class FunctionCompiler:
     def open_block(self, kind: str, block_type: object) -> None:
         params, results = block_signature(block_type, self.module.types)
         a = self.a
+        self.materialize_all()  # (control may join here from elsewhere, or come back)
         if kind == "if":
             if params:
                 raise QuickUnsupported("an if with parameters")
             self.load_top(RAX, False)
-            self.height -= 1
+            self.pop()
         end = a.label()
         base = self.height - len(params)
         if kind == "loop":
@@ -510,12 +578,14 @@ class FunctionCompiler:
     def else_arm(self, reachable: bool) -> None:
         control = self.controls[-1]
         if reachable:
+            for position in range(control.base, control.base + control.results):
+                self.write_slot(position)
             self.a.jmp(control.end)
             control.reached = True
         assert control.else_label is not None
         self.a.bind(control.else_label)
         control.else_label = None
-        self.height = control.base + control.params
+        self.set_height(control.base, control.base + control.params)
 
     def end(self, reachable: bool) -> bool:
         """Close the innermost construct; returns whether the code after it is unreachable."""
@@ -525,19 +595,20 @@ class FunctionCompiler:
                 self.return_()
             return True
         if reachable:
+            for position in range(control.base, control.base + control.results):
+                self.write_slot(position)
             control.reached = True
         if control.else_label is not None:  # an if without else (no parameters, so no results)
             self.a.bind(control.else_label)
             control.reached = True
         self.a.bind(control.end)
-        self.height = control.base + control.results
-        self.max_height = max(self.max_height, self.height)
+        self.set_height(control.base, control.base + control.results)
         return not control.reached
 
     def branch_table(self, labels: tuple[int, ...], default: int) -> None:
         a = self.a
         self.load_top(RAX, False)
-        self.height -= 1
+        self.pop()
         targets = [*labels, default]
         stubs = [a.label() for _ in targets]
         heights = self.height
@@ -555,7 +626,7 @@ class FunctionCompiler:
                 a.table_entry(stub, table)
         for stub, depth in zip(stubs, targets, strict=True):
             a.bind(stub)
-            self.height = heights
+            assert self.height == heights
             self.branch(depth)
 
     # --- calls ------------------------------------------------------------------------------------
@@ -566,18 +637,19 @@ class FunctionCompiler:
         places, on_stack = argument_places(t.params)
         extra = 8 * len(on_stack)
         extra += extra % 16
+        depth = self.height - 1 - first  # of the first argument
         if extra:
             a.alu_imm(SUB, True, RSP, extra)
             for k, i in enumerate(on_stack):
-                a.load(True, RAX, RBP, self.stack_slot(first + i))
+                self.load_top(RAX, True, depth - i)
                 a.store(True, RSP, 8 * k, RAX)
         for i, (is_float, reg) in enumerate(places):
             if reg < 0:
                 continue
             if is_float:
-                a.load_float(True, reg, RBP, self.stack_slot(first + i))
+                self.load_top_float(True, reg, depth - i)
             else:
-                a.load(True, reg, RBP, self.stack_slot(first + i))
+                self.load_top(reg, True, depth - i)
         a.mov(True, RDI, RBX)
         return extra
 
@@ -608,7 +680,7 @@ class FunctionCompiler:
         if extra:
             a.alu_imm(ADD, True, RSP, extra)
         self.check_trap()
-        self.height = first
+        self.pop(self.height - first)
         self.take_result(t)
 
     def host_call(self, func_index: int) -> None:
@@ -623,12 +695,13 @@ class FunctionCompiler:
         """A call the host makes: arguments and results in u64 slots at RSP."""
         a = self.a
         self.scratch = max(self.scratch, len(t.params), len(t.results))
+        depth = self.height - 1 - first
         for i in range(len(t.params)):
-            a.load(True, RAX, RBP, self.stack_slot(first + i))
+            self.load_top(RAX, True, depth - i)
             a.store(True, RSP, 8 * i, RAX)
         call()
         self.check_trap()
-        self.height = first
+        self.pop(self.height - first)
         if t.results:
             a.load(True, RAX, RSP, 0)
             a.store(True, RBP, self.push(), RAX)
@@ -643,8 +716,9 @@ class FunctionCompiler:
         if self.module.table_types()[table_index].is_64:
             raise QuickUnsupported("a 64-bit table")
         self.note_frame()
+        self.materialize(self.height - 1)
         element_slot = self.top()
-        self.height -= 1
+        self.pop()
         first = self.height - len(t.params)
         # The table's mirror, made current if the table changed.
         a.load(True, RSI, RBX, OFFSET["tables"])
@@ -684,13 +758,15 @@ class FunctionCompiler:
         if extra:
             a.alu_imm(ADD, True, RSP, extra)
         self.check_trap()
-        self.height = first
+        arguments = dict(self.virtual)  # (the hosted path reads the arguments as they were)
+        self.pop(self.height - first)
         self.take_result(t)
         result_slot = self.top() if t.results else 0
         a.jmp(joined)
         # Anything else: through the host.
         a.bind(hosted)
         self.height = first + len(t.params)
+        self.virtual = arguments
 
         def hosted_call() -> None:
             a.mov(True, RDI, RBX)
@@ -717,13 +793,13 @@ class FunctionCompiler:
         self.out_of_line.append(mismatched)
 
     # --- memory -----------------------------------------------------------------------------------
-    def address(self, offset: int, width: int, address_slot: int) -> tuple[int, int]:
-        """Check an access of ``width`` bytes at the address in ``address_slot`` plus ``offset``;
+    def address(self, offset: int, width: int, depth: int) -> tuple[int, int]:
+        """Check an access of ``width`` bytes at the address ``depth`` below the top plus ``offset``;
         the (index register, displacement) to reach it from R12, the memory's base."""
         if not self.memory:
             raise QuickUnsupported("a memory of another kind (64-bit, custom pages)")
         a = self.a
-        a.load(False, RAX, RBP, address_slot)  # zero-extended
+        self.load_top(RAX, False, depth)  # zero-extended
         end = offset + width
         if end < (1 << 31):
             a.lea(RCX, RAX, end)
@@ -739,19 +815,19 @@ class FunctionCompiler:
 
     def load(self, name: str, offset: int) -> None:
         width, signed, wide = _LOADS[name]
-        index, disp = self.address(offset, width, self.top())
+        index, disp = self.address(offset, width, 0)
         a = self.a
         if width == 8:
             a.load(True, RDX, R12, disp, index)
         else:
             a.load_extend(width, signed, wide, RDX, R12, disp, index)
-        a.store(True, RBP, self.top(), RDX)
+        a.store(True, RBP, self.result(1), RDX)
 
     def store(self, name: str, offset: int) -> None:
         width = _STORES[name]
         a = self.a
-        a.load(True, RDX, RBP, self.top())
-        index, disp = self.address(offset, width, self.top(1))
+        self.load_top(RDX, True)
+        index, disp = self.address(offset, width, 1)
         if width == 8:
             a.store(True, R12, disp, RDX, index)
         elif width == 4:
@@ -760,29 +836,29 @@ class FunctionCompiler:
             a.store16(R12, disp, RDX, index)
         else:
             a.store8(R12, disp, RDX, index)
-        self.height -= 2
+        self.pop(2)
 
     def bulk(self, copy: bool) -> None:
         """memory.fill / memory.copy: the ranges checked, then the C library's memset / memmove."""
         a = self.a
-        a.load(False, RAX, RBP, self.top(2))
-        a.load(False, RCX, RBP, self.top())
+        self.load_top(RAX, False, 2)
+        self.load_top(RCX, False)
         a.lea(RDX, RAX, 0, RCX)
         a.alu_mem(CMP, True, RDX, R13, 0)
         self.trap_if(x86.A, "out of bounds memory access")
         if copy:
-            a.load(False, RSI, RBP, self.top(1))
+            self.load_top(RSI, False, 1)
             a.lea(RDX, RSI, 0, RCX)
             a.alu_mem(CMP, True, RDX, R13, 0)
             self.trap_if(x86.A, "out of bounds memory access")
             a.lea(RSI, R12, 0, RSI)
         else:
-            a.load(False, RSI, RBP, self.top(1))
+            self.load_top(RSI, False, 1)
         a.lea(RDI, R12, 0, RAX)
         a.mov(True, RDX, RCX)
         a.mov_imm(RAX, _libc_address("memmove" if copy else "memset"))
         a.call_reg(RAX)
-        self.height -= 3
+        self.pop(3)
 
     # --- one instruction --------------------------------------------------------------------------
     def instruction(self, instr: Any) -> bool:  # noqa: C901, PLR0911, PLR0912, PLR0915 - one branch per family
@@ -791,21 +867,19 @@ class FunctionCompiler:
         name = instr.op.name
         imm = instr.imm
         if name == "local.get":
-            a.load(True, RAX, RBP, slot(imm[0]))
-            a.store(True, RBP, self.push(), RAX)
-        elif name == "local.set":
-            self.load_top(RAX)
-            self.height -= 1
-            a.store(True, RBP, slot(imm[0]), RAX)
-        elif name == "local.tee":
+            self.push_virtual(True, imm[0])
+        elif name == "local.set" or name == "local.tee":
+            # Values standing for the local's old value are stored first.
+            for position in [p for p, v in self.virtual.items() if v == (True, imm[0]) and p < self.height - 1]:
+                self.materialize(position)
             self.load_top(RAX)
             a.store(True, RBP, slot(imm[0]), RAX)
+            if name == "local.set":
+                self.pop()
         elif name in ("i32.const", "f32.const"):
-            a.mov_imm(RAX, imm[0] & 0xFFFFFFFF)
-            a.store(True, RBP, self.push(), RAX)
+            self.push_virtual(False, imm[0] & 0xFFFFFFFF)
         elif name in ("i64.const", "f64.const"):
-            a.mov_imm(RAX, imm[0])
-            a.store(True, RBP, self.push(), RAX)
+            self.push_virtual(False, imm[0] & 0xFFFFFFFFFFFFFFFF)
         elif name in _LOADS:
             if imm[2] != 0:
                 raise QuickUnsupported("multiple memories")
@@ -829,11 +903,12 @@ class FunctionCompiler:
             return True
         elif name == "br_if":
             self.load_top(RAX, False)
-            self.height -= 1
+            self.pop()
             a.test(False, RAX, RAX)
             target = self.controls[-1 - imm[0]]
             count = target.params if target.kind == "loop" else target.results
-            if target.kind != "func" and self.height - count == target.base:
+            in_place = all(p not in self.virtual for p in range(target.base, target.base + count))
+            if target.kind != "func" and self.height - count == target.base and in_place:
                 if target.kind != "loop":
                     target.reached = True
                 a.jcc(x86.NE, target.label)
@@ -854,17 +929,16 @@ class FunctionCompiler:
         elif name == "nop":
             pass
         elif name == "drop":
-            self.height -= 1
+            self.pop()
         elif name == "select" or name == "select_t":
             if name == "select_t" and any(t not in _NUMBERS for t in imm[0]):
                 raise QuickUnsupported("select of references")
             self.load_top(RDX, False)
-            a.load(True, RAX, RBP, self.top(2))
-            a.load(True, RCX, RBP, self.top(1))
+            self.load_top(RAX, True, 2)
+            self.load_top(RCX, True, 1)
             a.test(False, RDX, RDX)
             a.cmov(x86.E, True, RAX, RCX)
-            self.height -= 3
-            a.store(True, RBP, self.push(), RAX)
+            a.store(True, RBP, self.result(3), RAX)
         elif name == "global.get":
             t = self.global_types[imm[0]].valtype
             _check_types((t,), "a global")
@@ -878,7 +952,7 @@ class FunctionCompiler:
             a.load(True, RAX, RBX, OFFSET["globals"])
             a.load(True, RAX, RAX, 8 * imm[0])
             self.load_top(RCX)
-            self.height -= 1
+            self.pop()
             a.store(t in (I64, F64), RAX, 0, RCX)
         elif name == "memory.size":
             if imm[0] != 0 or not self.memory:
@@ -890,13 +964,13 @@ class FunctionCompiler:
             if imm[0] != 0 or not self.memory:
                 raise QuickUnsupported("multiple memories")
             self.note_frame()
-            a.load(False, RSI, RBP, self.top())
+            self.load_top(RSI, False)
             a.mov(True, RDI, RBX)
             a.alu(XOR, False, RDX, RDX)
             a.mov_imm(RAX, _callback_address(MEMORY_GROW))
             a.call_reg(RAX)
             self.check_trap()
-            a.store(True, RBP, self.top(), RAX)
+            a.store(True, RBP, self.result(1), RAX)
         elif name == "memory.fill" or name == "memory.copy":
             if any(imm) or not self.memory:
                 raise QuickUnsupported("multiple memories")
@@ -913,21 +987,33 @@ class FunctionCompiler:
         a = self.a
         if op in _ALU or op in _COMPARE or op == "mul" or op in _SHIFTS or op[:3] in ("div", "rem"):
             self.load_top(RAX, wide, 1)
-            self.load_top(RCX, wide)
-            self.height -= 1
-            if op in _ALU:
-                a.alu(_ALU[op], wide, RAX, RCX)
-            elif op in _COMPARE:
-                a.alu(CMP, wide, RAX, RCX)
+            right = self.virtual.get(self.height - 1)
+            constant = None
+            if right is not None and not right[0]:
+                value = right[1] if wide else right[1] & 0xFFFFFFFF
+                signed = value - (1 << 64) if wide and value >= 1 << 63 else value
+                if x86.fits_i32(signed) or not wide:
+                    constant = signed if wide else (value - (1 << 32) if value >= 1 << 31 else value)
+            if constant is not None and (op in _ALU or op in _COMPARE):
+                a.alu_imm(_ALU.get(op, CMP), wide, RAX, constant)
+            elif constant is not None and op in _SHIFTS:
+                a.shift_imm(_SHIFTS[op], wide, RAX, constant & (63 if wide else 31))
+            elif right is not None and right[0] and (op in _ALU or op in _COMPARE):
+                a.alu_mem(_ALU.get(op, CMP), wide, RAX, RBP, slot(right[1]))
+            else:
+                self.load_top(RCX, wide)
+                if op in _ALU or op in _COMPARE:
+                    a.alu(_ALU.get(op, CMP), wide, RAX, RCX)
+                elif op == "mul":
+                    a.imul(wide, RAX, RCX)
+                elif op in _SHIFTS:
+                    a.shift(_SHIFTS[op], wide, RAX)
+                else:
+                    self.division(op, wide)
+            if op in _COMPARE:
                 a.setcc(_COMPARE[op], RAX)
                 a.movzx8(RAX, RAX)
-            elif op == "mul":
-                a.imul(wide, RAX, RCX)
-            elif op in _SHIFTS:
-                a.shift(_SHIFTS[op], wide, RAX)
-            else:
-                self.division(op, wide)
-            a.store(True, RBP, self.top(), RAX)
+            a.store(True, RBP, self.result(2), RAX)
             return
         self.load_top(RAX, wide)
         if op == "eqz":
@@ -957,7 +1043,7 @@ class FunctionCompiler:
             return
         else:
             raise QuickUnsupported(f"the quick compiler does not compile {'i64' if wide else 'i32'}.{op}")
-        a.store(True, RBP, self.top(), RAX)
+        a.store(True, RBP, self.result(1), RAX)
 
     def division(self, op: str, wide: bool) -> None:
         """RAX op RCX, the result in RAX, trapping as wasm does."""
@@ -1004,7 +1090,7 @@ class FunctionCompiler:
         lowest = -(1 << (bits - 1)) if signed else 0
         highest = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
         done = a.label()
-        a.load_float(double, XMM0, RBP, self.top())
+        self.load_top_float(double, XMM0)
         if saturating:
             a.alu(XOR, False, RAX, RAX)  # (before the flags are set: xor changes them)
             a.ucomis(double, XMM0, XMM0)
@@ -1049,23 +1135,24 @@ class FunctionCompiler:
             if not wide:
                 a.mov(False, RAX, RAX)
         a.bind(done)
-        a.store(True, RBP, self.top(), RAX)
+        a.store(True, RBP, self.result(1), RAX)
 
     def float(self, op: str, double: bool) -> None:  # noqa: C901, PLR0912 - one branch per family
         a = self.a
         sign = 1 << (63 if double else 31)
+        operands = 1
         if op in _FLOAT_BINARY:
-            a.load_float(double, XMM0, RBP, self.top(1))
-            a.load_float(double, XMM1, RBP, self.top())
-            self.height -= 1
+            self.load_top_float(double, XMM0, 1)
+            self.load_top_float(double, XMM1)
+            operands = 2
             a.float_op(_FLOAT_BINARY[op], double, XMM0, XMM1)
             a.movq_from_xmm(RAX, XMM0)
         elif op in ("eq", "ne", "lt", "gt", "le", "ge"):
             # ucomis sets CF/ZF/PF; an unordered pair (a NaN) sets all three.
-            first, second = (self.top(), self.top(1)) if op in ("lt", "le") else (self.top(1), self.top())
-            a.load_float(double, XMM0, RBP, first)
-            a.load_float(double, XMM1, RBP, second)
-            self.height -= 1
+            first, second = (0, 1) if op in ("lt", "le") else (1, 0)
+            self.load_top_float(double, XMM0, first)
+            self.load_top_float(double, XMM1, second)
+            operands = 2
             a.ucomis(double, XMM0, XMM1)
             if op == "eq" or op == "ne":
                 a.setcc(x86.E if op == "eq" else x86.NE, RAX)
@@ -1077,10 +1164,10 @@ class FunctionCompiler:
         elif op == "copysign":
             self.load_top(RAX, True, 1)
             self.load_top(RCX, True)
-            self.height -= 1
+            operands = 2
             a.mov_imm(RDX, sign)
             a.alu(AND, True, RCX, RDX)
-            a.mov_imm(RDX, sign - 1 if double else (sign - 1))
+            a.mov_imm(RDX, sign - 1)
             a.alu(AND, True, RAX, RDX)
             a.alu(OR, True, RAX, RCX)
         elif op in ("neg", "abs"):
@@ -1092,14 +1179,12 @@ class FunctionCompiler:
                 a.mov_imm(RCX, sign - 1)
                 a.alu(AND, True, RAX, RCX)
         elif op == "sqrt" or op in _ROUNDING:
-            a.load_float(double, XMM0, RBP, self.top())
+            self.load_top_float(double, XMM0)
             if op == "sqrt":
                 a.float_op(0x51, double, XMM0, XMM0)
             else:
                 a.round_float(double, XMM0, XMM0, _ROUNDING[op])
             a.movq_from_xmm(RAX, XMM0)
-            if not double:
-                a.mov(False, RAX, RAX)
         elif op.startswith("convert_i"):
             source_wide = op[9:11] == "64"
             signed = op.endswith("_s")
@@ -1111,16 +1196,16 @@ class FunctionCompiler:
                 a.cvt_int_to_float(double, source_wide or not signed, XMM0, RAX)
             a.movq_from_xmm(RAX, XMM0)
         elif op == "promote_f32" or op == "demote_f64":
-            a.load_float(not double, XMM0, RBP, self.top())
+            self.load_top_float(not double, XMM0)
             a.float_op(0x5A, not double, XMM0, XMM0)
             a.movq_from_xmm(RAX, XMM0)
         elif op in ("reinterpret_i32", "reinterpret_i64"):
-            return
+            return  # the same bits
         else:
             raise QuickUnsupported(f"the quick compiler does not compile {'f64' if double else 'f32'}.{op}")
         if not double and op not in ("eq", "ne", "lt", "gt", "le", "ge"):
             a.mov(False, RAX, RAX)
-        a.store(True, RBP, self.top(), RAX)
+        a.store(True, RBP, self.result(operands), RAX)
 
     def convert_u64(self, double: bool) -> None:
         """XMM0 = RAX as an unsigned 64-bit integer, rounded as wasm rounds it."""
