@@ -1141,18 +1141,19 @@ class FunctionCompiler:
         a = self.a
         sign = 1 << (63 if double else 31)
         operands = 1
+        in_xmm = True  # the result is in XMM0 (else in RAX)
         if op in _FLOAT_BINARY:
             self.load_top_float(double, XMM0, 1)
             self.load_top_float(double, XMM1)
             operands = 2
             a.float_op(_FLOAT_BINARY[op], double, XMM0, XMM1)
-            a.movq_from_xmm(RAX, XMM0)
         elif op in ("eq", "ne", "lt", "gt", "le", "ge"):
             # ucomis sets CF/ZF/PF; an unordered pair (a NaN) sets all three.
             first, second = (0, 1) if op in ("lt", "le") else (1, 0)
             self.load_top_float(double, XMM0, first)
             self.load_top_float(double, XMM1, second)
             operands = 2
+            in_xmm = False
             a.ucomis(double, XMM0, XMM1)
             if op == "eq" or op == "ne":
                 a.setcc(x86.E if op == "eq" else x86.NE, RAX)
@@ -1162,6 +1163,7 @@ class FunctionCompiler:
                 a.setcc(x86.A if op in ("lt", "gt") else x86.AE, RAX)
             a.movzx8(RAX, RAX)
         elif op == "copysign":
+            in_xmm = False
             self.load_top(RAX, True, 1)
             self.load_top(RCX, True)
             operands = 2
@@ -1171,6 +1173,7 @@ class FunctionCompiler:
             a.alu(AND, True, RAX, RDX)
             a.alu(OR, True, RAX, RCX)
         elif op in ("neg", "abs"):
+            in_xmm = False
             self.load_top(RAX, True)
             if op == "neg":
                 a.mov_imm(RCX, sign)
@@ -1184,7 +1187,6 @@ class FunctionCompiler:
                 a.float_op(0x51, double, XMM0, XMM0)
             else:
                 a.round_float(double, XMM0, XMM0, _ROUNDING[op])
-            a.movq_from_xmm(RAX, XMM0)
         elif op.startswith("convert_i"):
             source_wide = op[9:11] == "64"
             signed = op.endswith("_s")
@@ -1194,15 +1196,16 @@ class FunctionCompiler:
             else:
                 # An unsigned i32 is a non-negative i64.
                 a.cvt_int_to_float(double, source_wide or not signed, XMM0, RAX)
-            a.movq_from_xmm(RAX, XMM0)
         elif op == "promote_f32" or op == "demote_f64":
             self.load_top_float(not double, XMM0)
             a.float_op(0x5A, not double, XMM0, XMM0)
-            a.movq_from_xmm(RAX, XMM0)
         elif op in ("reinterpret_i32", "reinterpret_i64"):
             return  # the same bits
         else:
             raise QuickUnsupported(f"the quick compiler does not compile {'f64' if double else 'f32'}.{op}")
+        if in_xmm:  # (an f32 fills its slot's low half: every reader of an f32 reads only that)
+            a.store_float(double, RBP, self.result(operands), XMM0)
+            return
         if not double and op not in ("eq", "ne", "lt", "gt", "le", "ge"):
             a.mov(False, RAX, RAX)
         a.store(True, RBP, self.result(operands), RAX)
