@@ -36,7 +36,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..ir.instructions import calls_itself, makes_tail_calls
+from ..ir.instructions import BY_NAME, calls_itself, makes_tail_calls
 from ..ir.module import Module
 from ..ir.subtyping import closed_id, closed_types
 from ..runtime.observer import Observer
@@ -65,6 +65,7 @@ NATIVE_AT_MOST = int(os.environ.get("WASMBOX_NATIVE_AT_MOST", "4000"))
 NATIVE_BLOCKS_PER_CALL_OUT = int(os.environ.get("WASMBOX_NATIVE_BLOCKS_PER_CALL_OUT", "100"))
 
 
+_CALL = BY_NAME["call"]
 # The largest function the quick compiler takes (it is linear in a function's size: 20,000 instructions take
 # ~80 ms; larger ones stay on the Python tiers).
 QUICK_AT_MOST = int(os.environ.get("WASMBOX_QUICK_AT_MOST", "20000"))
@@ -318,6 +319,7 @@ class TieredFunctions:
             function.osr[header] = quick
             if self.quick_first:
                 self.quick_code_made()
+                self.quick_callees(function.index)
                 return
         if self.worker is not None:
 
@@ -386,6 +388,7 @@ class TieredFunctions:
                 install(self.namespace, index, quick)
                 if self.quick_first:
                     self.quick_code_made()  # (a small module's LLVM code comes whole, see request_module)
+                    self.quick_callees(index)
                 elif eligible and long_calls and index not in self.requested:
                     # A large module's long-running function: LLVM's code of its own replaces it.
                     worker = self.worker
@@ -470,6 +473,24 @@ class TieredFunctions:
                 pass
 
         in_background(load)
+
+    def quick_callees(self, index: int) -> None:
+        """Quick code for the functions function ``index`` (now quick code) calls directly and that have
+        run already: from machine code, a call of a function still on the baseline crosses into Python
+        (microseconds each), and they would get hot one after the other, crossing meanwhile."""
+        body = self.module.funcs[index - self.first].body
+        for instr in body:
+            if instr.op is not _CALL:
+                continue
+            callee = instr.imm[0]
+            if callee not in self.baseline or callee in self.moved or self.size(callee) > QUICK_AT_MOST:
+                continue
+            if self.makes_tail_calls(callee):
+                continue
+            quick = self.native.quick_function(callee)
+            if quick is not None:
+                self.moved.add(callee)
+                install(self.namespace, callee, quick)
 
     def computing(self) -> bool:
         """Whether wasm code of this store is running now (on the baseline or Python tiers, or as machine code)."""
