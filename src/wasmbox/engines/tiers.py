@@ -177,10 +177,25 @@ class TieredFunctions:
         # Hot functions get the quick compiler's machine code at once (see native.quick); a small module
         # then asks LLVM for nothing but its whole code, once it has run a while (a short run starts no
         # worker at all: forking one costs the program ~10 ms, and more in copied pages after).
-        self.quick = native is not None and _quick_supported()
-        self.quick_first = self.quick and native.whole
-        self.osr_after = QUICK_OSR_AFTER if self.quick else OSR_AFTER
+        self._quick: bool | None = None  # (see quick: asked when a function first gets hot)
         self.quick_noted = False  # this run made quick code (see quick_code_made)
+
+    @property
+    def quick(self) -> bool:
+        """Whether hot functions get the quick compiler's code (the native tier, on a host it runs on);
+        found out at the first hot report, so a run on cached machine code never imports it."""
+        if self._quick is None:
+            self._quick = self.native is not None and _quick_supported()
+        return self._quick
+
+    @property
+    def quick_first(self) -> bool:
+        """Whether this small module's hot functions get quick code and LLVM's only whole (see hot)."""
+        return self.quick and self.native.whole  # type: ignore[no-any-return]
+
+    @property
+    def osr_after(self) -> int:
+        return QUICK_OSR_AFTER if self.quick else OSR_AFTER
 
     @property
     def operations(self) -> InstanceOperations:
@@ -219,7 +234,7 @@ class TieredFunctions:
         """A function's first call: on the tier an earlier run left it on (its code on disk), else
         on the baseline interpreter."""
         self.ran.add(index)
-        if self.quick and quick_at_first_call(index) and not self.makes_tail_calls(index):
+        if quick_at_first_call(index) and self.quick and not self.makes_tail_calls(index):
             quick = self.native.quick_function(index)
             if quick is not None:
                 self.moved.add(index)
@@ -256,7 +271,7 @@ class TieredFunctions:
         probe = None
         if osr_allowed and osr_at_every_loop(index):
             probe = self.enter_loop_now
-        elif osr_allowed and self.quick and quick_at_every_loop(index):
+        elif osr_allowed and quick_at_every_loop(index) and self.quick:
             probe = self.enter_loop_quick
         from .baseline import BaselineFunction
 
@@ -384,8 +399,7 @@ class TieredFunctions:
             # ~15), so every hot function gets it, and calls among them stay in machine code.
             quick = self.native.quick_function(index)
             if quick is not None:
-                self.moved.add(index)
-                install(self.namespace, index, quick)
+                self.install_quick(index, quick)
                 if self.quick_first:
                     self.quick_code_made()  # (a small module's LLVM code comes whole, see request_module)
                     self.quick_callees(index)
@@ -412,12 +426,6 @@ class TieredFunctions:
             return None
         if worker is not None and worker.request(kind, index, self.interruptible, priority, self._deliverer(function)):
             self.requested.add(index)
-            # Until LLVM's code arrives: the quick compiler's, made now in about a millisecond.
-            quick = self.native.quick_function(index) if kind == "native" and self.quick else None
-            if quick is not None:
-                self.moved.add(index)
-                install(self.namespace, index, quick)
-                return quick  # type: ignore[no-any-return]
             if not (recursive and not self.translations_worker):
                 return None
             # Its calls are short: the portable engine's Python (made here, in milliseconds) runs them
@@ -474,6 +482,18 @@ class TieredFunctions:
 
         in_background(load)
 
+    def install_quick(self, index: int, code: Callable[..., Any]) -> None:
+        """Function ``index`` runs ``code`` (quick code) from now on. A small module's table mirrors are
+        made again before machine code's next indirect call, so that call finds it there rather than
+        going through the host (a large module's tables can be large: rebuilt once per compiled function
+        they would cost more than they save; see NOTES)."""
+        self.moved.add(index)
+        install(self.namespace, index, code)
+        if self.quick_first:
+            from .native.host import mark_mirrors_stale
+
+            mark_mirrors_stale()
+
     def quick_callees(self, index: int) -> None:
         """Quick code for the functions function ``index`` (now quick code) calls directly and that have
         run already: from machine code, a call of a function still on the baseline crosses into Python
@@ -489,8 +509,7 @@ class TieredFunctions:
                 continue
             quick = self.native.quick_function(callee)
             if quick is not None:
-                self.moved.add(callee)
-                install(self.namespace, callee, quick)
+                self.install_quick(callee, quick)
 
     def computing(self) -> bool:
         """Whether wasm code of this store is running now (on the baseline or Python tiers, or as machine code)."""
