@@ -370,3 +370,19 @@ def test_a_large_modules_hot_functions_get_quick_code_short_calls_too(
     assert [total(n) for n in range(1, 60)] == [3 * n * (n + 1) // 2 for n in range(1, 60)]
     assert quick_functions(functions) == {0, 1}
     assert hasattr(instance._instance.funcs[0].code, "native_address")
+
+
+def test_large_frames_recursing_deeply_are_exhaustion(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A frame of 3,000 locals (24 KB) per call, recursing until the stack budget runs out: the check comes
+    before the frame is written, so the last call traps cleanly."""
+    locals_ = " ".join(["i64"] * 3000)
+    text = f"""(module (func $down (export "down") (param i32) (result i32) (local {locals_})
+      (local.set 2999 (i64.extend_i32_u (local.get 0)))
+      (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+        (else (i32.add (i32.wrap_i64 (i64.const 1)) (call $down (i32.sub (local.get 0) (i32.const 1))))))))"""
+    instance, functions = quick_instance(monkeypatch, tmp_path, text)
+    assert instance.exports["down"](20) == 20
+    with pytest.raises(wasmbox.Exhaustion):
+        instance.exports["down"](100_000)
+    assert instance.exports["down"](30) == 30
+    assert quick_functions(functions) == {0}

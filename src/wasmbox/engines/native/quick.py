@@ -430,8 +430,8 @@ class FunctionCompiler:
         self.frame_patches.append(len(a.code))
         a.code += b"\0\0\0\0"
         a.mov(True, RBX, RDI)
-        if not door:
-            self.take_parameters()
+        # (The parameters stay in their registers until the checks are done: nothing is written to the
+        # frame before the stack check has said it lies within the budget.)
         if self.memory:
             a.load(True, R12, RBX, OFFSET["mem_base"])
             a.load(True, R13, RBX, OFFSET["mem_size"])
@@ -448,6 +448,8 @@ class FunctionCompiler:
         self.trap_if(x86.A, "call stack exhausted")
         a.alu_mem(CMP, True, RSP, RBX, OFFSET["stack_limit"])
         self.trap_if(x86.B, "call stack exhausted")
+        if not door:
+            self.take_parameters()
         if self.interruptible:
             self.check_stop()
 
