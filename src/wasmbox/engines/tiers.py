@@ -178,6 +178,7 @@ class TieredFunctions:
         # then asks LLVM for nothing but its whole code, once it has run a while (a short run starts no
         # worker at all: forking one costs the program ~10 ms, and more in copied pages after).
         self._quick: bool | None = None  # (see quick: asked when a function first gets hot)
+        self.tail_calls: dict[int, bool] = {}  # see makes_tail_calls
         self.quick_noted = False  # this run made quick code (see quick_code_made)
 
     @property
@@ -217,8 +218,12 @@ class TieredFunctions:
     def makes_tail_calls(self, index: int) -> bool:
         """Whether function ``index`` makes tail calls: such a function stays off code compiled function
         by function (its tail calls would nest there: see native.lower), on the Python tiers, whose
-        tail calls run in constant stack; whole-module machine code takes it."""
-        return makes_tail_calls(self.module.funcs[index - self.first].body)
+        tail calls run in constant stack; whole-module machine code takes it.  (Asked at every hot report
+        of the function: found once.)"""
+        found = self.tail_calls.get(index)
+        if found is None:
+            found = self.tail_calls[index] = makes_tail_calls(self.module.funcs[index - self.first].body)
+        return found
 
     def size(self, index: int) -> int:
         return max(len(self.module.funcs[index - self.first].body), 1)
@@ -318,9 +323,7 @@ class TieredFunctions:
         if running < self.osr_after or self.size(function.index) > OSR_AT_MOST or self.makes_tail_calls(function.index):
             return
         native_callees = self.native is not None and self.native.whole and self.native.ready()  # all machine code
-        if function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT > function.executed and not (
-            native_callees or self.quick_first
-        ):
+        if function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT > function.executed and not (native_callees or self.quick):
             return  # it calls out too much: machine code would cross back into Python all the time
         position = self.innermost_loop(function, block)
         if position is None or position + 1 in function.osr or (function.index, position) in self.osr_requested:
@@ -332,9 +335,9 @@ class TieredFunctions:
         quick = self.native.quick_osr(function.index, position) if self.quick else None
         if quick is not None:
             function.osr[header] = quick
+            self.quick_callees(function.index)
             if self.quick_first:
                 self.quick_code_made()
-                self.quick_callees(function.index)
                 return
         if self.worker is not None:
 
@@ -400,9 +403,9 @@ class TieredFunctions:
             quick = self.native.quick_function(index)
             if quick is not None:
                 self.install_quick(index, quick)
+                self.quick_callees(index)
                 if self.quick_first:
                     self.quick_code_made()  # (a small module's LLVM code comes whole, see request_module)
-                    self.quick_callees(index)
                 elif eligible and long_calls and index not in self.requested:
                     # A large module's long-running function: LLVM's code of its own replaces it.
                     worker = self.worker
