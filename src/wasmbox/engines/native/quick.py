@@ -38,6 +38,7 @@ table instructions, the float min/max and saturating conversions) raise
 from __future__ import annotations
 
 import ctypes
+import struct
 from functools import cache
 from typing import Any
 
@@ -211,8 +212,6 @@ _TRUNCATION = {
 
 
 def _float_bits(value: float, double: bool) -> int:
-    import struct
-
     return int.from_bytes(struct.pack("<d" if double else "<f", value), "little")
 
 
@@ -426,9 +425,7 @@ class FunctionCompiler:
         for reg in SAVED:
             a.push(reg)
         # The frame's size is known at the end: an imm32 patched then (8 mod 16: six pushes).
-        a._rr(b"\x81", True, 5, RSP)
-        self.frame_patches.append(len(a.code))
-        a.code += b"\0\0\0\0"
+        self.frame_patches.append(a.sub_rsp_patchable())
         a.mov(True, RBX, RDI)
         # (The parameters stay in their registers until the checks are done: nothing is written to the
         # frame before the stack check has said it lies within the budget.)
@@ -494,10 +491,10 @@ class FunctionCompiler:
         a.test(True, RCX, RCX)
         a.jcc(x86.E, done)
         a.bind(again)
-        a._rm(b"\x8b", True, RDX, RSI, 0, RAX, scale=8)  # mov rdx, [rsi + rax*8]
+        a.load_indexed(b"\x8b", True, RDX, RSI, RAX, 8)  # mov rdx, [rsi + rax*8]
         a.mov(True, R10, RAX)
         a.unary(3, True, R10)  # neg
-        a._rm(b"\x89", True, RDX, RBP, FIRST_SLOT, R10, scale=8)  # mov [rbp + r10*8 + FIRST_SLOT], rdx
+        a.store_indexed(RBP, R10, 8, FIRST_SLOT, RDX)  # mov [rbp + r10*8 + FIRST_SLOT], rdx
         a.alu_imm(ADD, True, RAX, 1)
         a.alu(CMP, True, RAX, RCX)
         a.jcc(x86.B, again)
@@ -620,7 +617,7 @@ class FunctionCompiler:
         if labels:
             table = a.label()
             a.lea_rip(RCX, table)
-            a._rm(b"\x63", True, RDX, RCX, 0, RAX, scale=4)  # movsxd rdx, [rcx + rax*4]
+            a.load_indexed(b"\x63", True, RDX, RCX, RAX, 4)  # movsxd rdx, [rcx + rax*4]
             a.alu(ADD, True, RCX, RDX)
             a.jmp_reg(RCX)
             a.bind(table)
@@ -1367,7 +1364,6 @@ def stub_code(t: FuncType) -> bytes:
 
 
 # Executable memory: code is written while the pages are writable, then they become read+execute.
-_unused = R8, R9, R10  # (named for readers: the remaining argument and scratch registers)
 
 
 def place(code: bytes) -> int:

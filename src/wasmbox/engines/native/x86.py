@@ -130,6 +130,20 @@ class Assembler:
             self.code.append(0xB8 | (dst & 7))
             self.code += _U64.pack(value)
 
+    def load_indexed(self, opcode: bytes, w: bool, reg: int, base: int, index: int, scale: int, disp: int = 0) -> None:
+        """``opcode`` (mov 8B, movsxd 63) reg, [base + index * scale + disp]."""
+        self._rm(opcode, w, reg, base, disp, index, scale=scale)
+
+    def store_indexed(self, base: int, index: int, scale: int, disp: int, reg: int) -> None:
+        """mov [base + index * scale + disp], reg (64 bits)."""
+        self._rm(b"\x89", True, reg, base, disp, index, scale=scale)
+
+    def sub_rsp_patchable(self) -> int:
+        """sub rsp, imm32 with the immediate left to patch (a frame whose size is known later); its position."""
+        self._rr(b"\x81", True, 5, RSP)
+        self.code += b"\0\0\0\0"
+        return len(self.code) - 4
+
     def store_imm32(self, w: bool, base: int, disp: int, value: int) -> None:
         """mov dword/qword [base + disp], imm32 (sign-extended to 64 bits when w)."""
         self._rm(b"\xc7", w, 0, base, disp)
