@@ -340,36 +340,39 @@ def test_a_small_modules_hot_function_gets_quick_code_without_a_worker(
             functions.module_timer.join()
 
 
-def test_a_large_modules_hot_functions_get_quick_code_short_calls_too(
+def test_a_large_modules_long_running_functions_get_quick_code_short_ones_python(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A large module (tiered function by function): a hot function's first machine code is the quick
-    compiler's whatever its calls (it costs less to make than the Python translation), so calls among hot
-    functions stay in machine code; without a worker it stays so."""
+    """A large module (tiered function by function): a hot function with long calls gets quick code until
+    LLVM's arrives (without a worker it stays so); a short one is translated to Python, where calls among
+    short functions cost a tenth of a crossing into machine code."""
     from wasmbox.engines.native import engine
 
     monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
     monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
     monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)  # every module is a large one
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
+    monkeypatch.setattr(tiers, "NATIVE_BLOCKS_PER_CALL", 50)
     made: list[Any] = []
     stand_ins = tiers.TieredFunctions.stand_ins
     monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", lambda self: (made.append(self), stand_ins(self))[1])
     text = """(module (memory 1)
       (func $stash (export "stash") (param i32) (result i32)
         (i32.store (i32.const 8) (i32.mul (local.get 0) (i32.const 3))) (i32.load (i32.const 8)))
-      (func (export "sum") (param $n i32) (result i32) (local $s i32)
-        (loop $again (local.set $s (i32.add (local.get $s) (call $stash (local.get $n))))
+      (func (export "count") (param $n i32) (result i32) (local $s i32)
+        (loop $again (local.set $s (i32.add (local.get $s) (local.get $n)))
           (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $again (local.get $n)))
         (local.get $s)))"""
     instance = Instance(Store("native"), Module(text))
     (functions,) = made
     assert not functions.native.whole  # tiered function by function
-    stash, total = instance.exports["stash"], instance.exports["sum"]
+    stash, count = instance.exports["stash"], instance.exports["count"]
     assert [stash(n) for n in range(100)] == [3 * n for n in range(100)]
-    assert [total(n) for n in range(1, 60)] == [3 * n * (n + 1) // 2 for n in range(1, 60)]
-    assert quick_functions(functions) == {0, 1}
-    assert hasattr(instance._instance.funcs[0].code, "native_address")
+    expected = Instance(Store("baseline"), Module(text)).exports["count"]
+    assert [count(n) for n in range(100, 130)] == [expected(n) for n in range(100, 130)]
+    assert quick_functions(functions) == {1}
+    assert hasattr(instance._instance.funcs[1].code, "native_address")
+    assert instance._instance.funcs[0].code.__code__.co_filename.startswith("<wasm function")  # Python
 
 
 def test_large_frames_recursing_deeply_are_exhaustion(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

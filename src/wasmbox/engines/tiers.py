@@ -195,6 +195,15 @@ class TieredFunctions:
         return self.quick and self.native.whole  # type: ignore[no-any-return]
 
     @property
+    def quick_all(self) -> bool:
+        """Whether every hot function gets quick code, and a long call enters it though it calls out (see
+        hot): a small module's. A large module's short functions stay on the Python tiers, where calls among
+        them cost a tenth of a crossing into machine code: yosys, a third of whose functions hold exceptions
+        (which the quick compiler does not take), ran 10-30% longer cold with every hot function quick code
+        (Lua's interpreter 40% shorter: NOTES, twelfth session)."""
+        return self.quick_first
+
+    @property
     def osr_after(self) -> int:
         return QUICK_OSR_AFTER if self.quick else OSR_AFTER
 
@@ -323,7 +332,9 @@ class TieredFunctions:
         if running < self.osr_after or self.size(function.index) > OSR_AT_MOST or self.makes_tail_calls(function.index):
             return
         native_callees = self.native is not None and self.native.whole and self.native.ready()  # all machine code
-        if function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT > function.executed and not (native_callees or self.quick):
+        if function.calls_out * NATIVE_BLOCKS_PER_CALL_OUT > function.executed and not (
+            native_callees or self.quick_all
+        ):
             return  # it calls out too much: machine code would cross back into Python all the time
         position = self.innermost_loop(function, block)
         if position is None or position + 1 in function.osr or (function.index, position) in self.osr_requested:
@@ -335,8 +346,8 @@ class TieredFunctions:
         quick = self.native.quick_osr(function.index, position) if self.quick else None
         if quick is not None:
             function.osr[header] = quick
-            self.quick_callees(function.index)
             if self.quick_first:
+                self.quick_callees(function.index)
                 self.quick_code_made()
                 return
         if self.worker is not None:
@@ -397,16 +408,20 @@ class TieredFunctions:
         long_calls = running >= NATIVE_BLOCKS_PER_CALL or (
             completed > 0 and function.executed - running >= NATIVE_BLOCKS_PER_CALL * completed
         )
-        if self.quick and self.size(index) <= QUICK_AT_MOST and not self.makes_tail_calls(index):
-            # Quick code costs less to make than the Python translation (~4 µs an instruction, against
-            # ~15), so every hot function gets it, and calls among them stay in machine code.
+        # A small module: quick code costs less to make than the Python translation (~3 µs an instruction,
+        # against ~15), so every hot function gets it, and calls among them stay in machine code.  A large
+        # one: only where LLVM's code would go (long calls), until that arrives; its short functions stay
+        # on the Python tiers, translated by the worker, where calls among them cost a tenth of a crossing
+        # (yosys: a third of its functions hold exceptions, which the quick compiler does not take).
+        quick_wanted = self.quick_all or (eligible and long_calls)
+        if quick_wanted and self.quick and self.size(index) <= QUICK_AT_MOST and not self.makes_tail_calls(index):
             quick = self.native.quick_function(index)
             if quick is not None:
                 self.install_quick(index, quick)
-                self.quick_callees(index)
-                if self.quick_first:
+                if self.quick_first:  # (a large module's callees get it when they get hot themselves)
+                    self.quick_callees(index)
                     self.quick_code_made()  # (a small module's LLVM code comes whole, see request_module)
-                elif eligible and long_calls and index not in self.requested:
+                elif index not in self.requested:
                     # A large module's long-running function: LLVM's code of its own replaces it.
                     worker = self.worker
                     deliver = self._deliverer(function)
