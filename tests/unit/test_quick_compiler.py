@@ -114,13 +114,8 @@ def outcome(function: Any, args: tuple[Any, ...]) -> Any:
     return value
 
 
-def quick_instance(monkeypatch: pytest.MonkeyPatch, cache: Path, text: str, mode: str = "1") -> tuple[Instance, Any]:
-    """``text`` on the tiered engine, each function on quick code from its first call (``mode`` "1") or
-    entering it at every loop ("loops"); and its ``TieredFunctions``."""
-    monkeypatch.setenv("WASMBOX_CACHE", str(cache))
-    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
-    monkeypatch.setattr(tiers, "QUICK_TESTING", mode)
-    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
+def recording_tiers(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The ``TieredFunctions`` of every instance made from now on (the test reads its tiers)."""
     made: list[Any] = []
     stand_ins = tiers.TieredFunctions.stand_ins
 
@@ -129,6 +124,17 @@ def quick_instance(monkeypatch: pytest.MonkeyPatch, cache: Path, text: str, mode
         return stand_ins(self)
 
     monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", record)
+    return made
+
+
+def quick_instance(monkeypatch: pytest.MonkeyPatch, cache: Path, text: str, mode: str = "1") -> tuple[Instance, Any]:
+    """``text`` on the tiered engine, each function on quick code from its first call (``mode`` "1") or
+    entering it at every loop ("loops"); and its ``TieredFunctions``."""
+    monkeypatch.setenv("WASMBOX_CACHE", str(cache))
+    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
+    monkeypatch.setattr(tiers, "QUICK_TESTING", mode)
+    monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
+    made = recording_tiers(monkeypatch)
     instance = Instance(Store("tiered"), Module(text))
     (functions,) = made
     return instance, functions
@@ -240,9 +246,7 @@ def test_calls_memory_tables_and_globals_agree_with_the_baseline(
     monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
     reference_store = Store("baseline")
     reference = Instance(reference_store, Module(PROGRAM), imports(reference_store))
-    made: list[Any] = []
-    stand_ins = tiers.TieredFunctions.stand_ins
-    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", lambda self: (made.append(self), stand_ins(self))[1])
+    made = recording_tiers(monkeypatch)
     monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
     monkeypatch.setattr(tiers, "QUICK_TESTING", mode)
     monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
@@ -317,9 +321,7 @@ def test_a_small_modules_hot_function_gets_quick_code_without_a_worker(
     LLVM for nothing until it has run a while, and starts no worker process before then."""
     monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
     monkeypatch.setattr(tiers, "MODULE_NATIVE_AFTER", 3600.0)
-    made: list[Any] = []
-    stand_ins = tiers.TieredFunctions.stand_ins
-    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", lambda self: (made.append(self), stand_ins(self))[1])
+    made = recording_tiers(monkeypatch)
     text = """(module (func (export "count") (param $n i32) (result i32) (local $s i32)
       (loop $again (local.set $s (i32.add (local.get $s) (local.get $n)))
         (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $again (local.get $n)))
@@ -353,9 +355,7 @@ def test_a_large_modules_long_running_functions_get_quick_code_short_ones_python
     monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)  # every module is a large one
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
     monkeypatch.setattr(tiers, "NATIVE_BLOCKS_PER_CALL", 50)
-    made: list[Any] = []
-    stand_ins = tiers.TieredFunctions.stand_ins
-    monkeypatch.setattr(tiers.TieredFunctions, "stand_ins", lambda self: (made.append(self), stand_ins(self))[1])
+    made = recording_tiers(monkeypatch)
     text = """(module (memory 1)
       (func $stash (export "stash") (param i32) (result i32)
         (i32.store (i32.const 8) (i32.mul (local.get 0) (i32.const 3))) (i32.load (i32.const 8)))

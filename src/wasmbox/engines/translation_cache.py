@@ -94,11 +94,7 @@ def native_marker(interruptible: bool) -> str:
 
 
 def mark_native(module: Module, interruptible: bool) -> None:
-    try:
-        directory(module).mkdir(parents=True, exist_ok=True)
-        (directory(module) / native_marker(interruptible)).touch()
-    except OSError:
-        pass
+    _mark(module, native_marker(interruptible))
 
 
 def hot_marker(interruptible: bool) -> str:
@@ -108,8 +104,13 @@ def hot_marker(interruptible: bool) -> str:
 
 
 def mark_hot(module: Module, interruptible: bool) -> None:
+    _mark(module, hot_marker(interruptible))
+
+
+def _mark(module: Module, name: str) -> None:
+    """Leave the marker file ``name`` in the module's directory (a read-only disk only costs later runs)."""
     try:
         directory(module).mkdir(parents=True, exist_ok=True)
-        (directory(module) / hot_marker(interruptible)).touch()
+        (directory(module) / name).touch()
     except OSError:
         pass
