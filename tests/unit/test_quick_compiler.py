@@ -342,21 +342,24 @@ def test_a_small_modules_hot_function_gets_quick_code_without_a_worker(
             functions.module_timer.join()
 
 
-def test_a_large_modules_long_running_functions_get_quick_code_short_ones_python(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize("all_hot", [True, False])
+def test_a_large_modules_hot_functions_get_quick_code(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, all_hot: bool
 ) -> None:
-    """A large module (tiered function by function): a hot function with long calls gets quick code until
-    LLVM's arrives (without a worker it stays so); a short one is translated to Python, where calls among
-    short functions cost a tenth of a crossing into machine code."""
+    """A large module (tiered function by function): every hot function gets quick code, and one with long
+    calls also asks for LLVM's (without a worker it stays on quick code).  With ``WASMBOX_QUICK_ALL_LARGE=0``
+    only the long-running one does; a short one is translated to Python."""
     from wasmbox.engines.native import engine
 
+    monkeypatch.setattr(tiers, "QUICK_ALL_LARGE", all_hot)
     monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
     monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
     monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)  # every module is a large one
     monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
     monkeypatch.setattr(tiers, "NATIVE_BLOCKS_PER_CALL", 50)
     made = recording_tiers(monkeypatch)
-    text = """(module (memory 1)
+    # (A module of its own per case: quick code is kept per module, for every instance of it.)
+    text = f"""(module (memory {1 if all_hot else 2})
       (func $stash (export "stash") (param i32) (result i32)
         (i32.store (i32.const 8) (i32.mul (local.get 0) (i32.const 3))) (i32.load (i32.const 8)))
       (func (export "count") (param $n i32) (result i32) (local $s i32)
@@ -370,9 +373,13 @@ def test_a_large_modules_long_running_functions_get_quick_code_short_ones_python
     assert [stash(n) for n in range(100)] == [3 * n for n in range(100)]
     expected = Instance(Store("baseline"), Module(text)).exports["count"]
     assert [count(n) for n in range(100, 130)] == [expected(n) for n in range(100, 130)]
-    assert quick_functions(functions) == {1}
     assert hasattr(instance._instance.funcs[1].code, "native_address")
-    assert instance._instance.funcs[0].code.__code__.co_filename.startswith("<wasm function")  # Python
+    if all_hot:
+        assert quick_functions(functions) == {0, 1}
+        assert hasattr(instance._instance.funcs[0].code, "native_address")
+    else:
+        assert quick_functions(functions) == {1}
+        assert instance._instance.funcs[0].code.__code__.co_filename.startswith("<wasm function")  # Python
 
 
 def test_large_frames_recursing_deeply_are_exhaustion(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -389,3 +396,92 @@ def test_large_frames_recursing_deeply_are_exhaustion(monkeypatch: pytest.Monkey
         instance.exports["down"](100_000)
     assert instance.exports["down"](30) == 30
     assert quick_functions(functions) == {0}
+
+
+EXCEPTIONS = """(module
+  (tag $pair (param i32 f64))
+  (tag $one (param i32))
+  (tag $none)
+  (func $raise (param i32)
+    (if (i32.eq (local.get 0) (i32.const 1)) (then (throw $pair (i32.const 7) (f64.const 2.5))))
+    (if (i32.eq (local.get 0) (i32.const 2)) (then (throw $one (i32.const 9))))
+    (if (i32.eq (local.get 0) (i32.const 3)) (then (throw $none)))
+    (if (i32.eq (local.get 0) (i32.const 4)) (then (drop (i32.div_u (i32.const 1) (i32.const 0))))))
+  ;; catch by tag (payload), by another tag, catch_all; anything else goes out
+  (func (export "classify") (param i32) (result f64) (local $x f64)
+    (block $all
+      (block $by_one (result i32)
+        (block $by_pair (result i32 f64)
+          (try_table (catch $pair $by_pair) (catch $one $by_one) (catch_all $all)
+            (call $raise (local.get 0)))
+          (return (f64.const -1)))
+        (local.set $x) (return (f64.add (f64.convert_i32_s) (local.get $x))))
+      (return (f64.convert_i32_s (i32.mul (i32.const 100)))))
+    (f64.const 1000))
+  ;; only $one is caught here: the others pass through to the caller
+  (func $inner (param i32) (result i32)
+    (block $by_one (result i32)
+      (try_table (catch $one $by_one) (call $raise (local.get 0)))
+      (return (i32.const 0)))
+    (i32.add (i32.const 1000)))
+  (func (export "nested") (param i32) (result i32)
+    (block $all
+      (try_table (catch_all $all) (return (call $inner (local.get 0)))))
+    (i32.const -5))
+  ;; catch_ref keeps the exception; throw_ref rethrows it to the outer handler
+  (func (export "rethrown") (param i32) (result i32) (local $held exnref)
+    (block $outer (result i32)
+      (try_table (catch $one $outer)
+        (block $caught (result exnref)
+          (try_table (catch_all_ref $caught) (call $raise (local.get 0)))
+          (return (i32.const 0)))
+        (local.set $held)
+        (if (ref.is_null (local.get $held)) (then (return (i32.const -1))))
+        (throw_ref (local.get $held)))
+      (unreachable))
+    (i32.add (i32.const 2000)))
+  ;; a catch that branches back to a loop: count the exceptions of n calls
+  (func (export "loop_catch") (param $n i32) (result i32) (local $caught i32)
+    (loop $again
+      (if (i32.eqz (local.get $n)) (then (return (local.get $caught))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (block $next (result i32)
+        (try_table (catch $one $next) (catch_all $again) (call $raise (i32.rem_u (local.get $n) (i32.const 4))))
+        (br $again))
+      (local.set $caught (i32.add (local.get $caught)))
+      (br $again))
+    (unreachable))
+  ;; a catch whose label is the function's: a return of the payload
+  (func (export "to_function") (param i32) (result i32)
+    (try_table (catch $one 0) (call $raise (local.get 0)))
+    (i32.const 42))
+  (func (export "null_rethrow") (throw_ref (ref.null exn))))"""
+
+
+@pytest.mark.parametrize("mode", ["1", "loops"])
+def test_exceptions_in_quick_code_agree_with_the_baseline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str
+) -> None:
+    """try_table (catch, catch_all, catch_all_ref; labels of blocks, loops and the function), throw (the
+    payload in the context record, caught by tag id without the host), throw_ref (through the host),
+    exnref locals, traps passing through handlers, exceptions leaving quick code for Python."""
+    instance, functions = quick_instance(monkeypatch, tmp_path, EXCEPTIONS, mode)
+    reference = Instance(Store("baseline"), Module(EXCEPTIONS))
+    calls = [("classify", (k,)) for k in range(5)] + [("nested", (k,)) for k in range(5)]
+    calls += [("rethrown", (k,)) for k in range(5)] + [("loop_catch", (0,)), ("loop_catch", (5,))]
+    calls += [("to_function", (k,)) for k in range(5)] + [("null_rethrow", ())]
+
+    def result(exports: Any, name: str, args: tuple[Any, ...]) -> Any:
+        try:
+            return outcome(exports[name], args)
+        except wasmbox.WasmException as exception:
+            return ("exception", exception.payload)
+
+    compared = [(result(instance.exports, n, a), result(reference.exports, n, a)) for n, a in calls]
+    assert [ours for ours, _ in compared] == [theirs for _, theirs in compared]
+    assert ("exception", ()) in [ours for ours, _ in compared]  # (an exception did leave machine code)
+    first = functions.first
+    if mode == "1":
+        assert quick_functions(functions) == set(range(first, first + 8))
+    else:
+        assert first + 5 in quick_functions(functions)  # loop_catch entered at its loop

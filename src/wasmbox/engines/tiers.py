@@ -77,6 +77,19 @@ OSR_AFTER = int(os.environ.get("WASMBOX_OSR_AFTER", "20000"))
 # ... when the quick compiler makes the entry (in a millisecond or two, on this thread: see native.quick).
 QUICK_OSR_AFTER = int(os.environ.get("WASMBOX_QUICK_OSR_AFTER", "1000"))
 OSR_AT_MOST = int(os.environ.get("WASMBOX_OSR_AT_MOST", "20000"))
+# A small module's functions move to quick code sooner: they are hot after QUICK_HOT_AFTER blocks per instruction
+# of their body, at most QUICK_HOT_AT_MOST, and a long call enters quick code after QUICK_FIRST_OSR_AFTER blocks.
+# Quick code costs ~3 µs an instruction to make, about what the baseline spends on running one block (with
+# preparing it), so the break-even count of the ski-rental rule is about one block an instruction; and a small
+# module's hot functions are all quick code in the end.  (Cold, whole process, medians of 5: qsort 0.168 ->
+# 0.149 s, hashmap 0.142 -> 0.136, the others unchanged; libc's printf core, 4,677 instructions, gets hot in a
+# program printing 54 lines after 500 blocks instead of 5,000.)
+QUICK_HOT_AFTER = int(os.environ.get("WASMBOX_QUICK_HOT_AFTER", "1"))
+QUICK_HOT_AT_MOST = int(os.environ.get("WASMBOX_QUICK_HOT_AT_MOST", "1000"))
+QUICK_FIRST_OSR_AFTER = int(os.environ.get("WASMBOX_QUICK_FIRST_OSR_AFTER", "200"))
+# Whether every hot function of a large module gets quick code (see TieredFunctions.quick_all).
+QUICK_ALL_LARGE = os.environ.get("WASMBOX_QUICK_ALL_LARGE", "1") == "1"
+_QUICK_PLATFORM = sys.platform == "linux" and os.uname().machine == "x86_64"
 # Instructions of functions a large module's run leaves compiled alone for the next run, at most (see
 # TieredFunctions.large_module_for_next_run): a few minutes of the worker's time after the program ends, once
 # (yosys synthesising a small datapath runs 3,700 functions; compiling them took the worker 189 s, and the next
@@ -178,6 +191,7 @@ class TieredFunctions:
         # then asks LLVM for nothing but its whole code, once it has run a while (a short run starts no
         # worker at all: forking one costs the program ~10 ms, and more in copied pages after).
         self._quick: bool | None = None  # (see quick: asked when a function first gets hot)
+        self._quick_all: bool | None = None  # (see quick_all)
         self.tail_calls: dict[int, bool] = {}  # see makes_tail_calls
         self.quick_noted = False  # this run made quick code (see quick_code_made)
 
@@ -196,16 +210,28 @@ class TieredFunctions:
 
     @property
     def quick_all(self) -> bool:
-        """Whether every hot function gets quick code, and a long call enters it though it calls out (see
-        hot): a small module's. A large module's short functions stay on the Python tiers, where calls among
-        them cost a tenth of a crossing into machine code: yosys, a third of whose functions hold exceptions
-        (which the quick compiler does not take), ran 10-30% longer cold with every hot function quick code
-        (Lua's interpreter 40% shorter: NOTES, twelfth session)."""
-        return self.quick_first
+        """Whether every hot function gets quick code (with its direct callees that have run), and a long call
+        enters it though it calls out (see hot).  A small module's do; a large module's too (unless
+        ``WASMBOX_QUICK_ALL_LARGE=0``: then only those with long calls, the others staying on the Python tiers),
+        since the quick compiler takes exceptions: calls among hot functions stay in machine code.  Measured
+        cold, whole process: yosys (datapath) 55.1 -> 42.6 s, Lua 1.80 -> 1.16 s, boolector (SMT) 3.15 ->
+        1.47 s.  (Before it took exceptions, a third of yosys's functions stayed on the Python tiers, and
+        crossings between them and quick code made yosys 10-30% slower this way: NOTES, twelfth session.)"""
+        if self._quick_all is None:
+            self._quick_all = self.quick and (self.native.whole or QUICK_ALL_LARGE)
+        return self._quick_all
+
+    @property
+    def quick_first_likely(self) -> bool:
+        """Whether this small module's hot functions will get quick code (``quick_first``), told without
+        importing the quick compiler (asked at every first call on the baseline: see ``begin``)."""
+        return self.native is not None and self.native.whole and _QUICK_PLATFORM
 
     @property
     def osr_after(self) -> int:
-        return QUICK_OSR_AFTER if self.quick else OSR_AFTER
+        if not self.quick:
+            return OSR_AFTER
+        return QUICK_FIRST_OSR_AFTER if self.quick_first else QUICK_OSR_AFTER
 
     @property
     def operations(self) -> InstanceOperations:
@@ -251,7 +277,7 @@ class TieredFunctions:
         if quick_at_first_call(index) and self.quick and not self.makes_tail_calls(index):
             quick = self.native.quick_function(index)
             if quick is not None:
-                self.moved.add(index)
+                self.install_quick(index, quick)
                 return quick  # type: ignore[no-any-return]
         per_function = self.native is not None and not self.native.whole
         wanted = self.native is not None and (native_at_first_call(index) or self.native.cached(index))
@@ -276,7 +302,10 @@ class TieredFunctions:
                 from .interp import install_translation
 
                 return install_translation(self.namespace, index, *found)
-        limit = min(TRANSLATE_AFTER * self.size(index), TRANSLATE_AFTER_AT_MOST)
+        if self.quick_first_likely:
+            limit = min(QUICK_HOT_AFTER * self.size(index), QUICK_HOT_AT_MOST)
+        else:
+            limit = min(TRANSLATE_AFTER * self.size(index), TRANSLATE_AFTER_AT_MOST)
         function_ir = self.module.funcs[index - self.first]
         if unwieldy_function(len(function_ir.locals), function_ir.body):
             limit = sys.maxsize  # it stays here (and the whole module stays off LLVM)
@@ -408,20 +437,19 @@ class TieredFunctions:
         long_calls = running >= NATIVE_BLOCKS_PER_CALL or (
             completed > 0 and function.executed - running >= NATIVE_BLOCKS_PER_CALL * completed
         )
-        # A small module: quick code costs less to make than the Python translation (~3 µs an instruction,
-        # against ~15), so every hot function gets it, and calls among them stay in machine code.  A large
-        # one: only where LLVM's code would go (long calls), until that arrives; its short functions stay
-        # on the Python tiers, translated by the worker, where calls among them cost a tenth of a crossing
-        # (yosys: a third of its functions hold exceptions, which the quick compiler does not take).
+        # Quick code costs less to make than the Python translation (~3 µs an instruction, against ~15), so
+        # every hot function gets it (see quick_all), and calls among them stay in machine code.  A large
+        # module's function with long calls also asks the worker for LLVM's code of its own.
         quick_wanted = self.quick_all or (eligible and long_calls)
         if quick_wanted and self.quick and self.size(index) <= QUICK_AT_MOST and not self.makes_tail_calls(index):
             quick = self.native.quick_function(index)
             if quick is not None:
                 self.install_quick(index, quick)
-                if self.quick_first:  # (a large module's callees get it when they get hot themselves)
+                if self.quick_all:
                     self.quick_callees(index)
+                if self.quick_first:
                     self.quick_code_made()  # (a small module's LLVM code comes whole, see request_module)
-                elif index not in self.requested:
+                elif eligible and long_calls and index not in self.requested:
                     # A large module's long-running function: LLVM's code of its own replaces it.
                     worker = self.worker
                     deliver = self._deliverer(function)
@@ -504,7 +532,8 @@ class TieredFunctions:
         """Function ``index`` runs ``code`` (quick code) from now on. A small module's table mirrors are
         made again before machine code's next indirect call, so that call finds it there rather than
         going through the host (a large module's tables can be large: rebuilt once per compiled function
-        they would cost more than they save; see NOTES)."""
+        they would cost more than they save; instead the first indirect call of it through the host
+        mends its entry: ``native.host._heal_entry``)."""
         self.moved.add(index)
         install(self.namespace, index, code)
         if self.quick_first:

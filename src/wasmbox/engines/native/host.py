@@ -969,13 +969,26 @@ def _host_call(ctx_address: int, func_index: int, slots: Any) -> int:
 def _call_indirect(ctx_address: int, type_index: int, table_index: int, element: int, slots: Any) -> int:
     instance = _instance(ctx_address)
     expected = instance.namespace[f"TYPE{type_index}"]
+    table = instance.namespace[f"T{table_index}"]
     try:
-        function = call_indirect(instance.namespace[f"T{table_index}"], element, expected)
+        function = call_indirect(table, element, expected)
     except Trap as trap:
         instance.pending = trap
         Context.from_address(ctx_address).trap = 7
         return 1
+    if getattr(function, "native_address", 0):
+        _heal_entry(table, element)
     return _call_through_slots(instance, function, expected, slots)
+
+
+def _heal_entry(table: Any, element: int) -> None:
+    """The function at ``element`` became machine code after the table's mirror was made: its entry now
+    says so, and the next indirect call of it from machine code is direct.  (A large module's mirrors are
+    not remade whenever one of its functions becomes machine code, see ``tiers.install_quick``: Lua's
+    interpreter called its library functions through the host ~12,000 times in a cold run.)"""
+    state = getattr(table.elements, "watcher", None)
+    if state is not None and state.funcref and not state.mirror.dirty and element < state.mirror.length:
+        _fill_entry(state.entries[element], table.elements[element])
 
 
 def _reference_entry(ctx_address: int, handle: int) -> int:

@@ -1310,7 +1310,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         compiled code) a call and a return."""
         target = self.owner.tail_entries.get(func_index)
         if target is None or not self.tail_body:
-            self.call(func_index)
+            self.outside_handlers(lambda: self.call(func_index))
             self.branch_to(len(self.controls) - 1)
             return
         t = self.owner.func_types[func_index]
@@ -1320,7 +1320,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         """``return_call_indirect``: the checks of call_indirect, then a jump to the entry's tail entry
         when it is this instance's code, or a call through the host and a return otherwise."""
         if not self.tail_body:
-            self.indirect_call(type_index, table_index)
+            self.outside_handlers(lambda: self.indirect_call(type_index, table_index))
             self.branch_to(len(self.controls) - 1)
             return
         t = self.module.function_type(type_index)
@@ -1332,7 +1332,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
     def return_call_ref(self, type_index: int) -> None:
         """``return_call_ref``: as return_call_indirect, with the entry of the function referenced."""
         if not self.tail_body:
-            self.reference_call(type_index)
+            self.outside_handlers(lambda: self.reference_call(type_index))
             self.branch_to(len(self.controls) - 1)
             return
         t = self.module.function_type(type_index)
@@ -1357,8 +1357,18 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.jump_to_tail_entry(b.inttoptr(tail, tail_signature(t).as_pointer()), t, args)
         b.position_at_end(hosted)
         self.note_frame()
-        hosted_call()
+        self.outside_handlers(hosted_call)
         self.branch_to(len(self.controls) - 1)
+
+    def outside_handlers(self, call: Callable[[], None]) -> None:
+        """A tail call made as a call and a return (``call`` emits it): an exception from the callee
+        leaves this function as it would have after a real tail call, so the try_tables around the
+        call do not catch it (core-3.0 try_table.wast, ``return-call-in-try-catch``)."""
+        saved, self.handlers = self.handlers, []
+        try:
+            call()
+        finally:
+            self.handlers = saved
 
     def jump_to_tail_entry(self, target: ir.Value, t: FuncType, args: list[ir.Value]) -> None:
         """Put the arguments in the context's tail slots, give back this frame's depth, and leave by a

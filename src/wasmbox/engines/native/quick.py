@@ -29,9 +29,16 @@ R12 the base of memory 0, R13 its size cell, R14 the frame's depth and R15 its
 slot in the frame ring.  Slower than LLVM's code (three to five times on the
 bench programs), but 50 to 100 times faster than the Python tiers.
 
-Functions using anything outside its repertoire (SIMD, references, multiple
-results, multiple or 64-bit memories, exceptions, tail calls, bulk memory and
-table instructions, the float min/max and saturating conversions) raise
+Exceptions take the LLVM lowering's way too: ``throw`` puts the payload and
+the tag's id in the context record and leaves as a failed call does; a
+``try_table``'s handler (out of line) takes what fails in it, matches an
+exception thrown by machine code by tag id there, and asks the host
+(``CATCH``) for one the host holds as an object or a clause that wants the
+exnref.  An exnref is a handle, held as a 64-bit integer.
+
+Functions using anything outside its repertoire (SIMD, references other than
+exnref, multiple results, multiple or 64-bit memories, tail calls, bulk memory
+and table instructions other than memory.fill/copy, the float min/max) raise
 ``QuickUnsupported`` and keep to the other tiers.
 """
 
@@ -43,11 +50,13 @@ from functools import cache
 from typing import Any
 
 from ...ir import instructions as ins
+from ...ir.instructions import Catch
 from ...ir.module import Module, block_signature
-from ...ir.types import F32, F64, I32, I64, PAGE_SIZE, FuncType, ValType
+from ...ir.types import EXNREF, F32, F64, I32, I64, PAGE_SIZE, ExternKind, FuncType, HeapType, RefType, ValType
 from . import x86
 from .abi import (
     CALL_INDIRECT,
+    CATCH,
     ENTRY_CODE,
     ENTRY_CTX,
     ENTRY_SIGNATURE,
@@ -60,8 +69,10 @@ from .abi import (
     OFFSET,
     REFRESH_TABLE,
     STACK_BUDGET,
+    THROW_REF,
     TRAP,
     NotLowered,
+    slot_layout,
 )
 from .x86 import (
     ADD,
@@ -130,9 +141,14 @@ def _is_float(t: ValType) -> bool:
     return t is F32 or t is F64
 
 
+def _is_exception_reference(t: ValType) -> bool:
+    """An exnref (nullable or not): a handle, 64 bits, held and passed as an integer (0: null)."""
+    return isinstance(t, RefType) and t.heap in (HeapType.EXN, HeapType.NOEXN)
+
+
 def _check_types(types: tuple[ValType, ...] | list[ValType], what: str) -> None:
     for t in types:
-        if t not in _NUMBERS:
+        if t not in _NUMBERS and not _is_exception_reference(t):
             raise QuickUnsupported(f"{what} of type {t.text}")
 
 
@@ -164,7 +180,7 @@ def _libc_address(name: str) -> int:
 
 
 class _Control:
-    __slots__ = ("kind", "base", "params", "results", "label", "end", "else_label", "reached")
+    __slots__ = ("kind", "base", "params", "results", "label", "end", "else_label", "reached", "handler")
 
     def __init__(self, kind: str, base: int, params: int, results: int, label: int, end: int) -> None:
         self.kind = kind
@@ -175,6 +191,7 @@ class _Control:
         self.end = end
         self.else_label: int | None = None
         self.reached = False  # a branch goes to its end
+        self.handler: int | None = None  # a try_table's: where a failed call or a throw in it goes
 
 
 # Conditions of the integer comparisons (after cmp a, b).
@@ -354,9 +371,17 @@ class FunctionCompiler:
         self.a.mov_imm(RAX, self.word())
         self.a.store(True, R15, 0, RAX)
 
+    def failure_target(self) -> int:
+        """Where a call that failed, or a throw, goes: the innermost try_table's handler (which takes
+        exceptions and sends anything else on out), or out."""
+        for control in reversed(self.controls):
+            if control.handler is not None:
+                return control.handler
+        return self.unwind
+
     def check_trap(self) -> None:
         self.a.cmp_mem_imm(True, RBX, OFFSET["trap"], 0)
-        self.a.jcc(x86.NE, self.unwind)
+        self.a.jcc(x86.NE, self.failure_target())
 
     def check_stop(self) -> None:
         a = self.a
@@ -627,6 +652,117 @@ class FunctionCompiler:
             a.bind(stub)
             assert self.height == heights
             self.branch(depth)
+
+    # --- exceptions -------------------------------------------------------------------------------
+    def tag_type(self, tag_index: int) -> FuncType:
+        imported = [imp.desc for imp in self.module.imported(ExternKind.TAG)]
+        type_indices = [*imported, *(tag.type_index for tag in self.module.tags)]
+        t = self.module.function_type(type_indices[tag_index])  # type: ignore[arg-type]
+        _check_types(t.params, "an exception's value")
+        return t
+
+    def throw(self, tag_index: int) -> None:
+        """The payload and the tag's id into the context record, then out as a failed call goes: a
+        try_table of this function or of a caller in machine code catches it there, without the host
+        (as the LLVM lowering's code does: the same record)."""
+        a = self.a
+        params = self.tag_type(tag_index).params
+        self.note_frame()
+        a.load(True, RCX, RBX, OFFSET["exn_payload"])
+        for k, at in enumerate(slot_layout(params)):
+            self.load_top(RAX, True, len(params) - 1 - k)
+            a.store(True, RCX, 8 * at, RAX)
+        self.pop(len(params))
+        a.load(True, RAX, RBX, OFFSET["tags"])
+        a.load(True, RAX, RAX, 8 * tag_index)
+        a.store(True, RBX, OFFSET["exn_tag"], RAX)
+        a.store_imm32(True, RBX, OFFSET["trap"], TRAP["exception"])
+        a.jmp(self.failure_target())
+
+    def try_table(self, block_type: object, catches: Any) -> None:
+        """A block whose failed calls and throws go to its handler (out of line): an exception is tried
+        against the clauses in order (by tag id when machine code threw it, through the host when the host
+        holds it as an object or a clause wants the exnref); a match clears it and branches to the clause's
+        label with the payload and/or exnref; anything else goes on to the enclosing handler, or out."""
+        targets = [self.controls[-1 - label] for _, _, label in catches]  # (labels of the enclosing blocks)
+        outer = self.failure_target()
+        self.open_block("block", block_type)
+        handler = self.controls[-1].handler = self.a.label()
+        position = self.position
+        clauses = []
+        for (kind, tag_index, _), target in zip(catches, targets, strict=True):
+            tagged = kind in (Catch.CATCH, Catch.CATCH_REF)
+            payload = list(self.tag_type(tag_index).params) if tagged else []
+            with_ref = kind in (Catch.CATCH_REF, Catch.CATCH_ALL_REF)
+            count = target.params if target.kind == "loop" else target.results
+            assert count == len(payload) + with_ref, "validated: a clause's values fit its label"
+            if target.kind != "loop":
+                target.reached = True
+            self.max_height = max(self.max_height, target.base + count)
+            self.scratch = max(self.scratch, len(payload) + 1)
+            clauses.append((kind, tag_index, payload, with_ref, target))
+
+        def handle() -> None:
+            self.position = position
+            a = self.a
+            a.bind(handler)
+            a.cmp_mem_imm(True, RBX, OFFSET["trap"], TRAP["exception"])
+            a.jcc(x86.NE, self.unwind)  # a trap: not for catching
+            # The frames the exception left did not give their depth back: this frame's is current again.
+            a.store(True, RBX, OFFSET["depth"], R14)
+            for kind, tag_index, payload, with_ref, target in clauses:
+                self.catch_clause(kind, tag_index, payload, with_ref, target)
+            a.jmp(outer)
+
+        self.out_of_line.append(handle)
+
+    def catch_clause(self, kind: int, tag_index: int, payload: list[ValType], with_ref: bool, target: _Control) -> None:
+        a = self.a
+        next_clause = a.label()
+        hosted = a.label()
+        if not with_ref:
+            # Thrown by machine code (exn_tag: the tag's id, the payload in the context record).
+            a.load(True, RAX, RBX, OFFSET["exn_tag"])
+            a.test(True, RAX, RAX)
+            a.jcc(x86.E, hosted)
+            if kind == Catch.CATCH:
+                a.load(True, RCX, RBX, OFFSET["tags"])
+                a.alu_mem(CMP, True, RAX, RCX, 8 * tag_index)
+                a.jcc(x86.NE, next_clause)
+            a.load(True, RSI, RBX, OFFSET["exn_payload"])
+            self.caught(target, RSI, slot_layout(payload))
+        # Held by the host as an object, or wanted by reference: the host matches it.
+        a.bind(hosted)
+        types: list[ValType] = [*payload, EXNREF] if with_ref else payload
+        a.mov(True, RDI, RBX)
+        a.mov_imm(RSI, tag_index if kind in (Catch.CATCH, Catch.CATCH_REF) else 0xFFFFFFFF)
+        a.mov_imm(RDX, int(with_ref))
+        a.mov(True, RCX, RSP)
+        a.mov_imm(RAX, _callback_address(CATCH))
+        a.call_reg(RAX)
+        a.cmp_mem_imm(True, RBX, OFFSET["trap"], TRAP["exception"])
+        a.jcc(x86.NE, self.unwind)  # the host failed meanwhile
+        a.test(False, RAX, RAX)
+        a.jcc(x86.E, next_clause)
+        self.caught(target, RSP, slot_layout(types))
+        a.bind(next_clause)
+
+    def caught(self, target: _Control, source: int, layout: list[int]) -> None:
+        """A clause matched: the exception is gone; its values (u64 slots at ``source``) to the label's
+        places, and there."""
+        a = self.a
+        a.alu(XOR, False, RAX, RAX)
+        a.store(True, RBX, OFFSET["exn_tag"], RAX)
+        a.store(True, RBX, OFFSET["trap"], RAX)
+        if target.kind == "func":  # the function's own label: a return
+            if layout:
+                a.load(True, RAX, source, 8 * layout[0])
+            a.jmp(self.epilogue)
+            return
+        for k, at in enumerate(layout):
+            a.load(True, RAX, source, 8 * at)
+            a.store(True, RBP, self.stack_slot(target.base + k), RAX)
+        a.jmp(target.label)
 
     # --- calls ------------------------------------------------------------------------------------
     def pass_arguments(self, t: FuncType, first: int) -> int:
@@ -930,7 +1066,7 @@ class FunctionCompiler:
         elif name == "drop":
             self.pop()
         elif name == "select" or name == "select_t":
-            if name == "select_t" and any(t not in _NUMBERS for t in imm[0]):
+            if name == "select_t" and any(t not in _NUMBERS and not _is_exception_reference(t) for t in imm[0]):
                 raise QuickUnsupported("select of references")
             self.load_top(RDX, False)
             self.load_top(RAX, True, 2)
@@ -976,6 +1112,28 @@ class FunctionCompiler:
             self.bulk(name == "memory.copy")
         elif name == "call":
             self.call(imm[0])
+        elif name == "try_table":
+            self.try_table(*imm)
+        elif name == "throw":
+            self.throw(imm[0])
+            return True
+        elif name == "throw_ref":
+            self.note_frame()
+            self.load_top(RSI)
+            self.pop()
+            a.mov(True, RDI, RBX)
+            a.mov_imm(RAX, _callback_address(THROW_REF))
+            a.call_reg(RAX)
+            a.jmp(self.failure_target())  # (the trap: the exception, or a null reference's)
+            return True
+        elif name == "ref.null" and _is_exception_reference(imm[0]):
+            self.push_virtual(False, 0)
+        elif name == "ref.is_null":  # (the only references here are exnrefs: see _check_types)
+            self.load_top(RAX)
+            a.alu(XOR, False, RCX, RCX)
+            a.test(True, RAX, RAX)
+            a.setcc(x86.E, RCX)
+            a.store(True, RBP, self.result(1), RCX)
         elif name == "call_indirect":
             self.call_indirect(imm[0], imm[1])
         else:
