@@ -738,10 +738,11 @@ def _quick_supported() -> bool:
 
 
 def _encoded_size(function: Any) -> int:
-    """Bytes of a function's body not decoded yet."""
+    """Bytes of a function's body not decoded yet (of a lowering's view: its original's)."""
     from ..binary.decode import EncodedBody
+    from ..ir.legacy_exceptions import original_function
 
-    source = function.source
+    source = original_function(function).source
     return source.end - source.start if isinstance(source, EncodedBody) else 0
 
 

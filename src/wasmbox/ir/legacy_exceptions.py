@@ -322,6 +322,13 @@ def lower_body(module: Module, function: Function) -> LoweredBody | None:
     return _BodyLowering(module, function).lower()
 
 
+def original_function(function: Function) -> Function:
+    """The function of the original module that ``function``, of a lowering's view (see LegacyLowering),
+    stands for, or ``function`` itself: what its size can be told from without lowering (or decoding) it."""
+    source = function.source
+    return source.lowering.original.funcs[source.offset] if isinstance(source, _LoweredSource) else function
+
+
 class _LoweredSource:
     """A function of the engines' view, lowered on first use (as a lazily decoded body is decoded)."""
 

@@ -247,7 +247,7 @@ class FunctionCompiler:
         self.interruptible = interruptible
         self.osr = osr
         self.func_types = module.func_types()
-        first = module.num_imported_funcs()
+        first = self.first_defined = module.num_imported_funcs()
         function = module.funcs[index - first]
         self.type = self.func_types[index]
         if len(self.type.results) > 1:
@@ -312,9 +312,9 @@ class FunctionCompiler:
         position = self.height - 1 - depth
         value = self.virtual.get(position)
         if value is None:
-            self.a.load(w, reg, RBP, self.stack_slot(position))
+            self.a.load(w, reg, RBP, FIRST_SLOT - 8 * (self.locals + position))
         elif value[0]:
-            self.a.load(w, reg, RBP, slot(value[1]))
+            self.a.load(w, reg, RBP, FIRST_SLOT - 8 * value[1])
         else:
             self.a.mov_imm(reg, value[1] if w else value[1] & 0xFFFFFFFF)
 
@@ -805,7 +805,7 @@ class FunctionCompiler:
             raise QuickUnsupported("a callee with multiple results")
         self.note_frame()
         first = self.height - len(t.params)
-        if func_index < self.module.num_imported_funcs():
+        if func_index < self.first_defined:
             self.through_host(t, first, lambda: self.host_call(func_index))
             return
         a.store_imm32(True, RBX, OFFSET["callee"], func_index)

@@ -87,11 +87,11 @@ class Assembler:
     # --- moves ----------------------------------------------------------------------------
     def load(self, w: bool, reg: int, base: int, disp: int, index: int | None = None) -> None:
         """mov reg, [base + index + disp] (32 bits zero-extended, or 64)."""
-        self._rm(b"\x8b", w, reg, base, disp, index)
+        self.code += _encode_rm(b"\x8b", w, reg, base, disp, index, b"", False, 1)  # (the commonest two: no _rm)
 
     def store(self, w: bool, base: int, disp: int, reg: int, index: int | None = None) -> None:
         """mov [base + index + disp], reg (32 or 64 bits)."""
-        self._rm(b"\x89", w, reg, base, disp, index)
+        self.code += _encode_rm(b"\x89", w, reg, base, disp, index, b"", False, 1)
 
     def store8(self, base: int, disp: int, reg: int, index: int | None = None) -> None:
         self._rm(b"\x88", False, reg, base, disp, index, byte_regs=True)
