@@ -485,3 +485,36 @@ def test_exceptions_in_quick_code_agree_with_the_baseline(
         assert quick_functions(functions) == set(range(first, first + 8))
     else:
         assert first + 5 in quick_functions(functions)  # loop_catch entered at its loop
+
+
+def test_a_table_entry_mends_itself_when_its_function_became_machine_code(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A large module's table mirrors are not remade whenever a function becomes machine code; the first
+    indirect call of it that goes through the host writes its entry, so the next ones are direct."""
+    from wasmbox.engines.native import engine
+
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
+    monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)  # every module is a large one
+    monkeypatch.setattr(tiers, "TRANSLATE_AFTER", 1)
+    monkeypatch.setattr(tiers, "QUICK_TESTING", "loops")  # run's loop on quick code (and the mirror made) at once
+    made = recording_tiers(monkeypatch)
+    text = """(module (type $t (func (param i32) (result i32)))
+      (table 2 funcref) (elem (i32.const 0) $inc $double)
+      (func $inc (type $t) (i32.add (local.get 0) (i32.const 1)))
+      (func $double (type $t) (i32.mul (local.get 0) (i32.const 2)))
+      (func (export "run") (param $n i32) (result i32) (local $s i32)
+        (loop $again
+          (local.set $s (call_indirect (type $t) (local.get $s) (i32.rem_u (local.get $n) (i32.const 2))))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br_if $again (local.get $n)))
+        (local.get $s)))"""
+    instance = Instance(Store("native"), Module(text))
+    (functions,) = made
+    expected = Instance(Store("baseline"), Module(text)).exports["run"]
+    assert [instance.exports["run"](n) for n in (3000, 3001)] == [expected(3000), expected(3001)]
+    assert {0, 1} <= quick_functions(functions)
+    state = functions.namespace["T0"].elements.watcher
+    assert not state.mirror.dirty  # (never remade for them) ...
+    assert state.entries[0].code != 0 and state.entries[1].code != 0  # ... but their entries are direct now
