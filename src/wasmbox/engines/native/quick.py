@@ -152,9 +152,11 @@ def _check_types(types: tuple[ValType, ...] | list[ValType], what: str) -> None:
             raise QuickUnsupported(f"{what} of type {t.text}")
 
 
-def argument_places(params: tuple[ValType, ...]) -> tuple[list[tuple[bool, int]], list[int]]:
+@cache
+def argument_places(params: tuple[ValType, ...]) -> tuple[tuple[tuple[bool, int], ...], tuple[int, ...]]:
     """Where each parameter travels in the C calling convention: (float, register) for those in
-    registers (in order), and the parameter indices passed on the stack (in order)."""
+    registers (in order; register -1: on the stack), and the parameter indices passed on the stack (in
+    order).  (Once per signature: every call site asks.)"""
     ints, floats = list(INTEGER_ARGUMENTS), list(FLOAT_ARGUMENTS)
     places: list[tuple[bool, int]] = []
     on_stack: list[int] = []
@@ -165,7 +167,7 @@ def argument_places(params: tuple[ValType, ...]) -> tuple[list[tuple[bool, int]]
         else:
             places.append((_is_float(p), -1))
             on_stack.append(i)
-    return places, on_stack
+    return tuple(places), tuple(on_stack)
 
 
 def _callback_address(name: str) -> int:
@@ -228,6 +230,15 @@ _TRUNCATION = {
 }
 
 
+@cache
+def _family(name: str) -> tuple[bool, bool, str] | None:
+    """(integer, 64 bits, operation) of an ``iNN.``/``fNN.`` instruction's name other than a load, a store or
+    a constant: the families ``integer`` and ``float`` compile; None for any other name."""
+    if name in _LOADS or name in _STORES or name.endswith(".const") or name[:4] not in ("i32.", "i64.", "f32.", "f64."):
+        return None
+    return name[0] == "i", name[1:3] == "64", name[4:]
+
+
 def _float_bits(value: float, double: bool) -> int:
     return int.from_bytes(struct.pack("<d" if double else "<f", value), "little")
 
@@ -275,25 +286,36 @@ class FunctionCompiler:
         self.position = 0
 
     # --- slots ----------------------------------------------------------------------------------
+    # (The methods below run for nearly every instruction: written for CPython's speed, the compiler's own.)
     def stack_slot(self, k: int) -> int:
-        return slot(self.locals + k)
+        return FIRST_SLOT - 8 * (self.locals + k)
 
     def push(self) -> int:
         """Make room for a value that code stores in its slot next; the slot's displacement."""
-        self.height += 1
-        self.max_height = max(self.max_height, self.height)
-        self.virtual.pop(self.height - 1, None)
-        return self.stack_slot(self.height - 1)
+        position = self.height
+        self.height = position + 1
+        if position >= self.max_height:
+            self.max_height = position + 1
+        if self.virtual:
+            self.virtual.pop(position, None)
+        return FIRST_SLOT - 8 * (self.locals + position)
 
     def push_virtual(self, is_local: bool, value: int) -> None:
         """Push a local's value or a constant without code: its users read it from where it is."""
-        self.height += 1
-        self.max_height = max(self.max_height, self.height)
-        self.virtual[self.height - 1] = (is_local, value)
+        position = self.height
+        self.height = position + 1
+        if position >= self.max_height:
+            self.max_height = position + 1
+        self.virtual[position] = (is_local, value)
 
     def pop(self, count: int = 1) -> None:
-        for position in range(self.height - count, self.height):
-            self.virtual.pop(position, None)
+        virtual = self.virtual
+        if virtual:
+            if count == 1:
+                virtual.pop(self.height - 1, None)
+            else:
+                for position in range(self.height - count, self.height):
+                    virtual.pop(position, None)
         self.height -= count
 
     def set_height(self, base: int, height: int) -> None:
@@ -350,8 +372,15 @@ class FunctionCompiler:
 
     def result(self, operands: int) -> int:
         """Pop ``operands`` values and make room for the result; its slot's displacement."""
-        self.pop(operands)
-        return self.push()
+        virtual = self.virtual
+        position = self.height - operands
+        if virtual:
+            for at in range(position, self.height):
+                virtual.pop(at, None)
+        self.height = position + 1
+        if position >= self.max_height:
+            self.max_height = position + 1
+        return FIRST_SLOT - 8 * (self.locals + position)
 
     def word(self) -> int:
         return (self.index << 32) | self.position
@@ -425,11 +454,19 @@ class FunctionCompiler:
             self.enter_loops()
         for emit in self.out_of_line:
             emit()
+        # Each trap site notes its place (RAX) and goes to its kind's one tail, which records the trap.
+        tails: dict[tuple[int, int | None], int] = {}
         for label, word, code, detail in self.trap_sites:
+            tail = tails.get((code, detail))
+            if tail is None:
+                tail = tails[code, detail] = a.label()
             a.bind(label)
+            a.mov_imm(RAX, word)
+            a.jmp(tail)
+        for (code, detail), tail in tails.items():
+            a.bind(tail)
             if detail is not None:
                 a.store(True, RBX, OFFSET["trap_detail"], detail)
-            a.mov_imm(RAX, word)
             a.store(True, R15, 0, RAX)
             a.store(True, RBX, OFFSET["trap_depth"], R14)
             a.store_imm32(True, RBX, OFFSET["trap"], code)
@@ -1001,14 +1038,22 @@ class FunctionCompiler:
         a = self.a
         name = instr.op.name
         imm = instr.imm
+        family = _family(name)
         if name == "local.get":
             self.push_virtual(True, imm[0])
+        elif family is not None:  # iNN.* and fNN.* but loads, stores and constants
+            if family[0]:
+                self.integer(family[2], family[1])
+            else:
+                self.float(family[2], family[1])
         elif name == "local.set" or name == "local.tee":
             # Values standing for the local's old value are stored first.
-            for position in [p for p, v in self.virtual.items() if v == (True, imm[0]) and p < self.height - 1]:
-                self.materialize(position)
+            if self.virtual:
+                key, top = (True, imm[0]), self.height - 1
+                for position in [p for p, v in self.virtual.items() if p < top and v == key]:
+                    self.materialize(position)
             self.load_top(RAX)
-            a.store(True, RBP, slot(imm[0]), RAX)
+            a.store(True, RBP, FIRST_SLOT - 8 * imm[0], RAX)
             if name == "local.set":
                 self.pop()
         elif name in ("i32.const", "f32.const"):
@@ -1023,10 +1068,6 @@ class FunctionCompiler:
             if imm[2] != 0:
                 raise QuickUnsupported("multiple memories")
             self.store(name, imm[1])
-        elif name[:4] in ("i32.", "i64."):
-            self.integer(name[4:], name[:3] == "i64")
-        elif name[:4] in ("f32.", "f64."):
-            self.float(name[4:], name[:3] == "f64")
         elif name == "block" or name == "loop" or name == "if":
             self.open_block(name, imm[0])
         elif name == "else":
@@ -1425,8 +1466,8 @@ def entry_code(t: FuncType, target: int, loop: int | None = None, relative: bool
     a.load(True, RAX, RBX, OFFSET["depth"])
     a.push(RAX)
     if state:
-        places: list[tuple[bool, int]] = [(False, RSI)]
-        on_stack: list[int] = []
+        places: tuple[tuple[bool, int], ...] = ((False, RSI),)
+        on_stack: tuple[int, ...] = ()
     else:
         places, on_stack = argument_places(t.params)
     extra = 8 + 8 * len(on_stack)  # (the pushed depth: 16 more keeps the alignment)
