@@ -283,6 +283,8 @@ class FunctionCompiler:
         self.out_of_line: list[Any] = []  # code emitted after the body (branch-table targets)
         self.loops: dict[int, tuple[int, int]] = {}  # position of each reachable loop -> (header, height)
         self.door = 0  # the OSR door's offset in the code
+        self.held: tuple[int, int, int] = (-1, RAX, -1)  # (stack position, register, code length): see put_result
+        self.held_float: tuple[int, int, int] = (-1, XMM0, -1)  # the same for a float result in an XMM register
         self.position = 0
 
     # --- slots ----------------------------------------------------------------------------------
@@ -329,11 +331,25 @@ class FunctionCompiler:
     def top(self, depth: int = 0) -> int:
         return self.stack_slot(self.height - 1 - depth)
 
+    def put_result(self, operands: int, reg: int) -> None:
+        """Pop ``operands`` values and push ``reg``'s as the result (stored in its slot; the next
+        instruction may take it from ``reg`` still: see load_top)."""
+        a = self.a
+        a.store(True, RBP, self.result(operands), reg)
+        self.held = (self.height - 1, reg, len(a.code))
+
     def load_top(self, reg: int, w: bool = True, depth: int = 0) -> None:
         """The value ``depth`` below the top into ``reg`` (32 bits zero-extended, or 64)."""
         position = self.height - 1 - depth
         value = self.virtual.get(position)
         if value is None:
+            held = self.held
+            if held[0] == position and held[2] == len(self.a.code) and self.a.last_bind < held[2]:
+                # Stored by the instruction just before, from a register nothing has touched since (and no
+                # label bound since: no other way in): a register move, not a load through memory.
+                if reg != held[1] or not w:
+                    self.a.mov(w, reg, held[1])
+                return
             self.a.load(w, reg, RBP, FIRST_SLOT - 8 * (self.locals + position))
         elif value[0]:
             self.a.load(w, reg, RBP, FIRST_SLOT - 8 * value[1])
@@ -345,6 +361,11 @@ class FunctionCompiler:
         position = self.height - 1 - depth
         value = self.virtual.get(position)
         if value is None:
+            held = self.held_float
+            if held[0] == position and held[2] == len(self.a.code) and self.a.last_bind < held[2]:
+                if xmm != held[1]:  # (see load_top)
+                    self.a.movaps(xmm, held[1])
+                return
             self.a.load_float(double, xmm, RBP, self.stack_slot(position))
         elif value[0]:
             self.a.load_float(double, xmm, RBP, slot(value[1]))
@@ -375,7 +396,7 @@ class FunctionCompiler:
         virtual = self.virtual
         position = self.height - operands
         if virtual:
-            for at in range(position, self.height):
+            for at in range(position, max(self.height, position + 1)):
                 virtual.pop(at, None)
         self.height = position + 1
         if position >= self.max_height:
@@ -876,7 +897,7 @@ class FunctionCompiler:
         self.pop(self.height - first)
         if t.results:
             a.load(True, RAX, RSP, 0)
-            a.store(True, RBP, self.push(), RAX)
+            self.put_result(0, RAX)
 
     def call_indirect(self, type_index: int, table_index: int) -> None:
         a = self.a
@@ -993,7 +1014,7 @@ class FunctionCompiler:
             a.load(True, RDX, R12, disp, index)
         else:
             a.load_extend(width, signed, wide, RDX, R12, disp, index)
-        a.store(True, RBP, self.result(1), RDX)
+        self.put_result(1, RDX)
 
     def store(self, name: str, offset: int) -> None:
         width = _STORES[name]
@@ -1056,6 +1077,8 @@ class FunctionCompiler:
             a.store(True, RBP, FIRST_SLOT - 8 * imm[0], RAX)
             if name == "local.set":
                 self.pop()
+            else:  # (the value stays on the stack, in its slot or where it was, and in RAX)
+                self.held = (self.height - 1, RAX, len(a.code))
         elif name in ("i32.const", "f32.const"):
             self.push_virtual(False, imm[0] & 0xFFFFFFFF)
         elif name in ("i64.const", "f64.const"):
@@ -1114,14 +1137,14 @@ class FunctionCompiler:
             self.load_top(RCX, True, 1)
             a.test(False, RDX, RDX)
             a.cmov(x86.E, True, RAX, RCX)
-            a.store(True, RBP, self.result(3), RAX)
+            self.put_result(3, RAX)
         elif name == "global.get":
             t = self.global_types[imm[0]].valtype
             _check_types((t,), "a global")
             a.load(True, RAX, RBX, OFFSET["globals"])
             a.load(True, RAX, RAX, 8 * imm[0])
             a.load(t in (I64, F64), RAX, RAX, 0)
-            a.store(True, RBP, self.push(), RAX)
+            self.put_result(0, RAX)
         elif name == "global.set":
             t = self.global_types[imm[0]].valtype
             _check_types((t,), "a global")
@@ -1135,7 +1158,7 @@ class FunctionCompiler:
                 raise QuickUnsupported("multiple memories")
             a.load(True, RAX, R13, 0)
             a.shift_imm(x86.SHR, True, RAX, 16)
-            a.store(True, RBP, self.push(), RAX)
+            self.put_result(0, RAX)
         elif name == "memory.grow":
             if imm[0] != 0 or not self.memory:
                 raise QuickUnsupported("multiple memories")
@@ -1146,7 +1169,7 @@ class FunctionCompiler:
             a.mov_imm(RAX, _callback_address(MEMORY_GROW))
             a.call_reg(RAX)
             self.check_trap()
-            a.store(True, RBP, self.result(1), RAX)
+            self.put_result(1, RAX)
         elif name == "memory.fill" or name == "memory.copy":
             if any(imm) or not self.memory:
                 raise QuickUnsupported("multiple memories")
@@ -1174,7 +1197,7 @@ class FunctionCompiler:
             a.alu(XOR, False, RCX, RCX)
             a.test(True, RAX, RAX)
             a.setcc(x86.E, RCX)
-            a.store(True, RBP, self.result(1), RCX)
+            self.put_result(1, RCX)
         elif name == "call_indirect":
             self.call_indirect(imm[0], imm[1])
         else:
@@ -1211,7 +1234,7 @@ class FunctionCompiler:
             if op in _COMPARE:
                 a.setcc(_COMPARE[op], RAX)
                 a.movzx8(RAX, RAX)
-            a.store(True, RBP, self.result(2), RAX)
+            self.put_result(2, RAX)
             return
         self.load_top(RAX, wide)
         if op == "eqz":
@@ -1241,7 +1264,7 @@ class FunctionCompiler:
             return
         else:
             raise QuickUnsupported(f"the quick compiler does not compile {'i64' if wide else 'i32'}.{op}")
-        a.store(True, RBP, self.result(1), RAX)
+        self.put_result(1, RAX)
 
     def division(self, op: str, wide: bool) -> None:
         """RAX op RCX, the result in RAX, trapping as wasm does."""
@@ -1333,7 +1356,7 @@ class FunctionCompiler:
             if not wide:
                 a.mov(False, RAX, RAX)
         a.bind(done)
-        a.store(True, RBP, self.result(1), RAX)
+        self.put_result(1, RAX)
 
     def float(self, op: str, double: bool) -> None:  # noqa: C901, PLR0912 - one branch per family
         a = self.a
@@ -1403,10 +1426,11 @@ class FunctionCompiler:
             raise QuickUnsupported(f"the quick compiler does not compile {'f64' if double else 'f32'}.{op}")
         if in_xmm:  # (an f32 fills its slot's low half: every reader of an f32 reads only that)
             a.store_float(double, RBP, self.result(operands), XMM0)
+            self.held_float = (self.height - 1, XMM0, len(a.code))  # (see put_result)
             return
         if not double and op not in ("eq", "ne", "lt", "gt", "le", "ge"):
             a.mov(False, RAX, RAX)
-        a.store(True, RBP, self.result(operands), RAX)
+        self.put_result(operands, RAX)
 
     def convert_u64(self, double: bool) -> None:
         """XMM0 = RAX as an unsigned 64-bit integer, rounded as wasm rounds it."""

@@ -38,6 +38,7 @@ class Assembler:
         self.labels: list[int] = []  # label -> position (-1 until bound)
         self.fixups: list[tuple[int, int]] = []  # (position of a rel32, label)
         self.table_fixups: list[tuple[int, int, int]] = []  # (position, label, base label)
+        self.last_bind = -1  # where the latest label was bound (code may arrive there from elsewhere)
 
     # --- labels ---------------------------------------------------------------------------
     def label(self) -> int:
@@ -45,7 +46,7 @@ class Assembler:
         return len(self.labels) - 1
 
     def bind(self, label: int) -> None:
-        self.labels[label] = len(self.code)
+        self.labels[label] = self.last_bind = len(self.code)
 
     def finish(self) -> bytes:
         for at, label in self.fixups:
@@ -259,6 +260,10 @@ class Assembler:
 
     def ucomis(self, double: bool, a: int, b: int) -> None:
         self._rr(b"\x0f\x2e", False, a, b, prefix=b"\x66" if double else b"")
+
+    def movaps(self, dst: int, src: int) -> None:
+        """xmm dst = xmm src (the whole register)."""
+        self._rr(b"\x0f\x28", False, dst, src)
 
     def xorps(self, dst: int, src: int) -> None:
         self._rr(b"\x0f\x57", False, dst, src)
