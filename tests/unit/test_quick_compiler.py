@@ -305,13 +305,17 @@ def test_what_the_quick_compiler_leaves_to_the_other_tiers_is_named() -> None:
     module = Module("""(module (memory 1)
       (func (result i32 i32) (i32.const 1) (i32.const 2))
       (func (param v128))
-      (func (result i32) (i32.const 3) (i32.const 4) (f32.const 1) (f32.const 2) (f32.min) (drop) (i32.add)))""").ir
+      (func (result i32) (i32.const 3) (i32.const 4) (f32.const 1) (f32.const 2) (f32.min) (drop) (i32.add))
+      (global $held (mut exnref) (ref.null exn))
+      (func (global.set $held (global.get $held))))""").ir
     with pytest.raises(QuickUnsupported, match="multiple results"):
         compile_function(module, 0, False)
     with pytest.raises(QuickUnsupported, match="v128"):
         compile_function(module, 1, False)
     with pytest.raises(QuickUnsupported, match="f32.min"):
         compile_function(module, 2, False)
+    with pytest.raises(QuickUnsupported, match="a global of type exnref"):  # (exnref values elsewhere: it takes)
+        compile_function(module, 3, False)
 
 
 def test_a_small_modules_hot_function_gets_quick_code_without_a_worker(

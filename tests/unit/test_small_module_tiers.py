@@ -269,3 +269,24 @@ def test_a_recursive_function_runs_as_python_until_its_machine_code_arrives(
         assert fib(24) == 46368
     finally:
         stop_module_timer(functions)
+
+
+def test_the_worker_takes_many_requests_in_one_frame(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``request_all`` (what a large module's run asks for at its exit: thousands of functions) is one frame;
+    the worker makes each function of it, the highest priority first."""
+    import io
+
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    module = Module("""(module
+      (func (result i32) (i32.const 1)) (func (result i32) (i32.const 2)) (func (result i32) (i32.const 3)))""").ir
+    requests, replies = io.BytesIO(), io.BytesIO()
+    translation_worker._write_frame(requests, ("python*", -1, False, [[0, 1.0], [2, 3.0]]))
+    requests.seek(0)
+    translation_worker.serve_module(module, requests, replies)  # (returns when the requests end, all made)
+    replies.seek(0)
+    made = []
+    while replies.tell() < len(replies.getvalue()):
+        kind, index, interruptible, code, _ = translation_worker._read_frame(replies)
+        assert code is not None
+        made.append((kind, index, interruptible))
+    assert made == [("python", 2, False), ("python", 0, False)]

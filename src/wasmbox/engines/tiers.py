@@ -616,8 +616,7 @@ class TieredFunctions:
         if self.native.whole or whole_code_for_next_run(self.module):
             worker.request("module-cache", -1, self.interruptible, -1.0, lambda *_: None)
         else:
-            for index, priority in self.functions_for_next_run():
-                worker.request("native", index, self.interruptible, priority, lambda *_: None)
+            worker.request_all("native", self.functions_for_next_run(), self.interruptible)
         worker.detach()
 
     def functions_for_next_run(self) -> list[tuple[int, float]]:
