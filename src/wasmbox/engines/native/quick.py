@@ -52,7 +52,7 @@ from typing import Any
 from ...ir import instructions as ins
 from ...ir.instructions import Catch
 from ...ir.module import Module, block_signature
-from ...ir.types import EXNREF, F32, F64, I32, I64, PAGE_SIZE, ExternKind, FuncType, HeapType, RefType, ValType
+from ...ir.types import EXNREF, F32, F64, I32, I64, PAGE_SIZE, FuncType, HeapType, RefType, ValType
 from . import x86
 from .abi import (
     CALL_INDIRECT,
@@ -723,9 +723,7 @@ class FunctionCompiler:
 
     # --- exceptions -------------------------------------------------------------------------------
     def tag_type(self, tag_index: int) -> FuncType:
-        imported = [imp.desc for imp in self.module.imported(ExternKind.TAG)]
-        type_indices = [*imported, *(tag.type_index for tag in self.module.tags)]
-        t = self.module.function_type(type_indices[tag_index])  # type: ignore[arg-type]
+        t = self.module.tag_types()[tag_index]
         _check_types(t.params, "an exception's value")
         return t
 
