@@ -215,6 +215,12 @@ def test_global_and_tag_made_with_a_store() -> None:
     assert info.value.payload == (3,)
     with pytest.raises(ValueError, match="no results"):
         Tag(store, FuncType((), (I32,)))
+    # Types written with lists (as the docstrings do) are the same types: a tag so made is importable.
+    assert FuncType([I32], []) == FuncType((I32,), ()) and hash(FuncType([I32], [])) == hash(FuncType((I32,), ()))
+    listed = Tag(store, TagType(FuncType([I32], [])))
+    with pytest.raises(wasmbox.WasmException) as info:
+        Instance(store, module, {"env": {"g": counter, "t": listed}}).exports["throw"]()
+    assert info.value.payload == (3,)
 
 
 def test_instance_takes_imports_in_order_as_wasmtime_does() -> None:

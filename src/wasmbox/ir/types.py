@@ -230,6 +230,14 @@ class FuncType(DefinedTypeBase):
     params: tuple[ValType, ...] = ()
     results: tuple[ValType, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Tuples whatever sequences it was given (``FuncType([I32], [])``, as the API's docstrings write it):
+        # equal types must compare equal (a host's tag against a module's import of it did not).
+        if type(self.params) is not tuple:
+            self.__dict__["params"] = tuple(self.params)
+        if type(self.results) is not tuple:
+            self.__dict__["results"] = tuple(self.results)
+
     def __str__(self) -> str:
         params = " ".join(t.text for t in self.params)
         results = " ".join(t.text for t in self.results)
