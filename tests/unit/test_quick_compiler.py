@@ -369,12 +369,16 @@ def test_a_large_modules_hot_functions_get_quick_code(
       (func (export "count") (param $n i32) (result i32) (local $s i32)
         (loop $again (local.set $s (i32.add (local.get $s) (local.get $n)))
           (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $again (local.get $n)))
-        (local.get $s)))"""
+        (local.get $s))
+      (func (export "rare") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))"""
     instance = Instance(Store("native"), Module(text))
     (functions,) = made
     assert not functions.native.whole  # tiered function by function
+    # A function that has run fewer than QUICK_MIN_BLOCKS blocks gets none (hot as it is after two).
+    assert [instance.exports["rare"](n) for n in range(20)] == list(range(1, 21))
+    assert 2 not in quick_functions(functions)
     stash, count = instance.exports["stash"], instance.exports["count"]
-    assert [stash(n) for n in range(100)] == [3 * n for n in range(100)]
+    assert [stash(n) for n in range(300)] == [3 * n for n in range(300)]
     expected = Instance(Store("baseline"), Module(text)).exports["count"]
     assert [count(n) for n in range(100, 130)] == [expected(n) for n in range(100, 130)]
     assert hasattr(instance._instance.funcs[1].code, "native_address")

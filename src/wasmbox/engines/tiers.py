@@ -85,6 +85,11 @@ OSR_AT_MOST = int(os.environ.get("WASMBOX_OSR_AT_MOST", "20000"))
 # 0.149 s, hashmap 0.142 -> 0.136, the others unchanged; libc's printf core, 4,677 instructions, gets hot in a
 # program printing 54 lines after 500 blocks instead of 5,000.)
 QUICK_HOT_AFTER = int(os.environ.get("WASMBOX_QUICK_HOT_AFTER", "1"))
+# ... but no function gets quick code before it has run this many blocks: making it has a fixed cost too (~0.2 ms:
+# prologue, door, entry, a mapping), which a function of a few instructions called a few times never repays (a
+# module of 80,000 one-line functions called six times each: 53 s with them compiled at their second call, 21 s
+# on the Python tiers).
+QUICK_MIN_BLOCKS = int(os.environ.get("WASMBOX_QUICK_MIN_BLOCKS", "100"))
 QUICK_HOT_AT_MOST = int(os.environ.get("WASMBOX_QUICK_HOT_AT_MOST", "1000"))
 QUICK_FIRST_OSR_AFTER = int(os.environ.get("WASMBOX_QUICK_FIRST_OSR_AFTER", "200"))
 # Whether every hot function of a large module gets quick code (see TieredFunctions.quick_all).
@@ -442,6 +447,8 @@ class TieredFunctions:
         # module's function with long calls also asks the worker for LLVM's code of its own.
         quick_wanted = self.quick_all or (eligible and long_calls)
         if quick_wanted and self.quick and self.size(index) <= QUICK_AT_MOST and not self.makes_tail_calls(index):
+            if function.executed < QUICK_MIN_BLOCKS:
+                return None  # (it reports again when its count doubles: see QUICK_MIN_BLOCKS)
             quick = self.native.quick_function(index)
             if quick is not None:
                 self.install_quick(index, quick)

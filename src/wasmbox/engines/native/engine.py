@@ -260,7 +260,7 @@ class LazyCode:
 
                 code, door, loops = compile_with_door(self.module, index, self.interruptible)
                 entry_at = (len(code) + 15) // 16 * 16
-                entry = entry_code(self.module.func_types()[index], -entry_at, relative=True)
+                entry = entry_code(self.module.func_types_shared()[index], -entry_at, relative=True)
                 address, entry_address = place_all([code, entry])
                 found = self.quick_made[index] = (address, entry_address, address + door, loops)
             return found
@@ -459,7 +459,7 @@ class NativeTier:
             return None
         if position not in loops:
             return None
-        t = self.module.func_types()[index]
+        t = self.module.func_types_shared()[index]
         entry = place(entry_code(t, door, loop=position))
         function = self.module.funcs[index - self.module.num_imported_funcs()]
         local_types = [*t.params, *function.locals]

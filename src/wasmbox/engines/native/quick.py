@@ -260,7 +260,7 @@ class FunctionCompiler:
         self.index = index
         self.interruptible = interruptible
         self.osr = osr
-        self.func_types = module.func_types()
+        self.func_types = module.func_types_shared()
         first = self.first_defined = module.num_imported_funcs()
         function = module.funcs[index - first]
         self.type = self.func_types[index]
