@@ -99,6 +99,14 @@ def test_a_large_module_over_the_size_limit_stays_tiered_in_its_next_runs(tmp_pa
     assert whole_objects == []  # (functions compiled alone are named ...L_f<index>.o)
 
 
+def test_a_large_module_over_the_function_limit_stays_tiered_in_its_next_runs(tmp_path: Path) -> None:
+    # Small code, but more functions than the limit: LLVM's memory grows with their number.
+    runs = _three_runs(tmp_path, WASMBOX_LAZY_FUNCTIONS="0", WASMBOX_WHOLE_MODULE_FUNCTIONS_AT_MOST="0")
+    assert runs == [["6000", "python"]] * 3
+    whole_objects = [path for path in (tmp_path / "cache").glob("*-llvm*/w*.o") if "L_" not in path.name]
+    assert whole_objects == []
+
+
 def test_the_marker_is_made_again_when_the_machine_code_is_found(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

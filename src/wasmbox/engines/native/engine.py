@@ -144,6 +144,9 @@ LAZY_FUNCTIONS = int(os.environ.get("WASMBOX_LAZY_FUNCTIONS", "400"))
 # after the program ends, so that its next run starts on machine code (Lua's interpreter: 306 KB, ~30 s
 # of LLVM -O2 and 0.7 GB in the worker; a module of several MB would take many minutes and gigabytes).
 WHOLE_MODULE_CODE_AT_MOST = int(os.environ.get("WASMBOX_WHOLE_MODULE_CODE_AT_MOST", str(512 * 1024)))
+# ... and functions: LLVM's memory grows with their number too, whatever their size (a module of 80,000
+# one-line functions, 0.5 MB of code, took the worker 6.8 GB). Lua has 839, boolector 1,035.
+WHOLE_MODULE_FUNCTIONS_AT_MOST = int(os.environ.get("WASMBOX_WHOLE_MODULE_FUNCTIONS_AT_MOST", "5000"))
 
 
 def code_size(module: Module) -> int:
@@ -162,8 +165,9 @@ def code_size(module: Module) -> int:
 
 def whole_code_for_next_run(module: Module) -> bool:
     """Whether a tiered module that got hot is worth compiling whole for its next run (see
-    ``WHOLE_MODULE_CODE_AT_MOST``)."""
-    return code_size(module) <= WHOLE_MODULE_CODE_AT_MOST
+    ``WHOLE_MODULE_CODE_AT_MOST`` and ``WHOLE_MODULE_FUNCTIONS_AT_MOST``); otherwise the functions
+    it ran are compiled one by one."""
+    return len(module.funcs) <= WHOLE_MODULE_FUNCTIONS_AT_MOST and code_size(module) <= WHOLE_MODULE_CODE_AT_MOST
 
 
 def module_code_on_disk(module: Module, interruptible: bool) -> bool:
