@@ -145,7 +145,7 @@ LAZY_FUNCTIONS = int(os.environ.get("WASMBOX_LAZY_FUNCTIONS", "400"))
 # of LLVM -O2 and 0.7 GB in the worker; a module of several MB would take many minutes and gigabytes).
 WHOLE_MODULE_CODE_AT_MOST = int(os.environ.get("WASMBOX_WHOLE_MODULE_CODE_AT_MOST", str(512 * 1024)))
 # ... and functions: LLVM's memory grows with their number too, whatever their size (a module of 80,000
-# one-line functions, 0.5 MB of code, took the worker 6.8 GB). Lua has 839, boolector 1,035.
+# one-line functions, under the byte limit, took the worker 6.8 GB). Lua has 839, boolector 1,035.
 WHOLE_MODULE_FUNCTIONS_AT_MOST = int(os.environ.get("WASMBOX_WHOLE_MODULE_FUNCTIONS_AT_MOST", "5000"))
 
 
