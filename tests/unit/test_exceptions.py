@@ -87,3 +87,20 @@ def test_a_try_table_without_catch_clauses_lets_the_exception_through(engine: st
     with pytest.raises(WasmException):
         instance.exports["f"](5)
     assert instance.exports["g"]() == 7
+
+
+def test_the_portable_translation_maps_dead_code_at_a_functions_end() -> None:
+    """Found by differential fuzzing (binaryen 132, a function with try_table regions ending in dead code after
+    a branch): the translator records a line start for each instruction, and an instruction that emits nothing
+    after the last line starts past it. Indenting the try regions moved every line start but that one, an
+    IndexError out of the tiers when the function got hot. It now stays at the end."""
+    from wasmbox.engines.interp import DEDENT, INDENT, FunctionTranslator
+
+    module = parse_module_text("(module (func))")
+    t = module.types[module.funcs[0].type_index]
+    translator = FunctionTranslator(module, 0, t, [], module.funcs[0].body, module.types, module.func_types())
+    translator.lines = ["a", "try:" + INDENT, "b", DEDENT, "c"]
+    translator.line_starts = [(0, 0), (2, 1), (4, 2), (5, 3), (5, 4)]
+    translator.indent_regions()
+    assert translator.lines == ["a", "try:", "    b", "c"]
+    assert translator.line_starts == [(0, 0), (2, 1), (3, 2), (4, 3), (4, 4)]

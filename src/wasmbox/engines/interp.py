@@ -1248,6 +1248,7 @@ class FunctionTranslator:
                 extra += "    "
                 continue
             lines.append(extra + line)
+        moved.append(len(lines))  # (a position whose code starts after the last line: dead code at the end)
         if len(lines) != len(self.lines):
             self.line_starts = [(moved[line], position) for line, position in self.line_starts]
         self.lines = lines
