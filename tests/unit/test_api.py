@@ -194,6 +194,25 @@ def test_module_introspection_and_linker_define() -> None:
     assert instance.exports["scaled"](5) == 10
 
 
+@pytest.mark.parametrize("engine", ["interp", "baseline"])
+def test_a_trap_in_a_loop_of_one_block_names_its_instruction(engine: str) -> None:
+    """The portable engine's translation of a loop whose chain is its header alone loses its dispatch
+    lines (``drop_dispatch``); the instructions' line starts inside it moved with them only since a
+    differential fuzzing run found one left past the function's last line (an IndexError): before, a
+    trap there was reported two instructions early."""
+    module = Module(
+        '(module (func (export "f") (param i32) (result i32)\n'
+        "  (loop $l (drop (i32.div_u (i32.const 7) (local.get 0)))\n"
+        "    (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))\n"
+        "  (i32.const 0)))"
+    )
+    with pytest.raises(Trap, match="divide by zero") as info:
+        Instance(Store(engine), module).exports["f"](0)
+    from wasmbox.binary.encode import encode_module
+
+    assert encode_module(module.ir)[info.value.frames[0].offset] == 0x6E  # i32.div_u
+
+
 def test_trap_backtrace_names_wasm_functions() -> None:
     module = Module(
         "(module (func $divide (param i32) (result i32) (i32.div_u (i32.const 1) (local.get 0)))\n"

@@ -1335,13 +1335,18 @@ class FunctionTranslator:
         assert self.lines[start].strip() == f"if pc == {header}:"
         body = self.lines[start + 1 :]
         kept: list[str] = []
+        moved = [start]  # each old line's new index, from ``start`` (a dropped line: the next one kept)
         for position, line in enumerate(body):
+            moved.append(start + len(kept))
             following = body[position + 1].strip() if position + 1 < len(body) else ""
             if line.strip() == f"pc = {header}" and following == "continue":
                 continue
             indent = len(line) - len(line.lstrip())
             kept.append(line[4:] if indent > level.header_indent else line)
+        moved.append(start + len(kept))  # (the end)
         self.lines[start:] = kept
+        at = bisect.bisect_left(self.line_starts, (start, -1))
+        self.line_starts[at:] = [(moved[line - start], position) for line, position in self.line_starts[at:]]
 
     def close_block(self) -> None:
         frame = self.frames.pop()
