@@ -147,3 +147,23 @@ def test_a_function_of_a_declared_subtype_links_to_an_import_of_its_supertype() 
     unrelated = _valid('(module (type $other (sub (func (result eqref)))) (import "M" "f" (func (type $other))))')
     with pytest.raises(LinkError):
         instantiate(unrelated, provided, _engine())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("engine", ["interp", "baseline", "native", "tiered"])
+def test_a_start_function_whose_type_is_a_subtype_in_a_rec_group(engine: str) -> None:
+    """Found by differential fuzzing (binaryen 132 with GC): the start function's type must expand to
+    [] -> []; being declared ``sub`` of another type, or in a ``rec`` group, does not change that (the
+    validator compared it with a plain ``(func)`` type and refused a module wasmtime runs)."""
+    from wasmbox import Instance, Store
+    from wasmbox import Module as ApiModule
+
+    source = """(module
+      (rec (type $base (sub (func))) (type $start (sub $base (func))))
+      (global $ran (export "ran") (mut i32) (i32.const 0))
+      (func $init (type $start) (global.set $ran (i32.const 1)))
+      (start $init))"""
+    validate_module(parse_module_text(source))
+    instance = Instance(Store(engine), ApiModule(source))
+    assert instance.exports["ran"].value == 1
+    with pytest.raises(ValidationError, match="start function must have type"):
+        validate_module(parse_module_text("(module (type $t (sub (func (param i32)))) (func (type $t)) (start 0))"))
