@@ -157,3 +157,34 @@ def test_a_leaf_function_traps_at_its_own_depth_and_counts_against_the_limit() -
     with pytest.raises(Exhaustion):
         down(99)
     assert down(98) == 0
+
+
+FLOAT_LOOP = """(module (memory 1)
+  (func (export "scale") (param $n i32)
+    (loop $l
+      (f64.store (local.get $n) (f64.div (f64.const 1) (f64.load offset=8 (local.get $n))))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 8)))))))"""
+
+
+def test_a_float_constant_does_not_make_a_loop_reload_its_memory() -> None:
+    """Float constants pass an inline-asm barrier (signalling NaNs, see lower.opaque). The barrier
+    touches no memory: were it assumed to, every use would make LLVM load the memory's base and size
+    again inside the loop (nbody's inner loop lost its hoisted bounds that way)."""
+    import llvmlite.binding as llvm
+
+    from wasmbox.engines.native.jit import OPTIMIZATION_LEVEL, jit
+    from wasmbox.engines.native.lower import ModuleLowering
+
+    compiler = jit()
+    lowering = ModuleLowering(Module(FLOAT_LOOP).ir, "t", compiler.triple, False)
+    lowering.lower()
+    parsed = llvm.parse_assembly(str(lowering.ir))
+    builder = llvm.create_pass_builder(compiler.machine, llvm.create_pipeline_tuning_options(OPTIMIZATION_LEVEL))
+    builder.getModulePassManager().run(parsed, builder)
+    function = str(parsed.get_function("t_f0"))
+    assert 'asm ""' in function  # the barrier is still there: the constant stays hidden
+    loop = function.split("\nloop:")[1]  # the loop's blocks
+    assert "load ptr" not in loop  # the memory's base and size cell: loaded once, before the loop
+    store = Store("native")
+    memory_instance = Instance(store, Module(FLOAT_LOOP))
+    memory_instance.exports["scale"](64)  # runs, and 0.0 loads divide to +inf without a trap

@@ -66,6 +66,7 @@ from .abi import (
     CALL_INDIRECT,
     CALL_REF,
     CATCH,
+    CONTEXT_FIELDS,
     ENTRY_CODE,
     ENTRY_CTX,
     ENTRY_SIGNATURE,
@@ -231,17 +232,17 @@ class ModuleLowering:
             t = self.func_types[index]
             if osr is not None:
                 osr_signature = ir.FunctionType(return_type(t.results), [PTR, PTR])
-                self.functions[index] = ir.Function(self.ir, osr_signature, osr_name(prefix, index, osr))
+                self.functions[index] = mark_context(ir.Function(self.ir, osr_signature, osr_name(prefix, index, osr)))
                 continue
             signature = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
             # Not internal: the host reads their addresses for tables' mirrors.
-            self.functions[index] = ir.Function(self.ir, signature, f"{prefix}_f{index}")
+            self.functions[index] = mark_context(ir.Function(self.ir, signature, f"{prefix}_f{index}"))
         # Tail entries (see the module's docstring): eager whole-module code of a module making tail calls.
         self.tail_entries: dict[int, ir.Function] = {}
         if not lazy and osr is None and any(ins.makes_tail_calls(f.body) for f in module.funcs):
             for index in self.functions:
                 t = self.func_types[index]
-                self.tail_entries[index] = ir.Function(self.ir, tail_signature(t), f"{prefix}_t{index}")
+                self.tail_entries[index] = mark_context(ir.Function(self.ir, tail_signature(t), f"{prefix}_t{index}"))
         self.host_call = self._declare(HOST_CALL, L32, [PTR, L32, PTR])
         self.call_indirect = self._declare(CALL_INDIRECT, L32, [PTR, L32, L32, L32, PTR])
         self.memory_grow = self._declare(MEMORY_GROW, L64, [PTR, L64, L32])
@@ -378,6 +379,21 @@ _LEAF_NAMES = frozenset(
         "drop", "select", "local.get", "local.set", "local.tee", "global.get", "global.set", "memory.size",
     )
 )  # fmt: skip
+
+
+def mark_context(function: ir.Function) -> ir.Function:
+    """Tell LLVM that ``function``'s first argument, the context record, is always a whole record.
+
+    With ``dereferenceable``, LLVM may load the context's fields (the memory's base and size cell,
+    the table and global pointers) ahead of a loop even where the loop could leave before reaching
+    the load (through a bounds test's trap): a loop's first access no longer reloads them per
+    iteration."""
+    context = function.args[0]
+    context.attributes.dereferenceable = len(CONTEXT_FIELDS) * 8
+    context.attributes.align = 8
+    context.add_attribute("nonnull")
+    context.add_attribute("noundef")
+    return function
 
 
 def is_leaf(body: list[Instruction]) -> bool:
@@ -572,8 +588,13 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         x/1.0 or demote(promote(x)) to x, where wasm requires a quiet
         (arithmetic) NaN for a signalling input.  Float constants and promoted
         values pass through this barrier, so no such identity can be seen.
+
+        The barrier reads and writes no memory (``readnone``): without that, LLVM must assume
+        the asm may store anywhere, and reloads the memory's base and size after each use: a
+        loop computing ``1.0 / x`` lost its hoisted bounds limits (nbody).
         """
-        return self.b.asm(ir.FunctionType(value.type, [value.type]), "", FLOAT_BARRIER, [value], False)
+        barrier = ir.InlineAsm(ir.FunctionType(value.type, [value.type]), "", FLOAT_BARRIER, False)
+        return self.b.call(barrier, [value], attrs=("readnone", "nounwind"))
 
     def pop(self) -> ir.Value:
         return self.stack.pop()
