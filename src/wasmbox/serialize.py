@@ -71,6 +71,7 @@ def serialize(module: Module, name: str | None) -> bytes:
         if objects:
             header["machine"] = machine_fingerprint()
             header["host"] = host_key()
+            header["guard_pages"] = _guard_pages()
     encoded_header = json.dumps(header, sort_keys=True).encode()
     parts = [MAGIC, struct.pack("<I", len(encoded_header)), encoded_header, struct.pack("<Q", len(binary)), binary]
     parts.append(struct.pack("<I", len(objects)))
@@ -125,7 +126,9 @@ def deserialize(data: bytes | bytearray | memoryview) -> tuple[Module, str | Non
     module = decode_module(binary, features, lazy=True)
     module.binary = binary
     module.source_name = name
-    if objects:
+    # Code that leaves bounds to guard pages runs only where memories have them, and code that tests
+    # them is not what this process would make: either way, code made the other way is compiled again.
+    if objects and header.get("guard_pages", False) == _guard_pages():
         from .engines.native import available
 
         if available():
@@ -137,6 +140,12 @@ def deserialize(data: bytes | bytearray | memoryview) -> tuple[Module, str | Non
                     module, interruptible, code, str(header.get("machine")), host if isinstance(host, str) else None
                 )
     return module, name
+
+
+def _guard_pages() -> bool:
+    from .runtime import guards
+
+    return guards.enabled()
 
 
 def _check_identity(header: dict[str, object]) -> None:

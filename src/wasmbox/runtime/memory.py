@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import weakref
 from typing import Any
 
 from ..errors import Exhaustion
 from ..ir.types import MAX_PAGES, PAGE_SIZE, MemoryType
+from . import guards
 
 MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)  # Linux value; not exported by CPython 3.11
 
 
 class MemoryInstance:
-    __slots__ = ("type", "max_pages", "pages", "_map", "view", "size_cell")
+    __slots__ = ("type", "max_pages", "pages", "_map", "view", "size_cell", "guarded", "__weakref__")
 
     def __init__(self, memory_type: MemoryType, max_pages_limit: int = MAX_PAGES) -> None:
         self.type = memory_type
@@ -37,6 +39,12 @@ class MemoryInstance:
         self.max_pages = min(declared, max_pages_limit * PAGE_SIZE // page_size)
         self.pages = limits.min
         reserve = max(self.max_pages * page_size, self.pages * page_size, 1)
+        # Guard pages (runtime.guards): a 32-bit memory of 64 KiB pages reserves its whole reach and
+        # the largest static offset past it, inaccessible beyond its size, so machine code need not
+        # test its accesses.
+        self.guarded = not memory_type.is_64 and page_size == PAGE_SIZE and guards.enabled()
+        if self.guarded:
+            reserve = guards.RESERVATION
         flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE
         try:
             self._map = mmap.mmap(-1, reserve, flags=flags)
@@ -47,6 +55,15 @@ class MemoryInstance:
                 f"of up to {self.max_pages} pages ({error})",
             ) from None
         self.view = memoryview(self._map)[: self.pages * page_size]
+        if self.guarded:
+            base = self.base_address()
+            guards.protect(base + self.size, reserve - self.size, guards.NO_ACCESS)
+            slot = guards.add_memory(base)
+            if slot is None:
+                raise Exhaustion(
+                    "resource limit exceeded", "resource limit exceeded: too many memories at once for guard pages"
+                )
+            weakref.finalize(self, guards.remove_memory, slot)
         # A native engine reads the size from a ctypes cell it attaches here; grow keeps it current.
         self.size_cell: Any = None
 
@@ -67,6 +84,8 @@ class MemoryInstance:
         if not 0 <= delta <= self.max_pages - old:
             return 0xFFFFFFFFFFFFFFFF if self.type.is_64 else 0xFFFFFFFF
         if delta:
+            if self.guarded:
+                guards.protect(self.base_address() + self.size, delta * PAGE_SIZE, guards.READ_WRITE)
             self.pages = old + delta
             self.view = memoryview(self._map)[: self.size]
             if self.size_cell is not None:

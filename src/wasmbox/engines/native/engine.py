@@ -128,8 +128,17 @@ FUEL, QUICK = "f", "q"
 
 
 def module_key(module: Module, interruptible: bool, variant: str = "") -> tuple[bytes, str]:
-    """What a module's machine code depends on: its content, the checks compiled in, how it was made."""
-    return module.digest(), ("i" if interruptible else "") + variant
+    """What a module's machine code depends on: its content, the checks compiled in, how it was made
+    (and "g": whether its memory accesses rely on guard pages)."""
+    return module.digest(), ("i" if interruptible else "") + variant + ("g" if guarded_code(variant) else "")
+
+
+def guarded_code(variant: str) -> bool:
+    """Whether whole-module code of ``variant`` leaves memory bounds to guard pages: the fully
+    optimised code does, where the process has them (runtime.guards); metered and quick code test."""
+    from ...runtime import guards
+
+    return not variant and guards.enabled()
 
 
 def lazy_prefix(module: Module, interruptible: bool) -> str:
@@ -573,7 +582,9 @@ def module_object(module: Module, interruptible: bool, variant: str = "") -> byt
         from .lower import ModuleLowering
 
         compiler = jit()
-        lowering = ModuleLowering(module, prefix, compiler.triple, interruptible, metered=FUEL in variant)
+        lowering = ModuleLowering(
+            module, prefix, compiler.triple, interruptible, metered=FUEL in variant, guarded=guarded_code(variant)
+        )
         lowering.lower()
         if QUICK in variant:
             return compiler.fast_object(lowering.ir)

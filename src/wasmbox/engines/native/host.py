@@ -27,6 +27,7 @@ from ...errors import Exhaustion, Trap, TrapFrame, WasmException
 from ...ir.module import Module
 from ...ir.subtyping import closed_types, is_function_reference
 from ...ir.types import EXNREF, F32, F64, I32, I64, V128, FuncType, GlobalType, RefType, ValType
+from ...runtime import guards as _guards
 from ...runtime.objects import FunctionInstance, GlobalInstance
 from ...runtime.operations import (
     call_indirect,
@@ -73,6 +74,13 @@ U64 = ctypes.c_uint64
 BACKTRACE_FRAMES = 64  # innermost frames shown for a trap (deep recursion shows its tip)
 SlotArray = ctypes.POINTER(U64)
 ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, SlotArray, SlotArray)
+
+
+def entry_at(address: int) -> Any:
+    """The entry trampoline at ``address``, callable, knowing its address (for guarded_call)."""
+    entry = ENTRY(address)
+    entry.address = address  # type: ignore[attr-defined]
+    return entry
 
 
 class Context(ctypes.Structure):
@@ -672,6 +680,11 @@ class NativeInstance:
         self.ctx.fuel = ctypes.addressof(self.fuel)
         self.ctx.stop = ctypes.addressof(sandbox.stop_cell)
         self.frames = (U64 * FRAME_RING)()
+        # Guard pages (runtime.guards): entries go through its guarded_call, and its handler is made
+        # this process's again, should anything have replaced it since the last instance.
+        self.guards = _guards.guards() if _guards.enabled() else None
+        if self.guards is not None:
+            self.guards.install()
         _registry.maybe_collect()
         # Each function's handle for ref.func, registered when native code first asks (0 until then).
         self.func_refs = (U64 * max(len(self.func_types), 1))()
@@ -712,7 +725,7 @@ class NativeInstance:
         self.tail_addresses: dict[int, int] = dict(tail_addresses)
         self.tail_args = (U64 * max([slot_count(t.params) for t in module.types if isinstance(t, FuncType)] + [1]))()
         self.ctx.tail_args = ctypes.addressof(self.tail_args)
-        self.entries = {index: ENTRY(address) for index, address in entries.items()}
+        self.entries = {index: entry_at(address) for index, address in entries.items()}
         self.addresses: dict[int, int] = dict(addresses)
         self.wrappers: dict[int, Any] = {}
         # Every function's code address; in lazy mode a stub until the function is compiled.
@@ -724,7 +737,7 @@ class NativeInstance:
             else:
                 compiled = self.lazy.functions.get(index)
                 if compiled is not None:
-                    self.entries[index] = ENTRY(compiled[0])
+                    self.entries[index] = entry_at(compiled[0])
                     self.addresses[index] = compiled[1]
                 self.code_table[index] = compiled[1] if compiled else self.lazy.stubs[self.func_types[index]]
         self.ctx.code = ctypes.addressof(self.code_table)
@@ -734,7 +747,7 @@ class NativeInstance:
         elsewhere; ``quick``: the quick compiler's, made now) and every table of it knows."""
         assert self.lazy is not None
         entry, function = self.lazy.quick(func_index) if quick else self.lazy.ensure(func_index, data)
-        self.entries[func_index] = ENTRY(entry)
+        self.entries[func_index] = entry_at(entry)
         self.addresses[func_index] = function
         self.code_table[func_index] = function
         wrapper = self.wrappers.get(func_index)
@@ -750,7 +763,7 @@ class NativeInstance:
         entries, addresses, tail_addresses = code
         self.tail_addresses.update(tail_addresses)
         for index, address in addresses.items():
-            self.entries[index] = ENTRY(entries[index])
+            self.entries[index] = entry_at(entries[index])
             self.addresses[index] = address
             self.code_table[index] = address
         self.lazy = None
@@ -805,7 +818,7 @@ class NativeInstance:
         results = self.func_types[func_index].results
         layout, out_layout = slot_layout(types), slot_layout(results)
         count, out_count = max(slot_count(types), 1), max(slot_count(results), 1)
-        entry = ENTRY(entry_address)
+        entry = entry_at(entry_address)
 
         def resume(frame: list[Any]) -> Any:
             state = (U64 * count)()
@@ -839,10 +852,10 @@ class NativeInstance:
         try:
             if self.synced:
                 self.globals_to_native()
-                entry(self.ctx_address, inputs, outputs)
+                self.run_entry(entry, inputs, outputs)
                 self.globals_to_python()
             else:
-                entry(self.ctx_address, inputs, outputs)
+                self.run_entry(entry, inputs, outputs)
         finally:
             calls[0] = entered_at
             if metered:
@@ -857,6 +870,36 @@ class NativeInstance:
         if len(results) == 1:
             return get(outputs, 0, results[0])
         return tuple(get(outputs, at, r) for at, r in zip(out_layout, results, strict=True))
+
+    def run_entry(self, entry: Any, inputs: Any, outputs: Any) -> None:
+        """Call an entry trampoline; with guard pages, through ``guards.guarded_call``, which comes
+        back early when machine code touched a guard page: that is an out-of-bounds trap."""
+        guards = self.guards
+        if guards is None:
+            entry(self.ctx_address, inputs, outputs)
+            return
+        slot, slot_address = guards.slot()
+        if guards.call(entry.address, self.ctx_address, inputs, outputs, slot_address):
+            self.note_guard_fault(slot[1])
+
+    def note_guard_fault(self, instruction: int) -> None:
+        """The trap a guard page caught, as machine code would have left it: code 5, and in the ring
+        the faulting function at its own depth (a leaf's is one below the context's: it does not store
+        its depth). Its instruction is not known (only the machine instruction's address): the
+        frame names the function's start."""
+        # Where each function's code starts: itself, its tail entry, and its entry trampoline (into
+        # which LLVM may have inlined it).
+        entries = [(index, entry.address) for index, entry in self.entries.items()]
+        starts = [(start, index) for index, start in (*self.addresses.items(), *self.tail_addresses.items(), *entries)]
+        _, function = max([(start, index) for start, index in starts if start <= instruction], default=(0, 0))
+        first = self.module.num_imported_funcs()
+        from .lower import is_leaf
+
+        leaf = function >= first and is_leaf(self.module.funcs[function - first].body)
+        depth = self.ctx.depth + (1 if leaf else 0)
+        self.frames[depth & (FRAME_RING - 1)] = function << 32
+        self.ctx.trap_depth = depth
+        self.ctx.trap = TRAP["out of bounds memory access"]
 
     def take_native_exception(self) -> None:
         """An exception machine code threw (tag id and payload in the context record) becomes the

@@ -8,9 +8,15 @@ every call is followed by a test of that code, so a trap unwinds native
 frames by ordinary returns (no setjmp/longjmp), up to the entry trampoline
 that Python called.
 
-Linear memory is bounds-checked explicitly, with no guard pages, the same
-way for every memory (``FunctionLowering.effective_address``): the end of
-the access, computed in 64 bits, must not pass the memory's current size.
+Linear memory is bounds-checked explicitly (``FunctionLowering.effective_address``):
+the end of the access, computed in 64 bits, must not pass the memory's
+current size.  Except where guard pages stand for the test
+(``ModuleLowering.guarded``: the whole module's optimised code, in a process
+whose 32-bit memories have guard regions, see ``runtime.guards``): there a
+load or store whose static offset plus width is at most 2 GiB is not tested
+but made ``volatile`` (kept, and in order: see ``memory_access``), and a
+fault on a guard page is the trap.  Bulk operations, atomics, v128 accesses
+and memory64 keep their tests everywhere.
 Memory 0 is reached through the context's own fields (its base and size
 cell: the fast path every program uses); any other memory, with multiple
 memories, through its record in ``ctx.memories`` (``abi.MEMORY_RECORD``),
@@ -62,6 +68,7 @@ from ...ir.instructions import Catch, Instruction
 from ...ir.module import Module, block_signature
 from ...ir.types import EXNREF, F32, F64, FUNCREF, I32, I64, PAGE_SIZE, V128, ExternKind, FuncType, RefType, ValType
 from ...records import field, record
+from ...runtime.guards import OFFSET_LIMIT
 from .abi import (
     CALL_INDIRECT,
     CALL_REF,
@@ -198,6 +205,7 @@ class ModuleLowering:
         only: int | None = None,
         osr: int | None = None,
         metered: bool = False,
+        guarded: bool = False,
     ) -> None:
         """``osr``: instead of function ``only`` itself, its entry at the ``loop`` at that position
         (``osr_name``): it takes the locals and operand stack the baseline interpreter had there."""
@@ -205,6 +213,8 @@ class ModuleLowering:
         self.prefix = prefix
         self.interruptible = interruptible
         self.metered = metered  # charge fuel per basic block (see FunctionLowering.count_fuel)
+        # i32 memories have guard regions (runtime.guards): loads and stores within them go untested.
+        self.guarded = guarded
         self.lazy = lazy
         self.osr = osr
         name = prefix if not lazy else f"{prefix}_stubs" if only is None else f"{prefix}_f{only}"
@@ -237,6 +247,9 @@ class ModuleLowering:
             signature = ir.FunctionType(return_type(t.results), [PTR, *(llvm_type(p) for p in t.params)])
             # Not internal: the host reads their addresses for tables' mirrors.
             self.functions[index] = mark_context(ir.Function(self.ir, signature, f"{prefix}_f{index}"))
+            if guarded:
+                # A guard-page trap is told by the faulting instruction's function: each stays whole.
+                self.functions[index].attributes.add("noinline")
         # Tail entries (see the module's docstring): eager whole-module code of a module making tail calls.
         self.tail_entries: dict[int, ir.Function] = {}
         if not lazy and osr is None and any(ins.makes_tail_calls(f.body) for f in module.funcs):
@@ -379,6 +392,24 @@ _LEAF_NAMES = frozenset(
         "drop", "select", "local.get", "local.set", "local.tee", "global.get", "global.set", "memory.size",
     )
 )  # fmt: skip
+
+
+class VolatileLoad(ir.LoadInstr):  # type: ignore[misc]  # (llvmlite is untyped)
+    """``load volatile``: a memory access that a guard page checks (FunctionLowering.memory_access)."""
+
+    def descr(self, buf: list[str]) -> None:
+        text: list[str] = []
+        super().descr(text)
+        buf.append("load volatile " + "".join(text)[len("load ") :])
+
+
+class VolatileStore(ir.StoreInstr):  # type: ignore[misc]
+    """``store volatile`` (see VolatileLoad)."""
+
+    def descr(self, buf: list[str]) -> None:
+        text: list[str] = []
+        super().descr(text)
+        buf.append("store volatile " + "".join(text)[len("store ") :])
 
 
 def mark_context(function: ir.Function) -> ir.Function:
@@ -1489,7 +1520,9 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             return self.ctx_field("mem_size", PTR)
         return self.tag(self.b.load(self.memory_record_field(memory, MEMORY_SIZE), typ=PTR), "runtime")
 
-    def effective_address(self, address: ir.Value, offset: int, width: int | ir.Value, memory: int = 0) -> ir.Value:
+    def effective_address(
+        self, address: ir.Value, offset: int, width: int | ir.Value, memory: int = 0, guarded: bool = False
+    ) -> ir.Value:
         """The host pointer for ``width`` bytes at ``address + offset`` of memory ``memory``, trapping
         when out of bounds.
 
@@ -1508,6 +1541,8 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             return self.memory64_address(address, offset, width, memory)
         index = b.zext(address, L64)
         start = b.add(index, ir.Constant(L64, offset))
+        if guarded and isinstance(width, int) and offset + width <= OFFSET_LIMIT:
+            return b.gep(self.memory_base(memory), [start], source_etype=I8)  # a guard page traps
         size = self.tag(b.load(self.memory_size_cell(memory), typ=L64), "runtime")
         # index + offset + width <= size, tested as index <= size - (offset + width) (signed: a size below
         # offset + width makes the right side negative, and every index fails): the right side depends
@@ -1538,18 +1573,26 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         return b.gep(self.memory_base(memory), [start], source_etype=I8)
 
     def memory_access(self, name: str, offset: int, memory: int) -> None:
+        """A load or store. Where guard pages stand for the bounds test (ModuleLowering.guarded), the
+        access is volatile: LLVM may then neither drop it (an unused load must still trap) nor move
+        it past another access (what was stored before a faulting access must be in memory)."""
         stored_type, width, convert = ACCESS[name]
+        guarded = self.owner.guarded and not self.owner.memories_64[memory]
         if ".store" in name:
             value = self.pop()
             address = self.pop()
-            pointer = self.effective_address(address, offset, width, memory)
+            pointer = self.effective_address(address, offset, width, memory, guarded)
             if convert is not None:
                 value = self.b.trunc(value, ir.IntType(width * 8))
-            self.tag(self.b.store(value, pointer, align=1), "memory")
+            store = self.tag(self.b.store(value, pointer, align=1), "memory")
+            if guarded:
+                store.__class__ = VolatileStore
             return
         address = self.pop()
-        pointer = self.effective_address(address, offset, width, memory)
+        pointer = self.effective_address(address, offset, width, memory, guarded)
         loaded = self.tag(self.b.load(pointer, typ=stored_type, align=1), "memory")
+        if guarded:
+            loaded.__class__ = VolatileLoad
         if convert is not None:
             loaded = convert(self.b, loaded)
         self.stack.append(loaded)

@@ -32,6 +32,7 @@ import mmap
 import os
 import struct
 import sys
+import threading
 from collections.abc import Callable
 from functools import cache
 
@@ -131,12 +132,49 @@ def _libc() -> ctypes.CDLL:
 _MAP_FAILED = ctypes.c_void_p(-1).value
 
 
+# Every mapping of machine code comes from one reservation (taken in page multiples, never given
+# back), so one address range holds all the code this process made: the guard-page handler
+# (runtime.guards) takes a fault as wasm's only when the faulting instruction is in it.
+CODE_ARENA = 4 << 30
+PROT_NONE = 0  # (not exported by CPython 3.11's mmap)
+
+
+class _Arena:
+    def __init__(self) -> None:
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0x4000)
+        address = _libc().mmap(None, CODE_ARENA, PROT_NONE, flags, -1, 0)
+        if address is None or address == _MAP_FAILED:
+            raise MemoryError(os.strerror(ctypes.get_errno()))
+        self.start = self.next = int(address)
+        self.lock = threading.Lock()
+
+    def take(self, size: int) -> int:
+        """``size`` bytes (a page multiple), readable and writable: from the reservation, or when
+        that is used up, a mapping of their own, which the guard-page handler is told of."""
+        with self.lock:
+            if self.next + size <= self.start + CODE_ARENA:
+                address, self.next = self.next, self.next + size
+                _protect(address, size, mmap.PROT_READ | mmap.PROT_WRITE)
+                return address
+        protection, flags = mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+        address = _libc().mmap(None, size, protection, flags, -1, 0)
+        if address is None or address == _MAP_FAILED:
+            raise MemoryError(os.strerror(ctypes.get_errno()))
+        from ...runtime import guards
+
+        if not guards.add_code(int(address), size):
+            _libc().munmap(address, size)
+            raise MemoryError("too many mappings of machine code for the guard-page handler")
+        return int(address)
+
+
+@cache
+def code_arena() -> _Arena:
+    return _Arena()
+
+
 def _map(size: int) -> int:
-    protection, flags = mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-    address = _libc().mmap(None, size, protection, flags, -1, 0)
-    if address is None or address == _MAP_FAILED:
-        raise MemoryError(os.strerror(ctypes.get_errno()))
-    return int(address)
+    return code_arena().take(size)
 
 
 def _protect(address: int, size: int, protection: int) -> None:
@@ -215,7 +253,7 @@ def link_object(data: bytes, resolve: Callable[[str], int | None]) -> dict[str, 
         _protect(base, layout.code_size, mmap.PROT_READ | mmap.PROT_EXEC)
         _protect(base + layout.code_size, layout.size - layout.code_size, mmap.PROT_READ)
     except BaseException:
-        _libc().munmap(base, layout.size)
+        _protect(base, layout.size, PROT_NONE)  # (the arena keeps its pages: nothing else is freed)
         raise
     return {name: (at if absolute else base + at) for name, (at, absolute) in exported_values.items()}
 
