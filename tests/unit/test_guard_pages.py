@@ -254,3 +254,25 @@ def test_code_made_for_guard_pages_is_not_run_without_them(tmp_path: Path) -> No
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "False 0 out of bounds memory access"
+
+
+def test_code_the_own_loader_cannot_link_falls_back_to_tested_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guarded code must run from wasmbox's code reservation: when its loader refuses the object, the
+    module's tested code is used (LLVM's linker would place guarded code where a fault is not told
+    from a crash)."""
+    from wasmbox.engines.native import code_cache as cache_module
+    from wasmbox.engines.native.object_loader import UnsupportedObject
+
+    real = cache_module.link_object
+
+    def refuse_guarded(data: bytes, resolve: object) -> dict[str, int]:
+        if b"g_entry" in data:
+            raise UnsupportedObject("refused for the test")
+        return real(data, resolve)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache_module, "link_object", refuse_guarded)
+    text = '(module (memory 1) (func (export "f") (param i32) (result i32) (i32.load offset=3 (local.get 0))))'
+    f = Instance(Store("native"), Module(text)).exports["f"]
+    assert f(8) == 0
+    with pytest.raises(Trap, match="out of bounds"):
+        f(65533)

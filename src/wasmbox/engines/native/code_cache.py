@@ -166,18 +166,23 @@ class CodeCache:
         self.hits += 1
         return data
 
-    def add_object(self, data: bytes, names: list[str]) -> dict[str, int]:
-        """Link object code; the addresses of ``names`` (0 for a name no object linked defines)."""
+    def add_object(self, data: bytes, names: list[str], own_loader: bool = False) -> dict[str, int]:
+        """Link object code; the addresses of ``names`` (0 for a name no object linked defines).
+        ``own_loader``: only wasmbox's loader may link it (code relying on guard pages must be in its
+        code reservation: runtime.guards); UnsupportedObject when it cannot."""
         if self.use_loader:
             try:
                 symbols = link_object(data, self._external)
             except UnsupportedObject:
-                pass
+                if own_loader:
+                    raise
             else:
                 with self._lock:
                     self._symbols.update(symbols)
                     self.linked += 1
                     return {name: self._symbols.get(name, 0) for name in names}
+        if own_loader:
+            raise UnsupportedObject("the object loader is not used here")
         from .jit import jit
 
         self.linked_by_llvm += 1

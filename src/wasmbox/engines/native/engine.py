@@ -18,6 +18,7 @@ from ..contract import portable_engine
 from ..gc_use import uses_gc
 from ..registry import native_available
 from .abi import NotLowered, osr_entry_name, stub_names
+from .object_loader import UnsupportedObject
 
 OPTIMIZATION_LEVEL = 2
 FAST_CODEGEN_LEVEL = 0
@@ -125,6 +126,9 @@ _compiling = threading.Lock()
 # Variants of a module's whole-module code, as letters of its names: fuel metering compiled in, and
 # "quick" code (light optimisation, fast code generation: a cold start's first machine code).
 FUEL, QUICK = "f", "q"
+# The whole module's optimised code with every access tested: where guard pages are on, but its guarded
+# code could not be linked by wasmbox's loader (compiled_code).
+TESTED = "t"
 
 
 def module_key(module: Module, interruptible: bool, variant: str = "") -> tuple[bytes, str]:
@@ -623,7 +627,15 @@ def compiled_code(
         # Tail entries are looked up by name (0: absent), so cached object code is loaded without
         # decoding a body to see whether the module makes tail calls.
         names = [f"{prefix}_{kind}{index}" for index in indices for kind in ("entry", "f", "t")]
-        addresses = code_cache().add_object(data, names)
+        try:
+            addresses = code_cache().add_object(data, names, own_loader=guarded_code(variant))
+        except UnsupportedObject:
+            # Code relying on guard pages that wasmbox's loader cannot link (LLVM's would put it outside
+            # the code reservation the guard-page handler knows): the module's tested code instead.
+            data = module_object(module, interruptible, TESTED)
+            prefix = eager_prefix(module, interruptible, TESTED)
+            names = [f"{prefix}_{kind}{index}" for index in indices for kind in ("entry", "f", "t")]
+            addresses = code_cache().add_object(data, names)
         result = (
             {index: addresses[f"{prefix}_entry{index}"] for index in indices},
             {index: addresses[f"{prefix}_f{index}"] for index in indices},
