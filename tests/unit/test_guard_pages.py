@@ -106,6 +106,10 @@ def test_a_guard_trap_names_its_frames() -> None:
     with pytest.raises(Trap) as info:
         exports["load"](70000)  # type: ignore[operator]
     assert info.value.backtrace == ["$leaf", "func[2]"]
+    # The faulting instruction is not known, only its function; the caller's call site is.
+    inner, outer = info.value.frames
+    assert inner.offset is None and inner.line is None
+    assert outer.offset is not None and outer.line == 5
 
 
 def test_traps_cross_host_calls() -> None:

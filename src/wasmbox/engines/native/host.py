@@ -76,6 +76,10 @@ SlotArray = ctypes.POINTER(U64)
 ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, SlotArray, SlotArray)
 
 
+# A frame word's position when only the function is known (a guard-page trap: see note_guard_fault).
+UNKNOWN_POSITION = 0xFFFFFFFF
+
+
 def entry_at(address: int) -> Any:
     """The entry trampoline at ``address``, callable, knowing its address (for guarded_call)."""
     entry = ENTRY(address)
@@ -886,7 +890,7 @@ class NativeInstance:
         """The trap a guard page caught, as machine code would have left it: code 5, and in the ring
         the faulting function at its own depth (a leaf's is one below the context's: it does not store
         its depth). Its instruction is not known (only the machine instruction's address): the
-        frame names the function's start."""
+        frame names the function alone."""
         # Where each function's code starts: itself, its tail entry, and its entry trampoline (into
         # which LLVM may have inlined it).
         entries = [(index, entry.address) for index, entry in self.entries.items()]
@@ -897,7 +901,7 @@ class NativeInstance:
 
         leaf = function >= first and is_leaf(self.module.funcs[function - first].body)
         depth = self.ctx.depth + (1 if leaf else 0)
-        self.frames[depth & (FRAME_RING - 1)] = function << 32
+        self.frames[depth & (FRAME_RING - 1)] = function << 32 | UNKNOWN_POSITION
         self.ctx.trap_depth = depth
         self.ctx.trap = TRAP["out of bounds memory access"]
 
@@ -945,7 +949,8 @@ class NativeInstance:
         namespace = self._debug_namespace
         for depth in range(deepest, max(entered_at, deepest - BACKTRACE_FRAMES), -1):
             word = self.frames[depth & (FRAME_RING - 1)]
-            frames.append(_describe_frame(namespace, word >> 32, word & 0xFFFFFFFF))
+            position = word & UNKNOWN_POSITION
+            frames.append(_describe_frame(namespace, word >> 32, None if position == UNKNOWN_POSITION else position))
         return frames
 
 
