@@ -96,3 +96,19 @@ def test_the_native_engine_hands_custom_page_sizes_to_the_portable_engine(tmp_pa
     result = run_script(script, "native")
     assert (result.passed, result.failed) == (3, 0)
     assert any("custom page sizes" in reason for reason in result.engine.fallbacks)
+
+
+@pytest.mark.parametrize("engine", ["interp", "tiered"])
+def test_the_stores_memory_limit_counts_bytes(engine: str) -> None:
+    """``max_memory_pages`` counts 64 KiB pages: 100,000 one-byte pages are 100,000 bytes, within a
+    limit of two such pages and over a limit of one (found by wasm-smith: the count of one-byte pages
+    was compared with the limit, so even the default limit of 65,536 pages refused this memory)."""
+    text = '(module (memory (export "m") 100000 (pagesize 1)) (func (export "size") (result i32) memory.size))'
+    assert Instance(Store(engine), Module(text)).exports["size"]() == 100000  # type: ignore[operator]
+    assert Instance(Store(engine, max_memory_pages=2), Module(text)).exports["size"]() == 100000  # type: ignore[operator]
+    with pytest.raises(Trap, match="resource limit exceeded"):
+        Instance(Store(engine, max_memory_pages=1), Module(text))
+    memory = Memory(Store(engine, max_memory_pages=2), MemoryType(Limits(100000), page_size=1))
+    assert memory.size == 100000
+    with pytest.raises(Trap, match="resource limit exceeded"):
+        Memory(Store(engine, max_memory_pages=1), MemoryType(Limits(100000), page_size=1))

@@ -11,7 +11,7 @@ from typing import Generic, Self, TypeVar
 from .. import numeric
 from ..errors import OutOfBoundsError, Trap
 from ..ir.subtyping import top_heap
-from ..ir.types import FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType
+from ..ir.types import PAGE_SIZE, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType
 from ..runtime.memory import MemoryInstance
 from ..runtime.objects import GlobalInstance, TableInstance, TagInstance
 from ..runtime.sandbox import RESOURCE_LIMIT
@@ -89,7 +89,9 @@ class Memory(RuntimeView[MemoryInstance]):
         sandbox = _check_new(store, "Memory", memory_type, MemoryType).sandbox
         assert isinstance(memory_type, MemoryType)
         _check_address_type(memory_type.is_64)
-        _check_limits(memory_type.limits, memory_type.max_pages, sandbox.max_memory_pages, "memory pages")
+        # (The store's limit counts 64 KiB pages: in this memory's own pages, for a custom page size.)
+        limit = sandbox.max_memory_pages * PAGE_SIZE // memory_type.page_size
+        _check_limits(memory_type.limits, memory_type.max_pages, limit, "memory pages")
         self._instance = MemoryInstance(memory_type, sandbox.max_memory_pages)
 
     @classmethod

@@ -27,6 +27,7 @@ from ..ir.instructions import Instruction
 from ..ir.legacy_exceptions import legacy_lowering, lowering_behind
 from ..ir.module import Expr, Import, Module, SegmentMode
 from ..ir.types import (
+    PAGE_SIZE,
     DefinedType,
     ExternKind,
     FuncType,
@@ -341,7 +342,8 @@ def instantiate(
         )
         instance.tables.append(TableInstance(table.type, initial, sandbox.max_table_elements, module.types))
     for memory in module.memories:
-        if memory.type.limits.min > sandbox.max_memory_pages:
+        # The store's limit counts 64 KiB pages; a memory of custom page size (1 byte) counts its own.
+        if memory.type.limits.min * memory.type.page_size > sandbox.max_memory_pages * PAGE_SIZE:
             raise Trap(RESOURCE_LIMIT, f"{RESOURCE_LIMIT}: memory of {memory.type.limits.min} pages")
         instance.memories.append(MemoryInstance(memory.type, sandbox.max_memory_pages))
     sandbox.check_new_instance()
