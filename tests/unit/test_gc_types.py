@@ -167,3 +167,19 @@ def test_a_start_function_whose_type_is_a_subtype_in_a_rec_group(engine: str) ->
     assert instance.exports["ran"].value == 1
     with pytest.raises(ValidationError, match="start function must have type"):
         validate_module(parse_module_text("(module (type $t (sub (func (param i32)))) (func (type $t)) (start 0))"))
+
+
+@pytest.mark.parametrize("engine", ["interp", "baseline", "native", "tiered"])
+def test_a_trap_names_its_instruction_after_locals_of_reference_types(engine: str) -> None:
+    """Found by wasm-smith against wasmtime-py: the backtrace's byte offsets skipped each local
+    declaration as a count and a one-byte type, but ``(ref null $t)`` is two bytes, so a trap in a
+    function with such a local raised MalformedError instead of the trap."""
+    from wasmbox import Instance, Store, Trap
+    from wasmbox import Module as ApiModule
+
+    # (type (func)) x3, (type (struct (field i32))), (func (export "f") (local (ref null 3)) unreachable)
+    binary = bytes.fromhex("0061736d01000000010e046000006000006000005f017f0003020100070501016600000a08010601016303000b")
+    instance = Instance(Store(engine), ApiModule(binary))
+    with pytest.raises(Trap, match="unreachable") as info:
+        instance.exports["f"]()
+    assert info.value.frames[0].offset == 0x2B  # the unreachable, after the local (ref null 3)

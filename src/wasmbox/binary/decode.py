@@ -864,7 +864,7 @@ def body_instruction_offsets(data: bytes, body_offset: int) -> list[int]:
     r = Reader(data, body_offset)
     for _ in range(r.u32()):
         r.u32()
-        r.byte()
+        read_valtype(r)  # (a reference type with a heap type takes more than one byte)
     offsets: list[int] = []
     read_expr(r, offsets)
     return offsets
