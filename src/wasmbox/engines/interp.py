@@ -906,7 +906,9 @@ class FunctionTranslator:
             return
         self.charge_fuel()
         self.mark_raise_site()
-        address = self.address(operands[0], imm[1], imm[2])
+        # Not ``address``'s clamp: runtime.atomics adds Python ints (no overflow), and a clamped
+        # address would lose its alignment, which is tested before its bounds.
+        address = f"{operands[0].expr} + {imm[1]}" if imm[1] else operands[0].expr
         call = atomics.call_template(name, f"M{imm[2]}", address, [e.expr for e in operands[1:]])
         if op.results:
             self.push_slot_value(call)

@@ -473,7 +473,9 @@ def _atomic(name: str, memory: Any, imm: tuple[Any, ...]) -> Operation:
     """An atomic memory instruction (threads) as a stack operation; ``runtime.atomics`` runs it."""
     if memory is None:  # atomic.fence: one thread has nothing to order
         return lambda s: None
-    run = atomics.operation(name, memory, min(imm[1], _BEYOND_ANY_MEMORY))
+    # The offset whole (runtime.atomics adds Python ints, which cannot overflow): clamped, it would
+    # change the address's alignment, which is tested before its bounds.
+    run = atomics.operation(name, memory, imm[1])
     count = _operand_count(name)
     if not ins.BY_NAME[name].results:
 
