@@ -48,17 +48,10 @@ def _mismatches(seeds: list[bytes], engine: str, features: str) -> list[str]:
 
 
 @needs_smith
+@pytest.mark.parametrize(("count", "salt"), [(100, 11), pytest.param(1000, 12, marks=pytest.mark.slow, id="many")])
 @pytest.mark.parametrize("features", ROUNDS)
 @pytest.mark.parametrize("engine", ENGINES)
-def test_smith_modules_agree_with_wasmtime(engine: str, features: str) -> None:
-    mismatches = _mismatches(_seeds(100, salt=11), engine, features)
-    assert not mismatches, "\n".join(mismatches[:10])
-
-
-@pytest.mark.slow
-@needs_smith
-@pytest.mark.parametrize("features", ROUNDS)
-@pytest.mark.parametrize("engine", ENGINES)
-def test_many_smith_modules_agree_with_wasmtime(engine: str, features: str) -> None:
-    mismatches = _mismatches(_seeds(1000, salt=12), engine, features)
+def test_smith_modules_agree_with_wasmtime(engine: str, features: str, count: int, salt: int) -> None:
+    """100 modules per engine and round in CI; 1,000 more with ``-m slow``."""
+    mismatches = _mismatches(_seeds(count, salt=salt), engine, features)
     assert not mismatches, "\n".join(mismatches[:10])
