@@ -101,15 +101,75 @@ def test_what_was_stored_before_the_trap_is_in_memory() -> None:
 
 
 def test_a_guard_trap_names_its_frames() -> None:
-    """The faulting function from the faulting instruction, at its own depth (a leaf below its caller)."""
+    """The faulting function from the faulting instruction, at its own depth (a leaf below its caller),
+    and the instruction from the code's line table (position_lines)."""
     exports = accesses(Store("native"))
     with pytest.raises(Trap) as info:
         exports["load"](70000)  # type: ignore[operator]
     assert info.value.backtrace == ["$leaf", "func[2]"]
-    # The faulting instruction is not known, only its function; the caller's call site is.
     inner, outer = info.value.frames
-    assert inner.offset is None and inner.line is None
+    assert inner.offset is not None and inner.line == 4  # i32.load in $leaf
     assert outer.offset is not None and outer.line == 5
+
+
+# Loads x86 would fold into their users, narrow and float loads, stores, a load in a loop, deep in
+# a call chain and in a tail call's body: each trap must name the access as the tested engines do.
+SHAPES = """(module
+  (memory 1)
+  (func (export "folded") (param i32 i32) (result i32)
+    (i32.mul (i32.add (local.get 1) (i32.load (local.get 0))) (local.get 1)))
+  (func (export "second_operand") (param i32 i32) (result i32)
+    (i32.add (i32.load (local.get 1)) (i32.load offset=8 (local.get 0))))
+  (func (export "narrow") (param i32) (result i64)
+    (i64.add (i64.load8_s (i32.const 0)) (i64.load32_u offset=2 (local.get 0))))
+  (func (export "compare") (param i32) (result i32)
+    (i32.eq (i32.load8_u (local.get 0)) (i32.const 5)))
+  (func (export "float") (param i32) (result f64)
+    (f64.add (f64.const 1.5) (f64.load offset=16 (local.get 0))))
+  (func (export "store16") (param i32 i32)
+    (i32.store16 (local.get 0) (i32.add (local.get 1) (i32.load (i32.const 4)))))
+  (func (export "sum") (param i32) (result i32)
+    (local $i i32) (local $s i32)
+    (loop $l
+      (local.set $s (i32.add (local.get $s) (i32.load (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get 0))))
+    (local.get $s))
+  (func $deep (param i32 i32) (result i32)
+    (if (result i32) (local.get 1)
+      (then (call $deep (local.get 0) (i32.sub (local.get 1) (i32.const 1))))
+      (else (i64.load offset=1 (local.get 0)) (i32.wrap_i64))))
+  (func (export "deep") (param i32) (result i32) (call $deep (local.get 0) (i32.const 5)))
+  (func $tail (param i32) (result i32) (i32.load16_u (local.get 0)))
+  (func (export "tail") (param i32) (result i32) (return_call $tail (local.get 0))))"""
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("folded", (65534, 3)),
+        ("second_operand", (65530, 4)),
+        ("second_operand", (4, 65534)),
+        ("narrow", (65533,)),
+        ("compare", (65536,)),
+        ("float", (65530,)),
+        ("store16", (65535, 1)),
+        ("sum", (65540,)),
+        ("deep", (65530,)),
+        ("tail", (65535,)),
+    ],
+)
+def test_a_guard_trap_names_the_access_as_tested_code_does(name: str, args: tuple[int, ...]) -> None:
+    module = Module(SHAPES, "shapes.wat")
+    frames = {}
+    for engine in ("native", "interp"):
+        store = Store(engine)
+        exports = dict(Instance(store, module, {}).exports)
+        with pytest.raises(Trap, match="out of bounds memory access") as info:
+            exports[name](*args)  # type: ignore[operator]
+        frames[engine] = [(f.name, f.offset, f.line) for f in info.value.frames]
+    assert frames["native"] == frames["interp"]
+    assert all(offset is not None for _, offset, _ in frames["native"])
 
 
 def test_traps_cross_host_calls() -> None:
@@ -228,6 +288,30 @@ def test_only_32_bit_memories_of_64_kib_pages_are_guarded() -> None:
 
     assert MemoryInstance(MemoryType(Limits(1, 2))).guarded
     assert not MemoryInstance(MemoryType(Limits(1, 2), is_64=True)).guarded
+
+
+def test_code_from_the_cache_names_the_access(tmp_path: Path) -> None:
+    """The line table travels with the object: a process that loads another's cached code (nothing
+    lowered) names the faulting instruction too."""
+    program = """
+        from wasmbox import Instance, Module, Store, Trap
+        text = '(module (memory 1) (func (export "f") (param i32) (result i32) (i32.load offset=4 (local.get 0))))'
+        module = Module(text, "cached.wat")
+        f = Instance(Store("native"), module).exports["f"]
+        try:
+            f(70000)
+        except Trap as trap:
+            print(trap.frames[0].offset, trap.frames[0].line)
+        """
+    cache = str(tmp_path / "cache")
+    first = run_child(program, WASMBOX_CACHE=cache)
+    lowering_fails = "import wasmbox.engines.native.lower as lower\n        lower.ModuleLowering = None\n"
+    second = run_child(program.replace("text = ", lowering_fails + "        text = "), WASMBOX_CACHE=cache)
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    offset, line = second.stdout.split()
+    assert second.stdout == first.stdout
+    assert offset != "None" and line == "1"
 
 
 def test_code_made_for_guard_pages_is_not_run_without_them(tmp_path: Path) -> None:

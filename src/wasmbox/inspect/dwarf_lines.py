@@ -108,8 +108,14 @@ class LineTable:
 
     def at(self, address: int) -> SourceLine | None:
         """The row covering ``address`` (None past a sequence's end, or before the first row)."""
+        row = self.row_at(address)
+        return None if row is None else row[1]
+
+    def row_at(self, address: int) -> tuple[int, SourceLine] | None:
+        """The row covering ``address`` and the address it starts at."""
         index = bisect.bisect_right(self.addresses, address) - 1
-        return self.lines[index] if index >= 0 else None
+        line = self.lines[index] if index >= 0 else None
+        return None if line is None else (self.addresses[index], line)
 
 
 def read_line_table(debug_line: bytes, debug_str: bytes | None = None, line_str: bytes | None = None) -> LineTable:

@@ -23,7 +23,16 @@ from .object_loader import UnsupportedObject
 OPTIMIZATION_LEVEL = 2
 FAST_CODEGEN_LEVEL = 0
 # (and the lowering every module goes through first: see ir.legacy_exceptions)
-_SOURCES = ("abi.py", "lower.py", "simd.py", "tables.py", "jit.py", "host.py", "../../ir/legacy_exceptions.py")
+_SOURCES = (
+    "abi.py",
+    "lower.py",
+    "position_lines.py",
+    "simd.py",
+    "tables.py",
+    "jit.py",
+    "host.py",
+    "../../ir/legacy_exceptions.py",
+)
 
 
 @cache

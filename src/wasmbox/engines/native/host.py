@@ -889,19 +889,24 @@ class NativeInstance:
     def note_guard_fault(self, instruction: int) -> None:
         """The trap a guard page caught, as machine code would have left it: code 5, and in the ring
         the faulting function at its own depth (a leaf's is one below the context's: it does not store
-        its depth). Its instruction is not known (only the machine instruction's address): the
-        frame names the function alone."""
+        its depth) and the access's position, from the code's line table (see position_lines); the
+        frame names the function alone when the table has no line there."""
         # Where each function's code starts: itself, its tail entry, and its entry trampoline (into
         # which LLVM may have inlined it).
         entries = [(index, entry.address) for index, entry in self.entries.items()]
         starts = [(start, index) for index, start in (*self.addresses.items(), *self.tail_addresses.items(), *entries)]
-        _, function = max([(start, index) for start, index in starts if start <= instruction], default=(0, 0))
+        start, function = max([(start, index) for start, index in starts if start <= instruction], default=(0, 0))
         first = self.module.num_imported_funcs()
         from .lower import is_leaf
+        from .object_loader import line_at
+        from .position_lines import position_of
 
         leaf = function >= first and is_leaf(self.module.funcs[function - first].body)
         depth = self.ctx.depth + (1 if leaf else 0)
-        self.frames[depth & (FRAME_RING - 1)] = function << 32 | UNKNOWN_POSITION
+        row = line_at(instruction)
+        # (A row starting before the function's code is another function's: no line of its own here.)
+        position = position_of(row[1]) if row is not None and row[0] >= start else None
+        self.frames[depth & (FRAME_RING - 1)] = function << 32 | (UNKNOWN_POSITION if position is None else position)
         self.ctx.trap_depth = depth
         self.ctx.trap = TRAP["out of bounds memory access"]
 

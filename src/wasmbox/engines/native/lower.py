@@ -15,8 +15,9 @@ current size.  Except where guard pages stand for the test
 whose 32-bit memories have guard regions, see ``runtime.guards``): there a
 load or store whose static offset plus width is at most 2 GiB is not tested
 but made ``volatile`` (kept, and in order: see ``memory_access``), and a
-fault on a guard page is the trap.  Bulk operations, atomics, v128 accesses
-and memory64 keep their tests everywhere.
+fault on a guard page is the trap; the code's DWARF line tables say which
+instruction faulted (``position_lines``).  Bulk operations, atomics, v128
+accesses and memory64 keep their tests everywhere.
 Memory 0 is reached through the context's own fields (its base and size
 cell: the fast path every program uses); any other memory, with multiple
 memories, through its record in ``ctx.memories`` (``abi.MEMORY_RECORD``),
@@ -105,6 +106,7 @@ from .abi import (
     slot_layout,
     stub_names,
 )
+from .position_lines import PositionLines
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -222,6 +224,8 @@ class ModuleLowering:
             name = f"{name}_osr{osr}"
         self.ir = ir.Module(name=name)
         self.ir.triple = triple
+        # Guarded code says which instruction faulted through line tables (see position_lines).
+        self.lines = PositionLines(self.ir, name) if guarded else None
         self.func_types = module.func_types()
         self.first_defined = module.num_imported_funcs()
         self.global_types = module.global_types()
@@ -256,6 +260,8 @@ class ModuleLowering:
             for index in self.functions:
                 t = self.func_types[index]
                 self.tail_entries[index] = mark_context(ir.Function(self.ir, tail_signature(t), f"{prefix}_t{index}"))
+                if guarded:
+                    self.tail_entries[index].attributes.add("noinline")
         self.host_call = self._declare(HOST_CALL, L32, [PTR, L32, PTR])
         self.call_indirect = self._declare(CALL_INDIRECT, L32, [PTR, L32, L32, L32, PTR])
         self.memory_grow = self._declare(MEMORY_GROW, L64, [PTR, L64, L32])
@@ -531,6 +537,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.handlers: list[ir.Block] = []  # catch dispatch of the enclosing try_tables, innermost last
         self.exception_tests: dict[int, ir.Block] = {}
         self.position = 0  # the instruction being lowered
+        self.lines = owner.lines.function(function) if owner.lines is not None else None
 
     # --- helpers ---------------------------------------------------------------------
     def ctx_field(self, name: str, t: ir.Type) -> ir.Value:
@@ -1197,7 +1204,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
                 t, args, lambda slots: [self.owner.host_call, [self.ctx, ir.Constant(L32, func_index), slots]]
             )
             return
-        result = self.b.call(self.owner.functions[func_index], [self.ctx, *args])
+        result = self.located(self.b.call(self.owner.functions[func_index], [self.ctx, *args]))
         self.check_trap_after_call()
         self.push_results(t, result)
 
@@ -1434,7 +1441,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             store_slot(b, slots, at, value, p)
         depth_pointer = b.gep(self.ctx, [ir.Constant(L64, OFFSET["depth"])], source_etype=I8)
         b.store(b.sub(self.frame_depth, ir.Constant(L64, 1)), depth_pointer)
-        result = b.call(target, [self.ctx, slots], tail="musttail")
+        result = self.located(b.call(target, [self.ctx, slots], tail="musttail"))
         if t.results:
             b.ret(result)
         else:
@@ -1578,6 +1585,9 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         it past another access (what was stored before a faulting access must be in memory)."""
         stored_type, width, convert = ACCESS[name]
         guarded = self.owner.guarded and not self.owner.memories_64[memory]
+        lines = self.lines if guarded and offset + width <= OFFSET_LIMIT else None
+        if lines is not None:
+            self.b.debug_metadata = lines.at(self.position)  # a fault here names this instruction
         if ".store" in name:
             value = self.pop()
             address = self.pop()
@@ -1587,15 +1597,36 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             store = self.tag(self.b.store(value, pointer, align=1), "memory")
             if guarded:
                 store.__class__ = VolatileStore
-            return
-        address = self.pop()
-        pointer = self.effective_address(address, offset, width, memory, guarded)
-        loaded = self.tag(self.b.load(pointer, typ=stored_type, align=1), "memory")
-        if guarded:
-            loaded.__class__ = VolatileLoad
-        if convert is not None:
-            loaded = convert(self.b, loaded)
-        self.stack.append(loaded)
+        else:
+            address = self.pop()
+            pointer = self.effective_address(address, offset, width, memory, guarded)
+            loaded = self.tag(self.b.load(pointer, typ=stored_type, align=1), "memory")
+            if guarded:
+                loaded.__class__ = VolatileLoad
+            if convert is not None:
+                loaded = convert(self.b, loaded)
+            if lines is not None:
+                loaded = self.keep_whole(loaded)
+            self.stack.append(loaded)
+        if lines is not None:
+            self.b.debug_metadata = None
+
+    def located(self, call: ir.CallInstr) -> ir.CallInstr:
+        """A call of a function of this module, with the line 0 location LLVM wants on it where
+        functions have line tables (see position_lines)."""
+        if self.lines is not None:
+            call.set_metadata("dbg", self.lines.unknown)
+        return call
+
+    def keep_whole(self, loaded: ir.Value) -> ir.Value:
+        """A loaded value through an empty asm barrier, so the load stays a machine instruction of
+        its own: x86 would fold it into its user (``add eax, [mem]``), whose line is the user's (see
+        position_lines). The barrier comes after the extension of a narrow load, which folds into the
+        load itself (``movzx``). It costs a register move at most, and LLVM's knowledge of a narrow
+        load's high bits (which compiled C rarely needs: it masks nothing it has just extended)."""
+        constraint = FLOAT_BARRIER if isinstance(loaded.type, (ir.FloatType, ir.DoubleType)) else "=r,0"
+        barrier = ir.InlineAsm(ir.FunctionType(loaded.type, [loaded.type]), "", constraint, False)
+        return self.b.call(barrier, [loaded], attrs=("readnone", "nounwind"))
 
     def memory_fill(self, memory: int) -> None:
         destination, value, count = self.pop_n(3)

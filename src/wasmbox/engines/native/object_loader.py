@@ -27,6 +27,7 @@ mapping lives as long as the process, as MCJIT's does.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import mmap
 import os
@@ -35,6 +36,10 @@ import sys
 import threading
 from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ...inspect.dwarf_lines import LineTable
 
 _HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
 _SECTION = struct.Struct("<IIQQQQIIQQ")
@@ -223,11 +228,15 @@ def link_object(data: bytes, resolve: Callable[[str], int | None]) -> dict[str, 
         return at + st_value, False
 
     relocations: list[tuple[int, int, int, bool, int]] = []  # (place, type, value, absolute, addend)
+    line_addresses: list[tuple[int, int]] = []  # (place in .debug_line, address in the image)
     for section in sections:
         if section.kind != SHT_RELA:
             continue
         target = sections[section.info]
         target_at = offsets.get(id(target))
+        if target.name == ".debug_line":
+            line_addresses = _line_addresses(data, section, target, value)
+            continue
         if target_at is None:
             if target.kind == SHT_X86_64_UNWIND or not target.flags & SHF_ALLOC:
                 continue  # .eh_frame (not loaded), or a non-allocated section's
@@ -255,7 +264,63 @@ def link_object(data: bytes, resolve: Callable[[str], int | None]) -> dict[str, 
     except BaseException:
         _protect(base, layout.size, PROT_NONE)  # (the arena keeps its pages: nothing else is freed)
         raise
+    debug_line = next((s for s in sections if s.name == ".debug_line" and s.kind == SHT_PROGBITS), None)
+    if debug_line is not None and line_addresses:
+        program = bytearray(data[debug_line.offset : debug_line.offset + debug_line.size])
+        for place, at in line_addresses:
+            struct.pack_into("<Q", program, place, base + at)
+        _keep_lines(base, layout.code_size, bytes(program))
     return {name: (at if absolute else base + at) for name, (at, absolute) in exported_values.items()}
+
+
+def _line_addresses(
+    data: bytes, relocations: _Section, debug_line: _Section, value: Callable[[int], tuple[int, bool]]
+) -> list[tuple[int, int]]:
+    """Where ``.debug_line`` names a code address (its sequences' ``DW_LNE_set_address``), and which
+    (relative to the image): R_X86_64_64 against loaded code. Anything else drops the line table,
+    never the object (positions are diagnostics; see position_lines)."""
+    found = []
+    for i in range(relocations.size // _RELA.size):
+        offset, info, addend = _RELA.unpack_from(data, relocations.offset + i * _RELA.size)
+        if info & 0xFFFFFFFF != R_X86_64_64 or offset + 8 > debug_line.size:
+            return []
+        try:
+            at, absolute = value(info >> 32)
+        except UnsupportedObject:
+            return []
+        if absolute:
+            return []
+        found.append((offset, at + addend))
+    return found
+
+
+# The line tables of linked code (see position_lines): (code start, code end, .debug_line with its
+# addresses where the code is), sorted by start; each read into rows at its first lookup.
+_lines: list[tuple[int, int, bytes]] = []
+_line_tables: dict[int, LineTable] = {}
+_lines_lock = threading.Lock()
+
+
+def _keep_lines(start: int, size: int, program: bytes) -> None:
+    with _lines_lock:
+        bisect.insort(_lines, (start, start + size, program))
+
+
+def line_at(address: int) -> tuple[int, int] | None:
+    """(the address where its row starts, the line) for the machine instruction at ``address``,
+    from the line table of the object linked there; None without one, or without a row there."""
+    from ...inspect.dwarf_lines import read_line_table
+
+    with _lines_lock:
+        index = bisect.bisect_right(_lines, (address, 1 << 64)) - 1
+        if index < 0 or not _lines[index][0] <= address < _lines[index][1]:
+            return None
+        start, _, program = _lines[index]
+        table = _line_tables.get(start)
+        if table is None:
+            table = _line_tables[start] = read_line_table(program)
+    row = table.row_at(address)
+    return None if row is None else (row[0], row[1].line)
 
 
 def _relocate(image: bytearray, base: int, relocations: list[tuple[int, int, int, bool, int]]) -> None:
