@@ -188,3 +188,55 @@ def test_a_float_constant_does_not_make_a_loop_reload_its_memory() -> None:
     store = Store("native")
     memory_instance = Instance(store, Module(FLOAT_LOOP))
     memory_instance.exports["scale"](64)  # runs, and 0.0 loads divide to +inf without a trap
+
+
+# Frames that note their call site only when the call fails (lower.FunctionLowering.note_frame):
+# chains without memory accesses, a recursion deeper than the frame ring, indirect calls, calls of
+# the host, a call that caught an exception before, and callers of code that faults on a guard page.
+CALL_CHAINS = """(module
+  (import "env" "host" (func $host (param i32) (result i32)))
+  (type $unary (func (param i32) (result i32)))
+  (memory 1)
+  (table funcref (elem $divide $via_table))
+  (tag $oops (param i32))
+  (func $divide (param i32) (result i32) (i32.div_s (i32.const 7) (local.get 0)))
+  (func $middle (param i32) (result i32) (i32.add (i32.const 1) (call $divide (local.get 0))))
+  (func (export "chain") (param i32) (result i32) (i32.mul (call $middle (local.get 0)) (i32.const 3)))
+  (func $down (param i32) (result i32)
+    (if (result i32) (local.get 0)
+      (then (i32.add (call $down (i32.sub (local.get 0) (i32.const 1))) (i32.const 1)))
+      (else (unreachable))))
+  (func (export "recurse") (param i32) (result i32) (call $down (local.get 0)))
+  (func $via_table (param i32) (result i32) (call_indirect (type $unary) (local.get 0) (i32.const 0)))
+  (func (export "indirect") (param i32) (result i32) (call_indirect (type $unary) (local.get 0) (i32.const 1)))
+  (func (export "through_host") (param i32) (result i32) (i32.add (call $host (local.get 0)) (i32.const 1)))
+  (func (export "after_catch") (param i32) (result i32)
+    (block $caught (result i32)
+      (try_table (catch $oops $caught) (throw $oops (i32.const 5)))
+      (i32.const 0))
+    (drop)
+    (call $middle (local.get 0)))
+  (func $load (param i32) (result i32) (i32.load (local.get 0)))
+  (func $calls_load (param i32) (result i32) (i32.add (call $load (local.get 0)) (i32.const 1)))
+  (func (export "guard") (param i32) (result i32) (call $calls_load (local.get 0))))"""
+
+
+@pytest.mark.parametrize(
+    ("name", "argument"),
+    [("chain", 0), ("recurse", 5), ("recurse", 3000), ("indirect", 0), ("through_host", 0), ("after_catch", 0),
+     ("guard", 70000)],
+)  # fmt: skip
+def test_backtraces_through_calls_are_the_portable_engines(name: str, argument: int) -> None:
+    module = Module(CALL_CHAINS, "chains.wat")
+    frames = {}
+    for engine in ("native", "interp"):
+        store = Store(engine, max_call_depth=10_000)
+        host = Func(store, FuncType([I32], [I32]), lambda value: int(exports["chain"](value)))  # type: ignore[operator]
+        exports = dict(Instance(store, module, {"env": {"host": host}}).exports)
+        with pytest.raises(Trap) as info:
+            exports[name](argument)  # type: ignore[operator]
+        frames[engine] = [(f.name, f.offset, f.line) for f in info.value.frames]
+        assert exports["chain"](1) == 24  # type: ignore[operator]  # (and the depth is back)
+    native, portable = frames["native"], frames["interp"]
+    assert len(native) >= min(len(portable), 64)
+    assert native == portable[: len(native)]

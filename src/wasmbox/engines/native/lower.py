@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable, Iterable
+from functools import cached_property
 from typing import Any
 
 from llvmlite import ir
@@ -281,6 +282,46 @@ class ModuleLowering:
             node = self.ir.add_metadata([ir.MetaDataString(self.ir, kind), root, ir.Constant(L64, 0)])
             self.tbaa[kind] = self.ir.add_metadata([node, node, ir.Constant(L64, 0)])
 
+    @cached_property
+    def may_fault(self) -> frozenset[int]:
+        """The defined functions a guard page may stop (guarded code): those with an untested access,
+        and those calling one of them directly, or any function indirectly (a table entry of this
+        instance is one of its functions; another instance's is entered through the host, anew)."""
+        first = self.first_defined
+        faulting: set[int] = set()
+        callers: dict[int, list[int]] = {}
+        indirect: list[int] = []
+        for index, function in enumerate(self.module.funcs, first):
+            for instr in function.body:
+                name = instr.op.name
+                if instr.op.imm == ins.Imm.MEMARG and name in ACCESS:
+                    if not self.memories_64[instr.imm[2]] and instr.imm[1] + ACCESS[name][1] <= OFFSET_LIMIT:
+                        faulting.add(index)
+                elif name in ("call", "return_call"):
+                    callers.setdefault(instr.imm[0], []).append(index)
+                elif name in _INDIRECT_CALLS:
+                    indirect.append(index)
+        if faulting:
+            faulting.update(indirect)
+        waiting = list(faulting)
+        while waiting:
+            for caller in callers.get(waiting.pop(), ()):
+                if caller not in faulting:
+                    faulting.add(caller)
+                    waiting.append(caller)
+        return frozenset(faulting)
+
+    def guard_fault_possible(self, callee: int | None) -> bool:
+        """Whether a call of ``callee`` (None: through a table or reference) may end at a guard page
+        without returning here (see FunctionLowering.note_frame). Code that is not the guarded
+        whole-module code may reach such code through tables, and lazy code through the code table
+        too; a call of an import enters wasm again (if at all) through a new entry."""
+        if callee is not None and callee < self.first_defined:
+            return False
+        if self.guarded:
+            return bool(self.may_fault) if callee is None else callee in self.may_fault
+        return callee is None or self.lazy
+
     def _declare(self, name: str, result: ir.Type, params: list[ir.Type]) -> ir.Function:
         return ir.Function(self.ir, ir.FunctionType(result, params), name)
 
@@ -433,6 +474,9 @@ def mark_context(function: ir.Function) -> ir.Function:
     return function
 
 
+_INDIRECT_CALLS = frozenset(("call_indirect", "return_call_indirect", "call_ref", "return_call_ref"))
+
+
 def is_leaf(body: list[Instruction]) -> bool:
     """Whether a function body calls nothing, directly or through the host (see _LEAF_NAMES)."""
     for instr in body:
@@ -537,6 +581,10 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.handlers: list[ir.Block] = []  # catch dispatch of the enclosing try_tables, innermost last
         self.exception_tests: dict[int, ir.Block] = {}
         self.position = 0  # the instruction being lowered
+        # The call site whose frame note waits for the call to fail (see note_frame), and the blocks
+        # that write such notes, by failure target.
+        self.noted_on_failure: int | None = None
+        self.failure_notes: dict[int, tuple[ir.Block, ir.PhiInstr]] = {}
         self.lines = owner.lines.function(function) if owner.lines is not None else None
 
     # --- helpers ---------------------------------------------------------------------
@@ -580,19 +628,54 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         self.trap_words[code].add_incoming(ir.Constant(L64, (self.index << 32) | self.position), self.b.block)
         return block
 
-    def note_frame(self) -> None:
-        """Record (function, current instruction) in this frame's slot of the ring.
+    def note_frame(self, callee: int | None = None, now: bool = False) -> None:
+        """Record (function, current instruction) in this frame's slot of the ring, for a backtrace
+        through the call made here (``callee``: its index, None when it is not known statically).
+
+        A trap in the callee comes back here by a return, and the failed call's path notes the
+        frame then (``check_trap_after_call``), so a call that returns costs nothing. Only where a
+        guard page may stop the callee (see ``ModuleLowering.may_fault``) is the note made before
+        the call (``now`` for every other place that needs it at once): a guard trap leaves every
+        wasm frame at once, without their returns.
 
         The slot is the frame's own depth, kept in a register (``frame_depth``): ``ctx.depth``
         equals it whenever this function runs, since every callee gives its frame back (or
         the catch that ends an unwind stores it again). Reading it from the context would make
         each call wait on the callee's last store there."""
+        if not now and not self.owner.guard_fault_possible(callee):
+            self.noted_on_failure = self.position
+            return
+        self.noted_on_failure = None
         b = self.b
         depth = self.frame_depth
         ring = self.ctx_field("frames", PTR)
         slot = b.and_(depth, ir.Constant(L64, FRAME_RING - 1))
         word = ir.Constant(L64, (self.index << 32) | self.position)
         b.store(word, b.gep(ring, [slot], source_etype=L64))
+
+    def noting_failure(self, target: ir.Block) -> ir.Block:
+        """A block on a failed call's way to ``target`` that notes this frame (see note_frame): one
+        per target, its word a phi of the call sites. Unless the trap is more than a ring deeper:
+        the frames unwinding last would then overwrite the innermost frames' notes."""
+        found = self.failure_notes.get(id(target))
+        if found is None:
+            b = self.b
+            block = self.function.append_basic_block("note_failed_call")
+            write = self.function.append_basic_block("note_failed_call_write")
+            saved = b.block
+            b.position_at_end(block)
+            word = b.phi(L64)
+            below_trap = b.sub(self.ctx_field("trap_depth", L64), self.frame_depth)
+            b.cbranch(b.icmp_unsigned("<", below_trap, ir.Constant(L64, FRAME_RING)), write, target)
+            b.position_at_end(write)
+            slot = b.and_(self.frame_depth, ir.Constant(L64, FRAME_RING - 1))
+            b.store(word, b.gep(self.ctx_field("frames", PTR), [slot], source_etype=L64))
+            b.branch(target)
+            b.position_at_end(saved)
+            found = self.failure_notes[id(target)] = (block, word)
+        block, word = found
+        word.add_incoming(ir.Constant(L64, (self.index << 32) | self.position), self.b.block)
+        return block
 
     def failure_target(self) -> ir.Block:
         """Where a call that failed goes: out (unwind), or, inside a try_table, to a test that sends
@@ -613,7 +696,10 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
     def check_trap_after_call(self) -> None:
         trapped = self.b.icmp_unsigned("!=", self.ctx_field("trap", L64), ir.Constant(L64, 0))
         ok = self.function.append_basic_block("returned")
-        self.b.cbranch(trapped, self.failure_target(), ok)
+        target = self.failure_target()
+        if self.noted_on_failure == self.position:
+            target = self.noting_failure(target)
+        self.b.cbranch(trapped, target, ok)
         self.b.position_at_end(ok)
 
     def call_intrinsic(self, name: str, result: ir.Type, args: list[ir.Value]) -> ir.Value:
@@ -1092,7 +1178,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         b.store(self.tag_id(tag_index), b.gep(self.ctx, [ir.Constant(L64, OFFSET["exn_tag"])], source_etype=I8))
         trap = b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap"])], source_etype=I8)
         b.store(ir.Constant(L64, TRAP["exception"]), trap)
-        self.note_frame()
+        self.note_frame(now=True)
         b.branch(self.failure_target())
 
     def tag_id(self, tag_index: int) -> ir.Value:
@@ -1193,7 +1279,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
 
     # --- calls ------------------------------------------------------------------------------
     def call(self, func_index: int) -> None:
-        self.note_frame()
+        self.note_frame(func_index)
         t = self.owner.func_types[func_index]
         args = self.pop_n(len(t.params))
         if func_index >= self.owner.first_defined and self.owner.lazy:
