@@ -231,8 +231,13 @@ def test_backtraces_through_calls_are_the_portable_engines(name: str, argument: 
     frames = {}
     for engine in ("native", "interp"):
         store = Store(engine, max_call_depth=10_000)
-        host = Func(store, FuncType([I32], [I32]), lambda value: int(exports["chain"](value)))  # type: ignore[operator]
-        exports = dict(Instance(store, module, {"env": {"host": host}}).exports)
+        exports: dict[str, object] = {}
+
+        def host(value: int, exports: dict[str, object] = exports) -> int:
+            return int(exports["chain"](value))  # type: ignore[operator]
+
+        imports = {"env": {"host": Func(store, FuncType([I32], [I32]), host)}}
+        exports.update(Instance(store, module, imports).exports)
         with pytest.raises(Trap) as info:
             exports[name](argument)  # type: ignore[operator]
         frames[engine] = [(f.name, f.offset, f.line) for f in info.value.frames]
