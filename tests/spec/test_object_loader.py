@@ -108,6 +108,38 @@ def _sections(data: bytes) -> list[tuple[int, ...]]:
     return [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * 64) for i in range(count)]
 
 
+@pytest.mark.skipif(not guards.enabled(), reason="only guarded code is of the small code model")
+def test_near_code_calls_the_host_through_stubs() -> None:
+    """Guarded code calls host callbacks with 32-bit displacements (the small code model); the loader
+    puts a stub after the code for each, ``jmp *[rip]`` and the callback's address, and the calls run."""
+    import ctypes
+
+    data = _an_object()
+    symbols_at = next(s for s in _sections(data) if s[1] == 2)  # SHT_SYMTAB
+    undefined = set()
+    for index in range(symbols_at[5] // 24):
+        if struct.unpack_from("<H", data, symbols_at[4] + index * 24 + 6)[0] == 0:  # st_shndx == SHN_UNDEF
+            undefined.add(index)
+    far_calls = [
+        (info >> 32)
+        for section in _sections(data)
+        if section[1] == 4  # SHT_RELA
+        for info in (struct.unpack_from("<Q", data, section[4] + i * 24 + 8)[0] for i in range(section[5] // 24))
+        if info & 0xFFFFFFFF == 4 and (info >> 32) in undefined  # R_X86_64_PLT32 to an external symbol
+    ]
+    assert far_calls, "the guarded object should call the host with 32-bit displacements"
+    symbols = link_object(data, _resolve)
+    start = min(symbols.values())
+    code = ctypes.string_at(start, 4096)
+    grow = _resolve("wasmbox_memory_grow")
+    assert grow is not None
+    assert b"\xff\x25\x00\x00\x00\x00" + struct.pack("<Q", grow) in code
+    module = Module('(module (memory 1) (func (export "g") (param i32) (result i32) local.get 0 memory.grow))')
+    grow_export = Instance(Store("native"), module).exports["g"]
+    assert grow_export(2) == 1  # type: ignore[operator]
+    assert grow_export(0) == 3  # type: ignore[operator]
+
+
 def test_unknown_relocation_type_is_refused() -> None:
     data = bytearray(_an_object())
     rela = [s for s in _sections(bytes(data)) if s[1] == 4 and s[5]]

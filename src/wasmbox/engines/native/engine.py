@@ -601,7 +601,7 @@ def module_object(module: Module, interruptible: bool, variant: str = "") -> byt
         lowering.lower()
         if QUICK in variant:
             return compiler.fast_object(lowering.ir)
-        data = compiler.optimized_object(lowering.ir)
+        data = compiler.optimized_object(lowering.ir, near=lowering.guarded)
     if not variant:
         # Marked whether made now or found: the marker lives under the portable engine's version, which
         # can change while this engine's does not (its object is then found, and must still be marked,

@@ -35,6 +35,12 @@ class Jit:
         self.machine = target.create_target_machine(
             cpu=cpu, features=features, opt=OPTIMIZATION_LEVEL, codemodel="jitdefault"
         )
+        # Code only wasmbox's object loader links (the guarded whole-module code: runtime.guards) calls
+        # and reads its constants with 32-bit displacements (the small code model, position-independent:
+        # jump tables are relative too); the loader gives far external functions a stub.
+        self.near_machine = target.create_target_machine(
+            cpu=cpu, features=features, opt=OPTIMIZATION_LEVEL, codemodel="small", reloc="pic"
+        )
         # Lazily compiled functions are compiled while the program waits: a light pipeline
         # (SROA, instcombine, simplifycfg) and LLVM's fast instruction selection.
         self.fast_machine = target.create_target_machine(
@@ -85,16 +91,18 @@ class Jit:
             self.engine.finalize_object()
             return {name: self.engine.get_function_address(name) for name in names}
 
-    def optimized_object(self, module: ir.Module) -> bytes:
+    def optimized_object(self, module: ir.Module, near: bool = False) -> bytes:
         """Object code for ``module`` at full optimisation, written to the cache (for code another
-        process, or a later run, will load: see ``native_validation``)."""
+        process, or a later run, will load: see ``native_validation``). ``near``: of the small code
+        model, for wasmbox's object loader only."""
+        machine = self.near_machine if near else self.machine
         parsed = llvm.parse_assembly(str(module))
         parsed.name = module.name
         parsed.verify()
         options = llvm.create_pipeline_tuning_options(speed_level=OPTIMIZATION_LEVEL)
-        builder = llvm.create_pass_builder(self.machine, options)
+        builder = llvm.create_pass_builder(machine, options)
         builder.getModulePassManager().run(parsed, builder)
-        data: bytes = self.machine.emit_object(parsed)
+        data: bytes = machine.emit_object(parsed)
         self._write(self._path(parsed), data)
         return data
 

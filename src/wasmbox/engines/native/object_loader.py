@@ -17,10 +17,16 @@ with LLVM):
   (S + A, in 32 bits), checked for range; any other type is refused;
 * external symbols: what ``resolve`` returns (the host callbacks, the C
   library's ``memmove``/``memset``/``memcpy``); a name it does not know is
-  refused.
+  refused.  Code of the small code model (the guarded code: see ``jit``)
+  calls them with 32-bit displacements (``R_X86_64_PLT32``), which cannot
+  reach them: each such symbol gets a stub after the code, ``jmp *[rip]``
+  and its address, and the calls go there;
+* ``.debug_line``, when there is one, is kept with its addresses relocated
+  (``line_at``: which wasm instruction a machine instruction is, see
+  ``position_lines``); no other debug section is read.
 
-Layout: one anonymous mapping, the code pages first, then the read-only
-data.  It is written while read-write, then made read+execute (code) and
+Layout: one anonymous mapping, the code pages first (the stubs at their
+end), then the read-only data.  It is written while read-write, then made read+execute (code) and
 read-only (data): no page is ever writable and executable at once (W^X).  The
 mapping lives as long as the process, as MCJIT's does.
 """
@@ -97,7 +103,8 @@ def _sections(data: bytes) -> list[_Section]:
 class _Layout:
     """Where each loaded section goes: code first, then read-only data, each at its alignment."""
 
-    def __init__(self, sections: list[_Section]) -> None:
+    def __init__(self, sections: list[_Section], stubs: int = 0) -> None:
+        """``stubs``: how many call stubs (``_STUB`` bytes each) to place after the code."""
         self.code: list[tuple[_Section, int]] = []
         self.data: list[tuple[_Section, int]] = []
         end = 0
@@ -114,9 +121,18 @@ class _Layout:
                 (self.code if executable else self.data).append((section, end))
                 end += section.size
             if executable:
+                self.stubs = (end + _STUB - 1) // _STUB * _STUB
+                end = self.stubs + stubs * _STUB
                 self.code_size = (end + _PAGE - 1) // _PAGE * _PAGE
                 end = self.code_size
         self.size = max((end + _PAGE - 1) // _PAGE * _PAGE, _PAGE)
+
+
+# A call stub: ``jmp *0(%rip)`` and the target's address. Code of the small code model calls an
+# external function (a host callback, the C library's memmove) with a 32-bit displacement, which cannot
+# reach it from the code reservation; the call goes to the function's stub in the image instead.
+_STUB = 16
+_STUB_JUMP = bytes((0xFF, 0x25, 0, 0, 0, 0))
 
 
 @cache
@@ -194,18 +210,27 @@ def link_object(data: bytes, resolve: Callable[[str], int | None]) -> dict[str, 
     if not host_supported():
         raise UnsupportedObject("not Linux on x86-64")
     sections = _sections(data)
-    layout = _Layout(sections)
-    image = bytearray(layout.size)
-    placed = layout.code + layout.data
-    for section, at in placed:
-        image[at : at + section.size] = data[section.offset : section.offset + section.size]
     symbol_tables = [s for s in sections if s.kind == SHT_SYMTAB]
     if len(symbol_tables) != 1 or any(s.kind == SHT_REL for s in sections):
         raise UnsupportedObject("expected one symbol table and RELA relocations")
     table = symbol_tables[0]
     strings = sections[table.link].offset
     symbols = [_SYMBOL.unpack_from(data, table.offset + i * _SYMBOL.size) for i in range(table.size // _SYMBOL.size)]
+    called = _called_externals(data, sections, symbols)
+    layout = _Layout(sections, len(called))
+    image = bytearray(layout.size)
+    placed = layout.code + layout.data
+    for section, at in placed:
+        image[at : at + section.size] = data[section.offset : section.offset + section.size]
     offsets = {id(section): at for section, at in placed}
+    stubs: dict[int, int] = {}  # symbol index -> its stub's place in the image
+    for number, index in enumerate(called):
+        stubs[index] = at = layout.stubs + number * _STUB
+        name = _name(data, strings, symbols[index][0])
+        address = resolve(name)
+        if address is None:
+            raise UnsupportedObject(f"unknown external symbol {name}")
+        image[at : at + _STUB] = _STUB_JUMP + struct.pack("<Q", address) + bytes(_STUB - 14)
 
     # Where each symbol is, relative to the image's start (loaded) or absolute (external, ABS).
     def value(index: int) -> tuple[int, bool]:
@@ -248,7 +273,8 @@ def link_object(data: bytes, resolve: Callable[[str], int | None]) -> dict[str, 
                 raise UnsupportedObject(f"relocation type {kind} in {target.name}")
             if offset + (8 if kind == R_X86_64_64 else 4) > target.size:
                 raise UnsupportedObject(f"relocation past the end of {target.name}")
-            symbol_value, absolute = value(info >> 32)
+            stub = stubs.get(info >> 32) if kind == R_X86_64_PLT32 else None
+            symbol_value, absolute = (stub, False) if stub is not None else value(info >> 32)
             relocations.append((target_at + offset, kind, symbol_value, absolute, addend))
     exported_values = {}
     for index, (name_offset, info, _, shndx, _, _) in enumerate(symbols):
@@ -271,6 +297,23 @@ def link_object(data: bytes, resolve: Callable[[str], int | None]) -> dict[str, 
             struct.pack_into("<Q", program, place, base + at)
         _keep_lines(base, layout.code_size, bytes(program))
     return {name: (at if absolute else base + at) for name, (at, absolute) in exported_values.items()}
+
+
+def _called_externals(data: bytes, sections: list[_Section], symbols: list[tuple[int, ...]]) -> list[int]:
+    """The external symbols the object calls with a 32-bit displacement (R_X86_64_PLT32 in loaded
+    code): each gets a stub (``_STUB``)."""
+    called: dict[int, None] = {}
+    for section in sections:
+        if section.kind != SHT_RELA:
+            continue
+        target = sections[section.info]
+        if not target.flags & SHF_ALLOC or target.kind == SHT_X86_64_UNWIND:
+            continue
+        for i in range(section.size // _RELA.size):
+            _, info, _ = _RELA.unpack_from(data, section.offset + i * _RELA.size)
+            if info & 0xFFFFFFFF == R_X86_64_PLT32 and symbols[info >> 32][3] == SHN_UNDEF:
+                called[info >> 32] = None
+    return list(called)
 
 
 def _line_addresses(
