@@ -124,3 +124,28 @@ def test_the_marker_is_made_again_when_the_machine_code_is_found(
     marker.unlink()  # as if the portable engine's version had changed
     assert module_object(module, False) == made  # found in the code cache, not made again
     assert marker.exists()
+
+
+def test_one_process_at_a_time_makes_a_modules_object_for_the_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs started back to back each leave a worker making the same -O2 object; while one holds the
+    object's lock, the others leave it to that one (engine.module_object_for_cache)."""
+    import fcntl
+
+    from wasmbox.engines.native import available
+
+    if not available():
+        pytest.skip("the native engine needs llvmlite")
+    from wasmbox.engines.native import engine
+    from wasmbox.engines.native.jit import jit
+
+    module = wasmbox.Module(PROGRAM).ir
+    made: list[object] = []
+    monkeypatch.setattr(engine, "module_object", lambda *arguments: made.append(arguments))
+    directory = jit().cache
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / f"{engine.eager_prefix(module, False)}.making", "wb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        engine.module_object_for_cache(module, False)
+        assert made == []  # another process (this test) is making it
+    engine.module_object_for_cache(module, False)
+    assert made == [(module, False)]

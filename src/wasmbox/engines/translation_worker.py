@@ -341,20 +341,20 @@ def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes]) -> None:
         reply: tuple[Any, ...]
         try:
             if kind == "module-cache":  # the -O2 object for the next run only (see tiers.machine_code_for_next_run)
-                from .native.engine import module_object
+                from .native.engine import module_object_for_cache
                 from .tiers import unwieldy
 
                 if not unwieldy(module):  # (a function LLVM would take minutes over: the module stays tiered)
-                    cache_work.append(functools.partial(module_object, module, interruptible))
+                    cache_work.append(functools.partial(module_object_for_cache, module, interruptible))
                 reply = (*key, None, None)
             elif kind == "module":  # a small module's whole machine code (see native.WholeModuleTier)
-                from .native.engine import QUICK, module_object
+                from .native.engine import QUICK, module_object, module_object_for_cache
 
                 # Quick code now, so the program reaches machine code soon; fully optimised code
                 # for the code cache when idle (or after the program ended), so the next run starts
                 # on it.
                 reply = (*key, module_object(module, interruptible, QUICK), QUICK)
-                cache_work.append(functools.partial(module_object, module, interruptible))
+                cache_work.append(functools.partial(module_object_for_cache, module, interruptible))
             elif kind == "native" or kind.startswith("osr:"):
                 from .native.engine import function_object, osr_object, stubs_object
 
