@@ -295,7 +295,7 @@ class ModuleLowering:
             for instr in function.body:
                 name = instr.op.name
                 if instr.op.imm == ins.Imm.MEMARG and name in ACCESS:
-                    if not self.memories_64[instr.imm[2]] and instr.imm[1] + ACCESS[name][1] <= OFFSET_LIMIT:
+                    if self.untested(instr.imm[2], instr.imm[1], ACCESS[name][1]):
                         faulting.add(index)
                 elif name in ("call", "return_call"):
                     callers.setdefault(instr.imm[0], []).append(index)
@@ -310,6 +310,12 @@ class ModuleLowering:
                     faulting.add(caller)
                     waiting.append(caller)
         return frozenset(faulting)
+
+    def untested(self, memory: int, offset: int, width: int) -> bool:
+        """Whether a load or store of ``width`` bytes at static ``offset`` of ``memory`` is left to
+        guard pages (guarded code, a 32-bit memory, an end within ``OFFSET_LIMIT``): not tested, and
+        a fault there names its instruction through the line tables."""
+        return self.guarded and not self.memories_64[memory] and offset + width <= OFFSET_LIMIT
 
     def guard_fault_possible(self, callee: int | None) -> bool:
         """Whether a call of ``callee`` (None: through a table or reference) may end at a guard page
@@ -607,9 +613,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.trap_words[code] = self.b.phi(L64)
             depth = self.frame_depth  # (ctx.depth is the same, but for a leaf: see lower)
             self.b.store(depth, self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap_depth"])], source_etype=I8))
-            ring = self.ctx_field("frames", PTR)
-            slot = self.b.and_(depth, ir.Constant(L64, FRAME_RING - 1))
-            self.b.store(self.trap_words[code], self.b.gep(ring, [slot], source_etype=L64))
+            self.store_note(self.trap_words[code])
             pointer = self.b.gep(self.ctx, [ir.Constant(L64, OFFSET["trap"])], source_etype=I8)
             self.b.store(ir.Constant(L64, code), pointer)
             self.b.branch(self.unwind)
@@ -646,12 +650,12 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             self.noted_on_failure = self.position
             return
         self.noted_on_failure = None
-        b = self.b
-        depth = self.frame_depth
-        ring = self.ctx_field("frames", PTR)
-        slot = b.and_(depth, ir.Constant(L64, FRAME_RING - 1))
-        word = ir.Constant(L64, (self.index << 32) | self.position)
-        b.store(word, b.gep(ring, [slot], source_etype=L64))
+        self.store_note(ir.Constant(L64, (self.index << 32) | self.position))
+
+    def store_note(self, word: ir.Value) -> None:
+        """``word`` into this frame's slot of the ring."""
+        slot = self.b.and_(self.frame_depth, ir.Constant(L64, FRAME_RING - 1))
+        self.b.store(word, self.b.gep(self.ctx_field("frames", PTR), [slot], source_etype=L64))
 
     def noting_failure(self, target: ir.Block) -> ir.Block:
         """A block on a failed call's way to ``target`` that notes this frame (see note_frame): one
@@ -668,8 +672,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             below_trap = b.sub(self.ctx_field("trap_depth", L64), self.frame_depth)
             b.cbranch(b.icmp_unsigned("<", below_trap, ir.Constant(L64, FRAME_RING)), write, target)
             b.position_at_end(write)
-            slot = b.and_(self.frame_depth, ir.Constant(L64, FRAME_RING - 1))
-            b.store(word, b.gep(self.ctx_field("frames", PTR), [slot], source_etype=L64))
+            self.store_note(word)
             b.branch(target)
             b.position_at_end(saved)
             found = self.failure_notes[id(target)] = (block, word)
@@ -1614,7 +1617,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         return self.tag(self.b.load(self.memory_record_field(memory, MEMORY_SIZE), typ=PTR), "runtime")
 
     def effective_address(
-        self, address: ir.Value, offset: int, width: int | ir.Value, memory: int = 0, guarded: bool = False
+        self, address: ir.Value, offset: int, width: int | ir.Value, memory: int = 0, untested: bool = False
     ) -> ir.Value:
         """The host pointer for ``width`` bytes at ``address + offset`` of memory ``memory``, trapping
         when out of bounds.
@@ -1634,7 +1637,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
             return self.memory64_address(address, offset, width, memory)
         index = b.zext(address, L64)
         start = b.add(index, ir.Constant(L64, offset))
-        if guarded and isinstance(width, int) and offset + width <= OFFSET_LIMIT:
+        if untested:  # (ModuleLowering.untested)
             return b.gep(self.memory_base(memory), [start], source_etype=I8)  # a guard page traps
         size = self.tag(b.load(self.memory_size_cell(memory), typ=L64), "runtime")
         # index + offset + width <= size, tested as index <= size - (offset + width) (signed: a size below
@@ -1671,13 +1674,14 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
         it past another access (what was stored before a faulting access must be in memory)."""
         stored_type, width, convert = ACCESS[name]
         guarded = self.owner.guarded and not self.owner.memories_64[memory]
-        lines = self.lines if guarded and offset + width <= OFFSET_LIMIT else None
+        untested = self.owner.untested(memory, offset, width)
+        lines = self.lines if untested else None
         if lines is not None:
             self.b.debug_metadata = lines.at(self.position)  # a fault here names this instruction
         if ".store" in name:
             value = self.pop()
             address = self.pop()
-            pointer = self.effective_address(address, offset, width, memory, guarded)
+            pointer = self.effective_address(address, offset, width, memory, untested)
             if convert is not None:
                 value = self.b.trunc(value, ir.IntType(width * 8))
             store = self.tag(self.b.store(value, pointer, align=1), "memory")
@@ -1685,7 +1689,7 @@ class FunctionLowering:  # noqa: PLR0904 - one method per instruction family
                 store.__class__ = VolatileStore
         else:
             address = self.pop()
-            pointer = self.effective_address(address, offset, width, memory, guarded)
+            pointer = self.effective_address(address, offset, width, memory, untested)
             loaded = self.tag(self.b.load(pointer, typ=stored_type, align=1), "memory")
             if guarded:
                 loaded.__class__ = VolatileLoad
