@@ -13,11 +13,12 @@ without their bytes, are always validated.
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
 from .cache_location import cache_base
-from .digests import sha256
+from .digests import sha256, source_fingerprint
 from .ir.module import Module
 
 # The code whose behaviour a validation's answer depends on (the lazily decoded bodies are
@@ -27,13 +28,7 @@ _SOURCES = ("validate.py", "limits.py", "features.py", "binary", "ir", "native_v
 
 @cache
 def validator_version() -> str:
-    digest = sha256()
-    package = Path(__file__).parent
-    for name in _SOURCES:
-        path = package / name
-        for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:
-            digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    return digest.hexdigest()[:16]
+    return source_fingerprint(os.path.dirname(__file__), _SOURCES)
 
 
 def _marker(module: Module) -> Path | None:

@@ -216,7 +216,13 @@ PROGRAM = """(module
   (func (export "spin") (param i32) (result i32) (local $i i32)
     (loop $again (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $again (i32.ne (local.get $i) (local.get 0))))
-    (local.get $i)))"""
+    (local.get $i))
+  (func (export "under") (param i32) (result f64) (local $i i32)
+    ;; values of two types beneath the loop: its OSR entry takes the operand stack too
+    (f64.add (f64.const 0.5) (f64.convert_i64_s (i64.add (i64.const 7)
+      (loop $again (result i64) (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $again (i32.ne (local.get $i) (local.get 0)))
+        (i64.extend_i32_u (local.get $i))))))))"""
 
 
 def program_calls() -> list[tuple[str, tuple[Any, ...]]]:
@@ -232,7 +238,7 @@ def program_calls() -> list[tuple[str, tuple[Any, ...]]]:
         ("fill", (65530, 1, 7)), ("copy", (0, 65530, 7)), ("copy", (65530, 0, 6)), ("sum_bytes", (65530, 6)),
         ("sum_bytes", (65530, 7)), ("size", ()), ("grow", (1,)), ("size", ()), ("load16", (65535,)),
         ("grow", (5,)), ("select", (0, 1, 2)), ("select", (7, 1, 2)), ("deep", (1000,)), ("host", (20,)),
-        ("spin", (100000,)),
+        ("spin", (100000,)), ("under", (100000,)),
     ]  # fmt: skip
 
 
@@ -258,7 +264,7 @@ def test_calls_memory_tables_and_globals_agree_with_the_baseline(
     if mode == "1":
         assert len(quick_functions(functions)) >= 15
     else:
-        assert functions.native.osr_entries >= 2  # the loops of sum_bytes and spin entered quick code
+        assert functions.native.osr_entries >= 3  # the loops of sum_bytes, spin and under entered quick code
 
 
 def test_a_trap_in_quick_code_has_the_wasm_backtrace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

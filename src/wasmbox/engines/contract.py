@@ -12,10 +12,11 @@ the validated module, to its store's engine:
 - The namespace is the instance, by name: ``M{i}`` its memories, ``T{i}`` tables, ``G{i}`` globals,
   ``TAG{i}`` tags, ``F{i}`` every function instance, ``f{i}`` the code of each imported function;
   ``SANDBOX`` (limits, depth, fuel), ``ELEMS``/``DATAS`` (passive segments) and the helpers of
-  ``engines.namespace``.  The engine keeps ``f{i}`` current for defined functions too: callers,
-  tables and references reach a function through it and through ``F{i}.code``, so an engine may
-  give a function's first call a stand-in (``start_lazily``) and replace its code later
-  (``install``) without anyone holding stale code.
+  ``engines.namespace``.  An engine may add ``READY``, a list of callables the runtime calls once
+  the instance is complete (segments in place), before its start function.  The engine keeps
+  ``f{i}`` current for defined functions too: callers, tables and references reach a function
+  through it and through ``F{i}.code``, so an engine may give a function's first call a stand-in
+  (``start_lazily``) and replace its code later (``install``) without anyone holding stale code.
 - What it can run: ``interruptible`` (code polls the store's interrupt flag), ``metered`` (fuel is
   counted) and ``observer`` (a tracer, debugger or profiler sees every entry, exit and instruction)
   are asked of every engine.  The portable engine (``interp``) runs every module under every

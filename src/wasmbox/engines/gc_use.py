@@ -9,6 +9,8 @@ from ..ir import instructions as ins
 from ..ir.module import Module
 from ..ir.types import GC_HEAP_TYPES, FuncType, RefType
 
+GC_OPS = frozenset(op for op in ins.OPCODES if op.feature == ins.GC)
+
 
 def uses_gc(module: Module) -> bool:
     """Whether a module declares GC types (struct, array, recursion groups, sub-types), values of
@@ -28,6 +30,6 @@ def uses_gc(module: Module) -> bool:
             continue
         if any(isinstance(t, RefType) and t.heap in GC_HEAP_TYPES for t in function.locals):
             return True
-        if any(instr.op.feature == ins.GC for instr in function.body):
+        if not GC_OPS.isdisjoint(map(ins.op_of, function.body)):  # (a loop in C: every run asks)
             return True
-    return any(instr.op.feature == ins.GC for g in module.globals for instr in g.init)
+    return any(not GC_OPS.isdisjoint(map(ins.op_of, g.init)) for g in module.globals)

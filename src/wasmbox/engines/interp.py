@@ -35,218 +35,25 @@ from ..ir import instructions as ins
 from ..ir.instructions import GC, Catch, Instruction
 from ..ir.module import Module, block_signature
 from ..ir.subtyping import closed_id, closed_types
-from ..ir.types import F32, F64, I32, I64, V128, DefinedType, FuncType, ValType
+from ..ir.types import DefinedType, FuncType, ValType
 from ..records import field, record
 from ..runtime import atomics
 from ..runtime.observer import Observer
 from ..runtime.sandbox import frame_units
+from .expressions import (
+    BEYOND_ANY_MEMORY,
+    LANE_WIDTH,
+    LOADS,
+    PURE,
+    SIMD_LOADS,
+    STORES,
+    TRAPPING,
+    ZERO,
+)
 from .interp_gc import translate_gc_instruction
 from .namespace import STRUCT_NAMES, simd_function_name
 
-M32 = "0xFFFFFFFF"
-# Above the largest memory this process could map, below what ``struct`` takes as an offset (2^63).
-BEYOND_ANY_MEMORY = 1 << 62
 _SLOT_NAME = re.compile(r"\bs(\d+)\b")
-M64 = "0xFFFFFFFFFFFFFFFF"
-
-# Pure operations: (template, ) with {0}, {1} the operands.  They cannot trap
-# and read no state, so they may stay unevaluated expressions.
-PURE: dict[str, str] = {
-    "i32.add": f"(({{0}} + {{1}}) & {M32})",
-    "i32.sub": f"(({{0}} - {{1}}) & {M32})",
-    "i32.mul": f"(({{0}} * {{1}}) & {M32})",
-    "i32.and": "({0} & {1})",
-    "i32.or": "({0} | {1})",
-    "i32.xor": "({0} ^ {1})",
-    "i32.shl": f"(({{0}} << ({{1}} & 31)) & {M32})",
-    "i32.shr_u": "({0} >> ({1} & 31))",
-    "i32.shr_s": f"(((({{0}} ^ 0x80000000) - 0x80000000) >> ({{1}} & 31)) & {M32})",
-    "i32.rotl": "i32_rotl({0}, {1})",
-    "i32.rotr": "i32_rotr({0}, {1})",
-    "i32.clz": "i32_clz({0})",
-    "i32.ctz": "i32_ctz({0})",
-    "i32.popcnt": "popcnt({0})",
-    "i32.eqz": "({0} == 0)",
-    "i32.eq": "({0} == {1})",
-    "i32.ne": "({0} != {1})",
-    "i32.lt_u": "({0} < {1})",
-    "i32.gt_u": "({0} > {1})",
-    "i32.le_u": "({0} <= {1})",
-    "i32.ge_u": "({0} >= {1})",
-    "i32.lt_s": "(({0} ^ 0x80000000) < ({1} ^ 0x80000000))",
-    "i32.gt_s": "(({0} ^ 0x80000000) > ({1} ^ 0x80000000))",
-    "i32.le_s": "(({0} ^ 0x80000000) <= ({1} ^ 0x80000000))",
-    "i32.ge_s": "(({0} ^ 0x80000000) >= ({1} ^ 0x80000000))",
-    "i64.add": f"(({{0}} + {{1}}) & {M64})",
-    "i64.sub": f"(({{0}} - {{1}}) & {M64})",
-    "i64.mul": f"(({{0}} * {{1}}) & {M64})",
-    "i64.and": "({0} & {1})",
-    "i64.or": "({0} | {1})",
-    "i64.xor": "({0} ^ {1})",
-    "i64.shl": f"(({{0}} << ({{1}} & 63)) & {M64})",
-    "i64.shr_u": "({0} >> ({1} & 63))",
-    "i64.shr_s": "i64_shr_s({0}, {1})",
-    "i64.rotl": "i64_rotl({0}, {1})",
-    "i64.rotr": "i64_rotr({0}, {1})",
-    "i64.clz": "i64_clz({0})",
-    "i64.ctz": "i64_ctz({0})",
-    "i64.popcnt": "popcnt({0})",
-    "i64.eqz": "({0} == 0)",
-    "i64.eq": "({0} == {1})",
-    "i64.ne": "({0} != {1})",
-    "i64.lt_u": "({0} < {1})",
-    "i64.gt_u": "({0} > {1})",
-    "i64.le_u": "({0} <= {1})",
-    "i64.ge_u": "({0} >= {1})",
-    "i64.lt_s": "(({0} ^ 0x8000000000000000) < ({1} ^ 0x8000000000000000))",
-    "i64.gt_s": "(({0} ^ 0x8000000000000000) > ({1} ^ 0x8000000000000000))",
-    "i64.le_s": "(({0} ^ 0x8000000000000000) <= ({1} ^ 0x8000000000000000))",
-    "i64.ge_s": "(({0} ^ 0x8000000000000000) >= ({1} ^ 0x8000000000000000))",
-    "i32.wrap_i64": f"({{0}} & {M32})",
-    "i64.extend_i32_u": "{0}",
-    "i64.extend_i32_s": f"((({{0}} ^ 0x80000000) - 0x80000000) & {M64})",
-    "i32.extend8_s": f"(((({{0}} & 0xFF) ^ 0x80) - 0x80) & {M32})",
-    "i32.extend16_s": f"(((({{0}} & 0xFFFF) ^ 0x8000) - 0x8000) & {M32})",
-    "i64.extend8_s": f"(((({{0}} & 0xFF) ^ 0x80) - 0x80) & {M64})",
-    "i64.extend16_s": f"(((({{0}} & 0xFFFF) ^ 0x8000) - 0x8000) & {M64})",
-    "i64.extend32_s": f"(((({{0}} & {M32}) ^ 0x80000000) - 0x80000000) & {M64})",
-    # floats (comparisons follow IEEE in Python: NaN compares unequal)
-    "f32.eq": "({0} == {1})",
-    "f32.ne": "({0} != {1})",
-    "f32.lt": "({0} < {1})",
-    "f32.gt": "({0} > {1})",
-    "f32.le": "({0} <= {1})",
-    "f32.ge": "({0} >= {1})",
-    "f64.eq": "({0} == {1})",
-    "f64.ne": "({0} != {1})",
-    "f64.lt": "({0} < {1})",
-    "f64.gt": "({0} > {1})",
-    "f64.le": "({0} <= {1})",
-    "f64.ge": "({0} >= {1})",
-    "f32.abs": "fabs({0})",
-    "f64.abs": "fabs({0})",
-    "f32.neg": "(-{0})",
-    "f64.neg": "(-{0})",
-    "f32.copysign": "copysign({0}, {1})",
-    "f64.copysign": "copysign({0}, {1})",
-    "f32.ceil": "fceil({0})",
-    "f64.ceil": "fceil({0})",
-    "f32.floor": "ffloor({0})",
-    "f64.floor": "ffloor({0})",
-    "f32.trunc": "ftrunc({0})",
-    "f64.trunc": "ftrunc({0})",
-    "f32.nearest": "fnearest({0})",
-    "f64.nearest": "fnearest({0})",
-    "f32.sqrt": "f32_sqrt({0})",
-    "f64.sqrt": "f64_sqrt({0})",
-    "f32.min": "fmin({0}, {1})",
-    "f64.min": "fmin({0}, {1})",
-    "f32.max": "fmax({0}, {1})",
-    "f64.max": "fmax({0}, {1})",
-    # IEEE hardware already returns what the spec allows for these: a
-    # canonical NaN for invalid operations, an input NaN made quiet otherwise.
-    "f32.add": "f32_round_arithmetic({0} + {1})",
-    "f32.sub": "f32_round_arithmetic({0} - {1})",
-    "f32.mul": "f32_round_arithmetic({0} * {1})",
-    "f32.div": "f32_div({0}, {1})",
-    "f64.add": "({0} + {1})",
-    "f64.sub": "({0} - {1})",
-    "f64.mul": "({0} * {1})",
-    "f64.div": "f64_div({0}, {1})",
-    "f32.convert_i32_s": "f32_convert_i32_s({0})",
-    "f32.convert_i32_u": "f32_convert_i32_u({0})",
-    "f32.convert_i64_s": "f32_convert_i64_s({0})",
-    "f32.convert_i64_u": "f32_convert_i64_u({0})",
-    "f64.convert_i32_s": "float(({0} ^ 0x80000000) - 0x80000000)",
-    "f64.convert_i32_u": "float({0})",
-    "f64.convert_i64_s": "f64_convert_i64_s({0})",
-    "f64.convert_i64_u": "float({0})",
-    "f32.demote_f64": "f32_demote({0})",
-    "f64.promote_f32": "f64_promote({0})",
-    "i32.reinterpret_f32": "f32_bits({0})",
-    "i64.reinterpret_f64": "f64_bits({0})",
-    "f32.reinterpret_i32": "f32_from_bits({0})",
-    "f64.reinterpret_i64": "f64_from_bits({0})",
-    "i32.trunc_sat_f32_s": "i32_trunc_sat_s({0})",
-    "i32.trunc_sat_f32_u": "i32_trunc_sat_u({0})",
-    "i32.trunc_sat_f64_s": "i32_trunc_sat_s({0})",
-    "i32.trunc_sat_f64_u": "i32_trunc_sat_u({0})",
-    "i64.trunc_sat_f32_s": "i64_trunc_sat_s({0})",
-    "i64.trunc_sat_f32_u": "i64_trunc_sat_u({0})",
-    "i64.trunc_sat_f64_s": "i64_trunc_sat_s({0})",
-    "i64.trunc_sat_f64_u": "i64_trunc_sat_u({0})",
-    "ref.is_null": "({0} is None)",
-}
-
-# Operations that may trap: evaluated at once, in order.
-TRAPPING: dict[str, str] = {
-    "i32.div_s": "i32_div_s({0}, {1})",
-    "i32.div_u": "i32_div_u({0}, {1})",
-    "i32.rem_s": "i32_rem_s({0}, {1})",
-    "i32.rem_u": "i32_rem_u({0}, {1})",
-    "i64.div_s": "i64_div_s({0}, {1})",
-    "i64.div_u": "i64_div_u({0}, {1})",
-    "i64.rem_s": "i64_rem_s({0}, {1})",
-    "i64.rem_u": "i64_rem_u({0}, {1})",
-    "i32.trunc_f32_s": "i32_trunc_s({0})",
-    "i32.trunc_f32_u": "i32_trunc_u({0})",
-    "i32.trunc_f64_s": "i32_trunc_s({0})",
-    "i32.trunc_f64_u": "i32_trunc_u({0})",
-    "i64.trunc_f32_s": "i64_trunc_s({0})",
-    "i64.trunc_f32_u": "i64_trunc_u({0})",
-    "i64.trunc_f64_s": "i64_trunc_s({0})",
-    "i64.trunc_f64_u": "i64_trunc_u({0})",
-}
-
-# Loads: (struct format, post-processing template on the raw value {0}).
-LOADS: dict[str, tuple[str, str]] = {
-    "i32.load": ("<I", "{0}"),
-    "i64.load": ("<Q", "{0}"),
-    "f32.load": ("<I", "f32_from_bits({0})"),
-    "f64.load": ("<d", "{0}"),
-    "i32.load8_s": ("<b", f"({{0}} & {M32})"),
-    "i32.load8_u": ("<B", "{0}"),
-    "i32.load16_s": ("<h", f"({{0}} & {M32})"),
-    "i32.load16_u": ("<H", "{0}"),
-    "i64.load8_s": ("<b", f"({{0}} & {M64})"),
-    "i64.load8_u": ("<B", "{0}"),
-    "i64.load16_s": ("<h", f"({{0}} & {M64})"),
-    "i64.load16_u": ("<H", "{0}"),
-    "i64.load32_s": ("<i", f"({{0}} & {M64})"),
-    "i64.load32_u": ("<I", "{0}"),
-}
-# Stores: (struct format, conversion template of the value {0}).
-STORES: dict[str, tuple[str, str]] = {
-    "i32.store": ("<I", "{0}"),
-    "i64.store": ("<Q", "{0}"),
-    "f32.store": ("<I", "f32_bits({0})"),
-    "f64.store": ("<d", "{0}"),
-    "i32.store8": ("<B", "({0} & 0xFF)"),
-    "i32.store16": ("<H", "({0} & 0xFFFF)"),
-    "i64.store8": ("<B", "({0} & 0xFF)"),
-    "i64.store16": ("<H", "({0} & 0xFFFF)"),
-    "i64.store32": ("<I", f"({{0}} & {M32})"),
-}
-ZERO: dict[ValType, str] = {I32: "0", I64: "0", F32: "0.0", F64: "0.0", V128: "V128_ZERO"}
-
-
-# SIMD loads: name -> (bytes read, template on the raw bytes {0}).
-SIMD_LOADS = {
-    "v128.load": (16, "{0}"),
-    "v128.load8x8_s": (8, "load_extend({0}, 'v128.load8x8_s')"),
-    "v128.load8x8_u": (8, "load_extend({0}, 'v128.load8x8_u')"),
-    "v128.load16x4_s": (8, "load_extend({0}, 'v128.load16x4_s')"),
-    "v128.load16x4_u": (8, "load_extend({0}, 'v128.load16x4_u')"),
-    "v128.load32x2_s": (8, "load_extend({0}, 'v128.load32x2_s')"),
-    "v128.load32x2_u": (8, "load_extend({0}, 'v128.load32x2_u')"),
-    "v128.load8_splat": (1, "({0} * 16)"),
-    "v128.load16_splat": (2, "({0} * 8)"),
-    "v128.load32_splat": (4, "({0} * 4)"),
-    "v128.load64_splat": (8, "({0} * 2)"),
-    "v128.load32_zero": (4, "({0} + bytes(12))"),
-    "v128.load64_zero": (8, "({0} + bytes(8))"),
-}
-LANE_WIDTH = {"8": 1, "16": 2, "32": 4, "64": 8}
 
 
 MAX_LOOP_NESTING = 14  # Python loops per function; CPython's limit is 20 blocks

@@ -34,7 +34,7 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..ir.instructions import BY_NAME, calls_itself, makes_tail_calls
 from ..ir.module import Module
@@ -275,6 +275,19 @@ class TieredFunctions:
             code[index] = self.namespace[f"f{index}"] = start_lazily(self.module, self.namespace, index, self.begin)
         return code
 
+    def start_on_module_code(self) -> bool:
+        """A small module an earlier run made machine code for was hot then: every function starts on
+        that code (loaded now, once).  Asked when the instance is complete (``READY``), so that loading
+        the code is part of making the instance, as it is in wasmtime, rather than of its first call;
+        and again at a first call, for an instance that did not ask.  Whether the code is installed."""
+        if self.native is None or not self.native.whole or self.module_requested:
+            return False
+        if translation_cache.native_marker(self.interruptible) not in self.on_disk or not self.native.on_disk():
+            return False
+        self.module_requested = True
+        self.install_module(None)
+        return True
+
     def begin(self, index: int) -> Callable[..., Any]:
         """A function's first call: on the tier an earlier run left it on (its code on disk), else
         on the baseline interpreter."""
@@ -289,12 +302,8 @@ class TieredFunctions:
         # (The tail-call check decodes a lazily decoded body: asked only when machine code is wanted.)
         if wanted and not (per_function and self.makes_tail_calls(index)):
             return self.native.compile(index)  # type: ignore[no-any-return]
-        if self.native is not None and self.native.whole and not self.module_requested:
-            # A small module an earlier run made machine code for was hot then: use it from the start.
-            if translation_cache.native_marker(self.interruptible) in self.on_disk and self.native.on_disk():
-                self.module_requested = True
-                self.install_module(None)
-                return self.namespace[f"f{index}"]  # type: ignore[no-any-return]
+        if self.start_on_module_code():
+            return self.namespace[f"f{index}"]  # type: ignore[no-any-return]
         if self.native is not None and self.native.whole and self.native.function_on_disk(index):
             self.machine_code_for_next_run()  # it was hot in an earlier run, compiled on its own then
         if f"f{index}{'i' if self.interruptible else ''}.code" in self.on_disk:
@@ -819,4 +828,7 @@ class TieredEngine:
             )
             tier = NativeTier if large else WholeModuleTier
             native = tier(module, namespace, interruptible)
-        return TieredFunctions(module, namespace, interruptible, native).stand_ins()  # type: ignore[arg-type]
+        functions = TieredFunctions(module, namespace, interruptible, native)  # type: ignore[arg-type]
+        if native is not None and native.whole:
+            cast("list[Callable[[], object]]", namespace.setdefault("READY", [])).append(functions.start_on_module_code)
+        return functions.stand_ins()

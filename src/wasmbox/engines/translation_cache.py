@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cache_location import cache_base, write_atomically
-from ..digests import sha256
+from ..digests import source_fingerprint
 from ..ir.module import Module
 from .sealed import seal, unseal
 
@@ -33,17 +33,20 @@ def cache_root() -> Path:
 # The code that decides what a translation is: the portable engine's translator (its GC part, which writes the
 # text of GC instructions, and the namespace whose names the text uses), this cache's format, the legacy-exception
 # lowering.
-_SOURCES = ("interp.py", "interp_gc.py", "namespace.py", "translation_cache.py", "../ir/legacy_exceptions.py")
+_SOURCES = (
+    "interp.py",
+    "expressions.py",
+    "interp_gc.py",
+    "namespace.py",
+    "translation_cache.py",
+    "../ir/legacy_exceptions.py",
+)
 
 
 @cache
 def translator_version() -> str:
     """A fingerprint of the code translations depend on (it names the cache's directory)."""
-    digest = sha256()
-    for name in _SOURCES:
-        digest.update((Path(__file__).parent / name).read_bytes())
-    digest.update(importlib.util.MAGIC_NUMBER)
-    return digest.hexdigest()[:16]
+    return source_fingerprint(os.path.dirname(__file__), _SOURCES, importlib.util.MAGIC_NUMBER)
 
 
 def directory(module: Module) -> Path:

@@ -13,6 +13,7 @@ shared singletons (``Opcode.bare``) so decoding large bodies allocates little.
 
 from __future__ import annotations
 
+import operator
 from typing import Any, NamedTuple
 
 from ..records import field, record
@@ -834,6 +835,10 @@ CALL_OPS = frozenset((BY_NAME["call"], BY_NAME["call_indirect"], BY_NAME["call_r
 OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT = BY_NAME["return_call"], BY_NAME["return_call_indirect"]
 OP_RETURN_CALL_REF = BY_NAME["return_call_ref"]
 TAIL_CALL_OPS = frozenset((OP_RETURN_CALL, OP_RETURN_CALL_INDIRECT, OP_RETURN_CALL_REF))
+
+
+# An instruction's opcode, for map(): ``Instruction`` is a tuple whose first item is its opcode.
+op_of = operator.itemgetter(0)
 
 
 def calls_itself(body: list[Instruction], index: int) -> bool:

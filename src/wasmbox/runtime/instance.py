@@ -15,7 +15,7 @@ import operator
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from .. import numeric
 from ..binary.decode import function_instruction_offsets
@@ -403,6 +403,8 @@ def instantiate(
             assert isinstance(start, int)
             memory_init(instance.memories[data.memory], datas, index, start, 0, len(data.init))
             datas[index] = b""
+    for ready in cast("list[Callable[[], object]]", namespace.get("READY", [])):
+        ready()
     if before_start is not None:
         before_start(instance)
     if module.start is not None:

@@ -36,7 +36,7 @@ from ...runtime.operations import (
     table_init,
     table_set,
 )
-from ..interp import LANE_WIDTH, LOADS, PURE, SIMD_LOADS, STORES, TRAPPING
+from ..expressions import LANE_WIDTH, LOADS, PURE, SIMD_LOADS, STORES, TRAPPING
 from ..namespace import STRUCT_NAMES, base_namespace
 from .gc_operations import gc_operation
 

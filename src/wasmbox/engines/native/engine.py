@@ -6,10 +6,9 @@ import os
 import threading
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from ...digests import sha256
+from ...digests import source_fingerprint
 from ...ir.module import Module
 from ...ir.subtyping import closed_types
 from ...runtime.observer import Observer
@@ -39,12 +38,8 @@ _SOURCES = (
 def engine_version() -> str:
     """A fingerprint of the code that decides what machine code a module becomes (it names the code
     cache, and serialized modules carry it)."""
-    digest = sha256()
-    here = Path(__file__).parent
-    for name in _SOURCES:
-        digest.update((here / name).read_bytes())
-    digest.update(f"O{OPTIMIZATION_LEVEL} fast O{FAST_CODEGEN_LEVEL}".encode())
-    return digest.hexdigest()[:16]
+    levels = f"O{OPTIMIZATION_LEVEL} fast O{FAST_CODEGEN_LEVEL}".encode()
+    return source_fingerprint(os.path.dirname(__file__), _SOURCES, levels)
 
 
 available = native_available  # whether llvmlite can be imported here
@@ -256,7 +251,7 @@ class LazyCode:
         # Linking the worker's stubs needs their names only: no llvmlite, no lowering (importing
         # them held a cold run's first machine code back by ~0.15 s).
         self.quick_only: set[int] = set()  # functions whose code is the quick compiler's (see quick.py)
-        self.quick_made: dict[int, tuple[int, int, int, frozenset[int]]] = {}  # see quick_code
+        self.quick_made: dict[int, tuple[int, int, int, dict[int, int]]] = {}  # see quick_code
         names = stub_names(module.func_types(), module.num_imported_funcs(), prefix)
         quick_stubs = None if stubs_object is not None else _quick_stubs(list(names))
         if quick_stubs is not None:
@@ -276,9 +271,10 @@ class LazyCode:
     def names(self, index: int) -> tuple[str, str]:
         return f"{self.prefix}_entry{index}", f"{self.prefix}_f{index}"
 
-    def quick_code(self, index: int) -> tuple[int, int, int, frozenset[int]]:
+    def quick_code(self, index: int) -> tuple[int, int, int, dict[int, int]]:
         """The quick compiler's code of function ``index`` (made once for every instance): its address,
-        its entry's (for Python), its OSR door's, and the loops the door enters. Raises QuickUnsupported."""
+        its entry's (for Python), its OSR door's, and the loops the door enters (position -> operand
+        stack height). Raises QuickUnsupported."""
         with self.lock:
             found = self.quick_made.get(index)
             if found is None:
@@ -483,13 +479,16 @@ class NativeTier:
         except QuickUnsupported:
             self.quick_refused.add(index)  # (nor does its first call get quick code)
             return None
-        if position not in loops:
+        height = loops.get(position)
+        if height is None:
             return None
         t = self.module.func_types_shared()[index]
         entry = place(entry_code(t, door, loop=position))
         function = self.module.funcs[index - self.module.num_imported_funcs()]
         local_types = [*t.params, *function.locals]
-        stack = [t for t in operand_types(self.module, index)[position] if t is not None]
+        # The operand stack's types: validating the body again tells them, but a loop on an empty stack
+        # (nearly all) has none to tell.
+        stack = [t for t in operand_types(self.module, index)[position] if t is not None] if height else []
         self.osr_entries += 1
         return self.instance().osr_code(index, entry, local_types + stack)  # type: ignore[no-any-return]
 

@@ -1467,12 +1467,14 @@ def compile_function(module: Module, index: int, interruptible: bool) -> bytes:
     return FunctionCompiler(module, index, interruptible).compile()
 
 
-def compile_with_door(module: Module, index: int, interruptible: bool) -> tuple[bytes, int, frozenset[int]]:
+def compile_with_door(module: Module, index: int, interruptible: bool) -> tuple[bytes, int, dict[int, int]]:
     """Machine code of function ``index`` with its door for on-stack replacement (see FunctionCompiler):
-    the code, the door's offset in it, and the positions of the loops the door enters. Raises
-    QuickUnsupported."""
+    the code, the door's offset in it, and the loops the door enters (position -> the operand stack's
+    height there, which is 0 for nearly every loop a compiler emits: an OSR entry then needs no
+    types but the locals'). Raises QuickUnsupported."""
     compiler = FunctionCompiler(module, index, interruptible, osr=True)
-    return compiler.compile(), compiler.door, frozenset(compiler.loops)
+    code = compiler.compile()
+    return code, compiler.door, {position: height for position, (_, height) in compiler.loops.items()}
 
 
 # --- doors: entries from Python, stubs into the host --------------------------------------------
