@@ -83,6 +83,31 @@ def test_a_module_hot_again_starts_the_next_run_on_machine_code(tmp_path: Path) 
     assert list((tmp_path / "cache").glob("*-llvm*/w*.o"))
 
 
+# A fourth process: whether the instance had the whole module's code before its first call, then the call's result.
+INSTANTIATE_ONLY = """
+import sys, wasmbox
+instance = wasmbox.Instance(wasmbox.Store(interruptible=True), wasmbox.Module.from_file(sys.argv[1]))  # as the runs
+engine = sys.modules.get("wasmbox.engines.native.engine")
+print(engine is not None and any("q" not in flags for _, flags in engine._compiled))
+print(instance.exports["spin"](2000))
+"""
+
+
+def test_cached_whole_module_code_is_linked_when_the_instance_is_made(tmp_path: Path) -> None:
+    # Loading the code is part of making the instance (as in wasmtime), not of its first call.
+    *_, third = _three_runs(tmp_path)
+    assert third[1] == "whole"
+    environment = dict(os.environ, WASMBOX_CACHE=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-c", INSTANTIATE_ONLY, str(tmp_path / "spin.wasm")],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=True,
+    )
+    assert done.stdout.split() == ["True", "6000"]
+
+
 def test_a_large_module_that_got_hot_starts_its_next_run_on_its_whole_machine_code(tmp_path: Path) -> None:
     # One function over the limit makes this module a large one, tiered function by function.
     first, second, third = _three_runs(tmp_path, WASMBOX_LAZY_FUNCTIONS="0")
