@@ -14,7 +14,7 @@ statement of each instruction's semantics.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from functools import partial
+from functools import cache, partial
 from typing import Any, TypeVar
 
 from ... import numeric, simd
@@ -77,9 +77,24 @@ class Generated(Mapping[K, V]):
 
 
 def _generated(source: str, name: str) -> Any:
+    """The function ``name`` that ``source`` defines: compiled ahead (``prebuilt``, the same text) when
+    it is one of the common ones, else compiled now (~25 us each: CPython's compile, not the text)."""
+    found = _prebuilt().get(source)
+    if found is not None:
+        return found
     namespace = dict(_NAMESPACE)
     exec(source, namespace)  # noqa: S102 - generated here from the engine's own templates
     return namespace[name]
+
+
+@cache
+def _prebuilt() -> dict[str, Any]:
+    """``prebuilt``'s functions by their source; they read the helpers (``_NAMESPACE``, complete by the
+    first operation made) as their module's globals, put there now."""
+    from . import prebuilt
+
+    vars(prebuilt).update(_NAMESPACE)
+    return prebuilt.BY_SOURCE
 
 
 def _operand_count(name: str) -> int:
@@ -89,6 +104,10 @@ def _operand_count(name: str) -> int:
 
 def _fixed_operation(name: str, template: str) -> Operation:
     """``s[-1] = template(operands)`` with the operands popped from the stack."""
+    return _generated(_fixed_source(name, template), "op")  # type: ignore[no-any-return]
+
+
+def _fixed_source(name: str, template: str) -> str:
     count = _operand_count(name)
     lines = ["def op(s):"]
     if count == 1:
@@ -101,7 +120,7 @@ def _fixed_operation(name: str, template: str) -> Operation:
         operands = ["a", "b", "c"]
         lines += ["    c = s.pop()", "    b = s.pop()", "    a = s[-1]"]
     lines.append(f"    s[-1] = {template.format(*operands)}")
-    return _generated("\n".join(lines) + "\n", "op")  # type: ignore[no-any-return]
+    return "\n".join(lines) + "\n"
 
 
 _fixed_makers: dict[str, Callable[[], Operation]] = {
@@ -117,9 +136,12 @@ FIXED: Generated[str, Operation] = Generated(_fixed_makers)
 def _fused_factory(name: str, template: str, operand: str) -> Callable[[Any], Operation]:
     """A binary operation whose right operand comes from a local (``operand`` "local") or a constant
     ("const") instead of the stack: ``local.get``/``*.const`` and the operation as one callable."""
+    return _generated(_fused_source(template, operand), "make")  # type: ignore[no-any-return]
+
+
+def _fused_source(template: str, operand: str) -> str:
     right = "s[x]" if operand == "local" else "x"
-    source = f"def make(x):\n    def op(s):\n        s[-1] = {template.format('s[-1]', right)}\n    return op\n"
-    return _generated(source, "make")  # type: ignore[no-any-return]
+    return f"def make(x):\n    def op(s):\n        s[-1] = {template.format('s[-1]', right)}\n    return op\n"
 
 
 # Binary integer operations (the commonest in compiled code: address arithmetic, compares) with
@@ -136,6 +158,10 @@ FUSED: Generated[tuple[str, str], Callable[[Any], Operation]] = Generated(
 
 
 def _load_from_local_factory(name: str) -> Callable[[Any, int, int], Operation]:
+    return _generated(_load_from_local_source(name), "make")  # type: ignore[no-any-return]
+
+
+def _load_from_local_source(name: str) -> str:
     fmt, post = LOADS[name]
     unpack = f"{STRUCT_NAMES[fmt]}_unpack"
     source = (
@@ -145,7 +171,7 @@ def _load_from_local_factory(name: str) -> Callable[[Any, int, int], Operation]:
         f"        s.append({post.format('unpack(memory.view, s[x] + offset)[0]')})\n"
         "    return op\n"
     )
-    return _generated(source, "make")  # type: ignore[no-any-return]
+    return source
 
 
 # A load whose address is a local: ``local.get`` and the load as one callable.
@@ -182,6 +208,10 @@ FIXED.add("select_t", _select)
 
 
 def _load_factory(name: str) -> Callable[[Any, int], Operation]:
+    return _generated(_load_source(name), "make")  # type: ignore[no-any-return]
+
+
+def _load_source(name: str) -> str:
     fmt, post = LOADS[name]
     unpack = f"{STRUCT_NAMES[fmt]}_unpack"
     source = (
@@ -191,10 +221,14 @@ def _load_factory(name: str) -> Callable[[Any, int], Operation]:
         f"        s[-1] = {post.format('unpack(memory.view, s[-1] + offset)[0]')}\n"
         "    return op\n"
     )
-    return _generated(source, "make")  # type: ignore[no-any-return]
+    return source
 
 
 def _store_factory(name: str) -> Callable[[Any, int], Operation]:
+    return _generated(_store_source(name), "make")  # type: ignore[no-any-return]
+
+
+def _store_source(name: str) -> str:
     fmt, convert = STORES[name]
     pack = f"{STRUCT_NAMES[fmt]}_pack"
     source = (
@@ -205,7 +239,7 @@ def _store_factory(name: str) -> Callable[[Any, int], Operation]:
         f"        pack(memory.view, s.pop() + offset, {convert.format('value')})\n"
         "    return op\n"
     )
-    return _generated(source, "make")  # type: ignore[no-any-return]
+    return source
 
 
 def _simd_load_factory(name: str) -> Callable[[Any, int], Operation]:
@@ -226,6 +260,17 @@ MEMORY_FACTORIES: Generated[str, Callable[[Any, int], Operation]] = Generated(
         **{name: partial(_simd_load_factory, name) for name in SIMD_LOADS},
     }
 )
+
+
+def common_sources() -> list[str]:
+    """The sources of the operations ``prebuilt`` compiles ahead: every scalar pure and trapping
+    operation, their fused forms, and the scalar loads and stores (SIMD's are made when used)."""
+    sources = [_fixed_source(name, template) for name, template in {**PURE, **TRAPPING}.items()]
+    sources += [_fused_source(PURE[name], kind) for name, kind in FUSED]
+    sources += [_load_from_local_source(name) for name in LOADS]
+    sources += [_load_source(name) for name in LOADS]
+    sources += [_store_source(name) for name in STORES]
+    return sources
 
 
 # An i64 memory's address and offset may each pass 2^63, which ``struct`` refuses with
