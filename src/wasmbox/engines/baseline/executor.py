@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...errors import Trap, WasmException
-from ...ir.instructions import CALL_OPS, OP_TRY_TABLE, makes_tail_calls
+from ...ir.instructions import CALL_OPS, OP_TRY_TABLE, makes_tail_calls, op_of
 from ...ir.module import Module
 from ...runtime.operations import call_indirect, call_ref
 from ...runtime.tail_calls import TailCall, tail_entry
@@ -132,8 +132,9 @@ def _executor(
     # every UNTIERED_REPORT blocks, a number small enough for CPython's fast one-digit comparisons.
     tiered = function.on_hot is not None
     calls = namespace["CALLS"]
-    accounts = any(instr.op in CALL_OPS for instr in builder.body)  # leaves cannot recurse
-    function.catches = any(instr.op is OP_TRY_TABLE for instr in builder.body)
+    ops = set(map(op_of, builder.body))  # (one pass in C, not two in Python: every function that runs)
+    accounts = not CALL_OPS.isdisjoint(ops)  # leaves cannot recurse
+    function.catches = OP_TRY_TABLE in ops
     osr = function.osr
     probe = function.osr_probe
 
