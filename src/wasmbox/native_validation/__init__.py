@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import os
 import threading
 from collections.abc import Iterable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from ..digests import sha256
+from ..digests import source_fingerprint
 from ..ir.module import Module
 from .tables import ContextData, declarations_representable
 
@@ -44,10 +44,7 @@ def available() -> bool:
 
 
 def _module_name() -> str:
-    digest = sha256()
-    for name in _SOURCES:
-        digest.update((Path(__file__).parent / name).read_bytes())
-    return f"wvalidator{digest.hexdigest()[:20]}"
+    return f"wvalidator{source_fingerprint(os.path.dirname(__file__), _SOURCES)}"
 
 
 @cache
