@@ -59,8 +59,8 @@ _blake2b = _fast_hash()
 
 def source_fingerprint(package: str, names: tuple[str, ...], extra: bytes = b"") -> str:
     """A fingerprint (16 hex digits) of wasmbox's own source files ``names`` (files, or directories
-    whose ``*.py`` files count) under the directory ``package``, and of ``extra``: the name of a cache
-    whose contents those sources decide.
+    whose ``*.py`` files count) under the directory ``package``, and of ``extra`` (whatever else a
+    cache's contents depend on: optimisation levels, Python's bytecode version): a cache's version.
 
     Every process computes a few of these before it may use a cache (~200 KB of sources each), so they
     are made for speed: ``os`` calls rather than ``pathlib`` and BLAKE2b, three times faster than
