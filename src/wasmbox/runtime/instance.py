@@ -39,7 +39,7 @@ from ..ir.types import (
     function_type,
 )
 from ..records import field, record
-from . import gc_heap
+from . import frame_chunks, gc_heap
 from .memory import MemoryInstance
 from .objects import FunctionInstance, GlobalInstance, TableInstance, TagInstance
 from .observer import Observer, OriginalPositions
@@ -292,6 +292,7 @@ def instantiate(
     """
     if sandbox is None:
         sandbox = Sandbox()
+    frame_chunks.install()  # wasm calls are Python calls on the Python engines: see frame_chunks
     instance = ModuleInstance(module, sandbox)
     # Function instances carry closed types: an indirect call compares them with another module's.
     runtime_types = subtyping.closed_types(module.types)
