@@ -41,16 +41,16 @@ ECHO = f"""(component
       (local.get $total))
   )
   (core instance $m (instantiate $M))
+  (alias core export $m "mem" (core memory $mem))
+  (alias core export $m "realloc" (core func $realloc))
   (func (export "echo") (param "s" string) (result string)
-    (canon lift (core func $m "echo") (memory (core memory $m "mem")) (realloc (core func $m "realloc"))))
+    (canon lift (core func $m "echo") (memory $mem) (realloc $realloc)))
   (func (export "echo16") (param "s" string) (result string)
-    (canon lift (core func $m "echo") string-encoding=utf16 (memory (core memory $m "mem"))
-      (realloc (core func $m "realloc"))))
+    (canon lift (core func $m "echo") string-encoding=utf16 (memory $mem) (realloc $realloc)))
   (func (export "echo-compact") (param "s" string) (result string)
-    (canon lift (core func $m "echo") string-encoding=latin1+utf16 (memory (core memory $m "mem"))
-      (realloc (core func $m "realloc"))))
+    (canon lift (core func $m "echo") string-encoding=latin1+utf16 (memory $mem) (realloc $realloc)))
   (func (export "sum") (param "xs" (list u32)) (result u32)
-    (canon lift (core func $m "sum") (memory (core memory $m "mem")) (realloc (core func $m "realloc"))))
+    (canon lift (core func $m "sum") (memory $mem) (realloc $realloc)))
 )"""
 
 TEXTS = ["", "plain", "héllo wörld", "π≈3.14159", "☃☺️öツ", "🍰 emoji 🎉", "x" * 1000]
