@@ -30,10 +30,8 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
-import platform
 import struct
 import sys
-import sysconfig
 import threading
 
 # The largest block kept: frame chunks are 16 KiB (32-128 KiB for rare huge frames); the object
@@ -102,10 +100,9 @@ def _applies() -> bool:
     return (
         os.environ.get("WASMBOX_FRAME_CHUNKS", "1") != "0"
         and sys.implementation.name == "cpython"
-        and (3, 11) <= sys.version_info[:2] <= (3, 12)
-        and not sysconfig.get_config_var("Py_GIL_DISABLED")
+        and (3, 11) <= sys.version_info[:2] <= (3, 12)  # (with the GIL: free threading came in 3.13)
         and sys.platform == "linux"
-        and platform.machine().lower() in ("x86_64", "amd64")
+        and os.uname().machine.lower() in ("x86_64", "amd64")
     )
 
 
