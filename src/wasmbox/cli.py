@@ -11,7 +11,6 @@ import errno
 import gc
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .binary.decode import decode_module, instruction_offset
@@ -53,6 +52,8 @@ def _describe(error: WasmError, path: str) -> str:
 
 def _component_source(path: str) -> bytes | None:
     """The file's bytes when it holds a component (binary or text), else None."""
+    from pathlib import Path
+
     from .component.load import is_component_source
 
     data = Path(path).read_bytes()
@@ -60,6 +61,8 @@ def _component_source(path: str) -> bytes | None:
 
 
 def cmd_wat2wasm(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     component_data = _component_source(args.input)
     if component_data is not None:
         from .component.encode import encode_component
@@ -87,6 +90,8 @@ def cmd_wat2wasm(args: argparse.Namespace) -> int:
 
 
 def cmd_wasm2wat(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .text.printer import print_module
 
     data = Path(args.input).read_bytes()
@@ -126,6 +131,8 @@ def validate_placed(module: Module, data: bytes) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     component_data = _component_source(args.input)
     if component_data is not None:
         from .component.load import load_component
@@ -145,6 +152,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_objdump(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .inspect.objdump import objdump_lines
 
     data = Path(args.input).read_bytes()
@@ -166,6 +175,8 @@ def cmd_objdump(args: argparse.Namespace) -> int:
 
 
 def cmd_wast(args: argparse.Namespace) -> int:  # noqa: D103
+    from pathlib import Path
+
     from .wast import run_script
 
     paths: list[Path] = []
@@ -365,6 +376,8 @@ def cmd_debug(args: argparse.Namespace) -> int:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .inspect.profile import Profiler
     from .load import load_module_file
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from .binary.decode import MAGIC, decode_module
 from .errors import MalformedError
@@ -42,9 +42,11 @@ def load_module(
     return module
 
 
-def load_module_file(path: str | Path, features: frozenset[str] = DEFAULT_FEATURES) -> Module:
+def load_module_file(path: str | os.PathLike[str], features: frozenset[str] = DEFAULT_FEATURES) -> Module:
     """``load_module`` of a file's bytes, errors naming the file (not validated)."""
-    return load_module(Path(path).read_bytes(), str(path), features=features)
+    with open(path, "rb") as stream:
+        data = stream.read()
+    return load_module(data, os.fspath(path), features=features)
 
 
 def _as_text(data: bytes, name: str | None) -> str:

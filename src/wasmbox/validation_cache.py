@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from pathlib import Path
 
-from .cache_location import cache_base
+from .cache_location import cache_base, touch
 from .digests import sha256, source_fingerprint
 from .ir.module import Module
 
@@ -31,17 +30,17 @@ def validator_version() -> str:
     return source_fingerprint(os.path.dirname(__file__), _SOURCES)
 
 
-def _marker(module: Module) -> Path | None:
+def _marker(module: Module) -> str | None:
     if module.binary is None:
         return None
     features = sha256(" ".join(sorted(module.features)).encode()).hexdigest()[:8]
-    return cache_base() / "valid" / validator_version() / f"{module.digest().hex()[:32]}-{features}"
+    return os.path.join(cache_base(), "valid", validator_version(), f"{module.digest().hex()[:32]}-{features}")
 
 
 def known_valid(module: Module) -> bool:
     """Whether an earlier validation of these bytes, under these features, succeeded."""
     marker = _marker(module)
-    return marker is not None and marker.exists()
+    return marker is not None and os.path.exists(marker)
 
 
 def remember_valid(module: Module) -> None:
@@ -50,7 +49,7 @@ def remember_valid(module: Module) -> None:
     if marker is None:
         return
     try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        touch(marker)
     except OSError:
         pass

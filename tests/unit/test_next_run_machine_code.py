@@ -143,7 +143,7 @@ def test_the_marker_is_made_again_when_the_machine_code_is_found(
 
     monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
     module = wasmbox.Module('(module (func (export "f") (result i32) (i32.const 7)))').ir
-    marker = translation_cache.directory(module) / translation_cache.native_marker(False)
+    marker = Path(translation_cache.directory(module)) / translation_cache.native_marker(False)
     made = module_object(module, False)
     assert marker.exists()
     marker.unlink()  # as if the portable engine's version had changed
@@ -166,7 +166,7 @@ def test_one_process_at_a_time_makes_a_modules_object_for_the_cache(monkeypatch:
     module = wasmbox.Module(PROGRAM).ir
     made: list[object] = []
     monkeypatch.setattr(engine, "module_object", lambda *arguments: made.append(arguments))
-    directory = jit().cache
+    directory = Path(jit().cache)
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / f"{engine.eager_prefix(module, False)}.making", "wb") as held:
         fcntl.flock(held, fcntl.LOCK_EX)

@@ -18,13 +18,19 @@ import wasmbox
 # Modules a run of a binary never needs: the text toolchain, the .wast driver, the explorer,
 # asyncio (only ``call_async``), exact rounding's fractions, hashlib (see wasmbox.digests), the
 # translation worker's subprocess and pickle, sockets (only preopened ones, which the embedder
-# made), the encoder (a binary's digest is of its own bytes), LLVM, and shutil (argparse imports
-# it for the terminal's width; the CLI's help formatter reads it itself).
+# made), the encoder (a binary's digest is of its own bytes), LLVM, shutil (argparse imports
+# it for the terminal's width; the CLI's help formatter reads it itself), and pathlib, platform and
+# sysconfig (paths are os.path strings: see wasmbox.cache_location).
 NOT_FOR_A_RUN = [
     "asyncio",
     "fractions",
     "hashlib",  # OpenSSL's load, ~3 ms: wasmbox.digests hashes small inputs with CPython's own SHA-256
+    "ipaddress",
+    "pathlib",  # with urllib.parse, ipaddress and fnmatch: ~3.5 ms
     "pickle",
+    "platform",
+    "sysconfig",
+    "urllib.parse",
     "shutil",
     "socket",
     "subprocess",
@@ -106,6 +112,7 @@ def test_a_run_on_cached_machine_code_imports_neither_python_engine(tmp_path: Pa
     assert "wasmbox.engines.native.host" in modules  # it ran on the machine code
     python_engines = {"wasmbox.engines.baseline", "wasmbox.engines.interp", "wasmbox.engines.baseline.executor"}
     assert sorted(python_engines & modules) == []
+    assert sorted(name for name in NOT_FOR_A_RUN if name in modules) == []
 
 
 SPIN = """(module

@@ -4,8 +4,8 @@ pickling)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from ..features import FeatureChoice, feature_set
@@ -63,11 +63,13 @@ class Module:
         _load(source, None, features)
 
     @classmethod
-    def from_file(cls, path: str | Path, *, features: FeatureChoice = "all") -> Module:
+    def from_file(cls, path: str | os.PathLike[str], *, features: FeatureChoice = "all") -> Module:
         """The module in the file at ``path`` (binary or text), read with ``features`` (as for
         ``Module``); errors name the file."""
         chosen = feature_set(features)  # a bad choice is refused before the file is read
-        return cls(Path(path).read_bytes(), str(path), features=chosen)
+        with open(path, "rb") as stream:
+            data = stream.read()
+        return cls(data, os.fspath(path), features=chosen)
 
     @property
     def features(self) -> frozenset[str]:
@@ -125,9 +127,10 @@ class Module:
         return cls._from_ir(ir, name)
 
     @classmethod
-    def deserialize_file(cls, path: str | Path) -> Module:
+    def deserialize_file(cls, path: str | os.PathLike[str]) -> Module:
         """``deserialize`` of the bytes in the file at ``path``."""
-        return cls.deserialize(Path(path).read_bytes())
+        with open(path, "rb") as stream:
+            return cls.deserialize(stream.read())
 
     def __reduce__(self) -> tuple[Any, tuple[bytes]]:
         # Pickling (multiprocessing, concurrent.futures, dask) ships the serialized module: its

@@ -15,10 +15,9 @@ import importlib.util
 import marshal
 import os
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from ..cache_location import cache_base, write_atomically
+from ..cache_location import cache_base, read_file, touch, write_atomically
 from ..digests import source_fingerprint
 from ..ir.module import Module
 from .sealed import seal, unseal
@@ -26,8 +25,8 @@ from .sealed import seal, unseal
 Translation = tuple[Any, int, list[tuple[int, int]]]  # code object, head lines, line map
 
 
-def cache_root() -> Path:
-    return cache_base() / "python"
+def cache_root() -> str:
+    return os.path.join(cache_base(), "python")
 
 
 # The code that decides what a translation is: the portable engine's translator (its GC part, which writes the
@@ -49,17 +48,17 @@ def translator_version() -> str:
     return source_fingerprint(os.path.dirname(__file__), _SOURCES, importlib.util.MAGIC_NUMBER)
 
 
-def directory(module: Module) -> Path:
-    return cache_root() / translator_version() / module.digest().hex()[:32]
+def directory(module: Module) -> str:
+    return os.path.join(cache_root(), translator_version(), module.digest().hex()[:32])
 
 
-def _path(module: Module, index: int, interruptible: bool) -> Path:
-    return directory(module) / f"f{index}{'i' if interruptible else ''}.code"
+def _path(module: Module, index: int, interruptible: bool) -> str:
+    return os.path.join(directory(module), f"f{index}{'i' if interruptible else ''}.code")
 
 
 def load(module: Module, index: int, interruptible: bool) -> Translation | None:
     try:
-        data = unseal(_path(module, index, interruptible).read_bytes())
+        data = unseal(read_file(_path(module, index, interruptible)))
         if data is None:
             return None
         head_lines, line_starts, code = marshal.loads(data)
@@ -75,7 +74,7 @@ def store(
     the next run its translation."""
     target = _path(module, index, interruptible)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
         data = marshal.dumps((head_lines, tuple(line_starts), code))  # pairs stay tuples
         write_atomically(target, seal(data))
     except OSError:
@@ -113,7 +112,8 @@ def mark_hot(module: Module, interruptible: bool) -> None:
 def _mark(module: Module, name: str) -> None:
     """Leave the marker file ``name`` in the module's directory (a read-only disk only costs later runs)."""
     try:
-        directory(module).mkdir(parents=True, exist_ok=True)
-        (directory(module) / name).touch()
+        folder = directory(module)
+        os.makedirs(folder, exist_ok=True)
+        touch(os.path.join(folder, name))
     except OSError:
         pass

@@ -41,7 +41,6 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Any
 
 # What a delivery receives: the kind ("python" or "native"), the code object or object code,
@@ -129,7 +128,7 @@ class TranslationWorker:
         """A fresh interpreter (``python -m wasmbox.engines.translation_worker``), sent the module's bytes."""
         import subprocess
 
-        package_root = str(Path(__file__).resolve().parents[2])
+        package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
         environment = dict(os.environ)
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, environment.get("PYTHONPATH")]))
         self.process = subprocess.Popen(

@@ -24,9 +24,8 @@ import importlib.util
 import os
 import threading
 from functools import cache
-from pathlib import Path
 
-from ...cache_location import cache_base, write_atomically
+from ...cache_location import cache_base, read_file, write_atomically
 from ...digests import sha256
 from ..sealed import seal, unseal
 from .engine import engine_version
@@ -59,43 +58,43 @@ def host_key() -> str | None:
     cpu = _cpu_identity()
     if spec is None or spec.origin is None or cpu is None:
         return None
-    library = Path(spec.origin).parent / "binding" / "libllvmlite.so"
+    library = os.path.join(os.path.dirname(spec.origin), "binding", "libllvmlite.so")
     try:
-        status = library.stat()
+        status = os.stat(library)
     except OSError:
         return None
     identity = f"{engine_version()}\n{library}\n{status.st_size}\n{status.st_mtime_ns}\n{cpu}"
     return sha256(identity.encode()).hexdigest()[:32]
 
 
-def _index_path() -> Path | None:
+def _index_path() -> str | None:
     key = host_key()
-    return None if key is None else cache_base() / "hosts" / key
+    return None if key is None else os.path.join(cache_base(), "hosts", key)
 
 
-def _read_index() -> tuple[Path, str] | None:
+def _read_index() -> tuple[str, str] | None:
     path = _index_path()
     if path is None:
         return None
     try:
-        data = unseal(path.read_bytes())
+        data = unseal(read_file(path))
     except OSError:
         return None
     if data is None:
         return None
     name, _, triple = data.decode().partition("\n")
-    directory = cache_base() / name
-    return (directory, triple) if name and triple and directory.is_dir() else None
+    directory = os.path.join(cache_base(), name)
+    return (directory, triple) if name and triple and os.path.isdir(directory) else None
 
 
-def record_host(directory: Path, triple: str) -> None:
+def record_host(directory: str, triple: str) -> None:
     """Called by the JIT: this host's code cache is ``directory`` and its triple ``triple``."""
     path = _index_path()
     if path is None or _read_index() == (directory, triple):
         return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, seal(f"{directory.name}\n{triple}".encode()))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_atomically(path, seal(f"{os.path.basename(directory)}\n{triple}".encode()))
     except OSError:
         pass  # a read-only or full disk only costs the next run LLVM's import
 
@@ -105,7 +104,7 @@ class CodeCache:
 
     def __init__(self) -> None:
         found = _read_index()
-        self._directory: Path | None = found[0] if found is not None else None
+        self._directory: str | None = found[0] if found is not None else None
         self._triple: str | None = found[1] if found is not None else None
         self.hits = 0  # objects read from the cache
         self.linked = 0  # objects linked without LLVM
@@ -115,7 +114,7 @@ class CodeCache:
         self._externals: dict[str, int | None] = {}
         self._lock = threading.Lock()
 
-    def use(self, directory: Path, triple: str) -> None:
+    def use(self, directory: str, triple: str) -> None:
         """What the JIT computed, once it is loaded: it has the last word over the index."""
         self._directory, self._triple = directory, triple
 
@@ -125,7 +124,7 @@ class CodeCache:
         self._directory, self._triple = jit().cache, jit().triple
 
     @property
-    def known_directory(self) -> Path | None:
+    def known_directory(self) -> str | None:
         """The directory if it is known without loading LLVM (from the host index, or the JIT is
         loaded).  None means no process with this lowering, LLVM and CPU has written this cache's
         index, hence no object of theirs: whoever writes an object loaded the JIT, which records the
@@ -136,7 +135,7 @@ class CodeCache:
         return self._directory
 
     @property
-    def directory(self) -> Path:
+    def directory(self) -> str:
         if self._directory is None:
             self._ask_jit()
         assert self._directory is not None
@@ -151,15 +150,15 @@ class CodeCache:
 
     def cached_object(self, name: str) -> bytes | None:
         """The cached object code of the IR module ``name``, if any (a damaged file is removed)."""
-        path = self.directory / f"{name}.o"
+        path = os.path.join(self.directory, f"{name}.o")
         try:
-            blob = path.read_bytes()
+            blob = read_file(path)
         except OSError:
             return None
         data = unseal(blob)
         if data is None:
             try:
-                path.unlink()
+                os.unlink(path)
             except OSError:
                 pass
             return None

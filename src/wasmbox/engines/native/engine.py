@@ -195,7 +195,7 @@ def module_code_on_disk(module: Module, interruptible: bool) -> bool:
     from .code_cache import code_cache
 
     directory = code_cache().known_directory  # (unknown: nothing cached, and no LLVM import to see it)
-    return directory is not None and (directory / f"{eager_prefix(module, interruptible)}.o").exists()
+    return directory is not None and os.path.exists(os.path.join(directory, f"{eager_prefix(module, interruptible)}.o"))
 
 
 def function_object(module: Module, index: int, interruptible: bool, prefix: str | None = None) -> bytes:
@@ -532,7 +532,8 @@ class WholeModuleTier(NativeTier):
         from .code_cache import code_cache
 
         directory = code_cache().known_directory  # (unknown: nothing cached, and no LLVM import to see it)
-        return directory is not None and (directory / f"{eager_prefix(self.module, self.interruptible)}.o").exists()
+        object_name = f"{eager_prefix(self.module, self.interruptible)}.o"
+        return directory is not None and os.path.exists(os.path.join(directory, object_name))
 
     def load(self, data: bytes | None = None, variant: str = "") -> Any:
         """The instance's native side with the whole module's code, linked once (``data``: the module's
@@ -621,8 +622,8 @@ def module_object_for_cache(module: Module, interruptible: bool) -> None:
     try:
         import fcntl
 
-        directory.mkdir(parents=True, exist_ok=True)
-        lock = open(directory / f"{eager_prefix(module, interruptible)}.making", "wb")  # noqa: SIM115
+        os.makedirs(directory, exist_ok=True)
+        lock = open(os.path.join(directory, f"{eager_prefix(module, interruptible)}.making"), "wb")  # noqa: SIM115
     except (ImportError, OSError):
         module_object(module, interruptible)
         return
@@ -714,7 +715,7 @@ def machine_fingerprint() -> str:
     cache's directory; a serialized module's code is checked against it when it is linked)."""
     from .code_cache import code_cache
 
-    return code_cache().directory.name
+    return os.path.basename(code_cache().directory)
 
 
 def _made_here(fingerprint: str, host: str | None) -> bool:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import os
 import threading
 from functools import cache
-from pathlib import Path
 
 import llvmlite.binding as llvm
 from llvmlite import ir
@@ -55,7 +55,7 @@ class Jit:
         base = cache_base()
         machine_key = hashlib.sha256(f"{self.triple} {cpu} {features}".encode()).hexdigest()[:12]
         llvm_version = ".".join(map(str, llvm.llvm_version_info))
-        self.cache = base / f"{engine_version()}-llvm{llvm_version}-{machine_key}"
+        self.cache = os.path.join(base, f"{engine_version()}-llvm{llvm_version}-{machine_key}")
         self.engine.set_object_cache(self._store, self._load)
         record_host(self.cache, self.triple)  # later processes find the cache without loading LLVM
         code_cache().use(self.cache, self.triple)
@@ -65,8 +65,8 @@ class Jit:
         return code_cache().hits
 
     # --- the object cache (MCJIT asks before compiling and tells after) ----------------------
-    def _path(self, module: llvm.ModuleRef) -> Path:
-        return self.cache / f"{module.name}.o"
+    def _path(self, module: llvm.ModuleRef) -> str:
+        return os.path.join(self.cache, f"{module.name}.o")
 
     def _load(self, module: llvm.ModuleRef) -> bytes | None:
         if not module.name.startswith("w"):  # only wasm modules (not the JIT's empty first one)
@@ -119,7 +119,7 @@ class Jit:
     def fast_object(self, module: ir.Module) -> bytes:
         """Object code for ``module``, compiled quickly (lazy functions: light optimisation, fast
         code generation) or taken from the cache; any process may load it (see ``add_object``)."""
-        path = self.cache / f"{module.name}.o"
+        path = os.path.join(self.cache, f"{module.name}.o")
         data = self.cached_object(module.name)
         if data is None:
             parsed = llvm.parse_assembly(str(module))
@@ -132,9 +132,9 @@ class Jit:
             self._write(path, data)
         return data
 
-    def _write(self, path: Path, data: bytes) -> None:
+    def _write(self, path: str, data: bytes) -> None:
         try:
-            self.cache.mkdir(parents=True, exist_ok=True)
+            os.makedirs(self.cache, exist_ok=True)
             write_atomically(path, seal(data))
         except OSError:
             pass  # a read-only or full disk only costs the next run a compile
