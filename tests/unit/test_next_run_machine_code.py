@@ -109,8 +109,9 @@ def test_cached_whole_module_code_is_linked_when_the_instance_is_made(tmp_path: 
 
 
 def test_a_large_module_that_got_hot_starts_its_next_run_on_its_whole_machine_code(tmp_path: Path) -> None:
-    # One function over the limit makes this module a large one, tiered function by function.
-    first, second, third = _three_runs(tmp_path, WASMBOX_LAZY_FUNCTIONS="0")
+    # One function over the limit makes this module a large one, tiered function by function; its functions
+    # start on quick code, and a run that started so many instructions so (here: any) asks for the next run's.
+    first, second, third = _three_runs(tmp_path, WASMBOX_LAZY_FUNCTIONS="0", WASMBOX_NEXT_RUN_AFTER_QUICK="1")
     assert [first[0], second[0], third[0]] == ["6000"] * 3
     assert first[1] == "python"  # function by function: no whole-module code in this run
     assert (second[1], third[1]) == ("whole", "whole")  # the first run's worker left it after the exit

@@ -362,6 +362,7 @@ def test_a_large_modules_hot_functions_get_quick_code(
     from wasmbox.engines.native import engine
 
     monkeypatch.setattr(tiers, "QUICK_ALL_LARGE", all_hot)
+    monkeypatch.setattr(tiers, "QUICK_AT_FIRST_CALL_LARGE", False)  # (the rule for hot functions: tested here)
     monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
     monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
     monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)  # every module is a large one
@@ -394,6 +395,46 @@ def test_a_large_modules_hot_functions_get_quick_code(
     else:
         assert quick_functions(functions) == {1}
         assert instance._instance.funcs[0].code.__code__.co_filename.startswith("<wasm function")  # Python
+
+
+@pytest.mark.parametrize("at_first_call", [True, False])
+def test_a_large_modules_functions_start_on_quick_code_at_their_first_call(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, at_first_call: bool
+) -> None:
+    """A large module's functions start on quick code at their first call (no time on the baseline), and the
+    module's machine code is asked for the next run; with ``WASMBOX_QUICK_AT_FIRST_CALL_LARGE=0`` they start on
+    the baseline and wait until they are hot.  A small module's start on the baseline either way."""
+    from wasmbox.engines.native import engine
+
+    monkeypatch.setattr(tiers, "QUICK_AT_FIRST_CALL_LARGE", at_first_call)
+    monkeypatch.setattr(tiers, "NEXT_RUN_AFTER_QUICK", 10)  # (the two functions that run: 19 instructions)
+    monkeypatch.setenv("WASMBOX_CACHE", str(tmp_path))
+    monkeypatch.setenv("WASMBOX_TRANSLATION_WORKER", "0")
+    made = recording_tiers(monkeypatch)
+    text = f"""(module (memory {3 if at_first_call else 4})
+      (func $twice (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+      (func (export "sum") (param $n i32) (result i32) (local $s i32)
+        (loop $again (local.set $s (i32.add (local.get $s) (call $twice (local.get $n))))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1))) (br_if $again (local.get $n)))
+        (local.get $s))
+      (func (export "never") (result i32) (i32.const 7)))"""
+    expected = Instance(Store("baseline"), Module(text)).exports["sum"](10)
+    small = Instance(Store("tiered"), Module(text))
+    monkeypatch.setattr(engine, "LAZY_FUNCTIONS", 0)  # every module from here on is a large one
+    large = Instance(Store("tiered"), Module(text))
+    small_tiers, large_tiers = made
+    assert small_tiers.native.whole and not large_tiers.native.whole
+    assert small.exports["sum"](10) == expected
+    assert large.exports["sum"](10) == expected
+    assert quick_functions(small_tiers) == set()  # one short call: not hot
+    if at_first_call:
+        assert quick_functions(large_tiers) == {0, 1}  # both that ran; "never" did not run
+        assert large_tiers in tiers._wanted_next_run
+        tiers._wanted_next_run.discard(large_tiers)  # (no worker at this test process's exit)
+        assert large_tiers.baseline == {}
+    else:
+        assert quick_functions(large_tiers) == set()
+        assert set(large_tiers.baseline) == {0, 1}
 
 
 def test_large_frames_recursing_deeply_are_exhaustion(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
