@@ -16,7 +16,7 @@ import pytest
 from wasmbox.runtime import frame_chunks
 
 pytestmark = pytest.mark.skipif(
-    not frame_chunks._applies(), reason="frame_chunks applies to CPython 3.11-3.12 on x86-64 Linux only"
+    not frame_chunks._applies(), reason="frame_chunks applies to CPython 3.11 on x86-64 Linux only"
 )
 
 # Calls of a small function from every depth up to ~4,000 frame slots (a chunk is 2,048): at one depth

@@ -21,8 +21,9 @@ returned frames within a chunk all the time).
 The functions are machine code, not ctypes callbacks, because the allocator may not call Python (it
 runs while objects are being made and freed); they run with the GIL held, as every caller of the
 arena allocator does, so the one kept block needs no lock.  Only on x86-64 (Linux), and only for
-CPython 3.11 and 3.12, whose chunks and arena users are known here (3.13 and later are left alone);
-``WASMBOX_FRAME_CHUNKS=0`` leaves it out anywhere.
+CPython 3.11, the version it was measured and tested on, whose arena users (frame chunks, the object
+allocator's arenas) are known here: 3.12 frees chunks the same way as far as its sources say, but has
+not run it (later versions are left alone); ``WASMBOX_FRAME_CHUNKS=0`` leaves it out anywhere.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def _applies() -> bool:
     return (
         os.environ.get("WASMBOX_FRAME_CHUNKS", "1") != "0"
         and sys.implementation.name == "cpython"
-        and (3, 11) <= sys.version_info[:2] <= (3, 12)  # (with the GIL: free threading came in 3.13)
+        and sys.version_info[:2] == (3, 11)  # (see the module's docstring; with the GIL)
         and sys.platform == "linux"
         and os.uname().machine.lower() in ("x86_64", "amd64")
     )
