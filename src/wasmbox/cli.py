@@ -723,18 +723,18 @@ def _exit_at_once(status: int) -> None:
     others = [thread for thread in threading.enumerate() if thread is not threading.main_thread()]
     if run_exit_handlers is None or any(not thread.daemon for thread in others):
         return
+    _flush_standard_streams()
+    run_exit_handlers()
+    _flush_standard_streams()  # what the handlers printed
+    os._exit(status & 0xFF)
+
+
+def _flush_standard_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe: a normal exit would drop the rest too
             pass
-    run_exit_handlers()
-    for stream in (sys.stdout, sys.stderr):  # what the handlers printed
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(status & 0xFF)
 
 
 if __name__ == "__main__":

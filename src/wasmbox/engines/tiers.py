@@ -94,15 +94,15 @@ QUICK_HOT_AT_MOST = int(os.environ.get("WASMBOX_QUICK_HOT_AT_MOST", "1000"))
 QUICK_FIRST_OSR_AFTER = int(os.environ.get("WASMBOX_QUICK_FIRST_OSR_AFTER", "200"))
 # Whether every hot function of a large module gets quick code (see TieredFunctions.quick_all).
 QUICK_ALL_LARGE = os.environ.get("WASMBOX_QUICK_ALL_LARGE", "1") == "1"
-# Whether a large module's functions start on quick code at their first call (see TieredFunctions.begin), and
-# the instructions of functions so started from which the run asks for the module's machine code for the next
-# run (as a first hot function did before: a run of a few small functions, a test's, asks for nothing).
+# Whether a large module's functions start on quick code at their first call (see TieredFunctions.begin) ...
 QUICK_AT_FIRST_CALL_LARGE = os.environ.get("WASMBOX_QUICK_AT_FIRST_CALL_LARGE", "1") == "1"
 # ... for so many functions of an instance at most, the others waiting until they are hot: each gets a mapping
 # of its own (a page at least), and a hostile module's 80,000 one-line functions called a few times each would
 # cost what running them on the baseline does not (called six times each through a table: 9.5 s with this cap,
 # 22.3 s without).
 QUICK_AT_FIRST_CALL_AT_MOST = int(os.environ.get("WASMBOX_QUICK_AT_FIRST_CALL_AT_MOST", "4000"))
+# Instructions of functions so started from which the run asks for the module's machine code for the next run
+# (as its first hot function did before: a run of a few small functions, a test's, asks for nothing).
 NEXT_RUN_AFTER_QUICK = int(os.environ.get("WASMBOX_NEXT_RUN_AFTER_QUICK", "2000"))
 _QUICK_PLATFORM = sys.platform == "linux" and os.uname().machine == "x86_64"
 # Instructions of functions a large module's run leaves compiled alone for the next run, at most (see
