@@ -115,13 +115,6 @@ def installed() -> bool:
     return bool(_state_address)
 
 
-def kept_block() -> int:
-    """The address of the block kept now (0: none, or not installed)."""
-    if not _state_address:
-        return 0
-    return int(ctypes.cast(_state_address, ctypes.POINTER(ctypes.c_uint64))[_KEPT])
-
-
 def install() -> bool:
     """Put the block-keeping functions in front of CPython's arena allocator (once per process);
     whether they are there.  Never raises: without them Python runs as it always does."""
