@@ -17,11 +17,14 @@ to its exit (Python's start, imports, decode, validate, compile, instantiate, ``
 
 Before anything is timed, wasmbox's, wasmtime's and llvmlite's packages are byte-compiled (``compileall``): with
 ``PYTHONDONTWRITEBYTECODE`` set, or a source tree no earlier run imported, every process would otherwise compile
-wasmbox's sources (~0.1 s) and the first cold run would write the ``.pyc`` files.  Every run ends, before the next
-one starts, with the processes it left behind (the translation worker, detached at exit, finishes the optimised
-object for the code cache): the benchmark is their subreaper (Linux ``PR_SET_CHILD_SUBREAPER``) and waits for
-them, so the warm runs start from the cache the priming run completed, and no run is timed while a worker of the
-previous one still compiles on another core.  Elsewhere it waits until the cache stops changing instead.
+wasmbox's sources (~0.1 s) and the first cold run would write the ``.pyc`` files.  For the same reason wasmbox's
+native validator is built first (``python -m wasmbox.native_validation``, as an installation does): it is wasmbox's
+own code, the same for every module, and kept beside its sources, not in the emptied ``WASMBOX_CACHE``.
+Every run ends, before the next one starts, with the processes it left behind (the translation worker, detached
+at exit, finishes the optimised object for the code cache): the benchmark is their subreaper (Linux
+``PR_SET_CHILD_SUBREAPER``) and waits for them, so the warm runs start from the cache the priming run completed, and
+no run is timed while a worker of the previous one still compiles on another core.  Elsewhere it waits until the
+cache stops changing instead.
 
 Each variant runs ``--runs`` times (default 3) and the table gives medians; the runs go round by round, one of
 each variant per round (the order rotating from round to round), one process at a time, so that the machine's
@@ -292,6 +295,18 @@ def byte_compile(names: tuple[str, ...] = ("wasmbox", "wasmtime", "llvmlite")) -
     return notes
 
 
+def install_validator() -> list[str]:
+    """Build wasmbox's native validator as an installation does (``python -m wasmbox.native_validation``): it is
+    wasmbox's own code, kept beside its sources like the ``.pyc`` files (not in ``WASMBOX_CACHE``, which the cold
+    runs empty), and the first large module or idle worker would otherwise build it during some timed run."""
+    done = subprocess.run(
+        [sys.executable, "-m", "wasmbox.native_validation"], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        return [f"native validator not installed: {done.stderr.strip()[-200:]}"]
+    return [f"native validator installed first ({done.stdout.strip() or done.stderr.strip()})"]
+
+
 def run_once(variant: str, program: Program, code_cache: Path, work: Path, timeout: float) -> Outcome:
     """One timed run; then, untimed, the wait for what it left behind."""
     env = dict(os.environ, WASMBOX_CACHE=str(code_cache))
@@ -396,7 +411,7 @@ def main(argv: list[str]) -> int:
 
     global SUBREAPER
     SUBREAPER = become_subreaper()
-    compile_notes = byte_compile()
+    compile_notes = byte_compile() + install_validator()
     print(f"# start-up, whole process; {datetime.datetime.now().astimezone().isoformat(timespec='minutes')}")
     print(f"# {machine()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the start")
     leftovers = "waiting for them as subreaper" if SUBREAPER else "waiting until the cache is quiet for 2 s"

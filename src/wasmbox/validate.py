@@ -280,9 +280,12 @@ def _validate_module(module: Module) -> None:
             ) from None
 
 
-# Undecoded code (bytes of lazily decoded bodies) from which the native validator checks bodies;
-# below it, Python alone (the native validator costs a JIT start-up).
+# Undecoded code (bytes of lazily decoded bodies) from which the native validator checks bodies even if it
+# must be compiled first (~0.1 s at LLVM's fast settings); below it, Python alone ...
 NATIVE_VALIDATION_BYTES = int(os.environ.get("WASMBOX_NATIVE_VALIDATION_BYTES", str(1 << 20)))
+# ... unless the optimised validator is installed (native_validation.ready): then linking it costs ~1 ms, what
+# Python spends validating a few KB of code, so from this size on the native one checks.
+NATIVE_VALIDATION_READY_BYTES = int(os.environ.get("WASMBOX_NATIVE_VALIDATION_READY_BYTES", str(16 << 10)))
 
 
 def _bodies_to_check(module: Module) -> list[int]:
@@ -297,11 +300,11 @@ def _bodies_to_check(module: Module) -> list[int]:
             source = function.source
             bodies.append((index, source.start, source.end))
     size = sum(end - start for _, start, end in bodies)
-    if source is None or size < NATIVE_VALIDATION_BYTES:
+    if source is None or size < min(NATIVE_VALIDATION_BYTES, NATIVE_VALIDATION_READY_BYTES):
         return list(range(len(module.funcs)))
-    from . import native_validation  # only large modules: it costs a JIT
+    from . import native_validation
 
-    if not native_validation.available():
+    if not native_validation.available() or (size < NATIVE_VALIDATION_BYTES and not native_validation.ready()):
         return list(range(len(module.funcs)))
     undecoded = [index for index, _, _ in bodies]
     refused = native_validation.refused_bodies(module, source.data, bodies, source.features, limits.MAX_LOCALS)

@@ -101,6 +101,9 @@ QUICK_AT_FIRST_CALL_LARGE = os.environ.get("WASMBOX_QUICK_AT_FIRST_CALL_LARGE", 
 # cost what running them on the baseline does not (called six times each through a table: 9.5 s with this cap,
 # 22.3 s without).
 QUICK_AT_FIRST_CALL_AT_MOST = int(os.environ.get("WASMBOX_QUICK_AT_FIRST_CALL_AT_MOST", "4000"))
+# Whether the translation worker compiles the quick code of functions likely to be called next, while the
+# program starts (see TieredFunctions.plan_quick_ahead) ...
+QUICK_AHEAD = os.environ.get("WASMBOX_QUICK_AHEAD", "1") == "1"
 # Instructions of functions so started from which the run asks for the module's machine code for the next run
 # (as its first hot function did before: a run of a few small functions, a test's, asks for nothing).
 NEXT_RUN_AFTER_QUICK = int(os.environ.get("WASMBOX_NEXT_RUN_AFTER_QUICK", "2000"))
@@ -128,6 +131,17 @@ def unwieldy_function(locals_: int, body: list[Any]) -> bool:
     from .baseline.structure import nesting_depth
 
     return nesting_depth(body) > UNWIELDY_NESTING
+
+
+def starts_on_quick_code(module: Module, index: int) -> bool:
+    """Whether a large module's function ``index`` is one ``TieredFunctions.quick_at_first_call`` compiles at its
+    first call (up to ``QUICK_AT_MOST`` instructions, no tail calls, not unwieldy), told from the module alone:
+    the translation worker asks it of the functions it compiles ahead (see ``plan_quick_ahead``)."""
+    function = module.funcs[index - module.num_imported_funcs()]
+    body = function.body
+    return (
+        len(body) <= QUICK_AT_MOST and not makes_tail_calls(body) and not unwieldy_function(len(function.locals), body)
+    )
 
 
 def unwieldy(module: Module) -> bool:
@@ -211,6 +225,7 @@ class TieredFunctions:
         self.quick_noted = False  # this run made quick code (see quick_code_made)
         self.quick_at_start = 0  # instructions of functions started on quick code (see quick_at_first_call)
         self.quick_started = 0  # and how many
+        self.quick_ahead_planned = False  # see plan_quick_ahead
 
     @property
     def quick(self) -> bool:
@@ -331,6 +346,8 @@ class TieredFunctions:
         function_ir = self.module.funcs[index - self.first]
         unwieldy_here = unwieldy_function(len(function_ir.locals), function_ir.body)
         if not unwieldy_here and self.quick_at_first_call(index):
+            if not self.quick_ahead_planned:
+                self.plan_quick_ahead(index)
             quick = self.native.quick_function(index)
             if quick is not None:
                 self.install_quick(index, quick)
@@ -392,6 +409,19 @@ class TieredFunctions:
             and self.size(index) <= QUICK_AT_MOST
             and not self.makes_tail_calls(index)
         )
+
+    def plan_quick_ahead(self, first_called: int) -> None:
+        """The first function to start on quick code is being compiled: from here on, the translation worker
+        (forked now, if it was not yet) compiles on the second core the quick code of the functions the program
+        will likely call next, and the program takes what is made when it gets there (``native.quick_ahead``).
+        Measured cold, whole process, Lua's interpreter ``workload.lua 200``: (see NOTES)."""
+        self.quick_ahead_planned = True
+        if not QUICK_AHEAD:
+            return
+        self.native.instance()  # (first: its host callbacks exist before a worker is forked; see plan_quick)
+        worker = self.worker
+        if worker is not None and worker.plan_quick(first_called, self.interruptible):
+            self.native.take_quick_from(worker)
 
     def enter_loop_now(self, function: BaselineFunction, header: int) -> None:
         """Tests: give the loop whose header is ``header`` its machine-code entry at once."""

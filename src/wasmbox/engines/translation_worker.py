@@ -41,7 +41,10 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .native.quick_ahead import FirstCallOrder
 
 # What a delivery receives: the kind ("python" or "native"), the code object or object code,
 # and for Python code (lines before the body, line map).
@@ -116,6 +119,7 @@ class TranslationWorker:
         self.alive = True
         self.process: Any = None  # the subprocess.Popen of a started worker
         self.pid = 0  # a forked worker's process id (0: not forked, or reaped)
+        self.ahead: _AheadCode | None = None  # a forked worker's quick code made ahead (see plan_quick)
         if module is not None and _fork_is_safe():
             self.requests, self.replies = self._fork(module)
         else:
@@ -154,20 +158,27 @@ class TranslationWorker:
         (``os._exit``)."""
         requests_read, requests_write = os.pipe()
         replies_read, replies_write = os.pipe()
+        ahead_read, ahead_write = _ahead_pipe()
         pid = os.fork()
         if pid == 0:  # the worker
             status = 0
             try:
-                _become_worker(keep=(requests_read, replies_write))
-                with open(requests_read, "rb") as requests, open(replies_write, "wb") as replies:
-                    serve_module(module, requests, replies)
+                _become_worker(keep=(requests_read, replies_write, ahead_write))
+                with (
+                    open(requests_read, "rb") as requests,
+                    open(replies_write, "wb") as replies,
+                    open(ahead_write, "wb") as ahead,
+                ):
+                    serve_module(module, requests, replies, ahead)
             except BaseException:  # noqa: BLE001 - whatever happens, the copy must not go on as the program
                 status = 1
             finally:
                 os._exit(status)
         os.close(requests_read)
         os.close(replies_write)
+        os.close(ahead_write)
         self.pid = pid
+        self.ahead = _AheadCode(ahead_read)
         return open(requests_write, "wb"), open(replies_read, "rb")
 
     def request(self, kind: str, index: int, interruptible: bool, priority: float, deliver: Delivery) -> bool:
@@ -192,6 +203,31 @@ class TranslationWorker:
         with self.lock:
             if self.alive and wanted:
                 self._send((f"{kind}*", -1, interruptible, [[index, priority] for index, priority in wanted]))
+
+    def plan_quick(self, first_called: int, interruptible: bool) -> bool:
+        """Have the worker compile, whenever it has nothing asked of it, the quick code of the functions the
+        program will likely call next (``native.quick_ahead``), from ``first_called`` on; ``take_quick`` gets
+        it.  Only a forked worker can: quick code holds addresses of this process (its host callbacks), which
+        are the worker's too if they existed when it was forked.  The worker checks that they are the same
+        and does nothing if not.  Whether it was asked."""
+        from .native.quick import embedded_addresses
+
+        with self.lock:
+            if not self.alive or self.ahead is None:
+                return False
+            return self._send(("quick-plan", first_called, interruptible, embedded_addresses()))
+
+    def take_quick(self, index: int, interruptible: bool) -> tuple[bytes, int, dict[int, int]] | None:
+        """Function ``index``'s quick code if the worker made it ahead: its code, its OSR door's offset and its
+        loops (as ``quick.compile_with_door`` returns them); None: compile it here (then ``skip_quick``)."""
+        ahead = self.ahead
+        return None if ahead is None else ahead.take(index, interruptible)
+
+    def skip_quick(self, index: int, interruptible: bool) -> None:
+        """Function ``index`` was compiled here: the worker need not make it ahead."""
+        with self.lock:
+            if self.alive and self.ahead is not None:
+                self._send(("quick-skip", index, interruptible, 0))
 
     def prioritize(self, kind: str, index: int, interruptible: bool, priority: float) -> None:
         """A waiting function got hotter: the worker should take it sooner."""
@@ -279,9 +315,10 @@ def serve() -> None:
     serve_module(engine_view(decoded), requests, replies)  # as the main process's engines see it: legacy try lowered
 
 
-def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes]) -> None:
+def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes], ahead: IO[bytes] | None = None) -> None:
     """The worker's loop: make the most wanted pending function of ``module``, until the requests end
-    and the code cache's work is done."""
+    and the code cache's work is done.  With nothing pending, a forked worker (``ahead``: its pipe for
+    quick code) compiles the functions of a plan (``TranslationWorker.plan_quick``) before idle work."""
     from . import translation_cache
     from .interp import translation
 
@@ -291,12 +328,24 @@ def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes]) -> None:
     stubs_sent: set[bool] = set()
     ready = threading.Condition()
     finished = False
+    plans: list[tuple[int, bool]] = []  # (first called function, interruptible) asked for
+    plan: tuple[FirstCallOrder, bool] | None = None
+    skipped: list[tuple[int, bool]] = []  # compiled by the program itself, not yet told to the plan
 
     def read_requests() -> None:
         nonlocal finished
         try:
             while True:
                 kind, index, interruptible, priority = _read_frame(requests)
+                if kind == "quick-skip":
+                    skipped.append((index, interruptible))
+                    continue
+                if kind == "quick-plan":
+                    if ahead is not None and priority == _embedded_addresses():  # (the program's, see plan_quick)
+                        with ready:
+                            plans.append((index, interruptible))
+                            ready.notify()
+                    continue
                 # (A batch, see TranslationWorker.request_all: ("<kind>*", -1, interruptible, [[index, priority]...]).)
                 wanted = [(index, priority)] if not kind.endswith("*") else [tuple(item) for item in priority]
                 kind = kind.rstrip("*")
@@ -318,18 +367,30 @@ def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes]) -> None:
     cache_work: list[Callable[[], object]] = []
     while True:
         with ready:
-            if not pending and not finished:
+            if plans:
+                plan = _quick_plan(module, *plans.pop())
+            if finished:
+                plan = None  # the program has ended: it takes no more code
+            if not pending and not finished and plan is None:
                 ready.wait(timeout=0.5 if idle_work or cache_work else None)
+            ahead_now = False
             if pending:
                 key = max(pending, key=pending.__getitem__)
                 del pending[key]
                 done.add(key)
+            elif plan is not None:
+                key, ahead_now = None, True
             elif finished and not cache_work:
                 return
             elif idle_work or cache_work:
                 key = None
             else:
                 continue
+        if ahead_now:
+            assert plan is not None and ahead is not None
+            if not _make_ahead(module, plan, skipped, ahead):
+                plan = None
+            continue
         if key is None:
             try:
                 (cache_work or idle_work).pop()()
@@ -378,6 +439,105 @@ def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes]) -> None:
         except OSError:  # the program has ended: only the code cache's work is left
             with ready:
                 finished = True
+
+
+def _embedded_addresses() -> list[int] | None:
+    try:
+        from .native.quick import embedded_addresses
+
+        return embedded_addresses()
+    except Exception:  # noqa: BLE001 - no quick compiler here: no plan
+        return None
+
+
+def _quick_plan(module: Any, first_called: int, interruptible: bool) -> tuple[FirstCallOrder, bool]:
+    """The functions to compile ahead, in order: as many as the program starts on quick code at most (the
+    rest of a huge module's would only fill the program's memory)."""
+    from .native.quick_ahead import FirstCallOrder
+    from .tiers import QUICK_AT_FIRST_CALL_AT_MOST, starts_on_quick_code
+
+    wanted = functools.partial(starts_on_quick_code, module)
+    return FirstCallOrder(module, first_called, wanted, QUICK_AT_FIRST_CALL_AT_MOST), interruptible
+
+
+def _make_ahead(
+    module: Any, plan: tuple[FirstCallOrder, bool], skipped: list[tuple[int, bool]], ahead: IO[bytes]
+) -> bool:
+    """Compile the plan's next function the program has not compiled itself and send it; False when the plan
+    is over (every function made, or the program gone)."""
+    from .native.quick import compile_with_door
+
+    order, interruptible = plan
+    while skipped:
+        index, of = skipped.pop(0)
+        if of == interruptible:
+            order.program_at(index)
+    for index in order:
+        try:
+            code, door, loops = compile_with_door(module, index, interruptible)
+        except Exception:  # noqa: BLE001, S112 - the quick compiler does not take it: the program finds out too
+            continue
+        try:
+            _write_frame(ahead, (index, interruptible, code, door, loops))
+        except OSError:
+            return False
+        return True
+    return False
+
+
+def _ahead_pipe() -> tuple[int, int]:
+    """A pipe for code made ahead, as large as Linux lets it be (1 MiB unprivileged, against 64 KiB): the
+    worker can be that far ahead before it waits for the program to read."""
+    read, write = os.pipe()
+    try:
+        import fcntl
+
+        fcntl.fcntl(write, 1031, 1 << 20)  # F_SETPIPE_SZ
+    except (ImportError, OSError):
+        pass
+    os.set_blocking(read, False)
+    return read, write
+
+
+class _AheadCode:
+    """The program's end of the pipe of code made ahead: frames as ``_write_frame`` writes them, read
+    without waiting whenever a function is about to be compiled (one system call: no thread, so none
+    waits for the interpreter's lock to hand a function over)."""
+
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor = descriptor
+        self.buffer = bytearray()
+        self.made: dict[tuple[int, bool], tuple[bytes, int, dict[int, int]]] = {}
+        self.lock = threading.Lock()
+        self.open = True
+
+    def take(self, index: int, interruptible: bool) -> tuple[bytes, int, dict[int, int]] | None:
+        with self.lock:
+            self._drain()
+            return self.made.pop((index, interruptible), None)
+
+    def _drain(self) -> None:
+        while self.open:
+            try:
+                chunk = os.read(self.descriptor, 1 << 20)
+            except BlockingIOError:
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:  # the worker has exited
+                self.open = False
+                os.close(self.descriptor)
+                break
+            self.buffer += chunk
+        buffer, start = self.buffer, 0
+        while len(buffer) - start >= 4:
+            (size,) = struct.unpack_from("<I", buffer, start)
+            if len(buffer) - start - 4 < size:
+                break
+            index, interruptible, code, door, loops = marshal.loads(buffer[start + 4 : start + 4 + size])
+            self.made[(index, interruptible)] = (code, door, loops)
+            start += 4 + size
+        del buffer[:start]
 
 
 # Threads a worker may be forked beside: they hold no lock the worker could need (the Ctrl-C watcher

@@ -30,6 +30,7 @@ from .tables import (
     FD_LIMIT,
     FRAME_FIELDS,
     FRAME_SIZE,
+    FUNCTION_NAME,
     OP_ENTRY_FIELDS,
     Immediate,
     Kind,
@@ -39,7 +40,6 @@ I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
 NUMERIC_OR_VECTOR = (NumType.I32, NumType.I64, NumType.F32, NumType.F64, NumType.V128)
 REFERENCES = (FUNCREF, EXTERNREF, EXNREF)
-FUNCTION_NAME = "validate_body"
 
 
 def const(value: int, t: ir.IntType = I64) -> ir.Constant:
@@ -61,6 +61,7 @@ class ValidatorEmitter:
         identity = ir.GlobalVariable(self.module, ir.ArrayType(I8, 256), "codes")
         identity.initializer = ir.Constant(ir.ArrayType(I8, 256), list(range(256)))
         identity.global_constant = True
+        identity.linkage = "private"  # addressed relative to the code: no GOT, so wasmbox's object loader links it
         self.codes = identity
         self.pos = self.variable("pos", start)
         self.vsp = self.variable("vsp", const(0))

@@ -19,6 +19,8 @@ from ..ir.module import Module
 from ..ir.subtyping import top_heap
 from ..ir.types import EXNREF, EXTERNREF, FUNCREF, NUMBER_TYPES, ExternKind, FuncType, RefType, ValType, type_code
 
+FUNCTION_NAME = "validate_body"  # the compiled validator's one symbol (emit makes it)
+
 SINGLE, FC_BASE, FD_BASE, TABLE_SIZE = 0, 256, 320, 320 + 512
 FC_LIMIT, FD_LIMIT = FD_BASE - FC_BASE, TABLE_SIZE - FD_BASE
 

@@ -252,6 +252,7 @@ class LazyCode:
         # them held a cold run's first machine code back by ~0.15 s).
         self.quick_only: set[int] = set()  # functions whose code is the quick compiler's (see quick.py)
         self.quick_made: dict[int, tuple[int, int, int, dict[int, int]]] = {}  # see quick_code
+        self.ahead: Any = None  # the translation worker, when it compiles quick code ahead (see quick_ahead)
         names = stub_names(module.func_types(), module.num_imported_funcs(), prefix)
         quick_stubs = None if stubs_object is not None else _quick_stubs(list(names))
         if quick_stubs is not None:
@@ -280,7 +281,13 @@ class LazyCode:
             if found is None:
                 from .quick import compile_with_door, entry_code, place_all
 
-                code, door, loops = compile_with_door(self.module, index, self.interruptible)
+                ahead = self.ahead
+                made = None if ahead is None else ahead.take_quick(index, self.interruptible)
+                if made is None:
+                    made = compile_with_door(self.module, index, self.interruptible)
+                    if ahead is not None:
+                        ahead.skip_quick(index, self.interruptible)
+                code, door, loops = made
                 entry_at = (len(code) + 15) // 16 * 16
                 entry = entry_code(self.module.func_types_shared()[index], -entry_at, relative=True)
                 address, entry_address = place_all([code, entry])
@@ -444,6 +451,12 @@ class NativeTier:
     def on_next_entry(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` (once) at the next call into this instance's machine code from Python."""
         self.instance().entry_hook = callback
+
+    def take_quick_from(self, worker: Any) -> None:
+        """Quick code is made ahead by ``worker`` (a ``TranslationWorker``): ask it before compiling."""
+        lazy = self.instance().lazy
+        if lazy is not None:
+            lazy.ahead = worker
 
     def quick_function(self, index: int) -> Callable[..., Any] | None:
         """Function ``index`` as the quick compiler's machine code, made now (see quick.py), until

@@ -181,6 +181,15 @@ def _libc_address(name: str) -> int:
     return ctypes.cast(function, ctypes.c_void_p).value or 0
 
 
+def embedded_addresses() -> list[int]:
+    """Every address of this process that quick code holds (the host callbacks, the C library's ``memmove``
+    and ``memset``): code made by another process runs here only if its are the same (a forked translation
+    worker's are, when the callbacks existed before the fork: see ``translation_worker.plan_quick``)."""
+    from .host import CALLBACKS
+
+    return [_callback_address(name) for name in sorted(CALLBACKS)] + [_libc_address("memmove"), _libc_address("memset")]
+
+
 class _Control:
     __slots__ = ("kind", "base", "params", "results", "label", "end", "else_label", "reached", "handler")
 
