@@ -343,19 +343,20 @@ class TieredFunctions:
                 from .interp import install_translation
 
                 return install_translation(self.namespace, index, *found)
+        if self.quick_ahead_planned and self.quick_at_first_call_open():
+            size = self.native.quick_made_ahead(index)  # (the worker checked what the body must be)
+            if size is not None:
+                quick = self.start_on_quick_code(index, size)
+                if quick is not None:
+                    return quick
         function_ir = self.module.funcs[index - self.first]
         unwieldy_here = unwieldy_function(len(function_ir.locals), function_ir.body)
         if not unwieldy_here and self.quick_at_first_call(index):
             if not self.quick_ahead_planned:
                 self.plan_quick_ahead(index)
-            quick = self.native.quick_function(index)
+            quick = self.start_on_quick_code(index, self.size(index))
             if quick is not None:
-                self.install_quick(index, quick)
-                self.quick_started += 1
-                self.quick_at_start += self.size(index)
-                if self.quick_at_start >= NEXT_RUN_AFTER_QUICK and self not in _wanted_next_run:
-                    self.large_module_for_next_run()  # (as a hot function of a large module would)
-                return quick  # type: ignore[no-any-return]
+                return quick
         if self.quick_first_likely:
             limit = min(QUICK_HOT_AFTER * self.size(index), QUICK_HOT_AT_MOST)
         else:
@@ -400,15 +401,30 @@ class TieredFunctions:
         start-up, a ``printf`` called once) would cost more to compile than to run (fib +8 ms), and its
         long runs move to the whole module's LLVM code anyway.  A long-running call in quick code stays
         there; LLVM's code for the module comes for the next run (``large_module_for_next_run``)."""
+        open_here = self.quick_at_first_call_open()
+        return open_here and self.size(index) <= QUICK_AT_MOST and not self.makes_tail_calls(index)
+
+    def quick_at_first_call_open(self) -> bool:
+        """What ``quick_at_first_call`` asks of the instance rather than of the function."""
         return (
             QUICK_AT_FIRST_CALL_LARGE
             and self.quick_started < QUICK_AT_FIRST_CALL_AT_MOST
             and self.native is not None
             and not self.native.whole
             and self.quick_all
-            and self.size(index) <= QUICK_AT_MOST
-            and not self.makes_tail_calls(index)
         )
+
+    def start_on_quick_code(self, index: int, size: int) -> Callable[..., Any] | None:
+        """Function ``index`` (of ``size`` instructions) starts on quick code, unless the quick compiler refuses it."""
+        quick = self.native.quick_function(index)
+        if quick is None:
+            return None
+        self.install_quick(index, quick)
+        self.quick_started += 1
+        self.quick_at_start += size
+        if self.quick_at_start >= NEXT_RUN_AFTER_QUICK and self not in _wanted_next_run:
+            self.large_module_for_next_run()  # (as a hot function of a large module would)
+        return quick  # type: ignore[no-any-return]
 
     def plan_quick_ahead(self, first_called: int) -> None:
         """The first function to start on quick code is being compiled: from here on, the translation worker

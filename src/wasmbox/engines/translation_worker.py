@@ -223,6 +223,12 @@ class TranslationWorker:
         ahead = self.ahead
         return None if ahead is None else ahead.take(index, interruptible)
 
+    def quick_size(self, index: int, interruptible: bool) -> int | None:
+        """The instructions of function ``index`` if the worker made its quick code ahead (and so found it one
+        that starts on quick code: ``tiers.starts_on_quick_code``), else None; the body need not be decoded."""
+        ahead = self.ahead
+        return None if ahead is None else ahead.size(index, interruptible)
+
     def skip_quick(self, index: int, interruptible: bool) -> None:
         """Function ``index`` was compiled here: the worker need not make it ahead."""
         with self.lock:
@@ -478,7 +484,8 @@ def _make_ahead(
         except Exception:  # noqa: BLE001, S112 - the quick compiler does not take it: the program finds out too
             continue
         try:
-            _write_frame(ahead, (index, interruptible, code, door, loops))
+            size = len(module.funcs[index - module.num_imported_funcs()].body)
+            _write_frame(ahead, (index, interruptible, code, door, loops, size))
         except OSError:
             return False
         return True
@@ -508,13 +515,21 @@ class _AheadCode:
         self.descriptor = descriptor
         self.buffer = bytearray()
         self.made: dict[tuple[int, bool], tuple[bytes, int, dict[int, int]]] = {}
+        self.sizes: dict[tuple[int, bool], int] = {}  # (of the functions in ``made``: their instructions)
         self.lock = threading.Lock()
         self.open = True
 
     def take(self, index: int, interruptible: bool) -> tuple[bytes, int, dict[int, int]] | None:
         with self.lock:
             self._drain()
+            self.sizes.pop((index, interruptible), None)
             return self.made.pop((index, interruptible), None)
+
+    def size(self, index: int, interruptible: bool) -> int | None:
+        """The instructions of function ``index`` if its code is here (untaken), else None."""
+        with self.lock:
+            self._drain()
+            return self.sizes.get((index, interruptible))
 
     def _drain(self) -> None:
         while self.open:
@@ -534,8 +549,9 @@ class _AheadCode:
             (size,) = struct.unpack_from("<I", buffer, start)
             if len(buffer) - start - 4 < size:
                 break
-            index, interruptible, code, door, loops = marshal.loads(buffer[start + 4 : start + 4 + size])
+            index, interruptible, code, door, loops, instructions = marshal.loads(buffer[start + 4 : start + 4 + size])
             self.made[(index, interruptible)] = (code, door, loops)
+            self.sizes[(index, interruptible)] = instructions
             start += 4 + size
         del buffer[:start]
 

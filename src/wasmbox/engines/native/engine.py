@@ -284,9 +284,9 @@ class LazyCode:
                 ahead = self.ahead
                 made = None if ahead is None else ahead.take_quick(index, self.interruptible)
                 if made is None:
-                    made = compile_with_door(self.module, index, self.interruptible)
-                    if ahead is not None:
+                    if ahead is not None:  # (told first: it starts on what this function calls meanwhile)
                         ahead.skip_quick(index, self.interruptible)
+                    made = compile_with_door(self.module, index, self.interruptible)
                 code, door, loops = made
                 entry_at = (len(code) + 15) // 16 * 16
                 entry = entry_code(self.module.func_types_shared()[index], -entry_at, relative=True)
@@ -457,6 +457,14 @@ class NativeTier:
         lazy = self.instance().lazy
         if lazy is not None:
             lazy.ahead = worker
+
+    def quick_made_ahead(self, index: int) -> int | None:
+        """The instructions of function ``index`` if the worker made its quick code ahead (not yet taken)."""
+        instance = self._instance
+        lazy = None if instance is None else instance.lazy
+        if lazy is None or lazy.ahead is None or index in lazy.quick_made:
+            return None
+        return lazy.ahead.quick_size(index, self.interruptible)  # type: ignore[no-any-return]
 
     def quick_function(self, index: int) -> Callable[..., Any] | None:
         """Function ``index`` as the quick compiler's machine code, made now (see quick.py), until
