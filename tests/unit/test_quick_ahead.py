@@ -151,3 +151,59 @@ def test_the_worker_makes_the_programs_code_and_the_program_takes_it(tmp_path: P
 def test_a_plan_stops_after_so_many_functions() -> None:
     module = Module(CALLS).ir
     assert list(FirstCallOrder(module, 0, lambda index: True, at_most=3)) == [1, 3, 2]
+
+
+FULL_PIPE = r"""
+import fcntl, termios, struct, threading, time
+from wasmbox import Module
+from wasmbox.engines.native import quick
+from wasmbox.engines.translation_worker import TranslationWorker
+
+steps = " ".join(f"(local.set 0 (i32.add (local.get 0) (i32.const {k})))" for k in range(600))
+functions = [f'(func (export "f{n}") (param i32) (result i32) {steps} (local.get 0))' for n in range(150)]
+text = "(module " + " ".join(functions) + ")"
+ir = Module(text).ir
+quick.embedded_addresses()
+worker = TranslationWorker(ir.binary, frozenset(), ir)
+assert worker.ahead is not None, "the worker was not forked"
+assert worker.plan_quick(0, True)
+
+def waiting() -> int:
+    return struct.unpack("i", fcntl.ioctl(worker.ahead.descriptor, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+deadline = time.monotonic() + 120
+last, still = -1, 0
+while still < 20:  # the pipe is full (it holds ~1 MiB; 149 functions of ~9 KB of code do not fit): 1 s unchanged
+    assert time.monotonic() < deadline, waiting()
+    now = waiting()
+    still = still + 1 if now == last and now > 500_000 else 0
+    last = now
+    time.sleep(0.05)
+translated = threading.Event()
+assert worker.request("python", 149, True, 1.0, lambda kind, code, extra: translated.set())
+assert translated.wait(120), "a worker with its pipe full served nothing"
+made = set()
+while len(made) < 149 and time.monotonic() < deadline:  # the program reads: the plan goes on
+    worker.take_quick(-1, True)
+    made = {index for index, _ in worker.ahead.made}
+    time.sleep(0.01)
+assert made == set(range(1, 150)), sorted(set(range(1, 150)) - made)[:10]
+worker.close()
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not quick_supported() or sys.platform != "linux", reason="quick code runs on x86-64 Linux only")
+def test_a_worker_whose_pipe_is_full_still_serves_requests(tmp_path: Path) -> None:
+    """A program in a long loop reads no code made ahead; the worker must still make what it is asked for (a
+    hot function's code), and go on with the plan once the program reads again."""
+    environment = {
+        **os.environ,
+        "WASMBOX_CACHE": str(tmp_path),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_PIPE], capture_output=True, text=True, timeout=600, env=environment, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "ok"

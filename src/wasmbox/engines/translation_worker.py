@@ -164,12 +164,8 @@ class TranslationWorker:
             status = 0
             try:
                 _become_worker(keep=(requests_read, replies_write, ahead_write))
-                with (
-                    open(requests_read, "rb") as requests,
-                    open(replies_write, "wb") as replies,
-                    open(ahead_write, "wb") as ahead,
-                ):
-                    serve_module(module, requests, replies, ahead)
+                with open(requests_read, "rb") as requests, open(replies_write, "wb") as replies:
+                    serve_module(module, requests, replies, _AheadSender(ahead_write))
             except BaseException:  # noqa: BLE001 - whatever happens, the copy must not go on as the program
                 status = 1
             finally:
@@ -321,7 +317,7 @@ def serve() -> None:
     serve_module(engine_view(decoded), requests, replies)  # as the main process's engines see it: legacy try lowered
 
 
-def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes], ahead: IO[bytes] | None = None) -> None:
+def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes], ahead: _AheadSender | None = None) -> None:
     """The worker's loop: make the most wanted pending function of ``module``, until the requests end
     and the code cache's work is done.  With nothing pending, a forked worker (``ahead``: its pipe for
     quick code) compiles the functions of a plan (``TranslationWorker.plan_quick``) before idle work."""
@@ -377,15 +373,20 @@ def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes], ahead: IO
                 plan = _quick_plan(module, *plans.pop())
             if finished:
                 plan = None  # the program has ended: it takes no more code
-            if not pending and not finished and plan is None:
-                ready.wait(timeout=0.5 if idle_work or cache_work else None)
+            if ahead is not None:
+                ahead.flush()
+            paused = ahead is not None and bool(ahead.outgoing)  # (the pipe is full: see _AheadSender)
+            if not pending and not finished and (plan is None or paused):
+                ready.wait(timeout=0.02 if plan is not None else 0.5 if idle_work or cache_work else None)
             ahead_now = False
             if pending:
                 key = max(pending, key=pending.__getitem__)
                 del pending[key]
                 done.add(key)
-            elif plan is not None:
+            elif plan is not None and not paused:
                 key, ahead_now = None, True
+            elif plan is not None:
+                continue
             elif finished and not cache_work:
                 return
             elif idle_work or cache_work:
@@ -467,7 +468,7 @@ def _quick_plan(module: Any, first_called: int, interruptible: bool) -> tuple[Fi
 
 
 def _make_ahead(
-    module: Any, plan: tuple[FirstCallOrder, bool], skipped: list[tuple[int, bool]], ahead: IO[bytes]
+    module: Any, plan: tuple[FirstCallOrder, bool], skipped: list[tuple[int, bool]], ahead: _AheadSender
 ) -> bool:
     """Compile the plan's next function the program has not compiled itself and send it; False when the plan
     is over (every function made, or the program gone)."""
@@ -483,13 +484,44 @@ def _make_ahead(
             code, door, loops = compile_with_door(module, index, interruptible)
         except Exception:  # noqa: BLE001, S112 - the quick compiler does not take it: the program finds out too
             continue
-        try:
-            size = len(module.funcs[index - module.num_imported_funcs()].body)
-            _write_frame(ahead, (index, interruptible, code, door, loops, size))
-        except OSError:
-            return False
-        return True
+        size = len(module.funcs[index - module.num_imported_funcs()].body)
+        return ahead.send((index, interruptible, code, door, loops, size))
     return False
+
+
+class _AheadSender:
+    """The worker's end of the pipe of code made ahead, written without waiting.
+
+    The program reads the pipe only when it is about to compile a function; one
+    that runs a long loop and calls nothing new leaves it full.  A worker that
+    waited there could serve nothing else (a hot function's LLVM code, the code
+    cache's work at exit), so what does not fit stays queued here, the plan
+    pauses while anything is queued, and the worker's loop writes it as room
+    comes (``flush``), serving requests meanwhile."""
+
+    def __init__(self, descriptor: int) -> None:
+        self.descriptor = descriptor
+        os.set_blocking(descriptor, False)
+        self.outgoing = bytearray()
+
+    def send(self, frame: tuple[Any, ...]) -> bool:
+        """Queue ``frame`` and write what fits; False when the program is gone."""
+        data = marshal.dumps(frame)
+        self.outgoing += struct.pack("<I", len(data)) + data
+        return self.flush()
+
+    def flush(self) -> bool:
+        """Write what is queued, as far as it fits; False when the program is gone."""
+        while self.outgoing:
+            try:
+                written = os.write(self.descriptor, self.outgoing)
+            except BlockingIOError:
+                return True
+            except OSError:
+                self.outgoing.clear()
+                return False
+            del self.outgoing[:written]
+        return True
 
 
 def _ahead_pipe() -> tuple[int, int]:
