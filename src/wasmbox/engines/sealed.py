@@ -10,6 +10,9 @@ out of scope: see SECURITY.md; the digest catches accidents, not attackers.)
 
 from __future__ import annotations
 
+import os
+
+from ..cache_location import read_file
 from ..digests import sha256
 
 MAGIC = b"wasmbox-sealed-1\n"
@@ -27,3 +30,19 @@ def unseal(blob: bytes) -> bytes | None:
         return None
     data = blob[start:]
     return data if sha256(data).digest() == blob[len(MAGIC) : start] else None
+
+
+def read_sealed(path: str) -> bytes | None:
+    """What the sealed file at ``path`` holds, or None if there is none; a damaged file is removed (the next
+    run rebuilds it), never returned."""
+    try:
+        blob = read_file(path)
+    except OSError:
+        return None
+    data = unseal(blob)
+    if data is None:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return data

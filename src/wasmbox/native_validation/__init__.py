@@ -21,9 +21,9 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from ..cache_location import read_file, write_atomically
+from ..cache_location import write_atomically
 from ..digests import source_fingerprint
-from ..engines.sealed import seal, unseal
+from ..engines.sealed import read_sealed, seal
 from ..ir.module import Module
 from .tables import FUNCTION_NAME, ContextData, declarations_representable
 
@@ -73,19 +73,7 @@ def installed_path() -> str | None:
 def _installed_object() -> bytes | None:
     """The installed validator's object code, checked against its seal (a damaged file is removed)."""
     path = installed_path()
-    if path is None:
-        return None
-    try:
-        blob = read_file(path)
-    except OSError:
-        return None
-    data = unseal(blob)
-    if data is None:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-    return data
+    return None if path is None else read_sealed(path)
 
 
 def ready() -> bool:

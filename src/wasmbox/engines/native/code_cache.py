@@ -27,7 +27,7 @@ from functools import cache
 
 from ...cache_location import cache_base, read_file, write_atomically
 from ...digests import sha256
-from ..sealed import seal, unseal
+from ..sealed import read_sealed, seal, unseal
 from .engine import engine_version
 from .object_loader import UnsupportedObject, host_supported, link_object
 
@@ -150,19 +150,9 @@ class CodeCache:
 
     def cached_object(self, name: str) -> bytes | None:
         """The cached object code of the IR module ``name``, if any (a damaged file is removed)."""
-        path = os.path.join(self.directory, f"{name}.o")
-        try:
-            blob = read_file(path)
-        except OSError:
-            return None
-        data = unseal(blob)
-        if data is None:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
-            return None
-        self.hits += 1
+        data = read_sealed(os.path.join(self.directory, f"{name}.o"))
+        if data is not None:
+            self.hits += 1
         return data
 
     def add_object(self, data: bytes, names: list[str], own_loader: bool = False) -> dict[str, int]:
