@@ -53,8 +53,9 @@ class FirstCallOrder:
     at once.
 
     The guess is corrected as the program goes: ``program_at`` (the program compiled a function itself, so
-    the walk had not reached it) moves the walk there, its callees coming next.  In Lua's cold run this
-    turned a walk that missed two thirds of the functions the program needed in time into ... (see NOTES).
+    the walk had not reached it) moves the walk there, its callees coming next.  In Lua's cold run the
+    program took the code of 125 of its 444 first calls from the walk without this, 124-191 with it (single
+    runs: the count moves with timing).
     """
 
     def __init__(
