@@ -377,7 +377,7 @@ def serve_module(module: Any, requests: IO[bytes], replies: IO[bytes], ahead: _A
                 ahead.flush()
             paused = ahead is not None and bool(ahead.outgoing)  # (the pipe is full: see _AheadSender)
             if not pending and not finished and (plan is None or paused):
-                ready.wait(timeout=0.02 if plan is not None else 0.5 if idle_work or cache_work else None)
+                ready.wait(timeout=0.02 if paused else 0.5 if idle_work or cache_work else None)
             ahead_now = False
             if pending:
                 key = max(pending, key=pending.__getitem__)
