@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -249,6 +250,16 @@ def _family(name: str) -> tuple[bool, bool, str] | None:
     if name in _LOADS or name in _STORES or name.endswith(".const") or name[:4] not in ("i32.", "i64.", "f32.", "f64."):
         return None
     return name[0] == "i", name[1:3] == "64", name[4:]
+
+
+def _immediate(value: int, wide: bool) -> int | None:
+    """A constant operand as an instruction's signed 32-bit immediate (any i32 fits; an i64 if it
+    sign-extends from 32 bits), else None."""
+    if not wide:
+        value &= 0xFFFFFFFF
+        return value - (1 << 32) if value >= 1 << 31 else value
+    signed = value - (1 << 64) if value >= 1 << 63 else value
+    return signed if x86.fits_i32(signed) else None
 
 
 def _float_bits(value: float, double: bool) -> int:
@@ -480,7 +491,7 @@ class FunctionCompiler:
         a.alu(XOR, False, RAX, RAX)
         a.xorps(XMM0, XMM0)
         a.jmp(exit_label)
-        if self.osr:
+        if self.osr and self.loops:  # (a function without loops is never entered there)
             self.door = len(a.code)
             self.position = 0
             self.prologue(door=True)
@@ -493,9 +504,7 @@ class FunctionCompiler:
             tail = tails.get((code, detail))
             if tail is None:
                 tail = tails[code, detail] = a.label()
-            a.bind(label)
-            a.mov_imm(RAX, word)
-            a.jmp(tail)
+            a.jump_stub(label, word, tail)
         for (code, detail), tail in tails.items():
             a.bind(tail)
             if detail is not None:
@@ -599,6 +608,7 @@ class FunctionCompiler:
     def body_code(self) -> None:
         dead = False
         dead_depth = 0
+        handlers = _HANDLERS
         for position, instr in enumerate(self.body):
             self.position = position
             op = instr.op
@@ -620,7 +630,10 @@ class FunctionCompiler:
                     self.else_arm(False)
                     dead = False
                 continue
-            dead = self.instruction(instr)
+            handler = handlers.get(op)
+            if handler is None:
+                raise QuickUnsupported(f"the quick compiler does not compile {op.name}")
+            dead = handler[0](self, instr.imm, handler[1]) is True
 
     # --- control --------------------------------------------------------------------------------
     def move_values(self, count: int, to: int) -> None:
@@ -1023,31 +1036,6 @@ class FunctionCompiler:
         a.lea(RAX, RCX, -width)
         return RAX, 0
 
-    def load(self, name: str, offset: int) -> None:
-        width, signed, wide = _LOADS[name]
-        index, disp = self.address(offset, width, 0)
-        a = self.a
-        if width == 8:
-            a.load(True, RDX, R12, disp, index)
-        else:
-            a.load_extend(width, signed, wide, RDX, R12, disp, index)
-        self.put_result(1, RDX)
-
-    def store(self, name: str, offset: int) -> None:
-        width = _STORES[name]
-        a = self.a
-        self.load_top(RDX, True)
-        index, disp = self.address(offset, width, 1)
-        if width == 8:
-            a.store(True, R12, disp, RDX, index)
-        elif width == 4:
-            a.store(False, R12, disp, RDX, index)
-        elif width == 2:
-            a.store16(R12, disp, RDX, index)
-        else:
-            a.store8(R12, disp, RDX, index)
-        self.pop(2)
-
     def bulk(self, copy: bool) -> None:
         """memory.fill / memory.copy: the ranges checked, then the C library's memset / memmove."""
         a = self.a
@@ -1071,169 +1059,233 @@ class FunctionCompiler:
         self.pop(3)
 
     # --- one instruction --------------------------------------------------------------------------
-    def instruction(self, instr: Any) -> bool:  # noqa: C901, PLR0911, PLR0912, PLR0915 - one branch per family
-        """Compile ``instr``; returns True when the code after it is unreachable."""
+    # Each instruction's compiler, found in ``_HANDLERS`` by its opcode: ``handler(self, imm, static)``
+    # with what is fixed per opcode (a width, a condition code) worked out once, when the table is made
+    # (``body_code`` runs once for each of the ~3 us an instruction costs: no name compared at run time).
+    # A handler returns True when the code after it is unreachable.
+    def local_set(self, imm: Any, tee: bool) -> None:
         a = self.a
-        name = instr.op.name
-        imm = instr.imm
-        family = _family(name)
-        if name == "local.get":
-            self.push_virtual(True, imm[0])
-        elif family is not None:  # iNN.* and fNN.* but loads, stores and constants
-            if family[0]:
-                self.integer(family[2], family[1])
-            else:
-                self.float(family[2], family[1])
-        elif name == "local.set" or name == "local.tee":
-            # Values standing for the local's old value are stored first.
-            if self.virtual:
-                key, top = (True, imm[0]), self.height - 1
-                for position in [p for p, v in self.virtual.items() if p < top and v == key]:
-                    self.materialize(position)
-            self.load_top(RAX)
-            a.store(True, RBP, FIRST_SLOT - 8 * imm[0], RAX)
-            if name == "local.set":
-                self.pop()
-            else:  # (the value stays on the stack, in its slot or where it was, and in RAX)
-                self.held = (self.height - 1, RAX, len(a.code))
-        elif name in ("i32.const", "f32.const"):
-            self.push_virtual(False, imm[0] & 0xFFFFFFFF)
-        elif name in ("i64.const", "f64.const"):
-            self.push_virtual(False, imm[0] & 0xFFFFFFFFFFFFFFFF)
-        elif name in _LOADS:
-            if imm[2] != 0:
-                raise QuickUnsupported("multiple memories")
-            self.load(name, imm[1])
-        elif name in _STORES:
-            if imm[2] != 0:
-                raise QuickUnsupported("multiple memories")
-            self.store(name, imm[1])
-        elif name == "block" or name == "loop" or name == "if":
-            self.open_block(name, imm[0])
-        elif name == "else":
-            self.else_arm(True)
-        elif name == "end":
-            return self.end(True)
-        elif name == "br":
-            self.branch(imm[0])
-            return True
-        elif name == "br_if":
-            self.load_top(RAX, False)
+        # Values standing for the local's old value are stored first.
+        if self.virtual:
+            key, top = (True, imm[0]), self.height - 1
+            for position in [p for p, v in self.virtual.items() if p < top and v == key]:
+                self.materialize(position)
+        self.load_top(RAX)
+        a.store(True, RBP, FIRST_SLOT - 8 * imm[0], RAX)
+        if not tee:
             self.pop()
-            a.test(False, RAX, RAX)
-            target = self.controls[-1 - imm[0]]
-            count = target.params if target.kind == "loop" else target.results
-            in_place = all(p not in self.virtual for p in range(target.base, target.base + count))
-            if target.kind != "func" and self.height - count == target.base and in_place:
-                if target.kind != "loop":
-                    target.reached = True
-                a.jcc(x86.NE, target.label)
-            else:
-                skip = a.label()
-                a.jcc(x86.E, skip)
-                self.branch(imm[0])
-                a.bind(skip)
-        elif name == "br_table":
-            self.branch_table(*imm)
-            return True
-        elif name == "return":
-            self.return_()
-            return True
-        elif name == "unreachable":
-            self.trap_now("unreachable")
-            return True
-        elif name == "nop":
-            pass
-        elif name == "drop":
-            self.pop()
-        elif name == "select" or name == "select_t":
-            if name == "select_t" and any(t not in _NUMBERS and not _is_exception_reference(t) for t in imm[0]):
-                raise QuickUnsupported("select of references")
-            self.load_top(RDX, False)
-            self.load_top(RAX, True, 2)
-            self.load_top(RCX, True, 1)
-            a.test(False, RDX, RDX)
-            a.cmov(x86.E, True, RAX, RCX)
-            self.put_result(3, RAX)
-        elif name == "global.get":
-            t = self.global_types[imm[0]].valtype
-            if t not in _NUMBERS:  # (a reference global's cell holds a handle the host keeps alive: pin)
-                raise QuickUnsupported(f"a global of type {t.text}")
-            a.load(True, RAX, RBX, OFFSET["globals"])
-            a.load(True, RAX, RAX, 8 * imm[0])
-            a.load(t in (I64, F64), RAX, RAX, 0)
-            self.put_result(0, RAX)
-        elif name == "global.set":
-            t = self.global_types[imm[0]].valtype
-            if t not in _NUMBERS:  # (a reference global's cell holds a handle the host keeps alive: pin)
-                raise QuickUnsupported(f"a global of type {t.text}")
-            a.load(True, RAX, RBX, OFFSET["globals"])
-            a.load(True, RAX, RAX, 8 * imm[0])
-            self.load_top(RCX)
-            self.pop()
-            a.store(t in (I64, F64), RAX, 0, RCX)
-        elif name == "memory.size":
-            if imm[0] != 0 or not self.memory:
-                raise QuickUnsupported("multiple memories")
-            a.load(True, RAX, R13, 0)
-            a.shift_imm(x86.SHR, True, RAX, 16)
-            self.put_result(0, RAX)
-        elif name == "memory.grow":
-            if imm[0] != 0 or not self.memory:
-                raise QuickUnsupported("multiple memories")
-            self.note_frame()
-            self.load_top(RSI, False)
-            a.mov(True, RDI, RBX)
-            a.alu(XOR, False, RDX, RDX)
-            a.mov_imm(RAX, _callback_address(MEMORY_GROW))
-            a.call_reg(RAX)
-            self.check_trap()
-            self.put_result(1, RAX)
-        elif name == "memory.fill" or name == "memory.copy":
-            if any(imm) or not self.memory:
-                raise QuickUnsupported("multiple memories")
-            self.bulk(name == "memory.copy")
-        elif name == "call":
-            self.call(imm[0])
-        elif name == "try_table":
-            self.try_table(*imm)
-        elif name == "throw":
-            self.throw(imm[0])
-            return True
-        elif name == "throw_ref":
-            self.note_frame()
-            self.load_top(RSI)
-            self.pop()
-            a.mov(True, RDI, RBX)
-            a.mov_imm(RAX, _callback_address(THROW_REF))
-            a.call_reg(RAX)
-            a.jmp(self.failure_target())  # (the trap: the exception, or a null reference's)
-            return True
-        elif name == "ref.null" and _is_exception_reference(imm[0]):
-            self.push_virtual(False, 0)
-        elif name == "ref.is_null":  # (the only references here are exnrefs: see _check_types)
-            self.load_top(RAX)
-            a.alu(XOR, False, RCX, RCX)
-            a.test(True, RAX, RAX)
-            a.setcc(x86.E, RCX)
-            self.put_result(1, RCX)
-        elif name == "call_indirect":
-            self.call_indirect(imm[0], imm[1])
+        else:  # (the value stays on the stack, in its slot or where it was, and in RAX)
+            self.held = (self.height - 1, RAX, len(a.code))
+
+    def constant(self, imm: Any, mask: int) -> None:
+        self.push_virtual(False, imm[0] & mask)
+
+    def load_instruction(self, imm: Any, spec: tuple[int, bool, bool]) -> None:
+        if imm[2] != 0:
+            raise QuickUnsupported("multiple memories")
+        width, signed, wide = spec
+        index, disp = self.address(imm[1], width, 0)
+        a = self.a
+        if width == 8:
+            a.load(True, RDX, R12, disp, index)
         else:
-            raise QuickUnsupported(f"the quick compiler does not compile {name}")
-        return False
+            a.load_extend(width, signed, wide, RDX, R12, disp, index)
+        self.put_result(1, RDX)
+
+    def store_instruction(self, imm: Any, width: int) -> None:
+        if imm[2] != 0:
+            raise QuickUnsupported("multiple memories")
+        a = self.a
+        self.load_top(RDX, True)
+        index, disp = self.address(imm[1], width, 1)
+        if width == 8:
+            a.store(True, R12, disp, RDX, index)
+        elif width == 4:
+            a.store(False, R12, disp, RDX, index)
+        elif width == 2:
+            a.store16(R12, disp, RDX, index)
+        else:
+            a.store8(R12, disp, RDX, index)
+        self.pop(2)
+
+    def block_instruction(self, imm: Any, kind: str) -> None:
+        self.open_block(kind, imm[0])
+
+    def else_instruction(self, imm: Any, _: None) -> None:
+        self.else_arm(True)
+
+    def end_instruction(self, imm: Any, _: None) -> bool:
+        return self.end(True)
+
+    def br(self, imm: Any, _: None) -> bool:
+        self.branch(imm[0])
+        return True
+
+    def br_if(self, imm: Any, _: None) -> None:
+        a = self.a
+        self.load_top(RAX, False)
+        self.pop()
+        a.test(False, RAX, RAX)
+        target = self.controls[-1 - imm[0]]
+        count = target.params if target.kind == "loop" else target.results
+        in_place = all(p not in self.virtual for p in range(target.base, target.base + count))
+        if target.kind != "func" and self.height - count == target.base and in_place:
+            if target.kind != "loop":
+                target.reached = True
+            a.jcc(x86.NE, target.label)
+        else:
+            skip = a.label()
+            a.jcc(x86.E, skip)
+            self.branch(imm[0])
+            a.bind(skip)
+
+    def br_table(self, imm: Any, _: None) -> bool:
+        self.branch_table(*imm)
+        return True
+
+    def return_instruction(self, imm: Any, _: None) -> bool:
+        self.return_()
+        return True
+
+    def unreachable(self, imm: Any, _: None) -> bool:
+        self.trap_now("unreachable")
+        return True
+
+    def nop(self, imm: Any, _: None) -> None:
+        pass
+
+    def drop(self, imm: Any, _: None) -> None:
+        self.pop()
+
+    def select(self, imm: Any, typed: bool) -> None:
+        if typed and any(t not in _NUMBERS and not _is_exception_reference(t) for t in imm[0]):
+            raise QuickUnsupported("select of references")
+        a = self.a
+        self.load_top(RDX, False)
+        self.load_top(RAX, True, 2)
+        self.load_top(RCX, True, 1)
+        a.test(False, RDX, RDX)
+        a.cmov(x86.E, True, RAX, RCX)
+        self.put_result(3, RAX)
+
+    def global_cell(self, index: int) -> ValType:
+        """The address of global ``index``'s cell into RAX; its type (numbers only)."""
+        t = self.global_types[index].valtype
+        if t not in _NUMBERS:  # (a reference global's cell holds a handle the host keeps alive: pin)
+            raise QuickUnsupported(f"a global of type {t.text}")
+        self.a.load(True, RAX, RBX, OFFSET["globals"])
+        self.a.load(True, RAX, RAX, 8 * index)
+        return t
+
+    def global_get(self, imm: Any, _: None) -> None:
+        t = self.global_cell(imm[0])
+        self.a.load(t in (I64, F64), RAX, RAX, 0)
+        self.put_result(0, RAX)
+
+    def global_set(self, imm: Any, _: None) -> None:
+        t = self.global_cell(imm[0])
+        self.load_top(RCX)
+        self.pop()
+        self.a.store(t in (I64, F64), RAX, 0, RCX)
+
+    def memory_size(self, imm: Any, _: None) -> None:
+        if imm[0] != 0 or not self.memory:
+            raise QuickUnsupported("multiple memories")
+        self.a.load(True, RAX, R13, 0)
+        self.a.shift_imm(x86.SHR, True, RAX, 16)
+        self.put_result(0, RAX)
+
+    def memory_grow(self, imm: Any, _: None) -> None:
+        if imm[0] != 0 or not self.memory:
+            raise QuickUnsupported("multiple memories")
+        a = self.a
+        self.note_frame()
+        self.load_top(RSI, False)
+        a.mov(True, RDI, RBX)
+        a.alu(XOR, False, RDX, RDX)
+        a.mov_imm(RAX, _callback_address(MEMORY_GROW))
+        a.call_reg(RAX)
+        self.check_trap()
+        self.put_result(1, RAX)
+
+    def bulk_instruction(self, imm: Any, copy: bool) -> None:
+        if any(imm) or not self.memory:
+            raise QuickUnsupported("multiple memories")
+        self.bulk(copy)
+
+    def call_instruction(self, imm: Any, _: None) -> None:
+        self.call(imm[0])
+
+    def try_table_instruction(self, imm: Any, _: None) -> None:
+        self.try_table(*imm)
+
+    def throw_instruction(self, imm: Any, _: None) -> bool:
+        self.throw(imm[0])
+        return True
+
+    def throw_ref(self, imm: Any, _: None) -> bool:
+        a = self.a
+        self.note_frame()
+        self.load_top(RSI)
+        self.pop()
+        a.mov(True, RDI, RBX)
+        a.mov_imm(RAX, _callback_address(THROW_REF))
+        a.call_reg(RAX)
+        a.jmp(self.failure_target())  # (the trap: the exception, or a null reference's)
+        return True
+
+    def ref_null(self, imm: Any, _: None) -> None:
+        if not _is_exception_reference(imm[0]):
+            raise QuickUnsupported("the quick compiler does not compile ref.null")
+        self.push_virtual(False, 0)
+
+    def ref_is_null(self, imm: Any, _: None) -> None:  # (the only references here are exnrefs: see _check_types)
+        a = self.a
+        self.load_top(RAX)
+        a.alu(XOR, False, RCX, RCX)
+        a.test(True, RAX, RAX)
+        a.setcc(x86.E, RCX)
+        self.put_result(1, RCX)
+
+    def call_indirect_instruction(self, imm: Any, _: None) -> None:
+        self.call_indirect(imm[0], imm[1])
+
+    def integer_instruction(self, imm: Any, family: tuple[str, bool]) -> None:
+        self.integer(*family)
+
+    def float_instruction(self, imm: Any, family: tuple[str, bool]) -> None:
+        self.float(*family)
+
+    def integer_alu(self, imm: Any, spec: tuple[bool, tuple[int, int], int]) -> None:
+        """The commonest integer family, add/sub/and/or/xor and the comparisons: ``integer``'s first case,
+        with its operation's encoding (and a comparison's condition, else -1) looked up once."""
+        wide, operation, condition = spec
+        a = self.a
+        self.load_top(RAX, wide, 1)
+        right = self.virtual.get(self.height - 1)
+        if right is None:
+            self.load_top(RCX, wide)
+            a.alu(operation, wide, RAX, RCX)
+        elif right[0]:
+            a.alu_mem(operation, wide, RAX, RBP, FIRST_SLOT - 8 * right[1])
+        else:
+            constant = _immediate(right[1], wide)
+            if constant is None:
+                self.load_top(RCX, wide)
+                a.alu(operation, wide, RAX, RCX)
+            else:
+                a.alu_imm(operation, wide, RAX, constant)
+        if condition >= 0:
+            a.setcc(condition, RAX)
+            a.movzx8(RAX, RAX)
+        self.put_result(2, RAX)
 
     def integer(self, op: str, wide: bool) -> None:  # noqa: C901, PLR0912 - one branch per family
         a = self.a
         if op in _ALU or op in _COMPARE or op == "mul" or op in _SHIFTS or op[:3] in ("div", "rem"):
             self.load_top(RAX, wide, 1)
             right = self.virtual.get(self.height - 1)
-            constant = None
-            if right is not None and not right[0]:
-                value = right[1] if wide else right[1] & 0xFFFFFFFF
-                signed = value - (1 << 64) if wide and value >= 1 << 63 else value
-                if x86.fits_i32(signed) or not wide:
-                    constant = signed if wide else (value - (1 << 32) if value >= 1 << 31 else value)
+            constant = _immediate(right[1], wide) if right is not None and not right[0] else None
             if constant is not None and (op in _ALU or op in _COMPARE):
                 a.alu_imm(_ALU.get(op, CMP), wide, RAX, constant)
             elif constant is not None and op in _SHIFTS:
@@ -1469,6 +1521,50 @@ class FunctionCompiler:
         a.cvt_int_to_float(double, True, XMM0, RCX)
         a.float_op(0x58, double, XMM0, XMM0)
         a.bind(done)
+
+
+_Handler = Callable[[FunctionCompiler, Any, Any], "bool | None"]
+
+
+def _make_handlers() -> dict[ins.Opcode, tuple[_Handler, Any]]:
+    """Each opcode the quick compiler takes -> (its handler, what the handler needs to know of it)."""
+    f = FunctionCompiler
+    named: dict[str, tuple[_Handler, Any]] = {
+        "local.set": (f.local_set, False), "local.tee": (f.local_set, True),
+        "i32.const": (f.constant, 0xFFFFFFFF), "f32.const": (f.constant, 0xFFFFFFFF),
+        "i64.const": (f.constant, 0xFFFFFFFFFFFFFFFF), "f64.const": (f.constant, 0xFFFFFFFFFFFFFFFF),
+        "block": (f.block_instruction, "block"), "loop": (f.block_instruction, "loop"),
+        "if": (f.block_instruction, "if"), "else": (f.else_instruction, None), "end": (f.end_instruction, None),
+        "br": (f.br, None), "br_if": (f.br_if, None), "br_table": (f.br_table, None),
+        "return": (f.return_instruction, None), "unreachable": (f.unreachable, None), "nop": (f.nop, None),
+        "drop": (f.drop, None), "select": (f.select, False), "select_t": (f.select, True),
+        "global.get": (f.global_get, None), "global.set": (f.global_set, None),
+        "memory.size": (f.memory_size, None), "memory.grow": (f.memory_grow, None),
+        "memory.fill": (f.bulk_instruction, False), "memory.copy": (f.bulk_instruction, True),
+        "call": (f.call_instruction, None), "call_indirect": (f.call_indirect_instruction, None),
+        "try_table": (f.try_table_instruction, None), "throw": (f.throw_instruction, None),
+        "throw_ref": (f.throw_ref, None), "ref.null": (f.ref_null, None), "ref.is_null": (f.ref_is_null, None),
+    }  # fmt: skip
+    named.update((name, (f.load_instruction, spec)) for name, spec in _LOADS.items())
+    named.update((name, (f.store_instruction, width)) for name, width in _STORES.items())
+    handlers: dict[ins.Opcode, tuple[_Handler, Any]] = {}
+    for name, opcode in ins.BY_NAME.items():
+        family = _family(name)
+        if family is None:
+            if name in named:
+                handlers[opcode] = named[name]
+            continue
+        integer, wide, operation = family
+        if integer and (operation in _ALU or operation in _COMPARE):
+            handlers[opcode] = (f.integer_alu, (wide, _ALU.get(operation, CMP), _COMPARE.get(operation, -1)))
+        elif integer:
+            handlers[opcode] = (f.integer_instruction, (operation, wide))
+        else:
+            handlers[opcode] = (f.float_instruction, (operation, wide))
+    return handlers
+
+
+_HANDLERS = _make_handlers()
 
 
 def compile_function(module: Module, index: int, interruptible: bool) -> bytes:

@@ -26,6 +26,8 @@ ROL, ROR, SHL, SHR, SAR = 0, 1, 4, 5, 7
 
 _I32 = struct.Struct("<i")
 _U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
+_JCC = [bytes((0x0F, 0x80 | cc, 0, 0, 0, 0)) for cc in range(16)]  # jcc rel32, the offset patched later
 
 
 def fits_i32(value: int) -> bool:
@@ -49,10 +51,11 @@ class Assembler:
         self.labels[label] = self.last_bind = len(self.code)
 
     def finish(self) -> bytes:
+        code, labels, pack_into = self.code, self.labels, _I32.pack_into
         for at, label in self.fixups:
-            target = self.labels[label]
+            target = labels[label]
             assert target >= 0, "a jump to a label never bound"
-            self.code[at : at + 4] = _I32.pack(target - (at + 4))
+            pack_into(code, at, target - (at + 4))
         for at, label, base in self.table_fixups:
             assert self.labels[label] >= 0 and self.labels[base] >= 0, "a table entry for a label never bound"
             self.code[at : at + 4] = _I32.pack(self.labels[label] - self.labels[base])
@@ -112,24 +115,17 @@ class Assembler:
         self._rm(opcode[width, signed], w and signed, reg, base, disp, index)
 
     def mov(self, w: bool, dst: int, src: int) -> None:
-        self._rr(b"\x89", w, src, dst)
+        self.code += _encode_rr(b"\x89", w, src, dst, b"", False)
 
     def mov_imm(self, dst: int, value: int) -> None:
         """dst = value (a 64-bit pattern, given signed or unsigned)."""
         value &= (1 << 64) - 1
         if value < (1 << 32):
-            self._rex(False, 0, 0, dst)
-            self.code.append(0xB8 | (dst & 7))
-            self.code += struct.pack("<I", value)
+            self.code += _MOV_IMM32[dst] + _U32.pack(value)
         elif value >= (1 << 64) - (1 << 31):
-            self._rex(True, 0, 0, dst)
-            self.code += b"\xc7"
-            self.code.append(0xC0 | (dst & 7))
-            self.code += _I32.pack(value - (1 << 64))
+            self.code += _MOV_SIGN_EXTENDED[dst] + _I32.pack(value - (1 << 64))
         else:
-            self._rex(True, 0, 0, dst)
-            self.code.append(0xB8 | (dst & 7))
-            self.code += _U64.pack(value)
+            self.code += _MOV_IMM64[dst] + _U64.pack(value)
 
     def load_indexed(self, opcode: bytes, w: bool, reg: int, base: int, index: int, scale: int, disp: int = 0) -> None:
         """``opcode`` (mov 8B, movsxd 63) reg, [base + index * scale + disp]."""
@@ -147,11 +143,10 @@ class Assembler:
 
     def store_imm32(self, w: bool, base: int, disp: int, value: int) -> None:
         """mov dword/qword [base + disp], imm32 (sign-extended to 64 bits when w)."""
-        self._rm(b"\xc7", w, 0, base, disp)
-        self.code += _I32.pack(value)
+        self.code += _encode_rm(b"\xc7", w, 0, base, disp, None, b"", False, 1) + _I32.pack(value)
 
     def lea(self, dst: int, base: int, disp: int, index: int | None = None) -> None:
-        self._rm(b"\x8d", True, dst, base, disp, index)
+        self.code += _encode_rm(b"\x8d", True, dst, base, disp, index, b"", False, 1)
 
     def push(self, reg: int) -> None:
         self._rex(False, 0, 0, reg)
@@ -166,24 +161,21 @@ class Assembler:
 
     # --- integer arithmetic ---------------------------------------------------------------
     def alu(self, op: tuple[int, int], w: bool, dst: int, src: int) -> None:
-        self._rr(bytes((op[0],)), w, src, dst)
+        self.code += _encode_rr(_OPCODE_BYTE[op[0]], w, src, dst, b"", False)
 
     def alu_imm(self, op: tuple[int, int], w: bool, dst: int, value: int) -> None:
         if -128 <= value <= 127:
-            self._rr(b"\x83", w, op[1], dst)
-            self.code.append(value & 0xFF)
+            self.code += _encode_rr(b"\x83", w, op[1], dst, b"", False) + _BYTE[value & 0xFF]
         else:
-            self._rr(b"\x81", w, op[1], dst)
-            self.code += _I32.pack(value)
+            self.code += _encode_rr(b"\x81", w, op[1], dst, b"", False) + _I32.pack(value)
 
     def alu_mem(self, op: tuple[int, int], w: bool, reg: int, base: int, disp: int) -> None:
         """op reg, [base + disp] (the reg-from-memory form: opcode + 2)."""
-        self._rm(bytes((op[0] + 2,)), w, reg, base, disp)
+        self.code += _encode_rm(_OPCODE_BYTE[op[0] + 2], w, reg, base, disp, None, b"", False, 1)
 
     def cmp_mem_imm(self, w: bool, base: int, disp: int, value: int) -> None:
         """cmp [base + disp], imm8."""
-        self._rm(b"\x83", w, 7, base, disp)
-        self.code.append(value & 0xFF)
+        self.code += _encode_rm(b"\x83", w, 7, base, disp, None, b"", False, 1) + _BYTE[value & 0xFF]
 
     def imul(self, w: bool, dst: int, src: int) -> None:
         self._rr(b"\x0f\xaf", w, dst, src)
@@ -206,13 +198,13 @@ class Assembler:
         self._rr(bytes((0x0F, opcode)), w, dst, src, prefix=b"\xf3")
 
     def test(self, w: bool, a: int, b: int) -> None:
-        self._rr(b"\x85", w, b, a)
+        self.code += _encode_rr(b"\x85", w, b, a, b"", False)
 
     def setcc(self, cc: int, reg: int) -> None:
-        self._rr(bytes((0x0F, 0x90 | cc)), False, 0, reg, byte_regs=True)
+        self.code += _encode_rr(_SETCC[cc], False, 0, reg, b"", True)
 
     def movzx8(self, dst: int, src: int) -> None:
-        self._rr(b"\x0f\xb6", False, dst, src, byte_regs=True)
+        self.code += _encode_rr(b"\x0f\xb6", False, dst, src, b"", True)
 
     def movsx(self, width: int, w: bool, dst: int, src: int) -> None:
         """Sign-extend the low 8/16/32 bits of src into dst."""
@@ -226,18 +218,29 @@ class Assembler:
 
     # --- control --------------------------------------------------------------------------
     def jmp(self, label: int) -> None:
-        self.code.append(0xE9)
-        self._rel32(label)
+        code = self.code
+        self.fixups.append((len(code) + 1, label))
+        code += b"\xe9\0\0\0\0"
 
     def jcc(self, cc: int, label: int) -> None:
-        self.code += bytes((0x0F, 0x80 | cc))
-        self._rel32(label)
+        code = self.code
+        self.fixups.append((len(code) + 2, label))
+        code += _JCC[cc]
+
+    def jump_stub(self, label: int, value: int, target: int) -> None:
+        """At ``label``: ``mov rax, value`` (64 bits), then ``jmp target`` (a trap site's stub: the
+        commonest out-of-line code, so made in one step)."""
+        code = self.code
+        self.labels[label] = self.last_bind = len(code)
+        self.mov_imm(RAX, value)
+        self.fixups.append((len(code) + 1, target))
+        code += b"\xe9\0\0\0\0"
 
     def call_reg(self, reg: int) -> None:
-        self._rr(b"\xff", False, 2, reg)
+        self.code += _encode_rr(b"\xff", False, 2, reg, b"", False)
 
     def call_mem(self, base: int, disp: int) -> None:
-        self._rm(b"\xff", False, 2, base, disp)
+        self.code += _encode_rm(b"\xff", False, 2, base, disp, None, b"", False, 1)
 
     # --- SSE2 scalar floats ---------------------------------------------------------------
     def movq_to_xmm(self, xmm: int, reg: int) -> None:
@@ -283,8 +286,7 @@ class Assembler:
         self.code.append(mode | 8)
 
     def shift_imm(self, kind: int, w: bool, dst: int, count: int) -> None:
-        self._rr(b"\xc1", w, kind, dst)
-        self.code.append(count & 0x3F)
+        self.code += _encode_rr(b"\xc1", w, kind, dst, b"", False) + _BYTE[count & 0x3F]
 
     def lea_rip(self, dst: int, label: int) -> None:
         """lea dst, [rip + label]."""
@@ -347,3 +349,13 @@ def _encode_rm(
     elif mod == 0x80:
         out += _I32.pack(disp)
     return bytes(out)
+
+
+# mov reg, imm32 (zero-extended); mov reg, imm32 sign-extended to 64 bits; movabs reg, imm64: each
+# register's bytes before the immediate.
+_MOV_IMM32 = [_rex(False, 0, 0, r) + bytes((0xB8 | (r & 7),)) for r in range(16)]
+_MOV_SIGN_EXTENDED = [_rex(True, 0, 0, r) + bytes((0xC7, 0xC0 | (r & 7))) for r in range(16)]
+_MOV_IMM64 = [_rex(True, 0, 0, r) + bytes((0xB8 | (r & 7),)) for r in range(16)]
+_OPCODE_BYTE = [bytes((k,)) for k in range(256)]
+_BYTE = _OPCODE_BYTE
+_SETCC = [bytes((0x0F, 0x90 | cc)) for cc in range(16)]
