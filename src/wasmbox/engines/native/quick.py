@@ -1587,9 +1587,35 @@ def entry_code(t: FuncType, target: int, loop: int | None = None, relative: bool
     """``entry(ctx, args, results)`` calling the function at ``target`` with the arguments in the u64
     slots ``args`` (``loop``: an OSR door, passed ``args`` itself and the loop's position) and its
     result into ``results``; the outermost entry sets the stack limit and every entry gives back the
-    depth."""
-    state = loop is not None
+    depth.  With ``relative``, ``target`` is the function's offset from this code's start (placed
+    together)."""
+    if relative and loop is None:  # (every function's first call: the signature's two halves, made once)
+        head, tail = _relative_entry_halves(t)
+        return head + b"\xe8" + (target - (len(head) + 5)).to_bytes(4, "little", signed=True) + tail
     a = Assembler()
+    _entry_head(a, t, loop)
+    if relative:
+        a.code.append(0xE8)
+        a.code += (target - (len(a.code) + 4)).to_bytes(4, "little", signed=True)
+    else:
+        a.mov_imm(RAX, target)
+        a.call_reg(RAX)
+    _entry_tail(a, t)
+    return a.finish()
+
+
+@cache
+def _relative_entry_halves(t: FuncType) -> tuple[bytes, bytes]:
+    """An entry's code before and after its ``call rel32`` (see entry_code), which only the target changes."""
+    head = Assembler()
+    _entry_head(head, t, None)
+    tail = Assembler()
+    _entry_tail(tail, t)
+    return head.finish(), tail.finish()
+
+
+def _entry_head(a: Assembler, t: FuncType, loop: int | None) -> None:
+    """An entry's frame, stack limit, depth and arguments (see entry_code): all before its call."""
     a.push(RBP)
     a.mov(True, RBP, RSP)
     for reg in (RBX, R12, R13, R14):
@@ -1606,7 +1632,7 @@ def entry_code(t: FuncType, target: int, loop: int | None = None, relative: bool
     a.bind(keep)
     a.load(True, RAX, RBX, OFFSET["depth"])
     a.push(RAX)
-    if state:
+    if loop is not None:
         places: tuple[tuple[bool, int], ...] = ((False, RSI),)
         on_stack: tuple[int, ...] = ()
     else:
@@ -1629,12 +1655,10 @@ def entry_code(t: FuncType, target: int, loop: int | None = None, relative: bool
             else:
                 a.load(True, reg, R13, 8 * i)
     a.mov(True, RDI, RBX)
-    if relative:  # ``target``: the function's offset from this code's start (placed together)
-        a.code.append(0xE8)
-        a.code += (target - (len(a.code) + 4)).to_bytes(4, "little", signed=True)
-    else:
-        a.mov_imm(RAX, target)
-        a.call_reg(RAX)
+
+
+def _entry_tail(a: Assembler, t: FuncType) -> None:
+    """An entry's result, stack limit and depth given back, and return: all after its call."""
     if t.results:
         if _is_float(t.results[0]):
             a.store_float(t.results[0] is F64, R12, 0, XMM0)
@@ -1648,7 +1672,6 @@ def entry_code(t: FuncType, target: int, loop: int | None = None, relative: bool
         a.pop(reg)
     a.pop(RBP)
     a.ret()
-    return a.finish()
 
 
 def stub_code(t: FuncType) -> bytes:
