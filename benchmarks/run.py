@@ -3,13 +3,17 @@
 Usage::
 
     python -m benchmarks.run [--size small|large] [--peers wasmbox,pywasm,wasmtime]
-                             [--programs fib,sieve,...] [--timeout SECONDS]
+                             [--programs fib,sieve,...] [--runs N] [--timeout SECONDS]
 
 Each (peer, program) runs in its own Python process so that none warms up or
 slows down another; the child reports its load time (decode/compile/
 instantiate) and its run time (``_start``) and the program's output, which
 must contain the checksum from ``manifest.json``.  The table gives run times
-and the ratio of each peer's run time to the first peer's.  Peers come from PyPI
+and the ratio of each peer's run time to the first peer's.  With ``--runs N`` each
+cell is the median of N runs, the peers taking turns (a process's run time moves
+with where its code and data land: the bench programs' large sizes measured
+0.22-0.28 s from one process to the next on this machine, wasmtime's and
+wasmbox's alike, so one run per cell is a coin toss at the 10% level).  Peers come from PyPI
 (``pip install pywasm wasmtime``); ``gcc`` builds the C sources natively with
 ``-O2`` (its time is the whole process).  ``wasmbox:native`` and
 ``wasmbox:interp`` pick an engine; plain ``wasmbox`` is the portable one.
@@ -145,6 +149,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--size", default="small", choices=["small", "large"])
     parser.add_argument("--peers", default="wasmbox,pywasm,wasmtime")
     parser.add_argument("--programs", default="")
+    parser.add_argument("--runs", type=int, default=1, help="runs per peer and program (the median is shown)")
     parser.add_argument("--timeout", type=float, default=600.0)
     options = parser.parse_args(argv)
     if options.child:
@@ -155,7 +160,9 @@ def main(argv: list[str]) -> int:
     peers = options.peers.split(",")
     print(f"# {options.size} sizes; {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print("# run time of _start in seconds (load = decode + compile + instantiate, not included)")
-    header = "| program | " + " | ".join(peers) + " | " + " | ".join(f"{p}/wasmbox" for p in peers[1:]) + " |"
+    if options.runs > 1:
+        print(f"# median of {options.runs} runs per cell, the peers taking turns")
+    header = "| program | " + " | ".join(peers) + " | " + " | ".join(f"{p}/{peers[0]}" for p in peers[1:]) + " |"
     print(header)
     print("|" + "---|" * (1 + 2 * len(peers) - 1))
     ratios: dict[str, list[float]] = {p: [] for p in peers[1:]}
@@ -163,17 +170,25 @@ def main(argv: list[str]) -> int:
     for program in programs:
         expected = manifest[program][options.size]["checksum"]
         cells, runs = [], {}
+        times: dict[str, list[float]] = {peer: [] for peer in peers}
+        errors: dict[str, str] = {}
+        for _ in range(max(options.runs, 1)):
+            for peer in peers:
+                if peer in errors:
+                    continue
+                result = measure(peer, program, options.size, options.timeout)
+                if "error" in result:
+                    errors[peer] = str(result["error"])
+                elif expected not in str(result["output"]):
+                    errors[peer] = "wrong checksum"
+                else:
+                    times[peer].append(float(result["run"]))  # type: ignore[arg-type]
         for peer in peers:
-            result = measure(peer, program, options.size, options.timeout)
-            if "error" in result:
-                cells.append(str(result["error"]))
+            if peer in errors:
+                cells.append(errors[peer])
                 failures += 1
                 continue
-            if expected not in str(result["output"]):
-                cells.append("wrong checksum")
-                failures += 1
-                continue
-            runs[peer] = float(result["run"])  # type: ignore[arg-type]
+            runs[peer] = statistics.median(times[peer])
             cells.append(f"{runs[peer]:.4f}")
         ratio_cells = []
         for peer in peers[1:]:
