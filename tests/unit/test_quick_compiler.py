@@ -573,3 +573,22 @@ def test_a_table_entry_mends_itself_when_its_function_became_machine_code(
     state = functions.namespace["T0"].elements.watcher
     assert not state.mirror.dirty  # (never remade for them) ...
     assert state.entries[0].code != 0 and state.entries[1].code != 0  # ... but their entries are direct now
+
+
+def test_only_a_function_with_loops_gets_an_osr_door() -> None:
+    """The OSR door enters loops; a function without any gets none (its code ends with its trap stubs), and
+    one with loops has its door after the body, naming each reachable loop."""
+    from wasmbox.engines.native.quick import compile_with_door
+
+    module = Module(
+        """(module
+          (func (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+          (func (param i32) (result i32)
+            (loop $again (br_if $again (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+            (local.get 0)))"""
+    ).ir
+    plain_code, plain_door, plain_loops = compile_with_door(module, 0, False)
+    looping_code, looping_door, looping_loops = compile_with_door(module, 1, False)
+    assert (plain_door, plain_loops) == (0, {})
+    assert looping_door > 0 and list(looping_loops.values()) == [0]
+    assert len(plain_code) < len(looping_code)
