@@ -120,8 +120,16 @@ PREFIXED: dict[int, dict[int, Opcode]] = {0xFB: {}, 0xFC: {}, 0xFD: {}, 0xFE: {}
 _LETTER = {"i": I32, "I": I64, "f": F32, "F": F64, "v": V128}
 
 
+_SIGNATURE_TYPES: dict[str, tuple[ValType, ...]] = {}
+
+
 def _types(letters: str) -> tuple[ValType, ...]:
-    return tuple(_LETTER[c] for c in letters)
+    """The types ``letters`` name (made once per string: 575 opcodes share a few dozen, and this module's
+    import is part of every process's start)."""
+    found = _SIGNATURE_TYPES.get(letters)
+    if found is None:
+        found = _SIGNATURE_TYPES[letters] = tuple(_LETTER[c] for c in letters)
+    return found
 
 
 def _define(
